@@ -1,0 +1,92 @@
+/**
+ * One hierarchy of errors for every tool. Each error carries the exit code of
+ * the README's table; the base command's handler is the only place that turns
+ * an error into output and an exit code.
+ */
+
+export const ExitCode = {
+  Success: 0,
+  /** The thing checked failed: tests failed, a signature did not verify. */
+  CheckFailed: 1,
+  /** Usage or configuration: a bad flag, missing or malformed credentials, a bad config file. */
+  Usage: 2,
+  /** Infrastructure: a cloud API, a VM, a container engine failed. */
+  Infra: 3,
+  /** A bug in the tool itself. */
+  Bug: 4,
+} as const
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+// A brand survives duplicate copies of this package where `instanceof` does not.
+const BRAND = Symbol.for('mantle.error')
+
+export interface ErrorOptions {
+  /** What the user can do about it, printed after the message. */
+  hint?: string
+  cause?: unknown
+}
+
+export abstract class MantleError extends Error {
+  abstract readonly exitCode: ExitCode
+  readonly hint: string | undefined
+  readonly [BRAND] = true
+
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = new.target.name
+    this.hint = options.hint
+  }
+}
+
+/** A check did not pass: a signature, a test, a verification. */
+export class CheckFailedError extends MantleError {
+  readonly exitCode = ExitCode.CheckFailed
+}
+
+/** The user can fix this by changing flags, files or configuration. */
+export class UsageError extends MantleError {
+  readonly exitCode = ExitCode.Usage
+}
+
+/** Something outside the tool failed: a cloud API, a VM, a container engine, the network. */
+export class InfraError extends MantleError {
+  readonly exitCode = ExitCode.Infra
+}
+
+/** An invariant of the tool itself broke. */
+export class BugError extends MantleError {
+  readonly exitCode = ExitCode.Bug
+}
+
+/** Raised when the user interrupts the run (SIGINT/SIGTERM). */
+export class InterruptedError extends MantleError {
+  readonly exitCode = ExitCode.Infra
+  constructor(signal: string) {
+    super(`interrupted by ${signal}`)
+  }
+}
+
+export function isMantleError(error: unknown): error is MantleError {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true
+}
+
+interface OclifLikeError {
+  oclif?: {exit?: number}
+  code?: string
+}
+
+/** Maps anything thrown to the exit code of the README's table. */
+export function exitCodeOf(error: unknown): ExitCode | number {
+  if (isMantleError(error)) return error.exitCode
+  const e = error as OclifLikeError | undefined
+  // oclif's parse errors (unknown flag, missing argument, bad option) carry exit 2.
+  if (e?.oclif?.exit !== undefined) return e.oclif.exit
+  if (e?.code === 'EEXIT') return ExitCode.Success
+  return ExitCode.Bug
+}
+
+/** The first line of an error's message: errors print one line. */
+export function oneLine(message: string): string {
+  const first = message.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? 'unknown error'
+  return first
+}

@@ -1,0 +1,6 @@
+export * from './errors.js'
+export * from './redact.js'
+export * from './log.js'
+export * from './progress.js'
+export * from './retry.js'
+export * from './base-command.js'

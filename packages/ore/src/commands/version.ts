@@ -1,0 +1,3 @@
+import {VersionCommand} from '@mantle/kit'
+
+export default class Version extends VersionCommand {}
