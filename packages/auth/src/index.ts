@@ -1,1 +1,6 @@
-export {}
+export * from './aws.js'
+export * from './gce.js'
+export * from './azure.js'
+export * from './profiles.js'
+export * from './flags.js'
+export * from './describe.js'

@@ -1,0 +1,89 @@
+import {join} from 'node:path'
+
+import type {Logger, Redactor} from '@mantle/kit'
+
+import {credentialError, isRecord, parseJson, requireCredentialFile, requireStrings, type FileContext} from './files.js'
+
+/**
+ * The profile-map files of spec/auth.md: `{"<profile>": {...}}`, the profile
+ * named "default" unless one is chosen.
+ */
+export const PROFILE_PROVIDERS = {
+  do: {file: '.config/digitalocean.json', required: ['token'], optional: [], secrets: ['token']},
+  esx: {file: '.config/esx.json', required: ['server', 'user', 'password'], optional: [], secrets: ['password']},
+  openstack: {
+    file: '.config/openstack.json',
+    required: ['auth_url', 'username', 'password'],
+    optional: ['tenant_id', 'tenant_name', 'user_domain', 'floating_ip_pool', 'region_name', 'domain'],
+    secrets: ['password'],
+  },
+  packet: {file: '.config/packet.json', required: ['api_key', 'project'], optional: [], secrets: ['api_key']},
+} as const
+
+export type ProfileProvider = keyof typeof PROFILE_PROVIDERS
+
+export interface DoCredentials {
+  token: string
+}
+export interface EsxCredentials {
+  server: string
+  user: string
+  password: string
+}
+export interface OpenStackCredentials {
+  auth_url: string
+  username: string
+  password: string
+  tenant_id?: string
+  tenant_name?: string
+  user_domain?: string
+  floating_ip_pool?: string
+  region_name?: string
+  domain?: string
+}
+export interface PacketCredentials {
+  api_key: string
+  project: string
+}
+export interface ProfileCredentials {
+  do: DoCredentials
+  esx: EsxCredentials
+  openstack: OpenStackCredentials
+  packet: PacketCredentials
+}
+
+export interface ProfileOptions {
+  /** Overrides the default path under the home directory. */
+  file?: string | undefined
+  profile?: string | undefined
+  home: string
+  logger: Logger
+  redactor: Redactor
+}
+
+export interface ResolvedProfile<P extends ProfileProvider> {
+  provider: P
+  file: string
+  profile: string
+  credentials: ProfileCredentials[P]
+}
+
+export async function loadProfile<P extends ProfileProvider>(provider: P, options: ProfileOptions): Promise<ResolvedProfile<P>> {
+  const spec = PROFILE_PROVIDERS[provider]
+  const file = options.file ?? join(options.home, spec.file)
+  const profile = options.profile ?? 'default'
+  const ctx: FileContext = {provider, file, profile, logger: options.logger}
+  const doc = parseJson(ctx, await requireCredentialFile(ctx, `create it or pass --${provider}-config-file`))
+  if (!isRecord(doc)) throw credentialError(ctx, 'expected a JSON object of profiles')
+  const entry = doc[profile]
+  if (entry === undefined) {
+    const known = Object.keys(doc).join(', ') || 'none'
+    throw credentialError(ctx, `profile not found (profiles in file: ${known})`, `choose one with --${provider}-profile`)
+  }
+  if (!isRecord(entry)) throw credentialError(ctx, 'profile is not a JSON object')
+  // Register the secrets before validating the rest, so no later message can carry them.
+  for (const s of spec.secrets) if (typeof entry[s] === 'string') options.redactor.add(entry[s])
+  const credentials: Record<string, string> = requireStrings(ctx, entry, spec.required)
+  for (const o of spec.optional) if (typeof entry[o] === 'string') credentials[o] = entry[o]
+  return {provider, file, profile, credentials: credentials as unknown as ProfileCredentials[P]}
+}

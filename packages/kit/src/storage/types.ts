@@ -1,0 +1,97 @@
+import type {Readable} from 'node:stream'
+
+/**
+ * One interface over every object store. A backend per URL scheme implements
+ * `Bucket`; `openBucket` (in ./open.ts) picks it from the URL. Keys are full
+ * object names inside the bucket, without a leading slash.
+ */
+
+export interface ObjectInfo {
+  key: string
+  size: number
+  contentType?: string | undefined
+  cacheControl?: string | undefined
+  /** Hex-encoded MD5 of the content, where the backend has it. */
+  md5?: string | undefined
+  /** Base64 CRC32C (as GCS reports it), where the backend has it. */
+  crc32c?: string | undefined
+  /** What preconditions compare: GCS generation, S3/Azure ETag, a local file's mtime+size. */
+  generation?: string | undefined
+  updated?: Date | undefined
+}
+
+export interface ListOptions {
+  prefix?: string
+  /** With a delimiter (usually '/'), keys below the next delimiter are rolled up into `prefixes`. */
+  delimiter?: string
+  signal?: AbortSignal
+}
+
+export type ListEntry = {type: 'object'; object: ObjectInfo} | {type: 'prefix'; prefix: string}
+
+export interface Precondition {
+  /** Create only: refuse if the object exists. */
+  ifNotExists?: boolean
+  /** Only if the current generation/ETag equals this one. */
+  ifGenerationMatch?: string
+}
+
+export interface ReadOptions {
+  /** First byte to read (for resume and range reads). */
+  start?: number
+  /** Last byte to read, inclusive. */
+  end?: number
+  signal?: AbortSignal
+}
+
+export interface ReadResult {
+  body: Readable
+  /**
+   * Where `body` starts. Equals `start` when the backend honoured the range;
+   * 0 when it sent the whole object instead (an HTTP 200 to a Range request),
+   * so a resuming caller must restart.
+   */
+  offset: number
+  /** Total size of the object, when known. */
+  size?: number | undefined
+  info?: ObjectInfo | undefined
+}
+
+export interface WriteOptions {
+  contentType?: string
+  cacheControl?: string
+  precondition?: Precondition
+  /** Size of the body when known: lets backends choose single-shot vs multipart/resumable. */
+  size?: number
+  /** Called with bytes sent so far. */
+  onProgress?: (bytes: number) => void
+  signal?: AbortSignal
+}
+
+export interface DeleteOptions {
+  precondition?: Precondition
+  signal?: AbortSignal
+}
+
+export interface Bucket {
+  /** The URL of the bucket root, e.g. `s3://releases/`. */
+  readonly url: string
+  readonly scheme: 'gs' | 's3' | 'az' | 'https' | 'http' | 'file'
+  /** False for read-only mirrors (https). */
+  readonly writable: boolean
+  list(options?: ListOptions): AsyncIterable<ListEntry>
+  /** Undefined when the object does not exist. */
+  stat(key: string, options?: {signal?: AbortSignal}): Promise<ObjectInfo | undefined>
+  read(key: string, options?: ReadOptions): Promise<ReadResult>
+  write(key: string, body: Readable | Buffer | string, options?: WriteOptions): Promise<ObjectInfo>
+  /** Server-side where the backend can. */
+  copy(sourceKey: string, destKey: string, options?: {precondition?: Precondition; signal?: AbortSignal}): Promise<ObjectInfo>
+  delete(key: string, options?: DeleteOptions): Promise<void>
+}
+
+/** A parsed storage URL: which bucket, and the key or prefix inside it. */
+export interface StorageLocation {
+  bucket: Bucket
+  /** Key or prefix inside the bucket ('' for the root). */
+  key: string
+}
