@@ -106,7 +106,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (debug && error.stack) process.stderr.write(this.redactor.redact(error.stack) + '\n')
     } else {
       process.stderr.write(`${this.config.bin}: error: ${message}${hint}\n`)
-      if (debug && error.stack && !('oclif' in error)) process.stderr.write(this.redactor.redact(error.stack) + '\n')
+      // A user error stays one line; for infrastructure, --debug adds what the far side said.
+      if (debug && code === ExitCode.Infra && error.cause !== undefined) {
+        process.stderr.write(`${this.config.bin}: debug: cause: ${this.redactor.redact(oneLine(String((error.cause as Error).message ?? error.cause)))}\n`)
+      }
     }
     if (this.jsonEnabled()) this.logJson({error: {message, exitCode: code, kind: error.name}})
     throw new Errors.ExitError(code)

@@ -1,0 +1,87 @@
+import {chmod, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {ExitCode, UsageError} from '@mantle/kit'
+import {captureLogger, makeTempDir} from '@mantle/test-utils'
+
+import {loadProfile, PROFILE_PROVIDERS, type ProfileProvider} from './profiles.js'
+
+const FIXTURES: {[P in ProfileProvider]: Record<string, Record<string, string>>} = {
+  do: {default: {token: 'do-token-default-0001'}, staging: {token: 'do-token-staging-0002'}},
+  esx: {default: {server: 'esx1.lan', user: 'root', password: 'esx-pass-default'}, staging: {server: 'esx2.lan', user: 'ci', password: 'esx-pass-staging'}},
+  openstack: {
+    default: {auth_url: 'https://keystone:5000/v3', username: 'os', password: 'os-pass-default', tenant_name: 't', region_name: 'r1'},
+    staging: {auth_url: 'https://keystone2:5000/v3', username: 'os2', password: 'os-pass-staging'},
+  },
+  packet: {default: {api_key: 'packet-key-default', project: 'p-1'}, staging: {api_key: 'packet-key-staging', project: 'p-2'}},
+}
+
+describe.each(Object.keys(PROFILE_PROVIDERS) as ProfileProvider[])('loadProfile(%s)', (provider) => {
+  let home: string
+  let cleanup: () => Promise<void>
+  let file: string
+  beforeEach(async () => {
+    ;({dir: home, cleanup} = await makeTempDir())
+    file = join(home, 'creds.json')
+    await writeFile(file, JSON.stringify(FIXTURES[provider]), {mode: 0o600})
+  })
+  afterEach(() => cleanup())
+  const load = (opts: {file?: string; profile?: string} = {}) => {
+    const cap = captureLogger()
+    return {cap, result: loadProfile(provider, {file, home, logger: cap.logger, redactor: cap.redactor, ...opts})}
+  }
+
+  it('resolves the default profile', async () => {
+    const r = await load().result
+    expect(r).toMatchObject({provider, file, profile: 'default'})
+    expect(r.credentials).toEqual(FIXTURES[provider].default)
+  })
+
+  it('resolves a named profile', async () => {
+    expect((await load({profile: 'staging'}).result).credentials).toEqual(FIXTURES[provider].staging)
+  })
+
+  it('reads the default path under the home directory', async () => {
+    const defaultPath = join(home, PROFILE_PROVIDERS[provider].file)
+    const {mkdir} = await import('node:fs/promises')
+    await mkdir(join(defaultPath, '..'), {recursive: true})
+    await writeFile(defaultPath, JSON.stringify(FIXTURES[provider]), {mode: 0o600})
+    const cap = captureLogger()
+    expect((await loadProfile(provider, {home, logger: cap.logger, redactor: cap.redactor})).file).toBe(defaultPath)
+  })
+
+  it('a missing file names file and profile, exit 2', async () => {
+    const missing = join(home, 'none.json')
+    const error = await load({file: missing}).result.catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(UsageError)
+    expect((error as UsageError).exitCode).toBe(ExitCode.Usage)
+    expect((error as Error).message).toBe(`${provider} credentials ${missing} (profile "default"): file not found`)
+  })
+
+  it('a missing profile names file and profile, exit 2', async () => {
+    await expect(load({profile: 'prod'}).result).rejects.toThrow(`${provider} credentials ${file} (profile "prod"): profile not found (profiles in file: default, staging)`)
+  })
+
+  it('a malformed file names file and problem, exit 2', async () => {
+    await writeFile(file, '{"default": {', {mode: 0o600})
+    await expect(load().result).rejects.toThrow(new RegExp(`^${provider} credentials ${file} \\(profile "default"\\): malformed JSON`))
+    await writeFile(file, JSON.stringify({default: {}}), {mode: 0o600})
+    await expect(load().result).rejects.toThrow(`missing or empty field "${PROFILE_PROVIDERS[provider].required[0]}"`)
+  })
+
+  it('warns when the file is readable by group or others', async () => {
+    await chmod(file, 0o640)
+    const {cap, result} = load()
+    await result
+    expect(cap.lines.join('')).toContain(`${file} is readable by group or others`)
+  })
+
+  it('registers the secrets for redaction', async () => {
+    const {cap, result} = load()
+    const r = await result
+    const secret = PROFILE_PROVIDERS[provider].secrets[0] as string
+    const value = (r.credentials as unknown as Record<string, string>)[secret]!
+    expect(cap.redactor.redact(`leak ${value}`)).toBe('leak ***')
+  })
+})
