@@ -61,6 +61,11 @@ export interface WriteOptions {
   contentType?: string
   cacheControl?: string
   precondition?: Precondition
+  /**
+   * Hex MD5 of the body when the caller knows it (sync does): backends store it
+   * where a multipart upload would otherwise leave no MD5, and verify it.
+   */
+  md5?: string
   /** Size of the body when known: lets backends choose single-shot vs multipart/resumable. */
   size?: number
   /** Called with bytes sent so far. */
@@ -73,20 +78,43 @@ export interface DeleteOptions {
   signal?: AbortSignal
 }
 
+export type StorageScheme = 'gs' | 's3' | 'az' | 'https' | 'http' | 'file'
+
 export interface Bucket {
-  /** The URL of the bucket root, e.g. `s3://releases/`. */
+  /** The URL of the bucket root, e.g. `s3://releases/`; `urlOf(key)` is the URL of one object. */
   readonly url: string
-  readonly scheme: 'gs' | 's3' | 'az' | 'https' | 'http' | 'file'
+  readonly scheme: StorageScheme
+  /** The bucket (gs, s3), container (az), origin (http) or '' (file): default title of index pages. */
+  readonly name: string
   /** False for read-only mirrors (https). */
   readonly writable: boolean
+  /**
+   * False where objects carry no content type or cache control (a local
+   * directory): writes accept and drop them.
+   */
+  readonly metadata: boolean
+  /**
+   * False where a key cannot be both an object and a prefix ("p" and "p/x"):
+   * a local directory. Index pages then skip the directory objects `p` and `p/`.
+   */
+  readonly directoryObjects: boolean
   list(options?: ListOptions): AsyncIterable<ListEntry>
   /** Undefined when the object does not exist. */
   stat(key: string, options?: {signal?: AbortSignal}): Promise<ObjectInfo | undefined>
+  /**
+   * Reads an object, or its bytes from `start` to `end`. Throws a StorageError
+   * `not-found` when the object is absent, and `range-not-satisfiable` (with
+   * `size` when known) when `start` > 0 is at or after the end of the object:
+   * a resuming caller that already holds every byte gets that error, never an
+   * empty body. Reading from 0 an empty object gives an empty body.
+   */
   read(key: string, options?: ReadOptions): Promise<ReadResult>
   write(key: string, body: Readable | Buffer | string, options?: WriteOptions): Promise<ObjectInfo>
   /** Server-side where the backend can. */
   copy(sourceKey: string, destKey: string, options?: {precondition?: Precondition; signal?: AbortSignal}): Promise<ObjectInfo>
   delete(key: string, options?: DeleteOptions): Promise<void>
+  /** The URL of a key, for messages: `s3://releases/a/b`. */
+  urlOf(key: string): string
 }
 
 /** A parsed storage URL: which bucket, and the key or prefix inside it. */

@@ -1,0 +1,62 @@
+import {createHash, type Hash} from 'node:crypto'
+import {Readable, Transform, type TransformCallback} from 'node:stream'
+
+import {StorageError} from './errors.js'
+
+/** Counts and MD5-hashes the bytes that pass through; `md5()` is valid after the end. */
+export class HashingStream extends Transform {
+  bytes = 0
+  private readonly hash: Hash = createHash('md5')
+  private digest: string | undefined
+
+  constructor(private readonly onProgress?: (bytes: number) => void) {
+    super()
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length
+    this.hash.update(chunk)
+    this.onProgress?.(this.bytes)
+    callback(null, chunk)
+  }
+
+  md5(): string {
+    this.digest ??= this.hash.digest('hex')
+    return this.digest
+  }
+}
+
+/** A body as a stream: buffers and strings are wrapped, streams pass through. */
+export function toStream(body: Readable | Buffer | string): Readable {
+  if (typeof body === 'string') return Readable.from([Buffer.from(body)])
+  if (Buffer.isBuffer(body)) return Readable.from([body])
+  return body
+}
+
+/** The length of a body when it can be known without reading it. */
+export function knownLength(body: Readable | Buffer | string, declared?: number): number | undefined {
+  if (typeof body === 'string') return Buffer.byteLength(body)
+  if (Buffer.isBuffer(body)) return body.length
+  return declared
+}
+
+export function md5Hex(data: Buffer | string): string {
+  return createHash('md5').update(data).digest('hex')
+}
+
+/** Base64 (as HTTP headers and GCS carry it) to hex, and back. */
+export const base64ToHex = (b64: string): string => Buffer.from(b64, 'base64').toString('hex')
+export const hexToBase64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64')
+
+/**
+ * Checks what arrived against what the caller declared: a short or altered
+ * body must never be committed as the object.
+ */
+export function checkBody(url: string, got: {bytes: number; md5: string}, want: {size?: number | undefined; md5?: string | undefined}): void {
+  if (want.size !== undefined && got.bytes !== want.size) {
+    throw new StorageError('corrupt', `${url}: received ${got.bytes} bytes, expected ${want.size}`, {url})
+  }
+  if (want.md5 !== undefined && got.md5 !== want.md5.toLowerCase()) {
+    throw new StorageError('corrupt', `${url}: MD5 ${got.md5} does not match the expected ${want.md5}`, {url})
+  }
+}
