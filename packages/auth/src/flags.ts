@@ -1,6 +1,4 @@
-import {Flags} from '@oclif/core'
-
-import type {CommandContext} from '@mantle/kit'
+import {Flags, type CommandContext} from '@mantle/kit'
 
 import {resolveAws, type AwsAuth} from './aws.js'
 import {resolveAzure, type AzureAuth} from './azure.js'

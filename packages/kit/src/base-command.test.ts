@@ -1,8 +1,8 @@
-import {Config} from '@oclif/core'
 import {fileURLToPath} from 'node:url'
 import {afterEach, beforeAll, describe, expect, it, vi} from 'vitest'
 
 import {BaseCommand} from './base-command.js'
+import {Config} from './oclif.js'
 import {InfraError, UsageError} from './errors.js'
 
 class Throws extends BaseCommand<typeof Throws> {

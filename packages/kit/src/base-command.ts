@@ -1,7 +1,7 @@
-import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {homedir} from 'node:os'
 import {format} from 'node:util'
 
+import {Command, Errors, Flags, type Interfaces} from './oclif.js'
 import {BugError, exitCodeOf, ExitCode, InterruptedError, isMantleError, oneLine} from './errors.js'
 import {levelFromFlags, Logger, LOG_LEVELS} from './log.js'
 import {Progress} from './progress.js'

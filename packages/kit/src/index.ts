@@ -1,3 +1,4 @@
+export * from './oclif.js'
 export * from './errors.js'
 export * from './redact.js'
 export * from './log.js'

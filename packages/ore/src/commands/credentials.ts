@@ -1,7 +1,5 @@
-import {Args} from '@oclif/core'
-
 import {awsFlags, azureFlags, doFlags, esxFlags, gceFlags, openstackFlags, packetFlags, type CredentialSummary} from '@mantle/auth'
-import {BaseCommand} from '@mantle/kit'
+import {Args, BaseCommand} from '@mantle/kit'
 
 import {PROVIDERS, resolveCredentialSummary} from '../services/credentials.js'
 

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every benchmark in one go (`npm run bench`), or the ones named:
+#   bash bench/run.sh startup storage
+# Each prints its own table; methods are described in the README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/node.sh
+want=("$@")
+selected() { [ ${#want[@]} -eq 0 ] && return 0; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+if selected startup; then node bench/startup.mjs; fi

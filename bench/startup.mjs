@@ -1,0 +1,42 @@
+// Startup benchmark: `<tool> --help` versus `node -e 0`, for all five tools.
+// Runs are alternated (node, tool, node, tool...) so machine load affects both
+// sides alike; the figure is the ratio of medians. Goal: at most 4x.
+import {spawnSync} from 'node:child_process'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const runs = Number(process.env.BENCH_RUNS ?? 21)
+const tools = ['gangue', 'cork', 'ore', 'plume', 'kola']
+
+function time(args) {
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync(process.execPath, args, {stdio: 'ignore'})
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`)
+  return Number(process.hrtime.bigint() - t0) / 1e6
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+// Warm the compile cache and the page cache once.
+for (const tool of tools) time([join(root, 'packages', tool, 'bin', 'run.js'), '--help'])
+
+const rows = []
+for (const tool of tools) {
+  const bin = join(root, 'packages', tool, 'bin', 'run.js')
+  const base = []
+  const help = []
+  for (let i = 0; i < runs; i++) {
+    base.push(time(['-e', '0']))
+    help.push(time([bin, '--help']))
+  }
+  rows.push({tool, node: median(base), help: median(help)})
+}
+console.log(`startup: median of ${runs} alternating runs, node ${process.version}`)
+console.log('tool    node -e 0   <tool> --help   ratio   goal')
+let ok = true
+for (const r of rows) {
+  const ratio = r.help / r.node
+  ok &&= ratio <= 4
+  console.log(`${r.tool.padEnd(7)} ${r.node.toFixed(1).padStart(7)} ms ${r.help.toFixed(1).padStart(10)} ms ${ratio.toFixed(2).padStart(7)}x   <= 4x ${ratio <= 4 ? 'ok' : 'MISSED'}`)
+}
+process.exitCode = ok ? 0 : 1

@@ -1,0 +1,29 @@
+// The build: bundle @oclif/core into the kit (fast startup), compile every
+// package (tsc -b), and write oclif.manifest.json for each CLI so `--help` and
+// command lookup do not import every command.
+import {execFileSync} from 'node:child_process'
+import {mkdirSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const bin = (pkg, ...p) => join(root, 'node_modules', pkg, ...p)
+const run = (args, cwd = root) => execFileSync(process.execPath, args, {cwd, stdio: ['ignore', 'ignore', 'inherit']})
+
+const {buildSync} = await import('esbuild')
+mkdirSync(join(root, 'packages', 'kit', 'vendor'), {recursive: true})
+buildSync({
+  entryPoints: [bin('@oclif', 'core', 'lib', 'index.js')],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  logLevel: 'error',
+  // Only needed to run TypeScript sources directly, which our bins never do.
+  external: ['typescript', 'ts-node', 'tsx'],
+  outfile: join(root, 'packages', 'kit', 'vendor', 'oclif-core.cjs'),
+})
+execFileSync(process.execPath, [bin('typescript', 'bin', 'tsc'), '-b'], {cwd: root, stdio: 'inherit'})
+for (const tool of ['gangue', 'cork', 'ore', 'plume', 'kola']) {
+  run([bin('oclif', 'bin', 'run.js'), 'manifest'], join(root, 'packages', tool))
+}
