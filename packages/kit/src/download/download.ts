@@ -1,0 +1,320 @@
+import {createHash, type Hash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {open, rename, rm, stat, truncate, writeFile, type FileHandle} from 'node:fs/promises'
+import type {Readable} from 'node:stream'
+
+import {BugError, InfraError, isMantleError} from '../errors.js'
+import type {Logger} from '../log.js'
+import type {Progress} from '../progress.js'
+import {isTransient, retry} from '../retry.js'
+import {isStorageError} from '../storage/errors.js'
+import type {Bucket} from '../storage/types.js'
+import type {Keyring} from '../verify/keyring.js'
+import {DetachedSignature, SignatureError, type DataVerifier, type Signer} from '../verify/signature.js'
+
+/** What a download needs of a bucket: reads with a start offset, and names for messages. */
+export type DownloadSource = Pick<Bucket, 'read' | 'urlOf'>
+
+export interface DownloadOptions {
+  source: DownloadSource
+  key: string
+  /** The file to create or update. */
+  destination: string
+  /** Verify against `<key>.sig` with these keys; undefined downloads without verification. */
+  keyring?: Keyring | undefined
+  /** Also store the signature as `<destination>.sig`. */
+  keepSignature?: boolean | undefined
+  /** Attempts per transfer, each resuming where the last one stopped (default 5). */
+  attempts?: number | undefined
+  /** Delay before the second attempt (default 500 ms, doubling). */
+  retryDelayMs?: number | undefined
+  logger?: Logger | undefined
+  progress?: ((label: string, total?: number) => Progress) | undefined
+  signal?: AbortSignal | undefined
+  /** Keys must be valid at this time (default: now). */
+  now?: Date | undefined
+}
+
+export interface DownloadResult {
+  url: string
+  path: string
+  bytes: number
+  /** Hex SHA-256 of the file at `path`. */
+  sha256: string
+  verified: boolean
+  signer: Signer | undefined
+  /** `up-to-date`: the existing file already verified and nothing was fetched. */
+  action: 'downloaded' | 'resumed' | 'up-to-date' | 'unchanged'
+  /** Bytes of a previous partial download that were kept (0 when none). */
+  resumedFrom: number
+}
+
+const MAX_SIGNATURE_BYTES = 1 << 20
+
+/**
+ * Downloads one object to a file, verifying its detached signature while the
+ * bytes flow (one pass: each byte is hashed as it is written, never re-read).
+ *
+ * - The signature is fetched and checked against the keyring first: a
+ *   missing or malformed `.sig`, an unknown, expired or revoked key fails
+ *   before any data moves.
+ * - An existing destination that already verifies is kept as is.
+ * - Data goes to `<destination>.part`; a later run resumes it with a range
+ *   read (the backend's `offset` says whether the range was honoured; a 416
+ *   means the part file is complete). Transfers cut off mid-way are retried
+ *   from where they stopped.
+ * - Only a verified file is renamed onto the destination, atomically: a file
+ *   that fails verification never appears there, and an existing file is not
+ *   touched. A part file that fails verification is deleted (resuming it
+ *   could only fail again).
+ */
+export async function download(options: DownloadOptions): Promise<DownloadResult> {
+  const {source, key, destination, keyring, logger} = options
+  const url = source.urlOf(key)
+  const part = `${destination}.part`
+
+  let signature: DetachedSignature | undefined
+  let signatureBytes: Buffer | undefined
+  if (keyring) {
+    signatureBytes = await fetchSignature(source, `${key}.sig`, options)
+    signature = await DetachedSignature.parse(signatureBytes, keyring, {name: source.urlOf(`${key}.sig`), now: options.now})
+    logger?.debug(`${url}.sig: signed by ${signature.signer.fingerprint} (${signature.signer.hashAlgorithm}); key from ${signature.signer.source}`)
+    const existing = await checkExisting(destination, signature, logger)
+    if (existing) {
+      if (options.keepSignature) await writeAtomically(`${destination}.sig`, signatureBytes!)
+      return {url, path: destination, bytes: existing.bytes, sha256: existing.sha256, verified: true, signer: existing.signer, action: 'up-to-date', resumedFrom: 0}
+    }
+  }
+
+  const transfer = await fetchToPart(url, part, options, signature)
+  let signer: Signer | undefined
+  if (transfer.verifier) {
+    try {
+      signer = await transfer.verifier.finish()
+    } catch (error) {
+      await rm(part, {force: true})
+      throw error
+    }
+  }
+
+  let action: DownloadResult['action'] = transfer.resumedFrom > 0 ? 'resumed' : 'downloaded'
+  if (!signature && (await sameContent(destination, transfer.bytes, transfer.sha256))) {
+    // Unverified updates replace the file only when its content changed.
+    await rm(part, {force: true})
+    action = 'unchanged'
+  } else {
+    await rename(part, destination)
+  }
+  if (signatureBytes && options.keepSignature) await writeAtomically(`${destination}.sig`, signatureBytes)
+  return {url, path: destination, bytes: transfer.bytes, sha256: transfer.sha256, verified: signer !== undefined, signer, action, resumedFrom: transfer.resumedFrom}
+}
+
+async function fetchSignature(source: DownloadSource, key: string, options: DownloadOptions): Promise<Buffer | undefined> {
+  return retry(
+    async () => {
+      try {
+        const {body} = await source.read(key, options.signal ? {signal: options.signal} : {})
+        return await readLimited(body, MAX_SIGNATURE_BYTES + 1)
+      } catch (error) {
+        if (isStorageError(error, 'not-found')) return undefined
+        throw error
+      }
+    },
+    {attempts: options.attempts ?? 5, baseDelayMs: options.retryDelayMs ?? 500, retryable: isResumable, signal: options.signal},
+  )
+}
+
+async function readLimited(body: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let length = 0
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    chunks.push(chunk)
+    length += chunk.length
+    if (length >= limit) {
+      body.destroy()
+      break
+    }
+  }
+  return Buffer.concat(chunks)
+}
+
+interface Hashers {
+  sha256: Hash
+  verifier: DataVerifier | undefined
+  /** Bytes of the part file taken in so far. */
+  bytes: number
+}
+
+async function newHashers(signature: DetachedSignature | undefined): Promise<Hashers> {
+  return {sha256: createHash('sha256'), verifier: signature ? await signature.verifier() : undefined, bytes: 0}
+}
+
+async function feed(h: Hashers, chunk: Buffer): Promise<void> {
+  h.sha256.update(chunk)
+  h.bytes += chunk.length
+  if (h.verifier) await h.verifier.write(chunk)
+}
+
+/** Hashes bytes [from, to) of a local file into `h`. */
+async function feedFile(h: Hashers, path: string, from: number, to: number): Promise<void> {
+  if (to <= from) return
+  for await (const chunk of createReadStream(path, {start: from, end: to - 1, highWaterMark: 1 << 20}) as AsyncIterable<Buffer>) await feed(h, chunk)
+}
+
+async function checkExisting(path: string, signature: DetachedSignature, logger: Logger | undefined): Promise<{bytes: number; sha256: string; signer: Signer} | undefined> {
+  const st = await stat(path).catch(() => undefined)
+  if (!st) return undefined
+  if (!st.isFile()) throw new InfraError(`${path} exists and is not a regular file`, {hint: 'remove it or choose another destination'})
+  const h = await newHashers(signature)
+  await feedFile(h, path, 0, st.size)
+  try {
+    const signer = await h.verifier!.finish()
+    logger?.info(`${path} already verifies against the signature: nothing to download`)
+    return {bytes: h.bytes, sha256: h.sha256.digest('hex'), signer}
+  } catch (error) {
+    if (!(error instanceof SignatureError)) throw error
+    logger?.info(`${path} exists but does not match the signature: downloading it again`)
+    return undefined
+  }
+}
+
+async function sameContent(path: string, bytes: number, sha256: string): Promise<boolean> {
+  const st = await stat(path).catch(() => undefined)
+  if (!st?.isFile() || st.size !== bytes) return false
+  const h = await newHashers(undefined)
+  await feedFile(h, path, 0, st.size)
+  return h.sha256.digest('hex') === sha256
+}
+
+interface Transfer {
+  bytes: number
+  sha256: string
+  verifier: DataVerifier | undefined
+  resumedFrom: number
+}
+
+/** A transfer that stopped before the end: worth resuming. */
+class ShortRead extends Error {
+  readonly code = 'ECONNRESET'
+}
+
+function isResumable(error: unknown): boolean {
+  if (error instanceof ShortRead) return true
+  if (isStorageError(error)) return error.code === 'unavailable'
+  if (isMantleError(error)) return false
+  return isTransient(error) || (error as {name?: string}).name === 'ReadError'
+}
+
+/**
+ * Fills `<destination>.part` from the object, resuming a previous part and
+ * retrying cut-off transfers from where they stopped. Every byte in the part
+ * file passes through the hashers exactly once, in order.
+ */
+async function fetchToPart(url: string, part: string, options: DownloadOptions, signature: DetachedSignature | undefined): Promise<Transfer> {
+  const {source, key, logger, signal} = options
+  const initial = (await stat(part).catch(() => undefined))?.size ?? 0
+  let h = await newHashers(signature)
+  let resumedFrom = 0
+  let progress: Progress | undefined
+
+  const attempt = async (n: number): Promise<void> => {
+    const have = (await stat(part).catch(() => undefined))?.size ?? 0
+    if (h.bytes > have) {
+      // More was hashed than reached the disk (a write failed half-way): hash the part file again from the start.
+      h.verifier?.abort()
+      h = await newHashers(signature)
+    }
+    let offset = have
+    let result
+    try {
+      result = await source.read(key, {...(offset > 0 ? {start: offset} : {}), ...(signal ? {signal} : {})})
+    } catch (error) {
+      if (offset > 0 && isStorageError(error, 'range-not-satisfiable') && (error.size === undefined || error.size === offset)) {
+        logger?.info(`${part}: already complete (${offset} bytes)`)
+        await feedFile(h, part, h.bytes, offset)
+        resumedFrom = offset
+        return
+      }
+      if (offset > 0 && isStorageError(error, 'range-not-satisfiable')) {
+        logger?.info(`${part} is longer than ${url} (${offset} > ${error.size} bytes): starting again`)
+        await restart()
+        throw new ShortRead('part file longer than the object')
+      }
+      throw error
+    }
+    const {body, size} = result
+    if (result.offset !== offset) {
+      if (offset > 0) logger?.info(`${url}: the server sent the whole object instead of bytes ${offset}-: starting again`)
+      body.pause()
+      await restart()
+      offset = 0
+    } else if (offset > 0 && n === 1) {
+      resumedFrom = offset
+      logger?.info(`${url}: resuming at byte ${offset}${size === undefined ? '' : ` of ${size}`}`)
+    }
+    // Bytes kept from an earlier run are hashed from disk once, only after the server agreed to continue them.
+    await feedFile(h, part, h.bytes, offset)
+    progress ??= options.progress?.(url, size)
+    progress?.set(offset)
+    const file = await open(part, offset > 0 ? 'a' : 'w')
+    try {
+      await pump(body, file, h, progress)
+    } finally {
+      await file.close()
+    }
+    if (size !== undefined && h.bytes < size) throw new ShortRead(`${url}: the transfer stopped at byte ${h.bytes} of ${size}`)
+    if (size !== undefined && h.bytes > size) throw new InfraError(`${url}: received ${h.bytes} bytes, more than the ${size} announced`)
+  }
+
+  const restart = async (): Promise<void> => {
+    h.verifier?.abort()
+    h = await newHashers(signature)
+    resumedFrom = 0
+    await truncate(part, 0).catch(() => undefined)
+  }
+
+  try {
+    await retry(attempt, {
+      attempts: options.attempts ?? 5,
+      baseDelayMs: options.retryDelayMs ?? 500,
+      retryable: isResumable,
+      signal,
+      onRetry: (error, n, delay) => logger?.warn(`${url}: transfer attempt ${n} failed (${(error as Error).message}); resuming in ${delay} ms`),
+    })
+  } catch (error) {
+    h.verifier?.abort()
+    if (signal?.aborted) throw signal.reason
+    if (isMantleError(error)) throw error
+    const e = error as {code?: string; message?: string}
+    throw new InfraError(`${url}: download failed: ${e.message ?? String(error)}`, {hint: `run again to resume from ${part}`, cause: error})
+  } finally {
+    progress?.finish()
+  }
+  if (initial > 0 && resumedFrom === 0) logger?.debug(`${part}: could not be resumed, downloaded from the start`)
+  const bytes = h.bytes
+  if (bytes !== ((await stat(part).catch(() => undefined))?.size ?? -1)) throw new BugError(`${part}: hashed ${bytes} bytes but the file has a different length`)
+  return {bytes, sha256: h.sha256.digest('hex'), verifier: h.verifier, resumedFrom}
+}
+
+/**
+ * Writes the body to the file and through the hashers. The disk write of a
+ * chunk runs (in libuv's pool) while the chunk is hashed here. If a write
+ * fails, `h.bytes` exceeds the file's length and the next attempt rehashes.
+ */
+async function pump(body: Readable, file: FileHandle, h: Hashers, progress: Progress | undefined): Promise<void> {
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    const written = file.write(chunk)
+    h.sha256.update(chunk)
+    h.bytes += chunk.length
+    const verified = h.verifier?.write(chunk)
+    await written
+    await verified
+    progress?.advance(chunk.length)
+  }
+}
+
+async function writeAtomically(path: string, data: Buffer): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`
+  await writeFile(tmp, data)
+  await rename(tmp, path)
+}

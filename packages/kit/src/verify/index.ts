@@ -1,0 +1,3 @@
+export * from './keyring.js'
+export * from './signature.js'
+export * from './default-keys.js'
