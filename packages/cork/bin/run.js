@@ -5,5 +5,12 @@
 import {enableCompileCache} from 'node:module'
 
 enableCompileCache?.()
-const {execute} = await import('@mantle/kit/oclif')
-await execute({dir: import.meta.url})
+// `cork enter -- <command>` skips oclif altogether when its arguments are the
+// simple ones (see src/fast-enter.ts); anything else falls through to oclif.
+const code = process.argv[2] === 'enter' ? await (await import('../dist/fast-enter.js')).fastEnter(process.argv.slice(3)) : undefined
+if (code === undefined) {
+  const {execute} = await import('@mantle/kit/oclif')
+  await execute({dir: import.meta.url})
+} else {
+  process.exitCode = code
+}

@@ -24,6 +24,9 @@ export interface RunCliOptions {
   cwd?: string
   input?: string
   timeoutMs?: number
+  /** Run as this user and group (tests run as root; some must prove what an ordinary user gets). */
+  uid?: number
+  gid?: number
 }
 
 /**
@@ -42,6 +45,8 @@ export function runCli(tool: Tool, args: string[], options: RunCliOptions = {}):
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.uid === undefined ? {} : {uid: options.uid}),
+      ...(options.gid === undefined ? {} : {gid: options.gid}),
     })
     let stdout = ''
     let stderr = ''

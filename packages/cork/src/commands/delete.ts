@@ -1,0 +1,30 @@
+import {BaseCommand, Flags} from '@mantle/kit'
+
+import {endpointFrom, engineFlags} from '../flags.js'
+import {deleteSdk, type DeleteResult} from '../services/delete.js'
+import {findRoot} from '../services/sdk/layout.js'
+
+export default class Delete extends BaseCommand<typeof Delete> {
+  static override summary = 'Remove the checkout\'s SDK containers, and their images unless another container uses them.'
+  static override examples = ['<%= config.bin %> delete', '<%= config.bin %> delete --keep-images', '<%= config.bin %> delete --root ~/flatcar --json']
+  static override enableJsonFlag = true
+  static override flags = {
+    ...engineFlags,
+    root: Flags.string({summary: 'The checkout (default: the nearest directory at or above the current one with .repo/manifests/version.txt).'}),
+    'keep-images': Flags.boolean({summary: 'Keep the SDK images, so that a later create needs no download.'}),
+  }
+
+  async run(): Promise<DeleteResult> {
+    const {flags, context} = this
+    const result = await deleteSdk({
+      root: flags.root ?? findRoot(process.cwd()) ?? process.cwd(),
+      endpoint: endpointFrom(flags, context),
+      keepImages: flags['keep-images'],
+      logger: this.logger,
+      signal: context.signal,
+    })
+    for (const c of result.containers) this.log(`removed container ${c}`)
+    for (const i of result.images) this.log(`removed image ${i}`)
+    return result
+  }
+}

@@ -1,0 +1,48 @@
+import {join} from 'node:path'
+
+import {BaseCommand, Flags} from '@mantle/kit'
+
+import {fetcherFrom, layoutFrom, layoutFlags, sourceFlags} from '../flags.js'
+import {defaultImageRoot, downloadImages, PLATFORMS, type DownloadedImage, type Platform} from '../services/download-image.js'
+
+export default class DownloadImage extends BaseCommand<typeof DownloadImage> {
+  static override summary = 'Download OS images for the given platforms into .cache/images, verified against their signatures.'
+  static override description = `Files per platform, after --image-prefix: aws _ami_vmdk_image.vmdk.bz2; esx _vmware_ova.ova; gce _gce.tar.gz; qemu _qemu_image.img.bz2; qemu_uefi _qemu_uefi_efi_code.fd, _qemu_uefi_efi_vars.fd, _qemu_uefi_image.img.bz2. Each must verify against its .sig unless --no-verify.`
+  static override examples = [
+    '<%= config.bin %> download-image --platform qemu',
+    '<%= config.bin %> download-image --platform qemu_uefi --platform gce --verify-key flatcar.asc',
+    '<%= config.bin %> download-image --root gs://builds/boards/amd64-usr/3033.2.0 --json-key key.json --platform aws --json',
+  ]
+  static override enableJsonFlag = true
+  static override flags = {
+    ...layoutFlags,
+    'image-root': Flags.string({summary: 'Base URL of the images, any storage URL (default: the publisher\'s for the OS version).'}),
+    'cache-dir': Flags.string({summary: 'Where images go (default: <root>/.cache/images); files land in <cache-dir>/<arch>/<os version>/.'}),
+    'image-prefix': Flags.string({summary: 'Image file name prefix (default: <name>_production).'}),
+    platform: Flags.string({summary: 'Platform whose image to download (repeatable).', options: PLATFORMS, multiple: true, required: true}),
+    verify: Flags.boolean({summary: 'Verify each file against its detached signature.', default: true, allowNo: true}),
+    'verify-key': sourceFlags['verify-key'],
+    'json-key': sourceFlags['json-key'],
+    'service-auth': sourceFlags['service-auth'],
+  }
+
+  async run(): Promise<DownloadedImage[]> {
+    const {flags, context} = this
+    const layout = await layoutFrom(flags, process.cwd())
+    const root = flags['image-root'] ?? defaultImageRoot(layout)
+    if (!flags.verify) this.logger.warn('--no-verify: the images are not checked against their signatures')
+    const results = await downloadImages({
+      layout,
+      platforms: flags.platform as Platform[],
+      root,
+      cacheDir: flags['cache-dir'] ?? join(layout.root, '.cache', 'images'),
+      prefix: flags['image-prefix'] ?? `${layout.versions.name}_production`,
+      keys: flags['verify-key'] ?? [],
+      verify: flags.verify,
+      fetcher: await fetcherFrom(root, flags, context),
+      signal: context.signal,
+    })
+    for (const r of results) this.log(r.path)
+    return results
+  }
+}

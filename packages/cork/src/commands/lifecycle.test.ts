@@ -1,0 +1,237 @@
+import {randomInt} from 'node:crypto'
+import {chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import type Docker from 'dockerode'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {makeTestKey, type TestKey} from '@mantle/kit/verify/testing'
+import {runCli, serviceEnv, type CliResult} from '@mantle/test-utils'
+
+import {connectDocker} from '../services/engine/docker.js'
+import {resolveEndpoint} from '../services/engine/endpoint.js'
+import {LABEL} from '../services/sdk/container.js'
+import {containerName, imageRef} from '../services/sdk/layout.js'
+import {makeSdkFixture} from '../testing/sdk-fixture.js'
+
+/**
+ * The SDK's whole life against real engines: Docker Engine and Podman's
+ * Docker-compatible service, each started by scripts/services/<name>.sh.
+ * cork runs as an ordinary uid (USER), as a developer would, so that the
+ * uid/gid mapping is proven, not assumed from root.
+ */
+const ENGINES = [
+  {engine: 'docker', variable: 'CORK_TEST_DOCKER_HOST'},
+  {engine: 'podman', variable: 'CORK_TEST_PODMAN_HOST'},
+] as const
+
+const USER = 4242
+const ARCH = 'amd64'
+
+describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
+  const {available} = serviceEnv([variable])
+  const host = process.env[variable] ?? ''
+  // A version unique to this run: parallel runs on one engine never share names.
+  const v1 = `9${randomInt(100, 999)}.${randomInt(1000, 9999)}.0`
+  const v2 = v1.replace(/\.0$/, '.1')
+  const v3 = v1.replace(/\.0$/, '.2')
+  let dir: string
+  let checkout: string
+  let mirror: string
+  let keyFile: string
+  let key: TestKey
+  let gid: number
+  let docker: Docker
+
+  const versionFile = (sdk: string, os = `${sdk}-os`): Promise<void> =>
+    writeFile(join(checkout, '.repo/manifests/version.txt'), `FLATCAR_VERSION=${os}\nFLATCAR_VERSION_ID=${os}\nFLATCAR_BUILD_ID=""\nFLATCAR_SDK_VERSION=${sdk}\n`)
+
+  const cork = (args: string[], options: {input?: string; cwd?: string} = {}): Promise<CliResult> =>
+    runCli('cork', [...args], {
+      cwd: options.cwd ?? checkout,
+      uid: USER,
+      gid,
+      input: options.input,
+      timeoutMs: 300_000,
+      // SHELL as a login sets it: oclif asks the passwd database otherwise, and uid 4242 has no entry.
+      env: {PATH: process.env.PATH, HOME: join(dir, 'home'), SHELL: '/bin/sh', DOCKER_HOST: host},
+    })
+
+  const withSdk = (args: string[]): string[] => [...args, '--sdk-url', mirror, '--verify-key', keyFile]
+
+  const containersOf = async (): Promise<Docker.ContainerInfo[]> =>
+    (await docker.listContainers({all: true})).filter((c) => c.Labels?.[LABEL.source] === checkout)
+
+  const imageExists = async (version: string): Promise<boolean> =>
+    docker
+      .getImage(imageRef('flatcar', ARCH, version).ref)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      )
+
+  beforeAll(async () => {
+    if (!available) return
+    dir = await mkdtemp(join(tmpdir(), `cork-${engine}-`))
+    checkout = join(dir, 'checkout')
+    mirror = join(dir, 'mirror')
+    await mkdir(join(checkout, '.repo/manifests'), {recursive: true})
+    await mkdir(join(checkout, 'src/scripts'), {recursive: true})
+    await mkdir(join(dir, 'home'), {recursive: true})
+    await writeFile(join(checkout, 'src/scripts/.default_board'), `${ARCH}-usr\n`)
+    await versionFile(v1)
+    key = await makeTestKey({name: 'cork test SDK signer'})
+    keyFile = join(dir, 'sdk-signer.asc')
+    await writeFile(keyFile, key.publicArmored)
+    for (const version of [v1, v2, v3]) await makeSdkFixture({work: join(dir, 'work'), mirror, name: 'flatcar', arch: ARCH, version, key: key.privateKey})
+    // The ordinary user owns the checkout and its home; the socket's group lets it reach the engine.
+    for (const p of [checkout, join(checkout, '.repo'), join(checkout, '.repo/manifests'), join(checkout, 'src'), join(checkout, 'src/scripts'), join(dir, 'home')]) {
+      await chown(p, USER, USER)
+    }
+    await chmod(dir, 0o755)
+    const endpoint = resolveEndpoint({dockerHost: host, env: {}, home: dir})
+    gid = (await stat(endpoint.kind === 'unix' ? endpoint.socketPath : '/')).gid
+    docker = await connectDocker(endpoint)
+  })
+
+  afterAll(async () => {
+    if (!available || !docker) return
+    for (const c of await containersOf()) await docker.getContainer(c.Id).remove({force: true}).catch(() => {})
+    for (const v of [v1, v2, v3]) await docker.getImage(imageRef('flatcar', ARCH, v).ref).remove({force: true}).catch(() => {})
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  it.skipIf(!available)('create downloads, verifies and imports the SDK, then creates the container', async () => {
+    // Given a checkout at SDK v1 and a mirror with the signed v1 tarball
+    // When an ordinary user creates the SDK container
+    const r = await cork(withSdk(['create', '--json']))
+    // Then the image and the running container exist, named after the versions
+    expect(r.stderr).not.toMatch(/error/)
+    expect(r.code).toBe(0)
+    const result = JSON.parse(r.stdout) as {container: string; image: string; imageOutcome: string; containerOutcome: string; tarball: {signer: string}}
+    expect(result).toMatchObject({
+      container: containerName('flatcar', ARCH, v1, `${v1}-os`),
+      image: `flatcar-sdk-${ARCH}:${v1}`,
+      imageOutcome: 'imported',
+      containerOutcome: 'created',
+    })
+    expect(result.tarball.signer).toBe(key.fingerprint)
+    const info = await docker.getContainer(result.container).inspect()
+    expect(info.State.Running).toBe(true)
+    expect(info.Config.Env).toContain(`SDK_USER_ID=${USER}`)
+    expect(info.Config.Env).toContain(`SDK_GROUP_ID=${gid}`)
+    const mounts = info.Mounts.map((m) => `${m.Source}:${m.Destination}`)
+    expect(mounts).toContain(`${checkout}:/mnt/host/source`)
+    expect(mounts).toContain(`${join(checkout, 'src/build')}:/mnt/host/source/src/build`)
+    // And the verified tarball is cached in the checkout
+    expect(await readdir(join(checkout, '.cache/sdks'))).toEqual([`flatcar-sdk-${ARCH}-${v1}.tar.bz2`])
+  })
+
+  it.skipIf(!available)('create again reuses the existing container', async () => {
+    const before = (await containersOf()).map((c) => c.Id)
+    const r = await cork(withSdk(['create', '--json']))
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({imageOutcome: 'reused', containerOutcome: 'reused'})
+    expect((await containersOf()).map((c) => c.Id)).toEqual(before)
+  })
+
+  it.skipIf(!available)('enter runs a command with stdout and stderr apart, and exits with its code', async () => {
+    // Given the container
+    // When a command writes to both streams and exits 7
+    const r = await cork(['enter', '--', 'sh', '-c', 'echo to-stdout; echo to-stderr >&2; exit 7'])
+    // Then each stream carries its own line and cork exits 7
+    expect(r.stdout).toBe('to-stdout\n')
+    expect(r.stderr).toBe('to-stderr\n')
+    expect(r.code).toBe(7)
+  })
+
+  it.skipIf(!available)('enter through the full command (a flag the fast path leaves to oclif) behaves the same', async () => {
+    const r = await cork(['enter', '--log-level', 'warn', '--', 'sh', '-c', 'echo to-stdout; echo to-stderr >&2; exit 7'])
+    expect(r.stdout).toBe('to-stdout\n')
+    expect(r.stderr).toBe('to-stderr\n')
+    expect(r.code).toBe(7)
+  })
+
+  it.skipIf(!available)('a file written inside belongs to the invoking user outside', async () => {
+    // Given cork run by uid 4242
+    // When a command inside creates files in the checkout and the build directory
+    const r = await cork(['enter', '--', 'sh', '-c', 'id -u; id -g; id -un; pwd; echo hi > made-inside; echo out > src/build/artifact'])
+    // Then it ran as that uid/gid, in the checkout, and the files are theirs on the host
+    expect(r.code).toBe(0)
+    expect(r.stdout.split('\n')).toEqual([String(USER), String(gid), 'sdk', '/mnt/host/source', ''])
+    for (const f of ['made-inside', 'src/build/artifact']) {
+      const st = await stat(join(checkout, f))
+      expect({file: f, uid: st.uid, gid: st.gid}).toEqual({file: f, uid: USER, gid})
+    }
+  })
+
+  it.skipIf(!available)('enter -i forwards stdin and closes it at its end', async () => {
+    const r = await cork(['enter', '-i', '--', 'sh', '-c', 'cat; echo "[eof]"'], {input: 'line one\nline two\n'})
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe('line one\nline two\n[eof]\n')
+  })
+
+  it.skipIf(!available)('enter maps the working directory into the checkout', async () => {
+    await mkdir(join(checkout, 'src/scripts/sub'), {recursive: true})
+    const r = await cork(['enter', '--', 'pwd'], {cwd: join(checkout, 'src/scripts')})
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe('/mnt/host/source/src/scripts\n')
+  })
+
+  it.skipIf(!available)('update moves to a second SDK version and removes the old container and image', async () => {
+    // Given the checkout moved to SDK v2
+    await versionFile(v2)
+    // When the user updates
+    const r = await cork(withSdk(['update', '--json']))
+    // Then the new container runs the v2 SDK, and nothing of v1 is left
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({action: 'updated', sdkVersion: v2, previous: {sdkVersion: v1}})
+    const names = (await containersOf()).map((c) => c.Names[0]?.replace(/^\//, ''))
+    expect(names).toEqual([containerName('flatcar', ARCH, v2, `${v2}-os`)])
+    expect(await imageExists(v1)).toBe(false)
+    expect(await imageExists(v2)).toBe(true)
+    const inside = await cork(['enter', '--', 'cat', '/usr/lib/os-release'])
+    expect(inside.stdout).toContain(`VERSION=${v2}`)
+  })
+
+  it.skipIf(!available)('update refuses a downgrade unless a policy says what to do', async () => {
+    // Given the checkout back at the older SDK v1
+    await versionFile(v1)
+    // When updating without a policy, then it is refused with exit 2 and nothing changes
+    const refused = await cork(withSdk(['update']))
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/newer than the wanted/)
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+    // When keeping the newer SDK in place, then the v2 container stays
+    const kept = await cork(withSdk(['update', '--downgrade-in-place', '--json']))
+    expect(kept.code).toBe(0)
+    expect(JSON.parse(kept.stdout)).toMatchObject({action: 'kept', sdkVersion: v2})
+    await versionFile(v2)
+  })
+
+  it.skipIf(!available)('delete leaves no container and no image behind', async () => {
+    const r = await cork(['delete', '--json'])
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({containers: [containerName('flatcar', ARCH, v2, `${v2}-os`)], images: [`flatcar-sdk-${ARCH}:${v2}`]})
+    expect(await containersOf()).toEqual([])
+    for (const v of [v1, v2]) expect(await imageExists(v)).toBe(false)
+  })
+
+  it.skipIf(!available)('a tampered SDK tarball is refused before anything is imported', async () => {
+    // Given the v3 tarball on the mirror with one byte flipped after signing
+    const tarball = join(mirror, 'sdk', ARCH, v3, `flatcar-sdk-${ARCH}-${v3}.tar.bz2`)
+    const bytes = await readFile(tarball)
+    bytes[bytes.length >> 1]! ^= 0x01
+    await writeFile(tarball, bytes)
+    // When creating the v3 SDK
+    const r = await cork(withSdk(['create', '--sdk-version', v3]))
+    // Then cork exits 1 naming the signature, and there is no image, no container, no cached tarball
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^cork: error: bad signature/m)
+    expect(await imageExists(v3)).toBe(false)
+    expect(await containersOf()).toEqual([])
+    expect((await readdir(join(checkout, '.cache/sdks'))).filter((f) => f.includes(v3))).toEqual([])
+  })
+})

@@ -1,0 +1,91 @@
+import type {Logger} from '@mantle/kit'
+import {BugError} from '@mantle/kit/errors'
+
+import {connectDocker} from './engine/docker.js'
+import type {Endpoint} from './engine/endpoint.js'
+import {ensureContainer, importImage, inspectImage, LABEL, type EnsureOutcome} from './sdk/container.js'
+import {downloadSdk, type SdkSource} from './sdk/download.js'
+import {containerName, imageRef, type SdkLayout} from './sdk/layout.js'
+import {sdkMounts, type MountOptions} from './sdk/mounts.js'
+
+export interface CreateOptions {
+  layout: SdkLayout
+  endpoint: Endpoint
+  source: SdkSource
+  /** Everything of the mounts but the checkout, which comes from the layout. */
+  mounts: Omit<MountOptions, 'root'>
+  /** Recreate the container even if one exists. */
+  replace: boolean
+  logger: Logger
+  signal?: AbortSignal | undefined
+}
+
+export interface CreateResult {
+  container: string
+  image: string
+  sdkVersion: string
+  osVersion: string
+  /** created, reused or replaced. */
+  containerOutcome: EnsureOutcome
+  /** imported, or reused when the image already existed. */
+  imageOutcome: 'imported' | 'reused'
+  tarball?: {url: string; path: string; sha256: string; signer: string} | undefined
+}
+
+/**
+ * The SDK container of a checkout: the image of its SDK version (downloaded,
+ * verified and imported when missing), and the container for its SDK and OS
+ * versions, reused when it exists.
+ */
+export async function createSdk(options: CreateOptions): Promise<CreateResult> {
+  const {layout, endpoint, logger, signal} = options
+  const {name, sdk, os} = layout.versions
+  const image = imageRef(name, layout.arch, sdk)
+  const container = containerName(name, layout.arch, sdk, os)
+  // The engine first: no point downloading gigabytes for an engine that is not there.
+  const docker = await connectDocker(endpoint, signal)
+
+  let tarball: CreateResult['tarball']
+  let imageOutcome: CreateResult['imageOutcome'] = 'reused'
+  if (await inspectImage(docker, endpoint, image.ref)) {
+    logger.info(`image ${image.ref} exists`)
+  } else {
+    logger.notice(`downloading the ${name} SDK ${sdk} for ${layout.arch}`)
+    const fetched = await downloadSdk(layout, options.source, signal)
+    if (!fetched.signer) throw new BugError(`${fetched.url} came without a verified signature`)
+    tarball = {url: fetched.url, path: fetched.path, sha256: fetched.sha256, signer: fetched.signer}
+    logger.notice(`importing ${fetched.path} as ${image.ref} (signed by ${fetched.signer})`)
+    await importImage(docker, endpoint, {
+      tarball: fetched.path,
+      ref: image.ref,
+      labels: {
+        [LABEL.managed]: '1',
+        [LABEL.name]: name,
+        [LABEL.arch]: layout.arch,
+        [LABEL.sdkVersion]: sdk,
+        [LABEL.tarballSha256]: fetched.sha256,
+      },
+      signal,
+    })
+    imageOutcome = 'imported'
+  }
+
+  const {mounts, env} = await sdkMounts({...options.mounts, root: layout.root})
+  const {outcome} = await ensureContainer(
+    docker,
+    endpoint,
+    {
+      name: container,
+      image: image.ref,
+      root: layout.root,
+      mounts,
+      env,
+      uid: options.mounts.uid,
+      gid: options.mounts.gid,
+      labels: {[LABEL.name]: name, [LABEL.arch]: layout.arch, [LABEL.sdkVersion]: sdk, [LABEL.osVersion]: os},
+    },
+    {replace: options.replace, logger, signal},
+  )
+  logger.notice(`${outcome === 'reused' ? 'reusing' : outcome} container ${container}`)
+  return {container, image: image.ref, sdkVersion: sdk, osVersion: os, containerOutcome: outcome, imageOutcome, tarball}
+}

@@ -1,0 +1,181 @@
+import type {Duplex} from 'node:stream'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {InfraError, UsageError} from '@mantle/kit/errors'
+
+import {apiMessage, type EngineApi} from './api.js'
+
+/** What a terminal offers to a TTY exec: its size, and a way to hear about changes. */
+export interface Terminal {
+  size(): {rows: number; columns: number} | undefined
+  onResize(listener: () => void): () => void
+  /** Raw mode on the local terminal, so that Ctrl-C and friends reach the process inside. */
+  setRaw(raw: boolean): void
+}
+
+export interface Writer {
+  write(chunk: Buffer): boolean
+  once(event: 'drain', listener: () => void): unknown
+}
+
+export interface ExecOptions {
+  container: string
+  cmd: string[]
+  user?: string | undefined
+  env?: string[] | undefined
+  workdir?: string | undefined
+  /** A TTY merges stdout and stderr, as a terminal does. */
+  tty: boolean
+  /** Attached when given: what the process reads. */
+  stdin?: NodeJS.ReadableStream | undefined
+  stdout: Writer
+  stderr: Writer
+  terminal?: Terminal | undefined
+  signal?: AbortSignal | undefined
+  /** Called once the process runs: from here on, running it again is not safe. */
+  onStarted?: () => void
+}
+
+/**
+ * Runs a process in a running container and returns its exit code: stdout
+ * and stderr stream separately (or as one TTY stream), stdin is forwarded when
+ * given, the TTY follows the local terminal's size. A stopped container is
+ * started first.
+ */
+export async function execInContainer(api: EngineApi, options: ExecOptions): Promise<number> {
+  const id = await createExec(api, options)
+  const {stream, head} = await api.hijack(`/exec/${id}/start`, {Detach: false, Tty: options.tty}, options.signal)
+  options.onStarted?.()
+  const cleanups: Array<() => void> = []
+  try {
+    if (options.tty && options.terminal) cleanups.push(followTerminal(api, id, options.terminal))
+    if (options.stdin) cleanups.push(forwardStdin(options.stdin, stream))
+    await pump(stream, head, options)
+  } finally {
+    for (const c of cleanups.reverse()) c()
+  }
+  return exitCode(api, id, options.signal)
+}
+
+async function createExec(api: EngineApi, options: ExecOptions): Promise<string> {
+  const config = {
+    User: options.user ?? '',
+    Env: options.env ?? [],
+    WorkingDir: options.workdir ?? '',
+    Cmd: options.cmd,
+    Tty: options.tty,
+    AttachStdin: Boolean(options.stdin),
+    AttachStdout: true,
+    AttachStderr: true,
+  }
+  const path = `/containers/${encodeURIComponent(options.container)}/exec`
+  let r = await api.request<{Id?: string}>('POST', path, config, options.signal)
+  if (r.status === 409) {
+    // Not running (stopped after a reboot, say): start it and try once more.
+    const started = await api.request('POST', `/containers/${encodeURIComponent(options.container)}/start`, undefined, options.signal)
+    if (started.status !== 204 && started.status !== 304) {
+      throw new InfraError(`cannot start container ${options.container}: ${apiMessage(started.body)}`)
+    }
+    r = await api.request<{Id?: string}>('POST', path, config, options.signal)
+  }
+  if (r.status === 404) throw new UsageError(`no SDK container ${options.container} at ${api.endpoint.url}`, {hint: 'run cork create first'})
+  if (r.status !== 201 || !r.body.Id) throw new InfraError(`cannot run a process in ${options.container}: ${apiMessage(r.body)}`)
+  return r.body.Id
+}
+
+/**
+ * Copies the engine's stream to stdout/stderr until the process ends. Without a
+ * TTY the stream is multiplexed: 8-byte headers (stream, 0, 0, 0, uint32 size).
+ */
+async function pump(stream: Duplex, head: Buffer, options: ExecOptions): Promise<void> {
+  let pending = head
+  const onAbort = (): void => {
+    stream.destroy(options.signal?.reason as Error)
+  }
+  options.signal?.addEventListener('abort', onAbort, {once: true})
+  try {
+    const chunks = (async function* () {
+      if (head.length > 0) yield head
+      for await (const c of stream) yield c as Buffer
+    })()
+    if (options.tty) {
+      for await (const chunk of chunks) await write(options.stdout, chunk)
+      return
+    }
+    pending = Buffer.alloc(0)
+    for await (const chunk of chunks) {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+      while (pending.length >= 8) {
+        const size = pending.readUInt32BE(4)
+        if (pending.length < 8 + size) break
+        const target = pending[0] === 2 ? options.stderr : options.stdout
+        await write(target, pending.subarray(8, 8 + size))
+        pending = pending.subarray(8 + size)
+      }
+    }
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason
+    throw new InfraError(`the connection to the engine broke while the process ran: ${(error as Error).message}`, {cause: error})
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+function write(target: Writer, chunk: Buffer): Promise<void> | void {
+  if (target.write(chunk)) return
+  return new Promise((resolve) => target.once('drain', resolve))
+}
+
+function forwardStdin(stdin: NodeJS.ReadableStream, stream: Duplex): () => void {
+  const onData = (chunk: Buffer | string): void => {
+    if (!stream.write(chunk)) {
+      stdin.pause()
+      stream.once('drain', () => stdin.resume())
+    }
+  }
+  // End of input closes the process's stdin (a half-close the engines understand).
+  const onEnd = (): void => {
+    stream.end()
+  }
+  stdin.on('data', onData)
+  stdin.once('end', onEnd)
+  stdin.resume()
+  return () => {
+    stdin.off('data', onData)
+    stdin.off('end', onEnd)
+    stdin.pause()
+  }
+}
+
+function followTerminal(api: EngineApi, id: string, terminal: Terminal): () => void {
+  terminal.setRaw(true)
+  const resize = (): void => {
+    const size = terminal.size()
+    if (!size || size.rows <= 0 || size.columns <= 0) return
+    // A resize can race the process start: the engine refuses it until the process runs.
+    void (async () => {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const r = await api.request('POST', `/exec/${id}/resize?h=${size.rows}&w=${size.columns}`).catch(() => undefined)
+        if (r && r.status >= 200 && r.status < 300) return
+        await sleep(20 * (attempt + 1))
+      }
+    })()
+  }
+  resize()
+  const off = terminal.onResize(resize)
+  return () => {
+    off()
+    terminal.setRaw(false)
+  }
+}
+
+async function exitCode(api: EngineApi, id: string, signal?: AbortSignal): Promise<number> {
+  // The stream can end a moment before the engine records the exit.
+  for (let attempt = 0; ; attempt++) {
+    const r = await api.request<{Running?: boolean; ExitCode?: number | null}>('GET', `/exec/${id}/json`, undefined, signal)
+    if (r.status !== 200) throw new InfraError(`cannot read the exit code of the process: ${apiMessage(r.body)}`)
+    if (!r.body.Running && typeof r.body.ExitCode === 'number') return r.body.ExitCode
+    if (attempt >= 200) throw new InfraError('the process still runs after its output ended')
+    await sleep(Math.min(50, 2 + attempt * 2))
+  }
+}
