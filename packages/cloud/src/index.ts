@@ -1,1 +1,8 @@
-export {}
+export * from './common/context.js'
+export * from './common/duration.js'
+export * from './common/marker.js'
+export * from './common/retry.js'
+export * from './common/wait.js'
+export * as aws from './aws/index.js'
+export * from './common/qemu-img.js'
+export * from './common/files.js'

@@ -1,0 +1,49 @@
+import type {ServiceContext} from '../common/context.js'
+import {isExpired, isMarked} from '../common/marker.js'
+import type {Ec2Api} from './clients.js'
+import {fromTags} from './images.js'
+
+export interface AwsGcResult {
+  region: string
+  terminatedInstances: string[]
+  deletedKeyPairs: string[]
+}
+
+const MARKER_FILTER = {Name: 'tag:created-by', Values: ['mantle']}
+
+/**
+ * Deletes what tests leave behind: instances and key pairs that carry our
+ * marker and are older than the grace period. Images are never collected:
+ * releases live on as images.
+ */
+export async function gcAws(options: {ec2: Ec2Api; olderThanMs: number; dryRun?: boolean; context: ServiceContext}): Promise<AwsGcResult> {
+  const {ec2, context: ctx} = options
+  const now = ctx.now?.() ?? new Date()
+  const cutoff = new Date(now.getTime() - options.olderThanMs)
+  const result: AwsGcResult = {region: ec2.region, terminatedInstances: [], deletedKeyPairs: []}
+
+  const instances: string[] = []
+  let NextToken: string | undefined
+  do {
+    const page = await ec2.describeInstances({Filters: [MARKER_FILTER, {Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped']}], NextToken})
+    for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+      // The filter is the server's; check again here: gc must never touch what is not ours.
+      if (instance.InstanceId && isExpired({marked: isMarked(fromTags(instance.Tags)), created: instance.LaunchTime}, cutoff)) instances.push(instance.InstanceId)
+    }
+    NextToken = page.NextToken
+  } while (NextToken)
+  if (instances.length > 0) {
+    ctx.logger.notice(`${options.dryRun ? 'would terminate' : 'terminating'} ${instances.length} instances in ${ec2.region}: ${instances.join(', ')}`)
+    if (!options.dryRun) await ec2.terminateInstances({InstanceIds: instances})
+    result.terminatedInstances = instances
+  }
+
+  const keys = await ec2.describeKeyPairs({Filters: [MARKER_FILTER]})
+  for (const key of keys.KeyPairs ?? []) {
+    if (!key.KeyPairId || !isExpired({marked: isMarked(fromTags(key.Tags)), created: key.CreateTime}, cutoff)) continue
+    ctx.logger.notice(`${options.dryRun ? 'would delete' : 'deleting'} key pair ${key.KeyName ?? key.KeyPairId}`)
+    if (!options.dryRun) await ec2.deleteKeyPair({KeyPairId: key.KeyPairId})
+    result.deletedKeyPairs.push(key.KeyPairId)
+  }
+  return result
+}

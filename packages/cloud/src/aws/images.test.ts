@@ -1,0 +1,98 @@
+import {
+  CopyImageCommand,
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeRegionsCommand,
+  type DescribeImagesCommandInput,
+  EC2Client,
+} from '@aws-sdk/client-ec2'
+import {mockClient} from 'aws-sdk-client-mock'
+import 'aws-sdk-client-mock-vitest/extend'
+import {beforeEach, describe, expect, it} from 'vitest'
+
+import {ExitCode, isMantleError} from '@mantle/kit'
+
+import {TEST_AWS_AUTH, testContext} from '../testing/fakes.js'
+import {ec2Api} from './clients.js'
+import {copyImage, deleteImage, listRegions} from './images.js'
+
+const ec2Mock = mockClient(EC2Client)
+const SOURCE = {ImageId: 'ami-src', Name: 'Flatcar-stable-4000.0.0-hvm', Description: 'Flatcar stable', Tags: [{Key: 'Channel', Value: 'stable'}, {Key: 'aws:internal', Value: 'x'}]}
+
+async function regionOf(getClient: () => EC2Client): Promise<string> {
+  return getClient().config.region()
+}
+
+describe('aws copyImage', () => {
+  const context = testContext()
+  const client = (region: string) => ec2Api({auth: TEST_AWS_AUTH, region, ...context})
+  beforeEach(() => {
+    ec2Mock.reset()
+    ec2Mock.on(DescribeRegionsCommand).resolves({Regions: ['us-west-2', 'us-east-1', 'eu-west-1', 'ap-south-1'].map((RegionName) => ({RegionName}))})
+  })
+
+  it('copies in parallel to the regions that lack the image and skips the one that has it', async () => {
+    // Given eu-west-1 already has the image
+    const copiesStarted: string[] = []
+    ec2Mock.on(DescribeImagesCommand).callsFake(async (input: DescribeImagesCommandInput, getClient: () => EC2Client) => {
+      const region = await regionOf(getClient)
+      if (input.ImageIds?.[0] === 'ami-src' && region === 'us-west-2') return {Images: [SOURCE]}
+      if (region === 'eu-west-1') return {Images: [{ImageId: 'ami-eu', Name: SOURCE.Name}]}
+      return {Images: []}
+    })
+    ec2Mock.on(CopyImageCommand).callsFake(async (_input, getClient: () => EC2Client) => {
+      const region = await regionOf(getClient)
+      copiesStarted.push(region)
+      return {ImageId: `ami-${region}`}
+    })
+
+    // When
+    const result = await copyImage({ec2: await client('us-west-2'), imageId: 'ami-src', regions: ['us-east-1', 'eu-west-1', 'ap-south-1'], clientFor: client, context})
+
+    // Then
+    expect(result).toEqual([
+      {region: 'us-east-1', imageId: 'ami-us-east-1', copied: true},
+      {region: 'eu-west-1', imageId: 'ami-eu', copied: false},
+      {region: 'ap-south-1', imageId: 'ami-ap-south-1', copied: true},
+    ])
+    expect(copiesStarted.sort()).toEqual(['ap-south-1', 'us-east-1'])
+    expect(ec2Mock).toHaveReceivedCommandWith(CopyImageCommand, {Name: SOURCE.Name, Description: SOURCE.Description, SourceImageId: 'ami-src', SourceRegion: 'us-west-2'})
+    // Tags follow the copy; AWS's reserved aws: tags cannot be set and are left out.
+    expect(ec2Mock).toHaveReceivedCommandWith(CreateTagsCommand, {Resources: ['ami-us-east-1'], Tags: [{Key: 'Channel', Value: 'stable'}]})
+  })
+
+  it('refuses an unknown region before copying anything (exit 2)', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({Images: [SOURCE]})
+    const error = await copyImage({ec2: await client('us-west-2'), imageId: 'ami-src', regions: ['us-east-1', 'mars-north-1'], clientFor: client, context}).catch((e: unknown) => e)
+    expect(isMantleError(error) && error.exitCode).toBe(ExitCode.Usage)
+    expect((error as Error).message).toBe('aws: unknown region mars-north-1')
+    expect(ec2Mock).not.toHaveReceivedCommand(CopyImageCommand)
+  })
+
+  it('lists regions sorted by name', async () => {
+    expect((await listRegions(await client('us-west-2'))).map((r) => r.name)).toEqual(['ap-south-1', 'eu-west-1', 'us-east-1', 'us-west-2'])
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeRegionsCommand, {AllRegions: false})
+  })
+})
+
+describe('aws deleteImage', () => {
+  const context = testContext()
+  beforeEach(() => ec2Mock.reset())
+
+  it('deregisters the AMI and deletes its snapshots', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({Images: [{ImageId: 'ami-1', BlockDeviceMappings: [{DeviceName: '/dev/xvda', Ebs: {SnapshotId: 'snap-1'}}, {DeviceName: '/dev/xvdb', VirtualName: 'ephemeral0'}]}]})
+    const result = await deleteImage({ec2: await ec2Api({auth: TEST_AWS_AUTH, ...context}), imageId: 'ami-1', context})
+    expect(result).toEqual({region: 'us-west-2', imageId: 'ami-1', snapshotIds: ['snap-1']})
+    expect(ec2Mock).toHaveReceivedCommandWith(DeregisterImageCommand, {ImageId: 'ami-1'})
+    expect(ec2Mock).toHaveReceivedCommandWith(DeleteSnapshotCommand, {SnapshotId: 'snap-1'})
+  })
+
+  it('says which image is missing (exit 2)', async () => {
+    ec2Mock.on(DescribeImagesCommand).resolves({Images: []})
+    const error = await deleteImage({ec2: await ec2Api({auth: TEST_AWS_AUTH, ...context}), imageId: 'ami-gone', context}).catch((e: unknown) => e)
+    expect(isMantleError(error) && error.exitCode).toBe(ExitCode.Usage)
+    expect((error as Error).message).toBe('aws: no image ami-gone in us-west-2')
+  })
+})

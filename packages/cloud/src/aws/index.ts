@@ -1,0 +1,7 @@
+export * from './clients.js'
+export * from './errors.js'
+export * from './upload.js'
+export * from './images.js'
+export * from './gc.js'
+export * from './initialize.js'
+export * from './session.js'

@@ -1,0 +1,20 @@
+import {awsAuth, awsFlags} from '@mantle/auth'
+import {aws} from '@mantle/cloud'
+import {BaseCommand} from '@mantle/kit'
+
+import {durationMs, gcFlags} from '../../flags.js'
+
+export default class AwsGc extends BaseCommand<typeof AwsGc> {
+  static override summary = 'Terminate test instances and delete key pairs that carry our tag and are older than --duration.'
+  static override examples = ['<%= config.bin %> <%= command.id %> --region us-west-2', '<%= config.bin %> <%= command.id %> --duration 2h --dry-run --json']
+  static override enableJsonFlag = true
+  static override flags = {...awsFlags, ...gcFlags}
+
+  async run(): Promise<aws.AwsGcResult> {
+    const olderThanMs = durationMs(this.flags.duration)
+    const session = await aws.connectAws({auth: await awsAuth(this.flags, this.context), context: this.context})
+    const result = await aws.gcAws({ec2: await session.ec2(), olderThanMs, dryRun: this.flags['dry-run'], context: this.context})
+    for (const id of [...result.terminatedInstances, ...result.deletedKeyPairs]) this.log(id)
+    return result
+  }
+}
