@@ -1,0 +1,40 @@
+import {Flags} from '@mantle/kit'
+
+import {PLATFORMS} from './config/types.js'
+
+/** The spec flags every command takes: which channel, board and version. */
+export const specFlags = {
+  config: Flags.string({
+    char: 'c',
+    summary: 'Channel configuration file, YAML or JSON (default: ./plume.yaml, else the shipped channels/local.yaml).',
+    env: 'PLUME_CONFIG',
+    helpGroup: 'SPEC',
+  }),
+  channel: Flags.string({char: 'C', summary: 'Channel to publish.', default: 'user', helpGroup: 'SPEC'}),
+  board: Flags.string({char: 'B', summary: 'Board (default: src/scripts/.default_board of --sdk-root, else <arch>-usr).', helpGroup: 'SPEC'}),
+  version: Flags.string({
+    char: 'V',
+    summary: 'Version (default: VERSION_ID of .repo/manifests/version.txt in --sdk-root, else the newest version in the source).',
+    helpGroup: 'SPEC',
+  }),
+  'sdk-root': Flags.string({summary: 'SDK checkout the board and version defaults are read from.', default: '.', helpGroup: 'SPEC'}),
+}
+
+/** Credentials of the clouds and stores a release touches; resolved once, and only when a step needs them. */
+export const credentialFlags = {
+  'aws-credentials': Flags.string({summary: 'AWS shared credentials file (each partition names its profile).', helpGroup: 'CREDENTIALS'}),
+  'azure-credentials': Flags.string({summary: 'azureCreds.json file.', helpGroup: 'CREDENTIALS'}),
+  'azure-profile': Flags.string({summary: 'Profile in the azureCreds.json file.', helpGroup: 'CREDENTIALS'}),
+  'gce-json-key': Flags.string({summary: 'Google service-account JSON key, or "none" for unauthenticated access.', helpGroup: 'CREDENTIALS'}),
+}
+
+/** The flags of pre-release and release. */
+export const stageFlags = {
+  ...specFlags,
+  ...credentialFlags,
+  platform: Flags.option({options: PLATFORMS, multiple: true, delimiter: ',', summary: 'Clouds to work on (default: every one the channel configures).'})(),
+  'verify-key': Flags.string({summary: 'OpenPGP public key the release is signed with (default: the channel\'s verifyKey, else the embedded and imported keys).'}),
+  'cache-dir': Flags.string({summary: 'Where verified images are kept between runs.', default: '.cache/images'}),
+  'dry-run': Flags.boolean({char: 'n', summary: 'Print every action still needed; write nothing.'}),
+  force: Flags.boolean({summary: 'Write storage objects and the Azure blob even when they look up to date.'}),
+}

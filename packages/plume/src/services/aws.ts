@@ -1,0 +1,275 @@
+import {basename} from 'node:path'
+
+import {InfraError, UsageError} from '@mantle/kit'
+import {aws, pollUntil, type ServiceContext} from '@mantle/cloud'
+
+import type {AwsPartitionSpec, AwsSpec} from '../config/types.js'
+import type {Step} from '../plan/step.js'
+import type {StageContext} from './context.js'
+import {readText} from './text.js'
+
+type Ec2Api = aws.Ec2Api
+
+/** How the AWS steps reach AWS: one EC2 client per partition and region, the staging bucket per partition. */
+export interface AwsClients {
+  ec2(partition: AwsPartitionSpec, region: string): Promise<Ec2Api>
+  /** The S3 bucket that ImportSnapshot reads from (kit's S3 backend). */
+  staging(partition: AwsPartitionSpec): Promise<aws.ObjectStore>
+}
+
+export interface AwsStage {
+  ctx: StageContext
+  spec: AwsSpec
+  clients: AwsClients
+}
+
+/** The AMI name: `<BaseName>-<channel>-<version>`, with characters AWS refuses replaced by '_'. */
+export function amiName(spec: AwsSpec, channel: string, version: string): string {
+  return aws.sanitizeAmiName(`${spec.baseName}-${channel}-${version}`)
+}
+
+function architecture(board: string): 'x86_64' | 'arm64' {
+  return board.startsWith('arm64') ? 'arm64' : 'x86_64'
+}
+
+function serviceContext(ctx: StageContext): ServiceContext {
+  return {logger: ctx.logger, signal: ctx.signal, pollIntervalMs: ctx.pollIntervalMs}
+}
+
+/**
+ * pre-release on AWS, per partition: upload + import + register in the
+ * bucket's region (ore's idempotent uploadImage), make sure the staged S3
+ * object is gone, copy to the other regions, grant launch permissions to the
+ * listed accounts; then write the AMI lists next to the source. Nothing is
+ * made public.
+ */
+export function awsPreReleaseSteps(stage: AwsStage): Step[] {
+  const {ctx, spec} = stage
+  const {channel, version, board} = ctx.release
+  const name = amiName(spec, channel, version)
+  const steps: Step[] = []
+  for (const partition of spec.partitions) {
+    const home = partition.bucketRegion
+    const where = (region: string): string => `aws ${partition.name} ${region}`
+    const stagingKey = `${board}/${version}/${basename(rawImage(stage))}`
+    const stagingUrl = `s3://${partition.bucket}/${stagingKey}`
+    steps.push({
+      id: `aws/${partition.name}/${home}/image`,
+      where: where(home),
+      check: async () => ((await findImage(stage, partition, home, name)) ? [] : [`upload ${basename(rawImage(stage))} to ${stagingUrl}, import it as a snapshot and register AMI ${name} in ${home}`]),
+      run: async () => {
+        const result = await aws.uploadImage({
+          ec2: await stage.clients.ec2(partition, home),
+          bucket: partition.bucket,
+          key: stagingKey,
+          store: await stage.clients.staging(partition),
+          file: rawImage(stage),
+          format: 'raw',
+          name,
+          description: `${spec.baseDescription ?? spec.baseName} ${channel} ${version}`,
+          architecture: architecture(board),
+          tags: {Channel: channel, Version: version},
+          context: serviceContext(ctx),
+        })
+        ctx.logger.info(`${home}: AMI ${result.imageId} (${name})`)
+      },
+    })
+    steps.push({
+      // uploadImage deletes what it staged, but a run killed during the import leaves the object behind.
+      id: `aws/${partition.name}/${home}/staged-object`,
+      where: where(home),
+      check: async () => ((await (await stage.clients.staging(partition)).stat(stagingKey, {signal: ctx.signal})) ? [`delete the staged object ${stagingUrl}`] : []),
+      run: async () => (await stage.clients.staging(partition)).delete(stagingKey, {signal: ctx.signal}),
+    })
+    for (const region of partition.regions.filter((r) => r !== home)) {
+      steps.push({
+        id: `aws/${partition.name}/${region}/copy`,
+        where: where(region),
+        check: async () => ((await findImage(stage, partition, region, name)) ? [] : [`copy AMI ${name} from ${home} to ${region}`]),
+        run: async () => {
+          const source = await requireImage(stage, partition, home, name)
+          await aws.copyImage({
+            ec2: await stage.clients.ec2(partition, home),
+            imageId: source.ImageId!,
+            regions: [region],
+            clientFor: (r) => stage.clients.ec2(partition, r),
+            wait: false,
+            context: serviceContext(ctx),
+          })
+        },
+      })
+    }
+    const users = partition.launchPermissions ?? []
+    if (users.length > 0) {
+      for (const region of partition.regions) {
+        steps.push({
+          id: `aws/${partition.name}/${region}/launch-permissions`,
+          where: where(region),
+          check: async () => {
+            const missing = await missingGrants(stage, partition, region, name, users)
+            return missing.length === 0 ? [] : [`grant launch permission on AMI ${name} in ${region} to ${missing.join(', ')}`]
+          },
+          run: async () => {
+            const ec2 = await stage.clients.ec2(partition, region)
+            const image = await waitAvailable(stage, ec2, name)
+            await ec2.modifyImageAttribute({ImageId: image.id, LaunchPermission: {Add: users.map((UserId) => ({UserId}))}})
+            await ec2.modifySnapshotAttribute({SnapshotId: image.snapshotId, Attribute: 'createVolumePermission', OperationType: 'add', UserIds: users})
+          },
+        })
+      }
+    }
+  }
+  steps.push(amiListsStep(stage, name))
+  return steps
+}
+
+/** release on AWS: in every region, the snapshot and then the AMI become public. */
+export function awsReleaseSteps(stage: AwsStage): Step[] {
+  const {ctx, spec} = stage
+  const name = amiName(spec, ctx.release.channel, ctx.release.version)
+  return spec.partitions.flatMap((partition) =>
+    partition.regions.map(
+      (region): Step => ({
+        id: `aws/${partition.name}/${region}/publish`,
+        where: `aws ${partition.name} ${region}`,
+        check: async () => {
+          const ec2 = await stage.clients.ec2(partition, region)
+          const image = await aws.findImageByName(ec2, name)
+          if (!image?.ImageId) return [`make AMI ${name} and its snapshot public in ${region} (the AMI does not exist yet: run pre-release first)`]
+          const actions: string[] = []
+          const snapshotId = snapshotOf(image)
+          if (snapshotId && !(await snapshotSharedWith(ec2, snapshotId, 'all'))) actions.push(`make snapshot ${snapshotId} public in ${region}`)
+          if (!image.Public) actions.push(`make AMI ${image.ImageId} (${name}) public in ${region}`)
+          return actions
+        },
+        run: async () => {
+          const ec2 = await stage.clients.ec2(partition, region)
+          if (!(await aws.findImageByName(ec2, name))) {
+            throw new UsageError(`aws ${partition.name}: no AMI ${name} in ${region}`, {hint: 'run plume pre-release first'})
+          }
+          const image = await waitAvailable(stage, ec2, name)
+          // The snapshot first: a public AMI whose snapshot is private cannot be launched by others.
+          await ec2.modifySnapshotAttribute({SnapshotId: image.snapshotId, Attribute: 'createVolumePermission', OperationType: 'add', GroupNames: ['all']})
+          await ec2.modifyImageAttribute({ImageId: image.id, LaunchPermission: {Add: [{Group: 'all'}]}})
+        },
+      }),
+    ),
+  )
+}
+
+/** The AMIs of every region, as `--write-image-list` and the AMI list files show them. */
+export async function amiEntries(stage: AwsStage): Promise<{name: string; hvm: string}[] | undefined> {
+  const name = amiName(stage.spec, stage.ctx.release.channel, stage.ctx.release.version)
+  const entries: {name: string; hvm: string}[] = []
+  for (const partition of stage.spec.partitions) {
+    for (const region of partition.regions) {
+      const image = await findImage(stage, partition, region, name)
+      if (!image?.ImageId) return undefined
+      entries.push({name: region, hvm: image.ImageId})
+    }
+  }
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+/** The files the original wrote next to the source: per region, all regions as text and as JSON. */
+export function amiListFiles(prefix: string, entries: {name: string; hvm: string}[]): Map<string, string> {
+  const files = new Map<string, string>()
+  for (const e of entries) {
+    files.set(`${prefix}hvm_${e.name}.txt`, `${e.hvm}\n`)
+    files.set(`${prefix}${e.name}.txt`, `${e.hvm}\n`)
+  }
+  const all = entries.map((e) => `${e.name}=${e.hvm}`).join('|') + '\n'
+  files.set(`${prefix}all.json`, JSON.stringify({amis: entries}, null, 2) + '\n')
+  files.set(`${prefix}hvm.txt`, all)
+  files.set(`${prefix}all.txt`, all)
+  return files
+}
+
+function amiListsStep(stage: AwsStage, name: string): Step {
+  const {ctx} = stage
+  const {bucket, prefix} = ctx.source
+  const wanted = async (): Promise<Map<string, string> | undefined> => {
+    const entries = await amiEntries(stage)
+    return entries && amiListFiles(stage.spec.prefix ?? '', entries)
+  }
+  const stale = async (files: Map<string, string>): Promise<string[]> => {
+    const out: string[] = []
+    for (const [file, content] of files) {
+      const current = await readText(bucket, `${prefix}${file}`, ctx.signal)
+      if (current !== content) out.push(file)
+    }
+    return out
+  }
+  return {
+    id: 'aws/ami-lists',
+    where: `source ${ctx.source.url}`,
+    check: async () => {
+      const files = await wanted()
+      if (!files) return [`write the AMI lists of ${name} to ${ctx.source.url} (once every region has the AMI)`]
+      const todo = await stale(files)
+      return todo.length === 0 ? [] : [`write ${todo.join(', ')} to ${ctx.source.url}`]
+    },
+    run: async () => {
+      const files = await wanted()
+      if (!files) throw new InfraError(`aws: AMI ${name} is missing in some region; cannot write the AMI lists`, {hint: 'run plume pre-release again'})
+      for (const file of await stale(files)) {
+        const contentType = file.endsWith('.json') ? 'application/json' : 'text/plain'
+        await bucket.write(`${prefix}${file}`, files.get(file)!, {contentType, signal: ctx.signal})
+      }
+    },
+  }
+}
+
+function rawImage(stage: AwsStage): string {
+  const image = stage.ctx.images.get(stage.spec.image)
+  if (!image) throw new InfraError(`aws: ${stage.spec.image} did not pass the signature gate`)
+  return image.raw ?? image.path
+}
+
+async function findImage(stage: AwsStage, partition: AwsPartitionSpec, region: string, name: string) {
+  return aws.findImageByName(await stage.clients.ec2(partition, region), name)
+}
+
+async function requireImage(stage: AwsStage, partition: AwsPartitionSpec, region: string, name: string) {
+  const image = await findImage(stage, partition, region, name)
+  if (!image?.ImageId) throw new InfraError(`aws ${partition.name}: no AMI ${name} in ${region}`, {hint: 'run plume pre-release again'})
+  return image
+}
+
+function snapshotOf(image: {BlockDeviceMappings?: {Ebs?: {SnapshotId?: string | undefined} | undefined}[] | undefined}): string | undefined {
+  return image.BlockDeviceMappings?.find((b) => b.Ebs?.SnapshotId)?.Ebs?.SnapshotId
+}
+
+/** Waits until the AMI of that name is available; returns it with its snapshot. */
+async function waitAvailable(stage: AwsStage, ec2: Ec2Api, name: string): Promise<{id: string; snapshotId: string}> {
+  return pollUntil(
+    async () => {
+      const image = await aws.findImageByName(ec2, name)
+      if (!image?.ImageId) throw new InfraError(`aws: no AMI ${name} in ${ec2.region}`)
+      if (image.State === 'failed' || image.State === 'error' || image.State === 'invalid') throw new InfraError(`aws: AMI ${image.ImageId} in ${ec2.region} is ${image.State}`)
+      const snapshotId = snapshotOf(image)
+      return image.State === 'available' && snapshotId ? {id: image.ImageId, snapshotId} : undefined
+    },
+    {what: `AMI ${name} in ${ec2.region} to become available`, intervalMs: stage.ctx.pollIntervalMs, signal: stage.ctx.signal},
+  )
+}
+
+async function missingGrants(stage: AwsStage, partition: AwsPartitionSpec, region: string, name: string, users: string[]): Promise<string[]> {
+  const ec2 = await stage.clients.ec2(partition, region)
+  const image = await aws.findImageByName(ec2, name)
+  if (!image?.ImageId) return users
+  const snapshotId = snapshotOf(image)
+  const missing: string[] = []
+  for (const user of users) {
+    const launch = await ec2.describeImages({ImageIds: [image.ImageId], ExecutableUsers: [user]})
+    const volume = snapshotId ? await snapshotSharedWith(ec2, snapshotId, user) : false
+    if (!launch.Images?.length || !volume) missing.push(user)
+  }
+  return missing
+}
+
+/** True when a snapshot may be restored by that account (or by everyone, for 'all'). */
+async function snapshotSharedWith(ec2: Ec2Api, snapshotId: string, user: string): Promise<boolean> {
+  const out = await ec2.describeSnapshots({SnapshotIds: [snapshotId], RestorableByUserIds: [user]})
+  return (out.Snapshots?.length ?? 0) > 0
+}

@@ -1,0 +1,48 @@
+import type {AwsAuth} from '@mantle/auth'
+import {aws, type ServiceContext} from '@mantle/cloud'
+import {InfraError} from '@mantle/kit'
+
+import type {AwsPartitionSpec} from '../config/types.js'
+import type {AwsClients} from './aws.js'
+import type {CloudDeps} from './stages.js'
+
+export interface AwsClientsOptions {
+  /** Credentials for a partition's profile, resolved once per profile. */
+  auth: (profile: string | undefined) => Promise<AwsAuth>
+  context: ServiceContext
+  /** An S3-compatible endpoint for the staging buckets (tests, private clouds). */
+  s3Endpoint?: string | undefined
+  /** Replaces the S3 staging bucket (tests on a local directory). */
+  staging?: ((partition: AwsPartitionSpec) => Promise<aws.ObjectStore>) | undefined
+}
+
+/**
+ * One AWS session per partition (ore's connectAws: the STS preflight turns
+ * bad credentials into one line before any work), opened on first use: a
+ * plan of a channel without AWS never asks for credentials.
+ */
+export function awsClients(options: AwsClientsOptions): AwsClients {
+  const sessions = new Map<string, Promise<aws.AwsSession>>()
+  const session = (partition: AwsPartitionSpec): Promise<aws.AwsSession> => {
+    let s = sessions.get(partition.name)
+    if (!s) {
+      s = options.auth(partition.profile).then((auth) =>
+        aws.connectAws({auth: {...auth, region: partition.bucketRegion}, context: options.context, s3Endpoint: options.s3Endpoint}),
+      )
+      sessions.set(partition.name, s)
+    }
+    return s
+  }
+  return {
+    ec2: async (partition, region) => (await session(partition)).ec2(region),
+    staging: async (partition) => (options.staging ? options.staging(partition) : (await session(partition)).stagingStore(partition.bucket)),
+  }
+}
+
+/** Clouds whose API module is not in @mantle/cloud yet: a step that needs one fails with that reason. */
+export function unavailableClouds(): Pick<CloudDeps, 'gce' | 'azure'> {
+  const missing = (cloud: string) => async (): Promise<never> => {
+    throw new InfraError(`${cloud}: the ${cloud} API module of @mantle/cloud is not available in this build`, {hint: `leave ${cloud} out with --platform`})
+  }
+  return {gce: missing('gce'), azure: missing('azure')}
+}

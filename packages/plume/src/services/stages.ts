@@ -1,0 +1,192 @@
+import {UsageError, type Keyring, type Logger, type Progress, type StorageOptions} from '@mantle/kit'
+
+import {PLATFORMS, type AzureEnvironmentSpec, type Platform} from '../config/types.js'
+import {runSteps, type RunReport, type Step} from '../plan/step.js'
+import {checkSource, openSource, type ReleaseSpec} from '../spec.js'
+import {amiEntries, awsPreReleaseSteps, awsReleaseSteps, type AwsClients} from './aws.js'
+import {azureImageName, azurePreReleaseSteps, azureReleaseSteps, type AzureImagesApi} from './azure.js'
+import type {StageContext} from './context.js'
+import {destinationSteps} from './destinations.js'
+import {gceReleaseSteps, type GceImagesApi} from './gce.js'
+import {verifyImages} from './images.js'
+
+export type StageName = 'pre-release' | 'release'
+
+/** How the stages reach each cloud; the command builds them from credentials resolved once, lazily. */
+export interface CloudDeps {
+  aws?: AwsClients | undefined
+  gce?: (() => Promise<GceImagesApi>) | undefined
+  azure?: ((environment: AzureEnvironmentSpec) => Promise<AzureImagesApi>) | undefined
+}
+
+export interface StageOptions {
+  release: ReleaseSpec
+  storage: StorageOptions
+  /** The platforms to work on (default: every one the channel configures). */
+  platforms?: readonly Platform[] | undefined
+  force?: boolean | undefined
+  dryRun?: boolean | undefined
+  /** Root of the image cache (.cache/images). */
+  cacheDir: string
+  keyring: Keyring
+  clouds: CloudDeps
+  logger: Logger
+  signal: AbortSignal
+  progress?: ((label: string, total?: number) => Progress) | undefined
+  pollIntervalMs?: number | undefined
+  now?: (() => Date) | undefined
+  /** The step boundaries, for the kill-anywhere test. */
+  onBoundary?: ((point: string) => void | Promise<void>) | undefined
+}
+
+export interface ImageList {
+  aws?: {amis: {name: string; hvm: string}[]}
+  azure?: {image: string}
+}
+
+export interface StageResult {
+  stage: StageName
+  channel: string
+  board: string
+  version: string
+  dryRun: boolean
+  /** Steps that had work (with dryRun: the work still needed). */
+  actions: {id: string; where: string; actions: string[]}[]
+  /** Ids of the steps that were already done. */
+  done: string[]
+}
+
+/** The platforms a run works on: the ones asked for, each of which the channel must configure. */
+export function selectPlatforms(release: ReleaseSpec, asked: readonly Platform[] | undefined): Set<Platform> {
+  const configured = PLATFORMS.filter((p) => release.spec[p] !== undefined)
+  if (!asked || asked.length === 0) return new Set(configured)
+  const missing = asked.filter((p) => !configured.includes(p))
+  if (missing.length > 0) {
+    throw new UsageError(`channel "${release.channel}" in ${release.configFile} has no ${missing.join(', ')} settings`, {
+      hint: `configured platforms: ${configured.join(', ') || 'none'}`,
+    })
+  }
+  return new Set(asked)
+}
+
+/** The images a stage needs verified (and which of them decompressed). */
+function imagesOf(stage: StageName, release: ReleaseSpec, platforms: ReadonlySet<Platform>): {files: string[]; decompress: Set<string>} {
+  const {spec} = release
+  const files = [...(spec.verify ?? [])]
+  const decompress = new Set<string>()
+  if (stage === 'pre-release') {
+    for (const image of [platforms.has('aws') ? spec.aws?.image : undefined, platforms.has('azure') ? spec.azure?.image : undefined]) {
+      if (image === undefined) continue
+      files.push(image)
+      decompress.add(image)
+    }
+  } else if (platforms.has('gce') && spec.gce) {
+    files.push(spec.gce.image)
+  }
+  return {files, decompress}
+}
+
+/**
+ * Everything before the first write: the source must hold version.txt for
+ * this version, and every image the stages use must verify. Then the steps,
+ * in the order of the spec.
+ */
+export async function prepareStages(stages: readonly StageName[], options: StageOptions): Promise<{ctx: StageContext; steps: Map<StageName, Step[]>}> {
+  const {release} = options
+  const platforms = selectPlatforms(release, options.platforms)
+  const source = await openSource(release, options.storage)
+  await checkSource(release, source, options.signal)
+  const files = new Set<string>()
+  const decompress = new Set<string>()
+  for (const stage of stages) {
+    const need = imagesOf(stage, release, platforms)
+    need.files.forEach((f) => files.add(f))
+    need.decompress.forEach((f) => decompress.add(f))
+  }
+  const images = await verifyImages({
+    release,
+    source,
+    files: [...files],
+    decompress,
+    keyring: options.keyring,
+    cacheDir: options.cacheDir,
+    logger: options.logger,
+    signal: options.signal,
+    progress: options.progress,
+  })
+  const ctx: StageContext = {
+    release,
+    source,
+    images,
+    storage: options.storage,
+    platforms,
+    force: options.force ?? false,
+    logger: options.logger,
+    signal: options.signal,
+    pollIntervalMs: options.pollIntervalMs,
+    now: options.now ?? (() => new Date()),
+  }
+  const steps = new Map<StageName, Step[]>()
+  for (const stage of stages) steps.set(stage, stepsOf(stage, ctx, options.clouds))
+  return {ctx, steps}
+}
+
+function require<T>(value: T | undefined, platform: Platform): T {
+  if (value === undefined) throw new UsageError(`no ${platform} credentials to work with`, {hint: `pass --platform without ${platform} to skip it`})
+  return value
+}
+
+function stepsOf(stage: StageName, ctx: StageContext, clouds: CloudDeps): Step[] {
+  const {spec} = ctx.release
+  const steps: Step[] = []
+  if (stage === 'pre-release') {
+    if (ctx.platforms.has('aws') && spec.aws) steps.push(...awsPreReleaseSteps({ctx, spec: spec.aws, clients: require(clouds.aws, 'aws')}))
+    if (ctx.platforms.has('azure') && spec.azure) steps.push(...azurePreReleaseSteps({ctx, spec: spec.azure, api: require(clouds.azure, 'azure')}))
+    return steps
+  }
+  if (ctx.platforms.has('gce') && spec.gce) steps.push(...gceReleaseSteps({ctx, spec: spec.gce, api: require(clouds.gce, 'gce')}))
+  if (ctx.platforms.has('azure') && spec.azure) steps.push(...azureReleaseSteps({ctx, spec: spec.azure, api: require(clouds.azure, 'azure')}))
+  if (ctx.platforms.has('aws') && spec.aws) steps.push(...awsReleaseSteps({ctx, spec: spec.aws, clients: require(clouds.aws, 'aws')}))
+  steps.push(...destinationSteps(ctx))
+  return steps
+}
+
+/** Runs one stage (or, with dryRun, reports what it would do). */
+export async function runStage(stage: StageName, options: StageOptions): Promise<StageResult> {
+  const {ctx, steps} = await prepareStages([stage], options)
+  const report = await run(stage, steps.get(stage)!, options)
+  return result(stage, ctx, report, options.dryRun ?? false)
+}
+
+/** What both stages still have to do, checked against the world as it is now. */
+export async function planStages(options: StageOptions): Promise<StageResult[]> {
+  const stages: StageName[] = ['pre-release', 'release']
+  const {ctx, steps} = await prepareStages(stages, options)
+  const out: StageResult[] = []
+  for (const stage of stages) out.push(result(stage, ctx, await run(stage, steps.get(stage)!, {...options, dryRun: true}), true))
+  return out
+}
+
+async function run(stage: StageName, steps: Step[], options: StageOptions): Promise<RunReport> {
+  const {release} = options
+  const progress = options.progress?.(`plume ${stage} ${release.channel}/${release.board}/${release.version}`)
+  return runSteps(steps, {dryRun: options.dryRun ?? false, signal: options.signal, logger: options.logger, progress, onBoundary: options.onBoundary})
+}
+
+function result(stage: StageName, ctx: StageContext, report: RunReport, dryRun: boolean): StageResult {
+  const {channel, board, version} = ctx.release
+  return {stage, channel, board, version, dryRun, actions: report.performed, done: report.skipped}
+}
+
+/** The `--write-image-list` document: `{"aws": {"amis": [{name, hvm}]}, "azure": {"image"}}`. */
+export async function imageList(options: StageOptions): Promise<ImageList> {
+  const {ctx} = await prepareStages([], options)
+  const list: ImageList = {}
+  const {spec, channel, version} = ctx.release
+  if (ctx.platforms.has('aws') && spec.aws) {
+    const amis = await amiEntries({ctx, spec: spec.aws, clients: require(options.clouds.aws, 'aws')})
+    if (amis) list.aws = {amis}
+  }
+  if (ctx.platforms.has('azure') && spec.azure) list.azure = {image: azureImageName(spec.azure, channel, version)}
+  return list
+}

@@ -1,0 +1,84 @@
+import {access} from 'node:fs/promises'
+import {resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {awsAuth, azureAuth, gceAuth, type AwsAuth} from '@mantle/auth'
+import {loadDefaultKeyring, loadKeyring, userKeyDirectory, type CommandContext, type Keyring} from '@mantle/kit'
+
+import {loadChannels} from './config/load.js'
+import type {ChannelsConfig, Platform} from './config/types.js'
+import {awsClients, unavailableClouds} from './services/clouds.js'
+import type {StageOptions} from './services/stages.js'
+import {storageOptionsFor} from './services/storage-options.js'
+import {resolveSpec} from './spec.js'
+
+/** The example shipped with the tool: the local default. */
+export const LOCAL_CONFIG = fileURLToPath(new URL('../channels/local.yaml', import.meta.url))
+
+/** --config, else ./plume.yaml, else the shipped local example. */
+export async function configFile(flag: string | undefined, cwd: string): Promise<string> {
+  if (flag) return resolve(cwd, flag)
+  const local = resolve(cwd, 'plume.yaml')
+  return (await access(local).then(() => true, () => false)) ? local : LOCAL_CONFIG
+}
+
+export interface SetupFlags {
+  config?: string | undefined
+  channel: string
+  board?: string | undefined
+  version?: string | undefined
+  'sdk-root': string
+  'aws-credentials'?: string | undefined
+  'azure-credentials'?: string | undefined
+  'azure-profile'?: string | undefined
+  'gce-json-key'?: string | undefined
+  platform?: Platform[] | undefined
+  'verify-key'?: string | undefined
+  'cache-dir'?: string | undefined
+  'dry-run'?: boolean | undefined
+  force?: boolean | undefined
+}
+
+/**
+ * What a command turns its flags into before calling a stage service: the
+ * configuration, the spec with its defaults, storage options for the URLs the
+ * channel uses, the keyring, and lazily connected clouds.
+ */
+export async function stageOptions(flags: SetupFlags, context: CommandContext): Promise<StageOptions & {config: ChannelsConfig}> {
+  const cwd = process.cwd()
+  const config = await loadChannels(await configFile(flags.config, cwd))
+  const ctx = {env: context.env, home: context.home, logger: context.logger, redactor: context.redactor}
+  const awsFor = (profile: string | undefined): Promise<AwsAuth> => awsAuth({'credentials-file': flags['aws-credentials'], profile}, ctx)
+  const credentials = {
+    aws: () => awsFor(undefined),
+    gce: () => gceAuth({'json-key': flags['gce-json-key']}, ctx),
+    azure: () => azureAuth({'azure-credentials': flags['azure-credentials'], 'azure-profile': flags['azure-profile']}, ctx),
+  }
+  const channel = config.channels[flags.channel]
+  const urls = channel ? [channel.source, ...(channel.destinations ?? []).map((d) => d.url)] : []
+  const storage = await storageOptionsFor(urls, credentials, context.env, context.logger, cwd)
+  storage.signal = context.signal
+  const release = await resolveSpec({config, channel: flags.channel, board: flags.board, version: flags.version, sdkRoot: resolve(cwd, flags['sdk-root']), storage})
+  const keyFile = flags['verify-key'] ?? release.spec.verifyKey
+  const keyring: Keyring = keyFile
+    ? await loadKeyring({files: [resolve(cwd, keyFile)]})
+    : await loadDefaultKeyring({userDirectory: userKeyDirectory(context.env, context.home)})
+  const serviceContext = {logger: context.logger, signal: context.signal, progress: context.progress}
+  return {
+    config,
+    release,
+    storage,
+    platforms: flags.platform,
+    force: flags.force,
+    dryRun: flags['dry-run'],
+    cacheDir: resolve(cwd, flags['cache-dir'] ?? '.cache/images'),
+    keyring,
+    clouds: {
+      aws: awsClients({auth: awsFor, context: serviceContext, s3Endpoint: context.env.AWS_ENDPOINT_URL_S3 ?? context.env.AWS_ENDPOINT_URL}),
+      ...unavailableClouds(),
+    },
+    logger: context.logger,
+    signal: context.signal,
+    progress: context.progress,
+  }
+}
