@@ -28,13 +28,18 @@ export const credentialFlags = {
   'gce-json-key': Flags.string({summary: 'Google service-account JSON key, or "none" for unauthenticated access.', helpGroup: 'CREDENTIALS'}),
 }
 
-/** The flags of pre-release and release. */
-export const stageFlags = {
+/** The flags of plan: what pre-release and release look at. */
+export const planFlags = {
   ...specFlags,
   ...credentialFlags,
   platform: Flags.option({options: PLATFORMS, multiple: true, delimiter: ',', summary: 'Clouds to work on (default: every one the channel configures).'})(),
   'verify-key': Flags.string({summary: 'OpenPGP public key the release is signed with (default: the channel\'s verifyKey, else the embedded and imported keys).'}),
   'cache-dir': Flags.string({summary: 'Where verified images are kept between runs.', default: '.cache/images'}),
+}
+
+/** The flags of pre-release and release. */
+export const stageFlags = {
+  ...planFlags,
   'dry-run': Flags.boolean({char: 'n', summary: 'Print every action still needed; write nothing.'}),
   force: Flags.boolean({summary: 'Write storage objects and the Azure blob even when they look up to date.'}),
 }

@@ -1,20 +1,13 @@
-import {BaseCommand, Flags} from '@mantle/kit'
+import {BaseCommand} from '@mantle/kit'
 
-import {PLATFORMS} from '../config/types.js'
-import {credentialFlags, specFlags} from '../flags.js'
+import {planFlags} from '../flags.js'
 import type {StageResult} from '../services/stages.js'
 
 export default class Plan extends BaseCommand<typeof Plan> {
   static override summary = 'Print the actions pre-release and release still need; a complete release has nothing to do.'
   static override examples = ['<%= config.bin %> plan --config channels/local.yaml -B amd64-usr -V 1.2.3', '<%= config.bin %> plan -c channels/flatcar.yaml -C beta -V 3815.2.0 --json']
   static override enableJsonFlag = true
-  static override flags = {
-    ...specFlags,
-    ...credentialFlags,
-    platform: Flags.option({options: PLATFORMS, multiple: true, delimiter: ',', summary: 'Clouds to look at (default: every one the channel configures).'})(),
-    'verify-key': Flags.string({summary: 'OpenPGP public key the release is signed with.'}),
-    'cache-dir': Flags.string({summary: 'Where verified images are kept between runs.', default: '.cache/images'}),
-  }
+  static override flags = planFlags
 
   async run(): Promise<{stages: StageResult[]; complete: boolean}> {
     const {stageOptions} = await import('../setup.js')

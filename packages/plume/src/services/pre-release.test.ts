@@ -1,0 +1,72 @@
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {createWorld, endState, GRANTEE, REGIONS, worldRun, type WorldDescriptor, type WorldRun} from '../testing/world.js'
+import {imageList, runStage} from './stages.js'
+
+describe('pre-release on local storage with fake control planes', () => {
+  let dir: string
+  let world: WorldDescriptor
+  let run: WorldRun
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'plume-pre-'))
+    world = await createWorld(dir, undefined)
+    run = await worldRun(world)
+  })
+  afterEach(async () => {
+    run.restore()
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  it('registers the AMI in every region, shares it with the listed account only, writes the AMI lists, leaves no staged object', async () => {
+    // Given a signed build in the source / When pre-release runs
+    const result = await runStage('pre-release', run.options)
+    // Then every step had work but the clean-up of the staged object, which the upload already did
+    expect(result.done).toEqual(['aws/AWS/us-east-1/staged-object'])
+    const state = await endState(world)
+    // and each region has one AMI, shared with the grantee, not public
+    expect(state.ec2.images).toHaveLength(REGIONS.length)
+    for (const line of state.ec2.images) expect(line).toMatch(new RegExp(`Flatcar-test-1\\.2\\.3 available public=false users=${GRANTEE}`))
+    expect(state.ec2.snapshots.every((s) => s.includes('public=false'))).toBe(true)
+    expect(state.staging).toEqual([])
+    // and the AMI lists sit next to the source
+    const lists = state.source.map((l) => l.split(' ')[0]!).filter((f) => f.startsWith('flatcar_production_ami_') && !f.includes('image.bin'))
+    expect(lists.sort()).toEqual(
+      ['all.json', 'all.txt', 'hvm.txt', ...REGIONS.flatMap((r) => [`hvm_${r}.txt`, `${r}.txt`])].map((f) => `flatcar_production_ami_${f}`).sort(),
+    )
+    // and Azure has the blob, its copy, the image and the gallery version, but nothing is shared
+    expect(state.azure).toEqual([
+      'blob mirror/flatcar-linux-1.2.3-test.vhd 65536 complete=true',
+      'blob publish/flatcar-linux-1.2.3-test.vhd 65536 complete=true',
+      'image flatcar/flatcar-linux-1.2.3-test',
+      'version flatcar_test/flatcar-linux/1.2.3',
+    ])
+    // and the image list names one AMI per region
+    const list = await imageList(run.options)
+    expect(list.aws?.amis.map((a) => a.name)).toEqual([...REGIONS].sort())
+    expect(list.azure).toEqual({image: 'flatcar-linux-1.2.3-test'})
+  })
+
+  it('a second run writes nothing', async () => {
+    await runStage('pre-release', run.options)
+    const before = await endState(world)
+    const writes = {ec2: run.ec2.read().writes.length, azure: run.azure.read().writes.length}
+    // When pre-release runs again
+    const again = await runStage('pre-release', run.options)
+    // Then no step had anything to do, and no cloud or storage write happened
+    expect(again.actions).toEqual([])
+    expect(run.ec2.read().writes.length).toBe(writes.ec2)
+    expect(run.azure.read().writes.length).toBe(writes.azure)
+    expect(await endState(world)).toEqual(before)
+  })
+
+  it('--dry-run lists the actions and writes nothing', async () => {
+    const result = await runStage('pre-release', {...run.options, dryRun: true})
+    expect(result.actions.map((a) => a.id)).toContain('aws/AWS/us-east-1/image')
+    expect(run.ec2.read().writes).toEqual([])
+    expect(run.azure.read().writes).toEqual([])
+  })
+})
