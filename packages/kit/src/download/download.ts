@@ -113,15 +113,17 @@ async function fetchSignature(source: DownloadSource, key: string, options: Down
   return retry(
     async () => {
       try {
-        const {body} = await source.read(key, options.signal ? {signal: options.signal} : {})
+        const {body} = await request(() => source.read(key, options.signal ? {signal: options.signal} : {}))
         return await readLimited(body, MAX_SIGNATURE_BYTES + 1)
       } catch (error) {
-        if (isStorageError(error, 'not-found')) return undefined
+        if (isStorageError(unwrap(error), 'not-found')) return undefined
         throw error
       }
     },
     {attempts: options.attempts ?? 5, baseDelayMs: options.retryDelayMs ?? 500, retryable: isResumable, signal: options.signal},
-  )
+  ).catch((error: unknown) => {
+    throw unwrap(error)
+  })
 }
 
 async function readLimited(body: Readable, limit: number): Promise<Buffer> {
@@ -198,7 +200,28 @@ class ShortRead extends Error {
   readonly code = 'ECONNRESET'
 }
 
+/**
+ * A failure of the request itself, before any body: the backend has already
+ * retried it (storage options' `attempts`), so it is not retried again here.
+ */
+class RequestFailed extends Error {
+  constructor(readonly error: unknown) {
+    super('request failed')
+  }
+}
+
+async function request<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation()
+  } catch (error) {
+    throw new RequestFailed(error)
+  }
+}
+
+const unwrap = (error: unknown): unknown => (error instanceof RequestFailed ? error.error : error)
+
 function isResumable(error: unknown): boolean {
+  if (error instanceof RequestFailed) return false
   if (error instanceof ShortRead) return true
   if (isStorageError(error)) return error.code === 'unavailable'
   if (isMantleError(error)) return false
@@ -227,8 +250,9 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
     let offset = have
     let result
     try {
-      result = await source.read(key, {...(offset > 0 ? {start: offset} : {}), ...(signal ? {signal} : {})})
-    } catch (error) {
+      result = await request(() => source.read(key, {...(offset > 0 ? {start: offset} : {}), ...(signal ? {signal} : {})}))
+    } catch (wrapped) {
+      const error = unwrap(wrapped)
       if (offset > 0 && isStorageError(error, 'range-not-satisfiable') && (error.size === undefined || error.size === offset)) {
         logger?.info(`${part}: already complete (${offset} bytes)`)
         await feedFile(h, part, h.bytes, offset)
@@ -240,7 +264,7 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
         await restart()
         throw new ShortRead('part file longer than the object')
       }
-      throw error
+      throw wrapped
     }
     const {body, size} = result
     if (result.offset !== offset) {
@@ -281,7 +305,8 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
       signal,
       onRetry: (error, n, delay) => logger?.warn(`${url}: transfer attempt ${n} failed (${(error as Error).message}); resuming in ${delay} ms`),
     })
-  } catch (error) {
+  } catch (wrapped) {
+    const error = unwrap(wrapped)
     h.verifier?.abort()
     if (signal?.aborted) throw signal.reason
     if (isMantleError(error)) throw error

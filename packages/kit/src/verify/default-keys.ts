@@ -34,3 +34,17 @@ export function loadDefaultKeyring(options: DefaultKeyringOptions = {}): Promise
   if (options.userDirectory) directories.push({dir: options.userDirectory, label: 'user'})
   return loadKeyring({directories})
 }
+
+export interface KeyringChoice {
+  /** Key files given explicitly (--verify-key): when any, they are the only keys trusted. */
+  keyFiles?: readonly string[] | undefined
+  /** The user's keyring directory (from `userKeyDirectory`), used with the embedded keys otherwise. */
+  userDirectory: string
+  embeddedDirectory?: string | undefined
+}
+
+/** The keyring a verifying command uses: the keys given explicitly, else the embedded keys plus the user's. */
+export function chooseKeyring(choice: KeyringChoice): Promise<Keyring> {
+  if (choice.keyFiles && choice.keyFiles.length > 0) return loadKeyring({files: choice.keyFiles})
+  return loadDefaultKeyring({userDirectory: choice.userDirectory, embeddedDirectory: choice.embeddedDirectory})
+}
