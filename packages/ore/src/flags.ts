@@ -1,5 +1,6 @@
-import {Flags, UsageError} from '@mantle/kit'
+import {azureFlags} from '@mantle/auth'
 import {parseDuration} from '@mantle/cloud'
+import {Flags, UsageError} from '@mantle/kit'
 
 /** `--duration` of every gc command: how old a resource must be before it is collected. */
 export const gcFlags = {
@@ -20,4 +21,12 @@ export function keyValues(values: string[] | undefined, flag: string): Record<st
     out[v.slice(0, eq)] = v.slice(eq + 1)
   }
   return out
+}
+
+/** The azure topic's shared flags: auth's credential flags plus the subscription, location and resource group. */
+export const azureTopicFlags = {
+  ...azureFlags,
+  'azure-subscription': Flags.string({summary: 'Azure subscription id (default: AZURE_SUBSCRIPTION_ID or the credentials file).', helpGroup: 'AZURE'}),
+  'azure-location': Flags.string({summary: 'Azure location.', default: 'westus', helpGroup: 'AZURE'}),
+  'resource-group': Flags.string({summary: 'Resource group of the images.', default: 'kola', helpGroup: 'AZURE'}),
 }

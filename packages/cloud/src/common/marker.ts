@@ -8,6 +8,9 @@ export const MARKER_VALUE = 'mantle'
 /** Where a cloud keeps no creation time (Azure resource groups), we record it. */
 export const CREATED_AT_KEY = 'created-at'
 
+/** Azure blob metadata names must be C# identifiers: no '-'. */
+export const METADATA_MARKER: Readonly<Record<string, string>> = {createdby: MARKER_VALUE}
+
 /** The marker as a tag map. */
 export function markerTags(now: Date = new Date()): Record<string, string> {
   return {[MARKER_KEY]: MARKER_VALUE, [CREATED_AT_KEY]: now.toISOString()}

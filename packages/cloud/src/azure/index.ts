@@ -1,0 +1,7 @@
+export * from './arm.js'
+export * from './clients.js'
+export * from './errors.js'
+export * from './images.js'
+export * from './page-blob.js'
+export * from './vhd.js'
+export * from './session.js'

@@ -1,0 +1,30 @@
+import {azureTokenCredential, type AzureAuth} from '@mantle/auth'
+
+import type {ServiceContext} from '../common/context.js'
+import {azureComputeApi, azureResourcesApi, type AzureComputeApi, type AzureResourcesApi} from './arm.js'
+import {pageBlobClient, type PageBlobApi} from './clients.js'
+
+export interface AzureSession {
+  subscriptionId: string | undefined
+  compute(): Promise<AzureComputeApi>
+  resources(): Promise<AzureResourcesApi>
+  pageBlob(container: string, blob: string): Promise<PageBlobApi>
+}
+
+/** Clients for one subscription and storage account, from credentials resolved once. */
+export function connectAzure(options: {auth: AzureAuth; subscriptionId?: string | undefined; storageAccount?: string | undefined; blobEndpoint?: string | undefined; armEndpoint?: string | undefined; context: ServiceContext}): AzureSession {
+  const {auth, context} = options
+  const subscriptionId = options.subscriptionId ?? auth.subscriptionId
+  const arm = async () => ({credential: await azureTokenCredential(auth), subscriptionId, endpoint: options.armEndpoint, ...context})
+  return {
+    subscriptionId,
+    compute: async () => azureComputeApi(await arm()),
+    resources: async () => azureResourcesApi(await arm()),
+    pageBlob: async (container, blob) =>
+      pageBlobClient(
+        {auth, accountName: options.storageAccount, endpoint: options.blobEndpoint, tokenCredential: auth.storage ? undefined : await azureTokenCredential(auth)},
+        container,
+        blob,
+      ),
+  }
+}
