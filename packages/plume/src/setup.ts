@@ -8,7 +8,7 @@ import {loadDefaultKeyring, loadKeyring, userKeyDirectory, type CommandContext, 
 import {loadChannels} from './config/load.js'
 import type {ChannelsConfig, Platform} from './config/types.js'
 import {awsClients, unavailableClouds} from './services/clouds.js'
-import type {StageOptions} from './services/stages.js'
+import type {CloudDeps, StageOptions} from './services/stages.js'
 import {storageOptionsFor} from './services/storage-options.js'
 import {resolveSpec} from './spec.js'
 
@@ -46,9 +46,9 @@ export interface SetupFlags {
  */
 export async function stageOptions(flags: SetupFlags, context: CommandContext): Promise<StageOptions & {config: ChannelsConfig}> {
   const cwd = process.cwd()
-  const config = await loadChannels(await configFile(flags.config, cwd))
+  const config = await loadConfig(flags)
   const ctx = {env: context.env, home: context.home, logger: context.logger, redactor: context.redactor}
-  const awsFor = (profile: string | undefined): Promise<AwsAuth> => awsAuth({'credentials-file': flags['aws-credentials'], profile}, ctx)
+  const awsFor = awsAuthFor(flags, context)
   const credentials = {
     aws: () => awsFor(undefined),
     gce: () => gceAuth({'json-key': flags['gce-json-key']}, ctx),
@@ -63,7 +63,6 @@ export async function stageOptions(flags: SetupFlags, context: CommandContext): 
   const keyring: Keyring = keyFile
     ? await loadKeyring({files: [resolve(cwd, keyFile)]})
     : await loadDefaultKeyring({userDirectory: userKeyDirectory(context.env, context.home)})
-  const serviceContext = {logger: context.logger, signal: context.signal, progress: context.progress}
   return {
     config,
     release,
@@ -73,12 +72,28 @@ export async function stageOptions(flags: SetupFlags, context: CommandContext): 
     dryRun: flags['dry-run'],
     cacheDir: resolve(cwd, flags['cache-dir'] ?? '.cache/images'),
     keyring,
-    clouds: {
-      aws: awsClients({auth: awsFor, context: serviceContext, s3Endpoint: context.env.AWS_ENDPOINT_URL_S3 ?? context.env.AWS_ENDPOINT_URL}),
-      ...unavailableClouds(),
-    },
+    clouds: cloudDeps(flags, context),
     logger: context.logger,
     signal: context.signal,
     progress: context.progress,
   }
+}
+
+function awsAuthFor(flags: Pick<SetupFlags, 'aws-credentials'>, context: CommandContext): (profile: string | undefined) => Promise<AwsAuth> {
+  const ctx = {env: context.env, home: context.home, logger: context.logger, redactor: context.redactor}
+  return (profile) => awsAuth({'credentials-file': flags['aws-credentials'], profile}, ctx)
+}
+
+/** The clouds, connected on first use with the credentials the flags name. */
+export function cloudDeps(flags: Pick<SetupFlags, 'aws-credentials'>, context: CommandContext): CloudDeps {
+  const serviceContext = {logger: context.logger, signal: context.signal, progress: context.progress}
+  return {
+    aws: awsClients({auth: awsAuthFor(flags, context), context: serviceContext, s3Endpoint: context.env.AWS_ENDPOINT_URL_S3 ?? context.env.AWS_ENDPOINT_URL}),
+    ...unavailableClouds(),
+  }
+}
+
+/** The configuration the flags name (see configFile). */
+export async function loadConfig(flags: Pick<SetupFlags, 'config'>): Promise<ChannelsConfig> {
+  return loadChannels(await configFile(flags.config, process.cwd()))
 }

@@ -44,14 +44,14 @@ export function destinationSteps(ctx: StageContext): Step[] {
         id: `storage/${dest.url}/${sub || '.'}index`,
         where,
         check: async (c) => {
-          // A dry index now would list the tree as it is before the syncs above.
-          for (const s of syncs) if ((await s.check(c)).length > 0) return [`regenerate the index pages of ${(await open(sub)).bucket.urlOf((await open(sub)).key)}`]
           const location = await open(sub)
-          return (await storageSync().index({location, ...pages(location), dryRun: true, force: ctx.force, signal: c.signal})).actions
+          // A dry index now would list the tree as it is before the syncs above.
+          for (const s of syncs) if ((await s.check(c)).length > 0) return [`regenerate the index pages of ${location.bucket.urlOf(location.key)}`]
+          return (await storageSync().index({location, ...pages(location), recursive: false, dryRun: true, force: ctx.force, signal: c.signal})).actions
         },
         run: async (c) => {
           const location = await open(sub)
-          await storageSync().index({location, ...pages(location), dryRun: false, force: ctx.force, signal: c.signal})
+          await storageSync().index({location, ...pages(location), recursive: false, dryRun: false, force: ctx.force, signal: c.signal})
         },
       })
     }
@@ -65,4 +65,33 @@ function sourceLocation(ctx: StageContext): StorageLocation {
 
 function indexOptions(dest: DestinationSpec, location: StorageLocation): IndexOptions {
   return {directoryHtml: dest.directoryHtml ?? false, indexHtml: dest.indexHtml ?? false, title: dest.title ?? location.bucket.name}
+}
+
+export interface IndexDestinationsOptions {
+  destinations: readonly DestinationSpec[]
+  /** Only below these boards (and the root page); all of the tree when undefined. */
+  boards?: readonly string[] | undefined
+  storage: StageContext['storage']
+  dryRun: boolean
+  force: boolean
+  signal: AbortSignal
+}
+
+/** plume index: regenerates the index pages of destinations (whole trees, or the root and some boards). */
+export async function indexDestinations(options: IndexDestinationsOptions): Promise<{url: string; actions: string[]}[]> {
+  const out: {url: string; actions: string[]}[] = []
+  for (const dest of options.destinations) {
+    const base = await openLocation(dest.url, options.storage)
+    const root: StorageLocation = {bucket: base.bucket, key: fixPrefix(base.key)}
+    const targets = options.boards
+      ? [...options.boards.map((b) => ({location: {bucket: root.bucket, key: `${root.key}${b}/`}, recursive: true})), {location: root, recursive: false}]
+      : [{location: root, recursive: true}]
+    const actions: string[] = []
+    for (const t of targets) {
+      const done = await storageSync().index({location: t.location, ...indexOptions(dest, t.location), recursive: t.recursive, dryRun: options.dryRun, force: options.force, signal: options.signal})
+      actions.push(...done.actions)
+    }
+    out.push({url: dest.url, actions})
+  }
+  return out
 }

@@ -16,6 +16,8 @@ export interface SyncRequest extends IndexOptions {
 
 export interface IndexRequest extends IndexOptions {
   location: StorageLocation
+  /** Every directory below too (plume index), or only this one (after a release). */
+  recursive: boolean
   dryRun: boolean
   force: boolean
   signal: AbortSignal

@@ -17,6 +17,8 @@ export interface FakeImage {
   tags: Record<string, string>
   launchUsers: string[]
   public: boolean
+  /** ISO date; tests seed old images with it. */
+  created?: string | undefined
 }
 
 export interface FakeSnapshot {
@@ -84,12 +86,15 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
     s.counter++
     return `${kind}-${createHash('sha1').update(`${seed}#${s.counter}`).digest('hex').slice(0, 17)}`
   }
+  // A deterministic clock: one second per resource created.
+  const created = (s: FakeEc2State): string => new Date(Date.UTC(2026, 10, 21) + s.counter * 1000).toISOString()
   const describeImage = (i: FakeImage): EC2.Image => ({
     ImageId: i.id,
     Name: i.name,
     Description: i.description,
     State: i.state,
     Public: i.public,
+    CreationDate: i.created,
     Tags: toTags(i.tags),
     BlockDeviceMappings: [{DeviceName: '/dev/xvda', Ebs: {SnapshotId: i.snapshotId}}],
   })
@@ -166,7 +171,7 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
         const snapshotId = input.BlockDeviceMappings?.find((b) => b.Ebs?.SnapshotId)?.Ebs?.SnapshotId ?? ''
         if (!s.snapshots.some((x) => x.id === snapshotId && x.region === region)) throw awsError('InvalidSnapshot.NotFound', `no snapshot ${snapshotId}`)
         const tags = tagsOf(input.TagSpecifications?.find((t) => t.ResourceType === 'image')?.Tags)
-        const image: FakeImage = {id: id(s, 'ami', `${region}/${input.Name}`), region, name: input.Name ?? '', description: input.Description, state: 'pending', snapshotId, tags, launchUsers: [], public: false}
+        const image: FakeImage = {id: id(s, 'ami', `${region}/${input.Name}`), region, name: input.Name ?? '', description: input.Description, state: 'pending', snapshotId, tags, launchUsers: [], public: false, created: created(s)}
         s.images.push(image)
         return {ImageId: image.id}
       },
@@ -182,7 +187,8 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
         images = images.filter((i) => input.ImageIds!.includes(i.id))
         if (images.length === 0) throw awsError('InvalidAMIID.NotFound', `no image ${input.ImageIds.join(',')}`)
       }
-      for (const f of input.Filters ?? []) if (f.Name === 'name') images = images.filter((i) => f.Values?.includes(i.name))
+      const glob = (pattern: string): RegExp => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`)
+      for (const f of input.Filters ?? []) if (f.Name === 'name') images = images.filter((i) => (f.Values ?? []).some((v) => glob(v).test(i.name)))
       if (input.ExecutableUsers?.length) images = images.filter((i) => input.ExecutableUsers!.every((u) => (u === 'all' ? i.public : i.public || i.launchUsers.includes(u))))
       const out = images.map(describeImage)
       // An image is available once it has been seen pending.
@@ -200,7 +206,7 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
         if (s.images.some((i) => i.region === region && i.name === input.Name)) throw awsError('InvalidAMIName.Duplicate', `AMI name ${input.Name} is already in use`)
         const snap: FakeSnapshot = {id: id(s, 'snap', `${region}/${input.Name}`), region, state: 'completed', tags: {}, volumeUsers: [], public: false}
         s.snapshots.push(snap)
-        const image: FakeImage = {id: id(s, 'ami', `${region}/${input.Name}`), region, name: input.Name ?? source.name, description: input.Description, state: 'pending', snapshotId: snap.id, tags: {}, launchUsers: [], public: false}
+        const image: FakeImage = {id: id(s, 'ami', `${region}/${input.Name}`), region, name: input.Name ?? source.name, description: input.Description, state: 'pending', snapshotId: snap.id, tags: {}, launchUsers: [], public: false, created: created(s)}
         s.images.push(image)
         return {ImageId: image.id}
       },

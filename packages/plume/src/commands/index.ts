@@ -1,0 +1,62 @@
+import {BaseCommand, Flags, UsageError} from '@mantle/kit'
+
+import {credentialFlags, specFlags} from '../flags.js'
+
+export default class Index extends BaseCommand<typeof Index> {
+  static override summary = "Regenerate the index pages of a channel's storage destinations."
+  static override examples = [
+    '<%= config.bin %> index --config channels/local.yaml',
+    '<%= config.bin %> index -c channels/flatcar.yaml -C all -B amd64-usr --dry-run',
+  ]
+  static override enableJsonFlag = true
+  static override flags = {
+    ...credentialFlags,
+    config: specFlags.config,
+    channel: Flags.string({char: 'C', summary: 'Channel, or "all".', default: 'user', helpGroup: 'SPEC'}),
+    board: Flags.string({char: 'B', summary: 'Board, or "all" (default): which board directories to index.', default: 'all', helpGroup: 'SPEC'}),
+    'dry-run': Flags.boolean({char: 'n', summary: 'Print the pages that would be written or deleted; write nothing.'}),
+    force: Flags.boolean({summary: 'Write every page even when it is up to date.'}),
+  }
+
+  async run(): Promise<{destinations: {channel: string; url: string; actions: string[]}[]}> {
+    const {loadConfig} = await import('../setup.js')
+    const {channelOf} = await import('../config/load.js')
+    const {indexDestinations} = await import('../services/destinations.js')
+    const {storageOptionsFor} = await import('../services/storage-options.js')
+    const {awsAuth, gceAuth, azureAuth} = await import('@mantle/auth')
+    const config = await loadConfig(this.flags)
+    const channels = this.flags.channel === 'all' ? Object.keys(config.channels) : [this.flags.channel]
+    const specs = channels.map((c) => ({channel: c, spec: channelOf(config, c)}))
+    if (this.flags.board !== 'all') {
+      for (const {channel, spec} of specs) {
+        if (!spec.boards.includes(this.flags.board)) throw new UsageError(`board "${this.flags.board}" is not published by channel "${channel}" (boards: ${spec.boards.join(', ')})`)
+      }
+    }
+    const ctx = {env: this.context.env, home: this.context.home, logger: this.logger, redactor: this.context.redactor}
+    const urls = specs.flatMap(({spec}) => (spec.destinations ?? []).map((d) => d.url))
+    const storage = await storageOptionsFor(
+      urls,
+      {aws: () => awsAuth({'credentials-file': this.flags['aws-credentials']}, ctx), gce: () => gceAuth({'json-key': this.flags['gce-json-key']}, ctx), azure: () => azureAuth(this.flags, ctx)},
+      this.context.env,
+      this.logger,
+      process.cwd(),
+    )
+    const out: {channel: string; url: string; actions: string[]}[] = []
+    for (const {channel, spec} of specs) {
+      const done = await indexDestinations({
+        destinations: spec.destinations ?? [],
+        boards: this.flags.board === 'all' ? undefined : [this.flags.board],
+        storage,
+        dryRun: this.flags['dry-run'],
+        force: this.flags.force,
+        signal: this.context.signal,
+      })
+      for (const d of done) {
+        for (const a of d.actions) this.log(`${this.flags['dry-run'] ? 'todo' : 'done'}  ${d.url}: ${a}`)
+        if (d.actions.length === 0) this.log(`${d.url}: index pages up to date`)
+        out.push({channel, ...d})
+      }
+    }
+    return {destinations: out}
+  }
+}

@@ -1,0 +1,44 @@
+import {BaseCommand, Flags, UsageError} from '@mantle/kit'
+
+import {credentialFlags, specFlags} from '../flags.js'
+import type {PrunedImage} from '../services/prune.js'
+
+export default class Prune extends BaseCommand<typeof Prune> {
+  static override summary = "Delete a channel's old AMIs and their snapshots in every region."
+  static override examples = [
+    '<%= config.bin %> prune -c channels/flatcar.yaml -C alpha --days 90 --keep-last 3 --dry-run',
+    '<%= config.bin %> prune -c channels/flatcar.yaml -C alpha --keep-last 5 --json',
+  ]
+  static override enableJsonFlag = true
+  static override flags = {
+    config: specFlags.config,
+    channel: specFlags.channel,
+    'aws-credentials': credentialFlags['aws-credentials'],
+    days: Flags.integer({summary: 'Keep images created less than this many days ago.', min: 0}),
+    'keep-last': Flags.integer({summary: 'Keep this many of the newest images in each region.', min: 0}),
+    'dry-run': Flags.boolean({char: 'n', summary: 'List what would be deleted; delete nothing.'}),
+  }
+
+  async run(): Promise<{pruned: PrunedImage[]}> {
+    const {loadConfig, cloudDeps} = await import('../setup.js')
+    const {channelOf} = await import('../config/load.js')
+    const {pruneAws} = await import('../services/prune.js')
+    const config = await loadConfig(this.flags)
+    const spec = channelOf(config, this.flags.channel)
+    if (!spec.aws) throw new UsageError(`channel "${this.flags.channel}" in ${config.file} has no aws settings: nothing to prune`)
+    const pruned = await pruneAws({
+      channel: this.flags.channel,
+      spec: spec.aws,
+      clients: cloudDeps(this.flags, this.context).aws!,
+      days: this.flags.days,
+      keepLast: this.flags['keep-last'],
+      dryRun: this.flags['dry-run'],
+      now: new Date(),
+      logger: this.logger,
+      signal: this.context.signal,
+    })
+    for (const p of pruned) this.log(`${p.deleted ? 'deleted' : 'would delete'}  ${p.partition} ${p.region} ${p.imageId} ${p.name} (${p.created})`)
+    if (pruned.length === 0) this.log('nothing to prune')
+    return {pruned}
+  }
+}
