@@ -1,0 +1,25 @@
+import {BaseCommand} from '@mantle/kit'
+import {Flags} from '@oclif/core'
+
+import {availableTests} from '../services/catalog.js'
+import {formatTestTable, type ListedTest, listTests} from '../services/list.js'
+
+export default class List extends BaseCommand<typeof List> {
+  static override summary = 'List the tests kola knows, with the platforms and distributions they run on.'
+  static override examples = [
+    '<%= config.bin %> list',
+    "<%= config.bin %> list --filter 'coreos.*'",
+    '<%= config.bin %> list --json --tests-dir ./my-tests',
+  ]
+  static override enableJsonFlag = true
+  static override flags = {
+    filter: Flags.string({summary: 'Only tests whose names match this glob (filepath.Match syntax).'}),
+    'tests-dir': Flags.string({multiple: true, summary: 'Also load test modules (*.js, *.mjs exporting `tests`) from this directory.'}),
+  }
+
+  async run(): Promise<{tests: ListedTest[]}> {
+    const tests = listTests({tests: await availableTests(this.flags['tests-dir']), filter: this.flags.filter})
+    this.log(formatTestTable(tests))
+    return {tests}
+  }
+}

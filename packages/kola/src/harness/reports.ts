@@ -1,0 +1,125 @@
+import {appendFileSync, writeFileSync} from 'node:fs'
+import {mkdir, writeFile} from 'node:fs/promises'
+import {dirname} from 'node:path'
+
+import type {TestRecord, TestResult} from './h.js'
+
+/**
+ * `test.tap`, written as tests end so that a killed run still leaves what it
+ * had: `1..N`, then `ok - name`, `not ok - name`, `ok - name # SKIP reason`,
+ * with a failed test's output as `#` comment lines.
+ */
+export class TapWriter {
+  constructor(
+    readonly path: string,
+    count: number,
+  ) {
+    writeFileSync(path, `1..${count}\n`)
+  }
+
+  add(record: TestRecord): void {
+    appendFileSync(this.path, tapLines(record))
+  }
+}
+
+export function tapLines(record: TestRecord): string {
+  const name = record.name.replace(/#/g, '\\#')
+  if (record.result === 'SKIP') return `ok - ${name} # SKIP${record.skipReason ? ` ${oneLine(record.skipReason)}` : ''}\n`
+  if (record.result === 'PASS') return `ok - ${name}${record.flake ? ' # flake: passed on rerun' : ''}\n`
+  const comments = record.output
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => `# ${l}\n`)
+    .join('')
+  return `not ok - ${name}\n${comments}`
+}
+
+export interface ReportInfo {
+  platform: string
+  version: string
+  result: TestResult
+  records: readonly TestRecord[]
+}
+
+/**
+ * `reports/report.json` in the original's shape: `{tests: [{name, result,
+ * duration, output}], result, platform, version}`, with the duration in
+ * nanoseconds as Go's time.Duration marshals it. Flakes and skip reasons are
+ * extra fields, present only when they apply.
+ */
+export function jsonReport(info: ReportInfo): object {
+  return {
+    tests: info.records.map((r) => ({
+      name: r.name,
+      result: r.result,
+      duration: r.durationMs * 1_000_000,
+      output: r.output,
+      ...(r.flake ? {flake: true} : {}),
+      ...(r.result === 'SKIP' && r.skipReason ? {reason: r.skipReason} : {}),
+      ...(r.failure ? {failure: r.failure} : {}),
+    })),
+    result: info.result,
+    platform: info.platform,
+    version: info.version,
+  }
+}
+
+/** JUnit XML, the format CI systems read: one testcase per test and subtest. */
+export function junitReport(info: ReportInfo, suiteName = 'kola'): string {
+  const cases = info.records
+  const failures = cases.filter((r) => r.result === 'FAIL').length
+  const skipped = cases.filter((r) => r.result === 'SKIP').length
+  const total = cases.reduce((s, r) => s + (r.subtest ? 0 : r.durationMs), 0)
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="${xml(suiteName)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}" time="${seconds(total)}">`,
+    `  <testsuite name="${xml(`${suiteName}.${info.platform}`)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${seconds(total)}">`,
+    `    <properties><property name="platform" value="${xml(info.platform)}"/><property name="version" value="${xml(info.version)}"/></properties>`,
+  ]
+  for (const r of cases) {
+    const head = `    <testcase name="${xml(r.name)}" classname="${xml(`${suiteName}.${info.platform}`)}" time="${seconds(r.durationMs)}"`
+    if (r.result === 'PASS' && !r.flake) {
+      lines.push(`${head}/>`)
+      continue
+    }
+    lines.push(`${head}>`)
+    if (r.result === 'FAIL') lines.push(`      <failure message="${xml(firstLine(r.output) || 'failed')}" type="${r.failure ?? 'test'}">${xml(r.output)}</failure>`)
+    if (r.result === 'SKIP') lines.push(`      <skipped message="${xml(r.skipReason ?? '')}"/>`)
+    // JUnit has no flake element; the convention (Bazel, Gradle, Maven surefire) is a property and the output.
+    if (r.flake) lines.push('      <properties><property name="flake" value="true"/></properties>', `      <system-out>${xml('flake: failed, then passed on rerun')}</system-out>`)
+    else if (r.output && r.result !== 'FAIL') lines.push(`      <system-out>${xml(r.output)}</system-out>`)
+    lines.push('    </testcase>')
+  }
+  lines.push('  </testsuite>', '</testsuites>', '')
+  return lines.join('\n')
+}
+
+export interface ReportPaths {
+  json: string
+  junit: string
+}
+
+export async function writeReports(paths: ReportPaths, info: ReportInfo): Promise<void> {
+  await mkdir(dirname(paths.json), {recursive: true})
+  await mkdir(dirname(paths.junit), {recursive: true})
+  await writeFile(paths.json, JSON.stringify(jsonReport(info), null, 2) + '\n')
+  await writeFile(paths.junit, junitReport(info))
+}
+
+function xml(s: string): string {
+  // Control characters other than tab and newline are not allowed in XML 1.0.
+  const clean = s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+  return clean.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3)
+}
+
+function firstLine(s: string): string {
+  return s.split('\n').find((l) => l.trim().length > 0) ?? ''
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ')
+}

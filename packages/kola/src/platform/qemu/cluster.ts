@@ -1,0 +1,115 @@
+import {randomBytes, randomInt, randomUUID} from 'node:crypto'
+import {join} from 'node:path'
+
+import {InfraError, type Logger} from '@mantle/kit'
+
+import {addFile, addSshKey, toIgnition} from '../ignition.js'
+import type {Cluster, ClusterOptions, Machine, MachineOptions} from '../platform.js'
+import type {SshIdentity} from '../ssh.js'
+import {type QemuImage, QemuMachine, type QemuSettings} from './machine.js'
+
+/** What a cluster takes from its flight. */
+export interface QemuClusterContext {
+  image: QemuImage
+  qemu: QemuSettings
+  identity: SshIdentity
+  sshTimeoutMs: number
+  runDir: string
+  logger: Logger
+}
+
+/** The private network's addresses: 192.168.100.10 and up. */
+const PRIVATE_PREFIX = '192.168.100.'
+const PRIVATE_FIRST = 10
+
+/**
+ * The machines of one test. They share a private L2 segment (a QEMU socket
+ * netdev on a multicast group chosen at random), where each has a fixed
+ * address that its Ignition config gives to the second NIC.
+ */
+export class QemuCluster implements Cluster {
+  readonly name: string
+  readonly outputDir: string
+  private readonly list: QemuMachine[] = []
+  private readonly starting = new Set<Promise<unknown>>()
+  private readonly controller = new AbortController()
+  private readonly signal: AbortSignal
+  private readonly group: string
+  private next = 0
+  private destroying: Promise<void> | undefined
+
+  constructor(
+    private readonly context: QemuClusterContext,
+    private readonly options: ClusterOptions,
+  ) {
+    this.name = options.name
+    this.outputDir = options.outputDir
+    this.signal = options.signal ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal
+    // Administratively scoped multicast; a random group and port keep concurrent clusters apart.
+    this.group = `239.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}:${randomInt(20_000, 60_000)}`
+  }
+
+  async newMachine(options: MachineOptions = {}): Promise<Machine> {
+    if (this.destroying) throw new InfraError(`cluster ${this.name} is destroyed`)
+    const index = this.next++
+    if (index > 240) throw new InfraError(`cluster ${this.name}: too many machines for its private network`)
+    const id = randomUUID()
+    const privateNic = {group: this.group, mac: randomMac(), ip: `${PRIVATE_PREFIX}${PRIVATE_FIRST + index}`}
+    let config = toIgnition(options.userData)
+    if (!this.options.flags?.includes('NoSSHKeyInUserData')) config = addSshKey(config, this.context.identity.user, this.context.identity.publicKey)
+    config = addFile(config, '/etc/systemd/network/10-kola-private.network', privateNetwork(privateNic.mac, privateNic.ip))
+    const start = QemuMachine.start({
+      id,
+      dir: join(this.outputDir, id),
+      runDir: this.context.runDir,
+      config,
+      image: this.context.image,
+      qemu: this.context.qemu,
+      userMac: randomMac(),
+      privateNic,
+      identity: this.context.identity,
+      sshTimeoutMs: this.context.sshTimeoutMs,
+      logger: this.context.logger,
+      signal: this.signal,
+    })
+    this.starting.add(start)
+    try {
+      const machine = await start
+      this.list.push(machine)
+      return machine
+    } finally {
+      this.starting.delete(start)
+    }
+  }
+
+  machines(): Machine[] {
+    return [...this.list]
+  }
+
+  /** Stops machines still booting, then destroys every machine. Idempotent. */
+  destroy(): Promise<void> {
+    this.destroying ??= (async () => {
+      this.controller.abort(new InfraError(`cluster ${this.name} destroyed`))
+      await Promise.allSettled([...this.starting])
+      await Promise.allSettled(this.list.map((m) => m.destroy()))
+    })()
+    return this.destroying
+  }
+
+  async consoleOutput(): Promise<Record<string, string>> {
+    return Object.fromEntries(await Promise.all(this.list.map(async (m) => [m.id, await m.consoleOutput()] as const)))
+  }
+
+  async journalOutput(): Promise<Record<string, string>> {
+    return Object.fromEntries(await Promise.all(this.list.map(async (m) => [m.id, await m.journalOutput()] as const)))
+  }
+}
+
+/** A locally administered unicast MAC in QEMU's 52:54:00 range. */
+function randomMac(): string {
+  return ['52', '54', '00', ...[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0'))].join(':')
+}
+
+function privateNetwork(mac: string, ip: string): string {
+  return ['# kola: the cluster\'s private network', '[Match]', `MACAddress=${mac}`, '', '[Network]', `Address=${ip}/24`, 'LinkLocalAddressing=no', 'IPv6AcceptRA=no', ''].join('\n')
+}

@@ -1,0 +1,139 @@
+import {execFile} from 'node:child_process'
+import {constants} from 'node:fs'
+import {access, mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {delimiter, join, resolve} from 'node:path'
+import {promisify} from 'node:util'
+
+import {InfraError, type Logger, UsageError} from '@mantle/kit'
+
+import type {Cluster, ClusterOptions, Flight} from '../platform.js'
+import {generateIdentity, type SshIdentity} from '../ssh.js'
+import {type AccelChoice, chooseAccel} from './accel.js'
+import {QemuCluster} from './cluster.js'
+import type {QemuImage, QemuSettings} from './machine.js'
+
+const execFileAsync = promisify(execFile)
+
+export interface QemuFlightOptions {
+  /** The disk image (raw or qcow2); machines boot overlays of it. */
+  image: string
+  /** For direct kernel boot; without it the image boots through its own boot loader. */
+  kernel?: string | undefined
+  initrd?: string | undefined
+  /** Kernel command line for direct boot. */
+  append?: string | undefined
+  accel: AccelChoice
+  memoryMiB: number
+  cpus: number
+  sshTimeoutMs: number
+  binary?: string | undefined
+  extraArgs?: readonly string[] | undefined
+  logger: Logger
+  /** The PATH to look the binaries up in (the command passes its environment's). */
+  path: string
+}
+
+export const DEFAULT_APPEND = 'root=/dev/vda console=ttyS0 systemd.show_status=0 loglevel=5'
+
+/** The QEMU platform: pre-flight checks once, then clusters of VMs sharing an SSH identity. */
+export class QemuFlight implements Flight {
+  readonly platform = 'qemu'
+  private readonly clusters = new Set<QemuCluster>()
+
+  private constructor(
+    readonly identity: SshIdentity,
+    readonly image: QemuImage,
+    readonly qemu: QemuSettings,
+    private readonly runDir: string,
+    private readonly options: QemuFlightOptions,
+  ) {}
+
+  /** Checks what a run needs before any machine boots, with a message that says what to do. */
+  static async create(options: QemuFlightOptions): Promise<QemuFlight> {
+    const path = options.path
+    const binaryName = options.binary ?? 'qemu-system-x86_64'
+    const binary = await which(binaryName, path)
+    if (!binary) throw new UsageError(`${binaryName} not found on PATH`, {hint: 'apt-get install qemu-system-x86 (or pass --qemu-binary)'})
+    if (!(await which('qemu-img', path))) throw new UsageError('qemu-img not found on PATH', {hint: 'apt-get install qemu-utils'})
+    const image = await describeImage(options)
+    const decision = await chooseAccel(options.accel)
+    options.logger.info(`qemu: ${decision.accel} (${decision.reason})`)
+    const qemu: QemuSettings = {
+      binary,
+      setpriv: (await which('setpriv', path)) ?? undefined,
+      accel: decision.accel,
+      memoryMiB: options.memoryMiB,
+      cpus: options.cpus,
+      extraArgs: options.extraArgs,
+    }
+    const identity = await generateIdentity('core')
+    // Short: a QMP socket path must fit in 108 bytes.
+    const runDir = await mkdtemp(join(tmpdir(), 'kola-'))
+    return new QemuFlight(identity, image, qemu, runDir, options)
+  }
+
+  async newCluster(options: ClusterOptions): Promise<Cluster> {
+    const cluster = new QemuCluster(
+      {image: this.image, qemu: this.qemu, identity: this.identity, sshTimeoutMs: this.options.sshTimeoutMs, runDir: this.runDir, logger: this.options.logger},
+      options,
+    )
+    this.clusters.add(cluster)
+    return cluster
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.allSettled([...this.clusters].map((c) => c.destroy()))
+    this.clusters.clear()
+    await rm(this.runDir, {recursive: true, force: true})
+  }
+}
+
+async function describeImage(options: QemuFlightOptions): Promise<QemuImage> {
+  if (!options.image) {
+    throw new UsageError('no image to boot', {hint: 'pass --qemu-image, or run scripts/services/test-image.sh start and source .services/test-image.env'})
+  }
+  const path = resolve(options.image)
+  await readable(path, 'image', '--qemu-image')
+  if (options.kernel) await readable(options.kernel, 'kernel', '--qemu-kernel')
+  if (options.initrd) await readable(options.initrd, 'initramfs', '--qemu-initrd')
+  let format: string
+  try {
+    const {stdout} = await execFileAsync('qemu-img', ['info', '--output=json', '-U', path])
+    format = (JSON.parse(stdout) as {format: string}).format
+  } catch (error) {
+    throw new InfraError(`qemu-img cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  return {
+    path,
+    format,
+    kernel: options.kernel ? resolve(options.kernel) : undefined,
+    initrd: options.initrd ? resolve(options.initrd) : undefined,
+    append: options.kernel ? (options.append ?? DEFAULT_APPEND) : undefined,
+  }
+}
+
+async function readable(path: string, what: string, flag: string): Promise<void> {
+  try {
+    await access(path, constants.R_OK)
+  } catch {
+    throw new UsageError(`no ${what} at ${path}`, {hint: `pass ${flag}; scripts/services/test-image.sh start builds the test image and writes its paths to .services/test-image.env`})
+  }
+}
+
+async function which(name: string, path: string): Promise<string | undefined> {
+  if (name.includes('/')) return (await isExecutable(name)) ? name : undefined
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue
+    const candidate = join(dir, name)
+    if (await isExecutable(candidate)) return candidate
+  }
+  return undefined
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  return access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  )
+}

@@ -1,0 +1,310 @@
+import {type ChildProcess, execFile, spawn} from 'node:child_process'
+import {closeSync, existsSync, openSync} from 'node:fs'
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {InfraError, type Logger} from '@mantle/kit'
+import type {Client} from 'ssh2'
+
+import type {IgnitionConfig} from '../ignition.js'
+import {JournalRecorder, renderExport} from '../journal.js'
+import type {Machine} from '../platform.js'
+import {type ExecOptions, SshConnection, type SshIdentity, type SshResult} from '../ssh.js'
+import {checkStartup} from '../startup.js'
+import type {Accel} from './accel.js'
+import {parseForwardedPort, Qmp} from './qmp.js'
+
+const execFileAsync = promisify(execFile)
+
+/** The image a machine boots: a disk, and a kernel and initramfs for direct boot when given. */
+export interface QemuImage {
+  path: string
+  /** `raw` or `qcow2`, as `qemu-img info` says. */
+  format: string
+  kernel?: string | undefined
+  initrd?: string | undefined
+  /** Kernel command line for direct boot. */
+  append?: string | undefined
+}
+
+export interface QemuSettings {
+  binary: string
+  /** Run QEMU through `setpriv --pdeathsig KILL` so it dies with kola even on SIGKILL. */
+  setpriv?: string | undefined
+  accel: Accel
+  memoryMiB: number
+  cpus: number
+  extraArgs?: readonly string[] | undefined
+}
+
+export interface PrivateNic {
+  /** Multicast `group:port` shared by the cluster's machines: their private L2 segment. */
+  group: string
+  mac: string
+  ip: string
+}
+
+export interface QemuMachineSpec {
+  id: string
+  /** Output directory: console.txt, journal.txt, journal-raw.txt.gz, ignition.json, qemu.txt. */
+  dir: string
+  /** Scratch directory for the overlay disk and the QMP socket (short path). */
+  runDir: string
+  config: IgnitionConfig
+  image: QemuImage
+  qemu: QemuSettings
+  userMac: string
+  privateNic?: PrivateNic | undefined
+  identity: SshIdentity
+  sshTimeoutMs: number
+  logger: Logger
+  signal?: AbortSignal | undefined
+  /** Skip the start-up check (e.g. `kola spawn` of a machine expected to be broken). */
+  skipStartupCheck?: boolean | undefined
+}
+
+/** QEMU's command line for a machine: pure, so tests can read it. */
+export function qemuArgs(spec: QemuMachineSpec, paths: {overlay: string; qmp: string; console: string; config: string}): string[] {
+  const {qemu, image} = spec
+  const args = ['-name', `kola-${spec.id}`, '-accel', qemu.accel]
+  if (qemu.accel === 'kvm') args.push('-cpu', 'host')
+  args.push('-m', String(qemu.memoryMiB), '-smp', String(qemu.cpus), '-display', 'none', '-nodefaults', '-no-user-config')
+  if (image.kernel) {
+    args.push('-kernel', image.kernel)
+    if (image.initrd) args.push('-initrd', image.initrd)
+    args.push('-append', image.append ?? 'root=/dev/vda console=ttyS0')
+  }
+  args.push(
+    '-drive', `if=none,id=disk0,file=${paths.overlay},format=qcow2,cache=unsafe,discard=unmap`,
+    '-device', 'virtio-blk-pci,drive=disk0,bootindex=1',
+    '-netdev', 'user,id=eth0,restrict=yes,hostfwd=tcp:127.0.0.1:0-:22',
+    '-device', `virtio-net-pci,netdev=eth0,mac=${spec.userMac}`,
+  )
+  if (spec.privateNic) {
+    args.push('-netdev', `socket,id=priv0,mcast=${spec.privateNic.group},localaddr=127.0.0.1`, '-device', `virtio-net-pci,netdev=priv0,mac=${spec.privateNic.mac}`)
+  }
+  args.push(
+    '-chardev', `file,id=log,path=${paths.console}`,
+    '-serial', 'chardev:log',
+    '-fw_cfg', `name=opt/com.coreos/config,file=${paths.config}`,
+    '-object', 'rng-random,filename=/dev/urandom,id=rng0',
+    '-device', 'virtio-rng-pci,rng=rng0',
+    '-qmp', `unix:${paths.qmp},server=on,wait=off`,
+  )
+  args.push(...(qemu.extraArgs ?? []))
+  return args
+}
+
+/**
+ * A QEMU virtual machine: a qcow2 overlay over the image (never modified),
+ * the Ignition config through fw_cfg, the serial console into console.txt,
+ * user networking with the SSH port forwarded to a port QMP reports.
+ */
+export class QemuMachine implements Machine {
+  readonly ip = '127.0.0.1'
+  sshPort = 0
+  private child: ChildProcess | undefined
+  private exit: {code: number | null; signal: NodeJS.Signals | null} | undefined
+  private exited: Promise<void> = Promise.resolve()
+  private qmp: Qmp | undefined
+  private connection: SshConnection | undefined
+  private readonly journal: JournalRecorder
+  private destroying: Promise<void> | undefined
+  private readonly paths: {overlay: string; qmp: string; console: string; config: string; qemuLog: string; journal: string}
+
+  private constructor(private readonly spec: QemuMachineSpec) {
+    this.paths = {
+      overlay: join(spec.runDir, `${spec.id}.qcow2`),
+      qmp: join(spec.runDir, `${spec.id}.qmp`),
+      console: join(spec.dir, 'console.txt'),
+      config: join(spec.dir, 'ignition.json'),
+      qemuLog: join(spec.dir, 'qemu.txt'),
+      journal: join(spec.dir, 'journal.txt'),
+    }
+    this.journal = new JournalRecorder(join(spec.dir, 'journal-raw.txt'))
+  }
+
+  get id(): string {
+    return this.spec.id
+  }
+
+  get outputDir(): string {
+    return this.spec.dir
+  }
+
+  get privateIp(): string {
+    return this.spec.privateNic?.ip ?? this.ip
+  }
+
+  /** The QEMU process id, while it runs. */
+  get pid(): number | undefined {
+    return this.exit ? undefined : this.child?.pid
+  }
+
+  /** Boots the machine and returns it once it passed the start-up check; on any failure nothing is left running. */
+  static async start(spec: QemuMachineSpec): Promise<QemuMachine> {
+    const machine = new QemuMachine(spec)
+    try {
+      await machine.boot()
+      return machine
+    } catch (error) {
+      await machine.destroy()
+      throw error
+    }
+  }
+
+  private async boot(): Promise<void> {
+    const {spec, paths} = this
+    const started = Date.now()
+    const deadline = started + spec.sshTimeoutMs
+    if (spec.signal?.aborted) throw spec.signal.reason
+    await mkdir(spec.dir, {recursive: true})
+    await writeFile(paths.config, JSON.stringify(spec.config, null, 2) + '\n')
+    await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', spec.image.path, '-F', spec.image.format, paths.overlay])
+    this.spawn()
+    const gone = (): string | undefined => this.goneReason()
+    this.qmp = await Qmp.connect(paths.qmp, Date.now() + 30_000, gone)
+    this.sshPort = await this.forwardedPort(deadline)
+    spec.logger.debug(`machine ${spec.id}: QEMU pid ${this.child?.pid}, ssh on 127.0.0.1:${this.sshPort}`)
+    try {
+      this.connection = await SshConnection.connect({host: this.ip, port: this.sshPort, identity: spec.identity, deadline, signal: spec.signal, logger: spec.logger, gone})
+    } catch (error) {
+      throw await this.explainBootFailure(error)
+    }
+    spec.logger.info(`machine ${spec.id}: SSH answered after ${((Date.now() - started) / 1000).toFixed(1)}s`)
+    await this.journal.start(this.connection)
+    if (!spec.skipStartupCheck) await checkStartup(this.connection, spec.id, spec.signal)
+  }
+
+  private spawn(): void {
+    const {spec, paths} = this
+    const args = qemuArgs(spec, paths)
+    const log = openSync(paths.qemuLog, 'a')
+    const [command, argv] = spec.qemu.setpriv ? [spec.qemu.setpriv, ['--pdeathsig', 'KILL', '--', spec.qemu.binary, ...args]] : [spec.qemu.binary, args]
+    // A process group of its own: the terminal's Ctrl-C reaches kola, which then
+    // tears machines down in order (journal first) instead of QEMU dying mid-write.
+    const child = spawn(command, argv, {stdio: ['ignore', log, log], detached: true})
+    closeSync(log)
+    this.child = child
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exit = {code, signal}
+        resolve()
+      })
+      child.once('error', (error) => {
+        this.exit = {code: -1, signal: null}
+        spec.logger.debug(`machine ${spec.id}: cannot start QEMU: ${error.message}`)
+        resolve()
+      })
+    })
+  }
+
+  private goneReason(): string | undefined {
+    if (!this.exit) return undefined
+    return `QEMU exited (${this.exit.signal ?? `code ${this.exit.code}`}); see ${this.paths.qemuLog}`
+  }
+
+  private async forwardedPort(deadline: number): Promise<number> {
+    for (;;) {
+      const port = parseForwardedPort(await (this.qmp as Qmp).hmp('info usernet'))
+      if (port) return port
+      if (Date.now() > deadline) throw new InfraError(`machine ${this.spec.id}: QEMU reports no forwarded SSH port`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  /** An SSH failure says more with what the console shows. */
+  private async explainBootFailure(error: unknown): Promise<unknown> {
+    if (!(error instanceof InfraError)) return error
+    const console = await readFile(this.paths.console, 'utf8').catch(() => '')
+    const qemuLog = await readFile(this.paths.qemuLog, 'utf8').catch(() => '')
+    const clue = /Ignition failed[^\n]*/.exec(console)?.[0] ?? /Kernel panic[^\n]*/.exec(console)?.[0] ?? /emergency (mode|shell)[^\n]*/i.exec(console)?.[0] ?? qemuLog.trim().split('\n').pop()
+    const message = `machine ${this.spec.id} never came up: ${error.message}${clue ? `; console: ${clue.trim()}` : ''}`
+    return new InfraError(message, {hint: `see ${this.paths.console}`, cause: error})
+  }
+
+  async ssh(command: string, options: ExecOptions = {}): Promise<SshResult> {
+    return (await this.conn()).exec(command, options)
+  }
+
+  async sshClient(): Promise<Client> {
+    return (await this.conn()).client
+  }
+
+  /** The connection, reopened once if the machine dropped it (sshd restarted, say). */
+  private async conn(): Promise<SshConnection> {
+    if (this.destroying) throw new InfraError(`machine ${this.id} is destroyed`)
+    if (this.connection?.isOpen) return this.connection
+    this.connection = await SshConnection.connect({
+      host: this.ip,
+      port: this.sshPort,
+      identity: this.spec.identity,
+      deadline: Date.now() + 30_000,
+      signal: this.spec.signal,
+      gone: () => this.goneReason(),
+    })
+    return this.connection
+  }
+
+  async reboot(): Promise<void> {
+    const before = (await this.ssh('cat /proc/sys/kernel/random/boot_id')).stdout.trim()
+    await this.journal.stop()
+    const old = await this.conn()
+    // The connection drops while the command runs: its result does not matter.
+    await old.exec('sudo systemctl reboot', {signal: AbortSignal.timeout(10_000)}).catch(() => undefined)
+    old.close()
+    const deadline = Date.now() + this.spec.sshTimeoutMs
+    for (;;) {
+      const connection = await SshConnection.connect({host: this.ip, port: this.sshPort, identity: this.spec.identity, deadline, signal: this.spec.signal, gone: () => this.goneReason()})
+      const after = (await connection.exec('cat /proc/sys/kernel/random/boot_id')).stdout.trim()
+      if (after && after !== before) {
+        this.connection = connection
+        break
+      }
+      // Still the old boot: sshd had not stopped yet.
+      connection.close()
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    await this.journal.start(this.connection)
+    await checkStartup(this.connection, this.id, this.spec.signal)
+  }
+
+  async consoleOutput(): Promise<string> {
+    return readFile(this.paths.console, 'utf8').catch(() => '')
+  }
+
+  async journalOutput(): Promise<string> {
+    if (existsSync(this.paths.journal)) return readFile(this.paths.journal, 'utf8')
+    const raw = await readFile(this.journal.rawPath).catch(() => Buffer.alloc(0))
+    return renderExport(raw)
+  }
+
+  /** Saves the journal, stops QEMU (SIGTERM, then SIGKILL), waits for it, removes the overlay. Idempotent. */
+  destroy(): Promise<void> {
+    this.destroying ??= this.teardown()
+    return this.destroying
+  }
+
+  private async teardown(): Promise<void> {
+    try {
+      await this.journal.finish(this.paths.journal)
+    } catch (error) {
+      this.spec.logger.debug(`machine ${this.id}: journal: ${error instanceof Error ? error.message : String(error)}`)
+    }
+    this.connection?.close()
+    await this.stopQemu()
+    this.qmp?.close()
+    await rm(this.paths.overlay, {force: true})
+    await rm(this.paths.qmp, {force: true})
+  }
+
+  private async stopQemu(): Promise<void> {
+    const child = this.child
+    if (!child || this.exit) return this.exited
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    await this.exited
+    clearTimeout(timer)
+  }
+}

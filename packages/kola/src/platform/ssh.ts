@@ -1,0 +1,173 @@
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {InfraError, type Logger} from '@mantle/kit'
+import type {Client, ClientChannel, ConnectConfig} from 'ssh2'
+
+export interface SshIdentity {
+  user: string
+  /** OpenSSH private key text. */
+  privateKey: string
+  /** `ssh-ed25519 AAAA... comment`, for authorized_keys. */
+  publicKey: string
+}
+
+export interface SshResult {
+  stdout: string
+  stderr: string
+  /** Exit status; -1 when the command died of a signal. */
+  code: number
+}
+
+export interface ExecOptions {
+  signal?: AbortSignal | undefined
+  stdin?: string | Buffer | undefined
+}
+
+/** A new ed25519 key pair, generated in process (no ssh-keygen needed). */
+export async function generateIdentity(user = 'core', comment = 'kola'): Promise<SshIdentity> {
+  const {utils} = await loadSsh2()
+  const pair = utils.generateKeyPairSync('ed25519', {comment})
+  return {user, privateKey: pair.private, publicKey: pair.public}
+}
+
+export interface ConnectOptions {
+  host: string
+  port: number
+  identity: SshIdentity
+  /** Keep retrying the handshake until this time (ms since the epoch). */
+  deadline: number
+  signal?: AbortSignal | undefined
+  logger?: Logger | undefined
+  /** Checked between attempts: a reason to give up early (e.g. the VM exited). */
+  gone?: () => string | undefined
+  /** The time one attempt may take. Default 5 s. */
+  attemptTimeoutMs?: number
+}
+
+/**
+ * One SSH connection to a machine, in process (ssh2). Commands run on
+ * channels of the same connection, so each costs a round trip, not a handshake.
+ */
+export class SshConnection {
+  private closed = false
+
+  private constructor(
+    readonly client: Client,
+    readonly target: string,
+  ) {
+    client.on('close', () => (this.closed = true))
+    client.on('error', () => (this.closed = true))
+  }
+
+  get isOpen(): boolean {
+    return !this.closed
+  }
+
+  /**
+   * Connects, retrying the handshake until the deadline: while a machine
+   * boots, its forwarded port accepts and then resets or stalls.
+   */
+  static async connect(options: ConnectOptions): Promise<SshConnection> {
+    const {Client} = await loadSsh2()
+    const target = `${options.identity.user}@${options.host}:${options.port}`
+    let lastError: unknown
+    for (let attempt = 1; ; attempt++) {
+      if (options.signal?.aborted) throw options.signal.reason
+      const gone = options.gone?.()
+      if (gone) throw new InfraError(`ssh ${target}: ${gone}`)
+      const left = options.deadline - Date.now()
+      if (left <= 0) break
+      const client = new Client()
+      // A failed attempt may report more errors after the first: they are expected.
+      client.on('error', () => undefined)
+      try {
+        await handshake(client, {
+          host: options.host,
+          port: options.port,
+          username: options.identity.user,
+          privateKey: options.identity.privateKey,
+          readyTimeout: Math.min(options.attemptTimeoutMs ?? 5000, Math.max(1000, left)),
+          keepaliveInterval: 5000,
+          keepaliveCountMax: 6,
+        }, options.signal)
+        options.logger?.debug(`ssh ${target}: connected after ${attempt} attempt(s)`)
+        return new SshConnection(client, target)
+      } catch (error) {
+        client.end()
+        client.destroy()
+        if (options.signal?.aborted) throw options.signal.reason
+        lastError = error
+        await sleep(250, undefined, options.signal ? {signal: options.signal} : undefined).catch(() => undefined)
+      }
+    }
+    const why = lastError instanceof Error ? lastError.message : String(lastError)
+    throw new InfraError(`ssh ${target}: no SSH connection before the deadline (last error: ${why})`, {
+      hint: 'the machine did not come up; look at its console.txt, or raise --ssh-timeout',
+    })
+  }
+
+  /** Runs a command and collects its output. */
+  async exec(command: string, options: ExecOptions = {}): Promise<SshResult> {
+    const channel = await this.open(command)
+    const stdout: Buffer[] = []
+    const stderr: Buffer[] = []
+    channel.on('data', (d: Buffer) => stdout.push(d))
+    channel.stderr.on('data', (d: Buffer) => stderr.push(d))
+    const onAbort = (): void => {
+      channel.close()
+    }
+    options.signal?.addEventListener('abort', onAbort, {once: true})
+    try {
+      const code = await new Promise<number>((resolve, reject) => {
+        let status: number | undefined
+        channel.on('exit', (c: number | null) => (status = c ?? -1))
+        channel.on('close', () => (options.signal?.aborted ? reject(options.signal.reason) : resolve(status ?? -1)))
+        channel.on('error', reject)
+        if (options.stdin !== undefined) channel.end(options.stdin)
+        else channel.end()
+      })
+      return {stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code}
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** A channel running the command, for streaming (the journal) or interactive use. */
+  async open(command: string, pty = false): Promise<ClientChannel> {
+    if (this.closed) throw new InfraError(`ssh ${this.target}: connection closed`)
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, pty ? {pty: true} : {}, (error, channel) => (error ? reject(new InfraError(`ssh ${this.target}: ${error.message}`)) : resolve(channel)))
+    })
+  }
+
+  close(): void {
+    this.closed = true
+    this.client.end()
+  }
+}
+
+/** ssh2 is CommonJS: its exports are on the default export under ESM. */
+async function loadSsh2(): Promise<typeof import('ssh2')> {
+  const mod = (await import('ssh2')) as typeof import('ssh2') & {default?: typeof import('ssh2')}
+  return mod.default ?? mod
+}
+
+function handshake(client: Client, config: ConnectConfig, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      client.destroy()
+      reject(signal?.reason)
+    }
+    signal?.addEventListener('abort', onAbort, {once: true})
+    const done = (error?: Error): void => {
+      signal?.removeEventListener('abort', onAbort)
+      client.removeAllListeners('ready')
+      if (error) reject(error)
+      else resolve()
+    }
+    client.once('ready', () => done())
+    client.once('error', (e: Error) => done(e))
+    client.once('close', () => done(new Error('connection closed during handshake')))
+    client.connect(config)
+  })
+}

@@ -1,0 +1,87 @@
+import {describe, expect, it} from 'vitest'
+
+import {globToRegExp} from '../harness/glob.js'
+import {compareVersions, denier, selectTests} from './select.js'
+import type {KolaTest} from './test.js'
+
+const t = (name: string, extra: Partial<KolaTest> = {}): KolaTest => ({name, run: async () => undefined, ...extra})
+const names = (tests: KolaTest[]): string[] => tests.map((x) => x.name)
+
+describe('globToRegExp (filepath.Match)', () => {
+  it('matches * within a name but never across the subtest separator', () => {
+    expect(globToRegExp('coreos.*').test('coreos.basic')).toBe(true)
+    expect(globToRegExp('coreos.*').test('coreos.basic/ssh')).toBe(false)
+    expect(globToRegExp('coreos.*/ssh').test('coreos.basic/ssh')).toBe(true)
+    expect(globToRegExp('*').test('docker.lib')).toBe(true)
+  })
+
+  it('supports ?, classes, negated classes, ranges and escapes', () => {
+    expect(globToRegExp('t?st').test('test')).toBe(true)
+    expect(globToRegExp('t?st').test('t/st')).toBe(false)
+    expect(globToRegExp('v[0-9]').test('v7')).toBe(true)
+    expect(globToRegExp('v[^0-9]').test('v7')).toBe(false)
+    expect(globToRegExp('v[^0-9]').test('vx')).toBe(true)
+    expect(globToRegExp('a\\*').test('a*')).toBe(true)
+    expect(globToRegExp('a\\*').test('ab')).toBe(false)
+    expect(globToRegExp('a.b').test('axb')).toBe(false)
+  })
+
+  it('rejects malformed patterns as usage errors', () => {
+    expect(() => globToRegExp('[abc')).toThrow(/malformed test pattern/)
+    expect(() => globToRegExp('abc\\')).toThrow(/malformed test pattern/)
+  })
+})
+
+describe('selectTests', () => {
+  const all = [t('coreos.basic'), t('coreos.ignition'), t('docker.network'), t('cl.only-aws', {platforms: ['aws']}), t('new.feature', {minVersion: '3000'})]
+
+  it('selects by globs, and every test when no glob is given', () => {
+    // When selecting with and without patterns
+    const some = selectTests(all, {patterns: ['coreos.*', 'docker.net*'], platform: 'qemu'})
+    const every = selectTests(all, {patterns: [], platform: 'qemu'})
+
+    // Then the globs pick their tests and no glob means all that apply to the platform
+    expect(names(some.tests)).toEqual(['coreos.basic', 'coreos.ignition', 'docker.network'])
+    expect(names(every.tests)).toEqual(['coreos.basic', 'coreos.ignition', 'docker.network', 'new.feature'])
+  })
+
+  it('leaves out tests of other platforms', () => {
+    expect(names(selectTests(all, {patterns: ['cl.*'], platform: 'qemu'}).tests)).toEqual([])
+    expect(names(selectTests(all, {patterns: ['cl.*'], platform: 'aws'}).tests)).toEqual(['cl.only-aws'])
+  })
+
+  it('moves denylisted tests aside with their reason', () => {
+    // Given a denylist rule for docker.*
+    const selection = selectTests(all, {patterns: [], platform: 'qemu', denylist: [{pattern: 'docker.*', reason: 'flaky'}]})
+
+    // Then docker.network is denied, not selected
+    expect(names(selection.tests)).not.toContain('docker.network')
+    expect(selection.denied.map((d) => [d.test.name, d.reason])).toEqual([['docker.network', 'denylisted (docker.*): flaky']])
+  })
+
+  it('applies version bounds, except to a test named exactly', () => {
+    expect(names(selectTests(all, {patterns: ['new.*'], platform: 'qemu', version: '2900.1'}).tests)).toEqual([])
+    expect(names(selectTests(all, {patterns: ['new.feature'], platform: 'qemu', version: '2900.1'}).tests)).toEqual(['new.feature'])
+    expect(names(selectTests(all, {patterns: ['new.*'], platform: 'qemu', version: '3001.0'}).tests)).toEqual(['new.feature'])
+  })
+})
+
+describe('denier', () => {
+  it('denies until a snooze date and no longer after it', () => {
+    // Given a rule snoozed until 2030-01-01
+    const rules = [{pattern: 'coreos.basic/journal', reason: 'bug 12', snoozeUntil: new Date('2030-01-01T00:00:00Z')}]
+
+    // Then before that date the subtest is denied with its reason, after it it runs
+    expect(denier(rules, new Date('2029-06-01'))('coreos.basic/journal')).toBe('denylisted (coreos.basic/journal) until 2030-01-01: bug 12')
+    expect(denier(rules, new Date('2030-02-01'))('coreos.basic/journal')).toBeUndefined()
+    expect(denier(rules, new Date('2029-06-01'))('coreos.basic')).toBeUndefined()
+  })
+})
+
+describe('compareVersions', () => {
+  it('compares dotted numbers part by part', () => {
+    expect(compareVersions('3033.2.0', '3033.10.0')).toBe(-1)
+    expect(compareVersions('3033', '3033.0.0')).toBe(0)
+    expect(compareVersions('3100.0.0', '3033.9.9')).toBe(1)
+  })
+})

@@ -1,0 +1,119 @@
+import {BugError, UsageError} from '@mantle/kit'
+
+import type {H} from '../harness/h.js'
+import type {IgnitionConfig} from '../platform/ignition.js'
+import type {Cluster, Machine, SshResult} from '../platform/platform.js'
+
+export const TEST_FLAGS = [
+  /** The platform must not add kola's SSH key to the test's userData. */
+  'NoSSHKeyInUserData',
+  /** The platform must not add kola's SSH key to the machine's metadata. */
+  'NoSSHKeyInMetadata',
+  /** Console and journal failure signatures do not fail this test. */
+  'NoEmergencyShellCheck',
+  /** The test needs to reach the internet; QEMU's user network does not allow it. */
+  'RequiresInternetAccess',
+] as const
+export type TestFlag = (typeof TEST_FLAGS)[number]
+
+/** A test's record, after the original `kola/register.Test`. */
+export interface KolaTest {
+  /** `<namespace>.<name>`: `coreos.*` for tests of several distros, a package name, or a distro name. */
+  name: string
+  description?: string
+  run(c: TestCluster): Promise<void>
+  /** An Ignition config (object or JSON text) for every machine of the cluster. */
+  userData?: IgnitionConfig | string
+  /** Machines booted before `run`; 0 lets the test boot its own. Default 1. */
+  clusterSize?: number
+  platforms?: string[]
+  excludePlatforms?: string[]
+  distros?: string[]
+  excludeDistros?: string[]
+  architectures?: string[]
+  flags?: TestFlag[]
+  /** Image versions this test applies to: [minVersion, endVersion). */
+  minVersion?: string
+  endVersion?: string
+  /** Milliseconds; default: the run's timeout (10 minutes). */
+  timeoutMs?: number
+  tags?: string[]
+}
+
+/** What a test's `run` gets: the harness handle and the cluster booted for it. */
+export class TestCluster {
+  constructor(
+    readonly h: H,
+    readonly cluster: Cluster,
+  ) {}
+
+  get machines(): Machine[] {
+    return this.cluster.machines()
+  }
+
+  get signal(): AbortSignal {
+    return this.h.signal
+  }
+
+  log(...args: unknown[]): void {
+    this.h.log(...args)
+  }
+
+  error(...args: unknown[]): void {
+    this.h.error(...args)
+  }
+
+  fatal(...args: unknown[]): never {
+    return this.h.fatal(...args)
+  }
+
+  skip(...args: unknown[]): never {
+    return this.h.skip(...args)
+  }
+
+  /** A subtest `<test>/<name>` on the same cluster. */
+  async run(name: string, fn: (c: TestCluster) => Promise<void>): Promise<boolean> {
+    return this.h.run(name, (h) => fn(new TestCluster(h, this.cluster)))
+  }
+
+  /** Runs a command over SSH; a non-zero exit fails the test. Returns stdout without the final newline. */
+  async mustSsh(machine: Machine, command: string): Promise<string> {
+    let result: SshResult
+    try {
+      result = await machine.ssh(command, {signal: this.h.signal})
+    } catch (error) {
+      return this.fatal(`ssh ${machine.id} ${JSON.stringify(command)}: ${error instanceof Error ? error.message : String(error)}`)
+    }
+    if (result.code !== 0) {
+      this.fatal(`ssh ${machine.id} ${JSON.stringify(command)} exited ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`)
+    }
+    return result.stdout.replace(/\n$/, '')
+  }
+}
+
+/** The tests a run can choose from. Built per command: no registration by side effect at import. */
+export class Registry {
+  private readonly tests = new Map<string, KolaTest>()
+
+  constructor(tests: Iterable<KolaTest> = []) {
+    for (const t of tests) this.register(t)
+  }
+
+  register(test: KolaTest): void {
+    if (!/^[A-Za-z0-9_.-]+$/.test(test.name)) throw new UsageError(`invalid test name ${JSON.stringify(test.name)}`, {hint: 'names use letters, digits, ".", "_" and "-"'})
+    if (this.tests.has(test.name)) throw new BugError(`test ${test.name} registered twice`)
+    for (const f of test.flags ?? []) {
+      if (!(TEST_FLAGS as readonly string[]).includes(f)) throw new UsageError(`test ${test.name}: unknown flag ${f}`, {hint: `flags: ${TEST_FLAGS.join(', ')}`})
+    }
+    this.tests.set(test.name, test)
+  }
+
+  /** Every test, by name. */
+  all(): KolaTest[] {
+    return [...this.tests.values()].sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  get(name: string): KolaTest | undefined {
+    return this.tests.get(name)
+  }
+}
