@@ -12,16 +12,15 @@ import type {StageContext} from './context.js'
 export interface AzureImagesApi {
   /** `complete` only once an upload finished: a page blob killed mid-upload exists at full size. */
   blobState(container: string, blob: string): Promise<'absent' | 'partial' | 'complete'>
-  /** Validates the VHD and uploads it as a page blob, marking it complete at the end. */
-  uploadVhd(container: string, blob: string, file: string, onProgress?: (bytes: number) => void): Promise<void>
-  /** Server-side copy of a complete blob to another container, marked complete too. */
-  copyBlob(fromContainer: string, blob: string, toContainer: string): Promise<void>
+  /** Validates the VHD and uploads it as a page blob (replacing a partial one), marking it complete at the end. */
+  uploadVhd(container: string, blob: string, file: string): Promise<void>
   /** The blob's URL, which image creation reads. */
-  blobUrl(container: string, blob: string): string
+  blobUrl(container: string, blob: string): Promise<string>
   imageExists(resourceGroup: string, name: string): Promise<boolean>
   createImage(resourceGroup: string, name: string, location: string, blobUrl: string): Promise<void>
   galleryImageVersionExists(resourceGroup: string, gallery: string, definition: string, version: string): Promise<boolean>
-  createGalleryImageVersion(resourceGroup: string, gallery: string, definition: string, version: string, image: {resourceGroup: string; name: string; location: string}): Promise<void>
+  /** Creates the gallery and the image definition when absent, then the version from the blob. */
+  createGalleryImageVersion(resourceGroup: string, gallery: string, definition: string, version: string, source: {location: string; blobUrl: string}): Promise<void>
   isCommunityShared(resourceGroup: string, gallery: string): Promise<boolean>
   shareWithCommunity(resourceGroup: string, gallery: string): Promise<void>
 }
@@ -54,18 +53,14 @@ export function azurePreReleaseSteps(stage: AzureStage): Step[] {
         if (state === 'complete' && !ctx.force) return []
         return [`${state === 'absent' ? 'upload' : 're-upload'} ${blob} to ${spec.storageAccount}/${spec.container}`]
       },
-      run: async () => {
-        const image = ctx.images.get(spec.image)
-        if (!image) throw new InfraError(`azure: ${spec.image} did not pass the signature gate`)
-        await (await stage.api(env)).uploadVhd(spec.container, blob, image.raw ?? image.path)
-      },
+      run: async () => (await stage.api(env)).uploadVhd(spec.container, blob, vhd(stage)),
     })
     for (const container of env.additionalContainers ?? []) {
       steps.push({
-        id: `azure/${env.name}/blob-copy/${container}`,
+        id: `azure/${env.name}/blob/${container}`,
         where,
-        check: async () => ((await (await stage.api(env)).blobState(container, blob)) === 'complete' ? [] : [`copy ${blob} to container ${container}`]),
-        run: async () => (await stage.api(env)).copyBlob(spec.container, blob, container),
+        check: async () => ((await (await stage.api(env)).blobState(container, blob)) === 'complete' ? [] : [`upload ${blob} to ${spec.storageAccount}/${container}`]),
+        run: async () => (await stage.api(env)).uploadVhd(container, blob, vhd(stage)),
       })
     }
     steps.push({
@@ -74,7 +69,7 @@ export function azurePreReleaseSteps(stage: AzureStage): Step[] {
       check: async () => ((await (await stage.api(env)).imageExists(spec.resourceGroup, name)) ? [] : [`create image ${name} in ${spec.resourceGroup} (${location})`]),
       run: async () => {
         const api = await stage.api(env)
-        await api.createImage(spec.resourceGroup, name, location, api.blobUrl(spec.container, blob))
+        await api.createImage(spec.resourceGroup, name, location, await api.blobUrl(spec.container, blob))
       },
     })
     if (spec.gallery) {
@@ -85,7 +80,10 @@ export function azurePreReleaseSteps(stage: AzureStage): Step[] {
         where,
         check: async () =>
           (await (await stage.api(env)).galleryImageVersionExists(spec.resourceGroup, gallery, spec.name, version)) ? [] : [`create version ${version} of ${gallery}/${spec.name} from image ${name}`],
-        run: async () => (await stage.api(env)).createGalleryImageVersion(spec.resourceGroup, gallery, spec.name, version, {resourceGroup: spec.resourceGroup, name, location}),
+        run: async () => {
+          const api = await stage.api(env)
+          await api.createGalleryImageVersion(spec.resourceGroup, gallery, spec.name, version, {location, blobUrl: await api.blobUrl(spec.container, blob)})
+        },
       })
     }
   }
@@ -103,6 +101,12 @@ export function azureReleaseSteps(stage: AzureStage): Step[] {
     check: async () => ((await (await stage.api(env)).isCommunityShared(spec.resourceGroup, gallery)) ? [] : [`share gallery ${gallery} with the community`]),
     run: async () => (await stage.api(env)).shareWithCommunity(spec.resourceGroup, gallery),
   }))
+}
+
+function vhd(stage: AzureStage): string {
+  const image = stage.ctx.images.get(stage.spec.image)
+  if (!image) throw new InfraError(`azure: ${stage.spec.image} did not pass the signature gate`)
+  return image.raw ?? image.path
 }
 
 /** Gallery versions must be MAJOR.MINOR.PATCH with 32-bit numbers. */

@@ -1,9 +1,11 @@
-import type {AwsAuth} from '@mantle/auth'
-import {aws, type ServiceContext} from '@mantle/cloud'
+import type {AwsAuth, AzureAuth} from '@mantle/auth'
+import {aws, azure, type ServiceContext} from '@mantle/cloud'
 import {InfraError} from '@mantle/kit'
 
 import type {AwsPartitionSpec} from '../config/types.js'
 import type {AwsClients} from './aws.js'
+import type {AzureImagesApi} from './azure.js'
+import {azureImagesApi} from './azure-api.js'
 import type {CloudDeps} from './stages.js'
 
 export interface AwsClientsOptions {
@@ -39,10 +41,25 @@ export function awsClients(options: AwsClientsOptions): AwsClients {
   }
 }
 
+/** One Azure session per environment (subscription), opened on first use. */
+export function azureClients(options: {auth: () => Promise<AzureAuth>; context: ServiceContext}): NonNullable<CloudDeps['azure']> {
+  const apis = new Map<string, Promise<AzureImagesApi>>()
+  return (environment, spec, channel) => {
+    let api = apis.get(environment.name)
+    if (!api) {
+      api = options.auth().then((auth) =>
+        azureImagesApi(azure.connectAzure({auth, subscriptionId: environment.subscription, storageAccount: spec.storageAccount, context: options.context}), spec, channel, options.context),
+      )
+      apis.set(environment.name, api)
+    }
+    return api
+  }
+}
+
 /** Clouds whose API module is not in @mantle/cloud yet: a step that needs one fails with that reason. */
-export function unavailableClouds(): Pick<CloudDeps, 'gce' | 'azure'> {
+export function unavailableClouds(): Pick<CloudDeps, 'gce'> {
   const missing = (cloud: string) => async (): Promise<never> => {
     throw new InfraError(`${cloud}: the ${cloud} API module of @mantle/cloud is not available in this build`, {hint: `leave ${cloud} out with --platform`})
   }
-  return {gce: missing('gce'), azure: missing('azure')}
+  return {gce: missing('gce')}
 }

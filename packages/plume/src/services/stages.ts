@@ -1,10 +1,10 @@
 import {UsageError, type Keyring, type Logger, type Progress, type StorageOptions} from '@mantle/kit'
 
-import {PLATFORMS, type AzureEnvironmentSpec, type Platform} from '../config/types.js'
+import {PLATFORMS, type AzureEnvironmentSpec, type AzureSpec, type Platform} from '../config/types.js'
 import {runSteps, type RunReport, type Step} from '../plan/step.js'
 import {checkSource, openSource, type ReleaseSpec} from '../spec.js'
 import {amiEntries, awsPreReleaseSteps, awsReleaseSteps, type AwsClients} from './aws.js'
-import {azureImageName, azurePreReleaseSteps, azureReleaseSteps, type AzureImagesApi} from './azure.js'
+import {azureImageName, azurePreReleaseSteps, azureReleaseSteps, type AzureImagesApi, type AzureStage} from './azure.js'
 import type {StageContext} from './context.js'
 import {destinationSteps} from './destinations.js'
 import {gceReleaseSteps, type GceImagesApi} from './gce.js'
@@ -16,7 +16,7 @@ export type StageName = 'pre-release' | 'release'
 export interface CloudDeps {
   aws?: AwsClients | undefined
   gce?: (() => Promise<GceImagesApi>) | undefined
-  azure?: ((environment: AzureEnvironmentSpec) => Promise<AzureImagesApi>) | undefined
+  azure?: ((environment: AzureEnvironmentSpec, spec: AzureSpec, channel: string) => Promise<AzureImagesApi>) | undefined
 }
 
 export interface StageOptions {
@@ -136,16 +136,22 @@ function require<T>(value: T | undefined, platform: Platform): T {
   return value
 }
 
+function azureStage(ctx: StageContext, clouds: CloudDeps): AzureStage {
+  const spec = ctx.release.spec.azure!
+  const api = require(clouds.azure, 'azure')
+  return {ctx, spec, api: (environment) => api(environment, spec, ctx.release.channel)}
+}
+
 function stepsOf(stage: StageName, ctx: StageContext, clouds: CloudDeps): Step[] {
   const {spec} = ctx.release
   const steps: Step[] = []
   if (stage === 'pre-release') {
     if (ctx.platforms.has('aws') && spec.aws) steps.push(...awsPreReleaseSteps({ctx, spec: spec.aws, clients: require(clouds.aws, 'aws')}))
-    if (ctx.platforms.has('azure') && spec.azure) steps.push(...azurePreReleaseSteps({ctx, spec: spec.azure, api: require(clouds.azure, 'azure')}))
+    if (ctx.platforms.has('azure') && spec.azure) steps.push(...azurePreReleaseSteps(azureStage(ctx, clouds)))
     return steps
   }
   if (ctx.platforms.has('gce') && spec.gce) steps.push(...gceReleaseSteps({ctx, spec: spec.gce, api: require(clouds.gce, 'gce')}))
-  if (ctx.platforms.has('azure') && spec.azure) steps.push(...azureReleaseSteps({ctx, spec: spec.azure, api: require(clouds.azure, 'azure')}))
+  if (ctx.platforms.has('azure') && spec.azure) steps.push(...azureReleaseSteps(azureStage(ctx, clouds)))
   if (ctx.platforms.has('aws') && spec.aws) steps.push(...awsReleaseSteps({ctx, spec: spec.aws, clients: require(clouds.aws, 'aws')}))
   steps.push(...destinationSteps(ctx))
   return steps

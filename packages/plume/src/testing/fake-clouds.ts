@@ -61,7 +61,7 @@ export function fakeGce(path: string): {api: GceImagesApi; state: StateFile<Fake
 export interface FakeAzureState {
   blobs: {container: string; blob: string; size: number; complete: boolean}[]
   images: {resourceGroup: string; name: string; location: string; blobUrl: string}[]
-  galleryVersions: {resourceGroup: string; gallery: string; definition: string; version: string; image: string}[]
+  galleryVersions: {resourceGroup: string; gallery: string; definition: string; version: string; blobUrl: string}[]
   sharedGalleries: string[]
   writes: string[]
 }
@@ -84,14 +84,7 @@ export function fakeAzure(path: string, account: string): {api: AzureImagesApi; 
       }, `createPageBlob ${container}/${blob}`)
       state.update((s) => void (blobOf(s, container, blob)!.complete = true), `uploadPages ${container}/${blob}`)
     },
-    copyBlob: async (from, blob, to) =>
-      state.update((s) => {
-        const b = blobOf(s, from, blob)
-        if (!b?.complete) throw new Error(`no complete blob ${from}/${blob}`)
-        s.blobs = s.blobs.filter((x) => !(x.container === to && x.blob === blob))
-        s.blobs.push({...b, container: to})
-      }, `copyBlob ${from}/${blob} ${to}`),
-    blobUrl: (container, blob) => `https://${account}.blob.core.windows.net/${container}/${blob}`,
+    blobUrl: async (container, blob) => `https://${account}.blob.core.windows.net/${container}/${blob}`,
     imageExists: async (rg, name) => state.read().images.some((i) => i.resourceGroup === rg && i.name === name),
     createImage: async (rg, name, location, blobUrl) =>
       state.update((s) => {
@@ -100,10 +93,10 @@ export function fakeAzure(path: string, account: string): {api: AzureImagesApi; 
       }, `createImage ${rg} ${name}`),
     galleryImageVersionExists: async (rg, gallery, definition, version) =>
       state.read().galleryVersions.some((v) => v.resourceGroup === rg && v.gallery === gallery && v.definition === definition && v.version === version),
-    createGalleryImageVersion: async (rg, gallery, definition, version, image) =>
+    createGalleryImageVersion: async (rg, gallery, definition, version, source) =>
       state.update((s) => {
         if (s.galleryVersions.some((v) => v.resourceGroup === rg && v.gallery === gallery && v.definition === definition && v.version === version)) return
-        s.galleryVersions.push({resourceGroup: rg, gallery, definition, version, image: image.name})
+        s.galleryVersions.push({resourceGroup: rg, gallery, definition, version, blobUrl: source.blobUrl})
       }, `createGalleryImageVersion ${gallery}/${definition}/${version}`),
     isCommunityShared: async (rg, gallery) => state.read().sharedGalleries.includes(`${rg}/${gallery}`),
     shareWithCommunity: async (rg, gallery) =>
