@@ -7,7 +7,7 @@ import {loadDefaultKeyring, loadKeyring, userKeyDirectory, type CommandContext, 
 
 import {loadChannels} from './config/load.js'
 import type {ChannelsConfig, Platform} from './config/types.js'
-import {awsClients, azureClients, unavailableClouds} from './services/clouds.js'
+import {awsClients, azureClients, gceClients} from './services/clouds.js'
 import type {CloudDeps, StageOptions} from './services/stages.js'
 import {storageOptionsFor} from './services/storage-options.js'
 import {resolveSpec} from './spec.js'
@@ -85,13 +85,13 @@ function awsAuthFor(flags: Pick<SetupFlags, 'aws-credentials'>, context: Command
 }
 
 /** The clouds, connected on first use with the credentials the flags name. */
-export function cloudDeps(flags: Pick<SetupFlags, 'aws-credentials' | 'azure-credentials' | 'azure-profile'>, context: CommandContext): CloudDeps {
+export function cloudDeps(flags: Pick<SetupFlags, 'aws-credentials' | 'azure-credentials' | 'azure-profile' | 'gce-json-key'>, context: CommandContext): CloudDeps {
   const serviceContext = {logger: context.logger, signal: context.signal, progress: context.progress}
   const ctx = {env: context.env, home: context.home, logger: context.logger, redactor: context.redactor}
   return {
     aws: awsClients({auth: awsAuthFor(flags, context), context: serviceContext, s3Endpoint: context.env.AWS_ENDPOINT_URL_S3 ?? context.env.AWS_ENDPOINT_URL}),
     azure: azureClients({auth: () => azureAuth({'azure-credentials': flags['azure-credentials'], 'azure-profile': flags['azure-profile']}, ctx), context: serviceContext}),
-    ...unavailableClouds(),
+    gce: gceClients({auth: () => gceAuth({'json-key': flags['gce-json-key']}, ctx), context: serviceContext}),
   }
 }
 

@@ -1,11 +1,11 @@
-import type {AwsAuth, AzureAuth} from '@mantle/auth'
-import {aws, azure, type ServiceContext} from '@mantle/cloud'
-import {InfraError} from '@mantle/kit'
+import type {AwsAuth, AzureAuth, GceAuth} from '@mantle/auth'
+import {aws, azure, gcloud, type ServiceContext} from '@mantle/cloud'
 
 import type {AwsPartitionSpec} from '../config/types.js'
 import type {AwsClients} from './aws.js'
 import type {AzureImagesApi} from './azure.js'
 import {azureImagesApi} from './azure-api.js'
+import {gceImagesApi} from './gce-api.js'
 import type {CloudDeps} from './stages.js'
 
 export interface AwsClientsOptions {
@@ -56,10 +56,18 @@ export function azureClients(options: {auth: () => Promise<AzureAuth>; context: 
   }
 }
 
-/** Clouds whose API module is not in @mantle/cloud yet: a step that needs one fails with that reason. */
-export function unavailableClouds(): Pick<CloudDeps, 'gce'> {
-  const missing = (cloud: string) => async (): Promise<never> => {
-    throw new InfraError(`${cloud}: the ${cloud} API module of @mantle/cloud is not available in this build`, {hint: `leave ${cloud} out with --platform`})
+/** The GCE project of a channel, connected on first use. */
+export function gceClients(options: {auth: () => Promise<GceAuth>; context: ServiceContext}): NonNullable<CloudDeps['gce']> {
+  const computes = new Map<string, Promise<gcloud.GceComputeApi>>()
+  return async (project) => {
+    const compute = (): Promise<gcloud.GceComputeApi> => {
+      let c = computes.get(project)
+      if (!c) {
+        c = options.auth().then((auth) => gcloud.gceComputeApi({auth, project, ...options.context}))
+        computes.set(project, c)
+      }
+      return c
+    }
+    return gceImagesApi(compute, options.context)
   }
-  return {gce: missing('gce')}
 }

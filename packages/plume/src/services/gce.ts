@@ -1,5 +1,5 @@
 import {InfraError, UsageError} from '@mantle/kit'
-import {pollUntil} from '@mantle/cloud'
+import {gcloud, pollUntil} from '@mantle/cloud'
 
 import type {GceSpec} from '../config/types.js'
 import type {Step} from '../plan/step.js'
@@ -39,7 +39,7 @@ export interface GceStage {
 
 /** `<family>-<version with . and + as ->`: what every image of this version starts with. */
 export function gceVersionPrefix(spec: GceSpec, version: string): string {
-  return `${spec.family}-${version.replace(/[.+]/g, '-')}-v`
+  return `${gcloud.imageName(spec.family, version)}-v`
 }
 
 /** `<family>-<version>-v<YYYYMMDD>`, the date of the day it is created. */

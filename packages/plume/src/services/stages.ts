@@ -15,7 +15,7 @@ export type StageName = 'pre-release' | 'release'
 /** How the stages reach each cloud; the command builds them from credentials resolved once, lazily. */
 export interface CloudDeps {
   aws?: AwsClients | undefined
-  gce?: (() => Promise<GceImagesApi>) | undefined
+  gce?: ((project: string) => Promise<GceImagesApi>) | undefined
   azure?: ((environment: AzureEnvironmentSpec, spec: AzureSpec, channel: string) => Promise<AzureImagesApi>) | undefined
 }
 
@@ -150,7 +150,11 @@ function stepsOf(stage: StageName, ctx: StageContext, clouds: CloudDeps): Step[]
     if (ctx.platforms.has('azure') && spec.azure) steps.push(...azurePreReleaseSteps(azureStage(ctx, clouds)))
     return steps
   }
-  if (ctx.platforms.has('gce') && spec.gce) steps.push(...gceReleaseSteps({ctx, spec: spec.gce, api: require(clouds.gce, 'gce')}))
+  if (ctx.platforms.has('gce') && spec.gce) {
+    const gce = spec.gce
+    const api = require(clouds.gce, 'gce')
+    steps.push(...gceReleaseSteps({ctx, spec: gce, api: () => api(gce.project)}))
+  }
   if (ctx.platforms.has('azure') && spec.azure) steps.push(...azureReleaseSteps(azureStage(ctx, clouds)))
   if (ctx.platforms.has('aws') && spec.aws) steps.push(...awsReleaseSteps({ctx, spec: spec.aws, clients: require(clouds.aws, 'aws')}))
   steps.push(...destinationSteps(ctx))

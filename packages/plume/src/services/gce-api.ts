@@ -1,0 +1,38 @@
+import {gcloud, type ServiceContext} from '@mantle/cloud'
+import {InfraError} from '@mantle/kit'
+
+import type {GceImagesApi} from './gce.js'
+
+/** plume's GCE calls over ore's GCE module (Compute Engine REST v1) for one project. */
+export function gceImagesApi(compute: () => Promise<gcloud.GceComputeApi>, context: ServiceContext): GceImagesApi {
+  const strip = (i: gcloud.GceImage) => ({
+    name: i.name,
+    status: i.status ?? 'PENDING',
+    family: i.family,
+    creationTimestamp: i.creationTimestamp ?? '',
+    deprecated: i.deprecated?.state ? {state: i.deprecated.state, replacement: i.deprecated.replacement} : undefined,
+  })
+  return {
+    listFamily: async (_project, family) => (await gcloud.listImages({compute: await compute(), prefix: `${family}-`})).filter((i) => i.family === family).map(strip),
+    getImage: async (_project, name) => {
+      const image = await (await compute()).getImage(name)
+      return image && strip(image)
+    },
+    createImage: async (_project, image) => {
+      await gcloud.createImage({compute: await compute(), name: image.name, source: image.sourceUri, family: image.family, description: image.description, licenses: image.licenses, context})
+    },
+    deprecate: async (_project, name, replacement) => {
+      await gcloud.deprecateImage({compute: await compute(), name, state: 'DEPRECATED', replacement, context})
+    },
+    deleteImage: async (_project, name) => {
+      await gcloud.deleteImages({compute: await compute(), names: [name], context})
+    },
+    // The Compute module has no IAM calls yet: a channel with `public: true` says so instead of guessing.
+    isPublic: async () => false,
+    makePublic: async (project, name) => {
+      throw new InfraError(`gce: making ${name} public needs setIamPolicy, which @mantle/cloud's GCE module does not offer yet`, {
+        hint: `run: gcloud compute images add-iam-policy-binding ${name} --project ${project} --member allAuthenticatedUsers --role roles/compute.imageUser`,
+      })
+    },
+  }
+}
