@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Azure Blob Storage for the storage tests: Azurite (the root devDependency)
+# on 127.0.0.1:10000, in memory, with the flags measured in ENVIRONMENT.md.
+# `start` installs it when missing, waits until it answers, creates the test
+# container and writes .services/azurite.env; `stop` stops it by PID. Both
+# are idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/node.sh
+root="$PWD/.services/azurite"
+env_file="$PWD/.services/azurite.env"
+pidfile="$root/azurite.pid"
+port="${MANTLE_AZURITE_PORT:-10000}"
+account=devstoreaccount1
+# Azurite's fixed, public development key (documented by Microsoft; not a secret).
+key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+endpoint="http://127.0.0.1:$port/$account"
+connection="DefaultEndpointsProtocol=http;AccountName=$account;AccountKey=$key;BlobEndpoint=$endpoint;"
+container=mantle-test
+
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# Any HTTP answer (Azurite says 400 to an unsigned GET) means it is up.
+answers() { [ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "$endpoint?comp=list" 2>/dev/null)" != 000 ]; }
+
+make_container() {
+  MANTLE_CS="$connection" MANTLE_CONTAINER="$container" node --input-type=module -e '
+    import {BlobServiceClient} from "@azure/storage-blob"
+    await BlobServiceClient.fromConnectionString(process.env.MANTLE_CS).getContainerClient(process.env.MANTLE_CONTAINER).createIfNotExists()
+  '
+}
+
+write_env() {
+  cat >"$env_file" <<ENV
+MANTLE_TEST_AZURE_CONNECTION_STRING=$connection
+MANTLE_TEST_AZURE_ACCOUNT=$account
+MANTLE_TEST_AZURE_KEY=$key
+MANTLE_TEST_AZURE_ENDPOINT=$endpoint
+MANTLE_TEST_AZURE_CONTAINER=$container
+ENV
+}
+
+start() {
+  if [ ! -x node_modules/.bin/azurite-blob ]; then
+    echo "azurite.sh: installing azurite" >&2
+    flock /tmp/npm.lock npm install --no-save --no-audit --no-fund azurite@3.35.0 >/dev/null
+  fi
+  mkdir -p "$root"
+  if running && answers; then
+    echo "azurite.sh: already running (pid $(cat "$pidfile")) on $endpoint" >&2
+  else
+    [ -f "$pidfile" ] && ! running && rm -f "$pidfile"
+    # In its own directory: Azurite may leave files in its working directory.
+    (cd "$root" && exec setsid "$OLDPWD/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
+      --inMemoryPersistence --disableTelemetry --skipApiVersionCheck >"$root/azurite.log" 2>&1 </dev/null) &
+    echo $! >"$pidfile"
+    for _ in $(seq 1 150); do
+      answers && break
+      running || break
+      sleep 0.2
+    done
+    if ! answers; then
+      echo "azurite.sh: Azurite did not answer on $endpoint; last lines of $root/azurite.log:" >&2
+      tail -n 20 "$root/azurite.log" >&2 || true
+      exit 1
+    fi
+    echo "azurite.sh: started (pid $(cat "$pidfile")) on $endpoint" >&2
+  fi
+  make_container
+  write_env
+}
+
+stop() {
+  rm -f "$env_file"
+  running || { rm -f "$pidfile"; return 0; }
+  local pid
+  pid="$(cat "$pidfile")"
+  kill -TERM "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+  echo "azurite.sh: stopped" >&2
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
