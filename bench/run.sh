@@ -8,3 +8,4 @@ source scripts/node.sh
 want=("$@")
 selected() { [ ${#want[@]} -eq 0 ] && return 0; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 if selected startup; then node bench/startup.mjs; fi
+if selected cork-enter; then node bench/cork-enter.mjs; fi

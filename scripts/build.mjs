@@ -24,6 +24,8 @@ buildSync({
   outfile: join(root, 'packages', 'kit', 'vendor', 'oclif-core.cjs'),
 })
 execFileSync(process.execPath, [bin('typescript', 'bin', 'tsc'), '-b'], {cwd: root, stdio: 'inherit'})
+// cork enter's fast path as one file (see packages/cork/scripts/bundle-fast-enter.mjs).
+run([join(root, 'packages', 'cork', 'scripts', 'bundle-fast-enter.mjs')])
 for (const tool of ['gangue', 'cork', 'ore', 'plume', 'kola']) {
   run([bin('oclif', 'bin', 'run.js'), 'manifest'], join(root, 'packages', tool))
 }

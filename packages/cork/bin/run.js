@@ -2,12 +2,28 @@
 // Startup matters for a tool that CI scripts call hundreds of times: reuse
 // V8's compiled code across runs, load oclif from the kit's single bundled
 // file, and let it read the shipped manifest instead of importing every command.
-import {enableCompileCache} from 'node:module'
+import {readFileSync, statSync} from 'node:fs'
+import {createRequire, enableCompileCache} from 'node:module'
 
 enableCompileCache?.()
+
 // `cork enter -- <command>` skips oclif altogether when its arguments are the
-// simple ones (see src/fast-enter.ts); anything else falls through to oclif.
-const code = process.argv[2] === 'enter' ? await (await import('../dist/fast-enter.js')).fastEnter(process.argv.slice(3)) : undefined
+// simple ones (src/fast-enter.ts); anything else falls through to oclif. The
+// path is loaded from its one-file bundle (scripts/bundle-fast-enter.mjs)
+// unless a module in it was rebuilt since.
+async function loadFastEnter() {
+  const dist = new URL('../dist/', import.meta.url)
+  try {
+    const bundle = statSync(new URL('fast-enter.cjs', dist)).mtimeMs
+    const inputs = JSON.parse(readFileSync(new URL('fast-enter.inputs.json', dist), 'utf8'))
+    if (inputs.every((p) => statSync(new URL(p, dist)).mtimeMs <= bundle)) return createRequire(import.meta.url)('../dist/fast-enter.cjs')
+  } catch {
+    // No bundle (a build by tsc alone): the modules themselves.
+  }
+  return import('../dist/fast-enter.js')
+}
+
+const code = process.argv[2] === 'enter' ? await (await loadFastEnter()).fastEnter(process.argv.slice(3)) : undefined
 if (code === undefined) {
   const {execute} = await import('@mantle/kit/oclif')
   await execute({dir: import.meta.url})

@@ -7,13 +7,14 @@ import type Docker from 'dockerode'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {makeTestKey, type TestKey} from '@mantle/kit/verify/testing'
-import {runCli, serviceEnv, type CliResult} from '@mantle/test-utils'
+import {REPO_ROOT, runCli, serviceEnv, type CliResult} from '@mantle/test-utils'
 
 import {connectDocker} from '../services/engine/docker.js'
 import {resolveEndpoint} from '../services/engine/endpoint.js'
 import {LABEL} from '../services/sdk/container.js'
 import {containerName, imageRef} from '../services/sdk/layout.js'
 import {makeSdkFixture} from '../testing/sdk-fixture.js'
+import {resizeTerminalOf, startInTerminal} from '../testing/terminal.js'
 
 /**
  * The SDK's whole life against real engines: Docker Engine and Podman's
@@ -178,6 +179,38 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
     const r = await cork(['enter', '--', 'pwd'], {cwd: join(checkout, 'src/scripts')})
     expect(r.code).toBe(0)
     expect(r.stdout).toBe('/mnt/host/source/src/scripts\n')
+  })
+
+  it.skipIf(!available)('enter with no command opens a shell on a real TTY: size followed, Ctrl-C reaches the shell, exit code kept', async () => {
+    // Given cork started in a pseudo-terminal of 33x111 (util-linux script)
+    const term = startInTerminal(
+      `stty rows 33 cols 111; exec ${process.execPath} ${join(REPO_ROOT, 'packages/cork/bin/run.js')} enter`,
+      {cwd: checkout, uid: USER, gid, env: {PATH: process.env.PATH, HOME: join(dir, 'home'), SHELL: '/bin/sh', TERM: 'xterm', DOCKER_HOST: host}},
+    )
+    try {
+      // When the shell inside reports its terminal size, then it is the local one
+      term.type('echo S$(stty size | tr " " x)E\n')
+      await term.waitFor(/S33x111E/)
+      // When the local terminal is resized, then the one inside follows
+      await resizeTerminalOf(term.pid, 50, 120)
+      for (let i = 0; !/S50x120E/.test(term.output); i++) {
+        if (i === 50) throw new Error(`the terminal inside never became 50x120: ${term.output}`)
+        term.type('echo S$(stty size | tr " " x)E\n')
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      // When Ctrl-C is typed while a command runs, then that command is interrupted (130), not cork
+      term.type('sh -c "echo run""ning; sleep 30; echo not-inter""rupted"\n')
+      await term.waitFor(/running/)
+      term.type('\x03')
+      term.type('echo after-$?\n')
+      await term.waitFor(/after-130/)
+      expect(term.output).not.toContain('not-interrupted')
+      // When the shell exits 5, then cork exits 5
+      term.type('exit 5\n')
+      expect(await term.exited).toBe(5)
+    } finally {
+      term.kill()
+    }
   })
 
   it.skipIf(!available)('update moves to a second SDK version and removes the old container and image', async () => {

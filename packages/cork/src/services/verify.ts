@@ -31,7 +31,7 @@ export function defaultManifest(root: string): string {
 /** The projects of a manifest, with `<include>`s followed and `<remove-project>`s applied. */
 export async function readManifest(file: string): Promise<ManifestProject[]> {
   const {XMLParser} = await import('fast-xml-parser')
-  const parser = new XMLParser({ignoreAttributes: false, attributeNamePrefix: '', isArray: () => true})
+  const parser = new XMLParser({ignoreAttributes: false, attributeNamePrefix: '', isArray: (_name, _path, _leaf, isAttribute) => !isAttribute})
   const projects = new Map<string, ManifestProject>()
   let defaultRevision: string | undefined
   const includesDir = join(dirname(file), existsSync(join(dirname(file), 'manifests')) ? 'manifests' : '')

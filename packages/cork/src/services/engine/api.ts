@@ -1,16 +1,18 @@
+import {connect as netConnect, type Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
-import http from 'node:http'
-import https from 'node:https'
 
 import {InfraError} from '@mantle/kit/errors'
 
 import {engineUnreachable, isUnreachable, type Endpoint} from './endpoint.js'
 
 /**
- * The few Engine API calls on the path of `cork enter`, over node:http.
- * dockerode (used for images and containers) costs ~100 ms to import, more
- * than the exec itself; `enter` is what build scripts call hundreds of times.
- * Docker Engine and Podman's compatible service both answer these paths.
+ * The few Engine API calls on the path of `cork enter` (exec create, start,
+ * resize, inspect; container start), as plain HTTP/1.1 over one socket per
+ * call. `enter -- <command>` is what build scripts run hundreds of times, and
+ * its budget is the time of `docker exec`: measured here, importing dockerode
+ * costs ~100 ms and node:http's first request ~10 ms, against ~45 ms for the
+ * exec itself. Docker Engine and Podman's compatible service both answer
+ * these paths; everything else goes through dockerode.
  */
 export const API_VERSION = 'v1.41'
 
@@ -19,87 +21,181 @@ export interface ApiResponse<T> {
   body: T
 }
 
-export class EngineApi {
-  private readonly agent: http.Agent
+interface Head {
+  status: number
+  headers: Map<string, string>
+  /** Bytes that arrived after the header block. */
+  rest: Buffer
+}
 
-  constructor(readonly endpoint: Endpoint) {
-    this.agent = endpoint.kind === 'tcp' && endpoint.tls ? new https.Agent({keepAlive: true, ...endpoint.tls}) : new http.Agent({keepAlive: true})
-  }
+const HEADER_END = Buffer.from('\r\n\r\n')
+const MAX_HEADER_BYTES = 64 << 10
+
+export class EngineApi {
+  constructor(readonly endpoint: Endpoint) {}
 
   /** A JSON call. Non-2xx answers are returned, not thrown: callers decide what a 404 or 409 means. */
   async request<T = unknown>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<ApiResponse<T>> {
-    const {response} = await this.send(method, path, body, {signal})
-    if (!response) throw new InfraError(`the engine at ${this.endpoint.url} switched protocols on ${method} ${path}`)
-    const chunks: Buffer[] = []
-    for await (const chunk of response) chunks.push(chunk as Buffer)
-    const text = Buffer.concat(chunks).toString('utf8')
-    let parsed: unknown = text
-    if (text && /json/.test(response.headers['content-type'] ?? '')) {
-      try {
-        parsed = JSON.parse(text)
-      } catch {
-        parsed = text
+    const socket = await this.open(signal)
+    try {
+      const head = await this.send(socket, method, path, body, {Connection: 'close'})
+      const raw = await readToEnd(socket, head.rest)
+      const data = head.headers.get('transfer-encoding')?.includes('chunked') ? dechunk(raw) : raw
+      const length = Number(head.headers.get('content-length') ?? NaN)
+      const text = (Number.isNaN(length) ? data : data.subarray(0, length)).toString('utf8')
+      let parsed: unknown = text
+      if (text && head.headers.get('content-type')?.includes('json')) {
+        try {
+          parsed = JSON.parse(text)
+        } catch {
+          parsed = text
+        }
       }
+      return {status: head.status, body: parsed as T}
+    } catch (error) {
+      throw this.failure(error, `${method} ${path}`)
+    } finally {
+      socket.destroy()
     }
-    return {status: response.statusCode ?? 0, body: parsed as T}
   }
 
   /**
-   * A call that turns the connection into a raw stream (exec start with a
-   * stdin). Docker answers 101; an engine that answers 200 and streams on the
-   * same connection works too.
+   * A call that turns the connection into the process's raw stream (exec
+   * start). Docker answers 101 Switching Protocols; Podman answers 200 and
+   * streams on the same connection. Either way the socket is handed over.
    */
   async hijack(path: string, body: unknown, signal?: AbortSignal): Promise<{stream: Duplex; head: Buffer}> {
-    const {response, upgraded} = await this.send('POST', path, body, {signal, upgrade: true})
-    if (upgraded) return upgraded
-    const status = response!.statusCode ?? 0
-    if (status < 200 || status >= 300) {
-      const chunks: Buffer[] = []
-      for await (const chunk of response!) chunks.push(chunk as Buffer)
-      throw new InfraError(`the engine at ${this.endpoint.url} refused POST ${path}: ${status} ${apiMessage(Buffer.concat(chunks).toString('utf8'))}`)
+    const socket = await this.open(signal)
+    let head: Head
+    try {
+      head = await this.send(socket, 'POST', path, body, {Connection: 'Upgrade', Upgrade: 'tcp'})
+    } catch (error) {
+      socket.destroy()
+      throw this.failure(error, `POST ${path}`)
     }
-    return {stream: response!.socket as Duplex, head: Buffer.alloc(0)}
+    if (head.status !== 101 && head.status !== 200) {
+      const text = (await readToEnd(socket, head.rest).catch(() => head.rest)).toString('utf8')
+      socket.destroy()
+      throw new InfraError(`the engine at ${this.endpoint.url} refused POST ${path}: ${head.status} ${apiMessage(text)}`)
+    }
+    return {stream: socket, head: head.rest}
   }
 
-  close(): void {
-    this.agent.destroy()
-  }
+  /** Nothing is pooled: each call closes its own socket. Kept so callers need not know. */
+  close(): void {}
 
-  private send(
-    method: string,
-    path: string,
-    body: unknown,
-    options: {signal?: AbortSignal | undefined; upgrade?: boolean},
-  ): Promise<{response?: http.IncomingMessage; upgraded?: {stream: Duplex; head: Buffer}}> {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
-    const headers: http.OutgoingHttpHeaders = {Host: 'docker'}
-    if (data) {
-      headers['Content-Type'] = 'application/json'
-      headers['Content-Length'] = data.length
+  private async open(signal?: AbortSignal): Promise<Socket> {
+    signal?.throwIfAborted()
+    const endpoint = this.endpoint
+    let socket: Socket
+    if (endpoint.kind === 'unix') {
+      socket = netConnect({path: endpoint.socketPath})
+    } else if (endpoint.tls) {
+      // TLS only for a tcp endpoint that asks for it: node:tls stays unloaded otherwise.
+      const {connect} = await import('node:tls')
+      socket = connect({host: endpoint.host, port: endpoint.port, ...endpoint.tls, servername: endpoint.host})
+    } else {
+      socket = netConnect({host: endpoint.host, port: endpoint.port})
     }
-    if (options.upgrade) {
-      headers.Connection = 'Upgrade'
-      headers.Upgrade = 'tcp'
+    const onAbort = (): void => {
+      socket.destroy(signal?.reason as Error)
     }
-    const target =
-      this.endpoint.kind === 'unix' ? {socketPath: this.endpoint.socketPath} : {host: this.endpoint.host, port: this.endpoint.port}
-    const lib = this.endpoint.kind === 'tcp' && this.endpoint.tls ? https : http
-    return new Promise((resolve, reject) => {
-      const req = lib.request({
-        ...target,
-        method,
-        path: `/${API_VERSION}${path}`,
-        headers,
-        // An upgraded connection leaves the pool for good.
-        agent: options.upgrade ? false : this.agent,
-        signal: options.signal,
+    signal?.addEventListener('abort', onAbort, {once: true})
+    socket.once('close', () => signal?.removeEventListener('abort', onAbort))
+    await new Promise<void>((resolve, reject) => {
+      socket.once(endpoint.kind === 'tcp' && endpoint.tls ? 'secureConnect' : 'connect', () => {
+        socket.off('error', reject)
+        resolve()
       })
-      req.on('upgrade', (_res, socket, head) => resolve({upgraded: {stream: socket, head}}))
-      req.on('response', (response) => resolve({response}))
-      req.on('error', (error) => reject(isUnreachable(error) ? engineUnreachable(this.endpoint, error) : error))
-      req.end(data)
+      socket.once('error', (error) => reject(isUnreachable(error) ? engineUnreachable(endpoint, error) : error))
+    })
+    return socket
+  }
+
+  /** Writes a request and reads the response's status line and headers. */
+  private send(socket: Socket, method: string, path: string, body: unknown, extra: Record<string, string>): Promise<Head> {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
+    const lines = [`${method} /${API_VERSION}${path} HTTP/1.1`, 'Host: docker', 'User-Agent: cork']
+    if (data) lines.push('Content-Type: application/json', `Content-Length: ${data.length}`)
+    else if (method !== 'GET') lines.push('Content-Length: 0')
+    for (const [k, v] of Object.entries(extra)) lines.push(`${k}: ${v}`)
+    const request = Buffer.from(lines.join('\r\n') + '\r\n\r\n')
+    return new Promise((resolve, reject) => {
+      let buffered: Buffer = Buffer.alloc(0)
+      const cleanup = (): void => {
+        socket.off('data', onData)
+        socket.off('error', onError)
+        socket.off('end', onEnd)
+      }
+      const onError = (error: Error): void => {
+        cleanup()
+        reject(error)
+      }
+      const onEnd = (): void => {
+        cleanup()
+        reject(Object.assign(new Error('the engine closed the connection before answering'), {code: 'ECONNRESET'}))
+      }
+      const onData = (chunk: Buffer): void => {
+        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
+        const end = buffered.indexOf(HEADER_END)
+        if (end === -1) {
+          if (buffered.length > MAX_HEADER_BYTES) onError(new Error('the engine sent an oversized header'))
+          return
+        }
+        cleanup()
+        // Whoever reads next (a body, or the process's stream) takes over a paused socket.
+        socket.pause()
+        try {
+          resolve(parseHead(buffered.subarray(0, end).toString('latin1'), buffered.subarray(end + HEADER_END.length)))
+        } catch (error) {
+          reject(error)
+        }
+      }
+      socket.on('data', onData)
+      socket.once('error', onError)
+      socket.once('end', onEnd)
+      socket.write(data ? Buffer.concat([request, data]) : request)
     })
   }
+
+  private failure(error: unknown, what: string): Error {
+    if (isUnreachable(error)) return engineUnreachable(this.endpoint, error)
+    if (error instanceof InfraError || (error as Error)?.name === 'AbortError' || (error as {exitCode?: number})?.exitCode !== undefined) return error as Error
+    return new InfraError(`the engine at ${this.endpoint.url} failed on ${what}: ${(error as Error)?.message ?? String(error)}`, {cause: error})
+  }
+}
+
+function parseHead(text: string, rest: Buffer): Head {
+  const [statusLine, ...lines] = text.split('\r\n')
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')
+  if (!m) throw new Error(`not an HTTP response: ${JSON.stringify((statusLine ?? '').slice(0, 80))}`)
+  const headers = new Map<string, string>()
+  for (const line of lines) {
+    const i = line.indexOf(':')
+    if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim())
+  }
+  return {status: Number(m[1]), headers, rest}
+}
+
+async function readToEnd(socket: Socket, first: Buffer): Promise<Buffer> {
+  const chunks = first.length > 0 ? [first] : []
+  for await (const chunk of socket) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** Decodes `Transfer-Encoding: chunked`. */
+export function dechunk(data: Buffer): Buffer {
+  const out: Buffer[] = []
+  let at = 0
+  while (at < data.length) {
+    const lineEnd = data.indexOf('\r\n', at)
+    if (lineEnd === -1) break
+    const size = parseInt(data.subarray(at, lineEnd).toString('latin1').split(';')[0]!, 16)
+    if (!Number.isFinite(size) || size === 0) break
+    out.push(data.subarray(lineEnd + 2, lineEnd + 2 + size))
+    at = lineEnd + 2 + size + 2
+  }
+  return Buffer.concat(out)
 }
 
 /** The `message` of an engine's JSON error body, or the body itself. */

@@ -48,7 +48,7 @@ export async function execInContainer(api: EngineApi, options: ExecOptions): Pro
   options.onStarted?.()
   const cleanups: Array<() => void> = []
   try {
-    if (options.tty && options.terminal) cleanups.push(followTerminal(api, id, options.terminal))
+    if (options.tty && options.terminal) cleanups.push(await followTerminal(api, id, options.terminal))
     if (options.stdin) cleanups.push(forwardStdin(options.stdin, stream))
     await pump(stream, head, options)
   } finally {
@@ -88,7 +88,6 @@ async function createExec(api: EngineApi, options: ExecOptions): Promise<string>
  * TTY the stream is multiplexed: 8-byte headers (stream, 0, 0, 0, uint32 size).
  */
 async function pump(stream: Duplex, head: Buffer, options: ExecOptions): Promise<void> {
-  let pending = head
   const onAbort = (): void => {
     stream.destroy(options.signal?.reason as Error)
   }
@@ -102,7 +101,7 @@ async function pump(stream: Duplex, head: Buffer, options: ExecOptions): Promise
       for await (const chunk of chunks) await write(options.stdout, chunk)
       return
     }
-    pending = Buffer.alloc(0)
+    let pending: Buffer = Buffer.alloc(0)
     for await (const chunk of chunks) {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
       while (pending.length >= 8) {
@@ -147,22 +146,25 @@ function forwardStdin(stdin: NodeJS.ReadableStream, stream: Duplex): () => void 
   }
 }
 
-function followTerminal(api: EngineApi, id: string, terminal: Terminal): () => void {
+/**
+ * Raw mode, the local size inside, and every later resize. Resolves once the
+ * first size is set: input is forwarded only then, so that nothing typed runs
+ * on a terminal of size 0x0 (Podman starts exec terminals that way).
+ */
+async function followTerminal(api: EngineApi, id: string, terminal: Terminal): Promise<() => void> {
   terminal.setRaw(true)
-  const resize = (): void => {
+  const resize = async (): Promise<void> => {
     const size = terminal.size()
     if (!size || size.rows <= 0 || size.columns <= 0) return
     // A resize can race the process start: the engine refuses it until the process runs.
-    void (async () => {
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const r = await api.request('POST', `/exec/${id}/resize?h=${size.rows}&w=${size.columns}`).catch(() => undefined)
-        if (r && r.status >= 200 && r.status < 300) return
-        await sleep(20 * (attempt + 1))
-      }
-    })()
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const r = await api.request('POST', `/exec/${id}/resize?h=${size.rows}&w=${size.columns}`).catch(() => undefined)
+      if (r && r.status >= 200 && r.status < 300) return
+      await sleep(20 * (attempt + 1))
+    }
   }
-  resize()
-  const off = terminal.onResize(resize)
+  await resize()
+  const off = terminal.onResize(() => void resize())
   return () => {
     off()
     terminal.setRaw(false)
