@@ -1,6 +1,6 @@
 import {BaseCommand, Flags, UsageError} from '@mantle/kit'
 
-import {credentialFlags, specFlags} from '../flags.js'
+import {credentialFlags, specFlags} from '../../flags.js'
 
 export default class Index extends BaseCommand<typeof Index> {
   static override summary = "Regenerate the index pages of a channel's storage destinations."
@@ -19,10 +19,10 @@ export default class Index extends BaseCommand<typeof Index> {
   }
 
   async run(): Promise<{destinations: {channel: string; url: string; actions: string[]}[]}> {
-    const {loadConfig} = await import('../setup.js')
-    const {channelOf} = await import('../config/load.js')
-    const {indexDestinations} = await import('../services/destinations.js')
-    const {storageOptionsFor} = await import('../services/storage-options.js')
+    const {loadConfig} = await import('../../setup.js')
+    const {channelOf} = await import('../../config/load.js')
+    const {indexDestinations} = await import('../../services/destinations.js')
+    const {storageOptionsFor} = await import('../../services/storage-options.js')
     const {awsAuth, gceAuth, azureAuth} = await import('@mantle/auth')
     const config = await loadConfig(this.flags)
     const channels = this.flags.channel === 'all' ? Object.keys(config.channels) : [this.flags.channel]
