@@ -1,4 +1,4 @@
-import {Logger, Redactor} from '@mantle/kit'
+import {Logger, Progress, Redactor} from '@mantle/kit'
 import {describe, expect, it} from 'vitest'
 
 import {boundariesOf, runSteps, type Step} from './step.js'
@@ -61,5 +61,25 @@ describe('runSteps', () => {
   it('refuses two steps with the same id', async () => {
     const steps = [step('a', new Set(), []), step('a', new Set(), [])]
     await expect(runSteps(steps, {dryRun: true, signal: new AbortController().signal, logger})).rejects.toThrow(/two steps share the id a/)
+  })
+
+  it('shows which step runs, and where, on a terminal', async () => {
+    // Given a progress view drawing to a terminal
+    const drawn: string[] = []
+    const progress = new Progress({stream: {write: (s: string) => drawn.push(s), isTTY: true}, enabled: true, label: 'plume release', now: () => 0})
+    const steps: Step[] = ['us-east-1', 'eu-west-1'].map((region) => ({...step(`aws/AWS/${region}/publish`, new Set(), []), where: `aws AWS ${region}`}))
+    // When the steps run
+    await runSteps(steps, {dryRun: false, signal: new AbortController().signal, logger, progress})
+    // Then each step and its region were drawn in turn, and the line was finished
+    expect(drawn.join('')).toContain('plume release  [1/2 aws AWS us-east-1: publish]')
+    expect(drawn.join('')).toContain('plume release  [2/2 aws AWS eu-west-1: publish]')
+    expect(drawn.at(-1)).toMatch(/\n$/)
+  })
+
+  it('draws nothing when stderr is not a terminal', async () => {
+    const drawn: string[] = []
+    const progress = new Progress({stream: {write: (s: string) => drawn.push(s)}, enabled: false, label: 'plume release'})
+    await runSteps([step('a', new Set(), [])], {dryRun: false, signal: new AbortController().signal, logger, progress})
+    expect(drawn).toEqual([])
   })
 })
