@@ -181,6 +181,27 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
     expect(r.stdout).toBe('/mnt/host/source/src/scripts\n')
   })
 
+  it.skipIf(!available)('enter starts a stopped container first', async () => {
+    // Given the container stopped (a reboot, say)
+    const name = containerName('flatcar', ARCH, v1, `${v1}-os`)
+    await docker.getContainer(name).stop({t: 1})
+    // When a command is run, then it runs and the container is up again
+    const r = await cork(['enter', '--', 'echo', 'up'])
+    expect(r.stdout).toBe('up\n')
+    expect(r.code).toBe(0)
+    expect((await docker.getContainer(name).inspect()).State.Running).toBe(true)
+  })
+
+  it.skipIf(!available)('create --replace recreates the container', async () => {
+    const before = (await containersOf()).map((c) => c.Id)
+    const r = await cork(withSdk(['create', '--replace', '--json']))
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({containerOutcome: 'replaced', imageOutcome: 'reused'})
+    const after = (await containersOf()).map((c) => c.Id)
+    expect(after).toHaveLength(1)
+    expect(after).not.toEqual(before)
+  })
+
   it.skipIf(!available)('enter with no command opens a shell on a real TTY: size followed, Ctrl-C reaches the shell, exit code kept', async () => {
     // Given cork started in a pseudo-terminal of 33x111 (util-linux script)
     const term = startInTerminal(

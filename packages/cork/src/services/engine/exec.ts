@@ -70,7 +70,7 @@ async function createExec(api: EngineApi, options: ExecOptions): Promise<string>
   }
   const path = `/containers/${encodeURIComponent(options.container)}/exec`
   let r = await api.request<{Id?: string}>('POST', path, config, options.signal)
-  if (r.status === 409) {
+  if (notRunning(r.status, r.body)) {
     // Not running (stopped after a reboot, say): start it and try once more.
     const started = await api.request('POST', `/containers/${encodeURIComponent(options.container)}/start`, undefined, options.signal)
     if (started.status !== 204 && started.status !== 304) {
@@ -81,6 +81,11 @@ async function createExec(api: EngineApi, options: ExecOptions): Promise<string>
   if (r.status === 404) throw new UsageError(`no SDK container ${options.container} at ${api.endpoint.url}`, {hint: 'run cork create first'})
   if (r.status !== 201 || !r.body.Id) throw new InfraError(`cannot run a process in ${options.container}: ${apiMessage(r.body)}`)
   return r.body.Id
+}
+
+/** Docker says 409; Podman says 500 "container state improper". */
+function notRunning(status: number, body: unknown): boolean {
+  return status === 409 || (status === 500 && /state improper|is not running/i.test(apiMessage(body)))
 }
 
 /**
