@@ -310,3 +310,26 @@ export async function endState(world: WorldDescriptor): Promise<EndState> {
     ].sort(),
   }
 }
+
+/**
+ * What changes on every write: per object of the destinations, the source and
+ * the staging area, its generation (file inode+mtime, ETag, GCS generation)
+ * and update time. Equal before and after a run means the run wrote nothing.
+ */
+export async function objectVersions(world: WorldDescriptor): Promise<string[]> {
+  const storage = storageOf(world)
+  const urls = urlsOf(world)
+  const out: string[] = []
+  for (const url of [...urls.destinations, `${urls.source}/`, urls.staging]) {
+    const {bucket, key} = await openLocation(url, storage)
+    for await (const e of bucket.list({prefix: fixPrefix(key)})) {
+      if (e.type === 'object') out.push(`${bucket.urlOf(e.object.key)} ${e.object.generation ?? ''} ${e.object.updated?.toISOString() ?? ''} ${e.object.size}`)
+    }
+  }
+  return out.sort()
+}
+
+/** Every write the fake control planes saw. */
+export function cloudWrites(run: WorldRun): string[] {
+  return [...run.ec2.read().writes, ...run.gce.read().writes, ...run.azure.read().writes]
+}
