@@ -30,10 +30,11 @@ make_container() {
 }
 
 write_env() {
+  # Quoted: scripts/test.sh sources this file with bash, and the string holds ";".
   cat >"$env_file" <<ENV
-MANTLE_TEST_AZURE_CONNECTION_STRING=$connection
+MANTLE_TEST_AZURE_CONNECTION_STRING='$connection'
 MANTLE_TEST_AZURE_ACCOUNT=$account
-MANTLE_TEST_AZURE_KEY=$key
+MANTLE_TEST_AZURE_KEY='$key'
 MANTLE_TEST_AZURE_ENDPOINT=$endpoint
 MANTLE_TEST_AZURE_CONTAINER=$container
 ENV

@@ -60,3 +60,54 @@ export function checkBody(url: string, got: {bytes: number; md5: string}, want: 
     throw new StorageError('corrupt', `${url}: MD5 ${got.md5} does not match the expected ${want.md5}`, {url})
   }
 }
+
+/**
+ * Cuts a stream into buffers of exactly `size` bytes (the last one shorter),
+ * for multipart and block uploads whose parts must be re-sendable on retry.
+ * Always yields at least one buffer, so an empty body is one empty part.
+ */
+export async function* chunks(body: Readable, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = []
+  let pendingBytes = 0
+  let yielded = false
+  for await (const raw of body) {
+    let chunk = typeof raw === 'string' ? Buffer.from(raw) : (raw as Buffer)
+    while (pendingBytes + chunk.length >= size) {
+      const take = size - pendingBytes
+      pending.push(chunk.subarray(0, take))
+      yield Buffer.concat(pending, size)
+      yielded = true
+      chunk = chunk.subarray(take)
+      pending = []
+      pendingBytes = 0
+    }
+    if (chunk.length > 0) {
+      pending.push(chunk)
+      pendingBytes += chunk.length
+    }
+  }
+  if (pendingBytes > 0 || !yielded) yield Buffer.concat(pending, pendingBytes)
+}
+
+/**
+ * Decides between one request and a multipart/block upload: a buffer, or a
+ * stream that ends within its first part, is `single`; anything longer comes
+ * back as `parts` of `partSize` bytes.
+ */
+export async function splitBody(body: Readable | Buffer | string, partSize: number): Promise<{single: Buffer} | {parts: AsyncIterable<Buffer>}> {
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    const data = Buffer.from(body)
+    if (data.length <= partSize) return {single: data}
+  }
+  const parts = chunks(toStream(body), partSize)
+  const first = await parts.next()
+  const second = first.done ? first : await parts.next()
+  if (second.done) return {single: first.done ? Buffer.alloc(0) : first.value}
+  return {
+    parts: (async function* () {
+      yield first.value
+      yield second.value
+      yield* parts
+    })(),
+  }
+}

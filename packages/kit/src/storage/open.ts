@@ -73,6 +73,14 @@ async function openParsed(parsed: ParsedStorageUrl, options: StorageOptions): Pr
       const {HttpBucket} = await import('./http.js')
       return HttpBucket.open(parsed.bucket, {headers: options.http?.headers, attempts: options.attempts, logger: options.logger})
     }
+    case 's3': {
+      const {S3Bucket, s3BucketOptions} = await import('./s3.js')
+      return S3Bucket.open(parsed.bucket, s3BucketOptions(options))
+    }
+    case 'az': {
+      const {AzureBucket, azureBucketOptions} = await import('./azure.js')
+      return AzureBucket.open(azureBucketOptions(parsed.account!, parsed.bucket, parsed.endpoint, options))
+    }
     default:
       throw new StorageError('unsupported', `${parsed.scheme}:// storage is not available yet`)
   }

@@ -2,7 +2,7 @@ import {resolve, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {StorageError} from './errors.js'
-import type {StorageScheme} from './types.js'
+import type {ListEntry, StorageScheme} from './types.js'
 
 /** A storage URL taken apart; no SDK, no network. */
 export interface ParsedStorageUrl {
@@ -119,4 +119,10 @@ export function parentPrefix(name: string): string {
 export function baseName(name: string): string {
   const trimmed = name.endsWith('/') ? name.slice(0, -1) : name
   return trimmed.slice(trimmed.lastIndexOf('/') + 1)
+}
+
+/** Sorts listing entries as object stores do: by the UTF-8 bytes of their names. */
+export function sortEntries(entries: ListEntry[]): ListEntry[] {
+  const name = (e: ListEntry): string => (e.type === 'object' ? e.object.key : e.prefix)
+  return entries.sort((a, b) => Buffer.compare(Buffer.from(name(a)), Buffer.from(name(b))))
 }

@@ -1,0 +1,287 @@
+import {createHash} from 'node:crypto'
+import type {Readable} from 'node:stream'
+
+import type {BlobHTTPHeaders, BlobItem, BlobRequestConditions, ContainerClient} from '@azure/storage-blob'
+
+import type {Logger} from '../log.js'
+import {checkBody, md5Hex, splitBody} from './body.js'
+import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
+import {forEachLimit} from './limit.js'
+import type {StorageOptions} from './open.js'
+import {sortEntries} from './url.js'
+import type {Bucket, DeleteOptions, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
+
+const BLOCK_SIZE = 16 * 1024 * 1024
+const BLOCK_CONCURRENCY = 4
+
+export type AzureBucketOptions = NonNullable<StorageOptions['azure']> & {
+  account: string
+  container: string
+  /** From an https://<account>.blob.core.windows.net URL. */
+  urlEndpoint?: string | undefined
+  attempts?: number | undefined
+  logger?: Logger | undefined
+}
+
+/**
+ * Azure Blob Storage (block blobs). Large bodies go up as blocks, each with
+ * its transactional MD5, committed at the end with the whole body's MD5 and
+ * the precondition in one atomic Put Block List: a failed upload leaves only
+ * uncommitted blocks, which Azure discards, never a partial blob.
+ */
+export class AzureBucket implements Bucket {
+  readonly scheme = 'az' as const
+  readonly writable = true
+  readonly metadata = true
+  readonly directoryObjects = true
+  readonly url: string
+
+  private constructor(
+    readonly name: string,
+    private readonly account: string,
+    private readonly container: ContainerClient,
+  ) {
+    this.url = `az://${account}/${name}/`
+  }
+
+  static async open(options: AzureBucketOptions): Promise<AzureBucket> {
+    const sdk = await import('@azure/storage-blob')
+    const pipeline = {retryOptions: {maxTries: options.attempts ?? 5}}
+    let service: import('@azure/storage-blob').BlobServiceClient
+    if (options.connectionString) {
+      const named = /AccountName=([^;]+)/i.exec(options.connectionString)?.[1]
+      if (named && named !== options.account) {
+        throw new StorageError('invalid-url', `az://${options.account}/${options.container}: the Azure connection string is for the storage account "${named}"`, {
+          hint: `use az://${named}/... or a connection string for ${options.account}`,
+        })
+      }
+      service = sdk.BlobServiceClient.fromConnectionString(options.connectionString, pipeline)
+    } else {
+      const endpoint = (options.endpoint ?? options.urlEndpoint ?? `https://${options.account}.blob.core.windows.net`).replace(/\/$/, '')
+      if (options.accountKey) {
+        const credential = new sdk.StorageSharedKeyCredential(options.accountName ?? options.account, options.accountKey)
+        service = new sdk.BlobServiceClient(endpoint, credential, pipeline)
+      } else if (options.sasToken) {
+        service = new sdk.BlobServiceClient(`${endpoint}?${options.sasToken.replace(/^\?/, '')}`, undefined, pipeline)
+      } else if (options.tokenCredential) {
+        service = new sdk.BlobServiceClient(endpoint, options.tokenCredential as import('@azure/core-auth').TokenCredential, pipeline)
+      } else {
+        // Anonymous: public containers.
+        service = new sdk.BlobServiceClient(endpoint, new sdk.AnonymousCredential(), pipeline)
+      }
+    }
+    return new AzureBucket(options.container, options.account, service.getContainerClient(options.container))
+  }
+
+  urlOf(key: string): string {
+    return `az://${this.account}/${this.name}/${key}`
+  }
+
+  async *list(options: ListOptions = {}): AsyncIterable<ListEntry> {
+    const url = this.url + (options.prefix ?? '')
+    const prefix = options.prefix || undefined
+    const pages = options.delimiter
+      ? this.container.listBlobsByHierarchy(options.delimiter, {prefix}).byPage({maxPageSize: 1000})
+      : this.container.listBlobsFlat({prefix}).byPage({maxPageSize: 1000})
+    const iterator = pages[Symbol.asyncIterator]()
+    for (;;) {
+      const page = await this.call(url, () => iterator.next())
+      if (page.done) return
+      const segment = page.value.segment as {blobItems: BlobItem[]; blobPrefixes?: {name: string}[]}
+      const entries: ListEntry[] = [
+        ...segment.blobItems.map((b): ListEntry => ({type: 'object', object: this.infoOf(b.name, b.properties)})),
+        ...(segment.blobPrefixes ?? []).map((p): ListEntry => ({type: 'prefix', prefix: p.name})),
+      ]
+      yield* sortEntries(entries)
+      options.signal?.throwIfAborted()
+    }
+  }
+
+  async stat(key: string, options: {signal?: AbortSignal} = {}): Promise<ObjectInfo | undefined> {
+    try {
+      const props = await this.call(this.urlOf(key), () => this.container.getBlobClient(key).getProperties(options.signal ? {abortSignal: options.signal} : {}))
+      return this.infoOf(key, props)
+    } catch (error) {
+      if (isStorageError(error, 'not-found')) return undefined
+      throw error
+    }
+  }
+
+  async read(key: string, options: ReadOptions = {}): Promise<ReadResult> {
+    const url = this.urlOf(key)
+    const start = options.start ?? 0
+    const count = options.end === undefined ? undefined : options.end - start + 1
+    const blob = this.container.getBlobClient(key)
+    const response = await this.call(url, () =>
+      // The SDK resumes a body cut off mid-way itself, pinned to the blob's ETag.
+      blob.download(start, count, {maxRetryRequests: 5, ...(options.signal ? {abortSignal: options.signal} : {})}),
+    ).catch(async (error: unknown) => {
+      if (!isStorageError(error, 'range-not-satisfiable')) throw error
+      const size = (await this.stat(key).catch(() => undefined))?.size
+      throw new StorageError('range-not-satisfiable', `${url}: range starts at ${start}${size === undefined ? '' : `, the object has ${size} bytes`}`, {url, size})
+    })
+    const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.contentRange ?? '')
+    const size = range ? Number(range[3]) : response.contentLength
+    if (start > 0 && size !== undefined && start >= size) {
+      // Azurite answers 206 "bytes 8-7/8" with an empty body where Azure says 416.
+      response.readableStreamBody?.resume()
+      throw new StorageError('range-not-satisfiable', `${url}: range starts at ${start}, the object has ${size} bytes`, {url, size})
+    }
+    const info = this.infoOf(key, {...response, contentLength: size, contentMD5: response.blobContentMD5 ?? (range ? undefined : response.contentMD5)})
+    return {body: response.readableStreamBody as Readable, offset: range ? Number(range[1]) : start, size, info}
+  }
+
+  async write(key: string, body: Readable | Buffer | string, options: WriteOptions = {}): Promise<ObjectInfo> {
+    // A body that fits in one part goes in one request: simpler, and on S3 its ETag is then its MD5.
+    const split = await splitBody(body, BLOCK_SIZE)
+    return 'single' in split ? this.putSingle(key, split.single, options) : this.putBlocks(key, split.parts, options)
+  }
+
+  private headers(options: WriteOptions, md5: string): BlobHTTPHeaders {
+    return {blobContentType: options.contentType, blobCacheControl: options.cacheControl, blobContentMD5: Buffer.from(md5, 'hex')}
+  }
+
+  private async putSingle(key: string, data: Buffer, options: WriteOptions): Promise<ObjectInfo> {
+    const url = this.urlOf(key)
+    const md5 = md5Hex(data)
+    checkBody(url, {bytes: data.length, md5}, {size: options.size, md5: options.md5})
+    const done = await this.call(url, () =>
+      this.container.getBlockBlobClient(key).upload(data, data.length, {
+        blobHTTPHeaders: this.headers(options, md5),
+        conditions: conditions(options.precondition),
+        ...(options.signal ? {abortSignal: options.signal} : {}),
+      }),
+    )
+    options.onProgress?.(data.length)
+    return {key, size: data.length, md5, generation: done.etag, contentType: options.contentType, cacheControl: options.cacheControl}
+  }
+
+  private async putBlocks(key: string, body: AsyncIterable<Buffer>, options: WriteOptions): Promise<ObjectInfo> {
+    const url = this.urlOf(key)
+    const client = this.container.getBlockBlobClient(key)
+    const hash = createHash('md5')
+    const ids: string[] = []
+    // Block ids must all have the same length; a random stem keeps two writers' blocks apart.
+    const stem = createHash('md5').update(`${key}${Date.now()}${Math.random()}`).digest('hex').slice(0, 16)
+    let bytes = 0
+    let sent = 0
+    const numbered = (async function* () {
+      for await (const block of body) {
+        hash.update(block)
+        bytes += block.length
+        const id = Buffer.from(`${stem}-${String(ids.length).padStart(6, '0')}`).toString('base64')
+        ids.push(id)
+        yield {id, block}
+      }
+    })()
+    await forEachLimit(
+      numbered,
+      BLOCK_CONCURRENCY,
+      async ({id, block}) => {
+        await this.call(url, () =>
+          client.stageBlock(id, block, block.length, {transactionalContentMD5: createHash('md5').update(block).digest(), ...(options.signal ? {abortSignal: options.signal} : {})}),
+        )
+        sent += block.length
+        options.onProgress?.(sent)
+      },
+      options.signal,
+    )
+    const md5 = hash.digest('hex')
+    checkBody(url, {bytes, md5}, {size: options.size, md5: options.md5})
+    const done = await this.call(url, () =>
+      client.commitBlockList(ids, {
+        blobHTTPHeaders: this.headers(options, md5),
+        conditions: conditions(options.precondition),
+        ...(options.signal ? {abortSignal: options.signal} : {}),
+      }),
+    )
+    return {key, size: bytes, md5, generation: done.etag, contentType: options.contentType, cacheControl: options.cacheControl}
+  }
+
+  async copy(sourceKey: string, destKey: string, options: {precondition?: Precondition; signal?: AbortSignal} = {}): Promise<ObjectInfo> {
+    const url = this.urlOf(destKey)
+    const source = this.container.getBlobClient(sourceKey)
+    // Same account: the copy is authorised by this request's own credentials.
+    await this.call(url, async () => {
+      const poller = await this.container.getBlobClient(destKey).beginCopyFromURL(source.url, {
+        conditions: conditions(options.precondition),
+        ...(options.signal ? {abortSignal: options.signal} : {}),
+      })
+      return poller.pollUntilDone()
+    })
+    const info = await this.stat(destKey)
+    if (!info) throw new StorageError('unavailable', `${url}: the copy finished but the blob is not there`, {url})
+    return info
+  }
+
+  async delete(key: string, options: DeleteOptions = {}): Promise<void> {
+    const url = this.urlOf(key)
+    try {
+      await this.call(url, () => this.container.getBlobClient(key).delete({conditions: conditions(options.precondition), ...(options.signal ? {abortSignal: options.signal} : {})}))
+    } catch (error) {
+      if (isStorageError(error, 'not-found') && options.precondition?.ifGenerationMatch === undefined) return
+      if (isStorageError(error, 'not-found')) throw new StorageError('precondition-failed', `${url}: deleted by someone else`, {url, cause: error})
+      throw error
+    }
+  }
+
+  private infoOf(
+    key: string,
+    p: {contentLength?: number | undefined; contentType?: string | undefined; cacheControl?: string | undefined; contentMD5?: Uint8Array | undefined; etag?: string | undefined; lastModified?: Date | undefined},
+  ): ObjectInfo {
+    return {
+      key,
+      size: p.contentLength ?? 0,
+      contentType: p.contentType,
+      cacheControl: p.cacheControl,
+      md5: p.contentMD5 && p.contentMD5.length > 0 ? Buffer.from(p.contentMD5).toString('hex') : undefined,
+      generation: p.etag,
+      updated: p.lastModified,
+    }
+  }
+
+  private async call<T>(url: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation()
+    } catch (error) {
+      throw azureError(error, url, this.urlOf(''))
+    }
+  }
+}
+
+function conditions(precondition: Precondition | undefined): BlobRequestConditions {
+  if (precondition?.ifNotExists) return {ifNoneMatch: '*'}
+  if (precondition?.ifGenerationMatch !== undefined) return {ifMatch: precondition.ifGenerationMatch}
+  return {}
+}
+
+function azureError(error: unknown, url: string, containerUrl: string): Error {
+  if (isStorageError(error)) return error
+  const e = error as {name?: string; statusCode?: number; code?: string; message?: string; details?: {errorCode?: string}}
+  if (e.name === 'AbortError') return error as Error
+  const code = e.details?.errorCode ?? e.code
+  switch (code) {
+    case 'ContainerNotFound':
+      return new StorageError('bucket-not-found', `${containerUrl}: no such container`, {url, cause: error, hint: 'check the account and container names'})
+    case 'BlobNotFound':
+      return new StorageError('not-found', `${url}: not found`, {url, cause: error})
+    case 'AuthenticationFailed':
+    case 'AuthorizationFailure':
+    case 'AuthorizationPermissionMismatch':
+    case 'InvalidAuthenticationInfo':
+      return new StorageError('access-denied', `${url}: ${code}`, {url, cause: error, hint: 'check the Azure storage credentials (--azure-connection-string, AZURE_STORAGE_KEY) and their permissions'})
+    case 'ConditionNotMet':
+    case 'BlobAlreadyExists':
+    case 'TargetConditionNotMet':
+      return new StorageError('precondition-failed', `${url}: ${code === 'BlobAlreadyExists' ? 'already exists' : 'changed by someone else'}`, {url, cause: error})
+    case 'InvalidRange':
+      return new StorageError('range-not-satisfiable', `${url}: requested range not satisfiable`, {url, cause: error})
+  }
+  if (e.statusCode !== undefined && e.statusCode > 0) return storageErrorFromStatus(e.statusCode, url, {cause: error, detail: code})
+  return new StorageError('unavailable', `${url}: ${code ?? e.name ?? 'error'}${e.message ? ` (${e.message.split('\n')[0]})` : ''}`, {url, cause: error})
+}
+
+
+export function azureBucketOptions(account: string, container: string, urlEndpoint: string | undefined, options: StorageOptions): AzureBucketOptions {
+  return {account, container, urlEndpoint, ...options.azure, attempts: options.attempts, logger: options.logger}
+}
