@@ -1,7 +1,8 @@
-import {BaseCommand} from '@mantle/kit'
+import {BaseCommand, Flags} from '@mantle/kit'
 
 import {containerFlags, endpointFrom, engineFlags, layoutFrom, layoutFlags, mountsFrom, sourceFrom, sourceFlags} from '../flags.js'
 import {createSdk, type CreateResult} from '../services/create.js'
+import {manifestPath} from '../services/verify.js'
 
 export default class Create extends BaseCommand<typeof Create> {
   static override summary = 'Create the SDK container of a checkout: download and verify the SDK, import it as an image, create the container.'
@@ -13,16 +14,25 @@ export default class Create extends BaseCommand<typeof Create> {
     'DOCKER_HOST=unix:///run/podman/podman.sock <%= config.bin %> create --json',
   ]
   static override enableJsonFlag = true
-  static override flags = {...engineFlags, ...layoutFlags, ...sourceFlags, ...containerFlags}
+  static override flags = {
+    ...engineFlags,
+    ...layoutFlags,
+    ...sourceFlags,
+    ...containerFlags,
+    verify: Flags.boolean({summary: 'Afterwards, check that the checkouts the manifest names are at their pinned commits and clean (as cork verify); exit 1 if not.'}),
+    'manifest-name': Flags.string({summary: 'With --verify: the manifest in .repo/manifests/ (default: .repo/manifest.xml, else default.xml).'}),
+  }
 
   async run(): Promise<CreateResult> {
     const {flags, context} = this
+    const layout = await layoutFrom(flags, process.cwd())
     const result = await createSdk({
-      layout: await layoutFrom(flags, process.cwd()),
+      layout,
       endpoint: endpointFrom(flags, context),
       source: await sourceFrom(flags, context),
       mounts: mountsFrom(flags, context),
       replace: flags.replace,
+      verifyManifest: flags.verify ? manifestPath(layout.root, flags['manifest-name']) : undefined,
       logger: this.logger,
       signal: context.signal,
     })

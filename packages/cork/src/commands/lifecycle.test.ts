@@ -138,6 +138,15 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
     expect((await containersOf()).map((c) => c.Id)).toEqual(before)
   })
 
+  it.skipIf(!available)('create --verify checks the checkouts of the manifest after creating (exit 1 when one is off)', async () => {
+    await writeFile(join(checkout, '.repo/manifests/default.xml'), '<manifest><project name="scripts" path="src/third_party/missing" revision="main"/></manifest>\n')
+    const r = await cork(withSdk(['create', '--verify']))
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^cork: error: src\/third_party\/missing: no git checkout/m)
+    expect(r.stderr).toMatch(/^cork: error: container flatcar-sdk-amd64-\S+ is ready, but 1 of 1 checkouts do not match/m)
+    await rm(join(checkout, '.repo/manifests/default.xml'))
+  })
+
   it.skipIf(!available)('enter runs a command with stdout and stderr apart, and exits with its code', async () => {
     // Given the container
     // When a command writes to both streams and exits 7

@@ -1,5 +1,5 @@
 import type {Logger} from '@mantle/kit'
-import {BugError} from '@mantle/kit/errors'
+import {BugError, CheckFailedError} from '@mantle/kit/errors'
 
 import {connectDocker} from './engine/docker.js'
 import type {Endpoint} from './engine/endpoint.js'
@@ -7,6 +7,7 @@ import {ensureContainer, importImage, inspectImage, LABEL, type EnsureOutcome} f
 import {downloadSdk, type SdkSource} from './sdk/download.js'
 import {containerName, imageRef, type SdkLayout} from './sdk/layout.js'
 import {sdkMounts, type MountOptions} from './sdk/mounts.js'
+import {verifyCheckouts, type VerifyResult} from './verify.js'
 
 export interface CreateOptions {
   layout: SdkLayout
@@ -16,6 +17,8 @@ export interface CreateOptions {
   mounts: Omit<MountOptions, 'root'>
   /** Recreate the container even if one exists. */
   replace: boolean
+  /** Afterwards, check the checkouts this manifest names (as `cork verify`). */
+  verifyManifest?: string | undefined
   logger: Logger
   signal?: AbortSignal | undefined
 }
@@ -30,6 +33,7 @@ export interface CreateResult {
   /** imported, or reused when the image already existed. */
   imageOutcome: 'imported' | 'reused'
   tarball?: {url: string; path: string; sha256: string; signer: string} | undefined
+  verify?: VerifyResult | undefined
 }
 
 /**
@@ -87,5 +91,16 @@ export async function createSdk(options: CreateOptions): Promise<CreateResult> {
     {replace: options.replace, logger, signal},
   )
   logger.notice(`${outcome === 'reused' ? 'reusing' : outcome} container ${container}`)
-  return {container, image: image.ref, sdkVersion: sdk, osVersion: os, containerOutcome: outcome, imageOutcome, tarball}
+  let verify: VerifyResult | undefined
+  if (options.verifyManifest) {
+    verify = await verifyCheckouts({root: layout.root, manifest: options.verifyManifest, signal})
+    const failed = verify.projects.filter((p) => !p.ok)
+    for (const p of failed) logger.error(`${p.path}: ${p.problems.join('; ')}`)
+    if (failed.length > 0) {
+      throw new CheckFailedError(`container ${container} is ready, but ${failed.length} of ${verify.projects.length} checkouts do not match ${options.verifyManifest}`, {
+        hint: 'see cork verify',
+      })
+    }
+  }
+  return {container, image: image.ref, sdkVersion: sdk, osVersion: os, containerOutcome: outcome, imageOutcome, tarball, verify}
 }

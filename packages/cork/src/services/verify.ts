@@ -22,8 +22,9 @@ export interface ManifestProject {
 
 const SHA = /^[0-9a-f]{40}$/i
 
-/** The manifest repo reads: `.repo/manifest.xml`, else `.repo/manifests/default.xml`. */
-export function defaultManifest(root: string): string {
+/** `.repo/manifests/<name>` when named; else the manifest repo reads, `.repo/manifest.xml`, else `.repo/manifests/default.xml`. */
+export function manifestPath(root: string, name?: string | undefined): string {
+  if (name) return join(root, '.repo', 'manifests', name)
   const active = join(root, '.repo', 'manifest.xml')
   return existsSync(active) ? active : join(root, '.repo', 'manifests', 'default.xml')
 }
