@@ -3,7 +3,7 @@ import {resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {awsAuth, azureAuth, gceAuth, type AwsAuth} from '@mantle/auth'
-import {loadDefaultKeyring, loadKeyring, userKeyDirectory, type CommandContext, type Keyring} from '@mantle/kit'
+import {loadDefaultKeyring, loadKeyring, userKeyDirectory, type CommandContext, type Keyring, type StorageOptions} from '@mantle/kit'
 
 import {loadChannels} from './config/load.js'
 import type {ChannelsConfig, Platform} from './config/types.js'
@@ -22,16 +22,19 @@ export async function configFile(flag: string | undefined, cwd: string): Promise
   return (await access(local).then(() => true, () => false)) ? local : LOCAL_CONFIG
 }
 
-export interface SetupFlags {
+export interface CredentialFlags {
+  'aws-credentials'?: string | undefined
+  'azure-credentials'?: string | undefined
+  'azure-profile'?: string | undefined
+  'gce-json-key'?: string | undefined
+}
+
+export interface SetupFlags extends CredentialFlags {
   config?: string | undefined
   channel: string
   board?: string | undefined
   version?: string | undefined
   'sdk-root': string
-  'aws-credentials'?: string | undefined
-  'azure-credentials'?: string | undefined
-  'azure-profile'?: string | undefined
-  'gce-json-key'?: string | undefined
   platform?: Platform[] | undefined
   'verify-key'?: string | undefined
   'cache-dir'?: string | undefined
@@ -47,17 +50,8 @@ export interface SetupFlags {
 export async function stageOptions(flags: SetupFlags, context: CommandContext): Promise<StageOptions & {config: ChannelsConfig}> {
   const cwd = process.cwd()
   const config = await loadConfig(flags)
-  const ctx = {env: context.env, home: context.home, logger: context.logger, redactor: context.redactor}
-  const awsFor = awsAuthFor(flags, context)
-  const credentials = {
-    aws: () => awsFor(undefined),
-    gce: () => gceAuth({'json-key': flags['gce-json-key']}, ctx),
-    azure: () => azureAuth({'azure-credentials': flags['azure-credentials'], 'azure-profile': flags['azure-profile']}, ctx),
-  }
   const channel = config.channels[flags.channel]
-  const urls = channel ? [channel.source, ...(channel.destinations ?? []).map((d) => d.url)] : []
-  const storage = await storageOptionsFor(urls, credentials, context.env, context.logger, cwd)
-  storage.signal = context.signal
+  const storage = await storageFor(channel ? [channel.source, ...(channel.destinations ?? []).map((d) => d.url)] : [], flags, context)
   const release = await resolveSpec({config, channel: flags.channel, board: flags.board, version: flags.version, sdkRoot: resolve(cwd, flags['sdk-root']), storage})
   const keyFile = flags['verify-key'] ?? release.spec.verifyKey
   const keyring: Keyring = keyFile
@@ -79,13 +73,13 @@ export async function stageOptions(flags: SetupFlags, context: CommandContext): 
   }
 }
 
-function awsAuthFor(flags: Pick<SetupFlags, 'aws-credentials'>, context: CommandContext): (profile: string | undefined) => Promise<AwsAuth> {
+function awsAuthFor(flags: CredentialFlags, context: CommandContext): (profile: string | undefined) => Promise<AwsAuth> {
   const ctx = {env: context.env, home: context.home, logger: context.logger, redactor: context.redactor}
   return (profile) => awsAuth({'credentials-file': flags['aws-credentials'], profile}, ctx)
 }
 
 /** The clouds, connected on first use with the credentials the flags name. */
-export function cloudDeps(flags: Pick<SetupFlags, 'aws-credentials' | 'azure-credentials' | 'azure-profile' | 'gce-json-key'>, context: CommandContext): CloudDeps {
+export function cloudDeps(flags: CredentialFlags, context: CommandContext): CloudDeps {
   const serviceContext = {logger: context.logger, signal: context.signal, progress: context.progress}
   const ctx = {env: context.env, home: context.home, logger: context.logger, redactor: context.redactor}
   return {
@@ -98,4 +92,17 @@ export function cloudDeps(flags: Pick<SetupFlags, 'aws-credentials' | 'azure-cre
 /** The configuration the flags name (see configFile). */
 export async function loadConfig(flags: Pick<SetupFlags, 'config'>): Promise<ChannelsConfig> {
   return loadChannels(await configFile(flags.config, process.cwd()))
+}
+
+/** Storage options for these URLs, with credentials from the flags for the schemes that appear. */
+export async function storageFor(urls: readonly string[], flags: CredentialFlags, context: CommandContext): Promise<StorageOptions> {
+  const ctx = {env: context.env, home: context.home, logger: context.logger, redactor: context.redactor}
+  const credentials = {
+    aws: () => awsAuthFor(flags, context)(undefined),
+    gce: () => gceAuth({'json-key': flags['gce-json-key']}, ctx),
+    azure: () => azureAuth({'azure-credentials': flags['azure-credentials'], 'azure-profile': flags['azure-profile']}, ctx),
+  }
+  const storage = await storageOptionsFor(urls, credentials, context.env, context.logger, process.cwd())
+  storage.signal = context.signal
+  return storage
 }

@@ -131,14 +131,14 @@ export async function prepareStages(stages: readonly StageName[], options: Stage
   return {ctx, steps}
 }
 
-function require<T>(value: T | undefined, platform: Platform): T {
+function cloud<T>(value: T | undefined, platform: Platform): T {
   if (value === undefined) throw new UsageError(`no ${platform} credentials to work with`, {hint: `pass --platform without ${platform} to skip it`})
   return value
 }
 
 function azureStage(ctx: StageContext, clouds: CloudDeps): AzureStage {
   const spec = ctx.release.spec.azure!
-  const api = require(clouds.azure, 'azure')
+  const api = cloud(clouds.azure, 'azure')
   return {ctx, spec, api: (environment) => api(environment, spec, ctx.release.channel)}
 }
 
@@ -146,17 +146,17 @@ function stepsOf(stage: StageName, ctx: StageContext, clouds: CloudDeps): Step[]
   const {spec} = ctx.release
   const steps: Step[] = []
   if (stage === 'pre-release') {
-    if (ctx.platforms.has('aws') && spec.aws) steps.push(...awsPreReleaseSteps({ctx, spec: spec.aws, clients: require(clouds.aws, 'aws')}))
+    if (ctx.platforms.has('aws') && spec.aws) steps.push(...awsPreReleaseSteps({ctx, spec: spec.aws, clients: cloud(clouds.aws, 'aws')}))
     if (ctx.platforms.has('azure') && spec.azure) steps.push(...azurePreReleaseSteps(azureStage(ctx, clouds)))
     return steps
   }
   if (ctx.platforms.has('gce') && spec.gce) {
     const gce = spec.gce
-    const api = require(clouds.gce, 'gce')
+    const api = cloud(clouds.gce, 'gce')
     steps.push(...gceReleaseSteps({ctx, spec: gce, api: () => api(gce.project)}))
   }
   if (ctx.platforms.has('azure') && spec.azure) steps.push(...azureReleaseSteps(azureStage(ctx, clouds)))
-  if (ctx.platforms.has('aws') && spec.aws) steps.push(...awsReleaseSteps({ctx, spec: spec.aws, clients: require(clouds.aws, 'aws')}))
+  if (ctx.platforms.has('aws') && spec.aws) steps.push(...awsReleaseSteps({ctx, spec: spec.aws, clients: cloud(clouds.aws, 'aws')}))
   steps.push(...destinationSteps(ctx))
   return steps
 }
@@ -194,7 +194,7 @@ export async function imageList(options: StageOptions): Promise<ImageList> {
   const list: ImageList = {}
   const {spec, channel, version} = ctx.release
   if (ctx.platforms.has('aws') && spec.aws) {
-    const amis = await amiEntries({ctx, spec: spec.aws, clients: require(options.clouds.aws, 'aws')})
+    const amis = await amiEntries({ctx, spec: spec.aws, clients: cloud(options.clouds.aws, 'aws')})
     if (amis) list.aws = {amis}
   }
   if (ctx.platforms.has('azure') && spec.azure) list.azure = {image: azureImageName(spec.azure, channel, version)}

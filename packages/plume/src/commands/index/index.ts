@@ -19,11 +19,9 @@ export default class Index extends BaseCommand<typeof Index> {
   }
 
   async run(): Promise<{destinations: {channel: string; url: string; actions: string[]}[]}> {
-    const {loadConfig} = await import('../../setup.js')
+    const {loadConfig, storageFor} = await import('../../setup.js')
     const {channelOf} = await import('../../config/load.js')
     const {indexDestinations} = await import('../../services/destinations.js')
-    const {storageOptionsFor} = await import('../../services/storage-options.js')
-    const {awsAuth, gceAuth, azureAuth} = await import('@mantle/auth')
     const config = await loadConfig(this.flags)
     const channels = this.flags.channel === 'all' ? Object.keys(config.channels) : [this.flags.channel]
     const specs = channels.map((c) => ({channel: c, spec: channelOf(config, c)}))
@@ -32,15 +30,7 @@ export default class Index extends BaseCommand<typeof Index> {
         if (!spec.boards.includes(this.flags.board)) throw new UsageError(`board "${this.flags.board}" is not published by channel "${channel}" (boards: ${spec.boards.join(', ')})`)
       }
     }
-    const ctx = {env: this.context.env, home: this.context.home, logger: this.logger, redactor: this.context.redactor}
-    const urls = specs.flatMap(({spec}) => (spec.destinations ?? []).map((d) => d.url))
-    const storage = await storageOptionsFor(
-      urls,
-      {aws: () => awsAuth({'credentials-file': this.flags['aws-credentials']}, ctx), gce: () => gceAuth({'json-key': this.flags['gce-json-key']}, ctx), azure: () => azureAuth(this.flags, ctx)},
-      this.context.env,
-      this.logger,
-      process.cwd(),
-    )
+    const storage = await storageFor(specs.flatMap(({spec}) => (spec.destinations ?? []).map((d) => d.url)), this.flags, this.context)
     const out: {channel: string; url: string; actions: string[]}[] = []
     for (const {channel, spec} of specs) {
       const done = await indexDestinations({
