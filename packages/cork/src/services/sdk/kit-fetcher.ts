@@ -1,8 +1,7 @@
 import {mkdir} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
-import type {Logger, Progress, StorageOptions} from '@mantle/kit'
-import {BugError} from '@mantle/kit/errors'
+import {BugError, chooseKeyring, download, openLocation, userKeyDirectory, type Logger, type Progress, type StorageOptions} from '@mantle/kit'
 
 import type {FetchRequest, FetchResult, SdkFetcher} from './fetcher.js'
 
@@ -25,19 +24,9 @@ export interface KitFetcherOptions {
 export function kitFetcher(options: KitFetcherOptions): SdkFetcher {
   return {
     async fetch(request: FetchRequest): Promise<FetchResult> {
-      // The download and verification code (and openpgp) load only when a download happens.
-      const [{download}, {loadKeyring, loadDefaultKeyring, userKeyDirectory}, {openLocation}] = await Promise.all([
-        import('@mantle/kit/download/index'),
-        import('@mantle/kit/verify/index'),
-        import('@mantle/kit/storage/index'),
-      ])
       const verify = request.verify !== false
       // Keys given explicitly are the only ones trusted; otherwise the embedded keys and the user's keyring.
-      const keyring = !verify
-        ? undefined
-        : request.keys.length > 0
-          ? await loadKeyring({files: request.keys})
-          : await loadDefaultKeyring({userDirectory: userKeyDirectory(options.env, options.home)})
+      const keyring = verify ? await chooseKeyring({keyFiles: request.keys, userDirectory: userKeyDirectory(options.env, options.home)}) : undefined
       const {bucket, key} = await openLocation(request.url, {...options.storage, logger: options.logger, signal: request.signal})
       await mkdir(dirname(request.dest), {recursive: true})
       const result = await download({
