@@ -1,5 +1,4 @@
 import type {Logger} from '../log.js'
-import {StorageError} from './errors.js'
 import type {Bucket, StorageLocation} from './types.js'
 import {parseStorageUrl, type ParsedStorageUrl} from './url.js'
 
@@ -81,7 +80,9 @@ async function openParsed(parsed: ParsedStorageUrl, options: StorageOptions): Pr
       const {AzureBucket, azureBucketOptions} = await import('./azure.js')
       return AzureBucket.open(azureBucketOptions(parsed.account!, parsed.bucket, parsed.endpoint, options))
     }
-    default:
-      throw new StorageError('unsupported', `${parsed.scheme}:// storage is not available yet`)
+    case 'gs': {
+      const {GcsBucket, gcsBucketOptions} = await import('./gcs.js')
+      return GcsBucket.open(parsed.bucket, gcsBucketOptions(options))
+    }
   }
 }

@@ -1,0 +1,106 @@
+import {createHash} from 'node:crypto'
+
+import nock from 'nock'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {isStorageError} from './errors.js'
+import {openBucket} from './open.js'
+
+/**
+ * The firebase GCS emulator accepts ifGenerationMatch but never enforces it,
+ * so the bucket suite cannot show that a stale generation is refused on GCS.
+ * These tests replay the service's own answers (status and JSON body as
+ * storage.googleapis.com sends them) and check that our backend sends the
+ * precondition and turns the 412 into a precondition-failed error.
+ */
+const ENDPOINT = 'http://gcs.recorded.test'
+const PRECONDITION_FAILED = {
+  error: {
+    code: 412,
+    message: 'At least one of the pre-conditions you specified did not hold.',
+    errors: [{message: 'At least one of the pre-conditions you specified did not hold.', domain: 'global', reason: 'conditionNotMet', locationType: 'header', location: 'If-Match'}],
+  },
+}
+const objectResource = (name: string, generation: string, body: string) => ({
+  kind: 'storage#object',
+  name,
+  bucket: 'releases',
+  generation,
+  metageneration: '1',
+  size: '2',
+  md5Hash: createHash('md5').update(body).digest('base64'),
+  contentType: 'text/plain',
+})
+
+describe('gcs preconditions (recorded responses)', () => {
+  beforeEach(() => {
+    nock.disableNetConnect()
+  })
+  afterEach(() => {
+    nock.cleanAll()
+    nock.enableNetConnect()
+  })
+
+  const open = () => openBucket('gs://releases/', {gcs: {apiEndpoint: ENDPOINT}, attempts: 1})
+
+  it('Given an existing object, when written create-only, then ifGenerationMatch=0 is sent and the 412 is precondition-failed', async () => {
+    const scope = nock(ENDPOINT)
+      .post('/upload/storage/v1/b/releases/o')
+      .query((q) => q.ifGenerationMatch === '0' && q.name === 'a/once.txt')
+      .reply(412, PRECONDITION_FAILED)
+    const bucket = await open()
+    const error = await bucket.write('a/once.txt', 'v2', {precondition: {ifNotExists: true}}).catch((e: unknown) => e)
+    expect(isStorageError(error, 'precondition-failed')).toBe(true)
+    expect(scope.isDone()).toBe(true)
+  })
+
+  it('Given a stale generation, when deleting, then ifGenerationMatch is sent and the 412 is precondition-failed', async () => {
+    const scope = nock(ENDPOINT)
+      .delete('/storage/v1/b/releases/o/a%2Fgen.txt')
+      .query({ifGenerationMatch: '1700000000000001'})
+      .reply(412, PRECONDITION_FAILED)
+    const bucket = await open()
+    const error = await bucket.delete('a/gen.txt', {precondition: {ifGenerationMatch: '1700000000000001'}}).catch((e: unknown) => e)
+    expect(isStorageError(error, 'precondition-failed')).toBe(true)
+    expect((error as Error).message).toBe('gs://releases/a/gen.txt: changed by someone else (HTTP 412): conditionNotMet')
+    expect(scope.isDone()).toBe(true)
+  })
+
+  it('Given the current generation, when overwriting, then the write goes through with ifGenerationMatch', async () => {
+    const scope = nock(ENDPOINT)
+      .post('/upload/storage/v1/b/releases/o')
+      .query((q) => q.ifGenerationMatch === '1700000000000002')
+      .reply(200, objectResource('a/gen.txt', '1700000000000003', 'v3'))
+    const bucket = await open()
+    const info = await bucket.write('a/gen.txt', 'v3', {precondition: {ifGenerationMatch: '1700000000000002'}})
+    expect(info.generation).toBe('1700000000000003')
+    expect(scope.isDone()).toBe(true)
+  })
+
+  it('Given the service stored other bytes than were sent, when writing, then corrupt, and the new object is deleted', async () => {
+    const scope = nock(ENDPOINT)
+      .post('/upload/storage/v1/b/releases/o')
+      .query(true)
+      .reply(200, objectResource('a/bad.txt', '1700000000000004', 'something else'))
+      .delete('/storage/v1/b/releases/o/a%2Fbad.txt')
+      .query(true)
+      .reply(204)
+    const bucket = await open()
+    const error = await bucket.write('a/bad.txt', 'v1').catch((e: unknown) => e)
+    expect(isStorageError(error, 'corrupt')).toBe(true)
+    expect(scope.isDone()).toBe(true)
+  })
+
+  it('Given a missing bucket, when listing, then bucket-not-found (exit 2)', async () => {
+    nock(ENDPOINT)
+      .get('/storage/v1/b/nobucket/o')
+      .query(true)
+      .reply(404, {error: {code: 404, message: 'The specified bucket does not exist.', errors: [{message: 'The specified bucket does not exist.', domain: 'global', reason: 'notFound'}]}})
+    const bucket = await openBucket('gs://nobucket/', {gcs: {apiEndpoint: ENDPOINT}, attempts: 1})
+    const error = await (async () => {
+      for await (const _ of bucket.list()) void _
+    })().catch((e: unknown) => e)
+    expect(isStorageError(error, 'bucket-not-found')).toBe(true)
+    expect((error as {exitCode: number}).exitCode).toBe(2)
+  })
+})

@@ -1,0 +1,193 @@
+import {PassThrough, type Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+
+import type {Bucket as GcsBucketHandle, File, FileMetadata, Storage} from '@google-cloud/storage'
+
+import type {Logger} from '../log.js'
+import {base64ToHex, checkBody, HashingStream, hexToBase64, splitBody} from './body.js'
+import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
+import type {StorageOptions} from './open.js'
+import {sortEntries} from './url.js'
+import type {Bucket, DeleteOptions, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
+
+/** Bodies up to this size go in one multipart request; larger ones in a resumable upload. */
+const SINGLE_PUT_MAX = 8 * 1024 * 1024
+
+export type GcsBucketOptions = NonNullable<StorageOptions['gcs']> & {attempts?: number | undefined; logger?: Logger | undefined}
+
+/**
+ * Google Cloud Storage. Uploads are validated by the SDK against the MD5 the
+ * service computed (a mismatch deletes the new object); preconditions travel
+ * as ifGenerationMatch (0 for create-only), which the service checks
+ * atomically. Reads first fetch the metadata, then read that very generation,
+ * so a concurrent overwrite cannot splice two versions.
+ */
+export class GcsBucket implements Bucket {
+  readonly scheme = 'gs' as const
+  readonly writable = true
+  readonly metadata = true
+  readonly directoryObjects = true
+  readonly url: string
+
+  private constructor(
+    readonly name: string,
+    private readonly bucket: GcsBucketHandle,
+  ) {
+    this.url = `gs://${name}/`
+  }
+
+  static async open(name: string, options: GcsBucketOptions): Promise<GcsBucket> {
+    const {Storage} = await import('@google-cloud/storage')
+    const storage: Storage = new Storage({
+      ...options.clientOptions,
+      ...(options.apiEndpoint ? {apiEndpoint: options.apiEndpoint} : {}),
+      retryOptions: {autoRetry: true, maxRetries: (options.attempts ?? 5) - 1},
+    })
+    return new GcsBucket(name, storage.bucket(name))
+  }
+
+  urlOf(key: string): string {
+    return `gs://${this.name}/${key}`
+  }
+
+  async *list(options: ListOptions = {}): AsyncIterable<ListEntry> {
+    let pageToken: string | undefined
+    do {
+      const [files, next, response] = await this.call(this.url + (options.prefix ?? ''), () =>
+        this.bucket.getFiles({autoPaginate: false, maxResults: 1000, prefix: options.prefix || undefined, delimiter: options.delimiter, pageToken}),
+      )
+      const prefixes = ((response as {prefixes?: string[]} | undefined)?.prefixes ?? []).map((prefix): ListEntry => ({type: 'prefix', prefix}))
+      yield* sortEntries([...files.map((f): ListEntry => ({type: 'object', object: infoOf(f.name, f.metadata)})), ...prefixes])
+      pageToken = (next as {pageToken?: string} | null)?.pageToken
+      options.signal?.throwIfAborted()
+    } while (pageToken)
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const [metadata] = await this.call(this.urlOf(key), () => this.bucket.file(key).getMetadata())
+      return infoOf(key, metadata)
+    } catch (error) {
+      if (isStorageError(error, 'not-found')) return undefined
+      throw error
+    }
+  }
+
+  async read(key: string, options: ReadOptions = {}): Promise<ReadResult> {
+    const url = this.urlOf(key)
+    const info = await this.stat(key)
+    if (!info) throw new StorageError('not-found', `${url}: not found`, {url})
+    const start = options.start ?? 0
+    if (start > 0 && start >= info.size) {
+      throw new StorageError('range-not-satisfiable', `${url}: range starts at ${start}, the object has ${info.size} bytes`, {url, size: info.size})
+    }
+    const file = this.bucket.file(key, info.generation ? {generation: Number(info.generation)} : {})
+    const ranged = start > 0 || options.end !== undefined
+    // Whole reads are checked against the stored MD5/CRC32C by the SDK; ranges cannot be.
+    const source = file.createReadStream({...(ranged ? {start, ...(options.end === undefined ? {} : {end: options.end})} : {}), decompress: false, validation: ranged ? false : true})
+    const body = new PassThrough()
+    source.on('error', (error) => body.destroy(gcsError(error, url, this.url)))
+    source.pipe(body)
+    if (options.signal) options.signal.addEventListener('abort', () => source.destroy(options.signal!.reason as Error), {once: true})
+    return {body, offset: start, size: info.size, info}
+  }
+
+  async write(key: string, body: Readable | Buffer | string, options: WriteOptions = {}): Promise<ObjectInfo> {
+    const url = this.urlOf(key)
+    const file = this.bucket.file(key)
+    const metadata: FileMetadata = {
+      ...(options.contentType ? {contentType: options.contentType} : {}),
+      ...(options.cacheControl ? {cacheControl: options.cacheControl} : {}),
+      ...(options.md5 ? {md5Hash: hexToBase64(options.md5)} : {}),
+    }
+    const split = await splitBody(body, SINGLE_PUT_MAX)
+    const hashing = new HashingStream(options.onProgress)
+    const source = 'single' in split ? split.single : split.parts
+    await this.call(url, () =>
+      pipeline(
+        source instanceof Buffer ? [source] : source,
+        hashing,
+        file.createWriteStream({
+          resumable: !('single' in split),
+          metadata,
+          validation: 'md5',
+          ...(options.contentType ? {contentType: options.contentType} : {}),
+          preconditionOpts: preconditionOpts(options.precondition),
+        }),
+        options.signal ? {signal: options.signal} : {},
+      ),
+    )
+    checkBody(url, {bytes: hashing.bytes, md5: hashing.md5()}, {size: options.size, md5: options.md5})
+    return {...infoOf(key, file.metadata), md5: hashing.md5(), size: hashing.bytes}
+  }
+
+  async copy(sourceKey: string, destKey: string, options: {precondition?: Precondition; signal?: AbortSignal} = {}): Promise<ObjectInfo> {
+    const url = this.urlOf(destKey)
+    const dest = this.bucket.file(destKey)
+    await this.call(url, () => this.bucket.file(sourceKey).copy(dest, {preconditionOpts: preconditionOpts(options.precondition)}))
+    const info = await this.stat(destKey)
+    if (!info) throw new StorageError('unavailable', `${url}: the copy finished but the object is not there`, {url})
+    return info
+  }
+
+  async delete(key: string, options: DeleteOptions = {}): Promise<void> {
+    const url = this.urlOf(key)
+    const generation = options.precondition?.ifGenerationMatch
+    try {
+      await this.call(url, () => this.bucket.file(key).delete(generation === undefined ? {} : {ifGenerationMatch: Number(generation)}))
+    } catch (error) {
+      if (isStorageError(error, 'not-found') && generation === undefined) return
+      if (isStorageError(error, 'not-found')) throw new StorageError('precondition-failed', `${url}: deleted by someone else`, {url, cause: error})
+      throw error
+    }
+  }
+
+  private async call<T>(url: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation()
+    } catch (error) {
+      throw gcsError(error, url, this.url)
+    }
+  }
+}
+
+function preconditionOpts(precondition: Precondition | undefined): {ifGenerationMatch?: number} {
+  if (precondition?.ifNotExists) return {ifGenerationMatch: 0}
+  if (precondition?.ifGenerationMatch !== undefined) return {ifGenerationMatch: Number(precondition.ifGenerationMatch)}
+  return {}
+}
+
+function infoOf(key: string, m: FileMetadata): ObjectInfo {
+  return {
+    key,
+    size: Number(m.size ?? 0),
+    contentType: m.contentType,
+    cacheControl: m.cacheControl,
+    md5: m.md5Hash ? base64ToHex(m.md5Hash) : undefined,
+    crc32c: m.crc32c,
+    generation: m.generation === undefined ? undefined : String(m.generation),
+    updated: m.updated ? new Date(m.updated) : undefined,
+  }
+}
+
+export function gcsError(error: unknown, url: string, bucketUrl: string): Error {
+  if (isStorageError(error)) return error
+  const e = error as {name?: string; code?: number | string; message?: string; errors?: {reason?: string}[]}
+  if (e.name === 'AbortError') return error as Error
+  const message = e.message ?? ''
+  if (e.code === 404 && /bucket/i.test(message) && !/object/i.test(message)) {
+    return new StorageError('bucket-not-found', `${bucketUrl}: no such bucket`, {url, cause: error, hint: 'check the bucket name and the endpoint (--gcs-endpoint)'})
+  }
+  if (/FILE_NO_UPLOAD|md5|crc32c/i.test(String(e.code)) || /mismatch/i.test(message)) {
+    return new StorageError('corrupt', `${url}: the stored object did not match what was sent (${message.split('\n')[0]})`, {url, cause: error})
+  }
+  if (typeof e.code === 'number' && e.code >= 300) return storageErrorFromStatus(e.code, url, {cause: error, detail: e.errors?.[0]?.reason})
+  if (/Could not load the default credentials|invalid_grant|Could not refresh access token/i.test(message)) {
+    return new StorageError('access-denied', `${url}: ${message.split('\n')[0]}`, {url, cause: error, hint: 'pass --json-key FILE, or --json-key none for public buckets'})
+  }
+  return new StorageError('unavailable', `${url}: ${typeof e.code === 'string' ? `${e.code} ` : ''}${message.split('\n')[0] || 'error'}`, {url, cause: error})
+}
+
+export function gcsBucketOptions(options: StorageOptions): GcsBucketOptions {
+  return {...options.gcs, attempts: options.attempts, logger: options.logger}
+}
