@@ -1,7 +1,7 @@
 import {PassThrough, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import type {Bucket as GcsBucketHandle, File, FileMetadata, Storage} from '@google-cloud/storage'
+import type {Bucket as GcsBucketHandle, FileMetadata, Storage} from '@google-cloud/storage'
 
 import type {Logger} from '../log.js'
 import {base64ToHex, checkBody, HashingStream, hexToBase64, splitBody} from './body.js'
