@@ -162,10 +162,11 @@ async function followTerminal(api: EngineApi, id: string, terminal: Terminal): P
     const size = terminal.size()
     if (!size || size.rows <= 0 || size.columns <= 0) return
     // A resize can race the process start: the engine refuses it until the process runs.
-    for (let attempt = 0; attempt < 5; attempt++) {
+    const until = Date.now() + 5000
+    for (let attempt = 1; ; attempt++) {
       const r = await api.request('POST', `/exec/${id}/resize?h=${size.rows}&w=${size.columns}`).catch(() => undefined)
-      if (r && r.status >= 200 && r.status < 300) return
-      await sleep(20 * (attempt + 1))
+      if ((r && r.status >= 200 && r.status < 300) || Date.now() > until) return
+      await sleep(Math.min(100, 10 * attempt))
     }
   }
   await resize()
@@ -178,11 +179,12 @@ async function followTerminal(api: EngineApi, id: string, terminal: Terminal): P
 
 async function exitCode(api: EngineApi, id: string, signal?: AbortSignal): Promise<number> {
   // The stream can end a moment before the engine records the exit.
-  for (let attempt = 0; ; attempt++) {
+  const until = Date.now() + 30_000
+  for (let attempt = 1; ; attempt++) {
     const r = await api.request<{Running?: boolean; ExitCode?: number | null}>('GET', `/exec/${id}/json`, undefined, signal)
     if (r.status !== 200) throw new InfraError(`cannot read the exit code of the process: ${apiMessage(r.body)}`)
     if (!r.body.Running && typeof r.body.ExitCode === 'number') return r.body.ExitCode
-    if (attempt >= 200) throw new InfraError('the process still runs after its output ended')
-    await sleep(Math.min(50, 2 + attempt * 2))
+    if (Date.now() > until) throw new InfraError('the process still runs 30 s after its output ended')
+    await sleep(Math.min(50, 2 * attempt))
   }
 }
