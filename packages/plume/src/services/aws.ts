@@ -1,3 +1,5 @@
+import {createReadStream} from 'node:fs'
+import {stat} from 'node:fs/promises'
 import {basename} from 'node:path'
 
 import {InfraError, UsageError} from '@mantle/kit'
@@ -53,17 +55,33 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
     const where = (region: string): string => `aws ${partition.name} ${region}`
     const stagingKey = `${board}/${version}/${basename(rawImage(stage))}`
     const stagingUrl = `s3://${partition.bucket}/${stagingKey}`
+    const stagedSize = async (): Promise<number | undefined> => (await (await stage.clients.staging(partition)).stat(stagingKey, {signal: ctx.signal}))?.size
+    steps.push({
+      id: `aws/${partition.name}/${home}/upload`,
+      where: where(home),
+      check: async () => {
+        if (await findImage(stage, partition, home, name)) return []
+        if (await importedOrImporting(await stage.clients.ec2(partition, home), name)) return []
+        if ((await stagedSize()) === (await stat(rawImage(stage))).size) return []
+        return [`upload ${basename(rawImage(stage))} to ${stagingUrl}`]
+      },
+      run: async (c) => {
+        const file = rawImage(stage)
+        const size = (await stat(file)).size
+        await (await stage.clients.staging(partition)).write(stagingKey, createReadStream(file), {size, signal: c.signal, onProgress: (n) => c.advance(n)})
+      },
+    })
     steps.push({
       id: `aws/${partition.name}/${home}/image`,
       where: where(home),
-      check: async () => ((await findImage(stage, partition, home, name)) ? [] : [`upload ${basename(rawImage(stage))} to ${stagingUrl}, import it as a snapshot and register AMI ${name} in ${home}`]),
+      check: async () => ((await findImage(stage, partition, home, name)) ? [] : [`import ${stagingUrl} as a snapshot and register AMI ${name} in ${home}`]),
       run: async () => {
+        // ore's uploadImage reuses a tagged snapshot or a running import, else imports the staged object, and deletes it.
         const result = await aws.uploadImage({
           ec2: await stage.clients.ec2(partition, home),
           bucket: partition.bucket,
           key: stagingKey,
           store: await stage.clients.staging(partition),
-          file: rawImage(stage),
           format: 'raw',
           name,
           description: `${spec.baseDescription ?? spec.baseName} ${channel} ${version}`,
@@ -224,6 +242,14 @@ function rawImage(stage: AwsStage): string {
   const image = stage.ctx.images.get(stage.spec.image)
   if (!image) throw new InfraError(`aws: ${stage.spec.image} did not pass the signature gate`)
   return image.raw ?? image.path
+}
+
+/** A snapshot tagged with the image's name, or an import of it still running: what uploadImage reuses. */
+async function importedOrImporting(ec2: Ec2Api, name: string): Promise<boolean> {
+  const snapshots = await ec2.describeSnapshots({OwnerIds: ['self'], Filters: [{Name: 'tag:Name', Values: [name]}]})
+  if (snapshots.Snapshots?.some((x) => x.State === 'completed')) return true
+  const tasks = await ec2.describeImportSnapshotTasks({})
+  return (tasks.ImportSnapshotTasks ?? []).some((t) => t.Description === name && t.SnapshotTaskDetail?.Status === 'active')
 }
 
 async function findImage(stage: AwsStage, partition: AwsPartitionSpec, region: string, name: string) {
