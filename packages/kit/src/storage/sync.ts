@@ -1,0 +1,160 @@
+import type {Logger} from '../log.js'
+import {isTransient, retry} from '../retry.js'
+import {isStorageError} from './errors.js'
+import {MAX_CONCURRENT_REQUESTS, updateIndexes, type IndexResult} from './indexer.js'
+import {forEachLimit} from './limit.js'
+import {fetchListing, indexNames, md5Of, type Listing} from './listing.js'
+import type {Bucket, ObjectInfo} from './types.js'
+import {fixPrefix} from './url.js'
+
+export interface SyncOptions {
+  source: Bucket
+  sourcePrefix: string
+  destination: Bucket
+  destinationPrefix: string
+  /** Remove destination objects (and stale index pages) the source does not have. */
+  delete: boolean
+  /** Nested prefixes too, not only the objects directly under the prefix. */
+  recursive: boolean
+  dryRun: boolean
+  /** Copy even what looks up to date. */
+  force: boolean
+  /** Index pages on the destination afterwards (as `ore gcloud sync -D/-I`). */
+  indexDirs: boolean
+  indexHtml: boolean
+  title?: string | undefined
+  concurrency?: number | undefined
+  /** Attempts per object for transient failures (default 3). */
+  attempts?: number | undefined
+  logger?: Logger | undefined
+  signal?: AbortSignal | undefined
+}
+
+export interface SyncResult {
+  copied: string[]
+  deleted: string[]
+  /** Objects already the same at the destination. */
+  unchanged: number
+  index: IndexResult
+}
+
+/**
+ * Makes the destination prefix hold what the source prefix holds: copies
+ * objects whose size or MD5 differ (server side within one bucket, streamed
+ * otherwise), with `delete` removes the rest, then updates the index pages.
+ * Index pages of the source are not copied; those of the destination are the
+ * indexer's to keep or remove. Writes and deletes carry the generation the
+ * listing showed (create-only for new objects), so a concurrent writer is
+ * detected rather than overwritten.
+ */
+export async function syncTree(options: SyncOptions): Promise<SyncResult> {
+  const {source, destination, logger, signal} = options
+  const srcPrefix = fixPrefix(options.sourcePrefix)
+  const dstPrefix = fixPrefix(options.destinationPrefix)
+  const [srcListing, dstListing] = await Promise.all([
+    fetchListing(source, srcPrefix, options.recursive, signal),
+    fetchListing(destination, dstPrefix, options.recursive, signal),
+  ])
+  const srcPages = indexNames(srcListing)
+  const dstPages = indexNames(dstListing)
+  const within = (key: string, prefix: string): boolean => key.startsWith(prefix) && (options.recursive || !key.slice(prefix.length).includes('/'))
+  const result: SyncResult = {copied: [], deleted: [], unchanged: 0, index: {written: [], deleted: [], unchanged: 0}}
+  // What the destination will hold, for the indexer (also in a dry run).
+  const after: Listing = {objects: new Map(dstListing.objects), prefixes: new Set(dstListing.prefixes)}
+
+  const candidates = new Set([...dstListing.objects.keys()].filter((k) => within(k, dstPrefix) && !dstPages.has(k)))
+  const copies = [...srcListing.objects.values()].filter((o) => within(o.key, srcPrefix) && !srcPages.has(o.key))
+  for (const o of copies) candidates.delete(dstPrefix + o.key.slice(srcPrefix.length))
+
+  await forEachLimit(
+    copies,
+    options.concurrency ?? MAX_CONCURRENT_REQUESTS,
+    async (src) => {
+      const key = dstPrefix + src.key.slice(srcPrefix.length)
+      const old = dstListing.objects.get(key)
+      const srcMd5 = await md5Of(source, src, signal)
+      if (old && !options.force && old.size === src.size && srcMd5 !== undefined && (await md5Of(destination, old, signal)) === srcMd5) {
+        result.unchanged++
+        return
+      }
+      const url = destination.urlOf(key)
+      if (options.dryRun) logger?.notice(`Would copy ${source.urlOf(src.key)} to ${url}`)
+      else {
+        logger?.notice(`Copying ${source.urlOf(src.key)} to ${url}`)
+        const written = await copyObject(source, src, srcMd5, destination, key, old, options)
+        after.objects.set(key, written)
+      }
+      if (options.dryRun) after.objects.set(key, {...src, key})
+      result.copied.push(key)
+    },
+    signal,
+  )
+
+  if (options.delete) {
+    await forEachLimit(
+      [...candidates],
+      options.concurrency ?? MAX_CONCURRENT_REQUESTS,
+      async (key) => {
+        const url = destination.urlOf(key)
+        if (options.dryRun) logger?.notice(`Would delete ${url}`)
+        else {
+          logger?.notice(`Deleting ${url}`)
+          const old = dstListing.objects.get(key)
+          await destination.delete(key, {precondition: old?.generation ? {ifGenerationMatch: old.generation} : {}, ...(signal ? {signal} : {})})
+        }
+        after.objects.delete(key)
+        result.deleted.push(key)
+      },
+      signal,
+    )
+  }
+
+  result.index = await updateIndexes({
+    bucket: destination,
+    prefix: dstPrefix,
+    title: options.title,
+    directoryHtml: options.indexDirs,
+    indexHtml: options.indexHtml,
+    delete: options.delete,
+    recursive: options.recursive,
+    dryRun: options.dryRun,
+    force: options.force,
+    listing: after,
+    concurrency: options.concurrency,
+    logger,
+    signal,
+  })
+  result.copied.sort()
+  result.deleted.sort()
+  return result
+}
+
+/**
+ * One object across: a server-side copy inside one bucket, otherwise a
+ * stream from the source into the destination's atomic write (a failed
+ * transfer leaves nothing behind), retried from the start on transient faults.
+ */
+async function copyObject(source: Bucket, src: ObjectInfo, srcMd5: string | undefined, destination: Bucket, key: string, old: ObjectInfo | undefined, options: SyncOptions): Promise<ObjectInfo> {
+  const precondition = old?.generation ? {ifGenerationMatch: old.generation} : {ifNotExists: true}
+  const signal = options.signal ? {signal: options.signal} : {}
+  return retry(
+    async () => {
+      if (source.url === destination.url) return destination.copy(src.key, key, {precondition, ...signal})
+      const {body, info} = await source.read(src.key, signal)
+      return destination.write(key, body, {
+        size: src.size,
+        ...(srcMd5 ? {md5: srcMd5} : {}),
+        ...(info?.contentType ?? src.contentType ? {contentType: (info?.contentType ?? src.contentType)!} : {}),
+        ...(info?.cacheControl ?? src.cacheControl ? {cacheControl: (info?.cacheControl ?? src.cacheControl)!} : {}),
+        precondition,
+        ...signal,
+      })
+    },
+    {
+      attempts: options.attempts ?? 3,
+      retryable: (error) => isTransient(error) || isStorageError(error, 'unavailable') || isStorageError(error, 'corrupt'),
+      onRetry: (error, attempt, delay) => options.logger?.warn(`${destination.urlOf(key)}: attempt ${attempt} failed (${(error as Error).message}); retrying in ${delay} ms`),
+      ...signal,
+    },
+  )
+}
