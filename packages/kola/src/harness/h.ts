@@ -19,6 +19,8 @@ export interface TestRecord {
   /** Everything the test logged, one line each. */
   output: string
   failure?: FailureKind | undefined
+  /** The first error the test reported: what a one-line summary shows. */
+  message?: string | undefined
   skipReason?: string | undefined
   /** Failed first, passed when run again. */
   flake?: boolean | undefined
@@ -59,6 +61,7 @@ export class H {
   private readonly lines: string[] = []
   private failed_ = false
   private failure: FailureKind | undefined
+  private firstError: string | undefined
   private skipReason: string | undefined
   private readonly parallelChildren: Array<Promise<void>> = []
   private onParallel: (() => void) | undefined
@@ -98,6 +101,7 @@ export class H {
   /** Logs, then marks the test failed and carries on. */
   error(...args: unknown[]): void {
     this.log(...args)
+    this.firstError ??= format(...args)
     this.fail()
   }
 
@@ -252,7 +256,7 @@ export class H {
   }
 
   private finish(): void {
-    if (this.failed_ && this.parent) this.parent.childFailed(this.failure ?? 'test')
+    if (this.failed_ && this.parent) this.parent.childFailed(this)
     const result: TestResult = this.failed_ ? 'FAIL' : this.skipReason !== undefined ? 'SKIP' : 'PASS'
     const record: TestRecord = {
       name: this.name,
@@ -260,6 +264,7 @@ export class H {
       durationMs: Math.round(performance.now() - this.started),
       output: this.lines.join('\n'),
       failure: this.failed_ ? (this.failure ?? 'test') : undefined,
+      message: this.failed_ ? this.firstError : undefined,
       skipReason: result === 'SKIP' ? this.skipReason : undefined,
       subtest: this.parent !== undefined,
     }
@@ -273,9 +278,10 @@ export class H {
     this.suite.record(record)
   }
 
-  private childFailed(kind: FailureKind): void {
+  private childFailed(child: H): void {
     this.failed_ = true
-    this.failure ??= kind
+    this.failure ??= child.failure ?? 'test'
+    this.firstError ??= `${child.name}: ${child.firstError ?? 'failed'}`
   }
 }
 

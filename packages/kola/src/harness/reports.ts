@@ -83,7 +83,7 @@ export function junitReport(info: ReportInfo, suiteName = 'kola'): string {
       continue
     }
     lines.push(`${head}>`)
-    if (r.result === 'FAIL') lines.push(`      <failure message="${xml(firstLine(r.output) || 'failed')}" type="${r.failure ?? 'test'}">${xml(r.output)}</failure>`)
+    if (r.result === 'FAIL') lines.push(`      <failure message="${xml(r.message ?? (firstLine(r.output) || 'failed'))}" type="${r.failure ?? 'test'}">${xml(r.output)}</failure>`)
     if (r.result === 'SKIP') lines.push(`      <skipped message="${xml(r.skipReason ?? '')}"/>`)
     // JUnit has no flake element; the convention (Bazel, Gradle, Maven surefire) is a property and the output.
     if (r.flake) lines.push('      <properties><property name="flake" value="true"/></properties>', `      <system-out>${xml('flake: failed, then passed on rerun')}</system-out>`)

@@ -86,6 +86,12 @@ export class QemuCluster implements Cluster {
     return [...this.list]
   }
 
+  /** Leaves every machine running past kola's exit; see QemuMachine.detach. */
+  async detach(): Promise<Array<{id: string; pid: number | undefined}>> {
+    this.destroying ??= Promise.resolve()
+    return Promise.all(this.list.map(async (m) => ({id: m.id, ...(await m.detach())})))
+  }
+
   /** Stops machines still booting, then destroys every machine. Idempotent. */
   destroy(): Promise<void> {
     this.destroying ??= (async () => {

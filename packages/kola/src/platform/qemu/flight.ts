@@ -30,6 +30,10 @@ export interface QemuFlightOptions {
   binary?: string | undefined
   extraArgs?: readonly string[] | undefined
   logger: Logger
+  /** Machines may outlive kola (`kola spawn --detach`): QEMU then gets no parent-death signal. */
+  keepAlive?: boolean | undefined
+  /** Where the scratch directory (overlays, QMP sockets) goes; default the system's temp dir. */
+  runParent?: string | undefined
   /** The PATH to look the binaries up in (the command passes its environment's). */
   path: string
 }
@@ -61,7 +65,7 @@ export class QemuFlight implements Flight {
     options.logger.info(`qemu: ${decision.accel} (${decision.reason})`)
     const qemu: QemuSettings = {
       binary,
-      setpriv: (await which('setpriv', path)) ?? undefined,
+      setpriv: options.keepAlive ? undefined : ((await which('setpriv', path)) ?? undefined),
       accel: decision.accel,
       memoryMiB: options.memoryMiB,
       cpus: options.cpus,
@@ -69,7 +73,7 @@ export class QemuFlight implements Flight {
     }
     const identity = await generateIdentity('core')
     // Short: a QMP socket path must fit in 108 bytes.
-    const runDir = await mkdtemp(join(tmpdir(), 'kola-'))
+    const runDir = await mkdtemp(join(options.runParent ?? tmpdir(), 'kola-'))
     return new QemuFlight(identity, image, qemu, runDir, options)
   }
 
@@ -80,6 +84,13 @@ export class QemuFlight implements Flight {
     )
     this.clusters.add(cluster)
     return cluster
+  }
+
+  /** Leaves every machine running past kola's exit, with their overlays in `runDir`. */
+  async detach(): Promise<{runDir: string; machines: Array<{id: string; pid: number | undefined}>}> {
+    const machines = (await Promise.all([...this.clusters].map((c) => c.detach()))).flat()
+    this.clusters.clear()
+    return {runDir: this.runDir, machines}
   }
 
   async destroy(): Promise<void> {

@@ -280,6 +280,20 @@ export class QemuMachine implements Machine {
     return renderExport(raw)
   }
 
+  /**
+   * Lets the machine outlive kola (`kola spawn --detach`): saves the journal so
+   * far, closes kola's connections and stops waiting for QEMU. Needs a flight
+   * made with `keepAlive` (no parent-death signal).
+   */
+  async detach(): Promise<{pid: number | undefined}> {
+    await this.journal.finish(this.paths.journal).catch(() => undefined)
+    this.connection?.close()
+    this.qmp?.close()
+    this.child?.unref()
+    this.destroying = Promise.resolve()
+    return {pid: this.pid}
+  }
+
   /** Saves the journal, stops QEMU (SIGTERM, then SIGKILL), waits for it, removes the overlay. Idempotent. */
   destroy(): Promise<void> {
     this.destroying ??= this.teardown()

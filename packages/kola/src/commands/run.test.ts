@@ -1,0 +1,139 @@
+import {spawn} from 'node:child_process'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {mkdir, readFile, symlink} from 'node:fs/promises'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {binPath, isolatedEnv, makeTempDir, runCli, serviceEnv} from '@mantle/test-utils'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+// These boot real VMs from the test image (scripts/services/test-image.sh
+// start); under TCG each takes 20-40 s to answer SSH, so there are few of them.
+const IMAGE_VARS = ['KOLA_TEST_IMAGE', 'KOLA_TEST_KERNEL', 'KOLA_TEST_INITRD']
+const image = serviceEnv(IMAGE_VARS)
+const FAILING_TESTS = join(import.meta.dirname, '..', 'testdata', 'failing')
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+let dir: string
+let cleanup: () => Promise<void>
+beforeEach(async () => {
+  ;({dir, cleanup} = await makeTempDir())
+})
+afterEach(async () => {
+  await cleanup()
+})
+
+function kolaEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return isolatedEnv(join(dir, 'home'), {...Object.fromEntries(IMAGE_VARS.map((v) => [v, process.env[v]])), ...extra})
+}
+
+/** Every machine directory of a run: `<out>/<test>/<machine uuid>/`. */
+function machineDirs(out: string): string[] {
+  return readdirSync(out, {withFileTypes: true})
+    .filter((d) => d.isDirectory() && d.name !== 'reports')
+    .flatMap((t) => readdirSync(join(out, t.name)).filter((m) => UUID.test(m)).map((m) => join(out, t.name, m)))
+}
+
+/** QEMU processes whose command line mentions `needle` (the run's output directory). */
+function qemuProcesses(needle: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let cmdline: string
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+    } catch {
+      continue
+    }
+    if (cmdline.includes('qemu-system') && cmdline.includes(needle)) pids.push(Number(entry))
+  }
+  return pids
+}
+
+describe.skipIf(!image.available)('kola run on real VMs (test image)', () => {
+  it('passes the built-in suite with --parallel 2 and reports a failing test as failed in TAP, JSON and JUnit', {timeout: 30 * 60_000}, async () => {
+    // Given the built-in suite and a test that fails on purpose, loaded from a tests directory
+    const out = join(dir, '_it_temp')
+
+    // When kola runs them all, two at a time
+    const result = await runCli('kola', ['run', '--parallel', '2', '--tests-dir', FAILING_TESTS, '--output-dir', out, 'coreos.*', 'kolatest.*'], {env: kolaEnv()})
+
+    // Then it exits 1 (a test failed), every built-in test passed, and the failing one is reported in all three formats
+    expect(result.stderr).not.toMatch(/internal error/)
+    expect(result.code).toBe(1)
+    const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {result: string; platform: string; tests: Array<{name: string; result: string}>}
+    const results = Object.fromEntries(report.tests.map((t) => [t.name, t.result]))
+    expect(results).toMatchObject({'coreos.basic': 'PASS', 'coreos.ignition': 'PASS', 'coreos.network.private': 'PASS', 'kolatest.fails': 'FAIL'})
+    expect(report).toMatchObject({result: 'FAIL', platform: 'qemu'})
+    const tap = await readFile(join(out, 'test.tap'), 'utf8')
+    expect(tap.startsWith('1..4\n')).toBe(true)
+    expect(tap).toMatch(/^ok - coreos\.basic$/m)
+    expect(tap).toMatch(/^not ok - kolatest\.fails$/m)
+    expect(tap).toContain('# deliberate failure')
+    const junit = await readFile(join(out, 'reports', 'junit.xml'), 'utf8')
+    expect(junit).toMatch(/<testcase name="kolatest\.fails"[^>]*>\s*<failure message="[^"]*deliberate failure/)
+
+    // And every machine (1 + 1 + 2 + 1) left its console, journal and Ignition config
+    const machines = machineDirs(out)
+    expect(machines).toHaveLength(5)
+    for (const m of machines) {
+      expect(readFileSync(join(m, 'console.txt'), 'utf8')).toContain('Ignition finished successfully')
+      expect(readFileSync(join(m, 'journal.txt'), 'utf8')).toMatch(/systemd\[1\]: .*Started .*ssh/i)
+      expect(existsSync(join(m, 'journal-raw.txt.gz'))).toBe(true)
+      expect(JSON.parse(readFileSync(join(m, 'ignition.json'), 'utf8'))).toHaveProperty('ignition.version')
+    }
+    expect(qemuProcesses(out)).toEqual([])
+  })
+
+  it('on SIGINT mid-boot stops every QEMU before exiting, and still writes the reports', {timeout: 10 * 60_000}, async () => {
+    // Given a PATH without setpriv, so that only kola's own teardown can stop QEMU
+    const bin = join(dir, 'bin')
+    await mkdir(bin)
+    for (const tool of ['qemu-system-x86_64', 'qemu-img']) await symlink(`/usr/bin/${tool}`, join(bin, tool))
+    const out = join(dir, '_sigint_temp')
+    const child = spawn(process.execPath, [binPath('kola'), 'run', 'coreos.basic', '--output-dir', out], {env: kolaEnv({PATH: bin}), stdio: ['ignore', 'pipe', 'pipe']})
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    child.stdout.resume()
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+
+    // When SIGINT arrives while its machine boots
+    while (qemuProcesses(out).length === 0) {
+      if (child.exitCode !== null) throw new Error(`kola exited before QEMU started: ${stderr}`)
+      await sleep(100)
+    }
+    const booting = qemuProcesses(out)
+    child.kill('SIGINT')
+    const code = await exited
+
+    // Then kola exits 3 (interrupted), no QEMU of the run is left, and the reports say what happened
+    expect(code).toBe(3)
+    expect(stderr).toMatch(/interrupted by SIGINT/)
+    expect(booting).toHaveLength(1)
+    expect(qemuProcesses(out)).toEqual([])
+    expect(existsSync(`/proc/${booting[0]}`)).toBe(false)
+    const tap = await readFile(join(out, 'test.tap'), 'utf8')
+    expect(tap.startsWith('1..1\nnot ok - coreos.basic\n')).toBe(true)
+    const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {result: string; tests: Array<{name: string; result: string}>}
+    expect(report.result).toBe('FAIL')
+    expect(report.tests).toEqual([expect.objectContaining({name: 'coreos.basic', result: 'FAIL'})])
+    expect(existsSync(join(out, 'reports', 'junit.xml'))).toBe(true)
+  })
+})
+
+describe('kola run without an image', () => {
+  it('exits 2 with a hint when no image is given', async () => {
+    // Given no image flags and no KOLA_TEST_* variables
+    const result = await runCli('kola', ['run', 'coreos.basic', '--output-dir', join(dir, '_none_temp')], {env: isolatedEnv(join(dir, 'home'))})
+
+    // Then it is a usage error that says how to get an image
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/no image to boot.*test-image\.sh start/)
+  })
+
+  it('exits 2 when no test matches', async () => {
+    const result = await runCli('kola', ['run', 'no.such.*', '--output-dir', join(dir, '_none_temp')], {env: isolatedEnv(join(dir, 'home'))})
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/no test matches no\.such\.\*/)
+  })
+})

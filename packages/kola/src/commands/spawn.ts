@@ -1,0 +1,61 @@
+import {readFile} from 'node:fs/promises'
+
+import {BaseCommand, UsageError} from '@mantle/kit'
+import {Flags} from '@oclif/core'
+
+import {platformFlags, qemuOptionsFrom} from '../cli/platform-flags.js'
+import {QemuFlight} from '../platform/qemu/flight.js'
+import {type SpawnResult, spawnMachines} from '../services/spawn.js'
+
+export default class Spawn extends BaseCommand<typeof Spawn> {
+  static override summary = 'Boot machines for a person to use, and remove them afterwards.'
+  static override description = `Boots --nodecount machines from the image with the Ignition config of --userdata (kola adds its SSH key for user core),
+then prints how to reach them and waits for Ctrl-C (or opens a shell with --shell, or leaves them running with --detach).
+The private key, an ssh_config (hosts m0, m1, ...) and machines.env are written to the output directory.`
+  static override examples = [
+    '<%= config.bin %> spawn --shell',
+    '<%= config.bin %> spawn -c 2 -u config.ign',
+    '<%= config.bin %> spawn --detach --json',
+    '<%= config.bin %> spawn --no-remove',
+  ]
+  static override enableJsonFlag = true
+  static override flags = {
+    ...platformFlags,
+    nodecount: Flags.integer({char: 'c', default: 1, min: 1, summary: 'Number of machines.'}),
+    userdata: Flags.string({char: 'u', summary: 'File with an Ignition config (JSON) for the machines.'}),
+    shell: Flags.boolean({char: 's', summary: 'Open an interactive SSH session on the first machine; remove the machines when it ends.', exclusive: ['detach']}),
+    detach: Flags.boolean({char: 't', summary: 'Print how to reach the machines and exit, leaving them running.'}),
+    remove: Flags.boolean({char: 'r', default: true, allowNo: true, summary: 'Remove the machines when spawn ends (--no-remove leaves them running).'}),
+    'output-dir': Flags.string({summary: 'Where console logs, journals and the connection files go.'}),
+  }
+
+  async run(): Promise<SpawnResult> {
+    const {logger, signal, env} = this.context
+    const userData = this.flags.userdata ? await readFile(this.flags.userdata, 'utf8').catch(() => {
+      throw new UsageError(`cannot read ${this.flags.userdata}`, {hint: 'pass an Ignition config file to --userdata'})
+    }) : undefined
+    if (this.flags.shell && !process.stdin.isTTY) throw new UsageError('--shell needs a terminal on stdin')
+    const qemu = qemuOptionsFrom(this.flags, env)
+    const result = await spawnMachines({
+      createFlight: (keepAlive) => QemuFlight.create({...qemu, keepAlive, logger}),
+      count: this.flags.nodecount,
+      userData,
+      mode: this.flags.detach ? 'detach' : this.flags.shell ? 'shell' : 'wait',
+      remove: this.flags.remove,
+      outputDir: this.flags['output-dir'],
+      cwd: process.cwd(),
+      logger,
+      signal,
+      terminal: this.flags.shell ? {stdin: process.stdin, stdout: process.stdout, term: env.TERM ?? 'xterm'} : undefined,
+      onReady: (machines, files) => {
+        for (const m of machines) this.log(`${m.id}  ${m.ip}:${m.sshPort}  private ${m.privateIp}  ${m.ssh}`)
+        this.log(`key ${files.key}, ssh_config ${files.sshConfig}, env ${files.env}`)
+        if (!this.flags.detach && !this.flags.shell && this.flags.remove) logger.notice('machines are up; Ctrl-C removes them')
+      },
+    })
+    if (result.detached) {
+      this.log(`left running: kill ${result.machines.map((m) => m.pid).join(' ')}; then rm -rf ${result.runDir}`)
+    }
+    return result
+  }
+}

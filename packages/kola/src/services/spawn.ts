@@ -1,0 +1,178 @@
+import {chmod, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {type Logger, UsageError} from '@mantle/kit'
+
+import {prepareOutputDir} from '../harness/output-dir.js'
+import type {Machine} from '../platform/platform.js'
+import type {QemuFlight} from '../platform/qemu/flight.js'
+import type {SshIdentity} from '../platform/ssh.js'
+
+export interface SpawnedMachine {
+  id: string
+  ip: string
+  sshPort: number
+  privateIp: string
+  /** A command line that logs in, using the files kola wrote. */
+  ssh: string
+  outputDir: string
+  /** QEMU's process id, for machines left running (`--detach`). */
+  pid?: number | undefined
+}
+
+export interface ConnectionFiles {
+  /** The private key (0600). */
+  key: string
+  /** An ssh_config naming the machines m0, m1, ... and by id. */
+  sshConfig: string
+  /** KEY=VALUE lines for scripts: KOLA_MACHINES, KOLA_SSH_KEY, KOLA_SSH_USER, KOLA_SSH_CONFIG, ... */
+  env: string
+}
+
+export interface Terminal {
+  stdin: NodeJS.ReadStream
+  stdout: NodeJS.WriteStream
+  /** $TERM, for the remote pty. */
+  term: string
+}
+
+export type SpawnMode =
+  /** Print how to reach the machines, wait for SIGINT/SIGTERM, then remove them. */
+  | 'wait'
+  /** An interactive SSH session on the first machine; removal when it ends. */
+  | 'shell'
+  /** Print how to reach the machines and leave them running. */
+  | 'detach'
+
+export interface SpawnOptions {
+  createFlight: (keepAlive: boolean) => Promise<QemuFlight>
+  count: number
+  userData?: string | undefined
+  mode: SpawnMode
+  /** Remove the machines when spawn ends (default); false leaves them running like --detach. */
+  remove: boolean
+  outputDir?: string | undefined
+  cwd: string
+  logger: Logger
+  signal: AbortSignal
+  terminal?: Terminal | undefined
+  /** Called once the machines are up, before waiting or opening the shell: the command prints them. */
+  onReady?: (machines: SpawnedMachine[], files: ConnectionFiles) => void
+}
+
+export interface SpawnResult {
+  outputDir: string
+  machines: SpawnedMachine[]
+  files: ConnectionFiles
+  /** True when the machines were left running. */
+  detached: boolean
+  /** The scratch directory holding detached machines' disks: remove it after killing them. */
+  runDir?: string | undefined
+}
+
+/** `kola spawn`: boots machines for a person, says how to reach them, and removes them when done. */
+export async function spawnMachines(options: SpawnOptions): Promise<SpawnResult> {
+  if (options.mode === 'shell' && !options.terminal) throw new UsageError('--shell needs a terminal')
+  const keep = options.mode === 'detach' || !options.remove
+  const outputDir = await prepareOutputDir({outputDir: options.outputDir, platform: 'qemu-spawn', cwd: options.cwd})
+  const flight = await options.createFlight(keep)
+  let detached = false
+  try {
+    const cluster = await flight.newCluster({name: 'spawn', outputDir, signal: options.signal})
+    const booted = await Promise.all(Array.from({length: options.count}, () => cluster.newMachine({userData: options.userData})))
+    const files = await writeConnectionFiles(outputDir, flight.identity, booted)
+    const machines = booted.map((m) => describe(m, files))
+    options.onReady?.(machines, files)
+    if (options.mode === 'shell') await interactiveShell(booted[0] as Machine, options.terminal as Terminal, options.signal)
+    else if (options.mode === 'wait' && options.remove) await untilAborted(options.signal)
+    if (keep) {
+      const {runDir, machines: pids} = await flight.detach()
+      detached = true
+      for (const m of machines) m.pid = pids.find((p) => p.id === m.id)?.pid
+      return {outputDir, machines, files, detached, runDir}
+    }
+    return {outputDir, machines, files, detached}
+  } finally {
+    if (!detached) await flight.destroy()
+  }
+}
+
+function describe(m: Machine, files: ConnectionFiles): SpawnedMachine {
+  return {
+    id: m.id,
+    ip: m.ip,
+    sshPort: m.sshPort,
+    privateIp: m.privateIp,
+    ssh: `ssh -F ${files.sshConfig} ${m.id}`,
+    outputDir: m.outputDir,
+  }
+}
+
+/** The private key, an ssh_config and an env file, so that people and scripts can log in without kola. */
+export async function writeConnectionFiles(dir: string, identity: SshIdentity, machines: readonly Machine[]): Promise<ConnectionFiles> {
+  const key = join(dir, 'id_ed25519')
+  const sshConfig = join(dir, 'ssh_config')
+  const env = join(dir, 'machines.env')
+  await writeFile(key, identity.privateKey, {mode: 0o600})
+  await chmod(key, 0o600)
+  await writeFile(`${key}.pub`, identity.publicKey + '\n')
+  const hosts = machines.map((m, i) =>
+    [
+      `Host m${i} ${m.id}`,
+      `  HostName ${m.ip}`,
+      `  Port ${m.sshPort}`,
+      `  User ${identity.user}`,
+      `  IdentityFile ${key}`,
+      '  IdentitiesOnly yes',
+      // Every machine of the test image has the same host keys, and ports are reused.
+      '  StrictHostKeyChecking no',
+      '  UserKnownHostsFile /dev/null',
+      '  LogLevel ERROR',
+      '',
+    ].join('\n'),
+  )
+  await writeFile(sshConfig, hosts.join('\n'))
+  const lines = [
+    `KOLA_MACHINES=${machines.map((m) => m.id).join(' ')}`,
+    `KOLA_MACHINE_ADDRESSES=${machines.map((m) => `${m.ip}:${m.sshPort}`).join(' ')}`,
+    `KOLA_MACHINE_PRIVATE_IPS=${machines.map((m) => m.privateIp).join(' ')}`,
+    `KOLA_SSH_KEY=${key}`,
+    `KOLA_SSH_USER=${identity.user}`,
+    `KOLA_SSH_CONFIG=${sshConfig}`,
+    '',
+  ]
+  await writeFile(env, lines.join('\n'))
+  return {key, sshConfig, env}
+}
+
+async function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return
+  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), {once: true}))
+}
+
+/** A login shell on the machine, with the terminal in raw mode for the session. */
+async function interactiveShell(machine: Machine, terminal: Terminal, signal: AbortSignal): Promise<void> {
+  const client = await machine.sshClient()
+  const {stdin, stdout, term} = terminal
+  const stream = await new Promise<import('ssh2').ClientChannel>((resolve, reject) =>
+    client.shell({term, cols: stdout.columns ?? 80, rows: stdout.rows ?? 24}, (error, s) => (error ? reject(error) : resolve(s))),
+  )
+  const raw = stdin.isTTY
+  if (raw) stdin.setRawMode(true)
+  const onResize = (): void => stream.setWindow(stdout.rows ?? 24, stdout.columns ?? 80, 0, 0)
+  stdout.on('resize', onResize)
+  stdin.pipe(stream)
+  stream.pipe(stdout, {end: false})
+  stream.stderr.pipe(stdout, {end: false})
+  try {
+    await new Promise<void>((resolve) => {
+      stream.once('close', () => resolve())
+      signal.addEventListener('abort', () => resolve(), {once: true})
+    })
+  } finally {
+    stdin.unpipe(stream)
+    stdout.off('resize', onResize)
+    if (raw) stdin.setRawMode(false)
+    stdin.pause()
+  }
+}
