@@ -9,4 +9,5 @@ want=("$@")
 selected() { [ ${#want[@]} -eq 0 ] && return 0; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 if selected startup; then node bench/startup.mjs; fi
 if selected cork-enter; then node bench/cork-enter.mjs; fi
+if selected gangue; then node bench/gangue.mjs; fi
 if selected kola-boot; then node bench/kola-boot.mjs; fi

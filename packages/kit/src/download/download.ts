@@ -1,7 +1,9 @@
 import {createHash, type Hash} from 'node:crypto'
-import {createReadStream} from 'node:fs'
-import {open, rename, rm, stat, truncate, writeFile, type FileHandle} from 'node:fs/promises'
+import {once} from 'node:events'
+import {createReadStream, createWriteStream} from 'node:fs'
+import {rename, rm, stat, truncate, writeFile} from 'node:fs/promises'
 import type {Readable} from 'node:stream'
+import {finished} from 'node:stream/promises'
 
 import {BugError, InfraError, isMantleError} from '../errors.js'
 import type {Logger} from '../log.js'
@@ -280,12 +282,7 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
     await feedFile(h, part, h.bytes, offset)
     progress ??= options.progress?.(url, size)
     progress?.set(offset)
-    const file = await open(part, offset > 0 ? 'a' : 'w')
-    try {
-      await pump(body, file, h, progress)
-    } finally {
-      await file.close()
-    }
+    await pump(body, part, offset > 0, h, progress)
     if (size !== undefined && h.bytes < size) throw new ShortRead(`${url}: the transfer stopped at byte ${h.bytes} of ${size}`)
     if (size !== undefined && h.bytes > size) throw new InfraError(`${url}: received ${h.bytes} bytes, more than the ${size} announced`)
   }
@@ -322,20 +319,30 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
 }
 
 /**
- * Writes the body to the file and through the hashers. The disk write of a
- * chunk runs (in libuv's pool) while the chunk is hashed here. If a write
- * fails, `h.bytes` exceeds the file's length and the next attempt rehashes.
+ * Writes the body to the part file and through the hashers. The file is
+ * written through a buffered stream (large writes, in libuv's pool, while the
+ * next chunks are hashed); when the body fails, what was received is still
+ * flushed, so the part file holds exactly the bytes hashed and the next
+ * attempt continues from there.
  */
-async function pump(body: Readable, file: FileHandle, h: Hashers, progress: Progress | undefined): Promise<void> {
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    const written = file.write(chunk)
-    h.sha256.update(chunk)
-    h.bytes += chunk.length
-    const verified = h.verifier?.write(chunk)
-    await written
-    await verified
-    progress?.advance(chunk.length)
+async function pump(body: Readable, part: string, append: boolean, h: Hashers, progress: Progress | undefined): Promise<void> {
+  const out = createWriteStream(part, {flags: append ? 'a' : 'w', highWaterMark: 1 << 20})
+  let failure: unknown
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      h.sha256.update(chunk)
+      h.bytes += chunk.length
+      const verified = h.verifier?.write(chunk)
+      if (!out.write(chunk)) await once(out, 'drain')
+      await verified
+      progress?.advance(chunk.length)
+    }
+  } catch (error) {
+    failure = error
   }
+  out.end()
+  await finished(out)
+  if (failure !== undefined) throw failure
 }
 
 async function writeAtomically(path: string, data: Buffer): Promise<void> {

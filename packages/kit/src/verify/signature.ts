@@ -1,3 +1,6 @@
+import {existsSync} from 'node:fs'
+import {Worker} from 'node:worker_threads'
+
 import type {PublicKey, Signature, SignaturePacket, Subkey} from 'openpgp'
 
 import {CheckFailedError} from '../errors.js'
@@ -123,48 +126,118 @@ export class DetachedSignature {
     })
   }
 
-  /** A fresh verifier over the data: one per pass (a restarted download takes a new one). */
+  /**
+   * A fresh verifier over the data: one per pass (a restarted download takes
+   * a new one). The hashing runs on a worker thread, so that it overlaps with
+   * receiving and writing the data.
+   */
   async verifier(): Promise<DataVerifier> {
     const openpgp = await loadOpenpgp()
-    const {packet, key, now, name} = this
-    const pipe = new TransformStream<Uint8Array, Uint8Array>()
-    const writer = pipe.writable.getWriter()
-    const message = await openpgp.createMessage({binary: pipe.readable})
     // Only the signature chosen in `parse`: the others may be by keys we refused.
     const packets = new openpgp.PacketList<SignaturePacket>()
-    packets.push(packet)
-    const result = await openpgp.verify({message, signature: new openpgp.Signature(packets), verificationKeys: key, date: now, format: 'binary'})
-    const verification = result.signatures[0]
-    // openpgp passes the data through: reading it is what drives the hashing.
-    const drain = (async () => {
-      const reader = (result.data as ReadableStream<Uint8Array>).getReader()
-      for (;;) if ((await reader.read()).done) return
-    })()
-    drain.catch(() => {})
-    verification?.verified.catch(() => {})
-    let aborted = false
-    return {
-      write: async (chunk) => {
-        if (aborted) throw new Error('verifier aborted')
-        await writer.write(chunk)
-      },
-      finish: async () => {
-        await writer.close()
-        await drain
-        try {
-          if (!verification) throw new Error('no signature to verify')
-          await verification.verified
-        } catch (error) {
-          throw badSignature(name, error)
-        }
-        return {...this.signer}
-      },
-      abort: (reason) => {
-        aborted = true
-        writer.abort(reason).catch(() => {})
-      },
-    }
+    packets.push(this.packet)
+    const signature = new openpgp.Signature(packets).write() as Uint8Array
+    return new WorkerVerifier({signature, key: this.key.write(), now: this.now.getTime()}, this.name, this.signer)
   }
+}
+
+/** Chunks are batched to this size before they cross to the worker. */
+const BATCH_BYTES = 1 << 20
+/** The most bytes on their way to the worker before `write` waits. */
+const MAX_IN_FLIGHT = 16 * BATCH_BYTES
+
+type WorkerAnswer = {type: 'ack'; bytes: number} | {type: 'done'; ok: true} | {type: 'done'; ok: false; message: string}
+
+/** The main thread's side of verify-worker.ts. */
+class WorkerVerifier implements DataVerifier {
+  private readonly worker: Worker
+  private batch = Buffer.allocUnsafeSlow(BATCH_BYTES)
+  private filled = 0
+  private inFlight = 0
+  private waiting: (() => void) | undefined
+  private readonly done: Promise<{ok: true} | {ok: false; message: string}>
+  private failed: Error | undefined
+
+  constructor(
+    setup: {signature: Uint8Array; key: Uint8Array; now: number},
+    private readonly name: string,
+    private readonly signer: Signer,
+  ) {
+    this.worker = new Worker(workerFile(), {workerData: setup})
+    this.done = new Promise((resolve, reject) => {
+      this.worker.on('message', (m: WorkerAnswer) => {
+        if (m.type === 'ack') {
+          this.inFlight -= m.bytes
+          if (this.inFlight <= MAX_IN_FLIGHT / 2) this.release()
+        } else {
+          resolve(m)
+        }
+      })
+      this.worker.on('error', (error) => {
+        this.failed = error
+        this.release()
+        reject(error)
+      })
+      this.worker.on('exit', (code) => {
+        this.failed ??= new Error(`the verification thread stopped (exit code ${code})`)
+        this.release()
+        reject(this.failed)
+      })
+    })
+    this.done.catch(() => {})
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.failed) throw this.failed
+    let offset = 0
+    while (offset < chunk.byteLength) {
+      const n = Math.min(chunk.byteLength - offset, BATCH_BYTES - this.filled)
+      this.batch.set(chunk.subarray(offset, offset + n), this.filled)
+      this.filled += n
+      offset += n
+      if (this.filled === BATCH_BYTES) this.flush()
+    }
+    while (this.inFlight > MAX_IN_FLIGHT && !this.failed) await new Promise<void>((resolve) => (this.waiting = resolve))
+  }
+
+  async finish(): Promise<Signer> {
+    this.flush()
+    this.worker.postMessage({type: 'end'})
+    let answer
+    try {
+      answer = await this.done
+    } finally {
+      void this.worker.terminate()
+    }
+    if (!answer.ok) throw badSignature(this.name, new Error(answer.message))
+    return {...this.signer}
+  }
+
+  abort(): void {
+    void this.worker.terminate()
+  }
+
+  private flush(): void {
+    if (this.filled === 0) return
+    // The batch buffer is handed over (not copied) and a new one started.
+    const chunk = new Uint8Array(this.batch.buffer, 0, this.filled)
+    this.worker.postMessage({type: 'data', chunk}, [this.batch.buffer])
+    this.inFlight += this.filled
+    this.batch = Buffer.allocUnsafeSlow(BATCH_BYTES)
+    this.filled = 0
+  }
+
+  private release(): void {
+    const waiting = this.waiting
+    this.waiting = undefined
+    waiting?.()
+  }
+}
+
+/** verify-worker.js next to this module in dist/; from src/ (tests), Node runs the TypeScript itself. */
+function workerFile(): URL {
+  const js = new URL('./verify-worker.js', import.meta.url)
+  return existsSync(js) ? js : new URL('./verify-worker.ts', import.meta.url)
 }
 
 async function readSignature(data: Uint8Array, text: string, name: string): Promise<Signature> {

@@ -1,0 +1,142 @@
+// Signed-download benchmark: `gangue get` of a 1 GiB signed file from a local
+// HTTP server, versus `curl` then `gpg --verify` on the same file, versus a
+// plain unverified download (`curl` alone), and `gangue get --no-verify` for
+// reference. The signature is made by gpg with a fresh RSA key and gpg's
+// default digest (SHA-512), like a publisher's. Variants run in rotating
+// order each round so machine load affects all alike; between runs the output
+// is deleted and `sync` flushes it (not timed). Figures are medians.
+// Goals: gangue <= 0.8x curl+gpg, <= 1.1x the plain download.
+//   GANGUE_BENCH_BYTES (default 1 GiB), GANGUE_BENCH_ROUNDS (default 5)
+import {spawn, spawnSync} from 'node:child_process'
+import {createHash, randomBytes} from 'node:crypto'
+import {createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const bytes = Number(process.env.GANGUE_BENCH_BYTES ?? 1024 ** 3)
+const rounds = Number(process.env.GANGUE_BENCH_ROUNDS ?? 5)
+const gangue = join(root, 'packages', 'gangue', 'bin', 'run.js')
+
+const work = mkdtempSync(join(tmpdir(), 'gangue-bench-'))
+const srv = join(work, 'srv')
+const out = join(work, 'out')
+const gnupg = join(work, 'gnupg')
+mkdirSync(srv)
+mkdirSync(out)
+mkdirSync(gnupg, {mode: 0o700})
+const env = {...process.env, GNUPGHOME: gnupg, HOME: work, XDG_CONFIG_HOME: join(work, 'config')}
+
+function sh(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, {env, stdio: ['ignore', 'pipe', 'pipe'], ...options})
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
+  return r.stdout.toString()
+}
+
+async function setup() {
+  const file = join(srv, 'image.bin')
+  const hash = createHash('sha256')
+  const ws = createWriteStream(file)
+  for (let left = bytes; left > 0; ) {
+    const chunk = randomBytes(Math.min(left, 16 * 1024 * 1024))
+    hash.update(chunk)
+    if (!ws.write(chunk)) await new Promise((r) => ws.once('drain', r))
+    left -= chunk.length
+  }
+  await new Promise((r) => ws.end(r))
+  sh('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Bench Signer <bench@example.test>', 'rsa3072', 'sign', 'never'])
+  sh('gpg', ['--batch', '--detach-sign', file])
+  writeFileSync(join(work, 'key.asc'), sh('gpg', ['--armor', '--export']))
+  const digest = /digest algo (\d+)/.exec(sh('gpg', ['--list-packets', `${file}.sig`]))?.[1]
+  return {sha256: hash.digest('hex'), digest: {8: 'SHA256', 10: 'SHA512', 2: 'SHA1'}[digest] ?? digest}
+}
+
+/** The mirror server of the kit's storage tests, in its own process so it does not share an event loop with the timing. */
+async function startServer() {
+  const code = `const {startMirrorServer} = await import(${JSON.stringify(join(root, 'packages/kit/dist/storage/testing/mirror-server.js'))}); const s = await startMirrorServer(${JSON.stringify(srv)}); console.log(s.origin)`
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], {stdio: ['ignore', 'pipe', 'inherit']})
+  const origin = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(d.toString().trim()))
+    child.once('exit', (c) => reject(new Error(`server exited ${c}`)))
+  })
+  return {origin, stop: () => child.kill()}
+}
+
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint()
+    const child = spawn(cmd, args, {env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('exit', (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`))
+      else resolve({ms, stdout})
+    })
+  })
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+const {sha256, digest} = await setup()
+const server = await startServer()
+const url = `${server.origin}/image.bin`
+const dest = join(out, 'image.bin')
+const variants = {
+  'gangue get': async () => {
+    const {ms, stdout} = await run(process.execPath, [gangue, 'get', url, out, '--verify-key', join(work, 'key.asc'), '--json'])
+    const r = JSON.parse(stdout)
+    if (!r.verified || r.sha256 !== sha256) throw new Error(`gangue: unexpected result ${stdout}`)
+    return ms
+  },
+  'curl + gpg --verify': async () => {
+    const a = await run('curl', ['-fsS', '-o', dest, url])
+    const b = await run('curl', ['-fsS', '-o', `${dest}.sig`, `${url}.sig`])
+    const c = await run('gpg', ['--batch', '--verify', `${dest}.sig`, dest])
+    return a.ms + b.ms + c.ms
+  },
+  'curl (plain)': async () => (await run('curl', ['-fsS', '-o', dest, url])).ms,
+  'gangue get --no-verify': async () => (await run(process.execPath, [gangue, 'get', url, out, '--no-verify'])).ms,
+}
+const names = Object.keys(variants)
+const times = Object.fromEntries(names.map((n) => [n, []]))
+try {
+  // One untimed warm-up of each: page cache, V8 compile cache.
+  for (const n of names) {
+    await variants[n]()
+    rmSync(out, {recursive: true, force: true})
+    mkdirSync(out)
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const n = names[(i + round) % names.length]
+      spawnSync('sync')
+      times[n].push(await variants[n]())
+      rmSync(out, {recursive: true, force: true})
+      mkdirSync(out)
+    }
+  }
+} finally {
+  server.stop()
+  spawnSync('gpgconf', ['--kill', 'gpg-agent'], {env})
+}
+
+const m = Object.fromEntries(names.map((n) => [n, median(times[n])]))
+const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+console.log(`gangue get: ${(bytes / 1024 ** 3).toFixed(2)} GiB, signature ${digest} (gpg default), ${rounds} rotating rounds, medians; node ${process.version}; load average at the end ${load}`)
+console.log('variant                    median      min      max')
+for (const n of names) {
+  const xs = times[n]
+  console.log(`${n.padEnd(24)} ${(m[n] / 1000).toFixed(2).padStart(7)} s ${(Math.min(...xs) / 1000).toFixed(2).padStart(7)} s ${(Math.max(...xs) / 1000).toFixed(2).padStart(7)} s`)
+}
+const vsGpg = m['gangue get'] / m['curl + gpg --verify']
+const vsPlain = m['gangue get'] / m['curl (plain)']
+console.log(`gangue get / curl + gpg --verify: ${vsGpg.toFixed(2)}x   goal <= 0.8x ${vsGpg <= 0.8 ? 'ok' : 'MISSED'}`)
+console.log(`gangue get / plain download:      ${vsPlain.toFixed(2)}x   goal <= 1.1x ${vsPlain <= 1.1 ? 'ok' : 'MISSED'}`)
+mkdirSync(join(root, 'bench', 'results'), {recursive: true})
+writeFileSync(join(root, 'bench', 'results', 'gangue.json'), JSON.stringify({bytes, rounds, digest, load, node: process.version, times, medians: m, vsGpg, vsPlain}, null, 2))
+rmSync(work, {recursive: true, force: true})
+process.exitCode = vsGpg <= 0.8 && vsPlain <= 1.1 ? 0 : 1
