@@ -1,4 +1,4 @@
-import {azureFlags} from '@mantle/auth'
+import {azureFlags, gceFlags} from '@mantle/auth'
 import {parseDuration} from '@mantle/cloud'
 import {Flags, UsageError} from '@mantle/kit'
 
@@ -29,4 +29,16 @@ export const azureTopicFlags = {
   'azure-subscription': Flags.string({summary: 'Azure subscription id (default: AZURE_SUBSCRIPTION_ID or the credentials file).', helpGroup: 'AZURE'}),
   'azure-location': Flags.string({summary: 'Azure location.', default: 'westus', helpGroup: 'AZURE'}),
   'resource-group': Flags.string({summary: 'Resource group of the images.', default: 'kola', helpGroup: 'AZURE'}),
+}
+
+/** The gcloud topic's shared flags (the original's names and defaults) plus Google credentials. */
+export const gcloudTopicFlags = {
+  ...gceFlags,
+  project: Flags.string({summary: 'Google Cloud project (default: the project of the key).', helpGroup: 'GOOGLE'}),
+  zone: Flags.string({summary: 'Zone for instances.', default: 'us-central1-a', helpGroup: 'GOOGLE'}),
+  image: Flags.string({summary: 'Image for instances (a name in the project, or projects/<p>/global/images/<name>).', helpGroup: 'GOOGLE'}),
+  machinetype: Flags.string({summary: 'Machine type for instances.', default: 'n1-standard-1', helpGroup: 'GOOGLE'}),
+  disktype: Flags.string({summary: 'Disk type for instances.', default: 'pd-ssd', helpGroup: 'GOOGLE'}),
+  basename: Flags.string({summary: 'Prefix of instance names.', default: 'kola', helpGroup: 'GOOGLE'}),
+  network: Flags.string({summary: 'Network for instances.', default: 'default', helpGroup: 'GOOGLE'}),
 }

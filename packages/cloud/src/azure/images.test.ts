@@ -24,8 +24,9 @@ function api(context = testContext(NOW)) {
 describe('azure images over ARM (recorded HTTP)', () => {
   beforeAll(() => nock.disableNetConnect())
   afterEach(() => {
-    expect(nock.pendingMocks()).toEqual([])
+    const pending = nock.pendingMocks()
     nock.cleanAll()
+    expect(pending).toEqual([])
   })
 
   it('creates a managed image from the blob and waits for the operation', async () => {

@@ -26,7 +26,8 @@ const RETRYABLE_NAMES = new Set([
 
 /** Throttling, 5xx and network faults: safe to try again for an idempotent call. */
 export function isRetryable(error: unknown): boolean {
-  if (isMantleError(error)) return false
+  // Our own errors are final, unless the thrower marked them retryable (a 429 or 5xx answer).
+  if (isMantleError(error)) return (error as {retryable?: unknown}).retryable === true
   if (isTransient(error)) return true
   const e = error as {name?: string; Code?: string; code?: string | number; $retryable?: unknown; errors?: {reason?: string}[]}
   if (!e || typeof e !== 'object') return false

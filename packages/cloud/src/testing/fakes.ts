@@ -1,3 +1,5 @@
+import {generateKeyPairSync} from 'node:crypto'
+
 import type {AwsAuth} from '@mantle/auth'
 import type {Bucket, ObjectInfo} from '@mantle/kit/storage/types'
 import {captureLogger} from '@mantle/test-utils'
@@ -45,4 +47,10 @@ export class MemoryStore implements Pick<Bucket, 'write' | 'delete' | 'stat'> {
     this.calls.push(`delete ${key}`)
     this.objects.delete(key)
   }
+}
+
+/** A service-account key made for the test: google-auth-library signs real JWTs with it. */
+export function testServiceAccount(project = 'mantle-test'): import('@mantle/auth').GceAuth {
+  const {privateKey} = generateKeyPairSync('rsa', {modulusLength: 2048, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}, publicKeyEncoding: {type: 'spki', format: 'pem'}})
+  return {kind: 'service-account', source: 'test', clientEmail: 'ci@mantle-test.iam.gserviceaccount.com', privateKey, projectId: project}
 }

@@ -1,6 +1,6 @@
 import {basename} from 'node:path'
 
-import {awsAuth, awsFlags} from '@mantle/auth'
+import {awsAuth, awsFlags, storageFlags} from '@mantle/auth'
 import {aws, requireFile, virtualSize} from '@mantle/cloud'
 import {BaseCommand, Flags, UsageError} from '@mantle/kit'
 
@@ -33,7 +33,7 @@ export default class AwsUpload extends BaseCommand<typeof AwsUpload> {
     'ami-description': Flags.string({summary: 'AMI description.'}),
     'grant-user': Flags.string({summary: 'Account id allowed to launch the AMI (repeatable).', multiple: true}),
     tags: Flags.string({summary: 'Tag key=value for the snapshot and AMI (repeatable).', multiple: true}),
-    's3-endpoint': Flags.string({summary: 'S3-compatible endpoint for the staging bucket.', hidden: true}),
+    's3-endpoint': storageFlags['s3-endpoint'],
   }
 
   async run(): Promise<aws.UploadImageResult> {
@@ -44,7 +44,7 @@ export default class AwsUpload extends BaseCommand<typeof AwsUpload> {
     const location = this.stagingLocation()
     if (f.file && !f['source-object'] && !f['source-snapshot']) await requireFile(f.file)
     const volumeSizeGiB = f['disk-size-gib'] ?? (f['disk-size-inspect'] && f.file ? Math.ceil((await virtualSize(f.file)) / 2 ** 30) : undefined)
-    const session = await aws.connectAws({auth: await awsAuth(f, this.context), context: this.context, s3Endpoint: f['s3-endpoint']})
+    const session = await aws.connectAws({auth: await awsAuth(f, this.context), context: this.context, s3Endpoint: f['s3-endpoint'] ?? this.context.env.AWS_ENDPOINT_URL_S3})
     const result = await aws.uploadImage({
       ec2: await session.ec2(),
       ...location,

@@ -1,0 +1,170 @@
+import type {GceAuth} from '@mantle/auth'
+import {InfraError, UsageError} from '@mantle/kit'
+
+import {restClient, type RestClient} from '../common/http.js'
+import type {CallContext} from '../common/retry.js'
+import {pollUntil} from '../common/wait.js'
+
+/** The fields of Compute Engine resources these modules read and write (REST v1 names). */
+export interface GceImage {
+  name: string
+  status?: 'PENDING' | 'READY' | 'FAILED' | 'DELETING' | undefined
+  family?: string | undefined
+  description?: string | undefined
+  labels?: Record<string, string> | undefined
+  creationTimestamp?: string | undefined
+  selfLink?: string | undefined
+  rawDisk?: {source: string} | undefined
+  licenses?: string[] | undefined
+  guestOsFeatures?: Array<{type: string}> | undefined
+  deprecated?: {state?: string; replacement?: string} | undefined
+}
+
+export interface GceInstance {
+  name: string
+  zone?: string | undefined
+  status?: string | undefined
+  labels?: Record<string, string> | undefined
+  creationTimestamp?: string | undefined
+  machineType?: string | undefined
+  networkInterfaces?: Array<{network?: string; networkIP?: string; accessConfigs?: Array<{natIP?: string; type?: string; name?: string}>}> | undefined
+  disks?: unknown[] | undefined
+  metadata?: {items?: Array<{key: string; value: string}>} | undefined
+}
+
+export interface GceOperation {
+  name: string
+  status: 'PENDING' | 'RUNNING' | 'DONE'
+  zone?: string | undefined
+  targetLink?: string | undefined
+  error?: {errors?: Array<{code?: string; message?: string}>} | undefined
+}
+
+export type DeprecationState = 'ACTIVE' | 'DEPRECATED' | 'OBSOLETE' | 'DELETED'
+
+/**
+ * The Compute Engine calls ore, plume and kola make, over its REST API (v1).
+ * REST through got rather than @google-cloud/compute: a dozen calls, the
+ * exact request shapes visible (and recordable in tests), one retry policy,
+ * and none of the SDK's start-up cost.
+ */
+export interface GceComputeApi {
+  readonly project: string
+  getImage(name: string): Promise<GceImage | undefined>
+  insertImage(image: GceImage, options?: {forceCreate?: boolean}): Promise<GceOperation>
+  listImages(filter?: string): Promise<GceImage[]>
+  deleteImage(name: string): Promise<GceOperation>
+  deprecateImage(name: string, status: {state: DeprecationState; replacement?: string | undefined}): Promise<GceOperation>
+  listInstances(filter?: string): Promise<GceInstance[]>
+  insertInstance(zone: string, instance: GceInstance): Promise<GceOperation>
+  deleteInstance(zone: string, name: string): Promise<GceOperation>
+  /** Polls an operation until DONE; its error, if any, becomes an InfraError. */
+  waitOperation(operation: GceOperation): Promise<void>
+}
+
+export interface GceClientOptions extends CallContext {
+  auth: GceAuth
+  /** Default: the project of the credentials. */
+  project?: string | undefined
+  /** For tests and private endpoints. */
+  endpoint?: string | undefined
+  pollIntervalMs?: number | undefined
+}
+
+const SCOPES = ['https://www.googleapis.com/auth/cloud-platform']
+
+/** A bearer token source for the resolved Google credentials (google-auth-library, loaded on first use). */
+export async function googleTokenSource(auth: GceAuth): Promise<() => Promise<Record<string, string>>> {
+  if (auth.kind === 'none') return async () => ({})
+  const gal = await import('google-auth-library')
+  const client =
+    auth.kind === 'service-account'
+      ? new gal.JWT({email: auth.clientEmail, key: auth.privateKey, scopes: SCOPES})
+      : auth.kind === 'authorized-user'
+        ? new gal.UserRefreshClient({clientId: auth.clientId, clientSecret: auth.clientSecret, refreshToken: auth.refreshToken})
+        : new gal.Compute({scopes: SCOPES})
+  return async () => {
+    let token: string | null | undefined
+    try {
+      token = (await client.getAccessToken()).token
+    } catch (error) {
+      throw tokenError(error)
+    }
+    if (!token) throw new UsageError('gce: the credentials gave no access token')
+    return {authorization: `Bearer ${token}`}
+  }
+}
+
+/** The token endpoint's refusals (a revoked key, a bad signature) are the user's to fix: exit 2. */
+function tokenError(error: unknown): Error {
+  const e = error as {status?: number; response?: {status?: number; data?: {error?: string; error_description?: string}}; message?: string}
+  const status = e.response?.status ?? e.status
+  const data = e.response?.data
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new UsageError(`gce: Google refused the credentials (${data?.error ?? status}${data?.error_description ? `: ${data.error_description}` : ''})`, {
+      cause: error,
+      hint: 'check --json-key; `ore credentials gce` shows which key is used',
+    })
+  }
+  return error as Error
+}
+
+type Paged<T> = {items?: T[]; nextPageToken?: string}
+
+export async function gceComputeApi(options: GceClientOptions): Promise<GceComputeApi> {
+  const project = options.project ?? ('projectId' in options.auth ? options.auth.projectId : undefined)
+  if (!project) throw new UsageError('gce: no project given', {hint: 'pass --project, or use a key file that names its project_id'})
+  const rest: RestClient = await restClient({
+    ...options,
+    service: 'gce',
+    baseUrl: `${options.endpoint ?? 'https://compute.googleapis.com'}/compute/v1/projects/${project}`,
+    headers: await googleTokenSource(options.auth),
+    credentialsHint: 'check --json-key and that its account may use the project; `ore credentials gce` shows which key is used',
+  })
+
+  async function all<T>(path: string, filter?: string): Promise<T[]> {
+    const out: T[] = []
+    let pageToken: string | undefined
+    do {
+      const page = await rest.get<Paged<T>>(path, {searchParams: {filter, pageToken, maxResults: 500}})
+      out.push(...(page.items ?? []))
+      pageToken = page.nextPageToken
+    } while (pageToken)
+    return out
+  }
+
+  return {
+    project,
+    getImage: async (name) => {
+      const r = await rest.request<GceImage>('GET', `global/images/${name}`, {expect: [404]})
+      return r.status === 404 ? undefined : r.body
+    },
+    insertImage: (image, o) => rest.post<GceOperation>('global/images', image, {searchParams: {forceCreate: o?.forceCreate ? true : undefined}}),
+    listImages: (filter) => all<GceImage>('global/images', filter),
+    deleteImage: async (name) => (await rest.request<GceOperation>('DELETE', `global/images/${name}`)).body,
+    deprecateImage: (name, status) => rest.post<GceOperation>(`global/images/${name}/deprecate`, status),
+    listInstances: async (filter) => {
+      // aggregatedList answers {items: {"zones/us-central1-a": {instances: [...]}}}.
+      const out: GceInstance[] = []
+      let pageToken: string | undefined
+      do {
+        const page = await rest.get<{items?: Record<string, {instances?: GceInstance[]}>; nextPageToken?: string}>('aggregated/instances', {searchParams: {filter, pageToken, maxResults: 500}})
+        for (const scope of Object.values(page.items ?? {})) out.push(...(scope.instances ?? []))
+        pageToken = page.nextPageToken
+      } while (pageToken)
+      return out
+    },
+    insertInstance: (zone, instance) => rest.post<GceOperation>(`zones/${zone}/instances`, instance),
+    deleteInstance: async (zone, name) => (await rest.request<GceOperation>('DELETE', `zones/${zone}/instances/${name}`)).body,
+    waitOperation: async (operation) => {
+      const zone = operation.zone?.split('/').pop()
+      const path = zone ? `zones/${zone}/operations/${operation.name}` : `global/operations/${operation.name}`
+      const done = operation.status === 'DONE' ? operation : await pollUntil(async () => {
+        const op = await rest.get<GceOperation>(path)
+        return op.status === 'DONE' ? op : undefined
+      }, {what: `operation ${operation.name}`, intervalMs: options.pollIntervalMs, signal: options.signal})
+      const errors = done.error?.errors ?? []
+      if (errors.length > 0) throw new InfraError(`gce: operation ${operation.name} on ${done.targetLink?.split('/projects/')[1] ?? 'its target'} failed: ${errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`)
+    },
+  }
+}

@@ -1,0 +1,19 @@
+import {gceAuth} from '@mantle/auth'
+import {gcloud} from '@mantle/cloud'
+import {BaseCommand} from '@mantle/kit'
+
+import {gcloudTopicFlags} from '../../flags.js'
+
+export default class GcloudDestroyInstances extends BaseCommand<typeof GcloudDestroyInstances> {
+  static override summary = 'Delete our instances whose name starts with --basename.'
+  static override examples = ['<%= config.bin %> <%= command.id %> --basename kola']
+  static override enableJsonFlag = true
+  static override flags = {...gcloudTopicFlags}
+
+  async run(): Promise<{deleted: gcloud.InstanceSummary[]}> {
+    const compute = await gcloud.gceComputeApi({auth: await gceAuth(this.flags, this.context), project: this.flags.project, ...this.context})
+    const result = await gcloud.destroyInstances({compute, basename: this.flags.basename, context: this.context})
+    for (const i of result.deleted) this.log(`deleted ${i.name}`)
+    return result
+  }
+}

@@ -1,0 +1,20 @@
+import {gceAuth} from '@mantle/auth'
+import {gcloud} from '@mantle/cloud'
+import {BaseCommand} from '@mantle/kit'
+
+import {durationMs, gcFlags, gcloudTopicFlags} from '../../flags.js'
+
+export default class GcloudGc extends BaseCommand<typeof GcloudGc> {
+  static override summary = 'Delete our instances older than --duration.'
+  static override examples = ['<%= config.bin %> <%= command.id %> --project my-project', '<%= config.bin %> <%= command.id %> --duration 2h --dry-run --json']
+  static override enableJsonFlag = true
+  static override flags = {...gcloudTopicFlags, ...gcFlags}
+
+  async run(): Promise<{deleted: gcloud.InstanceSummary[]}> {
+    const olderThanMs = durationMs(this.flags.duration)
+    const compute = await gcloud.gceComputeApi({auth: await gceAuth(this.flags, this.context), project: this.flags.project, ...this.context})
+    const result = await gcloud.destroyInstances({compute, basename: this.flags.basename, olderThanMs, dryRun: this.flags['dry-run'], context: this.context})
+    for (const i of result.deleted) this.log(i.name)
+    return result
+  }
+}

@@ -1,0 +1,19 @@
+import {gceAuth} from '@mantle/auth'
+import {gcloud} from '@mantle/cloud'
+import {BaseCommand, Flags} from '@mantle/kit'
+
+import {gcloudTopicFlags} from '../../flags.js'
+
+export default class GcloudListImages extends BaseCommand<typeof GcloudListImages> {
+  static override summary = 'List the images of the project, oldest first.'
+  static override examples = ['<%= config.bin %> <%= command.id %> --prefix flatcar-stable-', '<%= config.bin %> <%= command.id %> --json']
+  static override enableJsonFlag = true
+  static override flags = {...gcloudTopicFlags, prefix: Flags.string({summary: 'Only images whose name starts with this.'})}
+
+  async run(): Promise<{images: gcloud.GceImage[]}> {
+    const compute = await gcloud.gceComputeApi({auth: await gceAuth(this.flags, this.context), project: this.flags.project, ...this.context})
+    const images = await gcloud.listImages({compute, prefix: this.flags.prefix})
+    for (const i of images) this.log(`${i.name} ${i.status ?? ''}${i.family ? ` family=${i.family}` : ''}${i.deprecated?.state ? ` ${i.deprecated.state}` : ''}`)
+    return {images}
+  }
+}

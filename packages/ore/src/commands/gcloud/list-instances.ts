@@ -1,0 +1,19 @@
+import {gceAuth} from '@mantle/auth'
+import {gcloud} from '@mantle/cloud'
+import {BaseCommand} from '@mantle/kit'
+
+import {gcloudTopicFlags} from '../../flags.js'
+
+export default class GcloudListInstances extends BaseCommand<typeof GcloudListInstances> {
+  static override summary = 'List instances whose name starts with --basename.'
+  static override examples = ['<%= config.bin %> <%= command.id %> --basename kola', '<%= config.bin %> <%= command.id %> --json']
+  static override enableJsonFlag = true
+  static override flags = {...gcloudTopicFlags}
+
+  async run(): Promise<{instances: gcloud.InstanceSummary[]}> {
+    const compute = await gcloud.gceComputeApi({auth: await gceAuth(this.flags, this.context), project: this.flags.project, ...this.context})
+    const instances = await gcloud.listInstances({compute, basename: this.flags.basename})
+    for (const i of instances) this.log(`${i.name} ${i.zone} ${i.status} ${i.ip ?? ''}`.trim())
+    return {instances}
+  }
+}
