@@ -2,7 +2,8 @@
 // against the dockerd of scripts/services/dockerd.sh (started if needed). Runs
 // alternate (docker, cork, cork via oclif, in rotating order) so that machine load
 // hits every side alike; figures are medians. Goal: cork at most 1.3x docker exec.
-// "cork (full command)" adds a flag the fast path leaves to oclif, for reference.
+// "cork (full command)" adds a flag the fast path leaves to oclif, and `node -e 0`
+// shows the floor any Node.js program pays, both for reference.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -51,7 +52,9 @@ try {
   const docker = []
   const fast = []
   const full = []
+  const node = []
   const sides = [
+    () => node.push(run(process.execPath, ['-e', '0'])),
     () => docker.push(run(dockerCli, ['exec', container, 'true'])),
     () => fast.push(run(process.execPath, [cork, 'enter', '--board', 'amd64-usr', '--', 'true'])),
     () => full.push(run(process.execPath, [cork, 'enter', '--board', 'amd64-usr', '--log-level', 'warn', '--', 'true'])),
@@ -61,7 +64,8 @@ try {
   const d = median(docker)
   const f = median(fast)
   const o = median(full)
-  console.log(`cork enter: median of ${runs} alternating runs; ${dockerCli} ${dockerVersion}; node ${process.version}`)
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  console.log(`cork enter: median of ${runs} alternating runs; ${dockerCli} ${dockerVersion}; node ${process.version}; load average ${load}; node -e 0: ${median(node).toFixed(1)} ms`)
   console.log('docker exec true   cork enter -- true   ratio   goal      cork enter (full command)   ratio')
   console.log(
     `${d.toFixed(1).padStart(13)} ms ${f.toFixed(1).padStart(17)} ms ${(f / d).toFixed(2).padStart(6)}x   <= 1.3x ${f / d <= 1.3 ? 'ok    ' : 'MISSED'} ${o.toFixed(1).padStart(22)} ms ${(o / d).toFixed(2).padStart(7)}x`,

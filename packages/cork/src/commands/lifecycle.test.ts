@@ -183,6 +183,12 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
     expect(r.stdout).toBe('line one\nline two\n[eof]\n')
   })
 
+  it.skipIf(!available)('enter with no command and no terminal runs the shell on what stdin says', async () => {
+    const r = await cork(['enter'], {input: 'echo from-a-pipe\nexit 4\n'})
+    expect(r.stdout).toContain('from-a-pipe\n')
+    expect(r.code).toBe(4)
+  })
+
   it.skipIf(!available)('enter maps the working directory into the checkout', async () => {
     await mkdir(join(checkout, 'src/scripts/sub'), {recursive: true})
     const r = await cork(['enter', '--', 'pwd'], {cwd: join(checkout, 'src/scripts')})
