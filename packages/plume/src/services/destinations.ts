@@ -22,7 +22,7 @@ export function destinationSteps(ctx: StageContext): Step[] {
       const base = await openLocation(dest.url, ctx.storage)
       return {bucket: base.bucket, key: `${fixPrefix(base.key)}${sub}`}
     }
-    const pages = (location: StorageLocation): IndexOptions => indexOptions(dest, location)
+    const pages = (_location: StorageLocation): IndexOptions => indexOptions(dest)
     const syncTo = (sub: string): Step => ({
       id: `storage/${dest.url}/${sub}`,
       where,
@@ -63,8 +63,8 @@ function sourceLocation(ctx: StageContext): StorageLocation {
   return {bucket: ctx.source.bucket, key: ctx.source.prefix}
 }
 
-function indexOptions(dest: DestinationSpec, location: StorageLocation): IndexOptions {
-  return {directoryHtml: dest.directoryHtml ?? false, indexHtml: dest.indexHtml ?? false, title: dest.title ?? location.bucket.name}
+function indexOptions(dest: DestinationSpec): IndexOptions {
+  return {directoryHtml: dest.directoryHtml ?? false, indexHtml: dest.indexHtml ?? false, title: dest.title}
 }
 
 export interface IndexDestinationsOptions {
@@ -88,7 +88,7 @@ export async function indexDestinations(options: IndexDestinationsOptions): Prom
       : [{location: root, recursive: true}]
     const actions: string[] = []
     for (const t of targets) {
-      const done = await storageSync().index({location: t.location, ...indexOptions(dest, t.location), recursive: t.recursive, dryRun: options.dryRun, force: options.force, signal: options.signal})
+      const done = await storageSync().index({location: t.location, ...indexOptions(dest), recursive: t.recursive, dryRun: options.dryRun, force: options.force, signal: options.signal})
       actions.push(...done.actions)
     }
     out.push({url: dest.url, actions})

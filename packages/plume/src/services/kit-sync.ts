@@ -1,9 +1,10 @@
-import {BugError, type StorageLocation} from '@mantle/kit'
+import {syncTree, updateIndexes, type Bucket, type StorageLocation} from '@mantle/kit'
 
 export interface IndexOptions {
   directoryHtml: boolean
   indexHtml: boolean
-  title: string
+  /** Page titles are `<title>/<prefix>` (kit's default: the bucket's name). */
+  title?: string | undefined
 }
 
 export interface SyncRequest extends IndexOptions {
@@ -32,14 +33,50 @@ export interface StorageActions {
 export interface StorageSync {
   /** Recursive sync with delete, and the index pages of the synced tree. */
   sync(request: SyncRequest): Promise<StorageActions>
-  /** The index pages of one directory, not recursive, stale pages deleted. */
+  /** The index pages of one directory (or a tree), stale pages deleted. */
   index(request: IndexRequest): Promise<StorageActions>
 }
 
-/** kit's sync and index services (storage.md), seen through the calls plume makes. */
+const lines = (bucket: Bucket, r: {copied?: string[]; written: string[]; deleted: string[]}, indexDeleted: string[] = []): string[] => [
+  ...(r.copied ?? []).map((k) => `copy ${bucket.urlOf(k)}`),
+  ...r.written.map((k) => `write index page ${bucket.urlOf(k)}`),
+  ...[...r.deleted, ...indexDeleted].map((k) => `delete ${bucket.urlOf(k)}`),
+]
+
+/** kit's syncTree and updateIndexes (storage.md), seen through the calls plume makes. */
 export function storageSync(): StorageSync {
-  const missing = (): never => {
-    throw new BugError('the kit has no storage sync/index service yet')
+  return {
+    sync: async (r) => {
+      const out = await syncTree({
+        source: r.source.bucket,
+        sourcePrefix: r.source.key,
+        destination: r.destination.bucket,
+        destinationPrefix: r.destination.key,
+        delete: true,
+        recursive: true,
+        dryRun: r.dryRun,
+        force: r.force,
+        indexDirs: r.directoryHtml,
+        indexHtml: r.indexHtml,
+        title: r.title,
+        signal: r.signal,
+      })
+      return {actions: lines(r.destination.bucket, {copied: out.copied, written: out.index.written, deleted: out.deleted}, out.index.deleted)}
+    },
+    index: async (r) => {
+      const out = await updateIndexes({
+        bucket: r.location.bucket,
+        prefix: r.location.key,
+        title: r.title,
+        directoryHtml: r.directoryHtml,
+        indexHtml: r.indexHtml,
+        delete: true,
+        recursive: r.recursive,
+        dryRun: r.dryRun,
+        force: r.force,
+        signal: r.signal,
+      })
+      return {actions: lines(r.location.bucket, out)}
+    },
   }
-  return {sync: async () => missing(), index: async () => missing()}
 }
