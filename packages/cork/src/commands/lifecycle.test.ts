@@ -1,5 +1,7 @@
 import {randomInt} from 'node:crypto'
+import {once} from 'node:events'
 import {chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -136,6 +138,39 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({imageOutcome: 'reused', containerOutcome: 'reused'})
     expect((await containersOf()).map((c) => c.Id)).toEqual(before)
+  })
+
+  it.skipIf(!available)('create mounts the SSH agent, the GPG home and cloud credentials when asked', async () => {
+    // Given an SSH agent socket, a GPG home and AWS credentials of the user
+    const home = join(dir, 'home')
+    const agentDir = join(dir, 'ssh-agent')
+    await mkdir(agentDir, {recursive: true})
+    const agent = createServer(() => {}).listen(join(agentDir, 'agent.sock'))
+    await once(agent, 'listening')
+    for (const d of [join(home, '.gnupg'), join(home, '.aws')]) {
+      await mkdir(d, {recursive: true})
+      await chown(d, USER, USER)
+    }
+    await writeFile(join(home, '.aws/credentials'), '[default]\n')
+    try {
+      // When the container is recreated with those mounts
+      const r = await runCli('cork', withSdk(['create', '--replace', '--cloud-credentials', 'aws']), {
+        cwd: checkout,
+        uid: USER,
+        gid,
+        env: {PATH: process.env.PATH, HOME: home, SHELL: '/bin/sh', DOCKER_HOST: host, SSH_AUTH_SOCK: join(agentDir, 'agent.sock')},
+      })
+      expect(r.stderr).not.toMatch(/error/)
+      expect(r.code).toBe(0)
+      // Then the agent's socket and the files are there, as the user's, where the SDK's tools look
+      const inside = await cork(['enter', '--', 'sh', '-c', 'test -S "$SSH_AUTH_SOCK" && echo ssh; test -d ~/.gnupg && echo gpg; test -r ~/.aws/credentials && echo aws; echo "$HOME"'])
+      expect(inside.stdout).toBe('ssh\ngpg\naws\n/home/sdk\n')
+      const info = await docker.getContainer(containerName('flatcar', ARCH, v1, `${v1}-os`)).inspect()
+      expect(info.Config.Env).toContain('SSH_AUTH_SOCK=/run/sdk/ssh/agent.sock')
+      expect(info.Mounts.find((m) => m.Destination === '/home/sdk/.aws')).toMatchObject({Source: join(home, '.aws'), RW: false})
+    } finally {
+      agent.close()
+    }
   })
 
   it.skipIf(!available)('create --verify checks the checkouts of the manifest after creating (exit 1 when one is off)', async () => {
