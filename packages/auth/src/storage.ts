@@ -1,6 +1,4 @@
-import {Flags} from '@oclif/core'
-
-import {parseStorageUrl, type CommandContext, type StorageOptions} from '@mantle/kit'
+import {Flags, parseStorageUrl, type CommandContext, type StorageOptions} from '@mantle/kit'
 
 import {awsFlags, azureAuth, azureFlags, awsAuth, gceAuth, gceFlags} from './flags.js'
 import {azureTokenCredential} from './azure.js'
