@@ -222,18 +222,20 @@ describe('gangue get', () => {
   })
 })
 
+/** What the CLI child needs to reach each emulator: the variables the SDKs (and @mantle/auth) read. */
+const cliEnv: Record<string, (env: NodeJS.ProcessEnv) => NodeJS.ProcessEnv> = {
+  's3 (radosgw)': (env) => ({
+    AWS_ENDPOINT_URL_S3: env.MANTLE_TEST_S3_ENDPOINT,
+    AWS_ACCESS_KEY_ID: env.MANTLE_TEST_S3_ACCESS_KEY,
+    AWS_SECRET_ACCESS_KEY: env.MANTLE_TEST_S3_SECRET_KEY,
+    AWS_REGION: env.MANTLE_TEST_S3_REGION ?? 'us-east-1',
+  }),
+  'gcs (firebase emulator)': (env) => ({STORAGE_EMULATOR_HOST: env.MANTLE_TEST_GCS_ENDPOINT}),
+  'azure (azurite)': (env) => ({AZURE_STORAGE_CONNECTION_STRING: env.MANTLE_TEST_AZURE_CONNECTION_STRING}),
+}
+
 /** The same command against the storage emulators (their env comes from .services/*.env) and a local directory. */
 describe('gangue get from every storage backend', () => {
-  const cliEnv: Record<string, (env: NodeJS.ProcessEnv) => NodeJS.ProcessEnv> = {
-    's3 (radosgw)': (env) => ({
-      AWS_ENDPOINT_URL_S3: env.MANTLE_TEST_S3_ENDPOINT,
-      AWS_ACCESS_KEY_ID: env.MANTLE_TEST_S3_ACCESS_KEY,
-      AWS_SECRET_ACCESS_KEY: env.MANTLE_TEST_S3_SECRET_KEY,
-      AWS_REGION: env.MANTLE_TEST_S3_REGION ?? 'us-east-1',
-    }),
-    'gcs (firebase emulator)': (env) => ({STORAGE_EMULATOR_HOST: env.MANTLE_TEST_GCS_ENDPOINT}),
-    'azure (azurite)': (env) => ({AZURE_STORAGE_CONNECTION_STRING: env.MANTLE_TEST_AZURE_CONNECTION_STRING}),
-  }
   for (const fixture of BACKENDS) {
     it.skipIf(!backendAvailable(fixture))(`downloads, verifies and refuses a tampered copy: ${fixture.name}`, async () => {
       const {dir, cleanup} = await makeTempDir()
@@ -329,4 +331,29 @@ describe('gangue prune', () => {
       await cleanup()
     }
   })
+})
+
+describe('gangue prune on every writable backend', () => {
+  for (const fixture of BACKENDS.filter((f) => !f.readOnly)) {
+    it.skipIf(!backendAvailable(fixture))(`deletes what is older than --days except the whitelist: ${fixture.name}`, async () => {
+      const {dir, cleanup} = await makeTempDir()
+      const backend = await fixture.open(process.env)
+      try {
+        // Given objects under a prefix, one of them whitelisted
+        for (const k of ['nightly/a.bin', 'nightly/b/c.bin', 'nightly/developer/d.bin']) await backend.writer.write(`${backend.writerPrefix}${k}`, k)
+        const env = isolatedEnv(dir, cliEnv[fixture.name]?.(process.env) ?? {})
+        // When everything older than now (--days 0) is pruned
+        const r = await runCli('gangue', ['prune', backend.url, 'nightly/', '--days', '0', '--json'], {env})
+        // Then all but the whitelisted object are gone
+        expect(r.code, r.stderr).toBe(0)
+        expect((JSON.parse(r.stdout) as {deleted: {key: string}[]}).deleted.map((d) => d.key.slice(backend.writerPrefix.length))).toEqual(['nightly/a.bin', 'nightly/b/c.bin'])
+        const left: string[] = []
+        for await (const e of backend.writer.list({prefix: backend.writerPrefix})) if (e.type === 'object') left.push(e.object.key.slice(backend.writerPrefix.length))
+        expect(left).toEqual(['nightly/developer/d.bin'])
+      } finally {
+        await backend.cleanup()
+        await cleanup()
+      }
+    })
+  }
 })
