@@ -5,7 +5,7 @@ import {rename, rm, stat, truncate, writeFile} from 'node:fs/promises'
 import type {Readable} from 'node:stream'
 import {finished} from 'node:stream/promises'
 
-import {BugError, InfraError, isMantleError} from '../errors.js'
+import {BugError, InfraError, isMantleError, UsageError} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {Progress} from '../progress.js'
 import {isTransient, retry} from '../retry.js'
@@ -168,7 +168,7 @@ async function feedFile(h: Hashers, path: string, from: number, to: number): Pro
 async function checkExisting(path: string, signature: DetachedSignature, logger: Logger | undefined): Promise<{bytes: number; sha256: string; signer: Signer} | undefined> {
   const st = await stat(path).catch(() => undefined)
   if (!st) return undefined
-  if (!st.isFile()) throw new InfraError(`${path} exists and is not a regular file`, {hint: 'remove it or choose another destination'})
+  if (!st.isFile()) throw new UsageError(`${path} exists and is not a regular file`, {hint: 'remove it or choose another destination'})
   const h = await newHashers(signature)
   await feedFile(h, path, 0, st.size)
   try {
