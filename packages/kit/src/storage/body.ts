@@ -111,3 +111,38 @@ export async function splitBody(body: Readable | Buffer | string, partSize: numb
     })(),
   }
 }
+
+/**
+ * Wraps a response body so that a connection lost mid-way, or a body shorter
+ * than announced, surfaces as one clear StorageError ('unavailable', with the
+ * bytes received) instead of a bare socket error or a silent short read. The
+ * caller resumes with `read(key, {start: offset + received})`.
+ */
+export function guardBody(body: Readable, url: string, expected: number | undefined, mapError?: (error: unknown) => Error | undefined): Readable {
+  let received = 0
+  const out = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length
+      callback(null, chunk)
+    },
+    flush(callback) {
+      if (expected !== undefined && received < expected) {
+        callback(new StorageError('unavailable', `${url}: the connection ended after ${received} of ${expected} bytes`, {url}))
+      } else callback()
+    },
+  })
+  body.on('error', (error: NodeJS.ErrnoException) => {
+    const mapped = mapError?.(error)
+    if (mapped) return void out.destroy(mapped)
+    const why = error.code ?? error.name ?? 'error'
+    out.destroy(new StorageError('unavailable', `${url}: the connection failed after ${received}${expected === undefined ? '' : ` of ${expected}`} bytes (${why})`, {url, cause: error}))
+  })
+  // A body whose socket closes without an error or an end ("aborted") must not look like a clean end.
+  body.on('close', () => {
+    if (!body.readableEnded && !out.destroyed) out.destroy(new StorageError('unavailable', `${url}: the connection closed after ${received} bytes`, {url}))
+  })
+  out.on('close', () => {
+    if (!body.destroyed) body.destroy()
+  })
+  return body.pipe(out)
+}

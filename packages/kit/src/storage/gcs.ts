@@ -1,10 +1,10 @@
-import {PassThrough, type Readable} from 'node:stream'
+import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import type {Bucket as GcsBucketHandle, FileMetadata, Storage} from '@google-cloud/storage'
 
 import type {Logger} from '../log.js'
-import {base64ToHex, checkBody, HashingStream, hexToBase64, splitBody} from './body.js'
+import {base64ToHex, checkBody, guardBody, HashingStream, hexToBase64, splitBody} from './body.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import type {StorageOptions} from './open.js'
 import {sortEntries} from './url.js'
@@ -13,7 +13,7 @@ import type {Bucket, DeleteOptions, ListEntry, ListOptions, ObjectInfo, Precondi
 /** Bodies up to this size go in one multipart request; larger ones in a resumable upload. */
 const SINGLE_PUT_MAX = 8 * 1024 * 1024
 
-export type GcsBucketOptions = NonNullable<StorageOptions['gcs']> & {attempts?: number | undefined; logger?: Logger | undefined}
+export type GcsBucketOptions = NonNullable<StorageOptions['gcs']> & {attempts?: number | undefined; idleTimeoutMs?: number | undefined; logger?: Logger | undefined}
 
 /**
  * Google Cloud Storage. Uploads are validated by the SDK against the MD5 the
@@ -42,6 +42,7 @@ export class GcsBucket implements Bucket {
       ...options.clientOptions,
       ...(options.apiEndpoint ? {apiEndpoint: options.apiEndpoint} : {}),
       retryOptions: {autoRetry: true, maxRetries: (options.attempts ?? 5) - 1},
+      ...(options.idleTimeoutMs ? {timeout: options.idleTimeoutMs} : {}),
     })
     return new GcsBucket(name, storage.bucket(name))
   }
@@ -85,11 +86,11 @@ export class GcsBucket implements Bucket {
     const ranged = start > 0 || options.end !== undefined
     // Whole reads are checked against the stored MD5/CRC32C by the SDK; ranges cannot be.
     const source = file.createReadStream({...(ranged ? {start, ...(options.end === undefined ? {} : {end: options.end})} : {}), decompress: false, validation: ranged ? false : true})
-    const body = new PassThrough()
-    source.on('error', (error) => body.destroy(gcsError(error, url, this.url)))
-    source.pipe(body)
+    const expected = (options.end === undefined ? info.size - 1 : Math.min(options.end, info.size - 1)) - start + 1
     if (options.signal) options.signal.addEventListener('abort', () => source.destroy(options.signal!.reason as Error), {once: true})
-    return {body, offset: start, size: info.size, info}
+    // The SDK's own check of a whole read failing is corruption, not a lost connection.
+    const mismatch = (error: unknown): Error | undefined => (/MISMATCH/.test(String((error as {code?: unknown}).code)) ? new StorageError('corrupt', `${url}: the bytes received do not match the stored checksum`, {url, cause: error}) : undefined)
+    return {body: guardBody(source, url, expected, mismatch), offset: start, size: info.size, info}
   }
 
   async write(key: string, body: Readable | Buffer | string, options: WriteOptions = {}): Promise<ObjectInfo> {
@@ -189,5 +190,5 @@ export function gcsError(error: unknown, url: string, bucketUrl: string): Error 
 }
 
 export function gcsBucketOptions(options: StorageOptions): GcsBucketOptions {
-  return {...options.gcs, attempts: options.attempts, logger: options.logger}
+  return {...options.gcs, attempts: options.attempts, idleTimeoutMs: options.idleTimeoutMs, logger: options.logger}
 }

@@ -5,7 +5,7 @@ import type {Got} from 'got'
 
 import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
-import {base64ToHex} from './body.js'
+import {base64ToHex, guardBody} from './body.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import type {Bucket, ListEntry, ObjectInfo, ReadOptions, ReadResult} from './types.js'
 
@@ -14,6 +14,8 @@ export interface HttpBucketOptions {
   headers?: Record<string, string> | undefined
   /** Attempts for transient failures before the response starts (default 5). */
   attempts?: number | undefined
+  /** A connection silent this long is dropped (default 60 s). */
+  idleTimeoutMs?: number | undefined
   logger?: Logger | undefined
 }
 
@@ -50,7 +52,7 @@ export class HttpBucket implements Bucket {
       // Byte ranges must be of the stored bytes, never of a decoded body.
       decompress: false,
       headers: {'accept-encoding': 'identity', 'user-agent': 'mantle-ts', ...options.headers},
-      timeout: {lookup: 10_000, connect: 15_000, secureConnect: 15_000, response: 60_000},
+      timeout: {lookup: 10_000, connect: 15_000, secureConnect: 15_000, response: options.idleTimeoutMs ?? 60_000, socket: options.idleTimeoutMs ?? 60_000},
     })
     return new HttpBucket(origin, client, options)
   }
@@ -89,10 +91,12 @@ export class HttpBucket implements Bucket {
         if (status === 206) {
           const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header(response.headers, 'content-range') ?? '')
           const total = range?.[3] === '*' || !range ? undefined : Number(range[3])
-          return {body: stream as Readable, offset: range ? Number(range[1]) : start, size: total, info: total === undefined ? info : {...info, size: total}}
+          const length = Number(header(response.headers, 'content-length') ?? NaN)
+          const body = guardBody(stream as Readable, url, Number.isNaN(length) ? undefined : length)
+          return {body, offset: range ? Number(range[1]) : start, size: total, info: total === undefined ? info : {...info, size: total}}
         }
         // A 200 to a Range request is the whole object: the caller restarts at 0.
-        return {body: stream as Readable, offset: 0, size: info.size >= 0 ? info.size : undefined, info}
+        return {body: guardBody(stream as Readable, url, info.size >= 0 ? info.size : undefined), offset: 0, size: info.size >= 0 ? info.size : undefined, info}
       }
       stream.destroy()
       if (status === 416) {

@@ -39,6 +39,11 @@ export interface StorageOptions {
   cwd?: string | undefined
   /** Attempts for transient failures (default 5). */
   attempts?: number | undefined
+  /**
+   * How long a connection may stay silent before it counts as stalled and is
+   * dropped (then retried or reported); default 60 s.
+   */
+  idleTimeoutMs?: number | undefined
   logger?: Logger | undefined
   signal?: AbortSignal | undefined
 }
@@ -70,7 +75,7 @@ async function openParsed(parsed: ParsedStorageUrl, options: StorageOptions): Pr
     case 'http':
     case 'https': {
       const {HttpBucket} = await import('./http.js')
-      return HttpBucket.open(parsed.bucket, {headers: options.http?.headers, attempts: options.attempts, logger: options.logger})
+      return HttpBucket.open(parsed.bucket, {headers: options.http?.headers, attempts: options.attempts, idleTimeoutMs: options.idleTimeoutMs, logger: options.logger})
     }
     case 's3': {
       const {S3Bucket, s3BucketOptions} = await import('./s3.js')

@@ -4,7 +4,7 @@ import type {Readable} from 'node:stream'
 import type {S3Client, S3ServiceException} from '@aws-sdk/client-s3'
 
 import type {Logger} from '../log.js'
-import {checkBody, hexToBase64, md5Hex, splitBody} from './body.js'
+import {checkBody, guardBody, hexToBase64, md5Hex, splitBody} from './body.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import {forEachLimit} from './limit.js'
 import type {StorageOptions} from './open.js'
@@ -19,7 +19,7 @@ const PART_CONCURRENCY = 4
 /** Where we keep the MD5 of multipart objects, whose ETag is not one. */
 const MD5_META = 'md5'
 
-export type S3BucketOptions = NonNullable<StorageOptions['s3']> & {attempts?: number | undefined; logger?: Logger | undefined}
+export type S3BucketOptions = NonNullable<StorageOptions['s3']> & {attempts?: number | undefined; idleTimeoutMs?: number | undefined; logger?: Logger | undefined}
 
 /**
  * Amazon S3 and S3-compatible stores. Large bodies go up as a multipart
@@ -56,6 +56,8 @@ export class S3Bucket implements Bucket {
       forcePathStyle: options.forcePathStyle ?? custom,
       ...(options.credentials ? {credentials: options.credentials} : {}),
       maxAttempts: options.attempts ?? 5,
+      // A stalled connection is dropped (and the call retried) instead of hanging forever.
+      requestHandler: {connectionTimeout: 15_000, socketTimeout: options.idleTimeoutMs ?? 60_000},
       // S3-compatible stores answer 411 to streamed bodies with the SDK's default
       // checksums (ENVIRONMENT.md); our parts carry Content-MD5 instead.
       ...(custom ? {requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const} : {}),
@@ -118,7 +120,8 @@ export class S3Bucket implements Bucket {
     const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(got.ContentRange ?? '')
     const size = range ? Number(range[3]) : got.ContentLength
     const info = infoOf(key, {size, etag: got.ETag, updated: got.LastModified, contentType: got.ContentType, cacheControl: got.CacheControl, metadata: got.Metadata})
-    return {body: got.Body as Readable, offset: range ? Number(range[1]) : 0, size, info}
+    const offset = range ? Number(range[1]) : 0
+    return {body: guardBody(got.Body as Readable, url, got.ContentLength), offset, size, info}
   }
 
   async write(key: string, body: Readable | Buffer | string, options: WriteOptions = {}): Promise<ObjectInfo> {
@@ -317,5 +320,5 @@ function infoOf(
 }
 
 export function s3BucketOptions(options: StorageOptions): S3BucketOptions {
-  return {...options.s3, attempts: options.attempts, logger: options.logger}
+  return {...options.s3, attempts: options.attempts, idleTimeoutMs: options.idleTimeoutMs, logger: options.logger}
 }
