@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The release engineer's day on local defaults (the README's main job).
-# Grows with the tools: today it sets up the workspace and shows the tools.
+# The README's main job: sets everything up on a fresh Debian 12 machine, then
+# runs the release engineer's day on local defaults (scripts/day.mjs): build
+# and sign the test OS image, test it with kola under QEMU, publish it with
+# plume to .day/release/, fetch it back over HTTP with gangue and verify it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/system-deps.sh
 bash scripts/setup.sh
 source scripts/node.sh
-for tool in gangue cork ore plume kola; do node "packages/$tool/bin/run.js" version; done
+exec node scripts/day.mjs

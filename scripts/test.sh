@@ -24,4 +24,14 @@ done
 set -a
 for f in .services/*.env; do [ -e "$f" ] && source "$f"; done
 set +a
-npx vitest run "$@"
+# The closing line is the plain "N passed, N failed" that CI reads.
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.services/vitest.json "$@" || status=$?
+node -e '
+  const r = require("./.services/vitest.json")
+  const skipped = r.numPendingTests + r.numTodoTests
+  const line = `vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`
+  require("fs").writeFileSync(".services/vitest-summary.txt", line + "\n")
+  console.log(line)
+' || true
+exit $status
