@@ -4,28 +4,18 @@ import {mkdir, readFile, symlink} from 'node:fs/promises'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {binPath, isolatedEnv, makeTempDir, runCli, serviceEnv} from '@mantle/test-utils'
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {binPath, isolatedEnv, runCli} from '@mantle/test-utils'
+import {describe, expect, it} from 'vitest'
+
+import {kolaEnv, qemuProcesses, TESTDATA, testImage, useTempDir} from '../testing/vm.js'
 
 // These boot real VMs from the test image (scripts/services/test-image.sh
-// start); under TCG each takes 20-40 s to answer SSH, so there are few of them.
-const IMAGE_VARS = ['KOLA_TEST_IMAGE', 'KOLA_TEST_KERNEL', 'KOLA_TEST_INITRD']
-const image = serviceEnv(IMAGE_VARS)
-const FAILING_TESTS = join(import.meta.dirname, '..', 'testdata', 'failing')
+// start); under TCG each takes 20-60 s to answer SSH, so there are few of them.
+const image = testImage()
+const FAILING_TESTS = join(TESTDATA, 'failing')
+const CI_TESTS = join(TESTDATA, 'ci')
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
-let dir: string
-let cleanup: () => Promise<void>
-beforeEach(async () => {
-  ;({dir, cleanup} = await makeTempDir())
-})
-afterEach(async () => {
-  await cleanup()
-})
-
-function kolaEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return isolatedEnv(join(dir, 'home'), {...Object.fromEntries(IMAGE_VARS.map((v) => [v, process.env[v]])), ...extra})
-}
+const tempDir = useTempDir()
 
 /** Every machine directory of a run: `<out>/<test>/<machine uuid>/`. */
 function machineDirs(out: string): string[] {
@@ -34,29 +24,14 @@ function machineDirs(out: string): string[] {
     .flatMap((t) => readdirSync(join(out, t.name)).filter((m) => UUID.test(m)).map((m) => join(out, t.name, m)))
 }
 
-/** QEMU processes whose command line mentions `needle` (the run's output directory). */
-function qemuProcesses(needle: string): number[] {
-  const pids: number[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    let cmdline: string
-    try {
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
-    } catch {
-      continue
-    }
-    if (cmdline.includes('qemu-system') && cmdline.includes(needle)) pids.push(Number(entry))
-  }
-  return pids
-}
-
 describe.skipIf(!image.available)('kola run on real VMs (test image)', () => {
   it('passes the built-in suite with --parallel 2 and reports a failing test as failed in TAP, JSON and JUnit', {timeout: 30 * 60_000}, async () => {
+    const dir = tempDir()
     // Given the built-in suite and a test that fails on purpose, loaded from a tests directory
     const out = join(dir, '_it_temp')
 
     // When kola runs them all, two at a time
-    const result = await runCli('kola', ['run', '--parallel', '2', '--tests-dir', FAILING_TESTS, '--output-dir', out, 'coreos.*', 'kolatest.*'], {env: kolaEnv()})
+    const result = await runCli('kola', ['run', '--parallel', '2', '--tests-dir', FAILING_TESTS, '--output-dir', out, 'coreos.*', 'kolatest.*'], {env: kolaEnv(dir)})
 
     // Then it exits 1 (a test failed), every built-in test passed, and the failing one is reported in all three formats
     expect(result.stderr).not.toMatch(/internal error/)
@@ -86,12 +61,13 @@ describe.skipIf(!image.available)('kola run on real VMs (test image)', () => {
   })
 
   it('on SIGINT mid-boot stops every QEMU before exiting, and still writes the reports', {timeout: 10 * 60_000}, async () => {
+    const dir = tempDir()
     // Given a PATH without setpriv, so that only kola's own teardown can stop QEMU
     const bin = join(dir, 'bin')
     await mkdir(bin)
     for (const tool of ['qemu-system-x86_64', 'qemu-img']) await symlink(`/usr/bin/${tool}`, join(bin, tool))
     const out = join(dir, '_sigint_temp')
-    const child = spawn(process.execPath, [binPath('kola'), 'run', 'coreos.basic', '--output-dir', out], {env: kolaEnv({PATH: bin}), stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [binPath('kola'), 'run', 'coreos.basic', '--output-dir', out], {env: kolaEnv(dir, {PATH: bin}), stdio: ['ignore', 'pipe', 'pipe']})
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     child.stdout.resume()
@@ -123,6 +99,7 @@ describe.skipIf(!image.available)('kola run on real VMs (test image)', () => {
 
 describe('kola run without an image', () => {
   it('exits 2 with a hint when no image is given', async () => {
+    const dir = tempDir()
     // Given no image flags and no KOLA_TEST_* variables
     const result = await runCli('kola', ['run', 'coreos.basic', '--output-dir', join(dir, '_none_temp')], {env: isolatedEnv(join(dir, 'home'))})
 
@@ -132,8 +109,34 @@ describe('kola run without an image', () => {
   })
 
   it('exits 2 when no test matches', async () => {
+    const dir = tempDir()
     const result = await runCli('kola', ['run', 'no.such.*', '--output-dir', join(dir, '_none_temp')], {env: isolatedEnv(join(dir, 'home'))})
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/no test matches no\.such\.\*/)
+  })
+})
+
+describe.skipIf(!image.available)('kola run --rerun and timeouts on real VMs (test image)', () => {
+  it('reports a test that fails once then passes as a flake, and fails a hung test at its timeout leaving no QEMU', {timeout: 30 * 60_000}, async () => {
+    const dir = tempDir()
+    // Given a flaky test (fails until a marker file exists) and one that sleeps past its 90 s timeout
+    const out = join(dir, '_ci_temp')
+    const marker = join(dir, 'flaky-marker')
+
+    // When both run with --rerun, two at a time
+    const result = await runCli('kola', ['run', '--rerun', '--parallel', '2', '--tests-dir', CI_TESTS, '--output-dir', out, 'kolaci.*'], {env: kolaEnv(dir, {KOLA_FLAKE_MARKER: marker})})
+
+    // Then the flaky test passes as a flake, the hung one fails as timed out (twice), and the run exits 1
+    expect(result.stderr).not.toMatch(/internal error/)
+    expect(result.code).toBe(1)
+    const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {tests: Array<{name: string; result: string; flake?: boolean; failure?: string; output: string}>}
+    expect(report.tests.find((t) => t.name === 'kolaci.flaky')).toMatchObject({result: 'PASS', flake: true})
+    expect(report.tests.find((t) => t.name === 'kolaci.hangs')).toMatchObject({result: 'FAIL', failure: 'timeout'})
+    expect(report.tests.find((t) => t.name === 'kolaci.hangs')?.output).toContain('test timed out after 90.0s')
+    const tap = await readFile(join(out, 'test.tap'), 'utf8')
+    expect(tap).toMatch(/^ok - kolaci\.flaky # flake: passed on rerun$/m)
+    expect(tap).toMatch(/^not ok - kolaci\.hangs$/m)
+    expect(await readFile(join(out, 'reports', 'junit.xml'), 'utf8')).toMatch(/<testcase name="kolaci\.flaky"[^>]*>\s*<properties><property name="flake" value="true"\/>/)
+    expect(qemuProcesses(out)).toEqual([])
   })
 })

@@ -65,7 +65,8 @@ export class H {
   private skipReason: string | undefined
   private readonly parallelChildren: Array<Promise<void>> = []
   private onParallel: (() => void) | undefined
-  private holdsSlot = false
+  /** Units of the suite's limiter this test holds (0: none). */
+  private held = 0
   private isParallel = false
   private readonly started = performance.now()
 
@@ -161,20 +162,18 @@ export class H {
     if (!this.parent || this.isParallel) return
     this.isParallel = true
     this.onParallel?.()
-    await this.suite.limiter.acquire()
-    this.holdsSlot = true
+    this.held = await this.suite.limiter.acquire()
   }
 
-  /** A test of the suite: waits for a slot, runs, records. */
-  async runTopLevel(fn: (h: H) => Promise<void>, timeoutMs?: number): Promise<void> {
+  /** A test of the suite: waits for `weight` slots (its machines, say), runs, records. */
+  async runTopLevel(fn: (h: H) => Promise<void>, timeoutMs?: number, weight = 1): Promise<void> {
     const denied = this.suite.denied(this.name)
     if (denied !== undefined) {
       this.skipReason = denied
       this.finish()
       return
     }
-    await this.suite.limiter.acquire()
-    this.holdsSlot = true
+    this.held = await this.suite.limiter.acquire(weight)
     if (this.signal.aborted) {
       this.releaseSlot()
       this.recordNotRun('not run: the run was interrupted')
@@ -250,9 +249,9 @@ export class H {
   }
 
   private releaseSlot(): void {
-    if (!this.holdsSlot) return
-    this.holdsSlot = false
-    this.suite.limiter.release()
+    if (this.held === 0) return
+    this.suite.limiter.release(this.held)
+    this.held = 0
   }
 
   private finish(): void {

@@ -8,6 +8,8 @@ export interface SuiteTest {
   run(h: H): Promise<void>
   /** 0 or absent: no limit. */
   timeoutMs?: number | undefined
+  /** Slots of the parallel cap it takes (its machine count when parallelism is by machines). Default 1. */
+  weight?: number | undefined
 }
 
 export interface SuiteOptions {
@@ -63,7 +65,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
       options.tests.map(async (test, i) => {
         const h = handles[i] as H
         if (options.signal.aborted) return h.recordNotRun('not run: the run was interrupted')
-        await h.runTopLevel((hh) => test.run(hh), test.timeoutMs)
+        await h.runTopLevel((hh) => test.run(hh), test.timeoutMs, test.weight)
       }),
     )
   } finally {

@@ -68,8 +68,8 @@ describe('selectTests', () => {
 
 describe('denier', () => {
   it('denies until a snooze date and no longer after it', () => {
-    // Given a rule snoozed until 2030-01-01
-    const rules = [{pattern: 'coreos.basic/journal', reason: 'bug 12', snoozeUntil: new Date('2030-01-01T00:00:00Z')}]
+    // Given a rule snoozed through 2030-01-01
+    const rules = [{pattern: 'coreos.basic/journal', reason: 'bug 12', snoozeUntil: new Date('2030-01-02T00:00:00Z')}]
 
     // Then before that date the subtest is denied with its reason, after it it runs
     expect(denier(rules, new Date('2029-06-01'))('coreos.basic/journal')).toBe('denylisted (coreos.basic/journal) until 2030-01-01: bug 12')

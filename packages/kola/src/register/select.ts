@@ -49,7 +49,8 @@ export function denier(rules: readonly DenyRule[], now: Date): (name: string) =>
   return (name) => {
     const rule = active.find((r) => r.re.test(name))
     if (!rule) return undefined
-    const until = rule.snoozeUntil ? ` until ${rule.snoozeUntil.toISOString().slice(0, 10)}` : ''
+    // The last day the entry applies: it ends at the start of the next.
+    const until = rule.snoozeUntil ? ` until ${new Date(rule.snoozeUntil.getTime() - 1).toISOString().slice(0, 10)}` : ''
     return `denylisted (${rule.pattern})${until}${rule.reason ? `: ${rule.reason}` : ''}`
   }
 }

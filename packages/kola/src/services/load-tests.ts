@@ -1,5 +1,6 @@
-import {readdir} from 'node:fs/promises'
-import {join, resolve} from 'node:path'
+import {constants} from 'node:fs'
+import {access, readdir, readFile, writeFile} from 'node:fs/promises'
+import {basename, join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
 import {UsageError} from '@mantle/kit'
@@ -7,19 +8,26 @@ import {UsageError} from '@mantle/kit'
 import type {KolaTest} from '../register/test.js'
 
 /**
- * Loads tests from outside kola's own code: every `*.js` / `*.mjs` module of
- * the directory that exports `tests` (an array of test records) or a default
- * export (an array, or a function returning one).
+ * Loads tests from outside kola's own code, without rebuilding kola: every
+ * `*.js` / `*.mjs` module of the directory that exports `tests` (an array of
+ * test records) or a default export (an array, or a function returning one),
+ * and every other executable file, as the test `script.<name>` that runs it
+ * on a machine.
  */
 export async function loadTestModules(dir: string): Promise<KolaTest[]> {
   const root = resolve(dir)
-  let names: string[]
+  let all: string[]
   try {
-    names = (await readdir(root)).filter((n) => /\.(m?js)$/.test(n)).sort()
+    all = (await readdir(root, {withFileTypes: true})).filter((e) => e.isFile()).map((e) => e.name).sort()
   } catch {
     throw new UsageError(`cannot read the tests directory ${root}`, {hint: 'pass an existing directory to --tests-dir'})
   }
+  const names = all.filter((n) => /\.(m?js)$/.test(n))
   const tests: KolaTest[] = []
+  for (const name of all.filter((n) => !/\.(m?js)$/.test(n))) {
+    const file = join(root, name)
+    if (await executable(file)) tests.push(scriptTest(file))
+  }
   for (const name of names) {
     const file = join(root, name)
     let mod: {tests?: unknown; default?: unknown}
@@ -37,4 +45,32 @@ export async function loadTestModules(dir: string): Promise<KolaTest[]> {
     }
   }
   return tests
+}
+
+async function executable(file: string): Promise<boolean> {
+  return access(file, constants.X_OK).then(
+    () => true,
+    () => false,
+  )
+}
+
+/** An executable file as a test: copied to a machine, run as core, its output captured; a non-zero exit fails it. */
+function scriptTest(file: string): KolaTest {
+  const name = `script.${basename(file).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '-')}`
+  return {
+    name,
+    description: `runs ${file} on a machine`,
+    clusterSize: 1,
+    run: async (c) => {
+      const [m] = c.machines
+      if (!m) return c.fatal('no machine')
+      const body = await readFile(file)
+      const upload = await m.ssh('cat > /tmp/kola-script && chmod +x /tmp/kola-script', {stdin: body, signal: c.signal})
+      if (upload.code !== 0) c.fatal(`cannot copy ${file} to ${m.id}: ${upload.stderr.trim()}`)
+      const result = await m.ssh('/tmp/kola-script', {signal: c.signal})
+      await writeFile(join(c.h.outputDir(), 'script-output.txt'), `## stdout\n${result.stdout}\n## stderr\n${result.stderr}`)
+      for (const line of `${result.stdout}${result.stderr}`.split('\n')) if (line) c.log(line)
+      if (result.code !== 0) c.fatal(`${basename(file)} exited ${result.code}`)
+    },
+  }
 }

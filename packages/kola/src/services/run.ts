@@ -1,14 +1,16 @@
+import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {type Logger, UsageError} from '@mantle/kit'
+import {InfraError, type Logger, UsageError} from '@mantle/kit'
 
 import type {TestRecord, TestResult} from '../harness/h.js'
 import {prepareOutputDir} from '../harness/output-dir.js'
-import {TapWriter, writeReports} from '../harness/reports.js'
+import {TapWriter, tapLines, writeReports} from '../harness/reports.js'
 import {runSuite, type SuiteTest} from '../harness/suite.js'
-import type {Flight} from '../platform/platform.js'
+import type {Cluster, Flight} from '../platform/platform.js'
 import {type DenyRule, denier, selectTests} from '../register/select.js'
 import {type KolaTest, TestCluster} from '../register/test.js'
+import {scanMachineLogs} from './signatures.js'
 
 export const DEFAULT_TEST_TIMEOUT_MS = 10 * 60_000
 
@@ -21,17 +23,28 @@ export interface RunOptions {
   platform: string
   /** Creates the platform session, once tests are selected (pre-flight checks happen here). */
   createFlight: () => Promise<Flight>
+  /** At most this many tests at once; or, with `parallelByMachines`, this many machines. */
   parallel: number
+  /** Count the cap in machines (a two-machine test takes two slots): `--parallel auto`. */
+  parallelByMachines?: boolean
   outputDir?: string | undefined
   cwd: string
   /** A test's timeout unless it sets its own. */
   defaultTimeoutMs?: number
+  /** Lengthens every test's timeout by this percentage (slow hosts, TCG). */
+  extendTimeoutPercent?: number
+  /** Runs failed tests once more; a pass then is a flake. */
+  rerun?: boolean
+  /** Runs each selected test this many times (`<name>~<i>`). */
+  multiply?: number
   /** kola's version, for report.json. */
   version: string
   logger: Logger
   signal: AbortSignal
   /** Time allowed for a stopped test to tear down its machines. */
   graceMs?: number
+  /** Called as each test (not subtest) ends, reruns included: metrics. */
+  onResult?: (record: TestRecord) => void
 }
 
 export interface RunTestResult {
@@ -40,6 +53,7 @@ export interface RunTestResult {
   durationMs: number
   failure?: string | undefined
   reason?: string | undefined
+  flake?: boolean | undefined
 }
 
 export interface RunResult {
@@ -50,6 +64,8 @@ export interface RunResult {
   passed: number
   failed: number
   skipped: number
+  /** Tests that failed, then passed when run again. */
+  flakes: number
   /** Tests that failed because a machine never came up (exit code 3). */
   infraFailures: number
   interrupted: boolean
@@ -63,35 +79,57 @@ export interface RunResult {
  */
 export async function runTests(options: RunOptions): Promise<RunResult> {
   const selection = selectTests(options.tests, {patterns: options.patterns, denylist: options.denylist, platform: options.platform})
-  const chosen = [...selection.tests, ...selection.denied.map((d) => d.test)]
+  const chosen = multiply([...selection.tests, ...selection.denied.map((d) => d.test)], options.multiply ?? 1)
   if (chosen.length === 0) {
     throw new UsageError(`no test matches ${options.patterns.length ? options.patterns.join(' ') : '*'} on ${options.platform}`, {hint: 'kola list shows the tests'})
   }
   const outputDir = await prepareOutputDir({outputDir: options.outputDir, platform: options.platform, cwd: options.cwd})
   const reports = {tap: join(outputDir, 'test.tap'), json: join(outputDir, 'reports', 'report.json'), junit: join(outputDir, 'reports', 'junit.xml')}
   const tap = new TapWriter(reports.tap, chosen.length)
-  options.logger.notice(`${selection.tests.length} test(s) on ${options.platform}, output in ${outputDir}`)
+  options.logger.notice(`${selection.tests.length * (options.multiply ?? 1)} test(s) on ${options.platform}, output in ${outputDir}`)
+  const deny = withoutCopyNumber(denier(options.denylist ?? [], new Date()))
 
-  // Machines are only needed when something runs.
-  const flight = selection.tests.length > 0 ? await options.createFlight() : undefined
+  // Pre-flight checks (image, QEMU) only when some test boots machines.
+  const flight = selection.tests.some((t) => (t.clusterSize ?? 1) > 0) ? await options.createFlight() : machineless(options.platform)
   let records: TestRecord[] = []
   let interrupted = false
   const started = performance.now()
   try {
-    const suite = await runSuite({
-      tests: chosen.map((test) => toSuiteTest(test, flight as Flight, options)),
-      parallel: options.parallel,
-      outputDir,
-      signal: options.signal,
-      logger: options.logger,
-      denied: denier(options.denylist ?? [], new Date()),
-      onResult: (record) => tap.add(record),
-      graceMs: options.graceMs,
-    })
-    records = suite.records
-    interrupted = suite.interrupted
+    const suite = async (tests: KolaTest[], dir: string, onResult: (r: TestRecord) => void): Promise<TestRecord[]> => {
+      const result = await runSuite({
+        tests: tests.map((test) => toSuiteTest(test, flight, options)),
+        parallel: options.parallel,
+        outputDir: dir,
+        signal: options.signal,
+        logger: options.logger,
+        denied: deny,
+        onResult: (r) => {
+          onResult(r)
+          options.onResult?.(r)
+        },
+        graceMs: options.graceMs,
+      })
+      interrupted ||= result.interrupted
+      return result.records
+    }
+    records = await suite(chosen, outputDir, (r) => tap.add(r))
+    const failed = records.filter((r) => !r.subtest && r.result === 'FAIL')
+    if (options.rerun && failed.length > 0 && !options.signal.aborted) {
+      options.logger.notice(`rerunning ${failed.length} failed test(s)`)
+      const rerunDir = join(outputDir, 'rerun')
+      await mkdir(rerunDir, {recursive: true})
+      const again = await suite(
+        chosen.filter((t) => failed.some((f) => f.name === t.name)),
+        rerunDir,
+        () => undefined,
+      )
+      records = mergeRerun(records, again)
+      // The streamed test.tap holds first attempts; rewrite it with the outcome.
+      const top = records.filter((r) => !r.subtest)
+      await writeFile(reports.tap, `1..${chosen.length}\n${top.map(tapLines).join('')}`)
+    }
   } finally {
-    await flight?.destroy()
+    await flight.destroy()
   }
   const top = records.filter((r) => !r.subtest)
   const result: TestResult = top.some((r) => r.result === 'FAIL') ? 'FAIL' : top.every((r) => r.result === 'SKIP') ? 'SKIP' : 'PASS'
@@ -100,34 +138,90 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
     result,
     outputDir,
     reports,
-    tests: records.map((r) => ({name: r.name, result: r.result, durationMs: r.durationMs, failure: r.failure, reason: r.skipReason})),
+    tests: records.map((r) => ({name: r.name, result: r.result, durationMs: r.durationMs, failure: r.failure, reason: r.skipReason, flake: r.flake})),
     passed: top.filter((r) => r.result === 'PASS').length,
     failed: top.filter((r) => r.result === 'FAIL').length,
     skipped: top.filter((r) => r.result === 'SKIP').length,
+    flakes: top.filter((r) => r.flake).length,
     infraFailures: top.filter((r) => r.failure === 'infra').length,
     interrupted: interrupted || options.signal.aborted,
     durationMs: Math.round(performance.now() - started),
   }
 }
 
-/** A kola test as the harness runs it: boot the cluster, run, always tear down. */
+/** A kola test as the harness runs it: boot the cluster, run, always tear down, then look for failure signatures. */
 function toSuiteTest(test: KolaTest, flight: Flight, options: RunOptions): SuiteTest {
+  const base = test.timeoutMs ?? options.defaultTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS
+  const size = test.clusterSize ?? 1
   return {
     name: test.name,
-    timeoutMs: test.timeoutMs ?? options.defaultTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,
+    timeoutMs: Math.round(base * (1 + (options.extendTimeoutPercent ?? 0) / 100)),
+    weight: options.parallelByMachines ? Math.max(1, size) : 1,
     run: async (h) => {
       const cluster = await flight.newCluster({name: test.name, outputDir: h.outputDir(), flags: test.flags, signal: h.signal})
       // A timed-out or interrupted test may be stuck in a call: tearing the cluster down unblocks it.
       const onAbort = (): void => void cluster.destroy()
       h.signal.addEventListener('abort', onAbort, {once: true})
       try {
-        const size = test.clusterSize ?? 1
         await Promise.all(Array.from({length: size}, () => cluster.newMachine({userData: test.userData})))
         await test.run(new TestCluster(h, cluster))
       } finally {
         h.signal.removeEventListener('abort', onAbort)
         await cluster.destroy()
+        if (!test.flags?.includes('NoEmergencyShellCheck')) {
+          for (const hit of await scanMachineLogs(h.outputDir())) h.error(`${hit.description} in ${hit.source}: ${hit.match}`)
+        }
       }
     },
+  }
+}
+
+/** `--multiply N`: N copies of each test, `<name>~1` ... `<name>~N`. */
+function multiply(tests: KolaTest[], n: number): KolaTest[] {
+  if (n <= 1) return tests
+  return tests.flatMap((t) => Array.from({length: n}, (_, i) => ({...t, name: `${t.name}~${i + 1}`})))
+}
+
+/** Denylist globs name tests, not their copies: `coreos.basic~2/ssh` is checked as `coreos.basic/ssh`. */
+function withoutCopyNumber(deny: (name: string) => string | undefined): (name: string) => string | undefined {
+  return (name) => deny(name.replace(/~\d+(?=\/|$)/, ''))
+}
+
+/** A rerun's outcome replaces the first attempt's; a pass on rerun is a flake. */
+function mergeRerun(first: TestRecord[], again: TestRecord[]): TestRecord[] {
+  const rerun = new Set(again.filter((r) => !r.subtest).map((r) => r.name))
+  const inRerun = (name: string): boolean => rerun.has(name.split('/')[0] as string)
+  const firstTop = new Map(first.filter((r) => !r.subtest).map((r) => [r.name, r]))
+  const merged = first.filter((r) => !inRerun(r.name))
+  for (const r of again) {
+    if (r.subtest) {
+      merged.push(r)
+      continue
+    }
+    const before = firstTop.get(r.name)
+    const note = `first attempt failed: ${before?.message ?? 'see the first attempt output'}`
+    merged.push(r.result === 'PASS' ? {...r, flake: true, output: r.output ? `${note}\n${r.output}` : note} : r)
+  }
+  return merged
+}
+
+/** The flight of a run whose tests boot no machine (clusterSize 0): no image or QEMU needed. */
+function machineless(platform: string): Flight {
+  return {
+    platform,
+    identity: {user: 'core', privateKey: '', publicKey: ''},
+    newCluster: async (o) => {
+      const cluster: Cluster = {
+        name: o.name,
+        outputDir: o.outputDir,
+        newMachine: async () => Promise.reject(new InfraError(`test ${o.name} has clusterSize 0 and cannot boot machines in this run`)),
+        machines: () => [],
+        destroy: async () => undefined,
+        consoleOutput: async () => ({}),
+        journalOutput: async () => ({}),
+      }
+      return cluster
+    },
+    destroy: async () => undefined,
   }
 }

@@ -1,4 +1,6 @@
-import {chmod, writeFile} from 'node:fs/promises'
+import {spawn} from 'node:child_process'
+import {chmod, readFile, writeFile} from 'node:fs/promises'
+import {constants} from 'node:os'
 import {join} from 'node:path'
 
 import {type Logger, UsageError} from '@mantle/kit'
@@ -43,6 +45,8 @@ export type SpawnMode =
   | 'shell'
   /** Print how to reach the machines and leave them running. */
   | 'detach'
+  /** Run a program with the machines' addresses, key and ssh_config in its environment; remove them when it exits. */
+  | 'exec'
 
 export interface SpawnOptions {
   createFlight: (keepAlive: boolean) => Promise<QemuFlight>
@@ -56,6 +60,8 @@ export interface SpawnOptions {
   logger: Logger
   signal: AbortSignal
   terminal?: Terminal | undefined
+  /** For mode `exec`: the program, its arguments, and the environment it starts from (KOLA_* are added). */
+  exec?: {command: string; args: string[]; env: NodeJS.ProcessEnv} | undefined
   /** Called once the machines are up, before waiting or opening the shell: the command prints them. */
   onReady?: (machines: SpawnedMachine[], files: ConnectionFiles) => void
 }
@@ -68,6 +74,8 @@ export interface SpawnResult {
   detached: boolean
   /** The scratch directory holding detached machines' disks: remove it after killing them. */
   runDir?: string | undefined
+  /** Mode `exec`: the program's exit code (128 + n when killed by signal n). */
+  exitCode?: number | undefined
 }
 
 /** `kola spawn`: boots machines for a person, says how to reach them, and removes them when done. */
@@ -83,19 +91,27 @@ export async function spawnMachines(options: SpawnOptions): Promise<SpawnResult>
     const files = await writeConnectionFiles(outputDir, flight.identity, booted)
     const machines = booted.map((m) => describe(m, files))
     options.onReady?.(machines, files)
+    let exitCode: number | undefined
     if (options.mode === 'shell') await interactiveShell(booted[0] as Machine, options.terminal as Terminal, options.signal)
     else if (options.mode === 'wait' && options.remove) await untilAborted(options.signal)
+    else if (options.mode === 'exec') {
+      if (!options.exec) throw new UsageError('nothing to run')
+      exitCode = await runProgram(options.exec, await readEnvFile(files.env), options.signal)
+      options.logger.info(`${options.exec.command} exited ${exitCode}`)
+    }
     if (keep) {
       const {runDir, machines: pids} = await flight.detach()
       detached = true
       for (const m of machines) m.pid = pids.find((p) => p.id === m.id)?.pid
-      return {outputDir, machines, files, detached, runDir}
+      return {outputDir, machines, files, detached, runDir, exitCode}
     }
-    return {outputDir, machines, files, detached}
+    return {outputDir, machines, files, detached, exitCode}
   } finally {
     if (!detached) await flight.destroy()
   }
 }
+
+const osSignals = constants.signals as Record<string, number>
 
 function describe(m: Machine, files: ConnectionFiles): SpawnedMachine {
   return {
@@ -143,6 +159,30 @@ export async function writeConnectionFiles(dir: string, identity: SshIdentity, m
   ]
   await writeFile(env, lines.join('\n'))
   return {key, sshConfig, env}
+}
+
+async function readEnvFile(path: string): Promise<Record<string, string>> {
+  const vars: Record<string, string> = {}
+  for (const line of (await readFile(path, 'utf8')).split('\n')) {
+    const eq = line.indexOf('=')
+    if (eq > 0) vars[line.slice(0, eq)] = line.slice(eq + 1)
+  }
+  return vars
+}
+
+/** Runs the program with the terminal's stdio; SIGINT/SIGTERM to kola are passed on to it. */
+async function runProgram(exec: {command: string; args: string[]; env: NodeJS.ProcessEnv}, vars: Record<string, string>, signal: AbortSignal): Promise<number> {
+  const child = spawn(exec.command, exec.args, {stdio: 'inherit', env: {...exec.env, ...vars}})
+  const onAbort = (): void => void child.kill('SIGTERM')
+  signal.addEventListener('abort', onAbort, {once: true})
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', (error) => reject(new UsageError(`cannot run ${exec.command}: ${error.message}`)))
+      child.once('exit', (code, sig) => resolve(code ?? 128 + (sig ? (osSignals[sig] ?? 1) : 1)))
+    })
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
 }
 
 async function untilAborted(signal: AbortSignal): Promise<void> {

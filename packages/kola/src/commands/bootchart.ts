@@ -1,0 +1,30 @@
+import {readFile} from 'node:fs/promises'
+
+import {BaseCommand, UsageError} from '@mantle/kit'
+import {Flags} from '@oclif/core'
+
+import {platformFlags, qemuOptionsFrom} from '../cli/platform-flags.js'
+import {QemuFlight} from '../platform/qemu/flight.js'
+import {type BootchartResult, bootchart} from '../services/bootchart.js'
+
+export default class Bootchart extends BaseCommand<typeof Bootchart> {
+  static override summary = "Boot one machine and save systemd-analyze's plot of its boot as SVG."
+  static override examples = ['<%= config.bin %> bootchart', '<%= config.bin %> bootchart -o boot.svg -u config.ign --json']
+  static override enableJsonFlag = true
+  static override flags = {
+    ...platformFlags,
+    output: Flags.string({char: 'o', default: 'bootchart.svg', summary: 'Where to write the SVG.'}),
+    userdata: Flags.string({char: 'u', summary: 'File with an Ignition config (JSON) for the machine.'}),
+    'output-dir': Flags.string({summary: "Where the machine's console and journal go."}),
+  }
+
+  async run(): Promise<BootchartResult> {
+    const {logger, signal, env} = this.context
+    const path = this.flags.userdata
+    const userData = path ? await readFile(path, 'utf8').catch(() => Promise.reject(new UsageError(`cannot read ${path}`, {hint: 'pass an Ignition config file to --userdata'}))) : undefined
+    const qemu = qemuOptionsFrom(this.flags, env)
+    const result = await bootchart({createFlight: () => QemuFlight.create({...qemu, logger}), userData, output: this.flags.output, outputDir: this.flags['output-dir'], cwd: process.cwd(), logger, signal})
+    this.log(`${result.svg}: ${result.startup}`)
+    return result
+  }
+}
