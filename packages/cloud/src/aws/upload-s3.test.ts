@@ -10,7 +10,7 @@ import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {openBucket, Progress, type Bucket} from '@mantle/kit'
 import {makeTempDir, serviceEnv} from '@mantle/test-utils'
 
-import {TEST_AWS_AUTH, testContext} from '../testing/fakes.js'
+import {TEST_AWS_AUTH, testContext, rejection} from '../testing/fakes.js'
 import {ec2Api} from './clients.js'
 import {uploadImage} from './upload.js'
 
@@ -82,7 +82,7 @@ describe.skipIf(!service.available)('aws upload staging on radosgw', () => {
       .resolvesOnce({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'active', Progress: '60'}}]})
       .resolves({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'deleted', StatusMessage: 'ClientError: Unknown OS / Missing OS files.'}}]})
     const context = testContext()
-    const error = await uploadImage({ec2: await ec2Api({auth: TEST_AWS_AUTH, ...context}), store: bucket, bucket: env.MANTLE_TEST_S3_BUCKET!, key, file, format: 'raw', name: 'Flatcar-test-bad', architecture: 'x86_64', context}).catch((e: Error) => e)
+    const error = await rejection(uploadImage({ec2: await ec2Api({auth: TEST_AWS_AUTH, ...context}), store: bucket, bucket: env.MANTLE_TEST_S3_BUCKET!, key, file, format: 'raw', name: 'Flatcar-test-bad', architecture: 'x86_64', context}))
     expect(error.message).toMatch(/failed .*Unknown OS/)
     expect(await bucket.stat(key)).toBeUndefined()
     expect(ec2Mock).not.toHaveReceivedCommand(RegisterImageCommand)

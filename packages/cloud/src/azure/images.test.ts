@@ -1,8 +1,9 @@
 import nock from 'nock'
-import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {ExitCode, isMantleError} from '@mantle/kit'
 
+import {useRecordedHttp} from '../testing/recorded-http.js'
 import {testContext} from '../testing/fakes.js'
 import {azureComputeApi, azureResourcesApi} from './arm.js'
 import {createGalleryImage, createImage, gcAzure, shareGallery} from './images.js'
@@ -22,12 +23,7 @@ function api(context = testContext(NOW)) {
 }
 
 describe('azure images over ARM (recorded HTTP)', () => {
-  beforeAll(() => nock.disableNetConnect())
-  afterEach(() => {
-    const pending = nock.pendingMocks()
-    nock.cleanAll()
-    expect(pending).toEqual([])
-  })
+  useRecordedHttp()
 
   it('creates a managed image from the blob and waits for the operation', async () => {
     const bodies: unknown[] = []

@@ -9,7 +9,7 @@ import type {AzureAuth} from '@mantle/auth'
 import {ExitCode, isMantleError} from '@mantle/kit'
 import {makeTempDir, serviceEnv} from '@mantle/test-utils'
 
-import {testContext} from '../testing/fakes.js'
+import {testContext, rejection} from '../testing/fakes.js'
 import {makeVhd} from '../testing/vhd.js'
 import {pageBlobClient, type PageBlobApi} from './clients.js'
 import {uploadVhd} from './page-blob.js'
@@ -42,17 +42,17 @@ describe('VHD validation (real images from qemu-img)', () => {
 
   it('refuses a dynamic VHD', async () => {
     await makeVhd(join(dir, 'dyn.raw'), join(dir, 'dyn.vhd'), {size: 4 * MiB, data: [], subformat: 'dynamic', forceSize: false})
-    expect((await validateVhd(join(dir, 'dyn.vhd')).catch((e: Error) => e)).message).toMatch(/a dynamic VHD; Azure needs a fixed one$/)
+    expect((await rejection(validateVhd(join(dir, 'dyn.vhd')))).message).toMatch(/a dynamic VHD; Azure needs a fixed one$/)
   })
 
   it('refuses a fixed VHD whose size qemu-img rounded to a disk geometry (not whole MiB)', async () => {
     await makeVhd(join(dir, 'geo.raw'), join(dir, 'geo.vhd'), {size: 16 * MiB, data: [], forceSize: false})
-    expect((await validateVhd(join(dir, 'geo.vhd')).catch((e: Error) => e)).message).toMatch(/virtual size \d+ is not a multiple of 1 MiB$/)
+    expect((await rejection(validateVhd(join(dir, 'geo.vhd')))).message).toMatch(/virtual size \d+ is not a multiple of 1 MiB$/)
   })
 
   it('refuses a file that is not a VHD, and a missing file', async () => {
     await makeVhd(join(dir, 'plain.raw'), join(dir, 'unused.vhd'), {size: MiB, data: []})
-    expect((await validateVhd(join(dir, 'plain.raw')).catch((e: Error) => e)).message).toMatch(/no VHD footer \(cookie "conectix"\)/)
+    expect((await rejection(validateVhd(join(dir, 'plain.raw')))).message).toMatch(/no VHD footer \(cookie "conectix"\)/)
     const missing = await validateVhd(join(dir, 'nope.vhd')).catch((e: unknown) => e)
     expect(isMantleError(missing) && missing.exitCode).toBe(ExitCode.Usage)
     expect((missing as Error).message).toBe(`cannot read ${join(dir, 'nope.vhd')}: ENOENT`)

@@ -45,6 +45,8 @@ export interface RestClientOptions extends CallContext {
   credentialsHint?: string | undefined
   /** Pulls the service's own error text out of an error body. */
   describeError?: ((body: unknown) => string | undefined) | undefined
+  /** False accepts self-signed certificates (lab vCenters); default true. */
+  rejectUnauthorized?: boolean | undefined
 }
 
 /** Error texts as the REST clouds send them: {message}, {error: {message}}, {id, message}, ... */
@@ -79,6 +81,7 @@ export async function restClient(options: RestClientOptions): Promise<RestClient
         retry: {limit: 0},
         throwHttpErrors: false,
         timeout: {connect: 30_000, response: 120_000},
+        ...(options.rejectUnauthorized === false ? {https: {rejectUnauthorized: false}} : {}),
         ...(options.signal ? {signal: options.signal} : {}),
       })
       if (req.onUploadProgress) promise.on('uploadProgress', (p: {transferred: number}) => req.onUploadProgress!(p.transferred))

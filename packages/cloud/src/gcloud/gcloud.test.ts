@@ -1,9 +1,10 @@
 import nock from 'nock'
-import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {ExitCode, isMantleError} from '@mantle/kit'
 
-import {testContext, testServiceAccount} from '../testing/fakes.js'
+import {useRecordedHttp} from '../testing/recorded-http.js'
+import {testContext, testServiceAccount, rejection} from '../testing/fakes.js'
 import {gceComputeApi} from './compute.js'
 import {createImage, deleteImages, deprecateImage, imageName, listImages} from './images.js'
 import {createInstances, destroyInstances} from './instances.js'
@@ -22,12 +23,7 @@ function token() {
 }
 
 describe('gcloud over the Compute REST API (recorded HTTP)', () => {
-  beforeAll(() => nock.disableNetConnect())
-  afterEach(() => {
-    const pending = nock.pendingMocks()
-    nock.cleanAll()
-    expect(pending).toEqual([])
-  })
+  useRecordedHttp()
   // Each client signs its own JWT and trades it for a token once.
   const api = (context = testContext(NOW)) => {
     token()
@@ -83,7 +79,7 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
   it('an existing FAILED image is refused unless forced; --force deletes and creates it', async () => {
     nock(GCE).get(`${P}/global/images/img`).reply(200, {name: 'img', status: 'FAILED'})
     const context = testContext(NOW)
-    const refused = await createImage({compute: await api(context), name: 'img', source: 'gs://b/o', context}).catch((e: Error) => e)
+    const refused = await rejection(createImage({compute: await api(context), name: 'img', source: 'gs://b/o', context}))
     expect(refused.message).toBe('gce: image img exists and FAILED')
 
     nock(GCE).get(`${P}/global/images/img`).reply(200, {name: 'img', status: 'FAILED'})
@@ -99,7 +95,7 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
     nock(GCE).post(`${P}/global/images`).reply(200, {name: 'operation-4', status: 'RUNNING'})
     nock(GCE).get(`${P}/global/operations/operation-4`).reply(200, {name: 'operation-4', status: 'DONE', targetLink: `${GCE}${P}/global/images/img`, error: {errors: [{code: 'INVALID_FIELD_VALUE', message: 'Invalid value for field rawDisk.source'}]}})
     const context = testContext(NOW)
-    const error = await createImage({compute: await api(context), name: 'img', source: 'gs://b/o', context}).catch((e: Error) => e)
+    const error = await rejection(createImage({compute: await api(context), name: 'img', source: 'gs://b/o', context}))
     expect(error.message).toBe('gce: operation operation-4 on mantle-test/global/images/img failed: INVALID_FIELD_VALUE: Invalid value for field rawDisk.source')
   })
 

@@ -54,3 +54,13 @@ export function testServiceAccount(project = 'mantle-test'): import('@mantle/aut
   const {privateKey} = generateKeyPairSync('rsa', {modulusLength: 2048, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}, publicKeyEncoding: {type: 'spki', format: 'pem'}})
   return {kind: 'service-account', source: 'test', clientEmail: 'ci@mantle-test.iam.gserviceaccount.com', privateKey, projectId: project}
 }
+
+/** The error a promise rejects with; a promise that resolves fails the test. */
+export function rejection(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection, got a result')
+    },
+    (error: unknown) => error as Error,
+  )
+}

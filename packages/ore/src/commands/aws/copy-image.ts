@@ -15,7 +15,8 @@ export default class AwsCopyImage extends BaseCommand<typeof AwsCopyImage> {
   }
 
   async run(): Promise<{source: string; region: string; copies: aws.CopiedImage[]}> {
-    const regions = this.argv.filter((a) => !a.startsWith('-') && /^[a-z]{2}-/.test(a))
+    // Variadic: every positional argument, flags and their values left out by the parser.
+    const regions = (await this.parse(AwsCopyImage)).argv as string[]
     for (const r of regions) aws.validateRegionName(r)
     const session = await aws.connectAws({auth: await awsAuth(this.flags, this.context), context: this.context})
     const copies = await aws.copyImage({ec2: await session.ec2(), imageId: this.flags.image, regions, clientFor: (r) => session.ec2(r), wait: this.flags.wait, context: this.context})

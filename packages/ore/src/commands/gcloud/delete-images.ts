@@ -13,7 +13,8 @@ export default class GcloudDeleteImages extends BaseCommand<typeof GcloudDeleteI
   static override flags = {...gcloudTopicFlags}
 
   async run(): Promise<{deleted: string[]; missing: string[]}> {
-    const names = this.argv.filter((a) => !a.startsWith('-') && /^[a-z][-a-z0-9]*$/.test(a))
+    // Variadic: every positional argument, flags and their values left out by the parser.
+    const names = (await this.parse(GcloudDeleteImages)).argv as string[]
     const compute = await gcloud.gceComputeApi({auth: await gceAuth(this.flags, this.context), project: this.flags.project, ...this.context})
     const result = await gcloud.deleteImages({compute, names, context: this.context})
     for (const n of result.deleted) this.log(`deleted ${n}`)

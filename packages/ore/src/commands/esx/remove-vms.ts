@@ -1,0 +1,21 @@
+import {esxFlags, profileAuth} from '@mantle/auth'
+import {esx} from '@mantle/cloud'
+import {Args, BaseCommand, Flags} from '@mantle/kit'
+
+export default class EsxRemoveVms extends BaseCommand<typeof EsxRemoveVms> {
+  static override summary = 'Power off and delete VMs by name, or every VM whose name starts with --prefix.'
+  static override examples = ['<%= config.bin %> <%= command.id %> --prefix kola-', '<%= config.bin %> <%= command.id %> kola-1 kola-2 --json']
+  static override enableJsonFlag = true
+  static override strict = false
+  static override args = {name: Args.string({description: 'VM names.'})}
+  static override flags = {...esxFlags, prefix: Flags.string({summary: 'Remove VMs whose name starts with this.'}), insecure: Flags.boolean({summary: "Accept the server's self-signed certificate."})}
+
+  async run(): Promise<{removed: esx.EsxVm[]}> {
+    // Variadic: every positional argument, flags and their values left out by the parser.
+    const names = (await this.parse(EsxRemoveVms)).argv as string[]
+    const {credentials} = await profileAuth('esx', this.flags, this.context)
+    const result = await esx.removeVms({api: await esx.esxApi({credentials, insecure: this.flags.insecure, ...this.context}), names, prefix: this.flags.prefix, context: this.context})
+    for (const v of result.removed) this.log(`removed ${v.name}`)
+    return result
+  }
+}

@@ -1,0 +1,20 @@
+import {packetFlags, profileAuth} from '@mantle/auth'
+import {packet} from '@mantle/cloud'
+import {BaseCommand} from '@mantle/kit'
+
+import {durationMs, gcFlags} from '../../flags.js'
+
+export default class PacketGc extends BaseCommand<typeof PacketGc> {
+  static override summary = 'Delete devices tagged as ours that are older than --duration.'
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --duration 2h --dry-run --json']
+  static override enableJsonFlag = true
+  static override flags = {...packetFlags, ...gcFlags}
+
+  async run(): Promise<{deletedDevices: string[]}> {
+    const olderThanMs = durationMs(this.flags.duration)
+    const {credentials} = await profileAuth('packet', this.flags, this.context)
+    const result = await packet.gcPacket({api: await packet.packetApi({credentials, ...this.context}), olderThanMs, dryRun: this.flags['dry-run'], context: this.context})
+    for (const id of result.deletedDevices) this.log(id)
+    return result
+  }
+}
