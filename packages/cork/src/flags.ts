@@ -1,11 +1,11 @@
-import {gceFlags} from '@mantle/auth'
-import {Flags, type CommandContext, type StorageOptions} from '@mantle/kit'
+import {storageFlags, storageOptions} from '@mantle/auth'
+import {Flags, type CommandContext} from '@mantle/kit'
 
 import {resolveEndpoint, type Endpoint} from './services/engine/endpoint.js'
 import {DEFAULT_SDK_URL, DEFAULT_SDK_URL_PATH, type SdkSource} from './services/sdk/download.js'
 import type {SdkFetcher} from './services/sdk/fetcher.js'
 import {kitFetcher} from './services/sdk/kit-fetcher.js'
-import {resolveLayout, type SdkLayout} from './services/sdk/layout.js'
+import {resolveLayout, sdkBaseUrl, type SdkLayout} from './services/sdk/layout.js'
 import {CLOUD_CREDENTIALS, type CloudCredentials, type MountOptions} from './services/sdk/mounts.js'
 
 /** The flag sets cork's commands share, and the one place they turn into service options. */
@@ -36,7 +36,7 @@ export const sourceFlags = {
     multiple: true,
     helpGroup: 'SDK DOWNLOAD',
   }),
-  ...gceFlags,
+  ...storageFlags,
 }
 
 export const containerFlags = {
@@ -89,23 +89,19 @@ export function mountsFrom(
   }
 }
 
-/** Storage credentials for the SDK and image downloads: resolved only for the schemes that need them. */
-export async function storageFrom(url: string, flags: Record<string, unknown>, ctx: StorageCtx): Promise<StorageOptions> {
-  if (!url.startsWith('gs://')) return {}
-  const {gceAuth, googleClientOptions} = await import('@mantle/auth')
-  return {gcs: {clientOptions: googleClientOptions(await gceAuth(flags, ctx))}}
-}
-
 type StorageCtx = Pick<CommandContext, 'env' | 'home' | 'logger' | 'redactor'>
 
 /** The kit's signed download for the SDK tarball, with the command's credentials and progress. */
 export async function fetcherFrom(url: string, flags: Record<string, unknown>, ctx: StorageCtx & Pick<CommandContext, 'progress'>): Promise<SdkFetcher> {
-  return kitFetcher({storage: await storageFrom(url, flags, ctx), env: ctx.env, home: ctx.home, logger: ctx.logger, progress: ctx.progress})
+  // Credentials only for the scheme of this URL (none for file:// and https://).
+  const storage = await storageOptions(url, flags, {env: ctx.env, home: ctx.home, logger: ctx.logger, redactor: ctx.redactor, cwd: process.cwd()})
+  return kitFetcher({storage, env: ctx.env, home: ctx.home, logger: ctx.logger, progress: ctx.progress})
 }
 
 export async function sourceFrom(
   flags: {'sdk-url': string; 'sdk-url-path': string; 'verify-key'?: string[] | undefined} & Record<string, unknown>,
   ctx: StorageCtx & Pick<CommandContext, 'progress'>,
 ): Promise<SdkSource> {
-  return {url: flags['sdk-url'], path: flags['sdk-url-path'], keys: flags['verify-key'] ?? [], fetcher: await fetcherFrom(flags['sdk-url'], flags, ctx)}
+  const url = sdkBaseUrl(flags['sdk-url'])
+  return {url, path: flags['sdk-url-path'], keys: flags['verify-key'] ?? [], fetcher: await fetcherFrom(url, flags, ctx)}
 }

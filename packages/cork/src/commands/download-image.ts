@@ -1,5 +1,6 @@
 import {join} from 'node:path'
 
+import {storageFlags} from '@mantle/auth'
 import {BaseCommand, Flags} from '@mantle/kit'
 
 import {fetcherFrom, layoutFrom, layoutFlags, sourceFlags} from '../flags.js'
@@ -22,8 +23,7 @@ export default class DownloadImage extends BaseCommand<typeof DownloadImage> {
     platform: Flags.string({summary: 'Platform whose image to download (repeatable).', options: PLATFORMS, multiple: true, required: true}),
     verify: Flags.boolean({summary: 'Verify each file against its detached signature.', default: true, allowNo: true}),
     'verify-key': sourceFlags['verify-key'],
-    'json-key': sourceFlags['json-key'],
-    'service-auth': sourceFlags['service-auth'],
+    ...storageFlags,
   }
 
   async run(): Promise<DownloadedImage[]> {

@@ -153,12 +153,16 @@ export function containerName(name: string, arch: string, sdkVersion: string, os
   return `${name}-sdk-${arch}-${safe(sdkVersion)}_os-${safe(osVersion)}`
 }
 
-/** `<base>/<path>/<arch>/<version>/<tarball>`; a base without a scheme is an https host (the original's `--sdk-url`). */
+/** A base URL as given to --sdk-url: one without a scheme (and not a path) is an https host, as in the original. */
+export function sdkBaseUrl(base: string): string {
+  const b = base.replace(/\/+$/, '')
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(b) || b.startsWith('/') || b.startsWith('.') ? b : `https://${b}`
+}
+
+/** `<base>/<path>/<arch>/<version>/<tarball>`. */
 export function sdkUrl(base: string, path: string, arch: string, sdkVersion: string, tarball: string): string {
-  let b = base.replace(/\/+$/, '')
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(b) && !b.startsWith('/')) b = `https://${b}`
   const p = path.replace(/^\/+|\/+$/g, '')
-  return [b, p, arch, sdkVersion, tarball].filter((s) => s !== '').join('/')
+  return [sdkBaseUrl(base), p, arch, sdkVersion, tarball].filter((s) => s !== '').join('/')
 }
 
 /** Where the checkout caches SDK tarballs. */
