@@ -16,15 +16,17 @@ import {storageSync, type IndexOptions} from './kit-sync.js'
 export function destinationSteps(ctx: StageContext): Step[] {
   const {release} = ctx
   const steps: Step[] = []
-  for (const dest of release.spec.destinations ?? []) {
+  // Ids name a destination by its position: they must not change with the URL (tests kill at them).
+  for (const [i, dest] of (release.spec.destinations ?? []).entries()) {
     const where = `storage ${dest.url}`
+    const id = (what: string): string => `storage/${i + 1}/${what}`
     const open = async (sub: string): Promise<StorageLocation> => {
       const base = await openLocation(dest.url, ctx.storage)
       return {bucket: base.bucket, key: `${fixPrefix(base.key)}${sub}`}
     }
     const pages = (_location: StorageLocation): IndexOptions => indexOptions(dest)
     const syncTo = (sub: string): Step => ({
-      id: `storage/${dest.url}/${sub}`,
+      id: id(sub.slice(0, -1)),
       where,
       check: async (c) => {
         const destination = await open(sub)
@@ -41,7 +43,7 @@ export function destinationSteps(ctx: StageContext): Step[] {
     steps.push(...syncs)
     for (const sub of [`${release.board}/`, '']) {
       steps.push({
-        id: `storage/${dest.url}/${sub || '.'}index`,
+        id: id(`${sub}index`),
         where,
         check: async (c) => {
           const location = await open(sub)
