@@ -306,9 +306,12 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
     const error = unwrap(wrapped)
     h.verifier?.abort()
     if (signal?.aborted) throw signal.reason
+    const hint = `run again to resume from ${part}`
+    // Network and service failures keep the part file: say so. Usage errors (not found, access denied) pass as they are.
+    if (isStorageError(error, 'unavailable')) throw new InfraError(error.message, {hint, cause: error})
     if (isMantleError(error)) throw error
     const e = error as {code?: string; message?: string}
-    throw new InfraError(`${url}: download failed: ${e.message ?? String(error)}`, {hint: `run again to resume from ${part}`, cause: error})
+    throw new InfraError(`${url}: download failed: ${e.message ?? String(error)}`, {hint, cause: error})
   } finally {
     progress?.finish()
   }
