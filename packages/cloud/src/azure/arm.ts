@@ -23,6 +23,7 @@ export interface AzureComputeApi {
   getGalleryImageVersion(resourceGroup: string, gallery: string, image: string, version: string): Promise<Compute.GalleryImageVersion | undefined>
   createGalleryImageVersion(resourceGroup: string, gallery: string, image: string, version: string, value: Compute.GalleryImageVersion): Promise<Compute.GalleryImageVersion>
   deleteGalleryImageVersion(resourceGroup: string, gallery: string, image: string, version: string): Promise<void>
+  updateGalleryImageVersion(resourceGroup: string, gallery: string, image: string, version: string, update: Compute.GalleryImageVersionUpdate): Promise<Compute.GalleryImageVersion>
   updateSharing(resourceGroup: string, gallery: string, update: Compute.SharingUpdate): Promise<Compute.SharingUpdate>
 }
 
@@ -71,6 +72,7 @@ export async function azureComputeApi(options: AzureArmOptions): Promise<AzureCo
     getGalleryImageVersion: (rg, g, i, ver) => get('galleryImageVersions.get', () => client.galleryImageVersions.get(rg, g, i, ver)),
     createGalleryImageVersion: (rg, g, i, ver, v) => call('galleryImageVersions.createOrUpdate', async () => client.galleryImageVersions.createOrUpdate(rg, g, i, ver, v, lro)),
     deleteGalleryImageVersion: (rg, g, i, ver) => call('galleryImageVersions.delete', async () => client.galleryImageVersions.delete(rg, g, i, ver, lro)),
+    updateGalleryImageVersion: (rg, g, i, ver, u) => call('galleryImageVersions.update', async () => client.galleryImageVersions.update(rg, g, i, ver, u, lro)),
     updateSharing: (rg, g, u) => call('gallerySharingProfile.update', async () => client.gallerySharingProfile.update(rg, g, u, lro)),
   }
 }

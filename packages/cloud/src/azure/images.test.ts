@@ -6,7 +6,7 @@ import {ExitCode, isMantleError} from '@mantle/kit'
 import {useRecordedHttp} from '../testing/recorded-http.js'
 import {testContext} from '../testing/fakes.js'
 import {azureComputeApi, azureResourcesApi} from './arm.js'
-import {createGalleryImage, createImage, gcAzure, shareGallery} from './images.js'
+import {createGalleryImage, createImage, gcAzure, replicateGalleryImage, shareGallery} from './images.js'
 
 /**
  * Azure Resource Manager cannot run here: these tests answer its REST calls
@@ -114,6 +114,22 @@ describe('azure images over ARM (recorded HTTP)', () => {
         storageProfile: {osDiskImage: {source: {uri: 'https://acct.blob.core.windows.net/vhds/f.vhd', storageAccountId: `${RG}/providers/Microsoft.Storage/storageAccounts/acct`}}},
       },
     })
+  })
+
+  it('replicates a version to more regions, and leaves it alone when nothing changes', async () => {
+    const V = `${RG}/providers/Microsoft.Compute/galleries/flatcar/images/stable/versions/4000.0.0`
+    const version = {id: V, name: '4000.0.0', location: 'westus', properties: {publishingProfile: {targetRegions: [{name: 'West US'}]}}}
+    const patched: unknown[] = []
+    nock(ARM).get(V).query(true).reply(200, version)
+    nock(ARM).patch(V, (b) => (patched.push(b), true)).query(true).reply(200, {...version, properties: {publishingProfile: {targetRegions: [{name: 'westus'}, {name: 'eastus'}]}}})
+    const context = testContext(NOW)
+    const compute = await api(context)
+    const args = {compute, resourceGroup: 'images', gallery: 'flatcar', image: 'stable', version: '4000.0.0', context}
+    expect(await replicateGalleryImage({...args, add: ['eastus']})).toEqual({regions: ['westus', 'eastus'], changed: true})
+    expect(patched[0]).toEqual({properties: {publishingProfile: {targetRegions: [{name: 'westus'}, {name: 'eastus'}]}}})
+
+    nock(ARM).get(V).query(true).reply(200, version)
+    expect(await replicateGalleryImage({...args, add: ['West US'], remove: ['westus']})).toEqual({regions: ['westus'], changed: false})
   })
 
   it('shares a gallery publicly (community)', async () => {

@@ -119,6 +119,28 @@ export async function createGalleryImage(options: CreateGalleryImageOptions): Pr
 }
 
 /**
+ * Adds regions to, or removes them from, the replication of a gallery image
+ * version. The version's own location always stays; a region already in
+ * the wanted state is not touched, so a rerun makes no call.
+ */
+export async function replicateGalleryImage(options: {compute: AzureComputeApi; resourceGroup: string; gallery: string; image: string; version: string; add?: string[] | undefined; remove?: string[] | undefined; context: ServiceContext}): Promise<{regions: string[]; changed: boolean}> {
+  const {compute, resourceGroup: rg, gallery, image, version, context: ctx} = options
+  const current = await compute.getGalleryImageVersion(rg, gallery, image, version)
+  if (!current) throw new UsageError(`azure: no gallery image version ${gallery}/${image}/${version} in ${rg}`)
+  const norm = (r: string) => r.toLowerCase().replace(/\s+/g, '')
+  const home = norm(current.location ?? '')
+  const before = (current.publishingProfile?.targetRegions ?? []).map((t) => norm(t.name))
+  const removing = new Set((options.remove ?? []).map(norm).filter((r) => r !== home))
+  const after = [...new Set([...before, ...(options.add ?? []).map(norm)])].filter((r) => !removing.has(r))
+  if (after.length === before.length && after.every((r) => before.includes(r))) {
+    ctx.logger.notice(`${gallery}/${image}/${version} already replicates to ${before.join(', ')}`)
+    return {regions: before, changed: false}
+  }
+  await compute.updateGalleryImageVersion(rg, gallery, image, version, {publishingProfile: {targetRegions: after.map((name) => ({name}))}})
+  return {regions: after, changed: true}
+}
+
+/**
  * Shares a gallery: `public` opens it to everyone (a community gallery),
  * `private` withdraws every share, subscriptions add those subscriptions.
  */
