@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/node.sh
+source scripts/services/lib/daemon.bash
 root="$PWD/.services/azurite"
 env_file="$PWD/.services/azurite.env"
 pidfile="$root/azurite.pid"
@@ -18,7 +19,8 @@ endpoint="http://127.0.0.1:$port/$account"
 connection="DefaultEndpointsProtocol=http;AccountName=$account;AccountKey=$key;BlobEndpoint=$endpoint;"
 container=mantle-test
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+running() { pid_alive "$pidfile"; }
+answers_or_died() { answers || ! running; }
 # Any HTTP answer (Azurite says 400 to an unsigned GET) means it is up.
 answers() { [ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "$endpoint?comp=list" 2>/dev/null)" != 000 ]; }
 
@@ -54,11 +56,8 @@ start() {
     (cd "$root" && exec setsid "$OLDPWD/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
       --inMemoryPersistence --disableTelemetry --skipApiVersionCheck >"$root/azurite.log" 2>&1 </dev/null) &
     echo $! >"$pidfile"
-    for _ in $(seq 1 150); do
-      answers && break
-      running || break
-      sleep 0.2
-    done
+    # Until it answers, or gives up early if the process died.
+    wait_until 30 answers_or_died || true
     if ! answers; then
       echo "azurite.sh: Azurite did not answer on $endpoint; last lines of $root/azurite.log:" >&2
       tail -n 20 "$root/azurite.log" >&2 || true
@@ -72,14 +71,7 @@ start() {
 
 stop() {
   rm -f "$env_file"
-  running || { rm -f "$pidfile"; return 0; }
-  local pid
-  pid="$(cat "$pidfile")"
-  kill -TERM "$pid"
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$pidfile"
-  echo "azurite.sh: stopped" >&2
+  stop_pidfile azurite.sh "$pidfile"
 }
 
 case "${1:-}" in

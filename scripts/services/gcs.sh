@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/node.sh
+source scripts/services/lib/daemon.bash
 root="$PWD/.services/gcs"
 env_file="$PWD/.services/gcs.env"
 pidfile="$root/gcs.pid"
@@ -15,7 +16,8 @@ port="${MANTLE_GCS_PORT:-9199}"
 endpoint="http://127.0.0.1:$port"
 bucket=mantle-test
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+running() { pid_alive "$pidfile"; }
+answers_or_died() { answers || ! running; }
 answers() { curl -fsS --max-time 2 -o /dev/null "$endpoint/b" 2>/dev/null; }
 
 write_env() {
@@ -38,11 +40,8 @@ start() {
     # Its blobs go under TMPDIR: keep them in our own directory.
     (cd "$root" && TMPDIR="$root" exec setsid node "$OLDPWD/scripts/services/gcs-emulator.mjs" "$port" >"$root/gcs.log" 2>&1 </dev/null) &
     echo $! >"$pidfile"
-    for _ in $(seq 1 150); do
-      answers && break
-      running || break
-      sleep 0.2
-    done
+    # Until it answers, or gives up early if the process died.
+    wait_until 30 answers_or_died || true
     if ! answers; then
       echo "gcs.sh: the emulator did not answer on $endpoint; last lines of $root/gcs.log:" >&2
       tail -n 20 "$root/gcs.log" >&2 || true
@@ -57,14 +56,7 @@ start() {
 
 stop() {
   rm -f "$env_file"
-  running || { rm -f "$pidfile"; return 0; }
-  local pid
-  pid="$(cat "$pidfile")"
-  kill -TERM "$pid"
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$pidfile"
-  echo "gcs.sh: stopped" >&2
+  stop_pidfile gcs.sh "$pidfile"
 }
 
 case "${1:-}" in

@@ -7,6 +7,7 @@
 # `stop` stops the daemons by PID and removes the cluster. Both are idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/services/lib/daemon.bash
 root="$PWD/.services/radosgw"
 env_file="$PWD/.services/radosgw.env"
 conf="$root/ceph.conf"
@@ -18,7 +19,7 @@ bucket=mantle-test
 daemons=(radosgw osd.0 mon.a)
 
 pid_of() { cat "$root/run/$1.pid" 2>/dev/null || true; }
-alive() { local p; p="$(pid_of "$1")"; [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+alive() { pid_alive "$root/run/$1.pid"; }
 answers() { curl -fsS --max-time 2 -o /dev/null "$endpoint/" 2>/dev/null; }
 ceph_() { timeout 20 ceph -c "$conf" "$@"; }
 
@@ -30,12 +31,9 @@ make_bucket() {
 }
 
 wait_for() { # seconds, description, command...
-  local deadline=$((SECONDS + $1)) what="$2"
+  local seconds="$1" what="$2"
   shift 2
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    "$@" && return 0
-    sleep 0.2
-  done
+  wait_until "$seconds" "$@" && return 0
   echo "radosgw.sh: $what did not happen in ${seconds} s; logs in $root/log/" >&2
   tail -n 15 "$root"/log/*.log >&2 2>/dev/null || true
   return 1
@@ -123,14 +121,8 @@ CONF
 }
 
 stop_daemons() {
-  local d pid
-  for d in "${daemons[@]}"; do
-    pid="$(pid_of "$d")"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || continue
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  done
+  local d
+  for d in "${daemons[@]}"; do stop_pidfile "radosgw.sh: $d" "$root/run/$d.pid" 2>/dev/null; done
 }
 
 stop() {

@@ -62,6 +62,16 @@ export class S3Bucket implements Bucket {
       // checksums (ENVIRONMENT.md); our parts carry Content-MD5 instead.
       ...(custom ? {requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const} : {}),
     })
+    // Parts and single puts carry Content-MD5, which the store checks: hashing every byte
+    // again with SHA-256 for the signature costs CPU and adds no integrity.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const headers = (args.request as {headers?: Record<string, string>}).headers
+        if (headers?.['content-md5']) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD'
+        return next(args)
+      },
+      {step: 'build', name: 'mantleUnsignedPayloadWithMd5'},
+    )
     return new S3Bucket(name, sdk, client, !custom)
   }
 
