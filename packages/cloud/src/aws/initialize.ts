@@ -1,7 +1,7 @@
 import {InfraError} from '@mantle/kit'
 
 import type {ServiceContext} from '../common/context.js'
-import type {IamApi, S3BucketApi} from './clients.js'
+import type {IamApi, S3BucketApi, StsApi} from './clients.js'
 import {awsCode} from './errors.js'
 
 export interface InitializeResult {
@@ -73,7 +73,7 @@ export interface CallerIdentity {
  * The preflight of spec/auth.md: one cheap call that proves the credentials
  * work, so bad ones fail as one clear line (exit 2) before any real work.
  */
-export async function whoAmI(sts: import('./clients.js').StsApi): Promise<CallerIdentity> {
+export async function whoAmI(sts: StsApi): Promise<CallerIdentity> {
   const out = await sts.getCallerIdentity({})
   if (!out.Account || !out.Arn) throw new InfraError('aws: GetCallerIdentity returned no account')
   return {account: out.Account, arn: out.Arn, userId: out.UserId ?? ''}
