@@ -68,7 +68,13 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
       run: async (c) => {
         const file = rawImage(stage)
         const size = (await stat(file)).size
-        await (await stage.clients.staging(partition)).write(stagingKey, createReadStream(file), {size, signal: c.signal, onProgress: (n) => c.advance(n)})
+        let sent = 0
+        const onProgress = (total: number): void => {
+          // The store reports the total so far; the progress view adds deltas.
+          c.advance(total - sent)
+          sent = total
+        }
+        await (await stage.clients.staging(partition)).write(stagingKey, createReadStream(file), {size, signal: c.signal, onProgress})
       },
     })
     steps.push({

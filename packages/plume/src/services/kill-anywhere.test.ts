@@ -91,7 +91,9 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
         expect({point, signal: killed.signal, output: killed.signal ? '' : killed.output}).toEqual({point, signal: 'SIGKILL', output: ''})
         if (stage === 'pre-release') nothingPublic(await endState(world))
         // and the release is run again from where it stopped
-        await completeRun(world, stage === 'pre-release' ? ['pre-release', 'release'] : ['release'])
+        await completeRun(world, stage === 'pre-release' ? ['pre-release', 'release'] : ['release']).catch((error: unknown) => {
+          throw new Error(`rerun after a kill at ${stage} ${point}: ${(error as Error).message}`, {cause: error})
+        })
         // Then the end state is the one of the uninterrupted run
         const state = await endState(world)
         noDuplicates(state)
