@@ -80,6 +80,18 @@ describe('kola run --denylist', () => {
   })
 })
 
+describe('failure signatures after each test', () => {
+  it("fail a test whose machine's console shows a kernel panic, unless the test opts out", async () => {
+    const dir = tempDir()
+    const result = await kola(dir, ['nomachine.panics', 'nomachine.panics-ignored'])
+    expect(result.code).toBe(1)
+    const tests = (await report(dir)).tests as Array<{name: string; result: string; output?: string}>
+    expect(tests.find((t) => t.name === 'nomachine.panics')).toMatchObject({result: 'FAIL'})
+    expect(tests.find((t) => t.name === 'nomachine.panics')?.output).toMatch(/kernel panic in .*fake-machine\/console\.txt: Kernel panic - not syncing: Attempted to kill init!/)
+    expect(tests.find((t) => t.name === 'nomachine.panics-ignored')).toMatchObject({result: 'PASS'})
+  })
+})
+
 describe('kola run --multiply', () => {
   it('runs each selected test N times under numbered names', async () => {
     const dir = tempDir()

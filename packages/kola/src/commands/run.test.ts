@@ -117,14 +117,14 @@ describe('kola run without an image', () => {
 })
 
 describe.skipIf(!image.available)('kola run --rerun and timeouts on real VMs (test image)', () => {
-  it('reports a test that fails once then passes as a flake, and fails a hung test at its timeout leaving no QEMU', {timeout: 30 * 60_000}, async () => {
+  it('reports a test that fails once then passes as a flake, fails a hung test at its timeout leaving no QEMU, and runs a script from --tests-dir', {timeout: 30 * 60_000}, async () => {
     const dir = tempDir()
-    // Given a flaky test (fails until a marker file exists) and one that sleeps past its 90 s timeout
+    // Given a flaky test (fails until a marker file exists), one that sleeps past its 90 s timeout, and a script
     const out = join(dir, '_ci_temp')
     const marker = join(dir, 'flaky-marker')
 
     // When both run with --rerun, two at a time
-    const result = await runCli('kola', ['run', '--rerun', '--parallel', '2', '--tests-dir', CI_TESTS, '--output-dir', out, 'kolaci.*'], {env: kolaEnv(dir, {KOLA_FLAKE_MARKER: marker})})
+    const result = await runCli('kola', ['run', '--rerun', '--parallel', '2', '--tests-dir', CI_TESTS, '--output-dir', out, 'kolaci.*', 'script.*'], {env: kolaEnv(dir, {KOLA_FLAKE_MARKER: marker})})
 
     // Then the flaky test passes as a flake, the hung one fails as timed out (twice), and the run exits 1
     expect(result.stderr).not.toMatch(/internal error/)
@@ -133,6 +133,7 @@ describe.skipIf(!image.available)('kola run --rerun and timeouts on real VMs (te
     expect(report.tests.find((t) => t.name === 'kolaci.flaky')).toMatchObject({result: 'PASS', flake: true})
     expect(report.tests.find((t) => t.name === 'kolaci.hangs')).toMatchObject({result: 'FAIL', failure: 'timeout'})
     expect(report.tests.find((t) => t.name === 'kolaci.hangs')?.output).toContain('test timed out after 90.0s')
+    expect(report.tests.find((t) => t.name === 'script.hello')).toMatchObject({result: 'PASS', output: expect.stringMatching(/^hello from debian on 6\.1\./)})
     const tap = await readFile(join(out, 'test.tap'), 'utf8')
     expect(tap).toMatch(/^ok - kolaci\.flaky # flake: passed on rerun$/m)
     expect(tap).toMatch(/^not ok - kolaci\.hangs$/m)

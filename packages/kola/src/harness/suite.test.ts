@@ -224,3 +224,28 @@ describe('runSuite', () => {
     expect(byName(result.records, 'infra')).toMatchObject({result: 'FAIL', failure: 'infra'})
   })
 })
+
+describe('Limiter', () => {
+  it('lets a holder take several units, never overtaking an earlier waiter', async () => {
+    const {Limiter} = await import('./limiter.js')
+    // Given a cap of 3 with one unit taken
+    const limiter = new Limiter(3)
+    const order: string[] = []
+    await limiter.acquire(1)
+
+    // When a two-machine test and then a one-machine test wait, and a five-unit one is clamped to the cap
+    const big = limiter.acquire(2).then((n) => order.push(`big:${n}`))
+    const small = limiter.acquire(1).then((n) => order.push(`small:${n}`))
+    await big
+
+    // Then the two-unit holder got in first, the next waits until units free up
+    expect(order).toEqual(['big:2'])
+    expect(limiter.running).toBe(3)
+    limiter.release(1)
+    await small
+    expect(order).toEqual(['big:2', 'small:1'])
+    limiter.release(2)
+    limiter.release(1)
+    expect(await limiter.acquire(5)).toBe(3)
+  })
+})

@@ -1,3 +1,4 @@
+import {connect} from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {InfraError, type Logger} from '@mantle/kit'
@@ -40,7 +41,7 @@ export interface ConnectOptions {
   logger?: Logger | undefined
   /** Checked between attempts: a reason to give up early (e.g. the VM exited). */
   gone?: () => string | undefined
-  /** The time one attempt may take. Default 5 s. */
+  /** The time one handshake may take once sshd answered. Default 30 s. */
   attemptTimeoutMs?: number
 }
 
@@ -77,6 +78,13 @@ export class SshConnection {
       if (gone) throw new InfraError(`ssh ${target}: ${gone}`)
       const left = options.deadline - Date.now()
       if (left <= 0) break
+      // Probing for the banner first is cheap and quick to repeat; a handshake
+      // started before sshd listens would wait on the user network's TCP retries.
+      if (!(await bannerAnswers(options.host, options.port, options.signal))) {
+        lastError = new Error('no SSH banner yet')
+        await sleep(200, undefined, options.signal ? {signal: options.signal} : undefined).catch(() => undefined)
+        continue
+      }
       const client = new Client()
       // A failed attempt may report more errors after the first: they are expected.
       client.on('error', () => undefined)
@@ -86,7 +94,8 @@ export class SshConnection {
           port: options.port,
           username: options.identity.user,
           privateKey: options.identity.privateKey,
-          readyTimeout: Math.min(options.attemptTimeoutMs ?? 5000, Math.max(1000, left)),
+          // sshd answered: the handshake itself may be slow on an emulated CPU.
+          readyTimeout: Math.min(options.attemptTimeoutMs ?? 30_000, Math.max(1000, left)),
           keepaliveInterval: 5000,
           keepaliveCountMax: 6,
         }, options.signal)
@@ -144,6 +153,24 @@ export class SshConnection {
     this.closed = true
     this.client.end()
   }
+}
+
+/** True when something sends an SSH banner on the port within a short wait. */
+async function bannerAnswers(host: string, port: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host)
+    const done = (ok: boolean): void => {
+      signal?.removeEventListener('abort', abort)
+      socket.destroy()
+      resolve(ok)
+    }
+    const abort = (): void => done(false)
+    signal?.addEventListener('abort', abort, {once: true})
+    socket.setTimeout(1500, () => done(false))
+    socket.once('data', (d: Buffer) => done(d.subarray(0, 4).toString() === 'SSH-'))
+    socket.once('error', () => done(false))
+    socket.once('close', () => done(false))
+  })
 }
 
 /** ssh2 is CommonJS: its exports are on the default export under ESM. */

@@ -161,7 +161,9 @@ export class QemuMachine implements Machine {
     if (spec.signal?.aborted) throw spec.signal.reason
     await mkdir(spec.dir, {recursive: true})
     await writeFile(paths.config, JSON.stringify(spec.config, null, 2) + '\n')
-    await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', spec.image.path, '-F', spec.image.format, paths.overlay])
+    await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', spec.image.path, '-F', spec.image.format, paths.overlay]).catch((error: Error & {stderr?: string}) => {
+      throw new InfraError(`machine ${spec.id}: cannot create its disk overlay: ${(error.stderr || error.message).trim()}`)
+    })
     this.spawn()
     const gone = (): string | undefined => this.goneReason()
     this.qmp = await Qmp.connect(paths.qmp, Date.now() + 30_000, gone)

@@ -21,3 +21,16 @@ export const tests = [
   {name: 'nomachine.fails', clusterSize: 0, run: async (c) => c.fatal('fails on purpose')},
   {name: 'nomachine.passes', clusterSize: 0, run: async (c) => c.log('fine')},
 ]
+
+// A "machine" whose console shows a kernel panic: the signature check after
+// the test fails it, unless the test opts out with NoEmergencyShellCheck.
+const panicked = async (c) => {
+  const {mkdirSync, writeFileSync} = await import('node:fs')
+  const dir = `${c.h.outputDir()}/fake-machine`
+  mkdirSync(dir, {recursive: true})
+  writeFileSync(`${dir}/console.txt`, '[    3.1] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b\n')
+}
+tests.push(
+  {name: 'nomachine.panics', clusterSize: 0, run: panicked},
+  {name: 'nomachine.panics-ignored', clusterSize: 0, flags: ['NoEmergencyShellCheck'], run: panicked},
+)
