@@ -78,7 +78,16 @@ auth supported = none
 ms mon client mode = crc secure
 ms client mode = crc secure
 osd objectstore = memstore
-memstore device bytes = 6442450944
+# In memory: big enough for the 1 GiB benchmark objects of ours and rclone's, with room for
+# garbage not yet collected; collected within seconds, not hours (the tests overwrite a lot).
+memstore device bytes = 8589934592
+mon osd full ratio = 0.97
+mon osd backfillfull ratio = 0.95
+mon osd nearfull ratio = 0.9
+mon data avail warn = 5
+rgw gc obj min wait = 0
+rgw gc processor period = 10
+rgw gc processor max time = 10
 osd pool default size = 1
 osd pool default min size = 1
 osd pool default pg num = 8

@@ -4,6 +4,7 @@ import type {Readable} from 'node:stream'
 import type {BlobHTTPHeaders, BlobItem, BlobRequestConditions, ContainerClient} from '@azure/storage-blob'
 
 import type {Logger} from '../log.js'
+import {isTransient, retry} from '../retry.js'
 import {checkBody, guardBody, md5Hex, splitBody} from './body.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import {forEachLimit} from './limit.js'
@@ -41,6 +42,9 @@ export class AzureBucket implements Bucket {
     readonly name: string,
     private readonly account: string,
     private readonly container: ContainerClient,
+    /** Set when the account key is at hand: reads then go through a short-lived read-only SAS and node's own HTTP client. */
+    private readonly signRead?: (key: string) => Promise<string>,
+    private readonly idleTimeoutMs?: number,
   ) {
     this.url = `az://${account}/${name}/`
   }
@@ -72,7 +76,14 @@ export class AzureBucket implements Bucket {
         service = new sdk.BlobServiceClient(endpoint, new sdk.AnonymousCredential(), pipeline)
       }
     }
-    return new AzureBucket(options.container, options.account, service.getContainerClient(options.container))
+    const container = service.getContainerClient(options.container)
+    // The SDK's download stream measured at half the throughput of node's own client on the same
+    // connection; with the account key a SAS lets reads use the latter.
+    const signRead =
+      container.credential instanceof sdk.StorageSharedKeyCredential
+        ? (key: string) => container.getBlobClient(key).generateSasUrl({permissions: sdk.BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 6 * 3600_000)})
+        : undefined
+    return new AzureBucket(options.container, options.account, container, signRead, options.idleTimeoutMs)
   }
 
   urlOf(key: string): string {
@@ -111,6 +122,16 @@ export class AzureBucket implements Bucket {
 
   async read(key: string, options: ReadOptions = {}): Promise<ReadResult> {
     const url = this.urlOf(key)
+    if (this.signRead) {
+      const signed = await this.signRead(key)
+      const {httpRead} = await import('./http.js')
+      return retry(() => httpRead(signed, url, key, {...options, idleTimeoutMs: this.idleTimeoutMs}), {
+        attempts: 5,
+        retryable: (error) => isTransient(error) || isStorageError(error, 'unavailable'),
+      }).catch((error: unknown) => {
+        throw azureError(error, url, this.url)
+      })
+    }
     const start = options.start ?? 0
     const count = options.end === undefined ? undefined : options.end - start + 1
     const blob = this.container.getBlobClient(key)

@@ -5,11 +5,15 @@ import {isStorageError, StorageError} from './errors.js'
 import {forEachLimit} from './limit.js'
 import type {Bucket, ObjectInfo} from './types.js'
 
+const WRITE_BATCH = 2 * 1024 * 1024
+
 export interface ReadToFileOptions {
   /** Ranges read at once (default 4). */
   concurrency?: number | undefined
-  /** Bytes per range (default 32 MiB); smaller objects are read in one request. */
+  /** Bytes per range (default 32 MiB). */
   partSize?: number | undefined
+  /** Objects smaller than this are read in one request (default 256 MiB, as rclone's multi-thread cutoff). */
+  parallelFrom?: number | undefined
   /** Attempts per range; each retry resumes where the failed one stopped (default 5). */
   attempts?: number | undefined
   onProgress?: ((bytes: number) => void) | undefined
@@ -37,7 +41,7 @@ export async function readToFile(bucket: Bucket, key: string, path: string, opti
   let done = 0
   try {
     await forEachLimit(
-      ranges.length > 1 ? ranges : [{start: 0, end: Math.max(0, size - 1)}],
+      size >= (options.parallelFrom ?? 256 * 1024 * 1024) ? ranges : [{start: 0, end: Math.max(0, size - 1)}],
       options.concurrency ?? 4,
       async (range) => {
         let at = range.start
@@ -50,12 +54,28 @@ export async function readToFile(bucket: Bucket, key: string, path: string, opti
               r.body.destroy()
               throw new StorageError('precondition-failed', `${url}: changed while being read`, {url})
             }
-            for await (const chunk of r.body) {
-              const buf = chunk as Buffer
+            // Network chunks are small (16-64 KiB): gather them into larger writes.
+            let pending: Buffer[] = []
+            let pendingBytes = 0
+            const flush = async (): Promise<void> => {
+              if (pendingBytes === 0) return
+              const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes)
               await file.write(buf, 0, buf.length, at)
               at += buf.length
               done += buf.length
+              pending = []
+              pendingBytes = 0
               options.onProgress?.(done)
+            }
+            try {
+              for await (const chunk of r.body) {
+                pending.push(chunk as Buffer)
+                pendingBytes += (chunk as Buffer).length
+                if (pendingBytes >= WRITE_BATCH) await flush()
+              }
+            } finally {
+              // What arrived before a failure is kept: the retry resumes after it.
+              await flush()
             }
             if (at !== range.end + 1) throw new StorageError('unavailable', `${url}: range ended at ${at}, expected ${range.end + 1}`, {url})
           },
