@@ -23,12 +23,16 @@ start() {
   chmod 0755 "$PWD/.services" "$root"
   # root here lacks CAP_SYS_RESOURCE: Podman's default ulimits cannot be set
   # (ENVIRONMENT.md). cgroupfs and a file event log: no systemd runs here.
+  # Each exec session keeps two conmon processes until its cleanup, which the
+  # API service delays by exit_command_delay (300 s by default, time for a
+  # client to read the exit code): a test run would pile up dozens of them.
   cat >"$root/containers.conf" <<'CONF'
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+exit_command_delay = 5
 CONF
   if daemon_running "$pidfile" && probe; then
     echo "podman.sh: already running (pid $(cat "$pidfile"))" >&2
