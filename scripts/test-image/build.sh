@@ -35,7 +35,13 @@ masked_units=(
   systemd-hwdb-update.service ldconfig.service systemd-journal-catalog-update.service
 )
 
-kernel_pkg="${KOLA_IMAGE_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')}"
+kernel_meta() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}'; }
+kernel_pkg="${KOLA_IMAGE_KERNEL_PKG:-$(kernel_meta)}"
+if [ -z "$kernel_pkg" ]; then
+  # A fresh machine may have no apt lists yet.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 || true
+  kernel_pkg="$(kernel_meta)"
+fi
 if [ -z "$kernel_pkg" ]; then
   log "no linux-image-amd64 in the apt lists (run apt-get update)"
   exit 3
@@ -173,4 +179,6 @@ chmod 0755 "$work"
 mv "$work" "$out"
 trap - EXIT
 log "built $out in $((SECONDS - started)) s"
+# Keep the three newest images; older ones only fill the disk (~220 MB each).
+ls -1dt "$cache"/[0-9a-f]*[0-9a-f] 2>/dev/null | grep -E '/[0-9a-f]{16}$' | tail -n +4 | xargs -r rm -rf
 emit
