@@ -8,7 +8,12 @@ source scripts/node.sh
 stamp=node_modules/.install-stamp
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   echo "setup: installing npm dependencies" >&2
-  npm ci --loglevel=error >/dev/null
+  if ! npm ci --loglevel=error >/dev/null 2>.setup-npm.log; then
+    # A lock file that drifted from a package.json must not stop a fresh machine.
+    echo "setup: npm ci refused the lock file ($(grep -m1 -o 'Missing: .*' .setup-npm.log || echo 'see npm log')); running npm install" >&2
+    npm install --loglevel=error >/dev/null
+  fi
+  rm -f .setup-npm.log
   touch "$stamp"
 fi
 echo "setup: building" >&2
