@@ -24,17 +24,17 @@ export function destinationSteps(ctx: StageContext): Step[] {
       const base = await openLocation(dest.url, ctx.storage)
       return {bucket: base.bucket, key: `${fixPrefix(base.key)}${sub}`}
     }
-    const pages = (_location: StorageLocation): IndexOptions => indexOptions(dest)
+    const pages = indexOptions(dest)
     const syncTo = (sub: string): Step => ({
       id: id(sub.slice(0, -1)),
       where,
       check: async (c) => {
         const destination = await open(sub)
-        return (await storageSync().sync({source: sourceLocation(ctx), destination, ...pages(destination), dryRun: true, force: ctx.force, signal: c.signal})).actions
+        return (await storageSync().sync({source: sourceLocation(ctx), destination, ...pages, dryRun: true, force: ctx.force, signal: c.signal})).actions
       },
       run: async (c) => {
         const destination = await open(sub)
-        await storageSync().sync({source: sourceLocation(ctx), destination, ...pages(destination), dryRun: false, force: ctx.force, signal: c.signal})
+        await storageSync().sync({source: sourceLocation(ctx), destination, ...pages, dryRun: false, force: ctx.force, signal: c.signal})
       },
     })
     const syncs: Step[] = []
@@ -49,11 +49,11 @@ export function destinationSteps(ctx: StageContext): Step[] {
           const location = await open(sub)
           // A dry index now would list the tree as it is before the syncs above.
           for (const s of syncs) if ((await s.check(c)).length > 0) return [`regenerate the index pages of ${location.bucket.urlOf(location.key)}`]
-          return (await storageSync().index({location, ...pages(location), recursive: false, dryRun: true, force: ctx.force, signal: c.signal})).actions
+          return (await storageSync().index({location, ...pages, recursive: false, dryRun: true, force: ctx.force, signal: c.signal})).actions
         },
         run: async (c) => {
           const location = await open(sub)
-          await storageSync().index({location, ...pages(location), recursive: false, dryRun: false, force: ctx.force, signal: c.signal})
+          await storageSync().index({location, ...pages, recursive: false, dryRun: false, force: ctx.force, signal: c.signal})
         },
       })
     }

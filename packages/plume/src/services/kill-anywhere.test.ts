@@ -7,7 +7,7 @@ import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {boundariesOf} from '../plan/step.js'
-import {createWorld, emulatorEnv, endState, worldRun, type EmulatorEnv, type EndState, type WorldDescriptor} from '../testing/world.js'
+import {createWorld, emulatorEnv, endState, removeWorldObjects, worldRun, type EmulatorEnv, type EndState, type WorldDescriptor} from '../testing/world.js'
 import {prepareStages, runStage, type StageName} from './stages.js'
 
 const PACKAGE = fileURLToPath(new URL('../../', import.meta.url))
@@ -56,13 +56,19 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
     let root: string
     let reference: EndState
     let points: {stage: StageName; point: string}[] = []
+    const worlds: WorldDescriptor[] = []
+    const newWorld = async (prefix: string): Promise<WorldDescriptor> => {
+      const world = await createWorld(await mkdtemp(join(root, prefix)), emulators)
+      worlds.push(world)
+      return world
+    }
 
     beforeAll(async () => {
       // The child runs the compiled code: build it from the sources under test.
       execFileSync(process.execPath, [join(PACKAGE, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-b', PACKAGE], {stdio: 'inherit'})
       root = await mkdtemp(join(tmpdir(), 'plume-kill-'))
       // Given an uninterrupted pre-release and release of a world
-      const ref = await createWorld(await mkdtemp(join(root, 'ref-')), emulators)
+      const ref = await newWorld('ref-')
       const run = await worldRun(ref)
       try {
         const {steps} = await prepareStages(['pre-release', 'release'], run.options)
@@ -74,6 +80,7 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
       reference = await endState(ref)
     })
     afterAll(async () => {
+      for (const world of worlds) await removeWorldObjects(world)
       if (root) await rm(root, {recursive: true, force: true})
     })
 
@@ -84,7 +91,7 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
     it('completes with the same end state after a SIGKILL at every step boundary', async () => {
       for (const {stage, point} of points) {
         // Given a fresh world (released up to pre-release when the kill is in release)
-        const world = await createWorld(await mkdtemp(join(root, 'w-')), emulators)
+        const world = await newWorld('w-')
         if (stage === 'release') await completeRun(world, ['pre-release'])
         // When the stage is killed at the boundary
         const killed = await killAt(world, stage, point)

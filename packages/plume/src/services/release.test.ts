@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {openLocation} from '@mantle/kit'
 
-import {cloudWrites, createWorld, emulatorEnv, endState, objectVersions, REGIONS, storageOf, urlsOf, worldRun, type EmulatorEnv, type WorldDescriptor, type WorldRun} from '../testing/world.js'
+import {cloudWrites, createWorld, removeWorldObjects, emulatorEnv, endState, objectVersions, REGIONS, storageOf, urlsOf, worldRun, type EmulatorEnv, type WorldDescriptor, type WorldRun} from '../testing/world.js'
 import {imageList, planStages, runStage} from './stages.js'
 import {readText} from './text.js'
 
@@ -30,6 +30,7 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
     })
     afterAll(async () => {
       run?.restore()
+      if (world) await removeWorldObjects(world)
       if (root) await rm(root, {recursive: true, force: true})
     })
 

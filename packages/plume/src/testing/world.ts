@@ -333,3 +333,17 @@ export async function objectVersions(world: WorldDescriptor): Promise<string[]> 
 export function cloudWrites(run: WorldRun): string[] {
   return [...run.ec2.read().writes, ...run.gce.read().writes, ...run.azure.read().writes]
 }
+
+/** Deletes what the world wrote to the shared emulator buckets (its run prefix); local worlds live in their directory. */
+export async function removeWorldObjects(world: WorldDescriptor): Promise<void> {
+  const e = world.emulators
+  if (!e) return
+  const storage = storageOf(world)
+  for (const url of [`s3://${e.s3.bucket}/${world.run}/`, `az://${e.azure.account}/${e.azure.container}/${world.run}/`, `gs://${e.gcs.bucket}/${world.run}/`]) {
+    const {bucket, key} = await openLocation(url, storage)
+    const keys: string[] = []
+    for await (const entry of bucket.list({prefix: key})) if (entry.type === 'object') keys.push(entry.object.key)
+    // The root redirect of a destination with directory pages sits beside its prefix.
+    for (const k of [...keys, `${key}pub`]) await bucket.delete(k).catch(() => undefined)
+  }
+}
