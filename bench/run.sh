@@ -11,3 +11,4 @@ if selected startup; then node bench/startup.mjs; fi
 if selected cork-enter; then node bench/cork-enter.mjs; fi
 if selected gangue; then node bench/gangue.mjs; fi
 if selected kola-boot; then node bench/kola-boot.mjs; fi
+if selected storage; then node bench/storage.mjs; fi

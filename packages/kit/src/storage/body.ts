@@ -121,6 +121,9 @@ export async function splitBody(body: Readable | Buffer | string, partSize: numb
 export function guardBody(body: Readable, url: string, expected: number | undefined, mapError?: (error: unknown) => Error | undefined): Readable {
   let received = 0
   const out = new Transform({
+    // Room for a few MiB in flight: with the default 16 KiB the socket is paused and resumed
+    // every few packets, which measured at a fraction of the link's throughput.
+    highWaterMark: 4 * 1024 * 1024,
     transform(chunk: Buffer, _encoding, callback) {
       received += chunk.length
       callback(null, chunk)

@@ -59,10 +59,11 @@ export async function readToFile(bucket: Bucket, key: string, path: string, opti
             let pendingBytes = 0
             const flush = async (): Promise<void> => {
               if (pendingBytes === 0) return
-              const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes)
-              await file.write(buf, 0, buf.length, at)
-              at += buf.length
-              done += buf.length
+              // writev: no copy into one buffer first.
+              const written = pendingBytes
+              await file.writev(pending, at)
+              at += written
+              done += written
               pending = []
               pendingBytes = 0
               options.onProgress?.(done)
