@@ -1,6 +1,5 @@
 import {request as httpRequest, type IncomingMessage, type RequestOptions} from 'node:http'
 import {request as httpsRequest} from 'node:https'
-import type {Readable} from 'node:stream'
 
 import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
