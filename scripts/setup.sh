@@ -6,12 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/node.sh
 stamp=node_modules/.install-stamp
+# No package needs its install script here (native extras like re2 and
+# cpu-features are optional and would compile for minutes).
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   echo "setup: installing npm dependencies" >&2
-  if ! npm ci --loglevel=error >/dev/null 2>.setup-npm.log; then
+  if ! npm ci --ignore-scripts --loglevel=error >/dev/null 2>.setup-npm.log; then
     # A lock file that drifted from a package.json must not stop a fresh machine.
     echo "setup: npm ci refused the lock file ($(grep -m1 -o 'Missing: .*' .setup-npm.log || echo 'see npm log')); running npm install" >&2
-    npm install --loglevel=error >/dev/null
+    npm install --ignore-scripts --loglevel=error >/dev/null
   fi
   rm -f .setup-npm.log
   touch "$stamp"
