@@ -19,13 +19,19 @@ export class JournalRecorder {
   private channel: ClientChannel | undefined
   private out: WriteStream | undefined
   private ended: Promise<void> = Promise.resolve()
+  private restarts = 0
 
   constructor(readonly rawPath: string) {}
 
-  /** Starts (or, after a reboot, restarts) following the journal; appends to the raw file. */
-  async start(connection: SshConnection): Promise<void> {
+  /**
+   * Starts (or, after a reboot, restarts) following the journal; appends to
+   * the raw file. If the stream ends while the machine runs (its SSH
+   * connection dropped), it starts again on a fresh connection: the whole
+   * boot is sent again, and rendering keeps each entry once (by cursor).
+   */
+  async start(connect: () => Promise<SshConnection>): Promise<void> {
     await this.stop()
-    const channel = await connection.open(JOURNAL_COMMAND)
+    const channel = await (await connect()).open(JOURNAL_COMMAND)
     const out = createWriteStream(this.rawPath, {flags: 'a'})
     this.channel = channel
     this.out = out
@@ -34,6 +40,12 @@ export class JournalRecorder {
     this.ended = new Promise((resolve) => {
       out.once('close', resolve)
       out.once('error', () => resolve())
+    })
+    channel.once('close', () => {
+      if (this.channel !== channel || this.restarts >= 10) return
+      this.restarts++
+      this.channel = undefined
+      setTimeout(() => void this.start(connect).catch(() => undefined), 1000).unref()
     })
   }
 
@@ -100,7 +112,15 @@ export function parseExport(data: Buffer): JournalEntry[] {
     i = start + size + 1
   }
   if (Object.keys(entry).length > 0) entries.push(entry)
-  return entries
+  // A restarted recorder sends the boot again: keep each entry once.
+  const seen = new Set<string>()
+  return entries.filter((e) => {
+    const cursor = e.__CURSOR
+    if (cursor === undefined) return true
+    if (seen.has(cursor)) return false
+    seen.add(cursor)
+    return true
+  })
 }
 
 /** Renders entries like `journalctl -o short-iso-precise`. */

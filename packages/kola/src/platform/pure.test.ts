@@ -55,6 +55,14 @@ describe('journal export format', () => {
   })
 })
 
+describe('journal export format after a restarted recorder', () => {
+  it('keeps each entry once, by cursor', () => {
+    const boot = '__CURSOR=s=1;i=1\n__REALTIME_TIMESTAMP=1700000000000000\nMESSAGE=one\n\n__CURSOR=s=1;i=2\n__REALTIME_TIMESTAMP=1700000001000000\nMESSAGE=two\n\n'
+    const again = boot + '__CURSOR=s=1;i=3\n__REALTIME_TIMESTAMP=1700000002000000\nMESSAGE=three\n\n'
+    expect(parseExport(Buffer.from(boot + again)).map((e) => e.MESSAGE)).toEqual(['one', 'two', 'three'])
+  })
+})
+
 describe('parseStartupCheck', () => {
   it('reads the state, the OS and the failed units', () => {
     expect(parseStartupCheck('state=degraded\nos=debian\nfailed=foo.service\nfailed=bar.mount\n')).toEqual({state: 'degraded', os: 'debian', failedUnits: ['foo.service', 'bar.mount']})

@@ -175,7 +175,7 @@ export class QemuMachine implements Machine {
       throw await this.explainBootFailure(error)
     }
     spec.logger.info(`machine ${spec.id}: SSH answered after ${((Date.now() - started) / 1000).toFixed(1)}s`)
-    await this.journal.start(this.connection)
+    await this.journal.start(() => this.conn())
     if (!spec.skipStartupCheck) await checkStartup(this.connection, spec.id, spec.signal)
   }
 
@@ -238,6 +238,7 @@ export class QemuMachine implements Machine {
   private async conn(): Promise<SshConnection> {
     if (this.destroying) throw new InfraError(`machine ${this.id} is destroyed`)
     if (this.connection?.isOpen) return this.connection
+    if (this.connection) this.spec.logger.debug(`machine ${this.id}: SSH connection lost; connecting again`)
     this.connection = await SshConnection.connect({
       host: this.ip,
       port: this.sshPort,
@@ -268,7 +269,7 @@ export class QemuMachine implements Machine {
       connection.close()
       await new Promise((r) => setTimeout(r, 500))
     }
-    await this.journal.start(this.connection)
+    await this.journal.start(() => this.conn())
     await checkStartup(this.connection, this.id, this.spec.signal)
   }
 
