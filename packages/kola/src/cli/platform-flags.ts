@@ -1,5 +1,5 @@
-import {Flags} from '@oclif/core'
 
+import {Flags} from '@mantle/kit'
 import type {QemuFlightOptions} from '../platform/qemu/flight.js'
 
 /** Flags of every command that boots machines. */

@@ -1,5 +1,4 @@
-import {BaseCommand, CheckFailedError} from '@mantle/kit'
-import {Args} from '@oclif/core'
+import {Args, BaseCommand, CheckFailedError} from '@mantle/kit'
 
 import {checkConsole, type CheckConsoleResult} from '../services/signatures.js'
 

@@ -1,5 +1,4 @@
-import {BaseCommand} from '@mantle/kit'
-import {Flags} from '@oclif/core'
+import {BaseCommand, Flags} from '@mantle/kit'
 
 import {availableTests} from '../services/catalog.js'
 import {formatTestTable, type ListedTest, listTests} from '../services/list.js'

@@ -1,7 +1,6 @@
 import {availableParallelism, freemem} from 'node:os'
 
-import {BaseCommand, CheckFailedError, InfraError} from '@mantle/kit'
-import {Flags} from '@oclif/core'
+import {BaseCommand, CheckFailedError, Flags, InfraError} from '@mantle/kit'
 
 import {platformFlags, qemuOptionsFrom} from '../cli/platform-flags.js'
 import {QemuFlight} from '../platform/qemu/flight.js'

@@ -1,7 +1,6 @@
 import {readFile} from 'node:fs/promises'
 
-import {BaseCommand, CheckFailedError, UsageError} from '@mantle/kit'
-import {Flags} from '@oclif/core'
+import {BaseCommand, CheckFailedError, Flags, UsageError} from '@mantle/kit'
 
 import {platformFlags, qemuOptionsFrom} from '../cli/platform-flags.js'
 import {QemuFlight} from '../platform/qemu/flight.js'
