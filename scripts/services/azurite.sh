@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Azure Blob Storage for the storage tests: Azurite (the root devDependency)
-# on 127.0.0.1:10000, in memory, with the flags measured in ENVIRONMENT.md.
+# on 127.0.0.1:10000, blobs under .services/azurite/data, with the flags
+# measured in ENVIRONMENT.md.
 # `start` installs it when missing, waits until it answers, creates the test
 # container and writes .services/azurite.env; `stop` stops it by PID. Both
 # are idempotent.
@@ -52,9 +53,12 @@ start() {
     echo "azurite.sh: already running (pid $(cat "$pidfile")) on $endpoint" >&2
   else
     [ -f "$pidfile" ] && ! running && rm -f "$pidfile"
-    # In its own directory: Azurite may leave files in its working directory.
+    # Blobs on disk, not in memory: Azurite frees overwritten extents only at its periodic
+    # garbage collection, and the 1 GiB benchmark uploads grew an in-memory store past 12 GB.
+    rm -rf "$root/data"
+    mkdir -p "$root/data"
     (cd "$root" && exec setsid "$OLDPWD/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
-      --inMemoryPersistence --disableTelemetry --skipApiVersionCheck >"$root/azurite.log" 2>&1 </dev/null) &
+      --location "$root/data" --disableTelemetry --skipApiVersionCheck >"$root/azurite.log" 2>&1 </dev/null) &
     echo $! >"$pidfile"
     # Until it answers, or gives up early if the process died.
     wait_until 30 answers_or_died || true
@@ -72,6 +76,7 @@ start() {
 stop() {
   rm -f "$env_file"
   stop_pidfile azurite.sh "$pidfile"
+  rm -rf "$root/data"
 }
 
 case "${1:-}" in
