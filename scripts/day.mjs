@@ -28,8 +28,10 @@ let interrupted = false
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     interrupted = true
-    // The child got the terminal's SIGINT too; forward SIGTERM for the non-terminal case.
-    current?.kill(signal)
+    // Ctrl-C reaches the whole foreground process group, the running tool
+    // included; forwarding it again would be the tool's "second signal: exit
+    // at once" and skip its cleanup. SIGTERM is sent to us alone: pass it on.
+    if (signal === 'SIGTERM') current?.kill(signal)
   })
 }
 
