@@ -120,11 +120,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.off('SIGTERM', this.onSignal)
     await super.finally(error)
   }
-
-  /** Throws if the run was interrupted; long loops call this between steps. */
-  protected checkAborted(): void {
-    if (this.abort.signal.aborted) throw this.abort.signal.reason
-  }
 }
 
 /** `<tool> version`: the same command in every tool. */
