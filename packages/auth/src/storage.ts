@@ -1,8 +1,9 @@
 import {Flags, parseStorageUrl, type CommandContext, type StorageOptions} from '@mantle/kit'
 
 import {awsFlags, azureAuth, azureFlags, awsAuth, gceAuth, gceFlags} from './flags.js'
-import {azureTokenCredential} from './azure.js'
-import {googleClientOptions} from './gce.js'
+import type {AwsAuth} from './aws.js'
+import {azureTokenCredential, type AzureAuth} from './azure.js'
+import {googleClientOptions, type GceAuth} from './gce.js'
 
 /**
  * The flags of a command that takes storage URLs of any scheme: every
@@ -29,25 +30,59 @@ type Ctx = Pick<CommandContext, 'env' | 'home' | 'logger' | 'redactor'> & {
 type AnyFlags = Record<string, unknown>
 const str = (flags: AnyFlags, name: string): string | undefined => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined)
 
+/** Where each backend's credentials come from, resolved only when a URL of that scheme appears. */
+export interface StorageCredentialSources {
+  gce: () => Promise<GceAuth>
+  aws: () => Promise<AwsAuth>
+  azure: () => Promise<AzureAuth>
+  /** Google credentials were named explicitly, so an emulator endpoint gets them too. */
+  explicitGceKey?: boolean
+}
+
+/** Endpoint overrides; each falls back to the variable its SDK knows. */
+export interface StorageEndpoints {
+  gcs?: string | undefined
+  s3?: string | undefined
+  azureBlob?: string | undefined
+}
+
+type ResolveCtx = Pick<CommandContext, 'env' | 'logger'> & Pick<Ctx, 'cwd' | 'signal'>
+
 /**
  * Storage options for the URLs a command was given: credentials are resolved
  * (once) only for the schemes that appear, so `file://` and `https://` need
  * none, and a gs:// URL never asks for AWS keys. Bad URLs fail here, before
  * any credential is read.
  */
-export async function storageOptions(urls: string | readonly string[], flags: AnyFlags, ctx: Ctx): Promise<StorageOptions> {
+export function storageOptions(urls: string | readonly string[], flags: AnyFlags, ctx: Ctx): Promise<StorageOptions> {
+  const sources: StorageCredentialSources = {
+    gce: () => gceAuth(flags, ctx),
+    aws: () => awsAuth(flags, ctx),
+    azure: () => azureAuth(flags, ctx),
+    explicitGceKey: str(flags, 'json-key') !== undefined || flags['service-auth'] === true,
+  }
+  const endpoints = {gcs: str(flags, 'gcs-endpoint'), s3: str(flags, 's3-endpoint'), azureBlob: str(flags, 'azure-blob-endpoint')}
+  return resolveStorageOptions(urls, sources, endpoints, ctx)
+}
+
+/** The same, for a caller with credential sources of its own (plume's per-partition credentials). */
+export async function resolveStorageOptions(
+  urls: string | readonly string[],
+  sources: StorageCredentialSources,
+  endpoints: StorageEndpoints,
+  ctx: ResolveCtx,
+): Promise<StorageOptions> {
   const {env, logger} = ctx
   const schemes = new Set((typeof urls === 'string' ? [urls] : urls).map((u) => parseStorageUrl(u, ctx.cwd).scheme))
   const options: StorageOptions = {logger, ...(ctx.cwd ? {cwd: ctx.cwd} : {}), ...(ctx.signal ? {signal: ctx.signal} : {})}
 
   if (schemes.has('gs')) {
-    const apiEndpoint = str(flags, 'gcs-endpoint') ?? env.STORAGE_EMULATOR_HOST
+    const apiEndpoint = endpoints.gcs ?? env.STORAGE_EMULATOR_HOST
     // An emulator takes no credentials unless a key is given explicitly.
-    const explicitKey = str(flags, 'json-key') !== undefined || flags['service-auth'] === true
-    if (apiEndpoint && !explicitKey) {
+    if (apiEndpoint && !sources.explicitGceKey) {
       options.gcs = {apiEndpoint: withScheme(apiEndpoint), clientOptions: {projectId: env.GOOGLE_CLOUD_PROJECT ?? 'emulator'}}
     } else {
-      const auth = await gceAuth(flags, ctx)
+      const auth = await sources.gce()
       const clientOptions = googleClientOptions(auth)
       // "--json-key none": anonymous reads of public buckets, no token requested.
       options.gcs =
@@ -58,14 +93,14 @@ export async function storageOptions(urls: string | readonly string[], flags: An
   }
 
   if (schemes.has('s3')) {
-    const auth = await awsAuth(flags, ctx)
-    const endpoint = str(flags, 's3-endpoint') ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL
+    const auth = await sources.aws()
+    const endpoint = endpoints.s3 ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL
     options.s3 = {credentials: auth.credentials, region: auth.region ?? 'us-east-1', ...(endpoint ? {endpoint, forcePathStyle: true} : {})}
   }
 
   if (schemes.has('az')) {
-    const auth = await azureAuth(flags, ctx)
-    const endpoint = str(flags, 'azure-blob-endpoint')
+    const auth = await sources.azure()
+    const endpoint = endpoints.azureBlob
     if (auth.storage) {
       options.azure = {...auth.storage, ...(endpoint ? {endpoint} : {})}
     } else if (auth.principal) {
