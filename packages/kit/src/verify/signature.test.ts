@@ -76,6 +76,15 @@ describe('detached signatures', () => {
     expect((await verify(data, sig, await keyringOf(rsa.publicArmored))).fingerprint).toBe(rsa.fingerprint)
   })
 
+  it('accepts a salted v6 signature (RFC 9580) and refuses it over altered data', async () => {
+    const v6 = await makeTestKey({type: 'v6'})
+    const sig = await signDetached(data, v6.privateKey)
+    const ring = await keyringOf(v6.publicArmored)
+    expect((await verify(data, sig, ring)).fingerprint).toBe(v6.fingerprint)
+    const flipped = Buffer.from(data.map((b, i) => (i === 17 ? b ^ 0x80 : b)))
+    expect((await refusal(verify(flipped, sig, ring))).reason).toBe('bad-signature')
+  })
+
   const tampered: [string, (d: Buffer) => Buffer][] = [
     ['truncated', (d) => d.subarray(0, d.length - 1)],
     ['with bytes appended', (d) => Buffer.concat([d, Buffer.from('extra')])],

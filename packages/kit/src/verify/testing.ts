@@ -23,8 +23,8 @@ export interface TestKeyOptions {
   keyExpirationTime?: number
   /** Add a signing subkey (the primary then still certifies). */
   signingSubkey?: boolean
-  /** 'rsa' makes a 2048-bit RSA key (slower), as many publishers use. */
-  type?: 'ecc' | 'rsa'
+  /** 'rsa' makes a 2048-bit RSA key (slower), as many publishers use; 'v6' an RFC 9580 Ed25519 key, whose signatures are salted. */
+  type?: 'ecc' | 'rsa' | 'v6'
 }
 
 const DAY = 86_400
@@ -39,7 +39,11 @@ export async function makeTestKey(options: TestKeyOptions = {}): Promise<TestKey
     subkeys: options.signingSubkey ? [{}, {sign: true}] : [{}],
   }
   const {privateKey} =
-    options.type === 'rsa' ? await openpgp.generateKey({...common, type: 'rsa', rsaBits: 2048}) : await openpgp.generateKey({...common, type: 'ecc', curve: 'ed25519Legacy'})
+    options.type === 'rsa'
+      ? await openpgp.generateKey({...common, type: 'rsa', rsaBits: 2048})
+      : options.type === 'v6'
+        ? await openpgp.generateKey({...common, type: 'curve25519', config: {v6Keys: true}})
+        : await openpgp.generateKey({...common, type: 'ecc', curve: 'ed25519Legacy'})
   return {privateKey, publicArmored: privateKey.toPublic().armor(), fingerprint: privateKey.getFingerprint().toUpperCase()}
 }
 
