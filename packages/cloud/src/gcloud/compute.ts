@@ -40,6 +40,13 @@ export interface GceOperation {
   error?: {errors?: Array<{code?: string; message?: string}>} | undefined
 }
 
+/** An IAM policy as Compute returns it (images.getIamPolicy); `etag` guards against lost updates. */
+export interface GceIamPolicy {
+  version?: number | undefined
+  bindings?: Array<{role: string; members: string[]; condition?: unknown}> | undefined
+  etag?: string | undefined
+}
+
 export type DeprecationState = 'ACTIVE' | 'DEPRECATED' | 'OBSOLETE' | 'DELETED'
 
 /**
@@ -55,6 +62,10 @@ export interface GceComputeApi {
   listImages(filter?: string): Promise<GceImage[]>
   deleteImage(name: string): Promise<GceOperation>
   deprecateImage(name: string, status: {state: DeprecationState; replacement?: string | undefined}): Promise<GceOperation>
+  /** images.getIamPolicy (GET); an image without a policy answers {etag} alone. */
+  getImageIamPolicy(name: string): Promise<GceIamPolicy>
+  /** images.setIamPolicy (POST {policy}): replaces the policy; a stale etag is refused with 412. */
+  setImageIamPolicy(name: string, policy: GceIamPolicy): Promise<GceIamPolicy>
   listInstances(filter?: string): Promise<GceInstance[]>
   insertInstance(zone: string, instance: GceInstance): Promise<GceOperation>
   deleteInstance(zone: string, name: string): Promise<GceOperation>
@@ -143,6 +154,8 @@ export async function gceComputeApi(options: GceClientOptions): Promise<GceCompu
     listImages: (filter) => all<GceImage>('global/images', filter),
     deleteImage: async (name) => (await rest.request<GceOperation>('DELETE', `global/images/${name}`)).body,
     deprecateImage: (name, status) => rest.post<GceOperation>(`global/images/${name}/deprecate`, status),
+    getImageIamPolicy: (name) => rest.get<GceIamPolicy>(`global/images/${name}/getIamPolicy`),
+    setImageIamPolicy: (name, policy) => rest.post<GceIamPolicy>(`global/images/${name}/setIamPolicy`, {policy}),
     listInstances: async (filter) => {
       // aggregatedList answers {items: {"zones/us-central1-a": {instances: [...]}}}.
       const out: GceInstance[] = []

@@ -6,7 +6,7 @@ import {ExitCode, isMantleError} from '@mantle/kit'
 import {useRecordedHttp} from '../testing/recorded-http.js'
 import {testContext, testServiceAccount, rejection} from '../testing/fakes.js'
 import {gceComputeApi} from './compute.js'
-import {createImage, deleteImages, deprecateImage, imageName, listImages} from './images.js'
+import {createImage, deleteImages, deprecateImage, imageName, isImagePublic, listImages, makeImagePublic} from './images.js'
 import {createInstances, destroyInstances} from './instances.js'
 
 /**
@@ -176,6 +176,52 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
     const context = testContext(NOW)
     const result = await destroyInstances({compute: await api(context), olderThanMs: 5 * 3_600_000, context})
     expect(result.deleted.map((i) => i.name)).toEqual(['kola-old'])
+  })
+
+  it('makes an image public: reads the policy, keeps its bindings, adds the public one with the etag read', async () => {
+    // Given an image shared with one group already
+    const policy = {version: 1, etag: 'BwXhqDz8oZA=', bindings: [{role: 'roles/compute.imageUser', members: ['group:partners@example.com']}, {role: 'roles/compute.admin', members: ['user:ops@example.com']}]}
+    nock(GCE).get(`${P}/global/images/img/getIamPolicy`).matchHeader('authorization', 'Bearer gce-test-token').reply(200, policy)
+    const sent: unknown[] = []
+    nock(GCE).post(`${P}/global/images/img/setIamPolicy`, (b) => (sent.push(b), true)).reply(200, {...policy, etag: 'BwXhqDz8oZB='})
+    // When it is made public
+    const context = testContext(NOW)
+    expect(await makeImagePublic({compute: await api(context), name: 'img', context})).toEqual({name: 'img', changed: true})
+    // Then one setIamPolicy carried the whole policy, the member added to the existing role binding, and the etag read
+    expect(sent).toEqual([
+      {
+        policy: {
+          version: 1,
+          etag: 'BwXhqDz8oZA=',
+          bindings: [{role: 'roles/compute.imageUser', members: ['group:partners@example.com', 'allAuthenticatedUsers']}, {role: 'roles/compute.admin', members: ['user:ops@example.com']}],
+        },
+      },
+    ])
+  })
+
+  it('an image without a policy gets a new binding; a public image is left alone (no setIamPolicy)', async () => {
+    const sent: unknown[] = []
+    nock(GCE).get(`${P}/global/images/img/getIamPolicy`).reply(200, {version: 1, etag: 'ACAB'})
+    nock(GCE).post(`${P}/global/images/img/setIamPolicy`, (b) => (sent.push(b), true)).reply(200, {})
+    const context = testContext(NOW)
+    const compute = await api(context)
+    await makeImagePublic({compute, name: 'img', context})
+    expect(sent).toEqual([{policy: {version: 1, etag: 'ACAB', bindings: [{role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]}}])
+
+    nock(GCE).get(`${P}/global/images/img/getIamPolicy`).times(2).reply(200, {etag: 'ACAC', bindings: [{role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]})
+    expect(await isImagePublic({compute, name: 'img'})).toBe(true)
+    expect(await makeImagePublic({compute, name: 'img', context})).toEqual({name: 'img', changed: false})
+  })
+
+  it('a policy changed meanwhile (412 on the etag) is read again and written once more', async () => {
+    nock(GCE).get(`${P}/global/images/img/getIamPolicy`).reply(200, {etag: 'old'})
+    nock(GCE).post(`${P}/global/images/img/setIamPolicy`, {policy: {etag: 'old', bindings: [{role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]}}).reply(412, {error: {code: 412, message: 'Precondition Failed'}})
+    nock(GCE).get(`${P}/global/images/img/getIamPolicy`).reply(200, {etag: 'new', bindings: [{role: 'roles/compute.viewer', members: ['user:a@example.com']}]})
+    nock(GCE)
+      .post(`${P}/global/images/img/setIamPolicy`, {policy: {etag: 'new', bindings: [{role: 'roles/compute.viewer', members: ['user:a@example.com']}, {role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]}})
+      .reply(200, {})
+    const context = testContext(NOW)
+    expect(await makeImagePublic({compute: await api(context), name: 'img', context})).toEqual({name: 'img', changed: true})
   })
 
   it('a key Google refuses is a credentials error (exit 2)', async () => {

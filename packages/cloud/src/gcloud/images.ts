@@ -3,7 +3,7 @@ import {InfraError, UsageError} from '@mantle/kit'
 import type {ServiceContext} from '../common/context.js'
 import {MARKER_KEY, MARKER_VALUE} from '../common/marker.js'
 import {pollUntil} from '../common/wait.js'
-import type {DeprecationState, GceComputeApi, GceImage} from './compute.js'
+import type {DeprecationState, GceComputeApi, GceIamPolicy, GceImage} from './compute.js'
 
 /** The image name the original gave a version: `<family>-<version, . and + as ->`, lowercase. */
 export function imageName(family: string, version: string): string {
@@ -124,4 +124,49 @@ export async function deprecateImage(options: {compute: GceComputeApi; name: str
   const replacement = options.replacement ? (options.replacement.includes('/') ? options.replacement : `projects/${compute.project}/global/images/${options.replacement}`) : undefined
   await compute.waitOperation(await compute.deprecateImage(options.name, {state: options.state, ...(replacement ? {replacement} : {})}))
   return {name: options.name, state: options.state}
+}
+
+/** The binding that lets every Google account use an image: what "public" means for a GCE image. */
+export const PUBLIC_IMAGE_BINDING = {role: 'roles/compute.imageUser', member: 'allAuthenticatedUsers'} as const
+
+/** True when the policy grants the image to every Google account (an unconditional binding). */
+export function grantsPublicUse(policy: GceIamPolicy): boolean {
+  return (policy.bindings ?? []).some((b) => b.role === PUBLIC_IMAGE_BINDING.role && !b.condition && b.members.includes(PUBLIC_IMAGE_BINDING.member))
+}
+
+/** The policy with the public binding added; every other binding kept as it was. */
+function withPublicUse(policy: GceIamPolicy): GceIamPolicy {
+  const bindings = (policy.bindings ?? []).map((b) => ({...b, members: [...b.members]}))
+  const role = bindings.find((b) => b.role === PUBLIC_IMAGE_BINDING.role && !b.condition)
+  if (role) role.members.push(PUBLIC_IMAGE_BINDING.member)
+  else bindings.push({role: PUBLIC_IMAGE_BINDING.role, members: [PUBLIC_IMAGE_BINDING.member]})
+  return {...policy, bindings}
+}
+
+export async function isImagePublic(options: {compute: GceComputeApi; name: string}): Promise<boolean> {
+  return grantsPublicUse(await options.compute.getImageIamPolicy(options.name))
+}
+
+/**
+ * Lets every Google account use the image (roles/compute.imageUser for
+ * allAuthenticatedUsers). Reads the policy first: an image that already has
+ * the binding is left alone, and the policy written back keeps every other
+ * binding and carries the etag read, so that a concurrent change is refused
+ * (412) rather than overwritten; then it reads again and retries.
+ */
+export async function makeImagePublic(options: {compute: GceComputeApi; name: string; context: ServiceContext}): Promise<{name: string; changed: boolean}> {
+  const {compute, name, context: ctx} = options
+  for (let attempt = 1; ; attempt++) {
+    const policy = await compute.getImageIamPolicy(name)
+    if (grantsPublicUse(policy)) return {name, changed: false}
+    try {
+      await compute.setImageIamPolicy(name, withPublicUse(policy))
+      ctx.logger.info(`image ${name}: ${PUBLIC_IMAGE_BINDING.role} granted to ${PUBLIC_IMAGE_BINDING.member}`)
+      return {name, changed: true}
+    } catch (error) {
+      const status = (error as {statusCode?: number}).statusCode
+      if ((status !== 412 && status !== 409) || attempt >= 3) throw error
+      ctx.logger.notice(`image ${name}: its IAM policy changed while being updated; reading it again`)
+    }
+  }
 }

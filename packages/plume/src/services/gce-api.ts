@@ -1,5 +1,4 @@
 import {gcloud, type ServiceContext} from '@mantle/cloud'
-import {InfraError} from '@mantle/kit'
 
 import type {GceImagesApi} from './gce.js'
 
@@ -27,12 +26,9 @@ export function gceImagesApi(compute: () => Promise<gcloud.GceComputeApi>, conte
     deleteImage: async (_project, name) => {
       await gcloud.deleteImages({compute: await compute(), names: [name], context})
     },
-    // The Compute module has no IAM calls yet: a channel with `public: true` says so instead of guessing.
-    isPublic: async () => false,
-    makePublic: async (project, name) => {
-      throw new InfraError(`gce: making ${name} public needs setIamPolicy, which @mantle/cloud's GCE module does not offer yet`, {
-        hint: `run: gcloud compute images add-iam-policy-binding ${name} --project ${project} --member allAuthenticatedUsers --role roles/compute.imageUser`,
-      })
+    isPublic: async (_project, name) => gcloud.isImagePublic({compute: await compute(), name}),
+    makePublic: async (_project, name) => {
+      await gcloud.makeImagePublic({compute: await compute(), name, context})
     },
   }
 }

@@ -36,6 +36,13 @@ describe('ore gcloud', () => {
     expect(r.stderr.trim()).toBe('ore: error: gce: no project given (pass --project, or use a key file that names its project_id)')
   })
 
+  it('share-image without credentials: exit 2, one line, before any call', async () => {
+    const r = await ore(['share-image', 'flatcar-stable-4000-0-0-v20260501'])
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toMatch(/^ore: error: gce credentials: none found/)
+  })
+
   it('a missing file to upload: exit 2 before anything else', async () => {
     const r = await ore(['upload', '--bucket', 'gs://b', '--file', join(home, 'missing.tar.gz')])
     expect(r.code).toBe(2)
