@@ -4,8 +4,10 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {azure} from '@mantle/cloud'
+import {testContext, useRecordedHttp} from '@mantle/cloud/testing'
 import {Logger, Redactor} from '@mantle/kit'
 import {serviceEnv} from '@mantle/test-utils'
+import nock from 'nock'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {azureImagesApi, UPLOADED_SUFFIX} from './azure-api.js'
@@ -53,5 +55,121 @@ describe.skipIf(!available)('azureImagesApi blobs (Azurite)', () => {
     const props = await (await session.pageBlob(container, blob)).getProperties()
     expect(props.contentLength).toBe((await readFile(vhd)).length)
     expect(await api.blobUrl(container, blob)).toMatch(new RegExp(`/${container}/`))
+  })
+})
+
+/**
+ * The ARM half of plume's Azure calls against Resource Manager's request
+ * shapes (nock): method, path, api-version and body of each request; and the
+ * blob probes against the storage account.
+ */
+describe('azureImagesApi over Resource Manager (recorded HTTP)', () => {
+  useRecordedHttp()
+  const ARM = 'https://management.azure.com'
+  const SUB = '00000000-1111-2222-3333-444444444444'
+  const RG = `/subscriptions/${SUB}/resourceGroups/flatcar/providers/Microsoft.Compute`
+  const G = `${RG}/galleries/flatcar_test`
+  const NAME = 'flatcar-linux-1.2.3-test'
+  const apiVersion = (q: Record<string, unknown>) => typeof q['api-version'] === 'string' && Object.keys(q).length === 1
+  const credential = {getToken: async () => ({token: 'test-arm-token', expiresOnTimestamp: Date.now() + 3_600_000})}
+  const spec = {name: 'flatcar-linux', offer: 'Flatcar', image: 'x.vhd.bz2', storageAccount: 'flatcartest', resourceGroup: 'flatcar', container: 'publish', environments: [{name: 'AzurePublicCloud'}]}
+  const key = Buffer.from('plume-test-account-key').toString('base64')
+  const adapter = () => {
+    const context = testContext(new Date('2026-11-21T12:00:00Z'))
+    const session = azure.connectAzure({
+      auth: {principal: undefined, subscriptionId: SUB, cloud: undefined, source: 'test', storage: {connectionString: `DefaultEndpointsProtocol=https;AccountName=flatcartest;AccountKey=${key};EndpointSuffix=core.windows.net`}},
+      context,
+    })
+    const compute = azure.azureComputeApi({credential, subscriptionId: SUB, pollIntervalMs: 0, ...context})
+    return azureImagesApi({...session, compute: () => compute}, spec, 'test', context)
+  }
+  const bodies = () => {
+    const all: unknown[] = []
+    return {all, push: (b: unknown) => (all.push(b), true as const)}
+  }
+
+  it('a blob is absent, partial without its marker, complete with it (HEAD each)', async () => {
+    const BLOB = 'https://flatcartest.blob.core.windows.net'
+    nock(BLOB).head(`/publish/${NAME}.vhd`).reply(404)
+    nock(BLOB).head(`/publish/${NAME}.vhd`).reply(200, undefined, {'content-length': '1048576', 'x-ms-blob-type': 'PageBlob'})
+    nock(BLOB).head(`/publish/${NAME}.vhd${UPLOADED_SUFFIX}`).reply(404)
+    nock(BLOB).head(`/publish/${NAME}.vhd`).matchHeader('authorization', /^SharedKey flatcartest:/).reply(200, undefined, {'x-ms-blob-type': 'PageBlob'})
+    nock(BLOB).head(`/publish/${NAME}.vhd${UPLOADED_SUFFIX}`).reply(200, undefined, {'x-ms-blob-type': 'PageBlob'})
+    const api = adapter()
+    expect(await api.blobState('publish', `${NAME}.vhd`)).toBe('absent')
+    expect(await api.blobState('publish', `${NAME}.vhd`)).toBe('partial')
+    expect(await api.blobState('publish', `${NAME}.vhd`)).toBe('complete')
+    expect(await api.blobUrl('publish', `${NAME}.vhd`)).toBe(`https://flatcartest.blob.core.windows.net/publish/${NAME}.vhd`)
+  })
+
+  it('tells an existing image and creates a missing one from the blob (GET, then PUT)', async () => {
+    const put = bodies()
+    nock(ARM).get(`${RG}/images/${NAME}`).query(apiVersion).reply(200, {id: `${RG}/images/${NAME}`, name: NAME, location: 'westeurope'})
+    nock(ARM).get(`${RG}/images/${NAME}`).query(apiVersion).twice().reply(404, {error: {code: 'ResourceNotFound', message: 'not found'}})
+    nock(ARM)
+      .put(`${RG}/images/${NAME}`, put.push)
+      .query(apiVersion)
+      .matchHeader('authorization', 'Bearer test-arm-token')
+      .reply(200, {id: `${RG}/images/${NAME}`, name: NAME, location: 'westeurope', properties: {provisioningState: 'Succeeded'}})
+    const api = adapter()
+    expect(await api.imageExists('flatcar', NAME)).toBe(true)
+    expect(await api.imageExists('flatcar', NAME)).toBe(false)
+    await api.createImage('flatcar', NAME, 'westeurope', `https://flatcartest.blob.core.windows.net/publish/${NAME}.vhd`)
+    expect(put.all).toEqual([
+      {
+        location: 'westeurope',
+        tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'},
+        properties: {
+          hyperVGeneration: 'V1',
+          storageProfile: {osDisk: {osType: 'Linux', osState: 'Generalized', blobUri: `https://flatcartest.blob.core.windows.net/publish/${NAME}.vhd`, storageAccountType: 'Standard_LRS'}},
+        },
+      },
+    ])
+  })
+
+  it('creates the gallery, the definition named for the channel and the version from the blob of the storage account', async () => {
+    const gallery = bodies()
+    const definition = bodies()
+    const version = bodies()
+    nock(ARM).get(`${G}/images/flatcar-linux/versions/1.2.3`).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+    nock(ARM).get(G).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+    nock(ARM).put(G, gallery.push).query(apiVersion).reply(200, {id: G, name: 'flatcar_test', properties: {provisioningState: 'Succeeded'}})
+    nock(ARM).get(`${G}/images/flatcar-linux`).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+    nock(ARM).put(`${G}/images/flatcar-linux`, definition.push).query(apiVersion).reply(200, {id: `${G}/images/flatcar-linux`, properties: {provisioningState: 'Succeeded'}})
+    nock(ARM).get(`${G}/images/flatcar-linux/versions/1.2.3`).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+    nock(ARM).put(`${G}/images/flatcar-linux/versions/1.2.3`, version.push).query(apiVersion).reply(200, {id: `${G}/images/flatcar-linux/versions/1.2.3`, properties: {provisioningState: 'Succeeded'}})
+    const api = adapter()
+    expect(await api.galleryImageVersionExists('flatcar', 'flatcar_test', 'flatcar-linux', '1.2.3')).toBe(false)
+    await api.createGalleryImageVersion('flatcar', 'flatcar_test', 'flatcar-linux', '1.2.3', {location: 'westeurope', blobUrl: `https://flatcartest.blob.core.windows.net/publish/${NAME}.vhd`})
+    expect(gallery.all).toEqual([{location: 'westeurope', tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'}}])
+    expect(definition.all).toEqual([
+      {
+        location: 'westeurope',
+        tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'},
+        properties: {osType: 'Linux', osState: 'Generalized', hyperVGeneration: 'V2', architecture: 'x64', identifier: {publisher: 'Flatcar', offer: 'Flatcar', sku: 'test'}},
+      },
+    ])
+    expect(version.all).toEqual([
+      {
+        location: 'westeurope',
+        tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'},
+        properties: {
+          publishingProfile: {targetRegions: [{name: 'westeurope'}]},
+          storageProfile: {osDiskImage: {source: {uri: `https://flatcartest.blob.core.windows.net/publish/${NAME}.vhd`, storageAccountId: `/subscriptions/${SUB}/resourceGroups/flatcar/providers/Microsoft.Storage/storageAccounts/flatcartest`}}},
+        },
+      },
+    ])
+  })
+
+  it('tells a community gallery by its sharing profile, and shares one with POST share {EnableCommunity}', async () => {
+    const share = bodies()
+    nock(ARM).get(G).query(apiVersion).reply(200, {id: G, name: 'flatcar_test', properties: {sharingProfile: {permissions: 'Private'}}})
+    nock(ARM).post(`${G}/share`, share.push).query(apiVersion).reply(200, {operationType: 'EnableCommunity'})
+    nock(ARM).get(G).query(apiVersion).reply(200, {id: G, name: 'flatcar_test', properties: {sharingProfile: {permissions: 'Community'}}})
+    const api = adapter()
+    expect(await api.isCommunityShared('flatcar', 'flatcar_test')).toBe(false)
+    await api.shareWithCommunity('flatcar', 'flatcar_test')
+    expect(share.all).toEqual([{operationType: 'EnableCommunity'}])
+    expect(await api.isCommunityShared('flatcar', 'flatcar_test')).toBe(true)
   })
 })
