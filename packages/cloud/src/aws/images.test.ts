@@ -63,6 +63,34 @@ describe('aws copyImage', () => {
     expect(ec2Mock).toHaveReceivedCommandWith(CreateTagsCommand, {Resources: ['ami-us-east-1'], Tags: [{Key: 'Channel', Value: 'stable'}]})
   })
 
+  it('has copies to several regions in flight together, at most `concurrency` at once', async () => {
+    // Given CopyImage answers that wait until as many copies as the bound allow (or all that are left) have been asked for
+    const regions = ['us-east-1', 'eu-west-1', 'ap-south-1', 'us-west-1', 'eu-central-1']
+    ec2Mock.on(DescribeRegionsCommand).resolves({Regions: ['us-west-2', ...regions].map((RegionName) => ({RegionName}))})
+    ec2Mock.on(DescribeImagesCommand).callsFake(async (input: DescribeImagesCommandInput) => (input.ImageIds?.[0] === 'ami-src' ? {Images: [SOURCE]} : {Images: []}))
+    let inFlight = 0
+    let started = 0
+    let most = 0
+    const held: Array<() => void> = []
+    ec2Mock.on(CopyImageCommand).callsFake(async (_input, getClient: () => EC2Client) => {
+      const region = await regionOf(getClient)
+      inFlight++
+      started++
+      most = Math.max(most, inFlight)
+      await new Promise<void>((resolve) => {
+        held.push(resolve)
+        if (inFlight === 2 || started === regions.length) held.splice(0).forEach((r) => r())
+      })
+      inFlight--
+      return {ImageId: `ami-${region}`}
+    })
+    // When copying with a bound of 2 (one at a time, the first copy would wait forever)
+    const result = await copyImage({ec2: await client('us-west-2'), imageId: 'ami-src', regions, clientFor: client, concurrency: 2, context})
+    // Then two copies were in flight together, never more, and every region got its copy
+    expect(most).toBe(2)
+    expect(result.map((r) => r.imageId)).toEqual(regions.map((r) => `ami-${r}`))
+  }, 20_000)
+
   it('refuses an unknown region before copying anything (exit 2)', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({Images: [SOURCE]})
     const error = await copyImage({ec2: await client('us-west-2'), imageId: 'ami-src', regions: ['us-east-1', 'mars-north-1'], clientFor: client, context}).catch((e: unknown) => e)

@@ -1,6 +1,6 @@
 import type * as EC2 from '@aws-sdk/client-ec2'
 
-import {InfraError, UsageError} from '@mantle/kit'
+import {forEachLimit, InfraError, UsageError} from '@mantle/kit'
 
 import type {ServiceContext} from '../common/context.js'
 import {pollUntil} from '../common/wait.js'
@@ -56,6 +56,8 @@ export interface CopyImageOptions {
   clientFor: (region: string) => Promise<Ec2Api>
   /** Wait until every copy is available. */
   wait?: boolean | undefined
+  /** How many regions are copied to at once (default 4). */
+  concurrency?: number | undefined
   context: ServiceContext
 }
 
@@ -67,8 +69,9 @@ export interface CopiedImage {
 }
 
 /**
- * Copies an AMI to other regions in parallel. A region that already has an
- * image of the same name is skipped, so a rerun completes what is missing.
+ * Copies an AMI to other regions in parallel (at most `concurrency` at once).
+ * A region that already has an image of the same name is skipped, so a rerun
+ * completes what is missing.
  */
 export async function copyImage(options: CopyImageOptions): Promise<CopiedImage[]> {
   const {ec2, context: ctx} = options
@@ -81,34 +84,43 @@ export async function copyImage(options: CopyImageOptions): Promise<CopiedImage[
   const tags = (source.Tags ?? []).filter((t) => !t.Key?.startsWith('aws:'))
   const targets = [...new Set(options.regions)].filter((r) => r !== ec2.region)
 
-  const results = await Promise.allSettled(
-    targets.map(async (region): Promise<CopiedImage> => {
-      const target = await options.clientFor(region)
-      const existing = await findImageByName(target, name)
-      if (existing?.ImageId) {
-        ctx.logger.info(`${region}: ${name} exists as ${existing.ImageId}; skipping`)
-        return {region, imageId: existing.ImageId, copied: false}
-      }
-      let imageId: string
-      try {
-        const out = await target.copyImage({Name: name, Description: source.Description, SourceImageId: options.imageId, SourceRegion: ec2.region})
-        if (!out.ImageId) throw new InfraError(`aws: CopyImage to ${region} returned no image id`)
-        imageId = out.ImageId
-      } catch (error) {
-        if (awsCode(error) !== 'InvalidAMIName.Duplicate') throw error
-        const again = await findImageByName(target, name)
-        if (!again?.ImageId) throw error
-        return {region, imageId: again.ImageId, copied: false}
-      }
-      ctx.logger.info(`${region}: copying ${options.imageId} as ${imageId}`)
-      if (tags.length > 0) await target.createTags({Resources: [imageId], Tags: tags})
-      if (options.wait) await waitAvailable(target, imageId, ctx)
-      return {region, imageId, copied: true}
-    }),
-  )
-  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${targets[i]}: ${(r.reason as Error).message}`] : []))
+  // Each region is find-then-copy on its own: a run killed between two regions, or a
+  // concurrent one, finds what was copied and copies only what is missing.
+  const copyTo = async (region: string): Promise<CopiedImage> => {
+    const target = await options.clientFor(region)
+    const existing = await findImageByName(target, name)
+    if (existing?.ImageId) {
+      ctx.logger.info(`${region}: ${name} exists as ${existing.ImageId}; skipping`)
+      return {region, imageId: existing.ImageId, copied: false}
+    }
+    let imageId: string
+    try {
+      const out = await target.copyImage({Name: name, Description: source.Description, SourceImageId: options.imageId, SourceRegion: ec2.region})
+      if (!out.ImageId) throw new InfraError(`aws: CopyImage to ${region} returned no image id`)
+      imageId = out.ImageId
+    } catch (error) {
+      if (awsCode(error) !== 'InvalidAMIName.Duplicate') throw error
+      const again = await findImageByName(target, name)
+      if (!again?.ImageId) throw error
+      return {region, imageId: again.ImageId, copied: false}
+    }
+    ctx.logger.info(`${region}: copying ${options.imageId} as ${imageId}`)
+    if (tags.length > 0) await target.createTags({Resources: [imageId], Tags: tags})
+    if (options.wait) await waitAvailable(target, imageId, ctx)
+    return {region, imageId, copied: true}
+  }
+  const results = new Map<string, CopiedImage>()
+  const failed: string[] = []
+  // Every region is tried even when one fails (the worker never throws): one error reports them all.
+  await forEachLimit(targets, options.concurrency ?? 4, async (region) => {
+    try {
+      results.set(region, await copyTo(region))
+    } catch (error) {
+      failed.push(`${region}: ${(error as Error).message}`)
+    }
+  }, ctx.signal)
   if (failed.length > 0) throw new InfraError(`aws: copy failed in ${failed.length} of ${targets.length} regions: ${failed.join('; ')}`, {hint: 'run the command again: regions that have the image are skipped'})
-  return results.map((r) => (r as PromiseFulfilledResult<CopiedImage>).value)
+  return targets.map((region) => results.get(region)!)
 }
 
 async function waitAvailable(ec2: Ec2Api, imageId: string, ctx: ServiceContext): Promise<void> {

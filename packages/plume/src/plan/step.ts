@@ -7,7 +7,7 @@ import {BugError, type Logger, type Progress} from '@mantle/kit'
  * running again.
  */
 export interface Step {
-  /** Stable and unique within a plan, e.g. "aws/AWS/us-west-2/copy"; kill points and logs use it. */
+  /** Stable and unique within a plan, e.g. "aws/AWS/us-west-2/publish"; kill points and logs use it. */
   id: string
   /** Where it happens, for the progress view: "aws AWS us-west-2", "storage s3://rel/". */
   where: string

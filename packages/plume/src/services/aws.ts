@@ -30,6 +30,9 @@ export function amiName(spec: AwsSpec, channel: string, version: string): string
   return aws.sanitizeAmiName(`${spec.baseName}-${channel}-${version}`)
 }
 
+/** Regions copied to at once: CopyImage is cheap to start, and AWS limits concurrent copies per region, not per account. */
+const COPY_CONCURRENCY = 4
+
 function architecture(board: string): 'x86_64' | 'arm64' {
   return board.startsWith('arm64') ? 'arm64' : 'x86_64'
 }
@@ -41,7 +44,7 @@ function serviceContext(ctx: StageContext): ServiceContext {
 /**
  * pre-release on AWS, per partition: upload + import + register in the
  * bucket's region (ore's idempotent uploadImage), make sure the staged S3
- * object is gone, copy to the other regions, grant launch permissions to the
+ * object is gone, copy to the other regions (in parallel), grant launch permissions to the
  * listed accounts; then write the AMI lists next to the source. Nothing is
  * made public.
  */
@@ -105,19 +108,26 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
       check: async () => ((await (await stage.clients.staging(partition)).stat(stagingKey, {signal: ctx.signal})) ? [`delete the staged object ${stagingUrl}`] : []),
       run: async () => (await stage.clients.staging(partition)).delete(stagingKey, {signal: ctx.signal}),
     })
-    for (const region of partition.regions.filter((r) => r !== home)) {
+    const others = partition.regions.filter((r) => r !== home)
+    if (others.length > 0) {
+      const missing = async (): Promise<string[]> => {
+        const found = await Promise.all(others.map(async (region) => ((await findImage(stage, partition, region, name)) ? undefined : region)))
+        return found.filter((r): r is string => r !== undefined)
+      }
       steps.push({
-        id: `aws/${partition.name}/${region}/copy`,
-        where: where(region),
-        check: async () => ((await findImage(stage, partition, region, name)) ? [] : [`copy AMI ${name} from ${home} to ${region}`]),
+        // One step for every region, copied to in parallel; each region is still find-then-copy (ore's copyImage), so a kill anywhere leaves no duplicate.
+        id: `aws/${partition.name}/copies`,
+        where: `aws ${partition.name} ${others.join(', ')}`,
+        check: async () => (await missing()).map((region) => `copy AMI ${name} from ${home} to ${region}`),
         run: async () => {
           const source = await requireImage(stage, partition, home, name)
           await aws.copyImage({
             ec2: await stage.clients.ec2(partition, home),
             imageId: source.ImageId!,
-            regions: [region],
+            regions: others,
             clientFor: (r) => stage.clients.ec2(partition, r),
             wait: false,
+            concurrency: COPY_CONCURRENCY,
             context: serviceContext(ctx),
           })
         },

@@ -69,4 +69,40 @@ describe('pre-release on local storage with fake control planes', () => {
     expect(run.ec2.read().writes).toEqual([])
     expect(run.azure.read().writes).toEqual([])
   })
+
+  it('copies to the partition\'s other regions at the same time, and skips a region that has the AMI', async () => {
+    // Given a fake EC2 whose CopyImage answers only once every copy it expects has been asked for
+    run.restore()
+    const others = REGIONS.filter((r) => r !== REGIONS[0])
+    const asked: string[] = []
+    let release: () => void = () => undefined
+    const allAsked = new Promise<void>((resolve) => (release = resolve))
+    run = await worldRun(world, {}, {
+      beforeCopy: async (region) => {
+        asked.push(region)
+        if (asked.length === others.length) release()
+        await allAsked
+      },
+    })
+    // When pre-release runs (copied one after another, the first copy would wait forever)
+    await runStage('pre-release', run.options)
+    // Then both copies were in flight together, and every region has the AMI
+    expect(asked.sort()).toEqual([...others].sort())
+    expect((await endState(world)).ec2.images).toHaveLength(REGIONS.length)
+
+    // Given a world where one region already has the AMI (a copy of an earlier, killed run)
+    run.restore()
+    await rm(join(dir, 'ec2.json'))
+    asked.length = 0
+    run = await worldRun(world, {}, {beforeCopy: async (region) => void asked.push(region)})
+    run.ec2.update((s) => {
+      s.snapshots.push({id: 'snap-earlier', region: REGIONS[2], state: 'completed', tags: {}, volumeUsers: [], public: false})
+      s.images.push({id: 'ami-earlier', region: REGIONS[2], name: 'Flatcar-test-1.2.3', state: 'available', snapshotId: 'snap-earlier', tags: {}, launchUsers: [], public: false})
+    })
+    // When pre-release runs
+    await runStage('pre-release', run.options)
+    // Then only the region without it was copied to, and the earlier AMI is the one that region keeps
+    expect(asked).toEqual([REGIONS[1]])
+    expect(run.ec2.read().images.filter((i) => i.region === REGIONS[2]).map((i) => i.id)).toEqual(['ami-earlier'])
+  }, 30_000)
 })

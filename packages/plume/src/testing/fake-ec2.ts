@@ -55,6 +55,8 @@ export interface FakeEc2Options {
   regions: readonly string[]
   /** ImportSnapshot reads the staged object: it must exist (the test's real S3 or directory). */
   objectExists: (bucket: string, key: string) => Promise<boolean>
+  /** Awaited before each CopyImage answers: tests hold copies to see them overlap. */
+  beforeCopy?: ((region: string) => Promise<void>) | undefined
 }
 
 function awsError(name: string, message: string): Error {
@@ -199,6 +201,7 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
 
   ec2.on(EC2.CopyImageCommand).callsFake(async (input: EC2.CopyImageCommandInput, getClient) => {
     const region = await regionOf(getClient)
+    await options.beforeCopy?.(region)
     return state.update(
       (s) => {
         const source = s.images.find((i) => i.id === input.SourceImageId && i.region === input.SourceRegion)

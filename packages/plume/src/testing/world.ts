@@ -12,7 +12,7 @@ import {loadChannels} from '../config/load.js'
 import {awsClients} from '../services/clouds.js'
 import type {StageOptions} from '../services/stages.js'
 import {resolveSpec} from '../spec.js'
-import {installFakeEc2, type FakeEc2State} from './fake-ec2.js'
+import {installFakeEc2, type FakeEc2Options, type FakeEc2State} from './fake-ec2.js'
 import {fakeAzure, fakeGce, type FakeAzureState, type FakeGceState} from './fake-clouds.js'
 import type {StateFile} from './state-file.js'
 
@@ -207,7 +207,7 @@ export interface WorldRun {
  * fake control planes in place of the clouds. Staged AWS objects go to the
  * world's staging location (a prefix of the S3 emulator, or a directory).
  */
-export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptions> = {}): Promise<WorldRun> {
+export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptions> = {}, fakes: Pick<FakeEc2Options, 'beforeCopy'> = {}): Promise<WorldRun> {
   const logger = extra.logger ?? new Logger({level: 'warn', stream: process.stderr, redactor: new Redactor()})
   const signal = extra.signal ?? new AbortController().signal
   const storage = storageOf(world)
@@ -216,6 +216,7 @@ export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptio
     stateFile: join(world.dir, 'ec2.json'),
     regions: REGIONS,
     objectExists: async (_bucket, key) => (await staging.stat(key)) !== undefined,
+    ...fakes,
   })
   const gce = fakeGce(join(world.dir, 'gce.json'))
   const azure = fakeAzure(join(world.dir, 'azure.json'), 'flatcartest')
