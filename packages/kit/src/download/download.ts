@@ -7,6 +7,7 @@ import {BugError, InfraError, isMantleError, UsageError} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {Progress} from '../progress.js'
 import {isTransient, retry} from '../retry.js'
+import {chunksOf} from '../storage/body.js'
 import {isStorageError} from '../storage/errors.js'
 import type {Bucket} from '../storage/types.js'
 import type {Keyring} from '../verify/keyring.js'
@@ -330,7 +331,7 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
 async function pump(body: Readable, part: string, append: boolean, h: Hashers, progress: Progress | undefined): Promise<void> {
   const fd = openSync(part, append ? 'a' : 'w')
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+    for await (const chunk of chunksOf(body)) {
       for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done)
       await feed(h, chunk)
       progress?.advance(chunk.length)

@@ -149,3 +149,62 @@ export function guardBody(body: Readable, url: string, expected: number | undefi
   })
   return body.pipe(out)
 }
+
+/**
+ * The chunks of a stream, one at a time as they arrived. `for await` over a
+ * Readable itself joins everything buffered into one new Buffer at each step
+ * (measured: a tenth of a large download's CPU, plus the garbage); this reads
+ * in flowing mode, pausing the stream while `queued` bytes wait for the consumer.
+ */
+export async function* chunksOf(body: Readable, queued = 8 * 1024 * 1024): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = []
+  let queuedBytes = 0
+  let ended = false
+  let failure: {error: unknown} | undefined
+  let wake: (() => void) | undefined
+  const signal = (): void => {
+    const w = wake
+    wake = undefined
+    w?.()
+  }
+  const onData = (chunk: Buffer | string): void => {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+    queue.push(buffer)
+    queuedBytes += buffer.length
+    if (queuedBytes >= queued) body.pause()
+    signal()
+  }
+  const onEnd = (): void => {
+    ended = true
+    signal()
+  }
+  const onError = (error: unknown): void => {
+    failure ??= {error}
+    signal()
+  }
+  // A stream destroyed without an error or an end must not look like a clean end.
+  const onClose = (): void => {
+    if (!ended) onError(Object.assign(new Error('the stream closed before its end'), {code: 'ERR_STREAM_PREMATURE_CLOSE'}))
+  }
+  body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose)
+  // A source paused by its owner would not start flowing by itself.
+  body.resume()
+  try {
+    for (;;) {
+      const chunk = queue.shift()
+      if (chunk) {
+        queuedBytes -= chunk.length
+        if (queuedBytes < queued / 2 && body.isPaused()) body.resume()
+        yield chunk
+        continue
+      }
+      if (failure) throw failure.error
+      if (ended) return
+      await new Promise<void>((resolve) => (wake = resolve))
+    }
+  } finally {
+    body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
+    // The consumer stopped early (or failed): release the source.
+    if (!ended) body.destroy()
+  }
+}

@@ -1,6 +1,7 @@
 import {open, rename, unlink} from 'node:fs/promises'
 
 import {isTransient, retry} from '../retry.js'
+import {chunksOf} from './body.js'
 import {isStorageError, StorageError} from './errors.js'
 import {forEachLimit} from './limit.js'
 import type {Bucket, ObjectInfo} from './types.js'
@@ -69,9 +70,9 @@ export async function readToFile(bucket: Bucket, key: string, path: string, opti
               options.onProgress?.(done)
             }
             try {
-              for await (const chunk of r.body) {
-                pending.push(chunk as Buffer)
-                pendingBytes += (chunk as Buffer).length
+              for await (const chunk of chunksOf(r.body)) {
+                pending.push(chunk)
+                pendingBytes += chunk.length
                 if (pendingBytes >= WRITE_BATCH) await flush()
               }
             } finally {
