@@ -20,6 +20,20 @@ export const specFlags = {
   'sdk-root': Flags.string({summary: 'SDK checkout the board and version defaults are read from.', default: '.', helpGroup: 'SPEC'}),
 }
 
+/** Flatcar's narrowing flags of the stages and plan. */
+export const scopeFlags = {
+  partition: Flags.string({
+    char: 'P',
+    summary: "Work on this AWS partition only (a name in the channel's aws.partitions). The AMI lists, which name every partition's AMIs, are written by a run without it.",
+    helpGroup: 'SPEC',
+  }),
+  private: Flags.boolean({
+    char: 'Z',
+    summary: 'Make nothing public: release leaves out sharing the AWS, GCE and Azure images, and plan does not count it; storage destinations are still synced.',
+    helpGroup: 'SPEC',
+  }),
+}
+
 /** Credentials of the clouds and stores a release touches; resolved once, and only when a step needs them. */
 export const credentialFlags = {
   'aws-credentials': Flags.string({summary: 'AWS shared credentials file (each partition names its profile).', helpGroup: 'CREDENTIALS'}),
@@ -31,6 +45,7 @@ export const credentialFlags = {
 /** The flags of plan: what pre-release and release look at. */
 export const planFlags = {
   ...specFlags,
+  ...scopeFlags,
   ...credentialFlags,
   platform: Flags.option({options: PLATFORMS, multiple: true, delimiter: ',', summary: 'Clouds to work on (default: every one the channel configures).'})(),
   'verify-key': Flags.string({summary: 'OpenPGP public key the release is signed with (default: the channel\'s verifyKey, else the embedded and imported keys).'}),

@@ -40,6 +40,8 @@ export interface SetupFlags extends CredentialFlags {
   'cache-dir'?: string | undefined
   'dry-run'?: boolean | undefined
   force?: boolean | undefined
+  partition?: string | undefined
+  private?: boolean | undefined
 }
 
 /**
@@ -64,6 +66,8 @@ export async function stageOptions(flags: SetupFlags, context: CommandContext): 
     platforms: flags.platform,
     force: flags.force,
     dryRun: flags['dry-run'],
+    partition: flags.partition,
+    private: flags.private,
     cacheDir: resolve(cwd, flags['cache-dir'] ?? '.cache/images'),
     keyring,
     clouds: cloudDeps(flags, context),

@@ -153,7 +153,8 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
       }
     }
   }
-  steps.push(amiListsStep(stage, name))
+  // The lists name the AMI of every region of every partition: a run on one partition cannot write them whole.
+  if (!ctx.onePartition) steps.push(amiListsStep(stage, name))
   return steps
 }
 

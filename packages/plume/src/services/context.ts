@@ -15,6 +15,10 @@ export interface StageContext {
   platforms: ReadonlySet<Platform>
   /** Write even what looks up to date (storage objects, the Azure blob). */
   force: boolean
+  /** Only one AWS partition is worked on (-P): what covers every partition is left out. */
+  onePartition: boolean
+  /** Nothing is made public (-Z). */
+  private: boolean
   logger: Logger
   signal: AbortSignal
   /** Between two polls of a long-running cloud operation (tests pass 0). */

@@ -26,6 +26,10 @@ export interface StageOptions {
   platforms?: readonly Platform[] | undefined
   force?: boolean | undefined
   dryRun?: boolean | undefined
+  /** Work on this AWS partition only (Flatcar's -P); the AMI lists, which cover every partition, are left out. */
+  partition?: string | undefined
+  /** Make nothing public (Flatcar's -Z): release leaves out the steps that share the cloud images. */
+  private?: boolean | undefined
   /** Root of the image cache (.cache/images). */
   cacheDir: string
   keyring: Keyring
@@ -69,6 +73,18 @@ export function selectPlatforms(release: ReleaseSpec, asked: readonly Platform[]
   return new Set(asked)
 }
 
+/** The release with its AWS partitions narrowed to the one asked for. */
+export function selectPartition(release: ReleaseSpec, partition: string | undefined): ReleaseSpec {
+  if (partition === undefined) return release
+  const aws = release.spec.aws
+  if (!aws) throw new UsageError(`channel "${release.channel}" in ${release.configFile} has no aws settings, so no partition ${partition}`, {hint: 'leave out -P/--partition'})
+  const chosen = aws.partitions.filter((p) => p.name === partition)
+  if (chosen.length === 0) {
+    throw new UsageError(`channel "${release.channel}" in ${release.configFile} has no aws partition "${partition}"`, {hint: `partitions: ${aws.partitions.map((p) => p.name).join(', ')}`})
+  }
+  return {...release, spec: {...release.spec, aws: {...aws, partitions: chosen}}}
+}
+
 /** The images a stage needs verified (and which of them decompressed). */
 function imagesOf(stage: StageName, release: ReleaseSpec, platforms: ReadonlySet<Platform>): {files: string[]; decompress: Set<string>} {
   const {spec} = release
@@ -92,7 +108,7 @@ function imagesOf(stage: StageName, release: ReleaseSpec, platforms: ReadonlySet
  * in the order of the spec.
  */
 export async function prepareStages(stages: readonly StageName[], options: StageOptions): Promise<{ctx: StageContext; steps: Map<StageName, Step[]>}> {
-  const {release} = options
+  const release = selectPartition(options.release, options.partition)
   const platforms = selectPlatforms(release, options.platforms)
   const source = await openSource(release, options.storage)
   await checkSource(release, source, options.signal)
@@ -121,6 +137,8 @@ export async function prepareStages(stages: readonly StageName[], options: Stage
     storage: options.storage,
     platforms,
     force: options.force ?? false,
+    onePartition: options.partition !== undefined,
+    private: options.private ?? false,
     logger: options.logger,
     signal: options.signal,
     pollIntervalMs: options.pollIntervalMs,
@@ -150,13 +168,14 @@ function stepsOf(stage: StageName, ctx: StageContext, clouds: CloudDeps): Step[]
     if (ctx.platforms.has('azure') && spec.azure) steps.push(...azurePreReleaseSteps(azureStage(ctx, clouds)))
     return steps
   }
+  // Private: the images are made and maintained, but none is shared (Azure's and AWS's release steps only share).
   if (ctx.platforms.has('gce') && spec.gce) {
-    const gce = spec.gce
+    const gce = {...spec.gce, public: spec.gce.public === true && !ctx.private}
     const api = cloud(clouds.gce, 'gce')
     steps.push(...gceReleaseSteps({ctx, spec: gce, api: () => api(gce.project)}))
   }
-  if (ctx.platforms.has('azure') && spec.azure) steps.push(...azureReleaseSteps(azureStage(ctx, clouds)))
-  if (ctx.platforms.has('aws') && spec.aws) steps.push(...awsReleaseSteps({ctx, spec: spec.aws, clients: cloud(clouds.aws, 'aws')}))
+  if (ctx.platforms.has('azure') && spec.azure && !ctx.private) steps.push(...azureReleaseSteps(azureStage(ctx, clouds)))
+  if (ctx.platforms.has('aws') && spec.aws && !ctx.private) steps.push(...awsReleaseSteps({ctx, spec: spec.aws, clients: cloud(clouds.aws, 'aws')}))
   steps.push(...destinationSteps(ctx))
   return steps
 }
