@@ -27,6 +27,7 @@ export interface Ec2Api {
   copyImage(input: EC2.CopyImageCommandInput): Promise<EC2.CopyImageCommandOutput>
   deregisterImage(input: EC2.DeregisterImageCommandInput): Promise<EC2.DeregisterImageCommandOutput>
   modifyImageAttribute(input: EC2.ModifyImageAttributeCommandInput): Promise<EC2.ModifyImageAttributeCommandOutput>
+  describeImageAttribute(input: EC2.DescribeImageAttributeCommandInput): Promise<EC2.DescribeImageAttributeCommandOutput>
   modifySnapshotAttribute(input: EC2.ModifySnapshotAttributeCommandInput): Promise<EC2.ModifySnapshotAttributeCommandOutput>
   describeInstances(input: EC2.DescribeInstancesCommandInput): Promise<EC2.DescribeInstancesCommandOutput>
   terminateInstances(input: EC2.TerminateInstancesCommandInput): Promise<EC2.TerminateInstancesCommandOutput>
@@ -116,6 +117,7 @@ export async function ec2Api(options: AwsClientOptions): Promise<Ec2Api> {
     copyImage: m.CopyImageCommand,
     deregisterImage: m.DeregisterImageCommand,
     modifyImageAttribute: m.ModifyImageAttributeCommand,
+    describeImageAttribute: m.DescribeImageAttributeCommand,
     modifySnapshotAttribute: m.ModifySnapshotAttributeCommand,
     describeInstances: m.DescribeInstancesCommand,
     terminateInstances: m.TerminateInstancesCommand,

@@ -8,6 +8,7 @@ export default class Prune extends BaseCommand<typeof Prune> {
   static override examples = [
     '<%= config.bin %> prune -c channels/flatcar.yaml -C alpha --days 90 --keep-last 3 --dry-run',
     '<%= config.bin %> prune -c channels/flatcar.yaml -C alpha --keep-last 5 --json',
+    '<%= config.bin %> prune -c channels/flatcar.yaml -C alpha --days 90 --days-last-launched 30 --dry-run',
   ]
   static override enableJsonFlag = true
   static override flags = {
@@ -16,6 +17,9 @@ export default class Prune extends BaseCommand<typeof Prune> {
     'aws-credentials': credentialFlags['aws-credentials'],
     days: Flags.integer({summary: 'Keep images created less than this many days ago.', min: 0}),
     'keep-last': Flags.integer({summary: 'Keep this many of the newest images in each region.', min: 0}),
+    'days-last-launched': Flags.integer({summary: 'Keep images launched less than this many days ago (EC2 lastLaunchedTime); implies --check-last-launched.', min: 0}),
+    // Flatcar spells it -c; here -c is --config, as on every plume command.
+    'check-last-launched': Flags.boolean({summary: 'Keep images launched recently: within --days-last-launched days, else within --days.'}),
     'dry-run': Flags.boolean({char: 'n', summary: 'List what would be deleted; delete nothing.'}),
   }
 
@@ -32,6 +36,8 @@ export default class Prune extends BaseCommand<typeof Prune> {
       clients: cloudDeps(this.flags, this.context).aws!,
       days: this.flags.days,
       keepLast: this.flags['keep-last'],
+      daysLastLaunched: this.flags['days-last-launched'],
+      checkLastLaunched: this.flags['check-last-launched'],
       dryRun: this.flags['dry-run'],
       now: new Date(),
       logger: this.logger,

@@ -32,7 +32,7 @@ describe('pruneAws', () => {
     await rm(dir, {recursive: true, force: true})
   })
 
-  const prune = (o: {days?: number; keepLast?: number; dryRun: boolean}) =>
+  const prune = (o: {days?: number; keepLast?: number; daysLastLaunched?: number; checkLastLaunched?: boolean; dryRun: boolean}) =>
     pruneAws({channel: 'test', spec: run.options.release.spec.aws!, clients: run.options.clouds.aws!, now: TODAY, logger: run.options.logger, signal: run.options.signal, ...o})
 
   it('deletes the images older than --days beyond the --keep-last newest, with their snapshots', async () => {
@@ -60,5 +60,30 @@ describe('pruneAws', () => {
 
   it('refuses to run without a limit', async () => {
     await expect(prune({dryRun: true})).rejects.toThrow(/needs --days or --keep-last/)
+  })
+
+  it('--days-last-launched keeps an old image launched within that many days, and deletes one launched before', async () => {
+    // Given 1.0.0 launched 5 days ago in one region, and 1.1.0 launched 100 days ago there
+    run.ec2.update((s) => {
+      for (const i of s.images.filter((i) => i.region === REGIONS[1])) {
+        if (i.name === 'Flatcar-test-1.0.0') i.lastLaunched = '2026-11-16T00:00:00.000Z'
+        if (i.name === 'Flatcar-test-1.1.0') i.lastLaunched = '2026-08-13T00:00:00.000Z'
+      }
+    })
+    // When pruning to the newest one, keeping what was launched in the last 30 days
+    const pruned = await prune({days: 30, keepLast: 1, daysLastLaunched: 30, dryRun: false})
+    // Then that region keeps 1.0.0, and everything else old is gone
+    const deleted = REGIONS.flatMap((r) => (r === REGIONS[1] ? [`${r} Flatcar-test-1.1.0`] : [`${r} Flatcar-test-1.0.0`, `${r} Flatcar-test-1.1.0`]))
+    expect(pruned.map((p) => `${p.region} ${p.name}`).sort()).toEqual(deleted.sort())
+    expect(run.ec2.read().images.filter((i) => i.region === REGIONS[1]).map((i) => i.name).sort()).toEqual(['Flatcar-other-9.0.0', 'Flatcar-test-1.0.0', 'Flatcar-test-1.2.0'])
+  })
+
+  it('--check-last-launched alone counts launches within --days, and needs a number of days', async () => {
+    run.ec2.update((s) => {
+      for (const i of s.images) if (i.name === 'Flatcar-test-1.0.0') i.lastLaunched = '2026-11-01T00:00:00.000Z'
+    })
+    const pruned = await prune({days: 30, keepLast: 1, checkLastLaunched: true, dryRun: true})
+    expect(pruned.map((p) => p.name)).toEqual(REGIONS.map(() => 'Flatcar-test-1.1.0'))
+    await expect(prune({keepLast: 1, checkLastLaunched: true, dryRun: true})).rejects.toThrow(/--check-last-launched needs --days-last-launched or --days/)
   })
 })

@@ -19,6 +19,8 @@ export interface FakeImage {
   public: boolean
   /** ISO date; tests seed old images with it. */
   created?: string | undefined
+  /** ISO date of the last launch (DescribeImageAttribute lastLaunchedTime); never launched when absent. */
+  lastLaunched?: string | undefined
 }
 
 export interface FakeSnapshot {
@@ -245,6 +247,14 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
       `ModifySnapshotAttribute ${region} ${input.SnapshotId} ${JSON.stringify({users: input.UserIds, groups: input.GroupNames})}`,
     )
     return {}
+  })
+
+  ec2.on(EC2.DescribeImageAttributeCommand).callsFake(async (input: EC2.DescribeImageAttributeCommandInput, getClient) => {
+    const region = await regionOf(getClient)
+    const image = state.read().images.find((i) => i.id === input.ImageId && i.region === region)
+    if (!image) throw awsError('InvalidAMIID.NotFound', `no image ${input.ImageId}`)
+    if (input.Attribute !== 'lastLaunchedTime') throw awsError('InvalidParameterValue', `the fake knows only lastLaunchedTime, not ${input.Attribute}`)
+    return {ImageId: image.id, LastLaunchedTime: image.lastLaunched ? {Value: image.lastLaunched} : {}}
   })
 
   ec2.on(EC2.DeregisterImageCommand).callsFake(async (input: EC2.DeregisterImageCommandInput, getClient) => {
