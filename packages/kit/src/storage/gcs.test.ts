@@ -1,10 +1,15 @@
 import {createHash} from 'node:crypto'
 
+import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
 import nock from 'nock'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {isStorageError} from './errors.js'
 import {openBucket} from './open.js'
+import {readToFile} from './transfer.js'
 
 /**
  * The firebase GCS emulator accepts ifGenerationMatch but never enforces it,
@@ -102,5 +107,28 @@ describe('gcs preconditions (recorded responses)', () => {
     })().catch((e: unknown) => e)
     expect(isStorageError(error, 'bucket-not-found')).toBe(true)
     expect((error as {exitCode: number}).exitCode).toBe(2)
+  })
+
+  it('Given a download to a file, then the object is asked for once and its bytes are read pinned to that generation', async () => {
+    const body = 'image bytes'
+    const resource = {...objectResource('a/img.bin', '1700000000000005', body), size: String(body.length)}
+    const scope = nock(ENDPOINT)
+      .get('/storage/v1/b/releases/o/a%2Fimg.bin')
+      .query(true)
+      .once()
+      .reply(200, resource)
+      .get(/\/b\/releases\/o\/a%2Fimg\.bin/)
+      .query((q) => q.alt === 'media' && q.generation === '1700000000000005')
+      .reply(200, body)
+    const bucket = await open()
+    const dir = await mkdtemp(join(tmpdir(), 'gcs-read-'))
+    try {
+      await readToFile(bucket, 'a/img.bin', join(dir, 'img.bin'))
+      expect(await readFile(join(dir, 'img.bin'), 'utf8')).toBe(body)
+      // A second metadata request would find no recorded answer and fail the download.
+      expect(scope.isDone()).toBe(true)
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
   })
 })

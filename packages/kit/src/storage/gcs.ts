@@ -76,7 +76,7 @@ export class GcsBucket implements Bucket {
 
   async read(key: string, options: ReadOptions = {}): Promise<ReadResult> {
     const url = this.urlOf(key)
-    const info = await this.stat(key)
+    const info = options.known ?? (await this.stat(key))
     if (!info) throw new StorageError('not-found', `${url}: not found`, {url})
     const start = options.start ?? 0
     if (start > 0 && start >= info.size) {

@@ -49,7 +49,7 @@ export async function readToFile(bucket: Bucket, key: string, path: string, opti
         await retry(
           async () => {
             if (size === 0) return
-            const r = await bucket.read(key, {start: at, end: range.end, ...(options.signal ? {signal: options.signal} : {})})
+            const r = await bucket.read(key, {start: at, end: range.end, known: info, ...(options.signal ? {signal: options.signal} : {})})
             if (r.offset !== at) throw new StorageError('unsupported', `${url}: the server does not honour byte ranges`, {url})
             if (info.generation && r.info?.generation && r.info.generation !== info.generation) {
               r.body.destroy()

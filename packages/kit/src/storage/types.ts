@@ -41,6 +41,8 @@ export interface ReadOptions {
   start?: number
   /** Last byte to read, inclusive. */
   end?: number
+  /** The object as a stat just before saw it: a backend that must stat before reading (GCS) uses this instead, and pins that generation. */
+  known?: ObjectInfo
   signal?: AbortSignal
 }
 
