@@ -2,10 +2,10 @@ import {homedir} from 'node:os'
 
 import {resolveEndpoint} from './services/engine/endpoint.js'
 import {enterSdk} from './services/enter.js'
-import {resolveLayout} from './services/sdk/layout.js'
+import {checkChrootName, resolveLayout} from './services/sdk/layout.js'
 
 /**
- * `cork enter [--docker-host X] [--root X] [--sdk-version X] [--os-version X] [--board X] -- <command>`
+ * `cork enter [--docker-host X] [--root X] [--sdk-version X] [--os-version X] [--board X] [--chroot X] -- <command>`
  * without oclif: build scripts run it hundreds of times, and loading oclif and
  * the command framework costs more than the exec itself. It reads only what
  * the command would read and calls the same service.
@@ -36,6 +36,7 @@ export async function fastEnter(argv: readonly string[], env: NodeJS.ProcessEnv 
       stderr: process.stderr,
       user: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
       cwd: process.cwd(),
+      chroot: checkChrootName(parsed.flags.chroot),
       onStarted: () => {
         started = true
       },
@@ -49,7 +50,7 @@ export async function fastEnter(argv: readonly string[], env: NodeJS.ProcessEnv 
   }
 }
 
-const VALUE_FLAGS = new Set(['docker-host', 'root', 'sdk-version', 'os-version', 'board'])
+const VALUE_FLAGS = new Set(['docker-host', 'root', 'sdk-version', 'os-version', 'board', 'chroot'])
 
 function parse(argv: readonly string[]): {flags: Record<string, string>; command: string[]} | undefined {
   const flags: Record<string, string> = {}

@@ -1,12 +1,15 @@
 import {storageFlags, storageOptions} from '@mantle/auth'
-import {Flags, type CommandContext} from '@mantle/kit'
+import {Flags, UsageError, type CommandContext} from '@mantle/kit'
 
+import type {CreateOptions} from './services/create.js'
 import {resolveEndpoint, type Endpoint} from './services/engine/endpoint.js'
 import {DEFAULT_SDK_URL, DEFAULT_SDK_URL_PATH, type SdkSource} from './services/sdk/download.js'
 import type {SdkFetcher} from './services/sdk/fetcher.js'
 import {kitFetcher} from './services/sdk/kit-fetcher.js'
-import {resolveLayout, sdkBaseUrl, type SdkLayout} from './services/sdk/layout.js'
+import {checkChrootName, resolveLayout, sdkBaseUrl, type SdkLayout} from './services/sdk/layout.js'
 import {CLOUD_CREDENTIALS, type CloudCredentials, type MountOptions} from './services/sdk/mounts.js'
+import {DEFAULT_MANIFEST_BRANCH, DEFAULT_MANIFEST_NAME, type RepoOptions} from './services/sdk/repo.js'
+import {manifestPath} from './services/verify.js'
 
 /** The flag sets cork's commands share, and the one place they turn into service options. */
 
@@ -37,6 +40,38 @@ export const sourceFlags = {
     helpGroup: 'SDK DOWNLOAD',
   }),
   ...storageFlags,
+}
+
+/** The original's chroot flags: which SDK, and its DNS. */
+export const chrootFlags = {
+  chroot: Flags.string({
+    summary: 'Name of the SDK container, instead of <name>-sdk-<arch>-<sdk version>_os-<os version> (the original\'s chroot directory name). Give create, enter, update and delete the same name.',
+    helpGroup: 'CONTAINER',
+  }),
+}
+
+export const hostDnsFlag = {
+  'use-host-dns': Flags.boolean({
+    summary: 'Use the host\'s /etc/resolv.conf: create and update bind-mount it read-only at /etc/resolv.conf (instead of the engine\'s); enter copies it into the container before running the command.',
+    helpGroup: 'CONTAINER',
+  }),
+}
+
+/** The manifest the original synced its chroot's checkout to. */
+export const manifestFlags = {
+  'manifest-url': Flags.string({
+    summary: 'After creating the container, run inside it, as you, in /mnt/host/source: repo init -u URL -b <manifest-branch> -m <manifest-name>, then repo sync.',
+    helpGroup: 'MANIFEST',
+  }),
+  'manifest-branch': Flags.string({summary: `Branch or tag (refs/tags/...) of the manifest repository, for repo init -b (default: ${DEFAULT_MANIFEST_BRANCH}).`, helpGroup: 'MANIFEST'}),
+  'manifest-name': Flags.string({
+    summary: `Manifest file: for repo init -m (default: ${DEFAULT_MANIFEST_NAME}), and the one --verify checks in .repo/manifests/ (default: .repo/manifest.xml, else default.xml).`,
+    helpGroup: 'MANIFEST',
+  }),
+  'verify-signature': Flags.boolean({
+    summary: 'After repo init and before repo sync, verify the GPG signature of the manifest tag (--manifest-branch, refs/tags/ dropped) with git verify-tag in .repo/manifests, inside the container with your GPG home; exit 1 if it does not verify.',
+    helpGroup: 'MANIFEST',
+  }),
 }
 
 export const containerFlags = {
@@ -73,6 +108,7 @@ export function mountsFrom(
     'bind-ssh-agent': boolean
     'cloud-credentials'?: string[] | undefined
     'google-credentials'?: string | undefined
+    'use-host-dns'?: boolean | undefined
   },
   ctx: Ctx,
 ): Omit<MountOptions, 'root'> {
@@ -86,7 +122,34 @@ export function mountsFrom(
     bindSshAgent: flags['bind-ssh-agent'],
     cloudCredentials: (flags['cloud-credentials'] ?? []) as CloudCredentials[],
     jsonKey: flags['google-credentials'],
+    useHostDns: flags['use-host-dns'],
   }
+}
+
+export function chrootFrom(flags: {chroot?: string | undefined}): string | undefined {
+  return checkChrootName(flags.chroot)
+}
+
+/** The repo steps the flags ask for, if any: --manifest-url (init, verify, sync), or update's --force-sync alone (sync). */
+export function repoFrom(flags: {
+  'manifest-url'?: string | undefined
+  'manifest-branch'?: string | undefined
+  'manifest-name'?: string | undefined
+  'verify-signature'?: boolean | undefined
+  'force-sync'?: boolean | undefined
+}): RepoOptions | undefined {
+  for (const name of ['manifest-url', 'manifest-branch', 'manifest-name'] as const) {
+    if (flags[name]?.trim() === '') throw new UsageError(`--${name} is empty`)
+  }
+  const url = flags['manifest-url']
+  // Checked here, not with oclif's dependsOn: its error is several lines.
+  for (const name of ['manifest-branch', 'verify-signature'] as const) {
+    if (flags[name] && !url) throw new UsageError(`--${name} needs --manifest-url`, {hint: 'it applies to the manifest repo init fetches'})
+  }
+  const forceSync = Boolean(flags['force-sync'])
+  if (!url && !forceSync) return undefined
+  const manifest = url ? {url, branch: flags['manifest-branch'] ?? DEFAULT_MANIFEST_BRANCH, name: flags['manifest-name'] ?? DEFAULT_MANIFEST_NAME} : undefined
+  return {manifest, verifySignature: Boolean(flags['verify-signature']), forceSync}
 }
 
 type StorageCtx = Pick<CommandContext, 'env' | 'home' | 'logger' | 'redactor'>
@@ -104,4 +167,31 @@ export async function sourceFrom(
 ): Promise<SdkSource> {
   const url = sdkBaseUrl(flags['sdk-url'])
   return {url, path: flags['sdk-url-path'], keys: flags['verify-key'] ?? [], fetcher: await fetcherFrom(url, flags, ctx)}
+}
+
+const verifyFlag = {
+  verify: Flags.boolean({summary: 'Afterwards, check that the checkouts the manifest names are at their pinned commits and clean (as cork verify); exit 1 if not.'}),
+}
+
+/** The flags of create, which update takes too (the original's creation flags). */
+export const creationFlags = {...engineFlags, ...layoutFlags, ...sourceFlags, ...containerFlags, ...chrootFlags, ...hostDnsFlag, ...manifestFlags, ...verifyFlag}
+
+type CreationFlagValues = Parameters<typeof sourceFrom>[0] &
+  Parameters<typeof mountsFrom>[0] &
+  Parameters<typeof repoFrom>[0] & {'docker-host'?: string | undefined; replace: boolean; chroot?: string | undefined; verify: boolean}
+
+/** What create (and update) do, from their flags, for the checkout of `layout`. */
+export async function creationFrom(flags: CreationFlagValues, layout: SdkLayout, ctx: CommandContext): Promise<CreateOptions> {
+  return {
+    layout,
+    endpoint: endpointFrom(flags, ctx),
+    source: await sourceFrom(flags, ctx),
+    mounts: mountsFrom(flags, ctx),
+    replace: flags.replace,
+    chroot: chrootFrom(flags),
+    repo: repoFrom(flags),
+    verifyManifest: flags.verify ? manifestPath(layout.root, flags['manifest-name']) : undefined,
+    logger: ctx.logger,
+    signal: ctx.signal,
+  }
 }

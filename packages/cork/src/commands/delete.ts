@@ -1,17 +1,19 @@
 import {BaseCommand, Flags} from '@mantle/kit'
 
-import {endpointFrom, engineFlags} from '../flags.js'
+import {chrootFlags, chrootFrom, endpointFrom, engineFlags} from '../flags.js'
 import {deleteSdk, type DeleteResult} from '../services/delete.js'
 import {findRoot} from '../services/sdk/layout.js'
 
 export default class Delete extends BaseCommand<typeof Delete> {
   static override summary = 'Remove the checkout\'s SDK containers, and their images unless another container uses them.'
-  static override examples = ['<%= config.bin %> delete', '<%= config.bin %> delete --keep-images', '<%= config.bin %> delete --root ~/flatcar --json']
+  static override description = 'Without --chroot, every SDK container of the checkout; with --chroot NAME, only the container create --chroot NAME made.'
+  static override examples = ['<%= config.bin %> delete', '<%= config.bin %> delete --keep-images', '<%= config.bin %> delete --root ~/flatcar --json', '<%= config.bin %> delete --chroot my-sdk']
   static override enableJsonFlag = true
   static override flags = {
     ...engineFlags,
     root: Flags.string({summary: 'The checkout (default: the nearest directory at or above the current one with .repo/manifests/version.txt).'}),
     'keep-images': Flags.boolean({summary: 'Keep the SDK images, so that a later create needs no download.'}),
+    ...chrootFlags,
   }
 
   async run(): Promise<DeleteResult> {
@@ -20,6 +22,7 @@ export default class Delete extends BaseCommand<typeof Delete> {
       root: flags.root ?? findRoot(process.cwd()) ?? process.cwd(),
       endpoint: endpointFrom(flags, context),
       keepImages: flags['keep-images'],
+      chroot: chrootFrom(flags),
       logger: this.logger,
       signal: context.signal,
     })

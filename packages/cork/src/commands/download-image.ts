@@ -4,23 +4,27 @@ import {storageFlags} from '@mantle/auth'
 import {BaseCommand, Flags} from '@mantle/kit'
 
 import {fetcherFrom, layoutFrom, layoutFlags, sourceFlags} from '../flags.js'
-import {defaultImageRoot, downloadImages, PLATFORMS, type DownloadedImage, type Platform} from '../services/download-image.js'
+import {downloadImages, imageRoot, PLATFORMS, type DownloadedImage, type Platform} from '../services/download-image.js'
 
 export default class DownloadImage extends BaseCommand<typeof DownloadImage> {
   static override summary = 'Download OS images for the given platforms into .cache/images, verified against their signatures.'
-  static override description = `Files per platform, after --image-prefix: aws _ami_vmdk_image.vmdk.bz2; esx _vmware_ova.ova; gce _gce.tar.gz; qemu _qemu_image.img.bz2; qemu_uefi _qemu_uefi_efi_code.fd, _qemu_uefi_efi_vars.fd, _qemu_uefi_image.img.bz2. Each must verify against its .sig unless --no-verify.`
+  static override description = `Files per platform, after --image-prefix: aws _ami_vmdk_image.vmdk.bz2; esx _vmware_ova.ova; gce _gce.tar.gz; qemu _qemu_image.img.bz2; qemu_uefi _qemu_uefi_efi_code.fd, _qemu_uefi_efi_vars.fd, _qemu_uefi_image.img.bz2. Each must verify against its .sig unless --no-verify. --root is the images' base URL, as in the original (--image-root is the same flag); the checkout, whose versions and board name the files, is the one around the current directory.`
   static override examples = [
     '<%= config.bin %> download-image --platform qemu',
-    '<%= config.bin %> download-image --platform qemu_uefi --platform gce --verify-key flatcar.asc',
+    '<%= config.bin %> download-image --platform qemu_uefi,gce --verify-key flatcar.asc',
+    '<%= config.bin %> download-image --root stable --platform qemu',
     '<%= config.bin %> download-image --root gs://builds/boards/amd64-usr/3033.2.0 --json-key key.json --platform aws --json',
   ]
   static override enableJsonFlag = true
   static override flags = {
     ...layoutFlags,
-    'image-root': Flags.string({summary: 'Base URL of the images, any storage URL (default: the publisher\'s for the OS version).'}),
+    root: Flags.string({
+      summary: 'Base URL of the images: any storage URL, or alpha, beta, stable or lts for that Flatcar channel\'s current release (default: the publisher\'s for the OS version).',
+      aliases: ['image-root'],
+    }),
     'cache-dir': Flags.string({summary: 'Where images go (default: <root>/.cache/images); files land in <cache-dir>/<arch>/<os version>/.'}),
     'image-prefix': Flags.string({summary: 'Image file name prefix (default: <name>_production).'}),
-    platform: Flags.string({summary: 'Platform whose image to download (repeatable).', options: PLATFORMS, multiple: true, required: true}),
+    platform: Flags.string({summary: 'Platform whose image to download (repeatable, or comma-separated).', options: PLATFORMS, multiple: true, delimiter: ',', required: true}),
     verify: Flags.boolean({summary: 'Verify each file against its detached signature.', default: true, allowNo: true}),
     'verify-key': sourceFlags['verify-key'],
     ...storageFlags,
@@ -28,8 +32,9 @@ export default class DownloadImage extends BaseCommand<typeof DownloadImage> {
 
   async run(): Promise<DownloadedImage[]> {
     const {flags, context} = this
-    const layout = await layoutFrom(flags, process.cwd())
-    const root = flags['image-root'] ?? defaultImageRoot(layout)
+    // --root is the images' base URL here, as in the original: the checkout comes from the current directory.
+    const layout = await layoutFrom({...flags, root: undefined}, process.cwd())
+    const root = imageRoot(flags.root, layout)
     if (!flags.verify) this.logger.warn('--no-verify: the images are not checked against their signatures')
     const results = await downloadImages({
       layout,

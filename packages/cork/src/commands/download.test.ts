@@ -71,6 +71,17 @@ describe('cork download and download-image', () => {
     expect(r.stdout.trim().split('\n')).toHaveLength(4)
   })
 
+  it('download-image takes --root as the images\' base URL (the original\'s meaning) and comma-separated platforms', async () => {
+    const r = await cork(['download-image', '--board', 'amd64-usr', '--root', join(mirror, 'images'), '--verify-key', keyFile, '--platform', 'qemu,qemu_uefi', '--json'])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const files = (JSON.parse(r.stdout) as Array<{platform: string; url: string}>).map((f) => `${f.platform} ${f.url}`)
+    expect(files).toEqual([
+      `qemu ${join(mirror, 'images')}/flatcar_production_qemu_image.img.bz2`,
+      ...['efi_code.fd', 'efi_vars.fd', 'image.img.bz2'].map((f) => `qemu_uefi ${join(mirror, 'images')}/flatcar_production_qemu_uefi_${f}`),
+    ])
+  })
+
   it('download-image refuses an image that does not match its signature, and leaves nothing', async () => {
     const r = await cork(['download-image', '--board', 'amd64-usr', '--image-root', join(mirror, 'images'), '--verify-key', keyFile, '--platform', 'gce'])
     expect(r.code).toBe(1)

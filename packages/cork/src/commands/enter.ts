@@ -1,7 +1,7 @@
 import {BaseCommand, Errors, Flags, UsageError} from '@mantle/kit'
 
-import {endpointFrom, engineFlags, layoutFrom, layoutFlags} from '../flags.js'
-import {enterSdk} from '../services/enter.js'
+import {chrootFlags, chrootFrom, endpointFrom, engineFlags, hostDnsFlag, layoutFrom, layoutFlags} from '../flags.js'
+import {enterSdk, hostResolvConf} from '../services/enter.js'
 import {processTerminal} from '../terminal.js'
 
 /** The exit code of the process inside, passed through as cork's own. */
@@ -13,17 +13,20 @@ class ProcessExit extends Error {
 
 export default class Enter extends BaseCommand<typeof Enter> {
   static override summary = 'Run a command in the SDK container, or an interactive shell without one.'
-  static override description = `With no command: a login shell with a real TTY (raw mode, window size followed, Ctrl-C reaches the shell). With a command after "--": runs it as your uid/gid, stdout and stderr streamed separately, and exits with its exit code; -i forwards stdin, -t gives it a TTY. The working directory is the current one when it is inside the checkout (under /mnt/host/source), else /mnt/host/source. A stopped container is started first.`
+  static override description = `With no command: a login shell with a real TTY (raw mode, window size followed, Ctrl-C reaches the shell). With a command after "--": runs it as your uid/gid, stdout and stderr streamed separately, and exits with its exit code; -i forwards stdin, -t gives it a TTY. The working directory is the current one when it is inside the checkout (under /mnt/host/source), else /mnt/host/source. A stopped container is started first. --chroot NAME enters the container create --chroot NAME made; --use-host-dns first copies the host's /etc/resolv.conf into the container (as the original did on each enter).`
   static override examples = [
     '<%= config.bin %> enter',
     '<%= config.bin %> enter -- ./build_packages --board amd64-usr',
     'tar c src | <%= config.bin %> enter -i -- tar x -C /tmp',
     '<%= config.bin %> enter --docker-host unix:///run/podman/podman.sock -- emerge --info',
+    '<%= config.bin %> enter --chroot my-sdk --use-host-dns -- emerge-gitclone',
   ]
   static override strict = false
   static override flags = {
     ...engineFlags,
     ...layoutFlags,
+    ...chrootFlags,
+    ...hostDnsFlag,
     tty: Flags.boolean({char: 't', summary: 'Give the command a TTY (stdout and stderr then arrive merged).'}),
     interactive: Flags.boolean({char: 'i', summary: 'Forward stdin to the command.'}),
     user: Flags.string({summary: 'uid:gid to run as inside (default: yours).'}),
@@ -48,6 +51,8 @@ export default class Enter extends BaseCommand<typeof Enter> {
       user: flags.user ?? `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
       cwd: process.cwd(),
       env: tty && context.env.TERM ? [`TERM=${context.env.TERM}`] : [],
+      chroot: chrootFrom(flags),
+      hostDns: flags['use-host-dns'] ? await hostResolvConf() : undefined,
       signal: context.signal,
     })
     // stdin was read: let it go, or the process would wait on it.

@@ -48,6 +48,27 @@ describe('cork without an engine or a checkout', () => {
     expect(r.stderr.trim()).toMatch(/^cork: error: no version file in .* \(run cork in a checkout, pass --root, or pass --sdk-version\)$/)
   })
 
+  // The engine is never asked: a bad value is refused first (exit 2, not 3).
+  it.each([
+    ['create --chroot with a slash', ['create', '--chroot', 'my/sdk'], /^cork: error: invalid --chroot "my\/sdk" \(a container name: /],
+    ['enter --chroot of one character (fast path)', ['enter', '--chroot', 'x', '--', 'true'], /^cork: error: invalid --chroot "x"/],
+    ['update --chroot starting with a dash', ['update', '--chroot=-sdk'], /^cork: error: invalid --chroot "-sdk"/],
+    ['delete --chroot with a space', ['delete', '--chroot', 'my sdk'], /^cork: error: invalid --chroot "my sdk"/],
+    ['create --verify-signature without --manifest-url', ['create', '--verify-signature'], /^cork: error: --verify-signature needs --manifest-url/],
+    ['update --manifest-branch without --manifest-url', ['update', '--manifest-branch', 'main'], /^cork: error: --manifest-branch needs --manifest-url/],
+    ['create --manifest-url empty', ['create', '--manifest-url='], /^cork: error: --manifest-url is empty$/],
+    ['update with both downgrade policies', ['update', '--downgrade-in-place', '--downgrade-replace'], /^cork: error: --downgrade-in-place and --downgrade-replace conflict/],
+    ['download-image with an unknown platform in a list', ['download-image', '--platform', 'qemu,vax'], /^cork: error: Expected --platform=vax to be one of: aws, esx, gce, qemu, qemu_uefi$/],
+    ['download-image --root empty', ['download-image', '--root=', '--platform', 'qemu'], /^cork: error: --root is empty/],
+  ])('%s exits 2 with one line', async (_name, args, message) => {
+    const [command, ...rest] = args as [string, ...string[]]
+    const r = await cork(command === 'download-image' ? args : [command, '--docker-host', `unix://${socket}`, ...rest])
+    expect(r.code).toBe(2)
+    const lines = r.stderr.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(message)
+  })
+
   it('enter with a stray argument before -- exits 2', async () => {
     const r = await cork(['enter', 'make'])
     expect(r.code).toBe(2)

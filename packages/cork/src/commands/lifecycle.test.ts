@@ -1,109 +1,48 @@
-import {randomInt} from 'node:crypto'
 import {once} from 'node:events'
-import {chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {chown, mkdir, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:net'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import type Docker from 'dockerode'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {makeTestKey, type TestKey} from '@mantle/kit/verify/testing'
-import {REPO_ROOT, runCli, serviceEnv, type CliResult} from '@mantle/test-utils'
+import type {TestKey} from '@mantle/kit/verify/testing'
+import {REPO_ROOT, serviceEnv, type CliResult} from '@mantle/test-utils'
 
-import {connectDocker} from '../services/engine/docker.js'
-import {resolveEndpoint} from '../services/engine/endpoint.js'
-import {LABEL} from '../services/sdk/container.js'
-import {containerName, imageRef} from '../services/sdk/layout.js'
-import {makeSdkFixture} from '../testing/sdk-fixture.js'
+import {containerName} from '../services/sdk/layout.js'
 import {resizeTerminalOf, startInTerminal} from '../testing/terminal.js'
+import {ENGINES, makeTestbed, TEST_ARCH as ARCH, TEST_USER as USER, type Testbed} from '../testing/testbed.js'
 
-/**
- * The SDK's whole life against real engines: Docker Engine and Podman's
- * Docker-compatible service, each started by scripts/services/<name>.sh.
- * cork runs as an ordinary uid (USER), as a developer would, so that the
- * uid/gid mapping is proven, not assumed from root.
- */
-const ENGINES = [
-  {engine: 'docker', variable: 'CORK_TEST_DOCKER_HOST'},
-  {engine: 'podman', variable: 'CORK_TEST_PODMAN_HOST'},
-] as const
-
-const USER = 4242
-const ARCH = 'amd64'
-
+/** The SDK's whole life against real engines (see ../testing/testbed.ts). */
 describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
   const {available} = serviceEnv([variable])
   const host = process.env[variable] ?? ''
-  // A version unique to this run: parallel runs on one engine never share names.
-  const v1 = `9${randomInt(100, 999)}.${randomInt(1000, 9999)}.0`
-  const v2 = v1.replace(/\.0$/, '.1')
-  const v3 = v1.replace(/\.0$/, '.2')
+  let t: Testbed
+  let v1: string
+  let v2: string
+  let v3: string
   let dir: string
   let checkout: string
   let mirror: string
-  let keyFile: string
   let key: TestKey
   let gid: number
   let docker: Docker
 
-  const versionFile = (sdk: string, os = `${sdk}-os`): Promise<void> =>
-    writeFile(join(checkout, '.repo/manifests/version.txt'), `FLATCAR_VERSION=${os}\nFLATCAR_VERSION_ID=${os}\nFLATCAR_BUILD_ID=""\nFLATCAR_SDK_VERSION=${sdk}\n`)
-
-  const cork = (args: string[], options: {input?: string; cwd?: string} = {}): Promise<CliResult> =>
-    runCli('cork', [...args], {
-      cwd: options.cwd ?? checkout,
-      uid: USER,
-      gid,
-      input: options.input,
-      timeoutMs: 300_000,
-      // SHELL as a login sets it: oclif asks the passwd database otherwise, and uid 4242 has no entry.
-      env: {PATH: process.env.PATH, HOME: join(dir, 'home'), SHELL: '/bin/sh', DOCKER_HOST: host},
-    })
-
-  const withSdk = (args: string[]): string[] => [...args, '--sdk-url', mirror, '--verify-key', keyFile]
-
-  const containersOf = async (): Promise<Docker.ContainerInfo[]> =>
-    (await docker.listContainers({all: true})).filter((c) => c.Labels?.[LABEL.source] === checkout)
-
-  const imageExists = async (version: string): Promise<boolean> =>
-    docker
-      .getImage(imageRef('flatcar', ARCH, version).ref)
-      .inspect()
-      .then(
-        () => true,
-        () => false,
-      )
+  const cork = (args: string[], options: {input?: string; cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<CliResult> => t.cork(args, options)
+  const withSdk = (args: string[]): string[] => t.withSdk(args)
+  const versionFile = (sdk: string): Promise<void> => t.versionFile(sdk)
+  const containersOf = (): Promise<Docker.ContainerInfo[]> => t.containersOf()
+  const imageExists = (version: string): Promise<boolean> => t.imageExists(version)
 
   beforeAll(async () => {
     if (!available) return
-    dir = await mkdtemp(join(tmpdir(), `cork-${engine}-`))
-    checkout = join(dir, 'checkout')
-    mirror = join(dir, 'mirror')
-    await mkdir(join(checkout, '.repo/manifests'), {recursive: true})
-    await mkdir(join(checkout, 'src/scripts'), {recursive: true})
-    await mkdir(join(dir, 'home'), {recursive: true})
-    await writeFile(join(checkout, 'src/scripts/.default_board'), `${ARCH}-usr\n`)
-    await versionFile(v1)
-    key = await makeTestKey({name: 'cork test SDK signer'})
-    keyFile = join(dir, 'sdk-signer.asc')
-    await writeFile(keyFile, key.publicArmored)
-    for (const version of [v1, v2, v3]) await makeSdkFixture({work: join(dir, 'work'), mirror, name: 'flatcar', arch: ARCH, version, key: key.privateKey})
-    // The ordinary user owns the checkout and its home; the socket's group lets it reach the engine.
-    for (const p of [checkout, join(checkout, '.repo'), join(checkout, '.repo/manifests'), join(checkout, 'src'), join(checkout, 'src/scripts'), join(dir, 'home')]) {
-      await chown(p, USER, USER)
-    }
-    await chmod(dir, 0o755)
-    const endpoint = resolveEndpoint({dockerHost: host, env: {}, home: dir})
-    gid = (await stat(endpoint.kind === 'unix' ? endpoint.socketPath : '/')).gid
-    docker = await connectDocker(endpoint)
+    t = await makeTestbed(engine, host)
+    ;({dir, checkout, mirror, key, gid, docker} = t)
+    ;[v1, v2, v3] = t.versions as [string, string, string]
   })
 
   afterAll(async () => {
-    if (!available || !docker) return
-    for (const c of await containersOf()) await docker.getContainer(c.Id).remove({force: true}).catch(() => {})
-    for (const v of [v1, v2, v3]) await docker.getImage(imageRef('flatcar', ARCH, v).ref).remove({force: true}).catch(() => {})
-    await rm(dir, {recursive: true, force: true})
+    if (t) await t.cleanup()
   })
 
   it.skipIf(!available)('create downloads, verifies and imports the SDK, then creates the container', async () => {
@@ -154,12 +93,7 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
     await writeFile(join(home, '.aws/credentials'), '[default]\n')
     try {
       // When the container is recreated with those mounts
-      const r = await runCli('cork', withSdk(['create', '--replace', '--cloud-credentials', 'aws']), {
-        cwd: checkout,
-        uid: USER,
-        gid,
-        env: {PATH: process.env.PATH, HOME: home, SHELL: '/bin/sh', DOCKER_HOST: host, SSH_AUTH_SOCK: join(agentDir, 'agent.sock')},
-      })
+      const r = await cork(withSdk(['create', '--replace', '--cloud-credentials', 'aws']), {env: {SSH_AUTH_SOCK: join(agentDir, 'agent.sock')}})
       expect(r.stderr).not.toMatch(/error/)
       expect(r.code).toBe(0)
       // Then the agent's socket and the files are there, as the user's, where the SDK's tools look

@@ -1,42 +1,39 @@
-import {BaseCommand, Flags} from '@mantle/kit'
+import {BaseCommand, Flags, UsageError} from '@mantle/kit'
 
-import {containerFlags, endpointFrom, engineFlags, layoutFrom, layoutFlags, mountsFrom, sourceFrom, sourceFlags} from '../flags.js'
+import {creationFlags, creationFrom, layoutFrom} from '../flags.js'
 import {updateSdk, type UpdateResult} from '../services/update.js'
 
 export default class Update extends BaseCommand<typeof Update> {
   static override summary = 'Move the checkout\'s SDK container to a new SDK version: a new image and container, the old ones removed.'
-  static override description = `The wanted versions come from version.txt, --sdk-version and --new-version (the OS version). When the container already has them, it is kept (and started). A wanted SDK older than the container's is refused unless --downgrade-in-place (keep the newer SDK) or --downgrade-replace (replace it with the older one) says what to do.`
+  static override description = `The wanted versions come from version.txt, --sdk-version and --new-version (the OS version). When the container already has them, it is kept (and started). A wanted SDK older than the container's is refused unless --downgrade-in-place (keep the newer SDK) or --downgrade-replace (replace it with the older one) says what to do. --chroot NAME updates the container of that name (created by create --chroot NAME) in place and leaves the checkout's other containers alone. Afterwards, in the resulting container: with --manifest-url, repo init (and --verify-signature) and repo sync, as create does; --force-sync runs repo sync --force-sync (with or without --manifest-url); --verify checks the checkouts.`
   static override examples = [
     '<%= config.bin %> update',
     '<%= config.bin %> update --sdk-version 3066.0.0 --new-version 3066.1.0',
     '<%= config.bin %> update --sdk-version 3033.0.0 --downgrade-replace',
     '<%= config.bin %> update --create --json',
+    '<%= config.bin %> update --chroot my-sdk --manifest-url https://github.com/flatcar/manifest.git --force-sync',
   ]
   static override enableJsonFlag = true
   static override flags = {
-    ...engineFlags,
-    ...layoutFlags,
-    ...sourceFlags,
-    ...containerFlags,
-    'new-version': Flags.string({summary: 'OS version to update to (same as --os-version).', exclusive: ['os-version']}),
+    ...creationFlags,
+    'force-sync': Flags.boolean({summary: 'Run repo sync --force-sync in the container afterwards (overwrites stale .git directories), with or without --manifest-url.'}),
+    'new-version': Flags.string({summary: 'OS version to update to (same as --os-version).'}),
     create: Flags.boolean({summary: 'Create the container when the checkout has none.'}),
-    'downgrade-in-place': Flags.boolean({summary: 'When the wanted SDK is older than the container\'s, keep the newer one.', exclusive: ['downgrade-replace']}),
+    'downgrade-in-place': Flags.boolean({summary: 'When the wanted SDK is older than the container\'s, keep the newer one.'}),
     'downgrade-replace': Flags.boolean({summary: 'When the wanted SDK is older than the container\'s, replace it with the older one.'}),
   }
 
   async run(): Promise<UpdateResult> {
     const {flags, context} = this
+    // Checked here, not with oclif's exclusive: its error is several lines.
+    if (flags['downgrade-in-place'] && flags['downgrade-replace']) throw new UsageError('--downgrade-in-place and --downgrade-replace conflict', {hint: 'choose one'})
+    if (flags['new-version'] && flags['os-version']) throw new UsageError('--new-version and --os-version conflict', {hint: 'they are the same flag; give one'})
+    const layout = await layoutFrom({...flags, 'os-version': flags['new-version'] ?? flags['os-version']}, process.cwd())
     const result = await updateSdk({
-      layout: await layoutFrom({...flags, 'os-version': flags['new-version'] ?? flags['os-version']}, process.cwd()),
-      endpoint: endpointFrom(flags, context),
-      source: await sourceFrom(flags, context),
-      mounts: mountsFrom(flags, context),
-      replace: flags.replace,
+      ...(await creationFrom(flags, layout, context)),
       create: flags.create,
       downgradeInPlace: flags['downgrade-in-place'],
       downgradeReplace: flags['downgrade-replace'],
-      logger: this.logger,
-      signal: context.signal,
     })
     this.log(`${result.action}: ${result.container}`)
     return result

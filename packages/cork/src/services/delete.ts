@@ -10,6 +10,8 @@ export interface DeleteOptions {
   endpoint: Endpoint
   /** Keep the SDK images (a later create skips the download and import). */
   keepImages: boolean
+  /** Only the container of this name (--chroot); else every SDK container of the checkout. */
+  chroot?: string | undefined
   logger: Logger
   signal?: AbortSignal | undefined
 }
@@ -24,8 +26,8 @@ export async function deleteSdk(options: DeleteOptions): Promise<DeleteResult> {
   const {endpoint, logger} = options
   const docker = await connectDocker(endpoint, options.signal)
   const result: DeleteResult = {containers: [], images: []}
-  const containers = await listSdkContainers(docker, endpoint, options.root)
-  if (containers.length === 0) logger.notice(`no SDK container for ${options.root}`)
+  const containers = (await listSdkContainers(docker, endpoint, options.root)).filter((c) => !options.chroot || c.name === options.chroot)
+  if (containers.length === 0) logger.notice(`no SDK container ${options.chroot ? `${options.chroot} ` : ''}for ${options.root}`)
   for (const c of containers) {
     logger.info(`removing container ${c.name}`)
     if (await removeContainer(docker, endpoint, c.name)) result.containers.push(c.name)

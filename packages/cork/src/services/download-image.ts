@@ -23,6 +23,17 @@ export function defaultImageRoot(layout: SdkLayout): string {
     : `https://bincache.flatcar-linux.net/images/${layout.arch}/${layout.versions.os}`
 }
 
+/** The channels --root may name, as the original's shorthands. */
+export const CHANNELS = ['alpha', 'beta', 'stable', 'lts'] as const
+
+/** A --root as given: a channel's current release, a URL, or (absent) the default for the OS version. */
+export function imageRoot(root: string | undefined, layout: SdkLayout): string {
+  if (root === undefined) return defaultImageRoot(layout)
+  if (root.trim() === '') throw new UsageError('--root is empty', {hint: `give a storage URL, or one of ${CHANNELS.join(', ')}`})
+  if ((CHANNELS as readonly string[]).includes(root)) return `https://${root}.release.flatcar-linux.net/${layout.board}/current`
+  return root
+}
+
 export interface DownloadImageOptions {
   layout: SdkLayout
   platforms: readonly Platform[]

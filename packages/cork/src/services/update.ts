@@ -1,9 +1,9 @@
 import {UsageError} from '@mantle/kit/errors'
 
-import {createSdk, type CreateOptions, type CreateResult} from './create.js'
+import {createSdk, finishSdk, type CreateOptions, type CreateResult} from './create.js'
 import {connectDocker} from './engine/docker.js'
 import {LABEL, listSdkContainers, removeContainer, removeImageIfUnused, type ContainerState} from './sdk/container.js'
-import {containerName, imageRef} from './sdk/layout.js'
+import {imageRef, sdkContainerName} from './sdk/layout.js'
 
 export interface UpdateOptions extends CreateOptions {
   /** Create the container when the checkout has none. */
@@ -23,6 +23,8 @@ export interface UpdateResult {
   previous?: {container: string; sdkVersion: string} | undefined
   removed: {containers: string[]; images: string[]}
   created?: CreateResult | undefined
+  /** The repo commands run in a container that was kept. */
+  repo?: string[][] | undefined
 }
 
 /**
@@ -32,15 +34,18 @@ export interface UpdateResult {
  */
 export async function updateSdk(options: UpdateOptions): Promise<UpdateResult> {
   const {layout, endpoint, logger, signal} = options
-  const {name, sdk, os} = layout.versions
-  const wanted = containerName(name, layout.arch, sdk, os)
+  const {sdk, os} = layout.versions
+  const wanted = sdkContainerName(layout, options.chroot)
   const docker = await connectDocker(endpoint, signal)
-  const existing = await listSdkContainers(docker, endpoint, layout.root)
+  // With --chroot, that container alone; without, the checkout's containers named after their versions.
+  const existing = (await listSdkContainers(docker, endpoint, layout.root)).filter((c) =>
+    options.chroot ? c.name === options.chroot : !c.labels[LABEL.chroot],
+  )
   const removed = {containers: [] as string[], images: [] as string[]}
 
   if (existing.length === 0) {
     if (!options.create) {
-      throw new UsageError(`no SDK container for ${layout.root}`, {hint: 'run cork create, or pass --create'})
+      throw new UsageError(`no SDK container ${options.chroot ? `${options.chroot} ` : ''}for ${layout.root}`, {hint: 'run cork create, or pass --create'})
     }
     const created = await createSdk(options)
     return {action: 'created', container: created.container, sdkVersion: sdk, osVersion: os, removed, created}
@@ -50,15 +55,19 @@ export async function updateSdk(options: UpdateOptions): Promise<UpdateResult> {
   const currentSdk = current.labels[LABEL.sdkVersion] ?? ''
   const previous = {container: current.name, sdkVersion: currentSdk}
   const same = existing.find((c) => c.name === wanted)
-  if (same && !options.replace) {
+  // A --chroot name stays while the versions change: same name is not yet same versions.
+  const upToDate = same && same.labels[LABEL.sdkVersion] === sdk && same.labels[LABEL.osVersion] === os
+  if (upToDate && !options.replace) {
     const created = await createSdk(options)
-    removed.containers.push(...(await removeOthers(options, existing, wanted, removed)))
+    await removeOld(options, existing, wanted, removed)
     return {action: 'current', container: wanted, sdkVersion: sdk, osVersion: os, previous, removed, created}
   }
-  if (!same && compareVersions(sdk, currentSdk) < 0) {
+  if (!upToDate && compareVersions(sdk, currentSdk) < 0) {
     if (options.downgradeInPlace) {
       logger.notice(`keeping ${current.name}: its SDK ${currentSdk} is newer than ${sdk} (--downgrade-in-place)`)
-      return {action: 'kept', container: current.name, sdkVersion: currentSdk, osVersion: current.labels[LABEL.osVersion] ?? os, previous, removed}
+      const {repo} = await finishSdk(current.name, options)
+      const osVersion = current.labels[LABEL.osVersion] ?? os
+      return {action: 'kept', container: current.name, sdkVersion: currentSdk, osVersion, previous, removed, repo}
     }
     if (!options.downgradeReplace) {
       throw new UsageError(`the SDK in ${current.name} (${currentSdk}) is newer than the wanted ${sdk}`, {
@@ -68,31 +77,25 @@ export async function updateSdk(options: UpdateOptions): Promise<UpdateResult> {
     logger.notice(`replacing SDK ${currentSdk} with the older ${sdk} (--downgrade-replace)`)
   }
 
-  const created = await createSdk(options)
-  removed.containers.push(...(await removeOthers(options, existing, wanted, removed)))
-  const action = same ? 'recreated' : 'updated'
+  // A container of the wanted name with other versions (a --chroot name) is recreated in place.
+  const created = await createSdk({...options, replace: options.replace || Boolean(same)})
+  await removeOld(options, existing, wanted, removed)
+  const action = upToDate ? 'recreated' : 'updated'
   return {action, container: created.container, sdkVersion: sdk, osVersion: os, previous, removed, created}
 }
 
-/** Removes the checkout's other SDK containers, and their images when nothing else uses them. */
-async function removeOthers(
-  options: UpdateOptions,
-  existing: ContainerState[],
-  keep: string,
-  removed: {images: string[]},
-): Promise<string[]> {
+/** Removes the checkout's other SDK containers, then the images they used unless something still uses them. */
+async function removeOld(options: UpdateOptions, existing: ContainerState[], keep: string, removed: UpdateResult['removed']): Promise<void> {
   const docker = await connectDocker(options.endpoint, options.signal)
-  const gone: string[] = []
   for (const c of existing) {
     if (c.name === keep) continue
     options.logger.notice(`removing the old container ${c.name}`)
-    if (await removeContainer(docker, options.endpoint, c.name)) gone.push(c.name)
-    const ref = refOf(c)
-    if (ref && ref !== imageRef(options.layout.versions.name, options.layout.arch, options.layout.versions.sdk).ref) {
-      if (await removeImageIfUnused(docker, options.endpoint, ref)) removed.images.push(ref)
-    }
+    if (await removeContainer(docker, options.endpoint, c.name)) removed.containers.push(c.name)
   }
-  return gone
+  const kept = imageRef(options.layout.versions.name, options.layout.arch, options.layout.versions.sdk).ref
+  for (const ref of new Set(existing.map(refOf))) {
+    if (ref && ref !== kept && (await removeImageIfUnused(docker, options.endpoint, ref))) removed.images.push(ref)
+  }
 }
 
 export function refOf(c: ContainerState): string | undefined {

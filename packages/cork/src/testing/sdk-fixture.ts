@@ -27,7 +27,7 @@ export interface SdkFixture {
 }
 
 export async function makeSdkRootfs(dir: string, version: string): Promise<void> {
-  for (const d of ['bin', 'etc', 'tmp', 'usr/lib', 'root']) await mkdir(join(dir, d), {recursive: true})
+  for (const d of ['bin', 'etc', 'tmp', 'usr/lib', 'usr/bin', 'root']) await mkdir(join(dir, d), {recursive: true})
   await chmod(join(dir, 'tmp'), 0o1777)
   await copyFile(BUSYBOX, join(dir, 'bin/busybox'))
   await chmod(join(dir, 'bin/busybox'), 0o755)
@@ -36,6 +36,29 @@ export async function makeSdkRootfs(dir: string, version: string): Promise<void>
   await writeFile(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n')
   await writeFile(join(dir, 'etc/group'), 'root:x:0:\n')
   await writeFile(join(dir, 'usr/lib/os-release'), `ID=testsdk\nVERSION=${version}\n`)
+  for (const tool of ['repo', 'git']) {
+    await writeFile(join(dir, 'usr/bin', tool), fakeTool(tool))
+    await chmod(join(dir, 'usr/bin', tool), 0o755)
+  }
+}
+
+/** Where the SDK's fake repo and git record each run: in the mounted checkout. */
+export const SDK_CALLS = '.sdk-calls'
+
+/**
+ * The test SDK's `repo` and `git`: each appends one line to <checkout>/.sdk-calls
+ * (tool, uid, gid, working directory, arguments), and fails (exit 6, one line
+ * on stderr) when <checkout>/.sdk-fail-<tool>-<first argument> exists.
+ */
+function fakeTool(tool: string): string {
+  return [
+    '#!/bin/sh',
+    'src=/mnt/host/source',
+    `echo "${tool} uid=$(id -u) gid=$(id -g) cwd=$PWD args=$*" >>"$src/${SDK_CALLS}"`,
+    `if [ -e "$src/.sdk-fail-${tool}-$1" ]; then echo "${tool}: error: $1 failed, as the test asked" >&2; exit 6; fi`,
+    `echo "${tool} $1: done"`,
+    '',
+  ].join('\n')
 }
 
 /** Builds, compresses and signs the SDK tarball of `version` into `<mirror>/sdk/<arch>/<version>/`. */

@@ -21,6 +21,8 @@ export const LABEL = {
   osVersion: 'org.mantle.cork.os-version',
   tarballSha256: 'org.mantle.cork.tarball-sha256',
   config: 'org.mantle.cork.config',
+  /** The name given with --chroot; absent on containers named after their versions. */
+  chroot: 'org.mantle.cork.chroot',
 } as const
 
 export interface BindMount {

@@ -153,6 +153,20 @@ export function containerName(name: string, arch: string, sdkVersion: string, os
   return `${name}-sdk-${arch}-${safe(sdkVersion)}_os-${safe(osVersion)}`
 }
 
+/** The container of a layout: the one `--chroot` names, else the one named after the versions. */
+export function sdkContainerName(layout: SdkLayout, chroot?: string): string {
+  return chroot ?? containerName(layout.versions.name, layout.arch, layout.versions.sdk, layout.versions.os)
+}
+
+/** A `--chroot` name, checked against what engines accept as a container name. */
+export function checkChrootName(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]+$/.test(name)) {
+    throw new UsageError(`invalid --chroot ${JSON.stringify(name)}`, {hint: 'a container name: two or more of letters, digits, _ . -, starting with a letter or digit'})
+  }
+  return name
+}
+
 /** A base URL as given to --sdk-url: one without a scheme (and not a path) is an https host, as in the original. */
 export function sdkBaseUrl(base: string): string {
   const b = base.replace(/\/+$/, '')

@@ -15,6 +15,7 @@ export type CloudCredentials = (typeof CLOUD_CREDENTIALS)[number]
 export const SDK_HOME = '/home/sdk'
 export const SSH_AGENT_DIR = '/run/sdk/ssh'
 export const GOOGLE_KEY_PATH = '/run/sdk/google-credentials.json'
+export const RESOLV_CONF = '/etc/resolv.conf'
 
 export interface MountOptions {
   root: string
@@ -30,6 +31,8 @@ export interface MountOptions {
   cloudCredentials: readonly CloudCredentials[]
   /** A Google service-account key file, exposed as GOOGLE_APPLICATION_CREDENTIALS. */
   jsonKey?: string | undefined
+  /** The host's /etc/resolv.conf, read-only, instead of the one the engine writes. */
+  useHostDns?: boolean | undefined
 }
 
 export interface ContainerEnvironment {
@@ -70,6 +73,10 @@ export async function sdkMounts(options: MountOptions): Promise<ContainerEnviron
     if (!existsSync(key) || !statSync(key).isFile()) throw new UsageError(`--json-key ${options.jsonKey}: no such file`)
     mounts.push({source: key, target: GOOGLE_KEY_PATH, readOnly: true})
     env.push(`GOOGLE_APPLICATION_CREDENTIALS=${GOOGLE_KEY_PATH}`)
+  }
+  if (options.useHostDns) {
+    if (!existsSync(RESOLV_CONF)) throw new UsageError(`--use-host-dns: the host has no ${RESOLV_CONF}`)
+    mounts.push({source: RESOLV_CONF, target: RESOLV_CONF, readOnly: true})
   }
   return {mounts, env}
 }
