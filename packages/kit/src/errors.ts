@@ -87,6 +87,11 @@ export function exitCodeOf(error: unknown): ExitCode | number {
 
 /** The first line of an error's message: errors print one line. */
 export function oneLine(message: string): string {
-  const first = message.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? 'unknown error'
-  return first
+  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l.length > 0)
+  // oclif's flag-relationship errors (exclusive, dependsOn) put the reasons under a heading and end with a "See more help" line.
+  if (/^The following errors? occurred:$/.test(lines[0] ?? '')) {
+    const reasons = lines.slice(1).filter((l) => !/^See more help with/.test(l))
+    if (reasons.length > 0) return reasons.join('; ')
+  }
+  return lines[0] ?? 'unknown error'
 }
