@@ -3,9 +3,14 @@
 // V8's compiled code across runs, load oclif from the kit's single bundled
 // file, and let it read the shipped manifest instead of importing every command.
 import {readFileSync, statSync} from 'node:fs'
-import {createRequire, enableCompileCache} from 'node:module'
+import * as nodeModule from 'node:module'
 
-enableCompileCache?.()
+// An older Node.js gets one line, not a stack trace from a missing export.
+if (!nodeModule.enableCompileCache) {
+  process.stderr.write(`cork: error: Node.js 22.12 or newer is required (this is ${process.version})\n`)
+  process.exit(2)
+}
+nodeModule.enableCompileCache()
 
 // `cork enter -- <command>` skips oclif altogether when its arguments are the
 // simple ones (src/fast-enter.ts); anything else falls through to oclif. The
@@ -16,7 +21,7 @@ async function loadFastEnter() {
   try {
     const bundle = statSync(new URL('fast-enter.cjs', dist)).mtimeMs
     const inputs = JSON.parse(readFileSync(new URL('fast-enter.inputs.json', dist), 'utf8'))
-    if (inputs.every((p) => statSync(new URL(p, dist)).mtimeMs <= bundle)) return createRequire(import.meta.url)('../dist/fast-enter.cjs')
+    if (inputs.every((p) => statSync(new URL(p, dist)).mtimeMs <= bundle)) return nodeModule.createRequire(import.meta.url)('../dist/fast-enter.cjs')
   } catch {
     // No bundle (a build by tsc alone): the modules themselves.
   }

@@ -2,8 +2,13 @@
 // Startup matters for a tool that CI scripts call hundreds of times: reuse
 // V8's compiled code across runs, load oclif from the kit's single bundled
 // file, and let it read the shipped manifest instead of importing every command.
-import {enableCompileCache} from 'node:module'
+import * as nodeModule from 'node:module'
 
-enableCompileCache?.()
+// An older Node.js gets one line, not a stack trace from a missing export.
+if (!nodeModule.enableCompileCache) {
+  process.stderr.write(`ore: error: Node.js 22.12 or newer is required (this is ${process.version})\n`)
+  process.exit(2)
+}
+nodeModule.enableCompileCache()
 const {execute} = await import('@mantle/kit/oclif')
 await execute({dir: import.meta.url})

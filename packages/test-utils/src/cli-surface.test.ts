@@ -1,4 +1,5 @@
-import {readFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -64,5 +65,18 @@ describe.each(TOOLS)('%s', (tool) => {
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/not found/)
     expect(r.stderr).not.toMatch(STACK_FRAME)
+  })
+})
+
+/** Debian 12's own Node.js (20): what a user who skipped the setup would run the tools with. */
+const OLD_NODE = '/usr/bin/node'
+const oldNodeVersion = existsSync(OLD_NODE) ? spawnSync(OLD_NODE, ['--version'], {encoding: 'utf8'}).stdout.trim() : ''
+const oldNodeMajor = Number(/^v(\d+)\./.exec(oldNodeVersion)?.[1] ?? 99)
+
+describe.each(TOOLS)('%s under an older Node.js', (tool) => {
+  it.skipIf(oldNodeMajor >= 22)('says in one line that Node.js 22 is needed, exit 2, no stack trace', () => {
+    const r = spawnSync(OLD_NODE, [join(REPO_ROOT, 'packages', tool, 'bin', 'run.js'), '--help'], {encoding: 'utf8'})
+    expect(r.status).toBe(2)
+    expect(r.stderr.trim()).toBe(`${tool}: error: Node.js 22.12 or newer is required (this is ${oldNodeVersion})`)
   })
 })
