@@ -142,7 +142,7 @@ export function repoFrom(flags: {
     if (flags[name]?.trim() === '') throw new UsageError(`--${name} is empty`)
   }
   const url = flags['manifest-url']
-  // Checked here, not with oclif's dependsOn: its error is several lines.
+  // Checked here rather than with oclif's dependsOn, for the message and its hint.
   for (const name of ['manifest-branch', 'verify-signature'] as const) {
     if (flags[name] && !url) throw new UsageError(`--${name} needs --manifest-url`, {hint: 'it applies to the manifest repo init fetches'})
   }

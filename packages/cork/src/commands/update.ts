@@ -25,7 +25,7 @@ export default class Update extends BaseCommand<typeof Update> {
 
   async run(): Promise<UpdateResult> {
     const {flags, context} = this
-    // Checked here, not with oclif's exclusive: its error is several lines.
+    // Checked here rather than with oclif's exclusive, for the messages and their hints.
     if (flags['downgrade-in-place'] && flags['downgrade-replace']) throw new UsageError('--downgrade-in-place and --downgrade-replace conflict', {hint: 'choose one'})
     if (flags['new-version'] && flags['os-version']) throw new UsageError('--new-version and --os-version conflict', {hint: 'they are the same flag; give one'})
     const layout = await layoutFrom({...flags, 'os-version': flags['new-version'] ?? flags['os-version']}, process.cwd())

@@ -340,6 +340,7 @@ async function pump(body: Readable, part: string, append: boolean, h: Hashers, p
     closeSync(fd)
   }
 }
+
 async function writeAtomically(path: string, data: Buffer): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`
   await writeFile(tmp, data)

@@ -1,5 +1,4 @@
 import {createHash} from 'node:crypto'
-
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
