@@ -1,4 +1,4 @@
-import {InfraError, UsageError} from '@mantle/kit'
+import {InfraError, retry, UsageError} from '@mantle/kit'
 
 import type {ServiceContext} from '../common/context.js'
 import {MARKER_KEY, MARKER_VALUE} from '../common/marker.js'
@@ -156,17 +156,19 @@ export async function isImagePublic(options: {compute: GceComputeApi; name: stri
  */
 export async function makeImagePublic(options: {compute: GceComputeApi; name: string; context: ServiceContext}): Promise<{name: string; changed: boolean}> {
   const {compute, name, context: ctx} = options
-  for (let attempt = 1; ; attempt++) {
-    const policy = await compute.getImageIamPolicy(name)
-    if (grantsPublicUse(policy)) return {name, changed: false}
-    try {
+  return retry(
+    async () => {
+      const policy = await compute.getImageIamPolicy(name)
+      if (grantsPublicUse(policy)) return {name, changed: false}
       await compute.setImageIamPolicy(name, withPublicUse(policy))
       ctx.logger.info(`image ${name}: ${PUBLIC_IMAGE_BINDING.role} granted to ${PUBLIC_IMAGE_BINDING.member}`)
       return {name, changed: true}
-    } catch (error) {
-      const status = (error as {statusCode?: number}).statusCode
-      if ((status !== 412 && status !== 409) || attempt >= 3) throw error
-      ctx.logger.notice(`image ${name}: its IAM policy changed while being updated; reading it again`)
-    }
-  }
+    },
+    {
+      attempts: 3,
+      baseDelayMs: 0,
+      retryable: (error) => [409, 412].includes((error as {statusCode?: number}).statusCode ?? 0),
+      onRetry: () => ctx.logger.notice(`image ${name}: its IAM policy changed while being updated; reading it again`),
+    },
+  )
 }
