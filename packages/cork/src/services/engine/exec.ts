@@ -170,7 +170,27 @@ async function followTerminal(api: EngineApi, id: string, terminal: Terminal): P
     }
   }
   await resize()
-  const off = terminal.onResize(() => void resize())
+  // One resize at a time, always of the latest size: stty or a window manager can change rows and
+  // columns in two quick steps, and two requests in flight may reach the engine out of order
+  // (seen in CI: the inside stayed 50x111 after a local 50x120).
+  let inFlight = false
+  let again = false
+  const follow = async (): Promise<void> => {
+    if (inFlight) {
+      again = true
+      return
+    }
+    inFlight = true
+    try {
+      do {
+        again = false
+        await resize()
+      } while (again)
+    } finally {
+      inFlight = false
+    }
+  }
+  const off = terminal.onResize(() => void follow())
   return () => {
     off()
     terminal.setRaw(false)
