@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  {ignores: ['**/dist/**', '**/vendor/**', '**/node_modules/**', '.tools/**', '.cache/**', '**/*.js', '**/*.mjs', '_kola_temp/**']},
+  {ignores: ['**/dist/**', '**/vendor/**', '**/node_modules/**', '.tools/**', '.cache/**', '**/*.js', '**/*.mjs', '**/*.cjs', '_kola_temp/**']},
   ...tseslint.configs.recommended,
   {
     rules: {

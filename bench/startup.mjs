@@ -2,12 +2,15 @@
 // Runs are alternated (node, tool, node, tool...) so machine load affects both
 // sides alike; the figure is the ratio of medians. Goal: at most 4x.
 import {spawnSync} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const runs = Number(process.env.BENCH_RUNS ?? 21)
 const tools = ['gangue', 'cork', 'ore', 'plume', 'kola']
+// Each tool's entry as its package.json names it (cork's is bin/run.cjs).
+const binOf = (tool) => join(root, 'packages', tool, JSON.parse(readFileSync(join(root, 'packages', tool, 'package.json'), 'utf8')).bin[tool])
 
 function time(args) {
   const t0 = process.hrtime.bigint()
@@ -18,11 +21,11 @@ function time(args) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 // Warm the compile cache and the page cache once.
-for (const tool of tools) time([join(root, 'packages', tool, 'bin', 'run.js'), '--help'])
+for (const tool of tools) time([binOf(tool), '--help'])
 
 const rows = []
 for (const tool of tools) {
-  const bin = join(root, 'packages', tool, 'bin', 'run.js')
+  const bin = binOf(tool)
   const base = []
   const help = []
   for (let i = 0; i < runs; i++) {

@@ -2,10 +2,9 @@
 // what it imports, after tsc) into one CommonJS file, dist/fast-enter.cjs.
 // Measured on this project's 2-core machine: loading the seven ES modules of
 // that path took ~20-50 ms more than one CommonJS file, the difference between
-// meeting and missing the benchmark against `docker exec`. bin/run.js uses the
-// bundle only while none of its inputs (listed in dist/fast-enter.inputs.json)
-// is newer, so a plain `tsc -b` never leaves a stale bundle in use.
-import {writeFileSync} from 'node:fs'
+// meeting and missing the benchmark against `docker exec`. bin/run.cjs uses the
+// bundle only while no package it was bundled from was compiled since.
+import {appendFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -21,5 +20,8 @@ const result = buildSync({
   metafile: true,
   outfile: join(pkg, 'dist', 'fast-enter.cjs'),
 })
-const inputs = Object.keys(result.metafile.inputs).map((p) => relative(join(pkg, 'dist'), join(process.cwd(), p)))
-writeFileSync(join(pkg, 'dist', 'fast-enter.inputs.json'), JSON.stringify(inputs) + '\n')
+// Which compilations the bundle comes from: the tsbuildinfo of each package it
+// took a module from. bin/run.cjs leaves the bundle alone when one is newer.
+const packages = new Set(Object.keys(result.metafile.inputs).map((p) => join(process.cwd(), p.slice(0, p.lastIndexOf('/dist/')))))
+const bundledFrom = [...packages].map((dir) => relative(join(pkg, 'dist'), join(dir, 'tsconfig.tsbuildinfo')))
+appendFileSync(join(pkg, 'dist', 'fast-enter.cjs'), `module.exports.bundledFrom = ${JSON.stringify(bundledFrom)};\n`)

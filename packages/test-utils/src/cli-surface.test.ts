@@ -3,7 +3,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {REPO_ROOT, runCli, TOOLS, type Tool} from './cli.js'
+import {binPath, REPO_ROOT, runCli, TOOLS, type Tool} from './cli.js'
 
 /**
  * Table-driven over the oclif manifests that the build ships, so a new command
@@ -75,7 +75,7 @@ const oldNodeMajor = Number(/^v(\d+)\./.exec(oldNodeVersion)?.[1] ?? 99)
 
 describe.each(TOOLS)('%s under an older Node.js', (tool) => {
   it.skipIf(oldNodeMajor >= 22)('says in one line that Node.js 22 is needed, exit 2, no stack trace', () => {
-    const r = spawnSync(OLD_NODE, [join(REPO_ROOT, 'packages', tool, 'bin', 'run.js'), '--help'], {encoding: 'utf8'})
+    const r = spawnSync(OLD_NODE, [binPath(tool), '--help'], {encoding: 'utf8'})
     expect(r.status).toBe(2)
     expect(r.stderr.trim()).toBe(`${tool}: error: Node.js 22.12 or newer is required (this is ${oldNodeVersion})`)
   })

@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -7,8 +8,11 @@ export type Tool = (typeof TOOLS)[number]
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
+/** The tool's entry, as its package.json names it (cork's is CommonJS, the others' ES modules). */
 export function binPath(tool: Tool): string {
-  return join(REPO_ROOT, 'packages', tool, 'bin', 'run.js')
+  const dir = join(REPO_ROOT, 'packages', tool)
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {bin: Record<string, string>}
+  return join(dir, pkg.bin[tool]!)
 }
 
 export interface CliResult {
@@ -27,6 +31,8 @@ export interface RunCliOptions {
   /** Run as this user and group (tests run as root; some must prove what an ordinary user gets). */
   uid?: number
   gid?: number
+  /** Read nothing of stdout and stderr for this long first, so that the tool meets back-pressure. */
+  stallMs?: number
 }
 
 /**
@@ -52,6 +58,14 @@ export function runCli(tool: Tool, args: string[], options: RunCliOptions = {}):
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    if (options.stallMs) {
+      child.stdout.pause()
+      child.stderr.pause()
+      setTimeout(() => {
+        child.stdout.resume()
+        child.stderr.resume()
+      }, options.stallMs)
+    }
     const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined
     child.on('error', reject)
     child.on('close', (code, signal) => {

@@ -1,6 +1,7 @@
 import {BaseCommand, Errors, Flags, UsageError} from '@mantle/kit'
 
 import {chrootFlags, chrootFrom, endpointFrom, engineFlags, hostDnsFlag, layoutFrom, layoutFlags} from '../flags.js'
+import {EngineApi} from '../services/engine/api.js'
 import {enterSdk, hostResolvConf} from '../services/enter.js'
 import {processTerminal} from '../terminal.js'
 
@@ -39,9 +40,10 @@ export default class Enter extends BaseCommand<typeof Enter> {
     const shell = command.length === 0
     // The shell gets a TTY whenever there is a terminal; without one (a pipe) it reads commands from stdin.
     const tty = shell ? stdinTty : flags.tty
+    const engine = new EngineApi(endpointFrom(flags, context))
     const code = await enterSdk({
       layout: await layoutFrom(flags, process.cwd()),
-      endpoint: endpointFrom(flags, context),
+      engine,
       command,
       tty,
       stdin: shell || flags.interactive ? process.stdin : undefined,
@@ -54,7 +56,7 @@ export default class Enter extends BaseCommand<typeof Enter> {
       chroot: chrootFrom(flags),
       hostDns: flags['use-host-dns'] ? await hostResolvConf() : undefined,
       signal: context.signal,
-    })
+    }).finally(() => engine.close())
     // stdin was read: let it go, or the process would wait on it.
     process.stdin.destroy()
     if (code !== 0) throw new ProcessExit(code)

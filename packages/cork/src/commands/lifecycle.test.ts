@@ -7,7 +7,7 @@ import type Docker from 'dockerode'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {TestKey} from '@mantle/kit/verify/testing'
-import {REPO_ROOT, serviceEnv, type CliResult} from '@mantle/test-utils'
+import {binPath, serviceEnv, type CliResult} from '@mantle/test-utils'
 
 import {containerName} from '../services/sdk/layout.js'
 import {resizeTerminalOf, startInTerminal} from '../testing/terminal.js'
@@ -28,7 +28,7 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
   let gid: number
   let docker: Docker
 
-  const cork = (args: string[], options: {input?: string; cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<CliResult> => t.cork(args, options)
+  const cork = (args: string[], options: {input?: string; cwd?: string; env?: NodeJS.ProcessEnv; stallMs?: number} = {}): Promise<CliResult> => t.cork(args, options)
   const withSdk = (args: string[]): string[] => t.withSdk(args)
   const versionFile = (sdk: string): Promise<void> => t.versionFile(sdk)
   const containersOf = (): Promise<Docker.ContainerInfo[]> => t.containersOf()
@@ -126,6 +126,18 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
     expect(r.code).toBe(7)
   })
 
+  it.skipIf(!available)('enter keeps every byte of large outputs on both streams while the reader lags', async () => {
+    // Given a reader that takes nothing for a second, so that cork's writes meet back-pressure
+    // When a command writes ~2.9 MB to stdout and ~0.6 MB to stderr, in many engine frames
+    const r = await cork(['enter', '--', 'sh', '-c', 'seq 1 400000; seq 1 100000 >&2; exit 3'], {stallMs: 1000})
+    // Then each stream has exactly its lines, in order, and the exit code is kept
+    const lines = (n: number): string => Array.from({length: n}, (_, i) => `${i + 1}\n`).join('')
+    expect(r.stdout.length).toBe(lines(400000).length)
+    expect(r.stdout === lines(400000)).toBe(true)
+    expect(r.stderr === lines(100000)).toBe(true)
+    expect(r.code).toBe(3)
+  })
+
   it.skipIf(!available)('enter through the full command (a flag the fast path leaves to oclif) behaves the same', async () => {
     const r = await cork(['enter', '--log-level', 'warn', '--', 'sh', '-c', 'echo to-stdout; echo to-stderr >&2; exit 7'])
     expect(r.stdout).toBe('to-stdout\n')
@@ -189,7 +201,7 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
   it.skipIf(!available)('enter with no command opens a shell on a real TTY: size followed, Ctrl-C reaches the shell, exit code kept', async () => {
     // Given cork started in a pseudo-terminal of 33x111 (util-linux script)
     const term = startInTerminal(
-      `stty rows 33 cols 111; exec ${process.execPath} ${join(REPO_ROOT, 'packages/cork/bin/run.js')} enter`,
+      `stty rows 33 cols 111; exec ${process.execPath} ${binPath('cork')} enter`,
       {cwd: checkout, uid: USER, gid, env: {PATH: process.env.PATH, HOME: join(dir, 'home'), SHELL: '/bin/sh', TERM: 'xterm', DOCKER_HOST: host}},
     )
     try {

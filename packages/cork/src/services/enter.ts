@@ -1,14 +1,14 @@
 import {InfraError, UsageError} from '@mantle/kit/errors'
 
-import {EngineApi} from './engine/api.js'
-import type {Endpoint} from './engine/endpoint.js'
+import type {EngineApi} from './engine/api.js'
 import {execInContainer, type Terminal, type Writer} from './engine/exec.js'
 import {containerWorkdir, sdkContainerName, type SdkLayout} from './sdk/layout.js'
 import {RESOLV_CONF} from './sdk/mounts.js'
 
 export interface EnterOptions {
   layout: SdkLayout
-  endpoint: Endpoint
+  /** The engine's API; the caller closes it. */
+  engine: EngineApi
   /** Empty: an interactive login shell. */
   command: readonly string[]
   /** Run with a TTY (the shell always has one when the local side is a terminal). */
@@ -38,26 +38,22 @@ export const SHELL = ['/bin/sh', '-c', 'if command -v bash >/dev/null 2>&1; then
 /** Runs a command (or a shell) in the checkout's SDK container and returns its exit code. */
 export async function enterSdk(options: EnterOptions): Promise<number> {
   const container = sdkContainerName(options.layout, options.chroot)
-  const api = new EngineApi(options.endpoint)
-  try {
-    if (options.hostDns !== undefined) await copyHostDns(api, container, options.hostDns, options.signal)
-    return await execInContainer(api, {
-      container,
-      cmd: options.command.length > 0 ? [...options.command] : SHELL,
-      user: options.user,
-      env: options.env,
-      workdir: containerWorkdir(options.layout.root, options.cwd),
-      tty: options.tty,
-      stdin: options.stdin,
-      stdout: options.stdout,
-      stderr: options.stderr,
-      terminal: options.terminal,
-      signal: options.signal,
-      onStarted: options.onStarted,
-    })
-  } finally {
-    api.close()
-  }
+  const api = options.engine
+  if (options.hostDns !== undefined) await copyHostDns(api, container, options.hostDns, options.signal)
+  return execInContainer(api, {
+    container,
+    cmd: options.command.length > 0 ? [...options.command] : SHELL,
+    user: options.user,
+    env: options.env,
+    workdir: containerWorkdir(options.layout.root, options.cwd),
+    tty: options.tty,
+    stdin: options.stdin,
+    stdout: options.stdout,
+    stderr: options.stderr,
+    terminal: options.terminal,
+    signal: options.signal,
+    onStarted: options.onStarted,
+  })
 }
 
 /** The host's /etc/resolv.conf, for --use-host-dns. */

@@ -41,7 +41,7 @@ export interface Testbed {
   /** SDK versions on the mirror, unique to this run: parallel runs on one engine never share names. */
   versions: string[]
   /** Runs cork as TEST_USER in the checkout (or `cwd`). */
-  cork(args: string[], options?: {input?: string; cwd?: string; env?: NodeJS.ProcessEnv}): Promise<CliResult>
+  cork(args: string[], options?: {input?: string; cwd?: string; env?: NodeJS.ProcessEnv; stallMs?: number}): Promise<CliResult>
   /** `args` with the test mirror and its key. */
   withSdk(args: string[]): string[]
   /** Writes the checkout's version.txt (the OS version defaults to `<sdk>-os`). */
@@ -98,6 +98,7 @@ export async function makeTestbed(engine: string, host: string, count = 3): Prom
         uid: TEST_USER,
         gid,
         input: options.input,
+        stallMs: options.stallMs,
         timeoutMs: 300_000,
         // SHELL as a login sets it: oclif asks the passwd database otherwise, and uid 4242 has no entry.
         env: {PATH: process.env.PATH, HOME: home, SHELL: '/bin/sh', DOCKER_HOST: host, ...options.env},

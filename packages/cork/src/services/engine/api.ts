@@ -28,6 +28,8 @@ interface Head {
   rest: Buffer
 }
 
+const ignoreError = (): void => {}
+
 const HEADER_END = Buffer.from('\r\n\r\n')
 const MAX_HEADER_BYTES = 64 << 10
 
@@ -81,11 +83,46 @@ export class EngineApi {
     return {stream: socket, head: head.rest}
   }
 
-  /** Nothing is pooled: each call closes its own socket. Kept so callers need not know. */
-  close(): void {}
+  /** A connection opened ahead of the next call (prepare). */
+  private spare: Promise<Socket> | undefined
+
+  /**
+   * Starts connecting for the next call now, so that the connect overlaps what
+   * the caller does meanwhile: `cork enter` reads the checkout while its first
+   * connection opens, and opens the exec's stream while the exec is created.
+   * A failure surfaces at that next call.
+   */
+  prepare(): void {
+    if (this.spare) return
+    // While it waits, an error on the idle connection is for the call that takes it to meet.
+    const spare = this.connect().then((socket) => socket.on('error', ignoreError))
+    spare.catch(() => undefined)
+    this.spare = spare
+  }
+
+  /** Closes a connection prepared and never used; each call closes its own. */
+  close(): void {
+    this.spare?.then((socket) => socket.destroy(), () => undefined)
+    this.spare = undefined
+  }
 
   private async open(signal?: AbortSignal): Promise<Socket> {
     signal?.throwIfAborted()
+    const spare = this.spare
+    this.spare = undefined
+    const socket = spare ? (await spare).off('error', ignoreError) : await this.connect(signal)
+    if (signal) {
+      const onAbort = (): void => {
+        socket.destroy(signal.reason as Error)
+      }
+      if (signal.aborted) onAbort()
+      signal.addEventListener('abort', onAbort, {once: true})
+      socket.once('close', () => signal.removeEventListener('abort', onAbort))
+    }
+    return socket
+  }
+
+  private async connect(signal?: AbortSignal): Promise<Socket> {
     const endpoint = this.endpoint
     let socket: Socket
     if (endpoint.kind === 'unix') {
@@ -101,14 +138,17 @@ export class EngineApi {
       socket.destroy(signal?.reason as Error)
     }
     signal?.addEventListener('abort', onAbort, {once: true})
-    socket.once('close', () => signal?.removeEventListener('abort', onAbort))
-    await new Promise<void>((resolve, reject) => {
-      socket.once(endpoint.kind === 'tcp' && endpoint.tls ? 'secureConnect' : 'connect', () => {
-        socket.off('error', reject)
-        resolve()
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once(endpoint.kind === 'tcp' && endpoint.tls ? 'secureConnect' : 'connect', () => {
+          socket.off('error', reject)
+          resolve()
+        })
+        socket.once('error', (error) => reject(isUnreachable(error) ? engineUnreachable(endpoint, error) : error))
       })
-      socket.once('error', (error) => reject(isUnreachable(error) ? engineUnreachable(endpoint, error) : error))
-    })
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
     return socket
   }
 
@@ -177,10 +217,16 @@ function parseHead(text: string, rest: Buffer): Head {
   return {status: Number(m[1]), headers, rest}
 }
 
-async function readToEnd(socket: Socket, first: Buffer): Promise<Buffer> {
-  const chunks = first.length > 0 ? [first] : []
-  for await (const chunk of socket) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
+/** The rest of a response, up to the engine's close (plain listeners: a stream's async iterator costs ~1 ms to set up). */
+function readToEnd(socket: Socket, first: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks = first.length > 0 ? [first] : []
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    socket.once('end', () => resolve(Buffer.concat(chunks)))
+    socket.once('error', reject)
+    socket.once('close', () => reject(Object.assign(new Error('the engine closed the connection mid-answer'), {code: 'ECONNRESET'})))
+    socket.resume()
+  })
 }
 
 /** Decodes `Transfer-Encoding: chunked`. */

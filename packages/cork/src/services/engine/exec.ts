@@ -43,7 +43,10 @@ export interface ExecOptions {
  * started first.
  */
 export async function execInContainer(api: EngineApi, options: ExecOptions): Promise<number> {
-  const id = await createExec(api, options)
+  const created = createExec(api, options)
+  // The exec's stream connects while the engine creates the exec.
+  api.prepare()
+  const id = await created
   const {stream, head} = await api.hijack(`/exec/${id}/start`, {Detach: false, Tty: options.tty}, options.signal)
   options.onStarted?.()
   const cleanups: Array<() => void> = []
@@ -91,43 +94,56 @@ function notRunning(status: number, body: unknown): boolean {
 /**
  * Copies the engine's stream to stdout/stderr until the process ends. Without a
  * TTY the stream is multiplexed: 8-byte headers (stream, 0, 0, 0, uint32 size).
+ * Plain listeners rather than the stream's async iterator, which costs ~1 ms to
+ * set up on every `cork enter`; a full stdout or stderr pauses the stream until
+ * it drains.
  */
-async function pump(stream: Duplex, head: Buffer, options: ExecOptions): Promise<void> {
-  const onAbort = (): void => {
-    stream.destroy(options.signal?.reason as Error)
-  }
-  options.signal?.addEventListener('abort', onAbort, {once: true})
-  try {
-    const chunks = (async function* () {
-      if (head.length > 0) yield head
-      for await (const c of stream) yield c as Buffer
-    })()
-    if (options.tty) {
-      for await (const chunk of chunks) await write(options.stdout, chunk)
-      return
-    }
+function pump(stream: Duplex, head: Buffer, options: ExecOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
     let pending: Buffer = Buffer.alloc(0)
-    for await (const chunk of chunks) {
+    let waiting = 0
+    const write = (target: Writer, chunk: Buffer): void => {
+      if (target.write(chunk)) return
+      waiting++
+      stream.pause()
+      target.once('drain', () => {
+        if (--waiting === 0) stream.resume()
+      })
+    }
+    const onData = (chunk: Buffer): void => {
+      if (options.tty) return write(options.stdout, chunk)
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
       while (pending.length >= 8) {
         const size = pending.readUInt32BE(4)
         if (pending.length < 8 + size) break
-        const target = pending[0] === 2 ? options.stderr : options.stdout
-        await write(target, pending.subarray(8, 8 + size))
+        write(pending[0] === 2 ? options.stderr : options.stdout, pending.subarray(8, 8 + size))
         pending = pending.subarray(8 + size)
       }
     }
-  } catch (error) {
-    if (options.signal?.aborted) throw options.signal.reason
-    throw new InfraError(`the connection to the engine broke while the process ran: ${(error as Error).message}`, {cause: error})
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort)
-  }
-}
-
-function write(target: Writer, chunk: Buffer): Promise<void> | void {
-  if (target.write(chunk)) return
-  return new Promise((resolve) => target.once('drain', resolve))
+    const finish = (error?: Error): void => {
+      stream.off('data', onData)
+      stream.off('end', onEnd)
+      stream.off('error', onError)
+      stream.off('close', onClose)
+      options.signal?.removeEventListener('abort', onAbort)
+      if (!error) return resolve()
+      if (options.signal?.aborted) return reject(options.signal.reason)
+      reject(new InfraError(`the connection to the engine broke while the process ran: ${error.message}`, {cause: error}))
+    }
+    const onEnd = (): void => finish()
+    const onError = (error: Error): void => finish(error)
+    const onClose = (): void => finish(Object.assign(new Error('premature close'), {code: 'ERR_STREAM_PREMATURE_CLOSE'}))
+    const onAbort = (): void => {
+      stream.destroy(options.signal?.reason as Error)
+    }
+    options.signal?.addEventListener('abort', onAbort, {once: true})
+    if (head.length > 0) onData(head)
+    stream.on('data', onData)
+    stream.once('end', onEnd)
+    stream.once('error', onError)
+    stream.once('close', onClose)
+    if (waiting === 0) stream.resume()
+  })
 }
 
 function forwardStdin(stdin: NodeJS.ReadableStream, stream: Duplex): () => void {
