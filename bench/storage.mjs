@@ -23,7 +23,8 @@ const bytes = Number(process.env.STORAGE_BENCH_BYTES ?? 1024 ** 3)
 const gcsBytes = Math.min(bytes, Number(process.env.STORAGE_BENCH_GCS_BYTES ?? 120 * 1024 ** 2))
 const rounds = Number(process.env.STORAGE_BENCH_ROUNDS ?? 2)
 const only = process.env.STORAGE_BENCH_ONLY?.split(',')
-const kit = join(root, 'packages', 'kit', 'dist', 'index.js')
+// The storage layer's own entry: the kit's index also loads oclif, which a CLI needs and a transfer does not.
+const kit = join(root, 'packages', 'kit', 'dist', 'storage', 'index.js')
 
 function loadEnv(name) {
   const file = join(root, '.services', `${name}.env`)

@@ -3,6 +3,7 @@
 // command lookup do not import every command.
 import {execFileSync} from 'node:child_process'
 import {mkdirSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -23,6 +24,22 @@ buildSync({
   external: ['typescript', 'ts-node', 'tsx'],
   outfile: join(root, 'packages', 'kit', 'vendor', 'oclif-core.cjs'),
 })
+// The storage SDKs likewise, each as one file: loaded module by module they cost a
+// download ~0.1 s more per process (Azure 0.27 s against 0.15 s; GCS 0.17 s against 0.09 s).
+for (const [pkg, out] of [
+  ['@azure/storage-blob', 'azure-storage-blob.cjs'],
+  ['@google-cloud/storage', 'google-cloud-storage.cjs'],
+]) {
+  buildSync({
+    entryPoints: [createRequire(join(root, 'packages', 'kit', 'package.json')).resolve(pkg)],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    logLevel: 'error',
+    outfile: join(root, 'packages', 'kit', 'vendor', out),
+  })
+}
 execFileSync(process.execPath, [bin('typescript', 'bin', 'tsc'), '-b'], {cwd: root, stdio: 'inherit'})
 // cork enter's fast path as one file (see packages/cork/scripts/bundle-fast-enter.mjs).
 run([join(root, 'packages', 'cork', 'scripts', 'bundle-fast-enter.mjs')])

@@ -6,9 +6,11 @@ import type {BlobHTTPHeaders, BlobItem, BlobRequestConditions, ContainerClient} 
 import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
 import {checkBody, guardBody, md5Hex, splitBody} from './body.js'
+import type {DirectRead} from './direct-get.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import {forEachLimit} from './limit.js'
 import type {StorageOptions} from './open.js'
+import {azureSdk} from './sdks.js'
 import {sortEntries} from './url.js'
 import type {Bucket, DeleteOptions, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
 
@@ -50,7 +52,7 @@ export class AzureBucket implements Bucket {
   }
 
   static async open(options: AzureBucketOptions): Promise<AzureBucket> {
-    const sdk = await import('@azure/storage-blob')
+    const sdk = azureSdk()
     // Azure's pipeline has no idle timeout, only one per try: five idle periods covers a 16 MiB block at a few MB/s.
     const pipeline = {retryOptions: {maxTries: options.attempts ?? 5, tryTimeoutInMs: 5 * (options.idleTimeoutMs ?? 60_000)}}
     let service: import('@azure/storage-blob').BlobServiceClient
@@ -152,6 +154,12 @@ export class AzureBucket implements Bucket {
     }
     const info = this.infoOf(key, {...response, contentLength: size, contentMD5: response.blobContentMD5 ?? (range ? undefined : response.contentMD5)})
     return {body: guardBody(response.readableStreamBody as Readable, url, response.contentLength), offset: range ? Number(range[1]) : start, size, info}
+  }
+
+  /** With the account key: a short-lived read-only SAS, pinned to the ETag the stat saw. */
+  async directRead(key: string, info: ObjectInfo): Promise<DirectRead | undefined> {
+    if (!this.signRead) return undefined
+    return {url: await this.signRead(key), headers: info.generation ? {'if-match': info.generation} : {}}
   }
 
   async write(key: string, body: Readable | Buffer | string, options: WriteOptions = {}): Promise<ObjectInfo> {

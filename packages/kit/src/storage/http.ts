@@ -4,6 +4,7 @@ import {request as httpsRequest} from 'node:https'
 import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
 import {base64ToHex, guardBody} from './body.js'
+import type {DirectRead} from './direct-get.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import type {Bucket, ListEntry, ObjectInfo, ReadOptions, ReadResult} from './types.js'
 
@@ -131,6 +132,10 @@ export class HttpBucket implements Bucket {
   async read(key: string, options: ReadOptions = {}): Promise<ReadResult> {
     const url = this.urlOf(key)
     return this.retrying(url, () => httpRead(url, url, key, {...options, headers: this.options.headers, idleTimeoutMs: this.options.idleTimeoutMs}))
+  }
+
+  directRead(key: string): Promise<DirectRead> {
+    return Promise.resolve({url: this.urlOf(key), headers: this.options.headers})
   }
 
   write(key: string): Promise<ObjectInfo> {

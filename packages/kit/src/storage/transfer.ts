@@ -1,7 +1,9 @@
+import {writeSync} from 'node:fs'
 import {open, rename, unlink} from 'node:fs/promises'
 
 import {isTransient, retry} from '../retry.js'
 import {chunksOf} from './body.js'
+import {type DirectRead, getRange} from './direct-get.js'
 import {isStorageError, StorageError} from './errors.js'
 import {forEachLimit} from './limit.js'
 import type {Bucket, ObjectInfo} from './types.js'
@@ -37,6 +39,8 @@ export async function readToFile(bucket: Bucket, key: string, path: string, opti
   const size = info.size
   const ranges: {start: number; end: number}[] = []
   for (let start = 0; start < size; start += partSize) ranges.push({start, end: Math.min(size, start + partSize) - 1})
+  // A plain GET straight into the file where the backend offers one (see direct-get.ts); the backend's own read otherwise.
+  let direct = size > 0 ? await bucket.directRead?.(key, info) : undefined
   const partial = `${path}.partial`
   const file = await open(partial, 'w')
   let done = 0
@@ -46,39 +50,64 @@ export async function readToFile(bucket: Bucket, key: string, path: string, opti
       options.concurrency ?? 4,
       async (range) => {
         let at = range.start
+        /** False for a server this reader cannot follow (a chunked answer, say): the backend's own read takes over, for good. */
+        const readDirect = async (target: DirectRead): Promise<boolean> => {
+          try {
+            await getRange(target, url, {
+              start: at,
+              end: range.end,
+              signal: options.signal,
+              // The chunk's buffer is reused once this returns: written at its place before that.
+              onChunk: (chunk) => {
+                writeSync(file.fd, chunk, 0, chunk.length, at)
+                at += chunk.length
+                done += chunk.length
+                options.onProgress?.(done)
+              },
+            })
+            return true
+          } catch (error) {
+            if (!isStorageError(error, 'unsupported')) throw error
+            direct = undefined
+            return false
+          }
+        }
+        const readThroughBackend = async (): Promise<void> => {
+          const r = await bucket.read(key, {start: at, end: range.end, known: info, ...(options.signal ? {signal: options.signal} : {})})
+          if (r.offset !== at) throw new StorageError('unsupported', `${url}: the server does not honour byte ranges`, {url})
+          if (info.generation && r.info?.generation && r.info.generation !== info.generation) {
+            r.body.destroy()
+            throw new StorageError('precondition-failed', `${url}: changed while being read`, {url})
+          }
+          // Network chunks are small (16-64 KiB): gather them into larger writes.
+          let pending: Buffer[] = []
+          let pendingBytes = 0
+          const flush = async (): Promise<void> => {
+            if (pendingBytes === 0) return
+            // writev: no copy into one buffer first.
+            const written = pendingBytes
+            await file.writev(pending, at)
+            at += written
+            done += written
+            pending = []
+            pendingBytes = 0
+            options.onProgress?.(done)
+          }
+          try {
+            for await (const chunk of chunksOf(r.body)) {
+              pending.push(chunk)
+              pendingBytes += chunk.length
+              if (pendingBytes >= WRITE_BATCH) await flush()
+            }
+          } finally {
+            // What arrived before a failure is kept: the retry resumes after it.
+            await flush()
+          }
+        }
         await retry(
           async () => {
             if (size === 0) return
-            const r = await bucket.read(key, {start: at, end: range.end, known: info, ...(options.signal ? {signal: options.signal} : {})})
-            if (r.offset !== at) throw new StorageError('unsupported', `${url}: the server does not honour byte ranges`, {url})
-            if (info.generation && r.info?.generation && r.info.generation !== info.generation) {
-              r.body.destroy()
-              throw new StorageError('precondition-failed', `${url}: changed while being read`, {url})
-            }
-            // Network chunks are small (16-64 KiB): gather them into larger writes.
-            let pending: Buffer[] = []
-            let pendingBytes = 0
-            const flush = async (): Promise<void> => {
-              if (pendingBytes === 0) return
-              // writev: no copy into one buffer first.
-              const written = pendingBytes
-              await file.writev(pending, at)
-              at += written
-              done += written
-              pending = []
-              pendingBytes = 0
-              options.onProgress?.(done)
-            }
-            try {
-              for await (const chunk of chunksOf(r.body)) {
-                pending.push(chunk)
-                pendingBytes += chunk.length
-                if (pendingBytes >= WRITE_BATCH) await flush()
-              }
-            } finally {
-              // What arrived before a failure is kept: the retry resumes after it.
-              await flush()
-            }
+            if (!direct || !(await readDirect(direct))) await readThroughBackend()
             if (at !== range.end + 1) throw new StorageError('unavailable', `${url}: range ended at ${at}, expected ${range.end + 1}`, {url})
           },
           {

@@ -1,5 +1,7 @@
 import type {Readable} from 'node:stream'
 
+import type {DirectRead} from './direct-get.js'
+
 /**
  * One interface over every object store. A backend per URL scheme implements
  * `Bucket`; `openBucket` (in ./open.ts) picks it from the URL. Keys are full
@@ -111,6 +113,13 @@ export interface Bucket {
    * empty body. Reading from 0 an empty object gives an empty body.
    */
   read(key: string, options?: ReadOptions): Promise<ReadResult>
+  /**
+   * A plain HTTP(S) GET of the object's bytes, pinned to `info`'s generation
+   * where the backend can: what readToFile uses for large downloads instead of
+   * `read` (see direct-get.ts). Undefined where the backend has none (a local
+   * directory, or credentials only the SDK can apply).
+   */
+  directRead?(key: string, info: ObjectInfo): Promise<DirectRead | undefined>
   write(key: string, body: Readable | Buffer | string, options?: WriteOptions): Promise<ObjectInfo>
   /** Server-side where the backend can. */
   copy(sourceKey: string, destKey: string, options?: {precondition?: Precondition; signal?: AbortSignal}): Promise<ObjectInfo>

@@ -1,0 +1,133 @@
+import {randomBytes} from 'node:crypto'
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {getRange} from './direct-get.js'
+import {isStorageError} from './errors.js'
+
+const DATA = randomBytes(3 * 1024 * 1024 + 123)
+
+/** Serves DATA with ranges, unless a handler says otherwise; records each request's range and authorization. */
+async function serve(handler?: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<{url: string; seen: {range?: string; authorization?: string}[]; server: Server}> {
+  const seen: {range?: string; authorization?: string}[] = []
+  const server = createServer((req, res) => {
+    seen.push({range: req.headers.range, authorization: req.headers.authorization})
+    if (handler?.(req, res)) return
+    const [, from, to] = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '') ?? []
+    const start = Number(from)
+    const end = Math.min(Number(to), DATA.length - 1)
+    res.writeHead(206, {'content-range': `bytes ${start}-${end}/${DATA.length}`, 'content-length': String(end - start + 1)})
+    res.end(DATA.subarray(start, end + 1))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  servers.push(server)
+  return {url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/obj`, seen, server}
+}
+const servers: Server[] = []
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close()
+})
+
+/** Collects what onChunk received (copied: the reader reuses its buffer). */
+function collect(): {chunks: Buffer[]; onChunk: (c: Buffer) => void; bytes: () => Buffer} {
+  const chunks: Buffer[] = []
+  return {chunks, onChunk: (c) => chunks.push(Buffer.from(c)), bytes: () => Buffer.concat(chunks)}
+}
+
+describe('getRange: a ranged GET straight from the socket', () => {
+  it('delivers exactly the bytes of the range, across many socket reads', async () => {
+    const {url, seen} = await serve()
+    const sink = collect()
+    await getRange({url, headers: {authorization: 'Bearer t'}}, 'gs://b/obj', {start: 1000, end: DATA.length - 1, onChunk: sink.onChunk})
+    expect(sink.bytes().equals(DATA.subarray(1000))).toBe(true)
+    expect(seen).toEqual([{range: `bytes=1000-${DATA.length - 1}`, authorization: 'Bearer t'}])
+  })
+
+  it.each([
+    [404, 'not-found'],
+    [412, 'precondition-failed'],
+    [403, 'access-denied'],
+    [503, 'unavailable'],
+  ] as const)('turns HTTP %i into %s, one line naming the object', async (status, code) => {
+    const {url} = await serve((_req, res) => Boolean(res.writeHead(status).end('<Error/>')))
+    const error = await getRange({url}, 'az://acct/c/obj', {start: 0, end: 9, onChunk: () => undefined}).catch((e: unknown) => e)
+    expect(isStorageError(error, code)).toBe(true)
+    expect((error as Error).message).toMatch(/^az:\/\/acct\/c\/obj: /)
+  })
+
+  it('says range-not-satisfiable with the size on a 416', async () => {
+    const {url} = await serve((_req, res) => Boolean(res.writeHead(416, {'content-range': 'bytes */42'}).end()))
+    const error = await getRange({url}, 'u', {start: 50, end: 99, onChunk: () => undefined}).catch((e: unknown) => e)
+    expect(isStorageError(error, 'range-not-satisfiable')).toBe(true)
+    expect((error as {size?: number}).size).toBe(42)
+  })
+
+  it('takes a whole-object 200 from byte 0 (only the range asked for), and refuses it for a resume', async () => {
+    const {url} = await serve((_req, res) => Boolean(res.writeHead(200, {'content-length': String(DATA.length)}).end(DATA)))
+    const sink = collect()
+    await getRange({url}, 'u', {start: 0, end: 99_999, onChunk: sink.onChunk})
+    expect(sink.bytes().equals(DATA.subarray(0, 100_000))).toBe(true)
+    const error = await getRange({url}, 'u', {start: 5, end: 99, onChunk: () => undefined}).catch((e: unknown) => e)
+    expect(isStorageError(error, 'unsupported')).toBe(true)
+  })
+
+  it('refuses a chunked answer as unsupported (the caller then reads through the backend)', async () => {
+    const {url} = await serve((_req, res) => {
+      res.writeHead(206, {'content-range': `bytes 0-9/${DATA.length}`})
+      res.write(DATA.subarray(0, 5))
+      res.end(DATA.subarray(5, 10))
+      return true
+    })
+    const error = await getRange({url}, 'u', {start: 0, end: 9, onChunk: () => undefined}).catch((e: unknown) => e)
+    expect(isStorageError(error, 'unsupported')).toBe(true)
+  })
+
+  it('fails as a lost connection when the body stops short, after delivering what came', async () => {
+    const {url} = await serve((_req, res) => {
+      res.writeHead(206, {'content-range': `bytes 0-${DATA.length - 1}/${DATA.length}`, 'content-length': String(DATA.length)})
+      res.write(DATA.subarray(0, 200_000), () => res.destroy())
+      return true
+    })
+    const sink = collect()
+    const error = await getRange({url}, 'u', {start: 0, end: DATA.length - 1, onChunk: sink.onChunk}).catch((e: unknown) => e)
+    expect((error as {code?: string}).code).toBe('ECONNRESET')
+    expect(sink.bytes().equals(DATA.subarray(0, sink.bytes().length))).toBe(true)
+    expect(sink.bytes().length).toBeGreaterThan(0)
+  })
+
+  it('gives up on a server that stops sending, after the idle timeout', async () => {
+    const {url} = await serve((_req, res) => {
+      res.writeHead(206, {'content-range': `bytes 0-99/${DATA.length}`, 'content-length': '100'})
+      res.write(DATA.subarray(0, 10))
+      return true
+    })
+    const error = await getRange({url}, 'u', {start: 0, end: 99, idleTimeoutMs: 300, onChunk: () => undefined}).catch((e: unknown) => e)
+    expect((error as {code?: string}).code).toBe('ETIMEDOUT')
+  })
+
+  it('follows a redirect, keeping the Authorization only on the same origin', async () => {
+    const target = await serve()
+    const sameOrigin = await serve((req, res) => {
+      if (req.url !== '/old') return false
+      res.writeHead(302, {location: '/obj'}).end()
+      return true
+    })
+    const elsewhere = await serve((_req, res) => Boolean(res.writeHead(307, {location: target.url}).end()))
+    const sink = collect()
+    await getRange({url: sameOrigin.url.replace(/obj$/, 'old'), headers: {authorization: 'Bearer t'}}, 'u', {start: 0, end: 9, onChunk: sink.onChunk})
+    expect(sameOrigin.seen.map((s) => s.authorization)).toEqual(['Bearer t', 'Bearer t'])
+    await getRange({url: elsewhere.url, headers: {authorization: 'Bearer t'}}, 'u', {start: 0, end: 9, onChunk: () => undefined})
+    expect(target.seen).toEqual([{range: 'bytes=0-9', authorization: undefined}])
+    expect(sink.bytes().equals(DATA.subarray(0, 10))).toBe(true)
+  })
+
+  it('stops at once when aborted', async () => {
+    const {url} = await serve((_req, res) => Boolean(res.writeHead(206, {'content-range': `bytes 0-99/${DATA.length}`, 'content-length': '100'})))
+    const controller = new AbortController()
+    const pending = getRange({url}, 'u', {start: 0, end: 99, signal: controller.signal, onChunk: () => undefined}).catch((e: unknown) => e)
+    setTimeout(() => controller.abort(new Error('stopped by the user')), 100)
+    expect(((await pending) as Error).message).toBe('stopped by the user')
+  })
+})
