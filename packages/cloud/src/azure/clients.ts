@@ -3,6 +3,7 @@ import type {PageBlobClient} from '@azure/storage-blob'
 
 import type {AzureAuth} from '@mantle/auth'
 import {UsageError} from '@mantle/kit'
+import {azureSdk} from '@mantle/kit/storage/sdks'
 
 /** Azurite and other endpoints are given whole; Azure's is derived from the account. */
 export interface BlobEndpointOptions {
@@ -20,7 +21,8 @@ export type PageBlobApi = Pick<PageBlobClient, 'url' | 'exists' | 'create' | 'up
 
 /** A page blob client for container/blob, from a connection string, an account key, or a token. */
 export async function pageBlobClient(options: BlobEndpointOptions, container: string, blob: string): Promise<PageBlobApi> {
-  const sb = await import('@azure/storage-blob')
+  // The kit's one-file bundle of the SDK: the same copy the storage backend loads, and quicker to load.
+  const sb = azureSdk()
   // Our retries are kit's (withRetry around each call); the SDK's stay off.
   const pipeline = {retryOptions: {maxTries: 1}}
   const storage = options.auth.storage

@@ -1,5 +1,6 @@
 import {connect as netConnect, type Socket} from 'node:net'
 
+import {type HttpHead, takeHttpHead} from '../http-head.js'
 import {StorageError, storageErrorFromStatus} from './errors.js'
 
 /** A plain HTTP(S) GET that fetches an object's bytes: the URL and the headers that authorise it. */
@@ -23,7 +24,6 @@ export interface GetRangeOptions {
 
 /** What one read of the socket can hold: large reads mean few callbacks per MiB. */
 const READ_BUFFER = 1024 * 1024
-const MAX_HEADER_BYTES = 64 * 1024
 const MAX_REDIRECTS = 5
 
 /**
@@ -52,11 +52,6 @@ export async function getRange(target: DirectRead, url: string, options: GetRang
   }
 }
 
-interface Head {
-  status: number
-  headers: Map<string, string>
-}
-
 /** One request; a redirect resolves with where to go next. */
 function getOnce(target: DirectRead, url: string, options: GetRangeOptions): Promise<DirectRead | undefined> {
   options.signal?.throwIfAborted()
@@ -76,7 +71,7 @@ function getOnce(target: DirectRead, url: string, options: GetRangeOptions): Pro
     .join('')}\r\n`
 
   return new Promise((resolve, reject) => {
-    let head: Head | undefined
+    let head: HttpHead | undefined
     let headBytes: Buffer = Buffer.alloc(0)
     /** Body bytes still due; -1 until the head is read. */
     let remaining = -1
@@ -92,7 +87,7 @@ function getOnce(target: DirectRead, url: string, options: GetRangeOptions): Pro
     }
     const onAbort = (): void => finish(options.signal?.reason)
 
-    const onHead = (h: Head): DirectRead | 'body' | Error => {
+    const onHead = (h: HttpHead): DirectRead | 'body' | Error => {
       const {status} = h
       if (status >= 300 && status < 400 && h.headers.has('location')) {
         const to = new URL(h.headers.get('location')!, u)
@@ -127,23 +122,19 @@ function getOnce(target: DirectRead, url: string, options: GetRangeOptions): Pro
       let chunk = buffer.subarray(0, bytes)
       if (!head) {
         headBytes = headBytes.length === 0 ? Buffer.from(chunk) : Buffer.concat([headBytes, chunk])
-        const end = headBytes.indexOf('\r\n\r\n')
-        if (end === -1) {
-          if (headBytes.length > MAX_HEADER_BYTES) finish(new StorageError('unavailable', `${url}: an oversized response header`, {url}))
-          return true
-        }
         try {
-          head = parseHead(headBytes.subarray(0, end).toString('latin1'), url)
+          head = takeHttpHead(headBytes)
         } catch (error) {
-          finish(error)
+          finish(new StorageError('unavailable', `${url}: ${(error as Error).message}`, {url, cause: error}))
           return false
         }
+        if (!head) return true
         const outcome = onHead(head)
         if (outcome !== 'body') {
           finish(outcome instanceof Error ? outcome : undefined, outcome instanceof Error ? undefined : outcome)
           return false
         }
-        chunk = headBytes.subarray(end + 4)
+        chunk = head.rest
       }
       if (chunk.length > remaining) chunk = chunk.subarray(0, remaining)
       if (chunk.length > 0) {
@@ -185,16 +176,4 @@ function getOnce(target: DirectRead, url: string, options: GetRangeOptions): Pro
       })
     }
   })
-}
-
-function parseHead(text: string, url: string): Head {
-  const [statusLine, ...lines] = text.split('\r\n')
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')
-  if (!m) throw new StorageError('unavailable', `${url}: not an HTTP answer`, {url})
-  const headers = new Map<string, string>()
-  for (const line of lines) {
-    const i = line.indexOf(':')
-    if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim())
-  }
-  return {status: Number(m[1]), headers}
 }

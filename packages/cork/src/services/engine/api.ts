@@ -2,6 +2,7 @@ import {connect as netConnect, type Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
 
 import {InfraError} from '@mantle/kit/errors'
+import {type HttpHead, takeHttpHead} from '@mantle/kit/http-head'
 
 import {engineUnreachable, isUnreachable, type Endpoint} from './endpoint.js'
 
@@ -21,17 +22,7 @@ export interface ApiResponse<T> {
   body: T
 }
 
-interface Head {
-  status: number
-  headers: Map<string, string>
-  /** Bytes that arrived after the header block. */
-  rest: Buffer
-}
-
 const ignoreError = (): void => {}
-
-const HEADER_END = Buffer.from('\r\n\r\n')
-const MAX_HEADER_BYTES = 64 << 10
 
 export class EngineApi {
   constructor(readonly endpoint: Endpoint) {}
@@ -68,7 +59,7 @@ export class EngineApi {
    */
   async hijack(path: string, body: unknown, signal?: AbortSignal): Promise<{stream: Duplex; head: Buffer}> {
     const socket = await this.open(signal)
-    let head: Head
+    let head: HttpHead
     try {
       head = await this.send(socket, 'POST', path, body, {Connection: 'Upgrade', Upgrade: 'tcp'})
     } catch (error) {
@@ -153,7 +144,7 @@ export class EngineApi {
   }
 
   /** Writes a request and reads the response's status line and headers. */
-  private send(socket: Socket, method: string, path: string, body: unknown, extra: Record<string, string>): Promise<Head> {
+  private send(socket: Socket, method: string, path: string, body: unknown, extra: Record<string, string>): Promise<HttpHead> {
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
     const lines = [`${method} /${API_VERSION}${path} HTTP/1.1`, 'Host: docker', 'User-Agent: cork']
     if (data) lines.push('Content-Type: application/json', `Content-Length: ${data.length}`)
@@ -177,19 +168,17 @@ export class EngineApi {
       }
       const onData = (chunk: Buffer): void => {
         buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
-        const end = buffered.indexOf(HEADER_END)
-        if (end === -1) {
-          if (buffered.length > MAX_HEADER_BYTES) onError(new Error('the engine sent an oversized header'))
-          return
+        let head: HttpHead | undefined
+        try {
+          head = takeHttpHead(buffered)
+        } catch (error) {
+          return onError(error as Error)
         }
+        if (!head) return
         cleanup()
         // Whoever reads next (a body, or the process's stream) takes over a paused socket.
         socket.pause()
-        try {
-          resolve(parseHead(buffered.subarray(0, end).toString('latin1'), buffered.subarray(end + HEADER_END.length)))
-        } catch (error) {
-          reject(error)
-        }
+        resolve(head)
       }
       socket.on('data', onData)
       socket.once('error', onError)
@@ -203,18 +192,6 @@ export class EngineApi {
     if (error instanceof InfraError || (error as Error)?.name === 'AbortError' || (error as {exitCode?: number})?.exitCode !== undefined) return error as Error
     return new InfraError(`the engine at ${this.endpoint.url} failed on ${what}: ${(error as Error)?.message ?? String(error)}`, {cause: error})
   }
-}
-
-function parseHead(text: string, rest: Buffer): Head {
-  const [statusLine, ...lines] = text.split('\r\n')
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')
-  if (!m) throw new Error(`not an HTTP response: ${JSON.stringify((statusLine ?? '').slice(0, 80))}`)
-  const headers = new Map<string, string>()
-  for (const line of lines) {
-    const i = line.indexOf(':')
-    if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim())
-  }
-  return {status: Number(m[1]), headers, rest}
 }
 
 /** The rest of a response, up to the engine's close (plain listeners: a stream's async iterator costs ~1 ms to set up). */
