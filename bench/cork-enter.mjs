@@ -15,7 +15,8 @@ import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const runs = Number(process.env.BENCH_RUNS ?? 21)
-const cork = join(root, 'packages', 'cork', 'bin', 'run.cjs')
+const {binPath} = await import(join(root, 'packages', 'test-utils', 'dist', 'cli.js'))
+const cork = binPath('cork')
 
 execFileSync('bash', [join(root, 'scripts/services/dockerd.sh'), 'start'], {stdio: ['ignore', 'ignore', 'inherit']})
 const host = /CORK_TEST_DOCKER_HOST=(\S+)/.exec(readFileSync(join(root, '.services/dockerd.env'), 'utf8'))[1]

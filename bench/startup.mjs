@@ -2,7 +2,6 @@
 // Runs are alternated (node, tool, node, tool...) so machine load affects both
 // sides alike; the figure is the ratio of medians. Goal: at most 4x.
 import {spawnSync} from 'node:child_process'
-import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -10,7 +9,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const runs = Number(process.env.BENCH_RUNS ?? 21)
 const tools = ['gangue', 'cork', 'ore', 'plume', 'kola']
 // Each tool's entry as its package.json names it (cork's is bin/run.cjs).
-const binOf = (tool) => join(root, 'packages', tool, JSON.parse(readFileSync(join(root, 'packages', tool, 'package.json'), 'utf8')).bin[tool])
+const {binPath: binOf} = await import(join(root, 'packages', 'test-utils', 'dist', 'cli.js'))
 
 function time(args) {
   const t0 = process.hrtime.bigint()
