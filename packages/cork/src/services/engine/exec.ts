@@ -101,13 +101,15 @@ function notRunning(status: number, body: unknown): boolean {
 function pump(stream: Duplex, head: Buffer, options: ExecOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     let pending: Buffer = Buffer.alloc(0)
-    let waiting = 0
+    // Outputs that are full, each with one drain listener (one per write would pile up: Node warns past ten).
+    const full = new Set<Writer>()
     const write = (target: Writer, chunk: Buffer): void => {
-      if (target.write(chunk)) return
-      waiting++
+      if (target.write(chunk) || full.has(target)) return
+      full.add(target)
       stream.pause()
       target.once('drain', () => {
-        if (--waiting === 0) stream.resume()
+        full.delete(target)
+        if (full.size === 0) stream.resume()
       })
     }
     const onData = (chunk: Buffer): void => {
@@ -142,7 +144,7 @@ function pump(stream: Duplex, head: Buffer, options: ExecOptions): Promise<void>
     stream.once('end', onEnd)
     stream.once('error', onError)
     stream.once('close', onClose)
-    if (waiting === 0) stream.resume()
+    if (full.size === 0) stream.resume()
   })
 }
 
