@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {copyFile, mkdir, rm, utimes, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -54,5 +54,26 @@ describe('cork bin: the bundled fast path of enter', () => {
   it('runs the compiled modules when there is no bundle', async () => {
     await rm(bundle())
     expect(enter()).toBe(6)
+  })
+
+  it('keeps a code cache beside the bundle, and never runs one made for another build of it', async () => {
+    await age(buildInfo(), 60)
+    const cache = join(dir, 'dist', 'fast-enter.cjs.v8cache')
+    const stamp = async (): Promise<string> => {
+      const {size, mtimeMs} = await stat(bundle())
+      return `${size} ${mtimeMs}\n`
+    }
+    expect(enter()).toBe(5)
+    expect((await readFile(cache)).subarray(0, (await stamp()).length).toString()).toBe(await stamp())
+    const written = (await stat(cache)).mtimeMs
+    await age(cache, 30)
+    // Accepted: the second run neither fails nor writes the cache again.
+    expect(enter()).toBe(5)
+    expect((await stat(cache)).mtimeMs).toBeLessThan(written)
+    // A rebuilt bundle of the very same length: V8 alone would take the old cache for it.
+    const rebuilt = (await readFile(bundle(), 'utf8')).replace('=> 5', '=> 7')
+    await writeFile(bundle(), rebuilt)
+    expect(enter()).toBe(7)
+    expect((await readFile(cache)).subarray(0, (await stamp()).length).toString()).toBe(await stamp())
   })
 })
