@@ -134,8 +134,9 @@ export class HttpBucket implements Bucket {
     return this.retrying(url, () => httpRead(url, url, key, {...options, headers: this.options.headers, idleTimeoutMs: this.options.idleTimeoutMs}))
   }
 
-  directRead(key: string): Promise<DirectRead> {
-    return Promise.resolve({url: this.urlOf(key), headers: this.options.headers})
+  /** The object's URL, pinned to what the stat saw where the mirror gave something to pin to. */
+  directRead(key: string, info: ObjectInfo): Promise<DirectRead> {
+    return Promise.resolve({url: this.urlOf(key), headers: {...this.options.headers, ...pinned(info.generation)}})
   }
 
   write(key: string): Promise<ObjectInfo> {
@@ -171,6 +172,17 @@ export class HttpBucket implements Bucket {
 function header(headers: Headers, name: string): string | undefined {
   const v = headers[name]
   return Array.isArray(v) ? v[0] : v
+}
+
+/**
+ * The header that refuses a read of anything but that generation: a GCS
+ * mirror's (x-goog-generation is a number), or If-Match for a strong ETag. A
+ * weak ETag (W/"...") never matches under If-Match: nothing to pin to.
+ */
+function pinned(generation: string | undefined): Record<string, string> {
+  if (generation === undefined) return {}
+  if (/^\d+$/.test(generation)) return {'x-goog-if-generation-match': generation}
+  return generation.startsWith('"') ? {'if-match': generation} : {}
 }
 
 function infoFromHeaders(key: string, headers: Headers): ObjectInfo {

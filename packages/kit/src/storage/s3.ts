@@ -5,6 +5,7 @@ import type {S3Client, S3ServiceException} from '@aws-sdk/client-s3'
 
 import type {Logger} from '../log.js'
 import {checkBody, guardBody, hexToBase64, md5Hex, splitBody} from './body.js'
+import type {DirectRead} from './direct-get.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import {forEachLimit} from './limit.js'
 import type {StorageOptions} from './open.js'
@@ -132,6 +133,32 @@ export class S3Bucket implements Bucket {
     const info = infoOf(key, {size, etag: got.ETag, updated: got.LastModified, contentType: got.ContentType, cacheControl: got.CacheControl, metadata: got.Metadata})
     const offset = range ? Number(range[1]) : 0
     return {body: guardBody(got.Body as Readable, url, got.ContentLength), offset, size, info}
+  }
+
+  /**
+   * The GetObject request of that ETag exactly as the SDK would send it
+   * (endpoint, path style, SigV4 headers), taken from its middleware stack just
+   * after signing and never sent. A header signature is good for 15 minutes:
+   * readToFile asks for a fresh one for every range it fetches.
+   */
+  async directRead(key: string, info: ObjectInfo): Promise<DirectRead | undefined> {
+    const command = new this.sdk.GetObjectCommand({Bucket: this.name, Key: key, ...(info.generation ? {IfMatch: this.etag(info.generation)} : {})})
+    const stack = this.client.middlewareStack.clone()
+    let signed: {protocol: string; hostname: string; port?: number | undefined; path: string; query: Record<string, string | string[] | null>; headers: Record<string, string>} | undefined
+    stack.addRelativeTo(
+      () => async (args: {request: unknown}) => {
+        signed = args.request as typeof signed
+        return {output: {$metadata: {}}, response: {}}
+      },
+      {name: 'mantleDirectRead', relation: 'after', toMiddleware: 'httpSigningMiddleware', override: true},
+    )
+    await this.call(this.urlOf(key), () => command.resolveMiddleware(stack as never, this.client.config, {})({input: command.input}))
+    if (!signed) return undefined
+    const query = Object.entries(signed.query)
+      .flatMap(([k, v]) => (v === null ? [encodeURIComponent(k)] : [v].flat().map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x)}`)))
+      .join('&')
+    const port = signed.port ? `:${signed.port}` : ''
+    return {url: `${signed.protocol}//${signed.hostname}${port}${signed.path}${query ? `?${query}` : ''}`, headers: signed.headers}
   }
 
   async write(key: string, body: Readable | Buffer | string, options: WriteOptions = {}): Promise<ObjectInfo> {

@@ -3,7 +3,7 @@ import {open, rename, unlink} from 'node:fs/promises'
 
 import {isTransient, retry} from '../retry.js'
 import {chunksOf} from './body.js'
-import {type DirectRead, getRange} from './direct-get.js'
+import {getRange} from './direct-get.js'
 import {isStorageError, StorageError} from './errors.js'
 import {forEachLimit} from './limit.js'
 import type {Bucket, ObjectInfo} from './types.js'
@@ -40,7 +40,7 @@ export async function readToFile(bucket: Bucket, key: string, path: string, opti
   const ranges: {start: number; end: number}[] = []
   for (let start = 0; start < size; start += partSize) ranges.push({start, end: Math.min(size, start + partSize) - 1})
   // A plain GET straight into the file where the backend offers one (see direct-get.ts); the backend's own read otherwise.
-  let direct = size > 0 ? await bucket.directRead?.(key, info) : undefined
+  let direct = size > 0 && bucket.directRead !== undefined
   const partial = `${path}.partial`
   const file = await open(partial, 'w')
   let done = 0
@@ -50,8 +50,17 @@ export async function readToFile(bucket: Bucket, key: string, path: string, opti
       options.concurrency ?? 4,
       async (range) => {
         let at = range.start
-        /** False for a server this reader cannot follow (a chunked answer, say): the backend's own read takes over, for good. */
-        const readDirect = async (target: DirectRead): Promise<boolean> => {
+        /**
+         * False where the backend has no plain GET for this object, or for a server this reader cannot
+         * follow (a chunked answer, say): the backend's own read takes over, for good. The request is
+         * asked for anew each time: a signed one (S3's) is good for minutes, a download can take longer.
+         */
+        const readDirect = async (): Promise<boolean> => {
+          const target = await bucket.directRead!(key, info)
+          if (!target) {
+            direct = false
+            return false
+          }
           try {
             await getRange(target, url, {
               start: at,
@@ -68,7 +77,7 @@ export async function readToFile(bucket: Bucket, key: string, path: string, opti
             return true
           } catch (error) {
             if (!isStorageError(error, 'unsupported')) throw error
-            direct = undefined
+            direct = false
             return false
           }
         }
@@ -107,7 +116,7 @@ export async function readToFile(bucket: Bucket, key: string, path: string, opti
         await retry(
           async () => {
             if (size === 0) return
-            if (!direct || !(await readDirect(direct))) await readThroughBackend()
+            if (!direct || !(await readDirect())) await readThroughBackend()
             if (at !== range.end + 1) throw new StorageError('unavailable', `${url}: range ended at ${at}, expected ${range.end + 1}`, {url})
           },
           {

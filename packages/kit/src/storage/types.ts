@@ -116,8 +116,10 @@ export interface Bucket {
   /**
    * A plain HTTP(S) GET of the object's bytes, pinned to `info`'s generation
    * where the backend can: what readToFile uses for large downloads instead of
-   * `read` (see direct-get.ts). Undefined where the backend has none (a local
-   * directory, or credentials only the SDK can apply).
+   * `read` (see direct-get.ts), asking for it anew for every request: what
+   * it returns is good for one GET made now (an S3 signature lasts 15
+   * minutes). Undefined where the backend has none (a local directory, or
+   * credentials only the SDK can apply).
    */
   directRead?(key: string, info: ObjectInfo): Promise<DirectRead | undefined>
   write(key: string, body: Readable | Buffer | string, options?: WriteOptions): Promise<ObjectInfo>

@@ -20,8 +20,8 @@ export interface MirrorServer {
 }
 
 /**
- * A static file server over a directory, with HEAD, Range (206/416) and
- * ETag, on 127.0.0.1: a stand-in for an HTTPS release mirror in tests.
+ * A static file server over a directory, with HEAD, Range (206/416), ETag
+ * and If-Match, on 127.0.0.1: a stand-in for an HTTPS release mirror in tests.
  */
 export async function startMirrorServer(root: string, options: MirrorServerOptions = {}): Promise<MirrorServer> {
   const requests: string[] = []
@@ -36,7 +36,14 @@ export async function startMirrorServer(root: string, options: MirrorServerOptio
         res.writeHead(404).end('not found')
         return
       }
-      res.setHeader('etag', `"${st.ino}-${st.mtimeMs}"`)
+      const etag = `"${st.ino}-${st.mtimeMs}"`
+      res.setHeader('etag', etag)
+      // As nginx and Apache do for static files.
+      const ifMatch = req.headers['if-match']
+      if (ifMatch !== undefined && ifMatch !== '*' && !ifMatch.split(',').some((t) => t.trim() === etag)) {
+        res.writeHead(412).end()
+        return
+      }
       res.setHeader('last-modified', st.mtime.toUTCString())
       res.setHeader('accept-ranges', 'bytes')
       const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
