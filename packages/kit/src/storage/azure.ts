@@ -5,7 +5,7 @@ import type {BlobHTTPHeaders, BlobItem, BlobRequestConditions, ContainerClient} 
 
 import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
-import {checkBody, guardBody, md5Hex, splitBody} from './body.js'
+import {checkBody, guardBody, md5Hex, type Part, partLength, partStream, splitBody} from './body.js'
 import type {DirectRead} from './direct-get.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import {forEachLimit} from './limit.js'
@@ -187,7 +187,7 @@ export class AzureBucket implements Bucket {
     return {key, size: data.length, md5, generation: done.etag, contentType: options.contentType, cacheControl: options.cacheControl}
   }
 
-  private async putBlocks(key: string, body: AsyncIterable<Buffer>, options: WriteOptions): Promise<ObjectInfo> {
+  private async putBlocks(key: string, body: AsyncIterable<Part>, options: WriteOptions): Promise<ObjectInfo> {
     const url = this.urlOf(key)
     const client = this.container.getBlockBlobClient(key)
     const hash = createHash('md5')
@@ -198,8 +198,8 @@ export class AzureBucket implements Bucket {
     let sent = 0
     const numbered = (async function* () {
       for await (const block of body) {
-        hash.update(block)
-        bytes += block.length
+        for (const b of block) hash.update(b)
+        bytes += partLength(block)
         const id = Buffer.from(`${stem}-${String(ids.length).padStart(6, '0')}`).toString('base64')
         ids.push(id)
         yield {id, block}
@@ -209,10 +209,14 @@ export class AzureBucket implements Bucket {
       numbered,
       BLOCK_CONCURRENCY,
       async ({id, block}) => {
+        // The service checks each block against its own MD5, as it arrives.
+        const blockHash = createHash('md5')
+        for (const b of block) blockHash.update(b)
+        const length = partLength(block)
         await this.call(url, () =>
-          client.stageBlock(id, block, block.length, {transactionalContentMD5: createHash('md5').update(block).digest(), ...(options.signal ? {abortSignal: options.signal} : {})}),
+          client.stageBlock(id, () => partStream(block), length, {transactionalContentMD5: blockHash.digest(), ...(options.signal ? {abortSignal: options.signal} : {})}),
         )
-        sent += block.length
+        sent += length
         options.onProgress?.(sent)
       },
       options.signal,

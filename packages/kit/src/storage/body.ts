@@ -62,11 +62,27 @@ export function checkBody(url: string, got: {bytes: number; md5: string}, want: 
 }
 
 /**
- * Cuts a stream into buffers of exactly `size` bytes (the last one shorter),
- * for multipart and block uploads whose parts must be re-sendable on retry.
- * Always yields at least one buffer, so an empty body is one empty part.
+ * One part of a multipart or block upload: the body's own buffers that make
+ * it up, cut at its edges but never copied into one (on a 16 MiB part that
+ * copy, and the garbage it leaves, measured at a tenth of an Azure upload's
+ * CPU).
  */
-export async function* chunks(body: Readable, size: number): AsyncGenerator<Buffer> {
+export type Part = readonly Buffer[]
+
+export const partLength = (part: Part): number => part.reduce((n, b) => n + b.length, 0)
+
+/** The part as one buffer, for an API that takes nothing else (a copy unless it is one buffer already). */
+export const joinPart = (part: Part): Buffer => (part.length === 1 ? part[0]! : Buffer.concat(part))
+
+/** The part as a stream of its buffers: a new one for every attempt at sending it. */
+export const partStream = (part: Part): Readable => Readable.from(part, {objectMode: false})
+
+/**
+ * Cuts a stream into parts of exactly `size` bytes (the last one shorter),
+ * which the caller keeps until they are sent, so that a retry sends them
+ * again. Always yields at least one part, so an empty body is one empty part.
+ */
+export async function* partsOf(body: Readable, size: number): AsyncGenerator<Part> {
   let pending: Buffer[] = []
   let pendingBytes = 0
   let yielded = false
@@ -75,7 +91,7 @@ export async function* chunks(body: Readable, size: number): AsyncGenerator<Buff
     while (pendingBytes + chunk.length >= size) {
       const take = size - pendingBytes
       pending.push(chunk.subarray(0, take))
-      yield Buffer.concat(pending, size)
+      yield pending
       yielded = true
       chunk = chunk.subarray(take)
       pending = []
@@ -86,7 +102,7 @@ export async function* chunks(body: Readable, size: number): AsyncGenerator<Buff
       pendingBytes += chunk.length
     }
   }
-  if (pendingBytes > 0 || !yielded) yield Buffer.concat(pending, pendingBytes)
+  if (pendingBytes > 0 || !yielded) yield pending
 }
 
 /**
@@ -94,15 +110,15 @@ export async function* chunks(body: Readable, size: number): AsyncGenerator<Buff
  * stream that ends within its first part, is `single`; anything longer comes
  * back as `parts` of `partSize` bytes.
  */
-export async function splitBody(body: Readable | Buffer | string, partSize: number): Promise<{single: Buffer} | {parts: AsyncIterable<Buffer>}> {
+export async function splitBody(body: Readable | Buffer | string, partSize: number): Promise<{single: Buffer} | {parts: AsyncIterable<Part>}> {
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     const data = Buffer.from(body)
     if (data.length <= partSize) return {single: data}
   }
-  const parts = chunks(toStream(body), partSize)
+  const parts = partsOf(toStream(body), partSize)
   const first = await parts.next()
   const second = first.done ? first : await parts.next()
-  if (second.done) return {single: first.done ? Buffer.alloc(0) : first.value}
+  if (second.done) return {single: first.done ? Buffer.alloc(0) : joinPart(first.value)}
   return {
     parts: (async function* () {
       yield first.value

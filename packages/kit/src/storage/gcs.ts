@@ -118,10 +118,12 @@ export class GcsBucket implements Bucket {
     }
     const split = await splitBody(body, SINGLE_PUT_MAX)
     const hashing = new HashingStream(options.onProgress)
-    const source = 'single' in split ? split.single : split.parts
+    const parts = 'single' in split ? [[split.single]] : split.parts
     await this.call(url, () =>
       pipeline(
-        source instanceof Buffer ? [source] : source,
+        (async function* () {
+          for await (const part of parts) yield* part
+        })(),
         hashing,
         file.createWriteStream({
           resumable: !('single' in split),

@@ -4,7 +4,7 @@ import type {Readable} from 'node:stream'
 import type {S3Client, S3ServiceException} from '@aws-sdk/client-s3'
 
 import type {Logger} from '../log.js'
-import {checkBody, guardBody, hexToBase64, md5Hex, splitBody} from './body.js'
+import {checkBody, guardBody, hexToBase64, joinPart, md5Hex, type Part, splitBody} from './body.js'
 import type {DirectRead} from './direct-get.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import {forEachLimit} from './limit.js'
@@ -191,7 +191,7 @@ export class S3Bucket implements Bucket {
     return {key, size: data.length, md5, generation: unquote(put.ETag), contentType: options.contentType, cacheControl: options.cacheControl}
   }
 
-  private async putMultipart(key: string, body: AsyncIterable<Buffer>, options: WriteOptions): Promise<ObjectInfo> {
+  private async putMultipart(key: string, body: AsyncIterable<Part>, options: WriteOptions): Promise<ObjectInfo> {
     const url = this.urlOf(key)
     await this.checkPrecondition(key, options.precondition)
     const signal = options.signal ? {abortSignal: options.signal} : {}
@@ -216,7 +216,9 @@ export class S3Bucket implements Bucket {
     try {
       let number = 0
       const numbered = (async function* () {
-        for await (const part of body) {
+        for await (const buffers of body) {
+          // UploadPart takes one buffer: one it can send again on a retry.
+          const part = joinPart(buffers)
           hash.update(part)
           bytes += part.length
           yield {number: ++number, part}
