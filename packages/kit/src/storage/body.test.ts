@@ -2,7 +2,7 @@ import {PassThrough, Readable} from 'node:stream'
 
 import {describe, expect, it} from 'vitest'
 
-import {chunksOf} from './body.js'
+import {chunksOf, joinPart, type Part, partLength, partStream, splitBody} from './body.js'
 
 async function collect(body: Readable, queued?: number): Promise<Buffer[]> {
   const out: Buffer[] = []
@@ -70,5 +70,33 @@ describe('chunksOf', () => {
       break
     }
     expect(body.destroyed).toBe(true)
+  })
+})
+
+describe('splitBody', () => {
+  const source = (...chunks: string[]): Readable => Readable.from(chunks.map((c) => Buffer.from(c)))
+
+  it('cuts a long stream into parts of exactly the part size, made of the stream\'s own buffers', async () => {
+    const chunks = ['abcd', 'efg', 'hijklmn', 'o'].map((c) => Buffer.from(c))
+    const split = await splitBody(Readable.from(chunks), 5)
+    if (!('parts' in split)) throw new Error('expected parts')
+    const parts: Part[] = []
+    for await (const part of split.parts) parts.push(part)
+    expect(parts.map((p) => Buffer.concat(p).toString())).toEqual(['abcde', 'fghij', 'klmno'])
+    expect(parts.map(partLength)).toEqual([5, 5, 5])
+    // Cut at the edges, never copied: the pieces are views of the stream's buffers.
+    expect(parts[0]![0]!.buffer).toBe(chunks[0]!.buffer)
+    expect(parts[1]![1]!.buffer).toBe(chunks[2]!.buffer)
+  })
+
+  it('gives a body that fits in one part as a single buffer, and an empty one as an empty buffer', async () => {
+    expect(await splitBody(source('abc', 'de'), 5)).toEqual({single: Buffer.from('abcde')})
+    expect(await splitBody(source(), 5)).toEqual({single: Buffer.alloc(0)})
+  })
+
+  it('streams a part as its bytes, anew for each attempt', async () => {
+    const part = [Buffer.from('ab'), Buffer.from('cd')]
+    expect(joinPart(part).toString()).toBe('abcd')
+    for (let attempt = 0; attempt < 2; attempt++) expect(Buffer.concat(await Array.fromAsync(partStream(part))).toString()).toBe('abcd')
   })
 })
