@@ -45,6 +45,18 @@ describe('getRange: a ranged GET straight from the socket', () => {
     expect(seen).toEqual([{range: `bytes=1000-${DATA.length - 1}`, authorization: 'Bearer t'}])
   })
 
+  it('asks for the path exactly as written: "." and ".." segments are part of an S3 key and of its signature', async () => {
+    const paths: string[] = []
+    const {url} = await serve((req) => {
+      paths.push(req.url ?? '')
+      return false
+    })
+    const sink = collect()
+    await getRange({url: url.replace(/\/obj$/, '/a/./b/../obj%20x?x-id=GetObject')}, 's3://b/a/./b/../obj x', {start: 0, end: 9, onChunk: sink.onChunk})
+    expect(paths).toEqual(['/a/./b/../obj%20x?x-id=GetObject'])
+    expect(sink.bytes().equals(DATA.subarray(0, 10))).toBe(true)
+  })
+
   it.each([
     [404, 'not-found'],
     [412, 'precondition-failed'],

@@ -66,7 +66,7 @@ function getOnce(target: DirectRead, url: string, options: GetRangeOptions): Pro
     connection: 'close',
     ...target.headers,
   }
-  const request = `GET ${u.pathname}${u.search} HTTP/1.1\r\n${Object.entries(headers)
+  const request = `GET ${rawPath(target.url)} HTTP/1.1\r\n${Object.entries(headers)
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('')}\r\n`
 
@@ -176,4 +176,13 @@ function getOnce(target: DirectRead, url: string, options: GetRangeOptions): Pro
       })
     }
   })
+}
+
+/**
+ * The path and query of a URL exactly as written: a parsed URL drops "." and
+ * ".." segments, which are part of a key on S3 and in its signature.
+ */
+function rawPath(url: string): string {
+  const rest = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^#]*)/i.exec(url)?.[1] ?? ''
+  return rest.startsWith('/') ? rest : `/${rest}`
 }
