@@ -97,6 +97,6 @@ describe('splitBody', () => {
   it('streams a part as its bytes, anew for each attempt', async () => {
     const part = [Buffer.from('ab'), Buffer.from('cd')]
     expect(joinPart(part).toString()).toBe('abcd')
-    for (let attempt = 0; attempt < 2; attempt++) expect(Buffer.concat(await Array.fromAsync(partStream(part))).toString()).toBe('abcd')
+    for (let attempt = 0; attempt < 2; attempt++) expect(Buffer.concat(await collect(partStream(part))).toString()).toBe('abcd')
   })
 })
