@@ -99,13 +99,16 @@ async function makeFile(size) {
   return {file, md5: hash.digest('hex')}
 }
 
+/** The last line a failed tool printed, without rclone's timestamp: one line for a table cell. */
+const lastLine = (text) => text.trim().split('\n').at(-1).replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')
+
 function run(cmd, args, env) {
   return new Promise((resolve) => {
     const started = process.hrtime.bigint()
     const child = spawn(cmd, args, {env, stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({ms: Number(process.hrtime.bigint() - started) / 1e6, code, stderr: stderr.trim().split('\n').slice(-2).join(' | ')}))
+    child.on('close', (code) => resolve({ms: Number(process.hrtime.bigint() - started) / 1e6, code, stderr: lastLine(stderr)}))
   })
 }
 
