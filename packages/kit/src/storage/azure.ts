@@ -199,20 +199,20 @@ export class AzureBucket implements Bucket {
     const numbered = (async function* () {
       for await (const block of body) {
         for (const b of block) hash.update(b)
-        bytes += partLength(block)
+        const length = partLength(block)
+        bytes += length
         const id = Buffer.from(`${stem}-${String(ids.length).padStart(6, '0')}`).toString('base64')
         ids.push(id)
-        yield {id, block}
+        yield {id, block, length}
       }
     })()
     await forEachLimit(
       numbered,
       BLOCK_CONCURRENCY,
-      async ({id, block}) => {
+      async ({id, block, length}) => {
         // The service checks each block against its own MD5, as it arrives.
         const blockHash = createHash('md5')
         for (const b of block) blockHash.update(b)
-        const length = partLength(block)
         await this.call(url, () =>
           client.stageBlock(id, () => partStream(block), length, {transactionalContentMD5: blockHash.digest(), ...(options.signal ? {abortSignal: options.signal} : {})}),
         )
