@@ -49,6 +49,8 @@ export async function execInContainer(api: EngineApi, options: ExecOptions): Pro
   const id = await created
   const {stream, head} = await api.hijack(`/exec/${id}/start`, {Detach: false, Tty: options.tty}, options.signal)
   options.onStarted?.()
+  // The connection that reads the exit code opens while the process runs (used only if it ends soon).
+  api.prepare()
   const cleanups: Array<() => void> = []
   try {
     if (options.tty && options.terminal) cleanups.push(await followTerminal(api, id, options.terminal))
