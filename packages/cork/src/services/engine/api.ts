@@ -24,6 +24,11 @@ export interface ApiResponse<T> {
 
 const ignoreError = (): void => {}
 
+/** Closes a prepared connection once it is open (or forgets it, if it never opened). */
+const discard = (spare: Promise<Socket>): void => {
+  spare.then((socket) => socket.destroy(), () => undefined)
+}
+
 /** How long a connection opened ahead (prepare) may wait for its call. */
 export const SPARE_MAX_AGE_MS = 1000
 
@@ -35,10 +40,8 @@ export class EngineApi {
     const socket = await this.open(signal)
     try {
       const head = await this.send(socket, method, path, body, {Connection: 'close'})
-      const length = Number(head.headers.get('content-length') ?? NaN)
-      const raw = await readBody(socket, head.rest, length)
-      const data = head.headers.get('transfer-encoding')?.includes('chunked') ? dechunk(raw) : raw
-      const text = (Number.isNaN(length) ? data : data.subarray(0, length)).toString('utf8')
+      const raw = await readBody(socket, head)
+      const text = (head.headers.get('transfer-encoding')?.includes('chunked') ? dechunk(raw) : raw).toString('utf8')
       let parsed: unknown = text
       if (text && head.headers.get('content-type')?.includes('json')) {
         try {
@@ -73,7 +76,7 @@ export class EngineApi {
       throw this.failure(error, `POST ${path}`)
     }
     if (head.status !== 101 && head.status !== 200) {
-      const text = (await readBody(socket, head.rest, Number(head.headers.get('content-length') ?? NaN)).catch(() => head.rest)).toString('utf8')
+      const text = (await readBody(socket, head).catch(() => head.rest)).toString('utf8')
       socket.destroy()
       throw new InfraError(`the engine at ${this.endpoint.url} refused POST ${path}: ${head.status} ${apiMessage(text)}`)
     }
@@ -104,7 +107,7 @@ export class EngineApi {
 
   /** Closes a connection prepared and never used; each call closes its own. */
   close(): void {
-    this.spare?.then((socket) => socket.destroy(), () => undefined)
+    if (this.spare) discard(this.spare)
     this.spare = undefined
   }
 
@@ -129,7 +132,7 @@ export class EngineApi {
     this.spare = undefined
     const socket = Date.now() - this.spareSince <= SPARE_MAX_AGE_MS ? await spare : undefined
     if (socket && !socket.destroyed && !socket.readableEnded) return socket.off('error', ignoreError)
-    spare.then((s) => s.destroy(), () => undefined)
+    discard(spare)
     return undefined
   }
 
@@ -220,15 +223,17 @@ export class EngineApi {
  * for the engine's own close after a complete body cost ~0.5 ms per call.
  * Plain listeners: a stream's async iterator costs ~1 ms to set up.
  */
-function readBody(socket: Socket, first: Buffer, length: number): Promise<Buffer> {
+function readBody(socket: Socket, head: HttpHead): Promise<Buffer> {
+  const length = Number(head.headers.get('content-length') ?? NaN)
+  const first = head.rest
   return new Promise((resolve, reject) => {
-    if (first.length >= length) return resolve(first)
+    if (first.length >= length) return resolve(first.subarray(0, length))
     const chunks = first.length > 0 ? [first] : []
     let received = first.length
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk)
       received += chunk.length
-      if (received >= length) resolve(Buffer.concat(chunks))
+      if (received >= length) resolve(Buffer.concat(chunks).subarray(0, length))
     })
     socket.once('end', () => resolve(Buffer.concat(chunks)))
     socket.once('error', reject)
