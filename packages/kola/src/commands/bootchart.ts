@@ -2,9 +2,9 @@ import {readFile} from 'node:fs/promises'
 
 import {BaseCommand, Flags, UsageError} from '@mantle/kit'
 
-import {platformFlags, qemuOptionsFrom} from '../cli/platform-flags.js'
-import {QemuFlight} from '../platform/qemu/flight.js'
+import {platformFlags, platformSettingsFrom} from '../options.js'
 import {type BootchartResult, bootchart} from '../services/bootchart.js'
+import {availablePlatforms} from '../services/platforms.js'
 
 export default class Bootchart extends BaseCommand<typeof Bootchart> {
   static override summary = "Boot one machine and save systemd-analyze's plot of its boot as SVG."
@@ -21,8 +21,10 @@ export default class Bootchart extends BaseCommand<typeof Bootchart> {
     const {logger, signal, env} = this.context
     const path = this.flags.userdata
     const userData = path ? await readFile(path, 'utf8').catch(() => Promise.reject(new UsageError(`cannot read ${path}`, {hint: 'pass an Ignition config file to --userdata'}))) : undefined
-    const qemu = qemuOptionsFrom(this.flags, env)
-    const result = await bootchart({createFlight: () => QemuFlight.create({...qemu, logger}), userData, output: this.flags.output, outputDir: this.flags['output-dir'], cwd: process.cwd(), logger, signal})
+    const settings = platformSettingsFrom(this.flags, env, {logger, signal})
+    const registry = await availablePlatforms(settings.modules)
+    const platform = registry.get(settings.platform).name
+    const result = await bootchart({platform, createFlight: () => registry.flightFor(platform, settings.options, settings.common), userData, output: this.flags.output, outputDir: this.flags['output-dir'], cwd: process.cwd(), logger, signal})
     this.log(`${result.svg}: ${result.startup}`)
     return result
   }

@@ -1,6 +1,7 @@
 import {BaseCommand, Flags} from '@mantle/kit'
 
 import {availableTests} from '../services/catalog.js'
+import {availablePlatforms} from '../services/platforms.js'
 import {formatTestTable, type ListedTest, listTests} from '../services/list.js'
 
 export default class List extends BaseCommand<typeof List> {
@@ -14,10 +15,13 @@ export default class List extends BaseCommand<typeof List> {
   static override flags = {
     filter: Flags.string({summary: 'Only tests whose names match this glob (filepath.Match syntax).'}),
     'tests-dir': Flags.string({multiple: true, summary: 'Also load test modules (*.js, *.mjs exporting `tests`) from this directory.'}),
+    platform: Flags.string({char: 'p', summary: 'Only tests that run on this platform.'}),
+    'platform-module': Flags.string({multiple: true, summary: 'Also load platforms from this module (exporting `platform` or `platforms`).'}),
   }
 
   async run(): Promise<{tests: ListedTest[]}> {
-    const tests = listTests({tests: await availableTests(this.flags['tests-dir']), filter: this.flags.filter})
+    const platform = this.flags.platform === undefined ? undefined : (await availablePlatforms(this.flags['platform-module'])).get(this.flags.platform).name
+    const tests = listTests({tests: await availableTests(this.flags['tests-dir']), filter: this.flags.filter, platform})
     this.log(formatTestTable(tests))
     return {tests}
   }

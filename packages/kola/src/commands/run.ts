@@ -2,12 +2,12 @@ import {availableParallelism, freemem} from 'node:os'
 
 import {BaseCommand, CheckFailedError, Flags, InfraError} from '@mantle/kit'
 
-import {platformFlags, qemuOptionsFrom} from '../cli/platform-flags.js'
-import {QemuFlight} from '../platform/qemu/flight.js'
+import {platformFlags, platformSettingsFrom} from '../options.js'
 import type {DenyRule} from '../register/select.js'
 import {autoParallel} from '../services/capacity.js'
 import {availableTests} from '../services/catalog.js'
 import {loadDenylist} from '../services/denylist.js'
+import {availablePlatforms} from '../services/platforms.js'
 import {serveMetrics, TestMetrics} from '../services/metrics.js'
 import {type RunResult, runTests} from '../services/run.js'
 
@@ -54,7 +54,10 @@ Exit codes: 0 every test passed (or passed on --rerun), 1 a test failed, 2 usage
     const {argv} = await this.parse(Run)
     const patterns = (argv as string[]).filter((a) => a.length > 0)
     const {logger, signal, env} = this.context
-    const qemu = qemuOptionsFrom(this.flags, env)
+    const settings = platformSettingsFrom(this.flags, env, {logger, signal})
+    const registry = await availablePlatforms(settings.modules)
+    const platform = registry.get(settings.platform).name
+    const qemu = settings.options.qemu
     const denylist: DenyRule[] = [
       ...(this.flags.denylist ? await loadDenylist(this.flags.denylist) : []),
       ...(this.flags['denylist-test'] ?? []).map((pattern) => ({pattern, reason: 'denied by --denylist-test'})),
@@ -75,8 +78,8 @@ Exit codes: 0 every test passed (or passed on --rerun), 1 a test failed, 2 usage
         tests: await availableTests(this.flags['tests-dir']),
         patterns,
         denylist,
-        platform: this.flags.platform,
-        createFlight: () => QemuFlight.create({...qemu, logger}),
+        platform,
+        createFlight: () => registry.flightFor(platform, settings.options, settings.common),
         parallel,
         parallelByMachines: this.flags.parallel === 'auto',
         outputDir: this.flags['output-dir'],

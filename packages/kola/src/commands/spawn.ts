@@ -2,8 +2,8 @@ import {readFile} from 'node:fs/promises'
 
 import {BaseCommand, CheckFailedError, Flags, UsageError} from '@mantle/kit'
 
-import {platformFlags, qemuOptionsFrom} from '../cli/platform-flags.js'
-import {QemuFlight} from '../platform/qemu/flight.js'
+import {platformFlags, platformSettingsFrom} from '../options.js'
+import {availablePlatforms} from '../services/platforms.js'
 import {type SpawnResult, spawnMachines} from '../services/spawn.js'
 
 export default class Spawn extends BaseCommand<typeof Spawn> {
@@ -41,9 +41,12 @@ The private key, an ssh_config (hosts m0, m1, ...) and machines.env are written 
       throw new UsageError(`cannot read ${this.flags.userdata}`, {hint: 'pass an Ignition config file to --userdata'})
     }) : undefined
     if (this.flags.shell && !process.stdin.isTTY) throw new UsageError('--shell needs a terminal on stdin')
-    const qemu = qemuOptionsFrom(this.flags, env)
+    const settings = platformSettingsFrom(this.flags, env, {logger, signal})
+    const registry = await availablePlatforms(settings.modules)
+    const platform = registry.get(settings.platform).name
     const result = await spawnMachines({
-      createFlight: (keepAlive) => QemuFlight.create({...qemu, keepAlive, logger}),
+      platform,
+      createFlight: (keepAlive) => registry.flightFor(platform, settings.options, {...settings.common, keepAlive}),
       count: this.flags.nodecount,
       userData,
       mode: this.flags.detach ? 'detach' : this.flags.shell ? 'shell' : this.flags.exec ? 'exec' : 'wait',
@@ -62,7 +65,7 @@ The private key, an ssh_config (hosts m0, m1, ...) and machines.env are written 
     })
     if (result.exitCode !== undefined && result.exitCode !== 0) throw new ProgramExitError(this.flags.exec as string, result.exitCode)
     if (result.detached) {
-      this.log(`left running: kill ${result.machines.map((m) => m.pid).join(' ')}; then rm -rf ${result.runDir}`)
+      this.log(`left running: ${result.removal}`)
     }
     return result
   }

@@ -1,5 +1,7 @@
 import {UsageError} from '@mantle/kit'
 
+import type {Distro} from './distro.js'
+
 /** An Ignition config, spec 3.x. Only the parts kola edits are typed. */
 export interface IgnitionConfig {
   ignition: {version: string; [key: string]: unknown}
@@ -27,9 +29,19 @@ export interface IgnitionFile {
 /** The newest spec Debian's Ignition 2.14 accepts as stable. */
 export const IGNITION_VERSION = '3.3.0'
 
-/** Parses a test's or user's userData; absent means an empty config. Never mutates its input. */
-export function toIgnition(userData: IgnitionConfig | string | undefined): IgnitionConfig {
-  if (userData === undefined || (typeof userData === 'string' && userData.trim() === '')) return {ignition: {version: IGNITION_VERSION}}
+/** The distro facts toIgnition needs. */
+export type IgnitionDialect = Pick<Distro, 'name' | 'ignitionVersion' | 'ignitionMajors'>
+
+const DEFAULT_DIALECT: IgnitionDialect = {name: 'test', ignitionVersion: IGNITION_VERSION, ignitionMajors: [3]}
+
+/**
+ * Parses a test's or user's userData; absent means an empty config of the
+ * distro's spec version. Never mutates its input. A config of a spec major
+ * version the distro's Ignition does not read is refused (Flatcar reads 2.x
+ * and 3.x, the others 3.x).
+ */
+export function toIgnition(userData: IgnitionConfig | string | undefined, dialect: IgnitionDialect = DEFAULT_DIALECT): IgnitionConfig {
+  if (userData === undefined || (typeof userData === 'string' && userData.trim() === '')) return {ignition: {version: dialect.ignitionVersion}}
   let config: unknown
   if (typeof userData === 'string') {
     try {
@@ -39,8 +51,11 @@ export function toIgnition(userData: IgnitionConfig | string | undefined): Ignit
     }
   } else config = structuredClone(userData)
   const version = (config as IgnitionConfig | null)?.ignition?.version
-  if (typeof version !== 'string' || !version.startsWith('3.')) {
-    throw new UsageError(`unsupported Ignition config version ${JSON.stringify(version)}`, {hint: 'write a spec 3.x config ({"ignition": {"version": "3.3.0"}, ...})'})
+  const major = typeof version === 'string' ? Number(version.split('.')[0]) : Number.NaN
+  if (!dialect.ignitionMajors.includes(major)) {
+    throw new UsageError(`unsupported Ignition config version ${JSON.stringify(version)} for ${dialect.name}`, {
+      hint: `write a spec ${dialect.ignitionMajors.map((m) => `${m}.x`).join(' or ')} config ({"ignition": {"version": "${dialect.ignitionVersion}"}, ...})`,
+    })
   }
   return config as IgnitionConfig
 }
@@ -63,7 +78,9 @@ export function addSshKey(config: IgnitionConfig, user: string, publicKey: strin
 export function addFile(config: IgnitionConfig, path: string, text: string, mode = 0o644): IgnitionConfig {
   const out = structuredClone(config)
   out.storage ??= {}
-  out.storage.files = [...(out.storage.files ?? []).filter((f) => f.path !== path), {path, mode, overwrite: true, contents: {source: dataUrl(text)}}]
+  // Spec 2.x names the file system and has no `overwrite`.
+  const file: IgnitionFile = out.ignition.version.startsWith('2.') ? {filesystem: 'root', path, mode, contents: {source: dataUrl(text)}} : {path, mode, overwrite: true, contents: {source: dataUrl(text)}}
+  out.storage.files = [...(out.storage.files ?? []).filter((f) => f.path !== path), file]
   return out
 }
 

@@ -1,6 +1,7 @@
+import type {Logger} from '@mantle/kit'
 import type {Client} from 'ssh2'
 
-import type {TestFlag} from '../register/test.js'
+import type {Distro} from './distro.js'
 import type {IgnitionConfig} from './ignition.js'
 import type {ExecOptions, SshIdentity, SshResult} from './ssh.js'
 
@@ -9,7 +10,7 @@ export type {ExecOptions, SshIdentity, SshResult} from './ssh.js'
 /** One booted machine, after the original `platform.Machine`. */
 export interface Machine {
   readonly id: string
-  /** The address the host reaches the machine at (QEMU: 127.0.0.1, SSH on `sshPort`). */
+  /** The address the host reaches the machine at (QEMU: 127.0.0.1, SSH on `sshPort`; clouds: the public address, port 22). */
   readonly ip: string
   readonly sshPort: number
   /** The machine's address on its cluster's private network: machines reach each other here. */
@@ -43,14 +44,29 @@ export interface Cluster {
   journalOutput(): Promise<Record<string, string>>
 }
 
+/**
+ * What a cluster's machines need from the test, in the platform's own terms
+ * (the platform layer knows nothing of test records).
+ */
 export interface ClusterOptions {
   /** Names the cluster; usually the test's name. */
   name: string
   /** Machines' directories go inside. */
   outputDir: string
-  flags?: readonly TestFlag[] | undefined
+  /**
+   * The test's flags, as plain names: platforms honour `NoSSHKeyInUserData`
+   * and `NoSSHKeyInMetadata` (the platform layer knows no test records).
+   */
+  flags?: readonly string[] | undefined
   /** Aborting it tears the cluster down. */
   signal?: AbortSignal | undefined
+}
+
+/** What a flight left running (`kola spawn --detach`), and how a person removes it. */
+export interface DetachedFlight {
+  machines: Array<{id: string; pid?: number | undefined}>
+  /** One line telling how to remove what was left running. */
+  removal: string
 }
 
 /** A platform session: shared settings and credentials, after the original `platform.Flight`. */
@@ -59,6 +75,23 @@ export interface Flight {
   /** The identity kola logs in with. */
   readonly identity: SshIdentity
   newCluster(options: ClusterOptions): Promise<Cluster>
-  /** Destroys every cluster still up. */
+  /** Destroys every cluster still up, and what the flight itself created (keys, groups). */
   destroy(): Promise<void>
+  /** Leaves every machine running past kola's exit (`kola spawn --detach`); absent where a platform cannot. */
+  detach?(): Promise<DetachedFlight>
+}
+
+/** What every platform gets, whatever its own options. */
+export interface CommonFlightOptions {
+  logger: Logger
+  /** The distribution the image holds: decides fw_cfg name, Ignition version, login user, start-up checks. */
+  distro: Distro
+  /** Time a machine has from its start until SSH answers. */
+  sshTimeoutMs: number
+  /** Machines may outlive kola (`kola spawn --detach`). */
+  keepAlive?: boolean | undefined
+  /** Aborted on SIGINT/SIGTERM: the flight stops creating and tears down. */
+  signal?: AbortSignal | undefined
+  /** A per-run id that names every resource the run creates (cloud gc finds leftovers by it and the marker). */
+  runId: string
 }

@@ -1,4 +1,6 @@
-import {CheckFailedError} from '@mantle/kit'
+import {CheckFailedError, type Logger} from '@mantle/kit'
+
+import type {Distro} from './distro.js'
 
 import type {SshConnection} from './ssh.js'
 
@@ -32,10 +34,20 @@ export function parseStartupCheck(stdout: string): StartupReport {
   return report
 }
 
-export async function checkStartup(connection: SshConnection, machineId: string, signal?: AbortSignal): Promise<StartupReport> {
-  const result = await connection.exec(STARTUP_CHECK, {signal})
+export interface StartupCheckOptions {
+  signal?: AbortSignal | undefined
+  /** Which checks apply, and the os-release IDs expected. */
+  distro?: Pick<Distro, 'name' | 'osIds' | 'checkSystemd'> | undefined
+  logger?: Logger | undefined
+}
+
+export async function checkStartup(connection: SshConnection, machineId: string, options: StartupCheckOptions = {}): Promise<StartupReport> {
+  const result = await connection.exec(STARTUP_CHECK, {signal: options.signal})
   const report = parseStartupCheck(result.stdout)
   if (!report.os) throw new CheckFailedError(`machine ${machineId}: /etc/os-release has no ID`)
+  const distro = options.distro
+  if (distro && !distro.osIds.includes(report.os)) options.logger?.warn(`machine ${machineId}: os-release ID is ${report.os}, not what ${distro.name} images report (${distro.osIds.join(', ')}); is --distro right?`)
+  if (distro && !distro.checkSystemd) return report
   if (report.state !== 'running' || report.failedUnits.length > 0) {
     const failed = report.failedUnits.length > 0 ? `; failed units: ${report.failedUnits.join(', ')}` : ''
     throw new CheckFailedError(`machine ${machineId}: system is ${report.state || 'unknown'}${failed}`, {hint: 'see the machine journal.txt'})

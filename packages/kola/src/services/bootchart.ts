@@ -7,6 +7,8 @@ import {prepareOutputDir} from '../harness/output-dir.js'
 import type {Flight} from '../platform/platform.js'
 
 export interface BootchartOptions {
+  /** The platform's name, for the output directory. */
+  platform: string
   createFlight: () => Promise<Flight>
   userData?: string | undefined
   /** Where the SVG goes. */
@@ -26,7 +28,7 @@ export interface BootchartResult {
 
 /** `kola bootchart`: boots one machine and saves `systemd-analyze plot` of its boot as SVG. */
 export async function bootchart(options: BootchartOptions): Promise<BootchartResult> {
-  const outputDir = await prepareOutputDir({outputDir: options.outputDir, platform: 'qemu-bootchart', cwd: options.cwd})
+  const outputDir = await prepareOutputDir({outputDir: options.outputDir, platform: `${options.platform}-bootchart`, cwd: options.cwd})
   const flight = await options.createFlight()
   try {
     const cluster = await flight.newCluster({name: 'bootchart', outputDir, signal: options.signal})

@@ -19,6 +19,8 @@ export interface ListOptions {
   tests: readonly KolaTest[]
   /** A glob over names; absent: every test. */
   filter?: string | undefined
+  /** Only tests that run on this platform (their platforms and excludePlatforms). */
+  platform?: string | undefined
 }
 
 /** `kola list`: the tests, with where they run. */
@@ -26,6 +28,7 @@ export function listTests(options: ListOptions): ListedTest[] {
   const re = options.filter ? globToRegExp(options.filter) : undefined
   return options.tests
     .filter((t) => !re || re.test(t.name))
+    .filter((t) => options.platform === undefined || runsOn(t, options.platform))
     .map((t) => ({
       name: t.name,
       description: t.description ?? '',
@@ -39,6 +42,11 @@ export function listTests(options: ListOptions): ListedTest[] {
       minVersion: t.minVersion,
       endVersion: t.endVersion,
     }))
+}
+
+function runsOn(test: KolaTest, platform: string): boolean {
+  if (test.platforms?.length && !test.platforms.includes(platform)) return false
+  return !test.excludePlatforms?.includes(platform)
 }
 
 /** The table `kola list` prints. */

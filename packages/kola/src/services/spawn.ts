@@ -6,8 +6,7 @@ import {join} from 'node:path'
 import {type Logger, UsageError} from '@mantle/kit'
 
 import {prepareOutputDir} from '../harness/output-dir.js'
-import type {Machine} from '../platform/platform.js'
-import type {QemuFlight} from '../platform/qemu/flight.js'
+import type {Flight, Machine} from '../platform/platform.js'
 import type {SshIdentity} from '../platform/ssh.js'
 
 export interface SpawnedMachine {
@@ -18,7 +17,7 @@ export interface SpawnedMachine {
   /** A command line that logs in, using the files kola wrote. */
   ssh: string
   outputDir: string
-  /** QEMU's process id, for machines left running (`--detach`). */
+  /** The local process id (QEMU), for machines left running (`--detach`), where there is one. */
   pid?: number | undefined
 }
 
@@ -49,7 +48,9 @@ export type SpawnMode =
   | 'exec'
 
 export interface SpawnOptions {
-  createFlight: (keepAlive: boolean) => Promise<QemuFlight>
+  /** The platform's name, for the output directory. */
+  platform: string
+  createFlight: (keepAlive: boolean) => Promise<Flight>
   count: number
   userData?: string | undefined
   mode: SpawnMode
@@ -72,8 +73,8 @@ export interface SpawnResult {
   files: ConnectionFiles
   /** True when the machines were left running. */
   detached: boolean
-  /** The scratch directory holding detached machines' disks: remove it after killing them. */
-  runDir?: string | undefined
+  /** How to remove the machines left running (`--detach`, `--no-remove`). */
+  removal?: string | undefined
   /** Mode `exec`: the program's exit code (128 + n when killed by signal n). */
   exitCode?: number | undefined
 }
@@ -82,8 +83,12 @@ export interface SpawnResult {
 export async function spawnMachines(options: SpawnOptions): Promise<SpawnResult> {
   if (options.mode === 'shell' && !options.terminal) throw new UsageError('--shell needs a terminal')
   const keep = options.mode === 'detach' || !options.remove
-  const outputDir = await prepareOutputDir({outputDir: options.outputDir, platform: 'qemu-spawn', cwd: options.cwd})
+  const outputDir = await prepareOutputDir({outputDir: options.outputDir, platform: `${options.platform}-spawn`, cwd: options.cwd})
   const flight = await options.createFlight(keep)
+  if (keep && !flight.detach) {
+    await flight.destroy()
+    throw new UsageError(`${options.platform} machines cannot outlive kola`, {hint: 'drop --detach and --no-remove on this platform'})
+  }
   let detached = false
   try {
     const cluster = await flight.newCluster({name: 'spawn', outputDir, signal: options.signal})
@@ -100,10 +105,10 @@ export async function spawnMachines(options: SpawnOptions): Promise<SpawnResult>
       options.logger.info(`${options.exec.command} exited ${exitCode}`)
     }
     if (keep) {
-      const {runDir, machines: pids} = await flight.detach()
+      const left = await (flight.detach as NonNullable<Flight['detach']>)()
       detached = true
-      for (const m of machines) m.pid = pids.find((p) => p.id === m.id)?.pid
-      return {outputDir, machines, files, detached, runDir, exitCode}
+      for (const m of machines) m.pid = left.machines.find((p) => p.id === m.id)?.pid
+      return {outputDir, machines, files, detached, removal: left.removal, exitCode}
     }
     return {outputDir, machines, files, detached, exitCode}
   } finally {

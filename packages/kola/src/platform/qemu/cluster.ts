@@ -3,6 +3,7 @@ import {join} from 'node:path'
 
 import {InfraError, type Logger} from '@mantle/kit'
 
+import type {Distro} from '../distro.js'
 import {addFile, addSshKey, toIgnition} from '../ignition.js'
 import type {Cluster, ClusterOptions, Machine, MachineOptions} from '../platform.js'
 import type {SshIdentity} from '../ssh.js'
@@ -16,6 +17,7 @@ export interface QemuClusterContext {
   sshTimeoutMs: number
   runDir: string
   logger: Logger
+  distro: Distro
 }
 
 /** The private network's addresses: 192.168.100.10 and up. */
@@ -55,7 +57,7 @@ export class QemuCluster implements Cluster {
     if (index > 240) throw new InfraError(`cluster ${this.name}: too many machines for its private network`)
     const id = randomUUID()
     const privateNic = {group: this.group, mac: randomMac(), ip: `${PRIVATE_PREFIX}${PRIVATE_FIRST + index}`}
-    let config = toIgnition(options.userData)
+    let config = toIgnition(options.userData, this.context.distro)
     if (!this.options.flags?.includes('NoSSHKeyInUserData')) config = addSshKey(config, this.context.identity.user, this.context.identity.publicKey)
     config = addFile(config, '/etc/systemd/network/10-kola-private.network', privateNetwork(privateNic.mac, privateNic.ip))
     const start = QemuMachine.start({
@@ -70,6 +72,7 @@ export class QemuCluster implements Cluster {
       identity: this.context.identity,
       sshTimeoutMs: this.context.sshTimeoutMs,
       logger: this.context.logger,
+      distro: this.context.distro,
       signal: this.signal,
     })
     this.starting.add(start)

@@ -5,33 +5,32 @@ import {tmpdir} from 'node:os'
 import {delimiter, join, resolve} from 'node:path'
 import {promisify} from 'node:util'
 
-import {InfraError, type Logger, UsageError} from '@mantle/kit'
+import {InfraError, UsageError} from '@mantle/kit'
 
-import type {Cluster, ClusterOptions, Flight} from '../platform.js'
+import type {Cluster, ClusterOptions, CommonFlightOptions, DetachedFlight, Flight} from '../platform.js'
 import {generateIdentity, type SshIdentity} from '../ssh.js'
 import {type AccelChoice, chooseAccel} from './accel.js'
 import {QemuCluster} from './cluster.js'
-import type {QemuImage, QemuSettings} from './machine.js'
+import type {Firmware, QemuImage, QemuSettings} from './machine.js'
 
 const execFileAsync = promisify(execFile)
 
-export interface QemuFlightOptions {
+/** The QEMU platform's own options (`--qemu-*`). */
+export interface QemuOptions {
   /** The disk image (raw or qcow2); machines boot overlays of it. */
   image: string
-  /** For direct kernel boot; without it the image boots through its own boot loader. */
+  /** For direct kernel boot; without it the image boots through its own boot loader (a whole disk). */
   kernel?: string | undefined
   initrd?: string | undefined
   /** Kernel command line for direct boot. */
   append?: string | undefined
+  /** `bios` (SeaBIOS), `uefi`, `uefi-secure` (OVMF from Debian's ovmf), or a firmware file. */
+  firmware?: string | undefined
   accel: AccelChoice
   memoryMiB: number
   cpus: number
-  sshTimeoutMs: number
   binary?: string | undefined
   extraArgs?: readonly string[] | undefined
-  logger: Logger
-  /** Machines may outlive kola (`kola spawn --detach`): QEMU then gets no parent-death signal. */
-  keepAlive?: boolean | undefined
   /** Where the scratch directory (overlays, QMP sockets) goes; default the system's temp dir. */
   runParent?: string | undefined
   /** The PATH to look the binaries up in (the command passes its environment's). */
@@ -50,36 +49,39 @@ export class QemuFlight implements Flight {
     readonly image: QemuImage,
     readonly qemu: QemuSettings,
     private readonly runDir: string,
-    private readonly options: QemuFlightOptions,
+    private readonly common: CommonFlightOptions,
   ) {}
 
   /** Checks what a run needs before any machine boots, with a message that says what to do. */
-  static async create(options: QemuFlightOptions): Promise<QemuFlight> {
+  static async create(options: QemuOptions, common: CommonFlightOptions): Promise<QemuFlight> {
     const path = options.path
     const binaryName = options.binary ?? 'qemu-system-x86_64'
     const binary = await which(binaryName, path)
     if (!binary) throw new UsageError(`${binaryName} not found on PATH`, {hint: 'apt-get install qemu-system-x86 (or pass --qemu-binary)'})
     if (!(await which('qemu-img', path))) throw new UsageError('qemu-img not found on PATH', {hint: 'apt-get install qemu-utils'})
     const image = await describeImage(options)
+    const firmware = await resolveFirmware(options.firmware)
     const decision = await chooseAccel(options.accel)
-    options.logger.info(`qemu: ${decision.accel} (${decision.reason})`)
+    common.logger.info(`qemu: ${decision.accel} (${decision.reason})${firmware ? `, firmware ${firmware.code}` : ''}`)
     const qemu: QemuSettings = {
       binary,
-      setpriv: options.keepAlive ? undefined : ((await which('setpriv', path)) ?? undefined),
+      setpriv: common.keepAlive ? undefined : ((await which('setpriv', path)) ?? undefined),
       accel: decision.accel,
       memoryMiB: options.memoryMiB,
       cpus: options.cpus,
       extraArgs: options.extraArgs,
+      firmware,
+      fwCfgName: common.distro.fwCfgName,
     }
-    const identity = await generateIdentity('core')
+    const identity = await generateIdentity(common.distro.user)
     // Short: a QMP socket path must fit in 108 bytes.
     const runDir = await mkdtemp(join(options.runParent ?? tmpdir(), 'kola-'))
-    return new QemuFlight(identity, image, qemu, runDir, options)
+    return new QemuFlight(identity, image, qemu, runDir, common)
   }
 
   async newCluster(options: ClusterOptions): Promise<Cluster> {
     const cluster = new QemuCluster(
-      {image: this.image, qemu: this.qemu, identity: this.identity, sshTimeoutMs: this.options.sshTimeoutMs, runDir: this.runDir, logger: this.options.logger},
+      {image: this.image, qemu: this.qemu, identity: this.identity, sshTimeoutMs: this.common.sshTimeoutMs, runDir: this.runDir, logger: this.common.logger, distro: this.common.distro},
       options,
     )
     this.clusters.add(cluster)
@@ -87,10 +89,10 @@ export class QemuFlight implements Flight {
   }
 
   /** Leaves every machine running past kola's exit, with their overlays in `runDir`. */
-  async detach(): Promise<{runDir: string; machines: Array<{id: string; pid: number | undefined}>}> {
+  async detach(): Promise<DetachedFlight> {
     const machines = (await Promise.all([...this.clusters].map((c) => c.detach()))).flat()
     this.clusters.clear()
-    return {runDir: this.runDir, machines}
+    return {machines, removal: `kill ${machines.map((m) => m.pid).join(' ')}; then rm -rf ${this.runDir}`}
   }
 
   async destroy(): Promise<void> {
@@ -100,7 +102,32 @@ export class QemuFlight implements Flight {
   }
 }
 
-async function describeImage(options: QemuFlightOptions): Promise<QemuImage> {
+/** Debian's ovmf package: the 4 MiB builds; secure boot with Microsoft's keys enrolled. */
+const OVMF = '/usr/share/OVMF'
+const FIRMWARE: Record<string, Firmware> = {
+  uefi: {code: `${OVMF}/OVMF_CODE_4M.fd`, vars: `${OVMF}/OVMF_VARS_4M.fd`, secure: false},
+  'uefi-secure': {code: `${OVMF}/OVMF_CODE_4M.secboot.fd`, vars: `${OVMF}/OVMF_VARS_4M.ms.fd`, secure: true},
+}
+
+/** `bios` (or nothing) is QEMU's SeaBIOS; `uefi`/`uefi-secure` are OVMF; anything else is a firmware file (`-bios`). */
+export async function resolveFirmware(choice: string | undefined): Promise<Firmware | undefined> {
+  if (choice === undefined || choice === '' || choice === 'bios') return undefined
+  const known = FIRMWARE[choice]
+  if (known) {
+    for (const file of [known.code, known.vars]) {
+      try {
+        await access(file as string, constants.R_OK)
+      } catch {
+        throw new UsageError(`--qemu-firmware ${choice} needs ${file as string}`, {hint: 'apt-get install ovmf'})
+      }
+    }
+    return known
+  }
+  await readable(choice, 'firmware', '--qemu-firmware')
+  return {code: resolve(choice), secure: false, bios: true}
+}
+
+async function describeImage(options: QemuOptions): Promise<QemuImage> {
   if (!options.image) {
     throw new UsageError('no image to boot', {hint: 'pass --qemu-image, or run scripts/services/test-image.sh start and source .services/test-image.env'})
   }

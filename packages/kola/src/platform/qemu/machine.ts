@@ -1,12 +1,13 @@
 import {type ChildProcess, execFile, spawn} from 'node:child_process'
 import {closeSync, existsSync, openSync} from 'node:fs'
-import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {InfraError, type Logger} from '@mantle/kit'
 import type {Client} from 'ssh2'
 
+import type {Distro} from '../distro.js'
 import type {IgnitionConfig} from '../ignition.js'
 import {JournalRecorder, renderExport} from '../journal.js'
 import type {Machine} from '../platform.js'
@@ -36,6 +37,21 @@ export interface QemuSettings {
   memoryMiB: number
   cpus: number
   extraArgs?: readonly string[] | undefined
+  /** UEFI (OVMF) or a BIOS file; none: QEMU's SeaBIOS. */
+  firmware?: Firmware | undefined
+  /** The fw_cfg name the image's Ignition reads its config from (the distro's). */
+  fwCfgName: string
+}
+
+export interface Firmware {
+  /** The firmware code: OVMF's CODE file, or a BIOS image (`bios`). */
+  code: string
+  /** OVMF's variable store template; each machine boots a copy of its own. */
+  vars?: string | undefined
+  /** Secure boot: q35 with SMM and a secured flash. */
+  secure: boolean
+  /** A plain BIOS file, passed with -bios. */
+  bios?: boolean | undefined
 }
 
 export interface PrivateNic {
@@ -60,16 +76,25 @@ export interface QemuMachineSpec {
   sshTimeoutMs: number
   logger: Logger
   signal?: AbortSignal | undefined
+  distro: Distro
   /** Skip the start-up check (e.g. `kola spawn` of a machine expected to be broken). */
   skipStartupCheck?: boolean | undefined
 }
 
 /** QEMU's command line for a machine: pure, so tests can read it. */
-export function qemuArgs(spec: QemuMachineSpec, paths: {overlay: string; qmp: string; console: string; config: string}): string[] {
+export function qemuArgs(spec: QemuMachineSpec, paths: {overlay: string; qmp: string; console: string; config: string; vars?: string}): string[] {
   const {qemu, image} = spec
   const args = ['-name', `kola-${spec.id}`, '-accel', qemu.accel]
   if (qemu.accel === 'kvm') args.push('-cpu', 'host')
   args.push('-m', String(qemu.memoryMiB), '-smp', String(qemu.cpus), '-display', 'none', '-nodefaults', '-no-user-config')
+  const fw = qemu.firmware
+  if (fw?.bios) args.push('-bios', fw.code)
+  else if (fw) {
+    // Secure boot needs SMM, which needs q35; the flash must then be secured too.
+    if (fw.secure) args.push('-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on')
+    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`)
+    if (paths.vars) args.push('-drive', `if=pflash,format=raw,unit=1,file=${paths.vars}`)
+  }
   if (image.kernel) {
     args.push('-kernel', image.kernel)
     if (image.initrd) args.push('-initrd', image.initrd)
@@ -87,7 +112,7 @@ export function qemuArgs(spec: QemuMachineSpec, paths: {overlay: string; qmp: st
   args.push(
     '-chardev', `file,id=log,path=${paths.console}`,
     '-serial', 'chardev:log',
-    '-fw_cfg', `name=opt/com.coreos/config,file=${paths.config}`,
+    '-fw_cfg', `name=${qemu.fwCfgName},file=${paths.config}`,
     '-object', 'rng-random,filename=/dev/urandom,id=rng0',
     '-device', 'virtio-rng-pci,rng=rng0',
     '-qmp', `unix:${paths.qmp},server=on,wait=off`,
@@ -111,7 +136,7 @@ export class QemuMachine implements Machine {
   private connection: SshConnection | undefined
   private readonly journal: JournalRecorder
   private destroying: Promise<void> | undefined
-  private readonly paths: {overlay: string; qmp: string; console: string; config: string; qemuLog: string; journal: string}
+  private readonly paths: {overlay: string; qmp: string; console: string; config: string; qemuLog: string; journal: string; vars?: string}
 
   private constructor(private readonly spec: QemuMachineSpec) {
     this.paths = {
@@ -121,6 +146,7 @@ export class QemuMachine implements Machine {
       config: join(spec.dir, 'ignition.json'),
       qemuLog: join(spec.dir, 'qemu.txt'),
       journal: join(spec.dir, 'journal.txt'),
+      ...(spec.qemu.firmware?.vars ? {vars: join(spec.runDir, `${spec.id}.vars.fd`)} : {}),
     }
     this.journal = new JournalRecorder(join(spec.dir, 'journal-raw.txt'))
   }
@@ -164,6 +190,7 @@ export class QemuMachine implements Machine {
     await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', spec.image.path, '-F', spec.image.format, paths.overlay]).catch((error: Error & {stderr?: string}) => {
       throw new InfraError(`machine ${spec.id}: cannot create its disk overlay: ${(error.stderr || error.message).trim()}`)
     })
+    if (paths.vars && spec.qemu.firmware?.vars) await copyFile(spec.qemu.firmware.vars, paths.vars)
     this.spawn()
     const gone = (): string | undefined => this.goneReason()
     this.qmp = await Qmp.connect(paths.qmp, Date.now() + 30_000, gone)
@@ -176,7 +203,7 @@ export class QemuMachine implements Machine {
     }
     spec.logger.info(`machine ${spec.id}: SSH answered after ${((Date.now() - started) / 1000).toFixed(1)}s`)
     await this.journal.start(() => this.conn())
-    if (!spec.skipStartupCheck) await checkStartup(this.connection, spec.id, spec.signal)
+    if (!spec.skipStartupCheck) await checkStartup(this.connection, spec.id, {signal: spec.signal, distro: spec.distro, logger: spec.logger})
   }
 
   private spawn(): void {
@@ -270,7 +297,7 @@ export class QemuMachine implements Machine {
       await new Promise((r) => setTimeout(r, 500))
     }
     await this.journal.start(() => this.conn())
-    await checkStartup(this.connection, this.id, this.spec.signal)
+    await checkStartup(this.connection, this.id, {signal: this.spec.signal, distro: this.spec.distro, logger: this.spec.logger})
   }
 
   async consoleOutput(): Promise<string> {
@@ -314,6 +341,7 @@ export class QemuMachine implements Machine {
     this.qmp?.close()
     await rm(this.paths.overlay, {force: true})
     await rm(this.paths.qmp, {force: true})
+    if (this.paths.vars) await rm(this.paths.vars, {force: true})
   }
 
   private async stopQemu(): Promise<void> {

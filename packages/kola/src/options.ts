@@ -1,0 +1,101 @@
+import {randomBytes} from 'node:crypto'
+
+import {Flags, type Logger} from '@mantle/kit'
+
+import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
+import type {CommonFlightOptions} from './platform/platform.js'
+import type {QemuOptions} from './platform/qemu/index.js'
+import type {PlatformOptions} from './platform/registry.js'
+
+// All of kola's flag -> option mapping lives here: commands parse, services take options.
+
+/** Flags of every command that boots machines: the platform, the distro, and each platform's own. */
+export const platformFlags = {
+  platform: Flags.string({char: 'p', default: 'qemu', summary: 'Platform to boot machines on: qemu (and those of --platform-module).', helpGroup: 'PLATFORM'}),
+  distro: Flags.option({
+    char: 'b',
+    options: [...DISTRO_NAMES, 'cl'] as const,
+    summary: "Distribution of the image: flatcar (cl), fcos or test (our Debian test image); default told from the image's file name, else test.",
+    helpGroup: 'PLATFORM',
+  })(),
+  'platform-module': Flags.string({multiple: true, summary: 'Also load platforms from this module (exporting `platform` or `platforms`).', helpGroup: 'PLATFORM'}),
+  'ssh-timeout': Flags.integer({default: 300, min: 1, summary: 'Seconds a machine has to answer SSH after it starts.', helpGroup: 'PLATFORM'}),
+  'qemu-image': Flags.string({summary: 'Disk image (raw or qcow2) machines boot overlays of. Default: $KOLA_TEST_IMAGE.', helpGroup: 'QEMU'}),
+  'qemu-kernel': Flags.string({summary: 'Kernel for direct boot (vmlinux or bzImage). Default: $KOLA_TEST_KERNEL with the test image; none with --qemu-image (the disk boots through its own boot loader).', helpGroup: 'QEMU'}),
+  'qemu-initrd': Flags.string({summary: 'Initramfs for direct boot. Default: $KOLA_TEST_INITRD.', helpGroup: 'QEMU'}),
+  'qemu-append': Flags.string({summary: 'Kernel command line for direct boot.', helpGroup: 'QEMU'}),
+  'qemu-firmware': Flags.string({aliases: ['qemu-bios'], summary: 'Firmware: bios (SeaBIOS, default), uefi, uefi-secure (OVMF from Debian\'s ovmf), or a firmware file.', helpGroup: 'QEMU'}),
+  'qemu-accel': Flags.option({options: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const, summary: 'Accelerator: auto picks KVM only when /dev/kvm works and the CPU has vmx/svm.', helpGroup: 'QEMU'})(),
+  'qemu-memory': Flags.integer({default: 1024, min: 256, summary: 'Memory per machine, in MiB.', helpGroup: 'QEMU'}),
+  'qemu-cpus': Flags.integer({default: 1, min: 1, summary: 'Virtual CPUs per machine.', helpGroup: 'QEMU'}),
+  'qemu-binary': Flags.string({summary: 'QEMU binary (default qemu-system-x86_64 on PATH).', helpGroup: 'QEMU'}),
+  'qemu-options': Flags.string({summary: 'Extra QEMU arguments, space separated.', helpGroup: 'QEMU'}),
+}
+
+export interface PlatformFlagValues {
+  platform: string
+  distro?: string | undefined
+  'platform-module'?: string[] | undefined
+  'ssh-timeout': number
+  'qemu-image'?: string | undefined
+  'qemu-kernel'?: string | undefined
+  'qemu-initrd'?: string | undefined
+  'qemu-append'?: string | undefined
+  'qemu-firmware'?: string | undefined
+  'qemu-accel': 'auto' | 'kvm' | 'tcg'
+  'qemu-memory': number
+  'qemu-cpus': number
+  'qemu-binary'?: string | undefined
+  'qemu-options'?: string | undefined
+}
+
+/** What a command hands to `flightFor`: the platform's name, every platform's own options, and the common ones. */
+export interface PlatformSettings {
+  platform: string
+  /** Modules defining more platforms. */
+  modules: string[]
+  options: PlatformOptions & {qemu: QemuOptions}
+  common: CommonFlightOptions
+}
+
+/** Flags and environment to the platform settings; the QEMU image defaults come from .services/test-image.env's variables. */
+export function platformSettingsFrom(flags: PlatformFlagValues, env: NodeJS.ProcessEnv, context: {logger: Logger; signal?: AbortSignal | undefined; keepAlive?: boolean}): PlatformSettings {
+  const qemu = qemuOptionsFrom(flags, env)
+  return {
+    platform: flags.platform,
+    modules: flags['platform-module'] ?? [],
+    options: {qemu},
+    common: {
+      logger: context.logger,
+      signal: context.signal,
+      keepAlive: context.keepAlive,
+      distro: flags.distro ? distroByName(flags.distro) : defaultDistro(qemu.image),
+      sshTimeoutMs: flags['ssh-timeout'] * 1000,
+      runId: newRunId(),
+    },
+  }
+}
+
+function qemuOptionsFrom(flags: PlatformFlagValues, env: NodeJS.ProcessEnv): QemuOptions {
+  const image = flags['qemu-image'] ?? env.KOLA_TEST_IMAGE ?? ''
+  // The test image's kernel only goes with the test image.
+  const defaultBoot = flags['qemu-image'] === undefined
+  return {
+    image,
+    kernel: flags['qemu-kernel'] ?? (defaultBoot ? env.KOLA_TEST_KERNEL : undefined),
+    initrd: flags['qemu-initrd'] ?? (defaultBoot ? env.KOLA_TEST_INITRD : undefined),
+    append: flags['qemu-append'],
+    firmware: flags['qemu-firmware'],
+    accel: flags['qemu-accel'],
+    memoryMiB: flags['qemu-memory'],
+    cpus: flags['qemu-cpus'],
+    binary: flags['qemu-binary'],
+    extraArgs: flags['qemu-options']?.split(/\s+/).filter(Boolean),
+    path: env.PATH ?? '',
+  }
+}
+
+/** Names every resource of one run (`kola-<8 hex>`): short and lowercase, as the strictest cloud (GCE) wants. */
+function newRunId(): string {
+  return `kola-${randomBytes(4).toString('hex')}`
+}
