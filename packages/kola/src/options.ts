@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 
-import {Flags, type Logger} from '@mantle/kit'
+import {Flags, type Logger, UsageError} from '@mantle/kit'
 
 import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
 import type {CommonFlightOptions} from './platform/platform.js'
@@ -98,4 +98,11 @@ function qemuOptionsFrom(flags: PlatformFlagValues, env: NodeJS.ProcessEnv): Qem
 /** Names every resource of one run (`kola-<8 hex>`): short and lowercase, as the strictest cloud (GCE) wants. */
 function newRunId(): string {
   return `kola-${randomBytes(4).toString('hex')}`
+}
+
+/** `--parallel`: a positive number, or "auto". Checked here, not in the flag's parse function, whose errors oclif turns into "Parsing --parallel" and exit 4. */
+export function parallelFrom(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto'
+  if (/^[1-9]\d{0,5}$/.test(value)) return Number(value)
+  throw new UsageError(`--parallel wants a positive number or "auto", got ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`)
 }

@@ -89,10 +89,10 @@ describe.skipIf(!image.available)('kola run on real VMs (test image)', () => {
     expect(qemuProcesses(out)).toEqual([])
     expect(existsSync(`/proc/${booting[0]}`)).toBe(false)
     const tap = await readFile(join(out, 'test.tap'), 'utf8')
-    expect(tap.startsWith('1..1\nnot ok - coreos.basic\n')).toBe(true)
+    expect(tap.startsWith('1..1\nnot ok - coreos.basic # INTERRUPTED: interrupted by SIGINT\n')).toBe(true)
     const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {result: string; tests: Array<{name: string; result: string}>}
-    expect(report.result).toBe('FAIL')
-    expect(report.tests).toEqual([expect.objectContaining({name: 'coreos.basic', result: 'FAIL'})])
+    expect(report.result).toBe('INTERRUPTED')
+    expect(report.tests).toEqual([expect.objectContaining({name: 'coreos.basic', result: 'INTERRUPTED'})])
     expect(existsSync(join(out, 'reports', 'junit.xml'))).toBe(true)
   })
 })

@@ -2,7 +2,7 @@ import {availableParallelism, freemem} from 'node:os'
 
 import {BaseCommand, CheckFailedError, Flags, InfraError} from '@mantle/kit'
 
-import {platformFlags, platformSettingsFrom} from '../options.js'
+import {parallelFrom, platformFlags, platformSettingsFrom} from '../options.js'
 import type {DenyRule} from '../register/select.js'
 import {autoParallel} from '../services/capacity.js'
 import {availableTests} from '../services/catalog.js'
@@ -33,10 +33,6 @@ Exit codes: 0 every test passed (or passed on --rerun), 1 a test failed, 2 usage
       char: 'j',
       default: '1',
       summary: 'Run at most this many tests at once, or "auto": as many machines as free memory and cores allow.',
-      parse: async (v) => {
-        if (v === 'auto' || /^[1-9]\d*$/.test(v)) return v
-        throw new Error(`--parallel wants a positive number or "auto", got ${JSON.stringify(v)}`)
-      },
     }),
     'output-dir': Flags.string({summary: 'Output directory; an existing one is emptied only if kola made it (_*_temp or .harness_temp).'}),
     'denylist-test': Flags.string({multiple: true, aliases: ['blacklist-test'], summary: 'Do not run tests (or subtests) matching this glob; they are reported as skipped.'}),
@@ -63,11 +59,12 @@ Exit codes: 0 every test passed (or passed on --rerun), 1 a test failed, 2 usage
       ...(this.flags['denylist-test'] ?? []).map((pattern) => ({pattern, reason: 'denied by --denylist-test'})),
     ]
     let parallel: number
-    if (this.flags.parallel === 'auto') {
+    const parallelFlag = parallelFrom(this.flags.parallel)
+    if (parallelFlag === 'auto') {
       const auto = autoParallel({availableMiB: freemem() / 2 ** 20, cores: availableParallelism()}, {memoryMiB: qemu.memoryMiB, cpus: qemu.cpus})
       logger.info(`--parallel auto: ${auto.machines} machine(s) at once (${auto.reason})`)
       parallel = auto.machines
-    } else parallel = Number(this.flags.parallel)
+    } else parallel = parallelFlag
 
     const metrics = this.flags['metrics-port'] === undefined ? undefined : new TestMetrics()
     const server = metrics ? await serveMetrics(metrics, this.flags['metrics-host'], this.flags['metrics-port'] as number) : undefined
@@ -81,7 +78,7 @@ Exit codes: 0 every test passed (or passed on --rerun), 1 a test failed, 2 usage
         platform,
         createFlight: () => registry.flightFor(platform, settings.options, settings.common),
         parallel,
-        parallelByMachines: this.flags.parallel === 'auto',
+        parallelByMachines: parallelFlag === 'auto',
         outputDir: this.flags['output-dir'],
         cwd: process.cwd(),
         defaultTimeoutMs: this.flags.timeout * 1000,
@@ -114,9 +111,10 @@ Exit codes: 0 every test passed (or passed on --rerun), 1 a test failed, 2 usage
   private printSummary(result: RunResult): void {
     for (const t of result.tests) {
       if (t.name.includes('/')) continue
-      this.log(`${t.result.padEnd(4)} ${t.name} (${(t.durationMs / 1000).toFixed(1)}s)${t.flake ? ' flake: passed on rerun' : ''}${t.reason ? ` ${t.reason}` : ''}`)
+      this.log(`${t.result === 'INTERRUPTED' ? t.result : t.result.padEnd(4)} ${t.name} (${(t.durationMs / 1000).toFixed(1)}s)${t.flake ? ' flake: passed on rerun' : ''}${t.reason ? ` ${t.reason}` : ''}`)
     }
     const flakes = result.flakes > 0 ? `, ${result.flakes} flake(s)` : ''
-    this.log(`${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped${flakes}; reports in ${result.outputDir}`)
+    const cut = result.interruptedTests > 0 ? `, ${result.interruptedTests} interrupted` : ''
+    this.log(`${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped${cut}${flakes}; reports in ${result.outputDir}`)
   }
 }

@@ -7,7 +7,8 @@ import {ExitCode, isMantleError, type Logger} from '@mantle/kit'
 
 import type {Limiter} from './limiter.js'
 
-export type TestResult = 'PASS' | 'FAIL' | 'SKIP'
+/** INTERRUPTED: cut short by the user stopping the run (SIGINT/SIGTERM), neither passed nor failed. */
+export type TestResult = 'PASS' | 'FAIL' | 'SKIP' | 'INTERRUPTED'
 
 /** Why a test failed: its own checks, its machines (exit 3), its timeout, or the user stopping the run. */
 export type FailureKind = 'test' | 'infra' | 'timeout' | 'interrupted'
@@ -68,6 +69,8 @@ export class H {
   /** Units of the suite's limiter this test holds (0: none). */
   private held = 0
   private isParallel = false
+  /** Set when the run was stopped while this test ran and it had not failed by then: it ends INTERRUPTED. */
+  private cutShort: string | undefined
   private readonly started = performance.now()
 
   constructor(
@@ -182,13 +185,48 @@ export class H {
     await this.execute(fn, timeoutMs)
   }
 
+  /**
+   * Runs `fn` as a test of the suite in its own right (its own record, not a
+   * subtest) inside this test's slot of the parallel cap: the tests sharing
+   * one machine, one after another. Stopping this test stops it too.
+   */
+  async runTest(name: string, fn: (h: H) => Promise<void>, timeoutMs?: number): Promise<{failed: boolean; failure?: FailureKind | undefined}> {
+    const test = new H(this.suite, name)
+    const denied = this.suite.denied(name)
+    if (denied !== undefined) {
+      test.skipReason = denied
+      test.finish()
+      return {failed: false}
+    }
+    const stop = (): void => test.abort(this.signal.reason instanceof Error ? this.signal.reason : new Error('stopped'))
+    if (this.signal.aborted) stop()
+    else this.signal.addEventListener('abort', stop, {once: true})
+    try {
+      await test.execute(fn, timeoutMs)
+    } finally {
+      this.signal.removeEventListener('abort', stop)
+    }
+    return {failed: test.failed, failure: test.failure}
+  }
+
+  /** Records a test of the suite that never ran, failed for a reason outside it (its shared machine never came up). */
+  recordFailedTest(name: string, error: unknown, kind: FailureKind = 'infra'): void {
+    const test = new H(this.suite, name)
+    test.absorb(error)
+    test.failure = kind
+    test.finish()
+  }
+
   /** Aborts the test's signal: its machines go away, its function is not waited for beyond the grace time. */
   abort(reason: Error): void {
+    // What the test reports after the stop (its machines going away under it) is not a failure of its own.
+    if (isInterruption(reason) && !this.failed_ && !this.signal.aborted) this.cutShort = reason.message
     this.controller.abort(reason)
   }
 
   /** A test that never started because the run was stopped. */
   recordNotRun(reason: string): void {
+    this.cutShort = undefined
     this.skipReason = reason
     this.finish()
   }
@@ -242,8 +280,10 @@ export class H {
     }
     const message = error instanceof Error ? error.message : String(error)
     const hint = isMantleError(error) && error.hint ? ` (${error.hint})` : ''
+    const failedBefore = this.failure
     this.error(`${message}${hint}`)
-    if (isMantleError(error) && error.name === 'InterruptedError') this.failure = 'interrupted'
+    // A test that had failed before the run was stopped keeps the kind of its failure.
+    if (isInterruption(error)) this.failure = failedBefore ?? 'interrupted'
     else if (isMantleError(error) && error.exitCode === ExitCode.Infra) this.failure = 'infra'
     else if (!isMantleError(error) && error instanceof Error && error.stack) this.lines.push(...error.stack.split('\n').slice(1))
   }
@@ -254,16 +294,22 @@ export class H {
     this.held = 0
   }
 
+  /** A test that only hosts others (a shared machine's tests): it leaves no record of its own. */
+  hidden = false
+
   private finish(): void {
+    if (this.hidden) return
     if (this.failed_ && this.parent) this.parent.childFailed(this)
-    const result: TestResult = this.failed_ ? 'FAIL' : this.skipReason !== undefined ? 'SKIP' : 'PASS'
+    const cutShort = this.interruptedBy()
+    const interrupted = cutShort !== undefined
+    const result: TestResult = interrupted ? 'INTERRUPTED' : this.failed_ ? 'FAIL' : this.skipReason !== undefined ? 'SKIP' : 'PASS'
     const record: TestRecord = {
       name: this.name,
       result,
       durationMs: Math.round(performance.now() - this.started),
       output: this.lines.join('\n'),
-      failure: this.failed_ ? (this.failure ?? 'test') : undefined,
-      message: this.failed_ ? this.firstError : undefined,
+      failure: interrupted ? 'interrupted' : this.failed_ ? (this.failure ?? 'test') : undefined,
+      message: interrupted ? cutShort : this.failed_ ? this.firstError : undefined,
       skipReason: result === 'SKIP' ? this.skipReason : undefined,
       subtest: this.parent !== undefined,
     }
@@ -277,11 +323,22 @@ export class H {
     this.suite.record(record)
   }
 
+  /** Why the run stopped this test (or the test it belongs to) while it was running and had not failed. */
+  private interruptedBy(): string | undefined {
+    if (this.skipReason !== undefined && !this.failed_) return undefined
+    return this.cutShort ?? this.parent?.interruptedBy()
+  }
+
   private childFailed(child: H): void {
     this.failed_ = true
     this.failure ??= child.failure ?? 'test'
     this.firstError ??= `${child.name}: ${child.firstError ?? 'failed'}`
   }
+}
+
+/** The error a stopped run aborts its tests with (kit's InterruptedError: "interrupted by SIGINT"). */
+function isInterruption(error: unknown): error is Error {
+  return isMantleError(error) && error.name === 'InterruptedError'
 }
 
 export function formatSeconds(ms: number): string {

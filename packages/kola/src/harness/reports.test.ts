@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import type {TestRecord} from './h.js'
-import {jsonReport, junitReport, tapLines} from './reports.js'
+import {bailOut, jsonReport, junitReport, tapLines} from './reports.js'
 
 const rec = (r: Partial<TestRecord> & {name: string; result: TestRecord['result']}): TestRecord => ({durationMs: 1500, output: '', subtest: false, ...r})
 
@@ -39,5 +39,16 @@ describe('reports', () => {
     expect(tapLines(flake)).toBe('ok - f # flake: passed on rerun\n')
     expect((jsonReport({platform: 'qemu', version: '1', result: 'PASS', records: [flake]}) as {tests: unknown[]}).tests[0]).toMatchObject({flake: true})
     expect(junitReport({platform: 'qemu', version: '1', result: 'PASS', records: [flake]})).toContain('<property name="flake" value="true"/>')
+  })
+
+  it('reports a test cut short by the user as INTERRUPTED: TAP not ok with the word and a Bail out!, JSON result, JUnit error', () => {
+    const cut = rec({name: 'w', result: 'INTERRUPTED', failure: 'interrupted', message: 'interrupted by SIGINT', output: 'booting'})
+    expect(tapLines(cut)).toBe('not ok - w # INTERRUPTED: interrupted by SIGINT\n')
+    expect(bailOut([rec({name: 'a', result: 'PASS'}), cut])).toBe('Bail out! kola run interrupted by SIGINT\n')
+    expect((jsonReport({platform: 'qemu', version: '1', result: 'INTERRUPTED', records: [cut]}) as {tests: unknown[]}).tests[0]).toMatchObject({result: 'INTERRUPTED', failure: 'interrupted'})
+    const xml = junitReport({platform: 'qemu', version: '1', result: 'INTERRUPTED', records: [cut, rec({name: 'a', result: 'PASS'})]})
+    expect(xml).toContain('<testsuite name="kola.qemu" tests="2" failures="0" errors="1" skipped="0"')
+    expect(xml).toContain('<error message="interrupted by SIGINT" type="interrupted">booting</error>')
+    expect(xml).not.toContain('<failure')
   })
 })

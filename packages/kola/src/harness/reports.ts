@@ -26,12 +26,21 @@ export function tapLines(record: TestRecord): string {
   const name = record.name.replace(/#/g, '\\#')
   if (record.result === 'SKIP') return `ok - ${name} # SKIP${record.skipReason ? ` ${oneLine(record.skipReason)}` : ''}\n`
   if (record.result === 'PASS') return `ok - ${name}${record.flake ? ' # flake: passed on rerun' : ''}\n`
+  // TAP knows only ok and not ok: a test cut short did not pass, so it is "not ok", marked INTERRUPTED, and
+  // the file ends with "Bail out!" (bailOut), which TAP consumers report as an aborted run, not as failures.
+  if (record.result === 'INTERRUPTED') return `not ok - ${name} # INTERRUPTED${record.message ? `: ${oneLine(record.message)}` : ''}\n`
   const comments = record.output
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => `# ${l}\n`)
     .join('')
   return `not ok - ${name}\n${comments}`
+}
+
+/** The last line of the TAP file of an interrupted run. */
+export function bailOut(records: readonly TestRecord[]): string {
+  const why = records.find((r) => r.result === 'INTERRUPTED')?.message ?? 'interrupted'
+  return `Bail out! kola run ${oneLine(why)}\n`
 }
 
 export interface ReportInfo {
@@ -69,11 +78,14 @@ export function junitReport(info: ReportInfo, suiteName = 'kola'): string {
   const cases = info.records
   const failures = cases.filter((r) => r.result === 'FAIL').length
   const skipped = cases.filter((r) => r.result === 'SKIP').length
+  // A test cut short is a JUnit <error> (it could not complete: not its assertions, so not <failure>; it was
+  // meant to run, so not <skipped>, which CI shows as neutral and would hide an unfinished run).
+  const errors = cases.filter((r) => r.result === 'INTERRUPTED').length
   const total = cases.reduce((s, r) => s + (r.subtest ? 0 : r.durationMs), 0)
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${xml(suiteName)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}" time="${seconds(total)}">`,
-    `  <testsuite name="${xml(`${suiteName}.${info.platform}`)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${seconds(total)}">`,
+    `<testsuites name="${xml(suiteName)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(total)}">`,
+    `  <testsuite name="${xml(`${suiteName}.${info.platform}`)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(total)}">`,
     `    <properties><property name="platform" value="${xml(info.platform)}"/><property name="version" value="${xml(info.version)}"/></properties>`,
   ]
   for (const r of cases) {
@@ -85,9 +97,10 @@ export function junitReport(info: ReportInfo, suiteName = 'kola'): string {
     lines.push(`${head}>`)
     if (r.result === 'FAIL') lines.push(`      <failure message="${xml(r.message ?? (firstLine(r.output) || 'failed'))}" type="${r.failure ?? 'test'}">${xml(r.output)}</failure>`)
     if (r.result === 'SKIP') lines.push(`      <skipped message="${xml(r.skipReason ?? '')}"/>`)
+    if (r.result === 'INTERRUPTED') lines.push(`      <error message="${xml(r.message ?? 'interrupted')}" type="interrupted">${xml(r.output)}</error>`)
     // JUnit has no flake element; the convention (Bazel, Gradle, Maven surefire) is a property and the output.
     if (r.flake) lines.push('      <properties><property name="flake" value="true"/></properties>', `      <system-out>${xml('flake: failed, then passed on rerun')}</system-out>`)
-    else if (r.output && r.result !== 'FAIL') lines.push(`      <system-out>${xml(r.output)}</system-out>`)
+    else if (r.output && r.result !== 'FAIL' && r.result !== 'INTERRUPTED') lines.push(`      <system-out>${xml(r.output)}</system-out>`)
     lines.push('    </testcase>')
   }
   lines.push('  </testsuite>', '</testsuites>', '')

@@ -184,8 +184,9 @@ describe('runSuite', () => {
     expect(byName(result.records, 'quick').result).toBe('PASS')
   })
 
-  it('when interrupted, stops running tests and reports waiting ones as not run', async () => {
+  it('when interrupted, stops running tests, reports them INTERRUPTED and waiting ones as not run', async () => {
     // Given two tests with a cap of 1, the first blocking until it is aborted
+    const {InterruptedError} = await import('@mantle/kit')
     const controller = new AbortController()
     const tests = [
       {
@@ -193,7 +194,7 @@ describe('runSuite', () => {
         run: (h: H) =>
           new Promise<void>((_, reject) => {
             h.signal.addEventListener('abort', () => reject(h.signal.reason))
-            controller.abort(new Error('interrupted by SIGINT'))
+            controller.abort(new InterruptedError('SIGINT'))
           }),
       },
       {name: 'second', run: async () => undefined},
@@ -202,10 +203,34 @@ describe('runSuite', () => {
     // When the run is interrupted while the first runs
     const result = await suite(tests, {signal: controller.signal})
 
-    // Then the first failed, the second never ran, and the result says interrupted
+    // Then the first was cut short (not failed), the second never ran, and the result says interrupted
     expect(result.interrupted).toBe(true)
-    expect(byName(result.records, 'first').result).toBe('FAIL')
+    expect(byName(result.records, 'first')).toMatchObject({result: 'INTERRUPTED', failure: 'interrupted', message: 'interrupted by SIGINT'})
+    expect(result.result).toBe('INTERRUPTED')
     expect(byName(result.records, 'second')).toMatchObject({result: 'SKIP', skipReason: 'not run: the run was interrupted'})
+  })
+
+  it('when interrupted, a test that had already failed stays FAIL', async () => {
+    // Given a test that fails, then blocks until the run is stopped
+    const {InterruptedError} = await import('@mantle/kit')
+    const controller = new AbortController()
+    const tests = [
+      {
+        name: 'failed-first',
+        run: (h: H) =>
+          new Promise<void>((_, reject) => {
+            h.error('a real failure')
+            h.signal.addEventListener('abort', () => reject(h.signal.reason))
+            controller.abort(new InterruptedError('SIGINT'))
+          }),
+      },
+    ]
+
+    // When the run is interrupted
+    const result = await suite(tests, {signal: controller.signal})
+
+    // Then the failure is what the report says
+    expect(byName(result.records, 'failed-first')).toMatchObject({result: 'FAIL', failure: 'test', message: 'a real failure'})
   })
 
   it('classifies an error thrown by a test: infrastructure errors are not test failures', async () => {

@@ -10,6 +10,8 @@ export interface SuiteTest {
   timeoutMs?: number | undefined
   /** Slots of the parallel cap it takes (its machine count when parallelism is by machines). Default 1. */
   weight?: number | undefined
+  /** It only hosts other tests (`h.runTest`): no record of its own. */
+  hidden?: boolean | undefined
 }
 
 export interface SuiteOptions {
@@ -54,7 +56,11 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
       options.onResult?.(record)
     },
   }
-  const handles = options.tests.map((test) => new H(state, test.name))
+  const handles = options.tests.map((test) => {
+    const h = new H(state, test.name)
+    h.hidden = test.hidden ?? false
+    return h
+  })
   const stop = (): void => {
     for (const h of handles) h.abort(options.signal.reason instanceof Error ? options.signal.reason : new Error('run interrupted'))
   }
@@ -71,9 +77,15 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   } finally {
     options.signal.removeEventListener('abort', stop)
   }
-  const top = records.filter((r) => !r.subtest)
-  const result: TestResult = top.some((r) => r.result === 'FAIL') ? 'FAIL' : top.every((r) => r.result === 'SKIP') ? 'SKIP' : 'PASS'
+  const result = overallResult(records.filter((r) => !r.subtest))
   return {records, result, interrupted: options.signal.aborted, durationMs: Math.round(performance.now() - started)}
+}
+
+/** A run's result: FAIL when a test failed, else INTERRUPTED when one was cut short, SKIP when all were skipped, else PASS. */
+export function overallResult(top: readonly TestRecord[]): TestResult {
+  if (top.some((r) => r.result === 'FAIL')) return 'FAIL'
+  if (top.some((r) => r.result === 'INTERRUPTED')) return 'INTERRUPTED'
+  return top.every((r) => r.result === 'SKIP') ? 'SKIP' : 'PASS'
 }
 
 function report(logger: Logger, record: TestRecord): void {
@@ -82,5 +94,6 @@ function report(logger: Logger, record: TestRecord): void {
     logger.notice(line)
     for (const l of record.output.split('\n').slice(-20)) if (l) logger.notice(`    ${l}`)
   } else if (record.result === 'SKIP') logger.notice(`${line}${record.skipReason ? `: ${record.skipReason}` : ''}`)
+  else if (record.result === 'INTERRUPTED') logger.notice(`${line}: ${record.message ?? 'the run was interrupted'}`)
   else logger.notice(line)
 }

@@ -1,9 +1,11 @@
-import {readFile} from 'node:fs/promises'
-
 import {UsageError} from '@mantle/kit'
 
 import {globToRegExp} from '../harness/glob.js'
 import type {DenyRule} from '../register/select.js'
+import {MiB, readLimited} from './read-limited.js'
+
+/** A denylist is a page of globs; anything near this size is not one. */
+export const DENYLIST_LIMIT = 1 * MiB
 
 /**
  * Reads a denylist file (YAML): a list of entries, each a glob over test or
@@ -16,12 +18,7 @@ import type {DenyRule} from '../register/select.js'
  *   - pattern: coreos.basic/journal
  */
 export async function loadDenylist(path: string): Promise<DenyRule[]> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch {
-    throw new UsageError(`cannot read the denylist ${path}`, {hint: 'pass an existing YAML file to --denylist'})
-  }
+  const text = await readLimited(path, DENYLIST_LIMIT, 'denylist', 'pass an existing YAML file to --denylist')
   return parseDenylist(text, path)
 }
 

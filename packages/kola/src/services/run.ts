@@ -1,12 +1,12 @@
-import {mkdir, writeFile} from 'node:fs/promises'
+import {appendFile, mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {InfraError, type Logger, UsageError} from '@mantle/kit'
 
 import type {TestRecord, TestResult} from '../harness/h.js'
 import {prepareOutputDir} from '../harness/output-dir.js'
-import {TapWriter, tapLines, writeReports} from '../harness/reports.js'
-import {runSuite, type SuiteTest} from '../harness/suite.js'
+import {bailOut, TapWriter, tapLines, writeReports} from '../harness/reports.js'
+import {overallResult, runSuite, type SuiteTest} from '../harness/suite.js'
 import type {Cluster, Flight} from '../platform/platform.js'
 import {type DenyRule, denier, selectTests} from '../register/select.js'
 import {type KolaTest, TestCluster} from '../register/test.js'
@@ -64,6 +64,8 @@ export interface RunResult {
   passed: number
   failed: number
   skipped: number
+  /** Tests cut short by SIGINT/SIGTERM: neither passed nor failed. */
+  interruptedTests: number
   /** Tests that failed, then passed when run again. */
   flakes: number
   /** Tests that failed because a machine never came up (exit code 3). */
@@ -132,8 +134,10 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
     await flight.destroy()
   }
   const top = records.filter((r) => !r.subtest)
-  const result: TestResult = top.some((r) => r.result === 'FAIL') ? 'FAIL' : top.every((r) => r.result === 'SKIP') ? 'SKIP' : 'PASS'
+  const result = overallResult(top)
   await writeReports(reports, {platform: options.platform, version: options.version, result, records})
+  // TAP's own word for a run that stopped before its end, after the tests it cut short.
+  if (top.some((r) => r.result === 'INTERRUPTED')) await appendFile(reports.tap, bailOut(records))
   return {
     result,
     outputDir,
@@ -142,6 +146,7 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
     passed: top.filter((r) => r.result === 'PASS').length,
     failed: top.filter((r) => r.result === 'FAIL').length,
     skipped: top.filter((r) => r.result === 'SKIP').length,
+    interruptedTests: top.filter((r) => r.result === 'INTERRUPTED').length,
     flakes: top.filter((r) => r.flake).length,
     infraFailures: top.filter((r) => r.failure === 'infra').length,
     interrupted: interrupted || options.signal.aborted,

@@ -3,6 +3,8 @@ import {join} from 'node:path'
 
 import {UsageError} from '@mantle/kit'
 
+import {MiB, readLimited} from './read-limited.js'
+
 /** A known sign of a broken machine in its console or journal. */
 export interface Signature {
   description: string
@@ -37,6 +39,9 @@ export function scanText(text: string, source: string, signatures: readonly Sign
   return hits
 }
 
+/** The most of one console log `check-console` reads: a day of a chatty serial console is a few MiB. */
+export const CONSOLE_LOG_LIMIT = 64 * MiB
+
 export interface CheckConsoleOptions {
   /** Files to scan, or directories searched for console.txt files. */
   paths: readonly string[]
@@ -52,7 +57,7 @@ export async function checkConsole(options: CheckConsoleOptions): Promise<CheckC
   const files: string[] = []
   for (const p of options.paths) files.push(...(await consoleFiles(p)))
   const hits: SignatureHit[] = []
-  for (const f of files) hits.push(...scanText(await readFile(f, 'utf8'), f))
+  for (const f of files) hits.push(...scanText(await readLimited(f, CONSOLE_LOG_LIMIT, 'console log', 'pass console.txt files or a run output directory'), f))
   return {scanned: files, hits}
 }
 
