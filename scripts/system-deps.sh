@@ -11,6 +11,7 @@ pkgs=(
   rclone gnupg curl                     # benchmarks' reference tools
   prometheus                            # kola metrics test
   git ca-certificates openssh-client
+  chromium                              # kola's report.html, read in headless Chromium by its test
 )
 missing=()
 for p in "${pkgs[@]}"; do

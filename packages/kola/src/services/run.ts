@@ -5,6 +5,7 @@ import {InfraError, type Logger, UsageError} from '@mantle/kit'
 
 import type {TestRecord, TestResult} from '../harness/h.js'
 import {prepareOutputDir} from '../harness/output-dir.js'
+import {writeHtmlReport} from '../harness/html-report.js'
 import {bailOut, TapWriter, tapLines, writeReports} from '../harness/reports.js'
 import {overallResult, runSuite, type SuiteTest} from '../harness/suite.js'
 import type {Cluster, Flight} from '../platform/platform.js'
@@ -59,7 +60,7 @@ export interface RunTestResult {
 export interface RunResult {
   result: TestResult
   outputDir: string
-  reports: {tap: string; json: string; junit: string}
+  reports: {tap: string; json: string; junit: string; html: string}
   tests: RunTestResult[]
   passed: number
   failed: number
@@ -86,7 +87,7 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
     throw new UsageError(`no test matches ${options.patterns.length ? options.patterns.join(' ') : '*'} on ${options.platform}`, {hint: 'kola list shows the tests'})
   }
   const outputDir = await prepareOutputDir({outputDir: options.outputDir, platform: options.platform, cwd: options.cwd})
-  const reports = {tap: join(outputDir, 'test.tap'), json: join(outputDir, 'reports', 'report.json'), junit: join(outputDir, 'reports', 'junit.xml')}
+  const reports = {tap: join(outputDir, 'test.tap'), json: join(outputDir, 'reports', 'report.json'), junit: join(outputDir, 'reports', 'junit.xml'), html: join(outputDir, 'reports', 'report.html')}
   const tap = new TapWriter(reports.tap, chosen.length)
   options.logger.notice(`${selection.tests.length * (options.multiply ?? 1)} test(s) on ${options.platform}, output in ${outputDir}`)
   const deny = withoutCopyNumber(denier(options.denylist ?? [], new Date()))
@@ -136,6 +137,7 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
   const top = records.filter((r) => !r.subtest)
   const result = overallResult(top)
   await writeReports(reports, {platform: options.platform, version: options.version, result, records})
+  await writeHtmlReport(reports.html, outputDir, {platform: options.platform, version: options.version, result, records, durationMs: performance.now() - started})
   // TAP's own word for a run that stopped before its end, after the tests it cut short.
   if (top.some((r) => r.result === 'INTERRUPTED')) await appendFile(reports.tap, bailOut(records))
   return {
