@@ -7,7 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startCuttingProxy} from '@mantle/kit/download/testing'
 import {BACKENDS, backendAvailable} from '@mantle/kit/storage/testing/backends'
 import {startMirrorServer} from '@mantle/kit/storage/testing/mirror-server'
-import {makeExpiredKey, makeKeyWithRevokedSubkey, makeTestKey, signDetached} from '@mantle/kit/verify/testing'
+import {makeExpiredKey, makeKeyWithRevokedSubkey, makeLapsedKey, makeTestKey, signDetached} from '@mantle/kit/verify/testing'
 import {isolatedEnv, makeTempDir, runCli} from '@mantle/test-utils'
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
@@ -42,7 +42,7 @@ describe('gangue get: the tamper corpus', () => {
     const data = randomBytes(256 * 1024 + 3)
     const signer = await makeTestKey({name: 'Release Signer'})
     const stranger = await makeTestKey({name: 'Stranger'})
-    const expired = await makeExpiredKey()
+    const lapsed = await makeLapsedKey()
     const revoked = await makeKeyWithRevokedSubkey()
     const good = await signDetached(data, signer.privateKey)
     const badSig = Buffer.from(good)
@@ -58,7 +58,7 @@ describe('gangue get: the tamper corpus', () => {
     cases.push(
       {name: 'bad signature', reason: /bad signature/, data, sig: badSig, key: signerKey},
       {name: 'unknown key', reason: /unknown key/, data, sig: await signDetached(data, stranger.privateKey), key: signerKey},
-      {name: 'expired key', reason: /expired key/, data, sig: await signDetached(data, expired.privateKey, {date: expired.signedAt}), key: await keyFile('expired', expired.publicArmored)},
+      {name: 'signed after the key expired', reason: /expired key: .* which had expired on/, data, sig: await signDetached(data, lapsed.privateKey, {date: lapsed.signedAt}), key: await keyFile('lapsed', lapsed.publicArmored)},
       {name: 'revoked subkey', reason: /revoked key: .*subkey/, data, sig: await signDetached(data, revoked.privateKey, {signingKeyId: revoked.subkeyId}), key: await keyFile('revoked', revoked.publicArmored)},
       {name: 'truncated file', reason: /bad signature/, data: data.subarray(0, data.length - 1000), sig: good, key: signerKey},
       {name: 'bytes appended', reason: /bad signature/, data: Buffer.concat([data, Buffer.from('appended')]), sig: good, key: signerKey},
@@ -78,7 +78,7 @@ describe('gangue get: the tamper corpus', () => {
 
   afterAll(() => cleanup())
 
-  const names = ['bad signature', 'unknown key', 'expired key', 'revoked subkey', 'truncated file', 'bytes appended', 'one byte flipped', 'missing .sig', '.sig of another file', 'empty .sig', 'garbage .sig']
+  const names = ['bad signature', 'unknown key', 'signed after the key expired', 'revoked subkey', 'truncated file', 'bytes appended', 'one byte flipped', 'missing .sig', '.sig of another file', 'empty .sig', 'garbage .sig']
   for (const [i, name] of names.entries()) {
     it(`${name}: exits 1 naming the reason, creates nothing, and leaves an existing file untouched`, async () => {
       const c = cases[i]!
@@ -191,6 +191,25 @@ describe('gangue get', () => {
       await proxy.close()
       await server.close()
     }
+  })
+
+  it('accepts a signature made before its key expired, warning with the expiry date (as gpg does)', async () => {
+    // Given a file signed yesterday by a key that expired since
+    const expired = await makeExpiredKey()
+    const src = join(dir, 'expired-src')
+    await mkdir(src)
+    await writeFile(join(src, 'image.bin'), data)
+    await writeFile(join(src, 'image.bin.sig'), await signDetached(data, expired.privateKey, {date: expired.signedAt}))
+    await writeFile(join(dir, 'expired.asc'), expired.publicArmored)
+    const out = join(dir, 'expired-out')
+    await mkdir(out)
+    // When gangue gets it
+    const r = await runCli('gangue', ['get', join(src, 'image.bin'), out, '--verify-key', join(dir, 'expired.asc'), '--json'], {env: isolatedEnv(dir)})
+    // Then it is verified, and the warning (stderr and JSON) names the expiry date
+    expect(r.code, r.stderr).toBe(0)
+    const expiry = new Date(expired.signedAt.getTime() - 3_600_000 + 86_400_000).toISOString().slice(0, 10)
+    expect(r.stderr).toMatch(new RegExp(`warn.*expired on ${expiry}, after it made this signature`))
+    expect(JSON.parse(r.stdout)).toMatchObject({verified: true, signerFingerprint: expired.fingerprint, warnings: [expect.stringContaining(`expired on ${expiry}`)]})
   })
 
   it('downloads without verification with --no-verify, and says so', async () => {

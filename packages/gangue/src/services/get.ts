@@ -32,6 +32,8 @@ export interface GetResult {
   /** downloaded, resumed (a previous part file was continued), up-to-date (the existing file verified), unchanged. */
   action: string
   resumedFrom: number
+  /** What to know about a good signature (its key expired since, or expires soon); also logged as warnings. */
+  warnings: string[]
 }
 
 /** Downloads one object of any storage backend to a file, verifying its detached signature on the way. */
@@ -67,6 +69,7 @@ export async function get(options: GetOptions): Promise<GetResult> {
     signerUserId: signer?.userId ?? null,
     action: result.action,
     resumedFrom: result.resumedFrom,
+    warnings: signer?.warnings ?? [],
   }
 }
 

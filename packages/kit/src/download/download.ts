@@ -79,7 +79,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   if (keyring) {
     signatureBytes = await fetchSignature(source, `${key}.sig`, options)
     signature = await DetachedSignature.parse(signatureBytes, keyring, {name: source.urlOf(`${key}.sig`), now: options.now})
-    logger?.debug(`${url}.sig: signed by ${signature.signer.fingerprint} (${signature.signer.hashAlgorithm}); key from ${signature.signer.source}`)
+    logger?.debug(`${url}.sig: signed by ${signature.signer.fingerprint} (${signature.signer.hashAlgorithm}, ${signature.signer.mode}); key from ${signature.signer.source}`)
+    for (const warning of signature.signer.warnings) logger?.warn(`${url}.sig: ${warning}`)
     const existing = await checkExisting(destination, signature, logger)
     if (existing) {
       if (options.keepSignature) await writeAtomically(`${destination}.sig`, signatureBytes!)

@@ -60,7 +60,7 @@ export async function makeKeyWithRevokedSubkey(): Promise<TestKey & {subkeyId: K
   return {privateKey: unrevoked, publicArmored: copy.toPublic().armor(), fingerprint: key.fingerprint, subkeyId: signing.getKeyID()}
 }
 
-/** A key created two days ago that expired a day later: valid when it signed, expired now. */
+/** A key created two days ago that expired a day later: valid when it signed (at `signedAt`), expired now. */
 export async function makeExpiredKey(): Promise<TestKey & {signedAt: Date}> {
   const created = new Date(Date.now() - 2 * DAY * 1000)
   const key = await makeTestKey({date: created, keyExpirationTime: DAY})
@@ -87,4 +87,17 @@ export async function signDetached(data: Uint8Array, key: PrivateKey, options: S
   }
   if (options.armored) return Buffer.from(await openpgp.sign({...common, format: 'armored'}), 'utf8')
   return openpgp.sign({...common, format: 'binary'})
+}
+
+/**
+ * A key whose published copy says it expired two days ago, and whose
+ * `privateKey` (the copy from before the expiry was set) still signs: a
+ * signature made with it now was made after the key expired.
+ */
+export async function makeLapsedKey(): Promise<TestKey & {signedAt: Date}> {
+  const openpgp = await loadOpenpgp()
+  const created = new Date(Date.now() - 3 * DAY * 1000)
+  const key = await makeTestKey({date: created})
+  const {privateKey: lapsed} = await openpgp.reformatKey({privateKey: key.privateKey, userIDs: [{name: 'Lapsed Buildbot', email: 'buildbot@example.test'}], keyExpirationTime: DAY, date: created, format: 'object'})
+  return {...key, publicArmored: lapsed.toPublic().armor(), signedAt: new Date(Date.now() - 3600 * 1000)}
 }

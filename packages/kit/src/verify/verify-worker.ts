@@ -3,30 +3,88 @@
  * receives and writes the data while this one hashes it (the signature's own
  * hash, often SHA-512, is the most expensive step of a verified download).
  *
+ * The data goes straight into Node's hash (OpenSSL); openpgp then checks the
+ * signature over the resulting digest. The key was judged (dates,
+ * revocations, binding) on the main thread before any data moved: here only
+ * the cryptography is checked.
+ *
  * Self-contained on purpose (node builtins and openpgp only, erasable
  * TypeScript): from `src/` Node runs it as TypeScript, from `dist/` as the
  * compiled JavaScript. Protocol, see WorkerVerifier in signature.ts:
  *   in:  {type: 'data', chunk} (transferred), {type: 'end'}
- *   out: {type: 'ack', bytes}, {type: 'done', ok: true} | {type: 'done', ok: false, message}
+ *   out: {type: 'ack', bytes}, {type: 'done', ok: true} | {type: 'done', ok: false, message, longLine?}
  */
-import {createHash, getHashes} from 'node:crypto'
+import {createHash, type Hash} from 'node:crypto'
 import {parentPort, workerData} from 'node:worker_threads'
 
 import type {SignaturePacket as OpenpgpSignaturePacket} from 'openpgp'
 
 /** openpgp keeps a precomputed digest here (its own streaming path sets it too); it is not in its type declarations. */
-type SignaturePacket = OpenpgpSignaturePacket & {hashed?: Promise<Uint8Array>; salt?: Uint8Array | null; toHash(type: number, data: unknown, detached: boolean): Uint8Array; verify(key: unknown, type: number, data: unknown, date: Date, detached: boolean): Promise<void>}
+type SignaturePacket = OpenpgpSignaturePacket & {hashed?: Promise<Uint8Array>; salt?: Uint8Array | null; toHash(type: number, data: unknown, detached: boolean): Uint8Array; verify(key: unknown, type: number, data: unknown, date: Date | null, detached: boolean): Promise<void>}
 
 interface Setup {
   /** The one signature packet to check, binary. */
   signature: Uint8Array
   /** The signer's public key, binary. */
   key: Uint8Array
-  /** Verification time (ms since the epoch). */
-  now: number
+  /** Node's name of the signature's digest. */
+  hash: string
 }
 
 type In = {type: 'data'; chunk: Uint8Array} | {type: 'end'}
+
+/** GnuPG's text filter cannot hash a line longer than this (bytes before its LF): it fails with "can't handle text lines longer than 19995 characters". */
+const MAX_TEXT_LINE = 19_993
+const CR = 0x0d
+const NUL = 0x00
+const LF = 0x0a
+const CRLF = Buffer.from('\r\n')
+
+class LongLineError extends Error {}
+
+/**
+ * Hashes data the way GnuPG hashes it for a text-mode signature (its
+ * text_filter, with the default --no-rfc2440-text): every line ending in LF
+ * loses its trailing CRs (and NULs: gpg trims with strchr, which matches the
+ * terminating NUL) and ends in CR LF instead; a last line without LF loses
+ * them too, without a CR LF; spaces and bytes inside a line stay. Trimmable
+ * bytes at the end of a chunk are held until it is known whether the line
+ * goes on.
+ */
+class TextHasher {
+  private held: Buffer[] = []
+  private lineLength = 0
+  private readonly hash: Hash
+
+  constructor(hash: Hash) {
+    this.hash = hash
+  }
+
+  update(chunk: Buffer): void {
+    let start = 0
+    while (start < chunk.length) {
+      const lf = chunk.indexOf(LF, start)
+      const end = lf === -1 ? chunk.length : lf
+      this.lineLength += end - start
+      if (this.lineLength > MAX_TEXT_LINE) throw new LongLineError(`a line is longer than ${MAX_TEXT_LINE} bytes, more than GnuPG can verify in text mode`)
+      let keep = end
+      while (keep > start && (chunk[keep - 1] === CR || chunk[keep - 1] === NUL)) keep--
+      if (keep > start) {
+        for (const h of this.held) this.hash.update(h)
+        this.held = []
+        this.hash.update(chunk.subarray(start, keep))
+      }
+      if (lf === -1) {
+        if (keep < end) this.held.push(chunk.subarray(keep, end))
+        return
+      }
+      this.held = []
+      this.lineLength = 0
+      this.hash.update(CRLF)
+      start = lf + 1
+    }
+  }
+}
 
 const port = parentPort!
 const setup = workerData as Setup
@@ -34,80 +92,55 @@ const setup = workerData as Setup
 const openpgp = await import('openpgp')
 const {write, end} = await start()
 
-/**
- * For a binary signature, the data goes straight into Node's hash (OpenSSL)
- * and openpgp checks the signature over the resulting digest: openpgp's own
- * streaming path costs about 10% more CPU for the same hash. Text signatures,
- * whose data openpgp must first normalise, take openpgp's streaming path.
- */
-async function start(): Promise<{write: (chunk: Uint8Array) => Promise<void>; end: () => Promise<void>}> {
+async function start(): Promise<{write: (chunk: Uint8Array) => void; end: () => Promise<void>}> {
   const signature = await openpgp.readSignature({binarySignature: setup.signature})
   const packet = signature.packets[0] as SignaturePacket
   const key = await openpgp.readKey({binaryKey: setup.key})
-  const date = new Date(setup.now)
-  const algorithm = nodeHashName(packet.hashAlgorithm)
-  if (packet.signatureType === openpgp.enums.signature.binary && algorithm) {
-    // What is hashed: salt (v6), the data, then the signature's own hashed part and trailer.
-    const empty = (await openpgp.createMessage({binary: new Uint8Array(0)})).packets[0]
-    const salt = packet.salt ?? new Uint8Array(0)
-    const suffix = packet.toHash(openpgp.enums.signature.binary, empty, true).subarray(salt.length)
-    const hash = createHash(algorithm).update(salt)
-    return {
-      write: async (chunk) => void hash.update(chunk),
-      end: async () => {
-        packet.hashed = Promise.resolve(new Uint8Array(hash.update(suffix).digest()))
-        const signingKey = await key.getSigningKey(packet.issuerKeyID, date)
-        await packet.verify(signingKey.keyPacket, openpgp.enums.signature.binary, empty, date, true)
-      },
-    }
-  }
-  const pipe = new TransformStream<Uint8Array, Uint8Array>()
-  const writer = pipe.writable.getWriter()
-  const result = await openpgp.verify({message: await openpgp.createMessage({binary: pipe.readable}), signature, verificationKeys: key, date, format: 'binary'})
-  const verified = result.signatures[0]?.verified ?? Promise.reject(new Error('no signature to verify'))
-  verified.catch(() => {})
-  // openpgp passes the data through: reading it is what drives the hashing.
-  const drained = (async () => {
-    const reader = (result.data as ReadableStream<Uint8Array>).getReader()
-    for (;;) if ((await reader.read()).done) return
-  })()
-  drained.catch(() => {})
+  const keyPacket = key.getKeys(packet.issuerKeyID)[0]?.keyPacket
+  const type = packet.signatureType === openpgp.enums.signature.text ? openpgp.enums.signature.text : openpgp.enums.signature.binary
+  // What is hashed: salt (v6), the data, then the signature's own hashed part and trailer.
+  const empty = (await openpgp.createMessage({binary: new Uint8Array(0)})).packets[0]
+  const salt = packet.salt ?? new Uint8Array(0)
+  const suffix = packet.toHash(type, empty, true).subarray(salt.length)
+  const hash = createHash(setup.hash).update(salt)
+  const text = type === openpgp.enums.signature.text ? new TextHasher(hash) : undefined
   return {
-    write: (chunk) => writer.write(chunk),
+    write: (chunk) => {
+      const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+      if (text) text.update(buffer)
+      else hash.update(buffer)
+    },
     end: async () => {
-      await writer.close()
-      await drained
-      await verified
+      if (!keyPacket) throw new Error('the signing key is not in the key given')
+      packet.hashed = Promise.resolve(new Uint8Array(hash.update(suffix).digest()))
+      // Dates were judged before the data moved (at the signature's creation time): only the cryptography here.
+      await packet.verify(keyPacket, type, empty, null, true)
     },
   }
 }
 
-/** Node's name for an OpenPGP hash algorithm, or undefined for one Node lacks here. */
-function nodeHashName(id: number | null): string | undefined {
-  if (id === null) return undefined
-  const name = {sha1: 'sha1', sha224: 'sha224', sha256: 'sha256', sha384: 'sha384', sha512: 'sha512', sha3_256: 'sha3-256', sha3_512: 'sha3-512'}[openpgp.enums.read(openpgp.enums.hash, id) as string]
-  return name && getHashes().includes(name) ? name : undefined
-}
-
-// Messages are handled strictly in order: each waits for the previous one.
-let queue: Promise<void> = Promise.resolve()
+// Messages are handled strictly in order.
 let failure: unknown
 port.on('message', (m: In) => {
-  queue = queue.then(() => handle(m))
-})
-
-async function handle(m: In): Promise<void> {
   if (m.type === 'data') {
     // After a failure the data is only acknowledged: the answer to 'end' reports it.
-    if (failure === undefined) await write(m.chunk).catch((error: unknown) => (failure = error))
+    if (failure === undefined) {
+      try {
+        write(m.chunk)
+      } catch (error) {
+        failure = error
+      }
+    }
     port.postMessage({type: 'ack', bytes: m.chunk.byteLength})
     return
   }
-  try {
-    if (failure !== undefined) throw failure
-    await end()
-    port.postMessage({type: 'done', ok: true})
-  } catch (error) {
-    port.postMessage({type: 'done', ok: false, message: error instanceof Error ? error.message : String(error)})
-  }
-}
+  void (async () => {
+    try {
+      if (failure !== undefined) throw failure
+      await end()
+      port.postMessage({type: 'done', ok: true})
+    } catch (error) {
+      port.postMessage({type: 'done', ok: false, message: error instanceof Error ? error.message : String(error), longLine: error instanceof LongLineError})
+    }
+  })()
+})
