@@ -1,5 +1,7 @@
 import {createHash, randomBytes} from 'node:crypto'
-import {mkdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {lstat, mkdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {createServer, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -238,6 +240,75 @@ describe('gangue get', () => {
   it('exits 3 when the server cannot be reached', async () => {
     const r = await runCli('gangue', ['get', 'http://127.0.0.1:9/image.bin', '--verify-key', keyPath], {env: isolatedEnv(dir)})
     expect(r.code).toBe(3)
+  })
+})
+
+/** Inputs that never end, are not files, or are garbage: each ends as a one-line error, never a hang or an internal error. */
+describe('gangue on hostile inputs', () => {
+  let dir: string
+  let cleanup: () => Promise<void>
+  let keyPath: string
+  let endless: Server
+
+  beforeAll(async () => {
+    ;({dir, cleanup} = await makeTempDir())
+    const key = await makeTestKey()
+    keyPath = join(dir, 'key.asc')
+    await writeFile(keyPath, key.publicArmored)
+    await mkdir(join(dir, 'srv'))
+    const data = randomBytes(4096)
+    await writeFile(join(dir, 'srv', 'image.bin'), data)
+    await writeFile(join(dir, 'srv', 'image.bin.sig'), await signDetached(data, key.privateKey))
+    // A server whose .sig never ends (a file bucket reads only regular files), and a .sig of 2 MiB of garbage
+    endless = createServer((req, res) => {
+      if (req.url !== '/image.bin.sig') return void res.writeHead(404).end()
+      res.writeHead(200)
+      const chunk = Buffer.alloc(64 * 1024)
+      const more = (): void => {
+        while (res.write(chunk));
+        res.once('drain', more)
+      }
+      res.on('close', () => res.removeAllListeners('drain'))
+      more()
+    })
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve))
+    await mkdir(join(dir, 'huge'))
+    await writeFile(join(dir, 'huge', 'image.bin'), data)
+    await writeFile(join(dir, 'huge', 'image.bin.sig'), randomBytes(2 * 1024 * 1024))
+  })
+
+  afterAll(async () => {
+    endless.closeAllConnections()
+    endless.close()
+    await cleanup()
+  })
+
+  for (const [what, args, code, message] of [
+    ['keys import /dev/zero', () => ['keys', 'import', '/dev/zero'], 2, /^gangue: error: key file \/dev\/zero: larger than 8 MiB, too large for a key file/],
+    ['keys import /dev/urandom', () => ['keys', 'import', '/dev/urandom'], 2, /key file \/dev\/urandom: larger than 8 MiB/],
+    ['keys import of a directory', () => ['keys', 'import', dir], 2, /is a directory/],
+    ['get --verify-key /dev/zero', () => ['get', join(dir, 'srv', 'image.bin'), join(dir, 'out') + '/', '--verify-key', '/dev/zero'], 2, /key file \/dev\/zero: larger than 8 MiB/],
+    ['get with /dev/null as the destination', () => ['get', join(dir, 'srv', 'image.bin'), '/dev/null', '--verify-key', keyPath], 2, /\/dev\/null exists and is not a regular file/],
+    ['get --no-verify with /dev/zero as the destination', () => ['get', join(dir, 'srv', 'image.bin'), '/dev/zero', '--no-verify'], 2, /\/dev\/zero exists and is not a regular file/],
+    ['get of /dev/zero', () => ['get', '/dev/zero', join(dir, 'out') + '/', '--no-verify'], 2, /not found/],
+    ['get whose .sig never ends', () => ['get', `http://127.0.0.1:${(endless.address() as AddressInfo).port}/image.bin`, join(dir, 'out') + '/', '--verify-key', keyPath], 1, /malformed signature: .* larger than 1048576 bytes/],
+    ['get whose .sig is 2 MiB of garbage', () => ['get', join(dir, 'huge', 'image.bin'), join(dir, 'out') + '/', '--verify-key', keyPath], 1, /malformed signature: .* larger than 1048576 bytes/],
+    ['get to a file name too long for the file system', () => ['get', join(dir, 'srv', 'image.bin'), join(dir, 'x'.repeat(300)), '--no-verify'], 2, /cannot be written \(ENAMETOOLONG\)/],
+  ] as const) {
+    it(`${what}: exit ${code}, one line`, async () => {
+      // When gangue is given the hostile input
+      const r = await runCli('gangue', [...args()], {env: isolatedEnv(dir)})
+      // Then it ends with the exit code and one line naming the problem (a hang fails by the test's timeout)
+      expect(r.code, r.stderr).toBe(code)
+      expect(r.stderr.trim().split('\n').filter((l) => !/WITHOUT signature verification/.test(l))).toHaveLength(1)
+      expect(r.stderr).toMatch(message)
+    })
+  }
+
+  it('leaves the devices it was pointed at untouched', async () => {
+    expect((await lstat('/dev/null')).isCharacterDevice()).toBe(true)
+    expect((await lstat('/dev/zero')).isCharacterDevice()).toBe(true)
+    expect(await exists(join(dir, 'out', 'image.bin'))).toBe(false)
   })
 })
 

@@ -1,4 +1,4 @@
-import {mkdir, stat} from 'node:fs/promises'
+import {lstat, mkdir, stat} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 
 import {baseName, chooseKeyring, download, openLocation, parseStorageUrl, UsageError, type Logger, type Progress, type StorageOptions} from '@mantle/kit'
@@ -74,6 +74,18 @@ export async function get(options: GetOptions): Promise<GetResult> {
 }
 
 async function destinationFor(path: string | undefined, cwd: string, name: string): Promise<string> {
+  const destination = await chooseDestination(path, cwd, name)
+  // A device, a pipe or a socket is never replaced by the downloaded file, nor written through as a part file.
+  for (const p of [destination, `${destination}.part`]) {
+    const st = await lstat(p).catch(() => undefined)
+    if (st && !st.isFile()) {
+      throw new UsageError(`${p} exists and is not a regular file`, {hint: 'give the path of a regular file or a directory to download into'})
+    }
+  }
+  return destination
+}
+
+async function chooseDestination(path: string | undefined, cwd: string, name: string): Promise<string> {
   if (path === undefined) return join(cwd, name)
   const target = resolve(cwd, path)
   const st = await stat(target).catch(() => undefined)

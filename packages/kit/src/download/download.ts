@@ -11,7 +11,7 @@ import {chunksOf} from '../storage/body.js'
 import {isStorageError} from '../storage/errors.js'
 import type {Bucket} from '../storage/types.js'
 import type {Keyring} from '../verify/keyring.js'
-import {DetachedSignature, SignatureError, type DataVerifier, type Signer} from '../verify/signature.js'
+import {DetachedSignature, MAX_SIGNATURE_BYTES, SignatureError, type DataVerifier, type Signer} from '../verify/signature.js'
 
 /** What a download needs of a bucket: reads with a start offset, and names for messages. */
 export type DownloadSource = Pick<Bucket, 'read' | 'urlOf'>
@@ -49,8 +49,6 @@ export interface DownloadResult {
   /** Bytes of a previous partial download that were kept (0 when none). */
   resumedFrom: number
 }
-
-const MAX_SIGNATURE_BYTES = 1 << 20
 
 /**
  * Downloads one object to a file, verifying its detached signature while the
@@ -197,6 +195,9 @@ interface Transfer {
   resumedFrom: number
 }
 
+/** Failures to create the part file that the user fixes by choosing another destination. */
+const PATH_ERRORS = new Set(['ENAMETOOLONG', 'EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'ELOOP'])
+
 /** A transfer that stopped before the end: worth resuming. */
 class ShortRead extends Error {
   readonly code = 'ECONNRESET'
@@ -310,7 +311,10 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
     // Network and service failures keep the part file: say so. Usage errors (not found, access denied) pass as they are.
     if (isStorageError(error, 'unavailable')) throw new InfraError(error.message, {hint, cause: error})
     if (isMantleError(error)) throw error
-    const e = error as {code?: string; message?: string}
+    const e = error as {code?: string; message?: string; path?: string}
+    if (e.path === part && e.code && PATH_ERRORS.has(e.code)) {
+      throw new UsageError(`${part}: cannot be written (${e.code})`, {hint: 'choose a destination path that can be created and written', cause: error})
+    }
     throw new InfraError(`${url}: download failed: ${e.message ?? String(error)}`, {hint, cause: error})
   } finally {
     progress?.finish()

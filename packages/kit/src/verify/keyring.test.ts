@@ -1,4 +1,5 @@
-import {mkdtemp, readdir, writeFile} from 'node:fs/promises'
+import {createHash} from 'node:crypto'
+import {mkdtemp, readdir, readFile, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -83,6 +84,36 @@ describe('keyring', () => {
     const keyring = await loadDefaultKeyring({userDirectory: join(await tempDir(), 'none')})
     expect(keyring.size).toBe(names.filter((n) => /\.(asc|gpg|pgp|key)$/.test(n)).length)
   })
+
+  it("ships Flatcar's real image-signing key, with its published fingerprint", async () => {
+    // Given the embedded keys directory (../shared/keys/README.md: the flatcar.org file of 2025-03-07)
+    const file = join(embeddedKeyDirectory(), 'flatcar-buildbot.asc')
+    expect(createHash('sha256').update(await readFile(file)).digest('hex')).toBe('74a1ecbc274577853f4e50596289eb7bcbb70737941df0135dc91ac79ae2c331')
+    // When the default keyring is loaded
+    const keyring = await loadDefaultKeyring({userDirectory: join(await tempDir(), 'none')})
+    const entry = keyring.entries.find((e) => e.key.getFingerprint().toUpperCase() === 'F88CFEDEFF29A5B4D9523864E25D9AED0593B34A')
+    // Then it holds Flatcar's key, whose nine signing subkeys are as Flatcar publishes them on 2026-12-06
+    expect(entry?.source).toBe('embedded:flatcar-buildbot.asc')
+    const info = await describeKey(entry!, new Date('2026-12-06T00:00:00Z'))
+    expect(info.userIds).toEqual(['Flatcar Buildbot (Official Builds) <buildbot@flatcar-linux.org>'])
+    expect(info.expires).toBeNull()
+    expect(info.subkeys.map((k) => k.status)).toEqual(['revoked', 'revoked', 'expired', 'expired', 'expired', 'expired', 'expired', 'expired', 'valid'])
+    const active = info.subkeys.at(-1)!
+    expect(formatFingerprint(active.fingerprint)).toBe('52F1 45DF D00B BDCD 928C  BB5A 32DA 80F9 1EF5 2974')
+    expect(active.canSign).toBe(true)
+    expect(active.expires?.toISOString().slice(0, 10)).toBe('2027-03-08')
+  })
+
+  for (const device of ['/dev/zero', '/dev/urandom']) {
+    it(`stops reading a key file at its size limit: ${device}`, async () => {
+      // Given a "key file" that never ends
+      // When it is read as a key
+      const error = await readKeyFile(device).catch((e: unknown) => e)
+      // Then it is a one-line usage error naming the limit
+      expect(error).toBeInstanceOf(UsageError)
+      expect((error as UsageError).message).toBe(`key file ${device}: larger than 8 MiB, too large for a key file`)
+    })
+  }
 
   it('formats fingerprints the way gpg prints them', () => {
     expect(formatFingerprint('f88cfedeff29a5b4d9523864e25d9aed0593b34a')).toBe('F88C FEDE FF29 A5B4 D952  3864 E25D 9AED 0593 B34A')

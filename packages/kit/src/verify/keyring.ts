@@ -1,4 +1,4 @@
-import {readdir, readFile} from 'node:fs/promises'
+import {open, readdir} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {KeyID, PublicKey, Subkey} from 'openpgp'
@@ -119,16 +119,45 @@ export async function parseKeys(data: Uint8Array | string, source: string): Prom
   return keys.map((k) => (k.isPrivate() ? k.toPublic() : k))
 }
 
-/** Reads a key file given by the user (`--verify-key`, `keys import`): a missing file is a usage error. */
-export async function readKeyFile(path: string, source = path): Promise<KeyringEntry[]> {
-  let data: Buffer
+/** The largest key file read: a publisher's key is a few KiB, a keyring of many keys a few MiB. */
+export const MAX_KEY_FILE_BYTES = 8 * 1024 * 1024
+
+/**
+ * Reads at most `limit` bytes of a file, whatever it is (a device, a pipe, a
+ * file growing while read): more is an error, found after reading `limit + 1`.
+ */
+async function readCapped(path: string, limit: number): Promise<{data: Buffer; tooLarge: boolean}> {
+  const handle = await open(path, 'r')
   try {
-    data = await readFile(path)
+    const buffer = Buffer.allocUnsafe(limit + 1)
+    let filled = 0
+    while (filled < buffer.length) {
+      const {bytesRead} = await handle.read(buffer, filled, buffer.length - filled, null)
+      if (bytesRead === 0) break
+      filled += bytesRead
+    }
+    return {data: buffer.subarray(0, filled), tooLarge: filled > limit}
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Reads a key file given by the user (`--verify-key`, `keys import`): a missing, unreadable or oversized file is a usage error. */
+export async function readKeyFile(path: string, source = path): Promise<KeyringEntry[]> {
+  let read: {data: Buffer; tooLarge: boolean}
+  try {
+    read = await readCapped(path, MAX_KEY_FILE_BYTES)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new UsageError(`key file ${path}: ${code === 'ENOENT' ? 'not found' : firstLine(error)}`, {hint: 'check the path of the key file', cause: error})
+    const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory' : firstLine(error)
+    throw new UsageError(`key file ${path}: ${why}`, {hint: 'check the path of the key file', cause: error})
   }
-  return (await parseKeys(data, source)).map((key) => ({key, source}))
+  if (read.tooLarge) {
+    throw new UsageError(`key file ${path}: larger than ${MAX_KEY_FILE_BYTES / 1024 / 1024} MiB, too large for a key file`, {
+      hint: 'give an OpenPGP public key (gpg --armor --export KEYID), not an image or a device',
+    })
+  }
+  return (await parseKeys(read.data, source)).map((key) => ({key, source}))
 }
 
 const KEY_FILE = /\.(asc|gpg|pgp|key)$/i
