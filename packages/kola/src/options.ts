@@ -6,6 +6,8 @@ import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
 import type {CommonFlightOptions} from './platform/platform.js'
 import type {QemuOptions} from './platform/qemu/index.js'
 import type {PlatformOptions} from './platform/registry.js'
+import {parseSharding, type Sharding} from './register/select.js'
+import type {KeepMode} from './services/schedule.js'
 
 // All of kola's flag -> option mapping lives here: commands parse, services take options.
 
@@ -105,4 +107,39 @@ export function parallelFrom(value: string): number | 'auto' {
   if (value === 'auto') return 'auto'
   if (/^[1-9]\d{0,5}$/.test(value)) return Number(value)
   throw new UsageError(`--parallel wants a positive number or "auto", got ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`)
+}
+
+/** Flags that choose which tests run and how failures are kept: `kola run` and `kola rerun`. */
+export const selectionFlags = {
+  exttest: Flags.string({char: 'E', multiple: true, summary: "Also load external tests: a project directory holding tests/kola (coreos-assembler's layout), named ext.<project>.<dir>.<executable>.", helpGroup: 'SELECTION'}),
+  tag: Flags.string({multiple: true, summary: 'Run the tests with this tag (or whose requiredTag it is); "!T" leaves out tests tagged T. With name patterns, a test matches a pattern or a tag.', helpGroup: 'SELECTION'}),
+  sharding: Flags.string({summary: 'hash:M/N: run only the tests whose name hashes to shard M of N (1 <= M <= N); N runners with M = 1..N cover every test once.', helpGroup: 'SELECTION'}),
+  'ssh-on-test-failure': Flags.boolean({summary: "Keep a failed test's machines, print the ssh command that logs in, and wait at the end of the run until Ctrl-C.", exclusive: ['keep-failed'], helpGroup: 'DEBUGGING'}),
+  'keep-failed': Flags.boolean({summary: "Leave failed tests' machines running after kola exits; the output and report.json say how to reach each.", helpGroup: 'DEBUGGING'}),
+}
+
+export interface SelectionFlagValues {
+  exttest?: string[] | undefined
+  tag?: string[] | undefined
+  sharding?: string | undefined
+  'ssh-on-test-failure'?: boolean | undefined
+  'keep-failed'?: boolean | undefined
+}
+
+/** The selection flags as run options. */
+export function selectionFrom(flags: SelectionFlagValues): {extDirs: string[]; tags: string[]; sharding: Sharding | undefined; keepFailed: KeepMode} {
+  const tags = (flags.tag ?? []).flatMap((t) => t.split(',')).map((t) => t.trim())
+  if (tags.some((t) => t === '' || t === '!')) throw new UsageError('--tag wants a tag name, or !name to leave tagged tests out')
+  return {
+    extDirs: flags.exttest ?? [],
+    tags,
+    sharding: flags.sharding === undefined ? undefined : parseSharding(flags.sharding),
+    keepFailed: flags['keep-failed'] ? 'keep' : flags['ssh-on-test-failure'] ? 'ssh' : 'none',
+  }
+}
+
+/** The architecture of the machines (tests' `architectures`, in coreos-assembler's names): qemu-system-<arch>'s. */
+export function architectureOf(qemuBinary: string | undefined): string {
+  const m = /qemu-system-([a-z0-9_]+)$/.exec(qemuBinary ?? 'qemu-system-x86_64')
+  return m?.[1] ?? 'x86_64'
 }

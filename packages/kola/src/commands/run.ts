@@ -2,7 +2,7 @@ import {availableParallelism, freemem} from 'node:os'
 
 import {BaseCommand, CheckFailedError, Flags, InfraError} from '@mantle/kit'
 
-import {parallelFrom, platformFlags, platformSettingsFrom} from '../options.js'
+import {architectureOf, parallelFrom, platformFlags, platformSettingsFrom, selectionFlags, selectionFrom} from '../options.js'
 import type {DenyRule} from '../register/select.js'
 import {autoParallel} from '../services/capacity.js'
 import {availableTests} from '../services/catalog.js'
@@ -16,7 +16,7 @@ export default class Run extends BaseCommand<typeof Run> {
   static override description = `Boots a cluster of machines for each test on the platform, runs the test over SSH and tears the cluster down.
 Writes test.tap, reports/report.json and reports/junit.xml, plus console.txt and journal.txt for every machine, under
 _kola_temp/<platform>-<stamp>-<pid> (linked from _kola_temp/<platform>-latest) or --output-dir.
-Exit codes: 0 every test passed (or passed on --rerun), 1 a test failed, 2 usage, 3 a machine never came up or the run was interrupted.`
+Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests failed, 1 a test failed, 2 usage, 3 a machine never came up or the run was interrupted.`
   static override examples = [
     '<%= config.bin %> run',
     "<%= config.bin %> run 'coreos.*' --parallel 2",
@@ -29,6 +29,7 @@ Exit codes: 0 every test passed (or passed on --rerun), 1 a test failed, 2 usage
   static override enableJsonFlag = true
   static override flags = {
     ...platformFlags,
+    ...selectionFlags,
     parallel: Flags.string({
       char: 'j',
       default: '1',
@@ -48,9 +49,15 @@ Exit codes: 0 every test passed (or passed on --rerun), 1 a test failed, 2 usage
 
   async run(): Promise<RunResult> {
     const {argv} = await this.parse(Run)
-    const patterns = (argv as string[]).filter((a) => a.length > 0)
+    return this.runPatterns((argv as string[]).filter((a) => a.length > 0))
+  }
+
+  /** Runs the tests of the patterns with this command's flags (`kola rerun` passes the failures of the last run). */
+  protected async runPatterns(patterns: string[]): Promise<RunResult> {
     const {logger, signal, env} = this.context
-    const settings = platformSettingsFrom(this.flags, env, {logger, signal})
+    const selection = selectionFrom(this.flags)
+    // Machines kept with --keep-failed outlive kola: QEMU must not die with it.
+    const settings = platformSettingsFrom(this.flags, env, {logger, signal, keepAlive: selection.keepFailed === 'keep'})
     const registry = await availablePlatforms(settings.modules)
     const platform = registry.get(settings.platform).name
     const qemu = settings.options.qemu
@@ -72,7 +79,13 @@ Exit codes: 0 every test passed (or passed on --rerun), 1 a test failed, 2 usage
     let result: RunResult
     try {
       result = await runTests({
-        tests: await availableTests(this.flags['tests-dir']),
+        tests: await availableTests(this.flags['tests-dir'], selection.extDirs),
+        tags: selection.tags,
+        sharding: selection.sharding,
+        keepFailed: selection.keepFailed,
+        architecture: architectureOf(qemu.binary),
+        distro: settings.common.distro.name,
+        machineMemoryMiB: qemu.memoryMiB,
         patterns,
         denylist,
         platform,
@@ -104,6 +117,7 @@ Exit codes: 0 every test passed (or passed on --rerun), 1 a test failed, 2 usage
       throw new InfraError(`${result.infraFailures} test(s) could not run: a machine never came up`, {hint: `see console.txt of the machines under ${result.outputDir}`})
     }
     if (result.failed > 0) throw new CheckFailedError(`${result.failed} test(s) failed`, {hint: `see ${result.reports.tap}`})
+    if (result.warnings > 0) throw new WarningsOnlyError(result.warnings, result.reports.tap)
     if (result.passed === 0 && result.skipped > 0) logger.warn('every selected test was skipped')
     return result
   }
@@ -111,10 +125,19 @@ Exit codes: 0 every test passed (or passed on --rerun), 1 a test failed, 2 usage
   private printSummary(result: RunResult): void {
     for (const t of result.tests) {
       if (t.name.includes('/')) continue
-      this.log(`${t.result === 'INTERRUPTED' ? t.result : t.result.padEnd(4)} ${t.name} (${(t.durationMs / 1000).toFixed(1)}s)${t.flake ? ' flake: passed on rerun' : ''}${t.reason ? ` ${t.reason}` : ''}`)
+      this.log(`${t.result === 'INTERRUPTED' ? t.result : t.result.padEnd(4)} ${t.name} (${(t.durationMs / 1000).toFixed(1)}s)${t.flake ? ' flake: passed on rerun' : ''}${t.warn ? ' warn-only' : ''}${t.reason ? ` ${t.reason}` : ''}`)
     }
     const flakes = result.flakes > 0 ? `, ${result.flakes} flake(s)` : ''
-    const cut = result.interruptedTests > 0 ? `, ${result.interruptedTests} interrupted` : ''
+    const cut = `${result.interruptedTests > 0 ? `, ${result.interruptedTests} interrupted` : ''}${result.warnings > 0 ? `, ${result.warnings} warning(s)` : ''}`
     this.log(`${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped${cut}${flakes}; reports in ${result.outputDir}`)
+  }
+}
+
+/** Only warn-only tests failed: exit 77, as coreos-assembler's kola with --on-warn-failure-exit-77. */
+class WarningsOnlyError extends CheckFailedError {
+  override readonly exitCode: 1
+  constructor(count: number, tap: string) {
+    super(`${count} warn-only test(s) failed and nothing else did`, {hint: `see ${tap}`})
+    this.exitCode = 77 as 1
   }
 }

@@ -27,6 +27,8 @@ export interface TestRecord {
   flake?: boolean | undefined
   /** A subtest (`parent/sub`) rather than a test of the suite. */
   subtest: boolean
+  /** A warn-only test (denylist `warn: true`, or created less than 30 days ago) that failed: a warning, not a failure of the run. */
+  warn?: boolean | undefined
 }
 
 /** What every test of one run shares. */

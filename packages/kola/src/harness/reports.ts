@@ -26,6 +26,8 @@ export function tapLines(record: TestRecord): string {
   const name = record.name.replace(/#/g, '\\#')
   if (record.result === 'SKIP') return `ok - ${name} # SKIP${record.skipReason ? ` ${oneLine(record.skipReason)}` : ''}\n`
   if (record.result === 'PASS') return `ok - ${name}${record.flake ? ' # flake: passed on rerun' : ''}\n`
+  // TAP's TODO: a failure that does not fail the run.
+  if (record.result === 'FAIL' && record.warn) return `not ok - ${name} # TODO warn-only${record.message ? `: ${oneLine(record.message)}` : ''}\n`
   // TAP knows only ok and not ok: a test cut short did not pass, so it is "not ok", marked INTERRUPTED, and
   // the file ends with "Bail out!" (bailOut), which TAP consumers report as an aborted run, not as failures.
   if (record.result === 'INTERRUPTED') return `not ok - ${name} # INTERRUPTED${record.message ? `: ${oneLine(record.message)}` : ''}\n`
@@ -64,6 +66,7 @@ export function jsonReport(info: ReportInfo): object {
       duration: r.durationMs * 1_000_000,
       output: r.output,
       ...(r.flake ? {flake: true} : {}),
+      ...(r.warn ? {warn: true} : {}),
       ...(r.result === 'SKIP' && r.skipReason ? {reason: r.skipReason} : {}),
       ...(r.failure ? {failure: r.failure} : {}),
     })),
@@ -76,7 +79,7 @@ export function jsonReport(info: ReportInfo): object {
 /** JUnit XML, the format CI systems read: one testcase per test and subtest. */
 export function junitReport(info: ReportInfo, suiteName = 'kola'): string {
   const cases = info.records
-  const failures = cases.filter((r) => r.result === 'FAIL').length
+  const failures = cases.filter((r) => r.result === 'FAIL' && !r.warn).length
   const skipped = cases.filter((r) => r.result === 'SKIP').length
   // A test cut short is a JUnit <error> (it could not complete: not its assertions, so not <failure>; it was
   // meant to run, so not <skipped>, which CI shows as neutral and would hide an unfinished run).
@@ -95,7 +98,9 @@ export function junitReport(info: ReportInfo, suiteName = 'kola'): string {
       continue
     }
     lines.push(`${head}>`)
-    if (r.result === 'FAIL') lines.push(`      <failure message="${xml(r.message ?? (firstLine(r.output) || 'failed'))}" type="${r.failure ?? 'test'}">${xml(r.output)}</failure>`)
+    // A warn-only failure is no JUnit failure (CI would fail on it): a property and its output say what happened.
+    if (r.result === 'FAIL' && r.warn) lines.push('      <properties><property name="warn" value="true"/></properties>', `      <system-err>${xml(r.output)}</system-err>`)
+    else if (r.result === 'FAIL') lines.push(`      <failure message="${xml(r.message ?? (firstLine(r.output) || 'failed'))}" type="${r.failure ?? 'test'}">${xml(r.output)}</failure>`)
     if (r.result === 'SKIP') lines.push(`      <skipped message="${xml(r.skipReason ?? '')}"/>`)
     if (r.result === 'INTERRUPTED') lines.push(`      <error message="${xml(r.message ?? 'interrupted')}" type="interrupted">${xml(r.output)}</error>`)
     // JUnit has no flake element; the convention (Bazel, Gradle, Maven surefire) is a property and the output.

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {globToRegExp} from '../harness/glob.js'
-import {compareVersions, denier, selectTests} from './select.js'
+import {compareVersions, denier, parseSharding, selectTests, shardOf} from './select.js'
 import type {KolaTest} from './test.js'
 
 const t = (name: string, extra: Partial<KolaTest> = {}): KolaTest => ({name, run: async () => undefined, ...extra})
@@ -83,5 +83,54 @@ describe('compareVersions', () => {
     expect(compareVersions('3033.2.0', '3033.10.0')).toBe(-1)
     expect(compareVersions('3033', '3033.0.0')).toBe(0)
     expect(compareVersions('3100.0.0', '3033.9.9')).toBe(1)
+  })
+})
+
+describe('selectTests: tags, requiredTag, sharding, skip reasons', () => {
+  const tagged = [
+    t('a.fast', {tags: ['smoke']}),
+    t('a.slow', {tags: ['slow']}),
+    t('a.both', {tags: ['smoke', 'slow']}),
+    t('a.special', {requiredTag: 'special'}),
+    t('a.cloud', {platforms: ['aws', 'gcp']}),
+    t('a.notx86', {excludeArchitectures: ['x86_64']}),
+  ]
+  const pick = (o: Partial<Parameters<typeof selectTests>[1]>): string[] => names(selectTests(tagged, {patterns: [], platform: 'qemu', architecture: 'x86_64', ...o}).tests)
+
+  it('selects by --tag T, leaves out by --tag !T, and runs requiredTag tests only when their tag is asked for', () => {
+    expect(pick({tags: ['smoke']})).toEqual(['a.fast', 'a.both'])
+    expect(pick({tags: ['!slow']})).toEqual(['a.fast'])
+    expect(pick({tags: ['smoke', '!slow']})).toEqual(['a.fast'])
+    expect(pick({})).toEqual(['a.fast', 'a.slow', 'a.both'])
+    expect(pick({tags: ['special']})).toEqual(['a.special'])
+    // With a name pattern, a test matches the pattern or a positive tag (coreos-assembler's rule)
+    expect(pick({patterns: ['a.slow'], tags: ['smoke']})).toEqual(['a.fast', 'a.slow', 'a.both'])
+  })
+
+  it('reports tests of other platforms and architectures as skipped, with the reason', () => {
+    const selection = selectTests(tagged, {patterns: ['a.cloud', 'a.notx86'], platform: 'qemu', architecture: 'x86_64'})
+    expect(selection.tests).toEqual([])
+    expect(selection.skipped.map((s) => [s.test.name, s.reason])).toEqual([
+      ['a.cloud', 'not for platform qemu (platforms: aws gcp)'],
+      ['a.notx86', 'not for architecture x86_64 (architectures: !x86_64)'],
+    ])
+  })
+
+  it('splits the tests across shards by a hash of the name: every test in exactly one shard, the same one every time', () => {
+    // Given 200 tests and 7 shards
+    const many = Array.from({length: 200}, (_, i) => t(`ext.many.test-${i}`))
+    const shard = (index: number): string[] => names(selectTests(many, {patterns: [], platform: 'qemu', sharding: {index, count: 7}}).tests)
+    // When each shard selects its tests
+    const shards = [1, 2, 3, 4, 5, 6, 7].map(shard)
+    // Then together they hold every test exactly once, no shard is empty, and a second pass agrees
+    expect(shards.flat().sort()).toEqual(names(many).sort())
+    expect(shards.every((s) => s.length > 0)).toBe(true)
+    expect(shard(3)).toEqual(shards[2])
+    expect(shardOf('ext.many.test-0', 7)).toBe(shardOf('ext.many.test-0', 7))
+  })
+
+  it('parses hash:M/N and refuses anything else', () => {
+    expect(parseSharding('hash:2/4')).toEqual({index: 2, count: 4})
+    for (const bad of ['hash:0/4', 'hash:5/4', 'hash:1/0', 'mod:1/2', 'hash:1']) expect(() => parseSharding(bad)).toThrow(/invalid sharding/)
   })
 })

@@ -31,6 +31,7 @@ export interface KolaTest {
   distros?: string[]
   excludeDistros?: string[]
   architectures?: string[]
+  excludeArchitectures?: string[]
   flags?: TestFlag[]
   /** Image versions this test applies to: [minVersion, endVersion). */
   minVersion?: string
@@ -38,6 +39,32 @@ export interface KolaTest {
   /** Milliseconds; default: the run's timeout (10 minutes). */
   timeoutMs?: number
   tags?: string[]
+  /** The test runs only when `--tag` names this tag. */
+  requiredTag?: string
+  /**
+   * Default true: the test gets machines of its own. False: it may run on a
+   * machine shared, one after another, with other non-exclusive tests of the
+   * same Ignition config and machine needs (coreos-assembler's buckets).
+   */
+  exclusive?: boolean
+  /** Non-exclusive tests that must not share a machine with this one. */
+  conflicts?: string[]
+  /** What its machines need beyond the platform's defaults. */
+  machine?: MachineNeeds
+  /** `YYYY-MM-DD`: for 30 days after it, a failure only warns (coreos-assembler's grace period). */
+  creationDate?: string
+  /** Ignition config warnings do not fail the test. */
+  allowConfigWarnings?: boolean
+}
+
+/** A test's machine needs (coreos-assembler's minMemory, minDisk, additionalDisks, additionalNics, appendKernelArgs). */
+export interface MachineNeeds {
+  minMemoryMiB?: number
+  minDiskGiB?: number
+  /** Extra disk sizes in MiB. */
+  additionalDisksMiB?: number[]
+  additionalNics?: number
+  appendKernelArgs?: string
 }
 
 /** What a test's `run` gets: the harness handle and the cluster booted for it. */

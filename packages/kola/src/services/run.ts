@@ -7,11 +7,11 @@ import type {TestRecord, TestResult} from '../harness/h.js'
 import {prepareOutputDir} from '../harness/output-dir.js'
 import {writeHtmlReport} from '../harness/html-report.js'
 import {bailOut, TapWriter, tapLines, writeReports} from '../harness/reports.js'
-import {overallResult, runSuite, type SuiteTest} from '../harness/suite.js'
+import {overallResult, runSuite} from '../harness/suite.js'
 import type {Cluster, Flight} from '../platform/platform.js'
-import {type DenyRule, denier, selectTests} from '../register/select.js'
-import {type KolaTest, TestCluster} from '../register/test.js'
-import {scanMachineLogs} from './signatures.js'
+import {type DenyRule, denier, type Sharding, selectTests} from '../register/select.js'
+import type {KolaTest} from '../register/test.js'
+import {handleKept, type KeepMode, KeptMachines, planFor, suiteTestsFor, warnOnlyTests, withNotRun} from './schedule.js'
 
 export const DEFAULT_TEST_TIMEOUT_MS = 10 * 60_000
 
@@ -46,6 +46,20 @@ export interface RunOptions {
   graceMs?: number
   /** Called as each test (not subtest) ends, reruns included: metrics. */
   onResult?: (record: TestRecord) => void
+  /** `--tag`: `T` selects, `!T` leaves out (see selectTests). */
+  tags?: readonly string[]
+  /** `--sharding hash:M/N`. */
+  sharding?: Sharding | undefined
+  /** The machines' architecture (tests' `architectures`). */
+  architecture?: string | undefined
+  /** The image's distribution (tests' `distros`). */
+  distro?: string | undefined
+  /** `ssh`: keep failed tests' machines and wait for Ctrl-C at the end; `keep`: leave them running. */
+  keepFailed?: KeepMode | undefined
+  /** The platform's memory per machine: `--parallel auto` weighs tests asking for more. */
+  machineMemoryMiB?: number | undefined
+  /** How often consoles are checked while tests run (ms). */
+  watchIntervalMs?: number | undefined
 }
 
 export interface RunTestResult {
@@ -55,6 +69,8 @@ export interface RunTestResult {
   failure?: string | undefined
   reason?: string | undefined
   flake?: boolean | undefined
+  /** A warn-only test failed: reported, but not a failure of the run. */
+  warn?: boolean | undefined
 }
 
 export interface RunResult {
@@ -69,6 +85,10 @@ export interface RunResult {
   interruptedTests: number
   /** Tests that failed, then passed when run again. */
   flakes: number
+  /** Warn-only tests that failed (not counted in `failed`): alone, they make kola exit 77. */
+  warnings: number
+  /** Failed tests whose machines were left running (`--keep-failed`), with how to reach them. */
+  kept: Array<{test: string; ssh: string[]}>
   /** Tests that failed because a machine never came up (exit code 3). */
   infraFailures: number
   interrupted: boolean
@@ -81,8 +101,16 @@ export interface RunResult {
  * reports/report.json and reports/junit.xml, even when interrupted.
  */
 export async function runTests(options: RunOptions): Promise<RunResult> {
-  const selection = selectTests(options.tests, {patterns: options.patterns, denylist: options.denylist, platform: options.platform})
-  const chosen = multiply([...selection.tests, ...selection.denied.map((d) => d.test)], options.multiply ?? 1)
+  const selection = selectTests(options.tests, {
+    patterns: options.patterns,
+    denylist: options.denylist,
+    platform: options.platform,
+    tags: options.tags,
+    sharding: options.sharding,
+    architecture: options.architecture,
+    distro: options.distro,
+  })
+  const chosen = multiply([...selection.tests, ...selection.denied.map((d) => d.test), ...selection.skipped.map((d) => d.test)], options.multiply ?? 1)
   if (chosen.length === 0) {
     throw new UsageError(`no test matches ${options.patterns.length ? options.patterns.join(' ') : '*'} on ${options.platform}`, {hint: 'kola list shows the tests'})
   }
@@ -90,17 +118,30 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
   const reports = {tap: join(outputDir, 'test.tap'), json: join(outputDir, 'reports', 'report.json'), junit: join(outputDir, 'reports', 'junit.xml'), html: join(outputDir, 'reports', 'report.html')}
   const tap = new TapWriter(reports.tap, chosen.length)
   options.logger.notice(`${selection.tests.length * (options.multiply ?? 1)} test(s) on ${options.platform}, output in ${outputDir}`)
-  const deny = withoutCopyNumber(denier(options.denylist ?? [], new Date()))
+  const notApplicable = new Map(selection.skipped.map((s) => [s.test.name, s.reason]))
+  const deny = withoutCopyNumber((name) => notApplicable.get(name) ?? denier(options.denylist ?? [], new Date())(name))
+  const kept = new KeptMachines()
 
   // Pre-flight checks (image, QEMU) only when some test boots machines.
   const flight = selection.tests.some((t) => (t.clusterSize ?? 1) > 0) ? await options.createFlight() : machineless(options.platform)
   let records: TestRecord[] = []
+  let keptMachines: RunResult['kept'] = []
   let interrupted = false
   const started = performance.now()
   try {
     const suite = async (tests: KolaTest[], dir: string, onResult: (r: TestRecord) => void): Promise<TestRecord[]> => {
       const result = await runSuite({
-        tests: tests.map((test) => toSuiteTest(test, flight, options)),
+        tests: suiteTestsFor(planFor(tests, deny), {
+          flight,
+          defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,
+          extendTimeoutPercent: options.extendTimeoutPercent,
+          parallelByMachines: options.parallelByMachines,
+          defaultMemoryMiB: options.machineMemoryMiB,
+          keep: options.keepFailed,
+          kept,
+          logger: options.logger,
+          watchIntervalMs: options.watchIntervalMs,
+        }),
         parallel: options.parallel,
         outputDir: dir,
         signal: options.signal,
@@ -113,9 +154,13 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
         graceMs: options.graceMs,
       })
       interrupted ||= result.interrupted
-      return result.records
+      return withNotRun(result.records, tests)
     }
-    records = await suite(chosen, outputDir, (r) => tap.add(r))
+    const warnOnly = warnOnlyTests(chosen, options.denylist ?? [], new Date())
+    records = await suite(chosen, outputDir, (r) => {
+      if (r.result === 'FAIL' && warnOnly(r.name)) r.warn = true
+      tap.add(r)
+    })
     const failed = records.filter((r) => !r.subtest && r.result === 'FAIL')
     if (options.rerun && failed.length > 0 && !options.signal.aborted) {
       options.logger.notice(`rerunning ${failed.length} failed test(s)`)
@@ -124,18 +169,22 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
       const again = await suite(
         chosen.filter((t) => failed.some((f) => f.name === t.name)),
         rerunDir,
-        () => undefined,
+        (r) => {
+          if (r.result === 'FAIL' && warnOnly(r.name)) r.warn = true
+        },
       )
       records = mergeRerun(records, again)
       // The streamed test.tap holds first attempts; rewrite it with the outcome.
       const top = records.filter((r) => !r.subtest)
       await writeFile(reports.tap, `1..${chosen.length}\n${top.map(tapLines).join('')}`)
     }
+    if (kept.size > 0) keptMachines = await handleKept(kept, options)
   } finally {
     await flight.destroy()
   }
   const top = records.filter((r) => !r.subtest)
-  const result = overallResult(top)
+  // A run whose only failures are warn-only tests passed, with warnings.
+  const result = overallResult(top.map((r) => (r.warn ? {...r, result: 'PASS' as const} : r)))
   await writeReports(reports, {platform: options.platform, version: options.version, result, records})
   await writeHtmlReport(reports.html, outputDir, {platform: options.platform, version: options.version, result, records, durationMs: performance.now() - started})
   // TAP's own word for a run that stopped before its end, after the tests it cut short.
@@ -144,42 +193,17 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
     result,
     outputDir,
     reports,
-    tests: records.map((r) => ({name: r.name, result: r.result, durationMs: r.durationMs, failure: r.failure, reason: r.skipReason, flake: r.flake})),
+    tests: records.map((r) => ({name: r.name, result: r.result, durationMs: r.durationMs, failure: r.failure, reason: r.skipReason, flake: r.flake, warn: r.warn})),
     passed: top.filter((r) => r.result === 'PASS').length,
-    failed: top.filter((r) => r.result === 'FAIL').length,
+    failed: top.filter((r) => r.result === 'FAIL' && !r.warn).length,
+    warnings: top.filter((r) => r.result === 'FAIL' && r.warn).length,
+    kept: keptMachines,
     skipped: top.filter((r) => r.result === 'SKIP').length,
     interruptedTests: top.filter((r) => r.result === 'INTERRUPTED').length,
     flakes: top.filter((r) => r.flake).length,
-    infraFailures: top.filter((r) => r.failure === 'infra').length,
+    infraFailures: top.filter((r) => r.failure === 'infra' && !r.warn).length,
     interrupted: interrupted || options.signal.aborted,
     durationMs: Math.round(performance.now() - started),
-  }
-}
-
-/** A kola test as the harness runs it: boot the cluster, run, always tear down, then look for failure signatures. */
-function toSuiteTest(test: KolaTest, flight: Flight, options: RunOptions): SuiteTest {
-  const base = test.timeoutMs ?? options.defaultTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS
-  const size = test.clusterSize ?? 1
-  return {
-    name: test.name,
-    timeoutMs: Math.round(base * (1 + (options.extendTimeoutPercent ?? 0) / 100)),
-    weight: options.parallelByMachines ? Math.max(1, size) : 1,
-    run: async (h) => {
-      const cluster = await flight.newCluster({name: test.name, outputDir: h.outputDir(), flags: test.flags, signal: h.signal})
-      // A timed-out or interrupted test may be stuck in a call: tearing the cluster down unblocks it.
-      const onAbort = (): void => void cluster.destroy()
-      h.signal.addEventListener('abort', onAbort, {once: true})
-      try {
-        await Promise.all(Array.from({length: size}, () => cluster.newMachine({userData: test.userData})))
-        await test.run(new TestCluster(h, cluster))
-      } finally {
-        h.signal.removeEventListener('abort', onAbort)
-        await cluster.destroy()
-        if (!test.flags?.includes('NoEmergencyShellCheck')) {
-          for (const hit of await scanMachineLogs(h.outputDir())) h.error(`${hit.description} in ${hit.source}: ${hit.match}`)
-        }
-      }
-    },
   }
 }
 

@@ -1,0 +1,3 @@
+#!/bin/bash
+# kola: {"requiredTag": "special", "exclusive": false, "description": "Runs only with --tag special"}
+echo "asked for by tag"
