@@ -5,6 +5,7 @@
 set -euo pipefail
 pkgs=(
   qemu-system-x86 qemu-utils            # kola's QEMU platform, VHD conversion for ore azure
+  ovmf systemd-boot-efi dosfstools mtools fdisk  # kola's UEFI firmware; the test image's whole UEFI disk
   debootstrap e2fsprogs busybox-static dropbear-bin cpio xz-utils zstd  # the test image builder
   docker.io podman bzip2                # cork against a real engine; bzip2 packs the test SDK tarballs
   radosgw ceph-mon ceph-osd ceph-common  # S3 emulator

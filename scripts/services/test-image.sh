@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 case "${1:-}" in
   start)
-    for tool in debootstrap mke2fs qemu-img cpio busybox; do
+    for tool in debootstrap mke2fs qemu-img cpio busybox mkfs.vfat mcopy sfdisk; do
       command -v "$tool" >/dev/null || { echo "test-image: $tool missing: run scripts/system-deps.sh" >&2; exit 1; }
     done
     mkdir -p .services

@@ -8,6 +8,12 @@
 #   vmlinux      the uncompressed kernel: QEMU's PVH entry boots it ~2x faster
 #   vmlinuz      the same kernel, compressed
 #   initrd.img   busybox initramfs: modules for the root, first-boot Ignition
+#   initrd-flatcar.img  the same initramfs in a variant whose Ignition reads its
+#                config from Flatcar's fw_cfg name (opt/org.flatcar-linux/config)
+#                and nothing else: kola's --distro flatcar is tested against it
+#   disk-uefi.img  a whole disk: GPT, an EFI system partition with systemd-boot,
+#                the kernel and initrd.img, then the root file system as
+#                partition 2; OVMF boots it without direct kernel boot
 #   image.env    KOLA_TEST_IMAGE=... lines for the test suite
 # The hash covers this directory's files, the package list and the kernel
 # version, so the image is rebuilt only when one of them changes. Prints the
@@ -137,6 +143,9 @@ while read -r ko; do
 done <"$work/modules.initrd"
 sed 's|^/||' "$work/modules.initrd" >"$ird/modules.list"
 (cd "$ird" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.img"
+# The Flatcar-flavoured variant differs in one file: the fw_cfg name init reads.
+echo opt/org.flatcar-linux/config >"$ird/fwcfg-name"
+(cd "$ird" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) >"$work/initrd-flatcar.img"
 
 cp "$root/tmp/kernel/boot/vmlinuz-$kernel_ver" "$work/vmlinuz"
 # The bzImage wraps an xz-compressed ELF vmlinux; QEMU boots the ELF directly
@@ -168,11 +177,36 @@ log "disk image"
 mke2fs -q -t ext4 -L root -d "$root" "$work/disk.img" 1G >&2
 rm -rf "$root"
 
+log "whole disk for UEFI"
+# GPT: 1 MiB, the EFI system partition (64 MiB, FAT), the root (the ext4
+# image), 1 MiB for the backup table. No loop device or mount: mtools fills
+# the FAT image, dd places both images in the disk.
+esp="$work/esp.img"
+mkfs.vfat -C -n KOLA-ESP "$esp" $((64 * 1024)) >/dev/null
+export MTOOLS_SKIP_CHECK=1
+mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries
+mcopy -i "$esp" /usr/lib/systemd/boot/efi/systemd-bootx64.efi ::/EFI/BOOT/BOOTX64.EFI
+mcopy -i "$esp" "$work/vmlinuz" ::/vmlinuz
+mcopy -i "$esp" "$work/initrd.img" ::/initrd.img
+printf 'default kola.conf\ntimeout 0\n' >"$work/loader.conf"
+printf 'title kola test image\nlinux /vmlinuz\ninitrd /initrd.img\noptions root=/dev/vda2 console=ttyS0 systemd.show_status=0 loglevel=5\n' >"$work/kola.conf"
+mcopy -i "$esp" "$work/loader.conf" ::/loader/loader.conf
+mcopy -i "$esp" "$work/kola.conf" ::/loader/entries/kola.conf
+root_mib=$(($(stat -c %s "$work/disk.img") / 1048576))
+truncate -s $((1 + 64 + root_mib + 1))M "$work/disk-uefi.img"
+printf 'label: gpt\nstart=1MiB, size=64MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=esp\nstart=65MiB, size=%sMiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root\n' "$root_mib" |
+  sfdisk -q "$work/disk-uefi.img" >&2
+dd if="$esp" of="$work/disk-uefi.img" bs=1M seek=1 conv=notrunc,sparse status=none
+dd if="$work/disk.img" of="$work/disk-uefi.img" bs=1M seek=65 conv=notrunc,sparse status=none
+rm -f "$esp" "$work/loader.conf" "$work/kola.conf"
+
 cat >"$work/image.env" <<EOF
 KOLA_TEST_IMAGE=$out/disk.img
 KOLA_TEST_KERNEL=$out/vmlinux
 KOLA_TEST_INITRD=$out/initrd.img
 KOLA_TEST_KERNEL_VERSION=$kernel_ver
+KOLA_TEST_FLATCAR_INITRD=$out/initrd-flatcar.img
+KOLA_TEST_UEFI_DISK=$out/disk-uefi.img
 EOF
 rm -rf "$ird" "$work"/*.deb "$work"/modules.*
 chmod 0755 "$work"
