@@ -13,6 +13,7 @@ pkgs=(
   prometheus                            # kola metrics test
   git ca-certificates openssh-client
   chromium                              # kola's report.html, read in headless Chromium by its test
+  zsh                                   # the zsh completion test (bash's is tested too)
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,3 @@
+import {CompletionCommand} from '@mantle/kit'
+
+export default class Completion extends CompletionCommand {}
