@@ -2,7 +2,7 @@ import {fileURLToPath} from 'node:url'
 import {afterEach, beforeAll, describe, expect, it, vi} from 'vitest'
 
 import {BaseCommand} from './base-command.js'
-import {Config} from './oclif.js'
+import {Config, Flags} from './oclif.js'
 import {InfraError, UsageError} from './errors.js'
 
 class Throws extends BaseCommand<typeof Throws> {
@@ -52,5 +52,23 @@ describe('BaseCommand error handling', () => {
   it('an infrastructure error exits 3 and --json also prints the error as JSON on stdout', async () => {
     expect(await run(new InfraError('engine did not answer'), ['--json'])).toBe(3)
     expect(JSON.parse(stdout.join(''))).toEqual({error: {message: 'engine did not answer', exitCode: 3, kind: 'InfraError'}})
+  })
+})
+
+class Echoes extends BaseCommand<typeof Echoes> {
+  static override summary = 'test command'
+  static override examples = ['x']
+  static override strict = false
+  static override flags = {name: Flags.string()}
+  async run(): Promise<{argv: readonly string[]; cwd: string}> {
+    return {argv: this.context.argv, cwd: this.context.cwd}
+  }
+}
+
+describe('BaseCommand context', () => {
+  it('Given a variadic command, when run, then the context holds the positional arguments as parsed (no flags) and the working directory', async () => {
+    const config = await Config.load(fileURLToPath(new URL('..', import.meta.url)))
+    const result = await Echoes.run(['a', '--name', 'n', 'b'], config)
+    expect(result).toEqual({argv: ['a', 'b'], cwd: process.cwd()})
   })
 })

@@ -15,9 +15,12 @@ export interface CommandContext {
   signal: AbortSignal
   /** A progress display that draws only on a terminal, and never with --json. */
   progress(label: string, total?: number): Progress
-  /** The environment and home directory, read once here and passed down. */
+  /** The environment, home and working directory, read once here and passed down. */
   env: NodeJS.ProcessEnv
   home: string
+  cwd: string
+  /** The positional arguments as parsed, in order (what a variadic command takes); never parse again. */
+  argv: readonly string[]
 }
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -42,6 +45,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
   protected logger!: Logger
+  private parsedArgv: readonly string[] = []
+  private readonly cwd = process.cwd()
   protected readonly redactor = new Redactor()
   private readonly abort = new AbortController()
   private readonly onSignal = (signal: NodeJS.Signals): void => {
@@ -57,7 +62,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     await super.init()
     // Until flags are parsed, errors are logged at the default level.
     this.logger = new Logger({level: 'notice', stream: process.stderr, redactor: this.redactor, name: this.config.bin})
-    const {flags, args} = await this.parse({
+    const {flags, args, argv} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
@@ -66,6 +71,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    this.parsedArgv = argv as string[]
     this.logger = new Logger({level: levelFromFlags(this.flags), stream: process.stderr, redactor: this.redactor, name: this.config.bin})
     process.on('SIGINT', this.onSignal)
     process.on('SIGTERM', this.onSignal)
@@ -80,6 +86,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       progress: (label, total) => new Progress({stream: process.stderr, enabled: Boolean(process.stderr.isTTY) && !json, label, total}),
       env: process.env,
       home: process.env.HOME ?? homedir(),
+      cwd: this.cwd,
+      argv: this.parsedArgv,
     }
   }
 

@@ -27,10 +27,11 @@ function invalid(url: string, problem: string): StorageError {
 
 /**
  * Parses a storage URL. A string without `scheme://` is a local path
- * (relative paths resolve against `cwd`). A trailing slash is kept: it marks
- * a prefix.
+ * (relative paths resolve against `cwd`: commands pass their context's; a
+ * library caller that gives none gets Node's own resolution against the
+ * process's directory). A trailing slash is kept: it marks a prefix.
  */
-export function parseStorageUrl(url: string, cwd: string = process.cwd()): ParsedStorageUrl {
+export function parseStorageUrl(url: string, cwd?: string): ParsedStorageUrl {
   if (url.trim() === '') throw invalid(url, 'empty')
   const schemeMatch = /^([a-zA-Z][a-zA-Z0-9+.-]+):(.*)$/s.exec(url)
   if (!schemeMatch) return fileLocation(resolvePath(url, cwd))
@@ -87,8 +88,8 @@ export function parseStorageUrl(url: string, cwd: string = process.cwd()): Parse
   throw invalid(url, `unknown scheme "${scheme}:"`)
 }
 
-function resolvePath(path: string, cwd: string): string {
-  const abs = resolve(cwd, path)
+function resolvePath(path: string, cwd: string | undefined): string {
+  const abs = cwd === undefined ? resolve(path) : resolve(cwd, path)
   return path.endsWith('/') && !abs.endsWith(sep) ? abs + sep : abs
 }
 

@@ -11,8 +11,8 @@ export default class CheckConsole extends BaseCommand<typeof CheckConsole> {
   static override args = {path: Args.string({description: 'console log files or directories', required: false})}
 
   async run(): Promise<CheckConsoleResult> {
-    const {argv} = await this.parse(CheckConsole)
-    const paths = (argv as string[]).length > 0 ? (argv as string[]) : ['_kola_temp/qemu-latest']
+    const {argv} = this.context
+    const paths = argv.length > 0 ? [...argv] : ['_kola_temp/qemu-latest']
     const result = await checkConsole({paths})
     for (const hit of result.hits) this.log(`${hit.source}: ${hit.description}: ${hit.match}`)
     this.logger.info(`scanned ${result.scanned.length} file(s)`)

@@ -1,4 +1,4 @@
-import {Flags} from '@mantle/kit'
+import {Flags, type BaseFlags} from '@mantle/kit'
 
 import type {RunResult} from '../services/run.js'
 import {failedTestsOf} from '../services/rerun.js'
@@ -16,7 +16,8 @@ with the same flags as kola run (pass the same -E/--tests-dir/--tag as the run h
   }
 
   override async run(): Promise<RunResult> {
-    const {flags} = await this.parse(Rerun)
+    // The base command parsed Rerun's own flags; Run's type parameter just does not name --from.
+    const flags = this.flags as BaseFlags<typeof Rerun>
     const {logger, cwd} = this.context
     const failed = await failedTestsOf({from: flags.from, platform: flags.platform, cwd})
     logger.notice(`rerunning ${failed.tests.length} failed test(s) of ${failed.report}: ${failed.tests.join(' ')}`)

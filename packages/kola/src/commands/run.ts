@@ -48,8 +48,7 @@ Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests 
   }
 
   async run(): Promise<RunResult> {
-    const {argv} = await this.parse(Run)
-    return this.runPatterns((argv as string[]).filter((a) => a.length > 0))
+    return this.runPatterns(this.context.argv.filter((a) => a.length > 0))
   }
 
   /** Runs the tests of the patterns with this command's flags (`kola rerun` passes the failures of the last run). */
@@ -93,7 +92,7 @@ Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests 
         parallel,
         parallelByMachines: parallelFlag === 'auto',
         outputDir: this.flags['output-dir'],
-        cwd: process.cwd(),
+        cwd: this.context.cwd,
         defaultTimeoutMs: this.flags.timeout * 1000,
         extendTimeoutPercent: this.flags['extend-timeout-percentage'],
         rerun: this.flags.rerun,

@@ -53,7 +53,7 @@ The private key, an ssh_config (hosts m0, m1, ...) and machines.env are written 
       exec: this.flags.exec ? {command: this.flags.exec, args: [], env} : undefined,
       remove: this.flags.remove,
       outputDir: this.flags['output-dir'],
-      cwd: process.cwd(),
+      cwd: this.context.cwd,
       logger,
       signal,
       terminal: this.flags.shell ? {stdin: process.stdin, stdout: process.stdout, term: env.TERM ?? 'xterm'} : undefined,
