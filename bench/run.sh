@@ -12,3 +12,4 @@ if selected cork-enter; then node bench/cork-enter.mjs; fi
 if selected gangue; then node bench/gangue.mjs; fi
 if selected kola-boot; then node bench/kola-boot.mjs; fi
 if selected storage; then node bench/storage.mjs; fi
+if selected index; then node bench/index-pages.mjs; fi

@@ -88,7 +88,7 @@ export function buildTree(listing: Listing, includeEmpty: boolean): Map<string, 
   return dirs
 }
 
-const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+const escapeHtml = (s: string): string => (/[&<>"']/.test(s) ? s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;') : s)
 const escapePath = (s: string): string => encodeURIComponent(s).replace(/%2F/g, '/').replace(/'/g, '%27')
 
 /** The listing page of a directory (also its index.html). */
@@ -127,8 +127,11 @@ export function renderRedirect(prefix: string): string {
 export async function updateIndexes(options: IndexOptions): Promise<IndexResult> {
   const {bucket, logger} = options
   const root = fixPrefix(options.prefix)
-  const listing = options.listing ?? (await fetchListing(bucket, root, options.recursive, options.signal))
-  const title = options.title ?? bucket.name
+  const listing = withoutUnindexable(options.listing ?? (await fetchListing(bucket, root, options.recursive, options.signal)), bucket, logger)
+  // A local directory's keys are machine paths: its pages are titled from the indexed directory down.
+  const local = bucket.scheme === 'file'
+  const title = options.title ?? (local ? baseName(root) : bucket.name)
+  const titleOf = (prefix: string): string => `${title}/${local ? prefix.slice(root.length) : prefix}`
   const tree = buildTree(listing, !options.recursive)
   const result: IndexResult = {written: [], deleted: [], unchanged: 0}
   type Job = {kind: 'write'; key: string; body: string} | {kind: 'delete'; key: string}
@@ -140,7 +143,7 @@ export async function updateIndexes(options: IndexOptions): Promise<IndexResult>
 
   const dirs = options.recursive ? [...tree.values()].filter((d) => d.prefix.startsWith(root)) : [tree.get(root) ?? {prefix: root, empty: true, subdirs: [], objects: []}]
   for (const d of dirs.sort((a, b) => (a.prefix < b.prefix ? -1 : 1))) {
-    const page = (): string => renderIndexPage(`${title}/${d.prefix}`, d)
+    const page = (): string => renderIndexPage(titleOf(d.prefix), d)
     const deleteIfListed = (key: string): void => {
       if (key !== '' && listing.objects.has(key)) jobs.push({kind: 'delete', key})
     }
@@ -162,8 +165,8 @@ export async function updateIndexes(options: IndexOptions): Promise<IndexResult>
     options.concurrency ?? MAX_CONCURRENT_REQUESTS,
     async (job) => {
       const old = listing.objects.get(job.key)
-      const url = bucket.urlOf(job.key)
       if (job.kind === 'delete') {
+        const url = bucket.urlOf(job.key)
         if (options.dryRun) logger?.notice(`Would delete ${url}`)
         else {
           logger?.notice(`Deleting ${url}`)
@@ -177,6 +180,7 @@ export async function updateIndexes(options: IndexOptions): Promise<IndexResult>
         result.unchanged++
         return
       }
+      const url = bucket.urlOf(job.key)
       if (options.dryRun) logger?.notice(`Would write ${url}`)
       else {
         logger?.notice(`Writing ${url}`)
@@ -194,6 +198,36 @@ export async function updateIndexes(options: IndexOptions): Promise<IndexResult>
   result.written.sort()
   result.deleted.sort()
   return result
+}
+
+/**
+ * True for a key no index page can stand for: one with an empty segment
+ * ("a//b", "/a"), whose directory's redirect object would be its parent's
+ * listing page, or a "." or ".." segment, which a browser resolves away
+ * before it asks. A trailing "/" (a directory object) is not an empty segment.
+ */
+export function unindexableKey(key: string): boolean {
+  const segments = key.split('/')
+  const last = segments.length - 1
+  return segments.some((s, i) => s === '.' || s === '..' || (s === '' && i < last))
+}
+
+/** How many keys a warning names; the rest are counted. */
+const NAMED_KEYS = 20
+
+/** Keys for a one-line warning: the first few quoted, then how many more. */
+export function nameKeys(keys: readonly string[]): string {
+  const more = keys.length > NAMED_KEYS ? ` and ${keys.length - NAMED_KEYS} more` : ''
+  return keys.slice(0, NAMED_KEYS).map((k) => JSON.stringify(k)).join(', ') + more
+}
+
+/** The listing without the keys of `unindexableKey`, with one warning naming them. */
+function withoutUnindexable(listing: Listing, bucket: Bucket, logger: Logger | undefined): Listing {
+  const skipped = [...listing.objects.keys(), ...listing.prefixes].filter(unindexableKey)
+  if (skipped.length === 0) return listing
+  logger?.warn(`${bucket.url}: ${skipped.length} key(s) with an empty, "." or ".." path segment are left out of the index pages, which cannot link to them: ${nameKeys(skipped)}`)
+  const drop = new Set(skipped)
+  return {objects: new Map([...listing.objects].filter(([k]) => !drop.has(k))), prefixes: new Set([...listing.prefixes].filter((p) => !drop.has(p)))}
 }
 
 async function sameBytes(bucket: Bucket, old: ObjectInfo, body: Buffer, signal: AbortSignal | undefined): Promise<boolean> {

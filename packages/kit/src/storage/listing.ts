@@ -92,6 +92,7 @@ export function naturalCompare(a: string, b: string): number {
  */
 export async function md5Of(bucket: Bucket, info: ObjectInfo, signal?: AbortSignal): Promise<string | undefined> {
   if (info.md5) return info.md5
+  if (bucket.md5) return bucket.md5(info.key)
   const fresh = await bucket.stat(info.key, signal ? {signal} : {})
   if (fresh?.md5) return fresh.md5
   if (!fresh) return undefined

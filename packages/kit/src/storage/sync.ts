@@ -1,7 +1,7 @@
 import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
 import {isStorageError} from './errors.js'
-import {MAX_CONCURRENT_REQUESTS, updateIndexes, type IndexResult} from './indexer.js'
+import {MAX_CONCURRENT_REQUESTS, nameKeys, unindexableKey, updateIndexes, type IndexResult} from './indexer.js'
 import {forEachLimit} from './limit.js'
 import {fetchListing, indexNames, md5Of, type Listing} from './listing.js'
 import type {Bucket, ObjectInfo} from './types.js'
@@ -63,7 +63,16 @@ export async function syncTree(options: SyncOptions): Promise<SyncResult> {
   const after: Listing = {objects: new Map(dstListing.objects), prefixes: new Set(dstListing.prefixes)}
 
   const candidates = new Set([...dstListing.objects.keys()].filter((k) => within(k, dstPrefix) && !dstPages.has(k)))
-  const copies = [...srcListing.objects.values()].filter((o) => within(o.key, srcPrefix) && !srcPages.has(o.key))
+  let copies = [...srcListing.objects.values()].filter((o) => within(o.key, srcPrefix) && !srcPages.has(o.key))
+  if (destination.scheme === 'file') {
+    // A directory cannot hold "a//b" apart from "a/b", nor a "." or ".." name: such keys stay behind.
+    const unfit = copies.filter((o) => unindexableKey(o.key.slice(srcPrefix.length)))
+    if (unfit.length > 0) {
+      logger?.warn(`${destination.urlOf(dstPrefix)}: ${unfit.length} key(s) with an empty, "." or ".." path segment cannot be files and are not copied: ${nameKeys(unfit.map((o) => o.key))}`)
+      const left = new Set(unfit)
+      copies = copies.filter((o) => !left.has(o))
+    }
+  }
   for (const o of copies) candidates.delete(dstPrefix + o.key.slice(srcPrefix.length))
 
   await forEachLimit(

@@ -122,6 +122,12 @@ export interface Bucket {
    * credentials only the SDK can apply).
    */
   directRead?(key: string, info: ObjectInfo): Promise<DirectRead | undefined>
+  /**
+   * The MD5 of an object's bytes where reading them is cheaper than a stat
+   * and a read stream (a local file); undefined when it does not exist.
+   * Backends that store an MD5 leave this out: `md5Of` asks them.
+   */
+  md5?(key: string): Promise<string | undefined>
   write(key: string, body: Readable | Buffer | string, options?: WriteOptions): Promise<ObjectInfo>
   /** Server-side where the backend can. */
   copy(sourceKey: string, destKey: string, options?: {precondition?: Precondition; signal?: AbortSignal}): Promise<ObjectInfo>

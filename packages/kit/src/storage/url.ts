@@ -124,6 +124,9 @@ export function baseName(name: string): string {
 
 /** Sorts listing entries as object stores do: by the UTF-8 bytes of their names. */
 export function sortEntries(entries: ListEntry[]): ListEntry[] {
-  const name = (e: ListEntry): string => (e.type === 'object' ? e.object.key : e.prefix)
-  return entries.sort((a, b) => Buffer.compare(Buffer.from(name(a)), Buffer.from(name(b))))
+  // Each name made into bytes once, not at every comparison (100,000 entries: ~3.4 million buffers otherwise).
+  const keyed = entries.map((e) => ({e, bytes: Buffer.from(e.type === 'object' ? e.object.key : e.prefix)}))
+  keyed.sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+  for (let i = 0; i < keyed.length; i++) entries[i] = keyed[i]!.e
+  return entries
 }
