@@ -12,7 +12,7 @@ describe('resolveSpec', () => {
   let config: ChannelsConfig
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'plume-spec-'))
-    config = {file: join(dir, 'c.yaml'), channels: {user: {source: join(dir, 'src'), boards: ['amd64-usr', 'arm64-usr']}}}
+    config = {file: join(dir, 'c.yaml'), channels: {user: {source: join(dir, 'src'), boards: ['amd64-usr', 'arm64-usr'], boardSettings: {'amd64-usr': {arch: 'amd64'}, 'arm64-usr': {arch: 'arm64'}}}}}
   })
   afterEach(async () => {
     await rm(dir, {recursive: true, force: true})

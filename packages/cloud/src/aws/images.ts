@@ -15,10 +15,32 @@ export function fromTags(tags: EC2.Tag[] | undefined): Record<string, string> {
   return Object.fromEntries((tags ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key!, t.Value ?? '']))
 }
 
-/** Our AMI of that name in the client's region, if any. */
+/**
+ * Our AMI of that name in the client's region, if any. Two of one name are
+ * an error that names them: CopyImage does not refuse a name in use, so a
+ * copy racing an earlier run's can leave a duplicate, and picking one of
+ * them would publish an AMI list that the other region's users never see
+ * (Flatcar's FindImage, platform/api/aws/images.go, refuses them too).
+ */
 export async function findImageByName(ec2: Ec2Api, name: string): Promise<EC2.Image | undefined> {
+  const images = await findImagesByName(ec2, name)
+  if (images.length > 1) {
+    throw new InfraError(`aws: ${images.length} AMIs named ${name} in ${ec2.region}: ${images.map((i) => i.ImageId).join(', ')}`, {
+      hint: `deregister all but one (ore aws delete --region ${ec2.region} --image ID), or replace them with plume pre-release --force`,
+    })
+  }
+  return images[0]
+}
+
+/** Every AMI of ours with that name in the client's region (normally none or one). */
+export async function findImagesByName(ec2: Ec2Api, name: string): Promise<EC2.Image[]> {
   const out = await ec2.describeImages({Owners: ['self'], Filters: [{Name: 'name', Values: [name]}]})
-  return out.Images?.[0]
+  return (out.Images ?? []).filter((i) => i.ImageId)
+}
+
+/** The EBS snapshot an AMI boots from (the EBS mapping is not always listed first). */
+export function snapshotOfImage(image: EC2.Image): string | undefined {
+  return image.BlockDeviceMappings?.find((b) => b.Ebs?.SnapshotId)?.Ebs?.SnapshotId
 }
 
 async function getImage(ec2: Ec2Api, imageId: string): Promise<EC2.Image> {
@@ -54,8 +76,13 @@ export interface CopyImageOptions {
   regions: string[]
   /** A client per target region (the command builds them from the same credentials). */
   clientFor: (region: string) => Promise<Ec2Api>
-  /** Wait until every copy is available. */
+  /**
+   * Wait until every copy is available, then tag its snapshot like the
+   * source's (a copy's snapshot exists only once the copy is done).
+   */
   wait?: boolean | undefined
+  /** How long to wait for one copy (default 30 minutes, Flatcar's 60 polls of 30 s). */
+  waitTimeoutMs?: number | undefined
   /** How many regions are copied to at once (default 4). */
   concurrency?: number | undefined
   context: ServiceContext
@@ -68,10 +95,25 @@ export interface CopiedImage {
   copied: boolean
 }
 
+/** Tags a copy should carry: the source's, without AWS's reserved aws: ones (which cannot be set). */
+function ownTags(tags: EC2.Tag[] | undefined): EC2.Tag[] {
+  return (tags ?? []).filter((t) => t.Key && !t.Key.startsWith('aws:'))
+}
+
+/** The tags of `wanted` that `current` lacks or holds with another value. */
+function missingTags(wanted: EC2.Tag[], current: EC2.Tag[] | undefined): EC2.Tag[] {
+  const have = fromTags(current)
+  return wanted.filter((t) => have[t.Key!] !== (t.Value ?? ''))
+}
+
 /**
  * Copies an AMI to other regions in parallel (at most `concurrency` at once).
- * A region that already has an image of the same name is skipped, so a rerun
- * completes what is missing.
+ * A region that already has an image of the same name is not copied to
+ * again, so a rerun completes what is missing. With `wait`, each copy is
+ * waited for (bounded) and then given the source image's tags and its
+ * snapshot the source snapshot's tags, as Flatcar's copyImageIn does
+ * (platform/api/aws/images.go); only missing tags are written. Finally each
+ * region is looked up again: a second AMI of the name is reported.
  */
 export async function copyImage(options: CopyImageOptions): Promise<CopiedImage[]> {
   const {ec2, context: ctx} = options
@@ -81,59 +123,80 @@ export async function copyImage(options: CopyImageOptions): Promise<CopiedImage[
   const source = await getImage(ec2, options.imageId)
   const name = source.Name
   if (!name) throw new InfraError(`aws: image ${options.imageId} has no name`)
-  const tags = (source.Tags ?? []).filter((t) => !t.Key?.startsWith('aws:'))
+  const imageTags = ownTags(source.Tags)
+  const sourceSnapshot = snapshotOfImage(source)
+  const snapshotTags = options.wait && sourceSnapshot ? ownTags((await ec2.describeSnapshots({SnapshotIds: [sourceSnapshot]}))?.Snapshots?.[0]?.Tags) : []
   const targets = [...new Set(options.regions)].filter((r) => r !== ec2.region)
+  const bar = ctx.progress?.(`copy ${name} to ${targets.length} regions`, targets.length)
 
   // Each region is find-then-copy on its own: a run killed between two regions, or a
   // concurrent one, finds what was copied and copies only what is missing.
   const copyTo = async (region: string): Promise<CopiedImage> => {
     const target = await options.clientFor(region)
     const existing = await findImageByName(target, name)
-    if (existing?.ImageId) {
-      ctx.logger.info(`${region}: ${name} exists as ${existing.ImageId}; skipping`)
-      return {region, imageId: existing.ImageId, copied: false}
+    let imageId = existing?.ImageId
+    let copied = false
+    if (imageId) {
+      ctx.logger.info(`${region}: ${name} exists as ${imageId}; not copying`)
+    } else {
+      try {
+        const out = await target.copyImage({Name: name, Description: source.Description, SourceImageId: options.imageId, SourceRegion: ec2.region})
+        if (!out.ImageId) throw new InfraError(`aws: CopyImage to ${region} returned no image id`)
+        imageId = out.ImageId
+        copied = true
+        ctx.logger.info(`${region}: copying ${options.imageId} as ${imageId}`)
+      } catch (error) {
+        if (awsCode(error) !== 'InvalidAMIName.Duplicate') throw error
+        const again = await findImageByName(target, name)
+        if (!again?.ImageId) throw error
+        imageId = again.ImageId
+      }
     }
-    let imageId: string
-    try {
-      const out = await target.copyImage({Name: name, Description: source.Description, SourceImageId: options.imageId, SourceRegion: ec2.region})
-      if (!out.ImageId) throw new InfraError(`aws: CopyImage to ${region} returned no image id`)
-      imageId = out.ImageId
-    } catch (error) {
-      if (awsCode(error) !== 'InvalidAMIName.Duplicate') throw error
-      const again = await findImageByName(target, name)
-      if (!again?.ImageId) throw error
-      return {region, imageId: again.ImageId, copied: false}
-    }
-    ctx.logger.info(`${region}: copying ${options.imageId} as ${imageId}`)
+    const image = options.wait ? await waitAvailable(target, imageId, ctx, options.waitTimeoutMs) : existing
+    const tags = missingTags(imageTags, image?.Tags)
     if (tags.length > 0) await target.createTags({Resources: [imageId], Tags: tags})
-    if (options.wait) await waitAvailable(target, imageId, ctx)
-    return {region, imageId, copied: true}
+    const snapshotId = image && snapshotOfImage(image)
+    if (snapshotId && snapshotTags.length > 0) {
+      const current = (await target.describeSnapshots({SnapshotIds: [snapshotId]}))?.Snapshots?.[0]?.Tags
+      const missing = missingTags(snapshotTags, current)
+      if (missing.length > 0) await target.createTags({Resources: [snapshotId], Tags: missing})
+    }
+    // CopyImage does not refuse a name in use: a copy racing another run's leaves two.
+    await findImageByName(target, name)
+    return {region, imageId, copied}
   }
   const results = new Map<string, CopiedImage>()
   const failed: string[] = []
-  // Every region is tried even when one fails (the worker never throws): one error reports them all.
-  await forEachLimit(targets, options.concurrency ?? 4, async (region) => {
-    try {
-      results.set(region, await copyTo(region))
-    } catch (error) {
-      failed.push(`${region}: ${(error as Error).message}`)
-    }
-  }, ctx.signal)
+  try {
+    // Every region is tried even when one fails (the worker never throws): one error reports them all.
+    await forEachLimit(targets, options.concurrency ?? 4, async (region) => {
+      try {
+        results.set(region, await copyTo(region))
+      } catch (error) {
+        failed.push(`${region}: ${(error as Error).message}`)
+      }
+      bar?.advance(1)
+    }, ctx.signal)
+  } finally {
+    bar?.finish()
+  }
   if (failed.length > 0) throw new InfraError(`aws: copy failed in ${failed.length} of ${targets.length} regions: ${failed.join('; ')}`, {hint: 'run the command again: regions that have the image are skipped'})
   return targets.map((region) => results.get(region)!)
 }
 
-async function waitAvailable(ec2: Ec2Api, imageId: string, ctx: ServiceContext): Promise<void> {
-  await pollUntil(
+/** Waits until the image is available (30 minutes by default); returns it as described then. */
+export async function waitAvailable(ec2: Ec2Api, imageId: string, ctx: ServiceContext, timeoutMs?: number): Promise<EC2.Image> {
+  return pollUntil(
     async () => {
       const image = (await ec2.describeImages({ImageIds: [imageId]})).Images?.[0]
-      if (image?.State === 'available') return true
-      if (image?.State === 'failed' || image?.State === 'invalid' || image?.State === 'error') {
-        throw new InfraError(`aws: image ${imageId} in ${ec2.region} is ${image.State}: ${image.StateReason?.Message ?? ''}`)
+      if (image?.State === 'available') return image
+      if (image?.State === 'failed' || image?.State === 'invalid' || image?.State === 'error' || image?.State === 'deregistered') {
+        throw new InfraError(`aws: image ${imageId} in ${ec2.region} is ${image.State}: ${image.StateReason?.Message ?? ''}`, {hint: 'deregister it and run again'})
       }
+      ctx.logger.debug(`image ${imageId} in ${ec2.region}: ${image?.State ?? 'not visible yet'}`)
       return undefined
     },
-    {what: `image ${imageId} in ${ec2.region}`, intervalMs: ctx.pollIntervalMs, signal: ctx.signal},
+    {what: `image ${imageId} in ${ec2.region} to become available`, intervalMs: ctx.pollIntervalMs, timeoutMs: timeoutMs ?? 1_800_000, signal: ctx.signal},
   )
 }
 

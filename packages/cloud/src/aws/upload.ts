@@ -35,6 +35,10 @@ export interface UploadImageOptions {
   description?: string | undefined
   architecture: 'x86_64' | 'arm64'
   volumeSizeGiB?: number | undefined
+  /** EBS volume type of the root device (default gp3). */
+  volumeType?: EC2.VolumeType | undefined
+  /** uefi-preferred lets x86 instance types boot with UEFI (Secure Boot, NitroTPM) where they can (Flatcar's choice). */
+  bootMode?: 'legacy-bios' | 'uefi' | 'uefi-preferred' | undefined
   /** Delete the staged object afterwards, also on failure (default true). */
   deleteObject?: boolean | undefined
   /** Replace an AMI of the same name and re-upload. */
@@ -88,6 +92,8 @@ export async function uploadImage(options: UploadImageOptions): Promise<UploadIm
     ctx.logger.notice(`--force: deregistering AMI ${existing.ImageId} named ${name}`)
     await ec2.deregisterImage({ImageId: existing.ImageId})
   }
+  // Forced: the snapshots of the name go too (the deregistered AMI's among them), else each forced run leaves one behind.
+  if (options.force && !options.sourceSnapshot) await deleteSnapshotsNamed(ec2, name, ctx)
 
   if (options.sourceSnapshot) {
     result.snapshotId = options.sourceSnapshot
@@ -190,6 +196,23 @@ async function tagSnapshot(options: UploadImageOptions, snapshotId: string): Pro
   await options.ec2.createTags({Resources: [snapshotId], Tags: toTags({Name: options.name, [MARKER_KEY]: MARKER_VALUE, ...options.tags})})
 }
 
+/** Deletes the snapshots tagged with the name; one that cannot go (another AMI uses it) is a warning, as in Flatcar's RemoveImage. */
+export async function deleteSnapshotsNamed(ec2: Ec2Api, name: string, ctx: ServiceContext): Promise<string[]> {
+  const out = await ec2.describeSnapshots({OwnerIds: ['self'], Filters: [{Name: 'tag:Name', Values: [name]}]})
+  const deleted: string[] = []
+  for (const s of out.Snapshots ?? []) {
+    if (!s.SnapshotId) continue
+    try {
+      await ec2.deleteSnapshot({SnapshotId: s.SnapshotId})
+      deleted.push(s.SnapshotId)
+      ctx.logger.info(`deleted snapshot ${s.SnapshotId} (${name}) in ${ec2.region}`)
+    } catch (error) {
+      ctx.logger.warn(`could not delete snapshot ${s.SnapshotId} in ${ec2.region}: ${errorMessage(error)}`)
+    }
+  }
+  return deleted
+}
+
 async function findSnapshot(ec2: Ec2Api, name: string): Promise<string | undefined> {
   const out = await ec2.describeSnapshots({OwnerIds: ['self'], Filters: [{Name: 'tag:Name', Values: [name]}]})
   return out.Snapshots?.find((s) => s.State === 'completed')?.SnapshotId
@@ -208,9 +231,10 @@ async function register(options: UploadImageOptions, snapshotId: string): Promis
     Description: options.description ?? name,
     Architecture: options.architecture,
     VirtualizationType: 'hvm',
+    ...(options.bootMode ? {BootMode: options.bootMode} : {}),
     RootDeviceName: '/dev/xvda',
     BlockDeviceMappings: [
-      {DeviceName: '/dev/xvda', Ebs: {SnapshotId: snapshotId, DeleteOnTermination: true, VolumeType: 'gp3', ...(options.volumeSizeGiB ? {VolumeSize: options.volumeSizeGiB} : {})}},
+      {DeviceName: '/dev/xvda', Ebs: {SnapshotId: snapshotId, DeleteOnTermination: true, ...(options.volumeSizeGiB ? {VolumeSize: options.volumeSizeGiB} : {}), VolumeType: options.volumeType ?? 'gp3'}},
       {DeviceName: '/dev/xvdb', VirtualName: 'ephemeral0'},
     ],
     EnaSupport: true,

@@ -1,5 +1,5 @@
 import type {TokenCredential} from '@azure/identity'
-import type {PageBlobClient} from '@azure/storage-blob'
+import type {ContainerClient, PageBlobClient} from '@azure/storage-blob'
 
 import type {AzureAuth} from '@mantle/auth'
 import {UsageError} from '@mantle/kit'
@@ -17,26 +17,39 @@ export interface BlobEndpointOptions {
 }
 
 /** The calls the page-blob upload makes, narrowed from PageBlobClient. */
-export type PageBlobApi = Pick<PageBlobClient, 'url' | 'exists' | 'create' | 'uploadPages' | 'getProperties' | 'delete'>
+export type PageBlobApi = Pick<PageBlobClient, 'url' | 'exists' | 'create' | 'uploadPages' | 'getProperties' | 'delete' | 'deleteIfExists' | 'generateSasUrl'>
+
+/** The blobs of a container (name, size, last modified), for prune. */
+export async function listContainerBlobs(options: BlobEndpointOptions, container: string, prefix?: string): Promise<{name: string; size: number; lastModified: Date}[]> {
+  const client = containerClient(options, container)
+  const out: {name: string; size: number; lastModified: Date}[] = []
+  for await (const b of client.listBlobsFlat(prefix ? {prefix} : {})) out.push({name: b.name, size: b.properties.contentLength ?? 0, lastModified: b.properties.lastModified})
+  return out
+}
 
 /** A page blob client for container/blob, from a connection string, an account key, or a token. */
 export async function pageBlobClient(options: BlobEndpointOptions, container: string, blob: string): Promise<PageBlobApi> {
+  return containerClient(options, container).getPageBlobClient(blob)
+}
+
+/** A container client from a connection string, an account key, or a token. */
+function containerClient(options: BlobEndpointOptions, container: string): ContainerClient {
   // The kit's one-file bundle of the SDK: the same copy the storage backend loads, and quicker to load.
   const sb = azureSdk()
   // Our retries are kit's (withRetry around each call); the SDK's stay off.
   const pipeline = {retryOptions: {maxTries: 1}}
   const storage = options.auth.storage
   if (storage?.connectionString) {
-    return sb.BlobServiceClient.fromConnectionString(storage.connectionString, pipeline).getContainerClient(container).getPageBlobClient(blob)
+    return sb.BlobServiceClient.fromConnectionString(storage.connectionString, pipeline).getContainerClient(container)
   }
   const accountName = options.accountName ?? storage?.accountName
   if (!accountName) {
     throw new UsageError('azure storage: no storage account given', {hint: 'pass --storage-account, or a connection string (--azure-connection-string or AZURE_STORAGE_CONNECTION_STRING)'})
   }
-  const url = `${options.endpoint ?? `https://${accountName}.blob.core.windows.net`}/${container}/${encodeURIComponent(blob)}`
+  const url = `${options.endpoint ?? `https://${accountName}.blob.core.windows.net`}/${container}`
   if (storage?.accountKey && (storage.accountName === undefined || storage.accountName === accountName)) {
-    return new sb.PageBlobClient(url, new sb.StorageSharedKeyCredential(accountName, storage.accountKey), pipeline)
+    return new sb.ContainerClient(url, new sb.StorageSharedKeyCredential(accountName, storage.accountKey), pipeline)
   }
-  if (options.tokenCredential) return new sb.PageBlobClient(url, options.tokenCredential, pipeline)
+  if (options.tokenCredential) return new sb.ContainerClient(url, options.tokenCredential, pipeline)
   throw new UsageError(`azure storage: no key for account ${accountName}`, {hint: 'set AZURE_STORAGE_KEY, or pass a connection string'})
 }

@@ -62,9 +62,29 @@ export interface CreateGalleryImageOptions {
   sku: string
   hyperVGeneration?: 'V1' | 'V2' | undefined
   architecture?: 'x64' | 'Arm64' | undefined
+  /**
+   * Features of a new image definition, e.g. SecurityType
+   * TrustedLaunchAndConfidentialVMSupported, DiskControllerTypes NVMe,SCSI,
+   * IsAcceleratedNetworkSupported true (Flatcar's gallery-image-template.json).
+   */
+  features?: {name: string; value: string}[] | undefined
+  /**
+   * A new gallery is made a community gallery with this information: Azure
+   * shares with the community only a gallery created with
+   * sharingProfile.permissions Community and its communityGalleryInfo.
+   */
+  community?: CommunityGalleryInfo | undefined
   /** Regions to replicate the version to (the location always). */
   regions?: string[] | undefined
   context: ServiceContext
+}
+
+/** What a community gallery shows everyone (all four are required by Azure). */
+export interface CommunityGalleryInfo {
+  publisherUri: string
+  publisherContact: string
+  eula: string
+  publicNamePrefix: string
 }
 
 export interface GalleryImageResult {
@@ -85,7 +105,11 @@ export async function createGalleryImage(options: CreateGalleryImageOptions): Pr
   const tags = markerTags(ctx.now?.())
   const created = {gallery: false, image: false, version: false}
   if (!(await compute.getGallery(rg, gallery))) {
-    await compute.createGallery(rg, gallery, {location: options.location, tags})
+    await compute.createGallery(rg, gallery, {
+      location: options.location,
+      tags,
+      ...(options.community ? {sharingProfile: {permissions: 'Community', communityGalleryInfo: {...options.community}}} : {}),
+    })
     created.gallery = true
   }
   if (!(await compute.getGalleryImage(rg, gallery, image))) {
@@ -97,6 +121,7 @@ export async function createGalleryImage(options: CreateGalleryImageOptions): Pr
       hyperVGeneration: options.hyperVGeneration ?? 'V2',
       architecture: options.architecture ?? 'x64',
       identifier: {publisher: options.publisher, offer: options.offer, sku: options.sku},
+      ...(options.features?.length ? {features: options.features.map((f) => ({...f}))} : {}),
     })
     created.image = true
   }

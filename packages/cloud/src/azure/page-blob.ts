@@ -1,6 +1,7 @@
 import {open} from 'node:fs/promises'
 
 import {UsageError} from '@mantle/kit'
+import {azureSdk} from '@mantle/kit/storage/sdks'
 
 import {uploadProgress, type ServiceContext} from '../common/context.js'
 import {requireFile} from '../common/files.js'
@@ -110,4 +111,23 @@ export function dataRuns(chunk: Buffer): Array<[number, number]> {
   }
   if (runStart >= 0) runs.push([runStart, chunk.length])
   return runs
+}
+
+/**
+ * A read-only SAS URL of a blob (read; Flatcar's SignBlob in
+ * platform/api/azure/storage.go asks read and list, which a blob SAS of this
+ * SDK cannot carry: list is a container permission), as Partner Center asks for an offer's
+ * VHD. It is a credential: callers write it where the user asked, never to
+ * logs. Signing needs the storage account key.
+ */
+export async function readOnlySasUrl(blob: PageBlobApi, expiresOn: Date): Promise<string> {
+  const sb = azureSdk()
+  try {
+    return await blob.generateSasUrl({permissions: sb.BlobSASPermissions.parse('r'), expiresOn})
+  } catch (error) {
+    if (/shared key credential/i.test((error as Error).message)) {
+      throw new UsageError('azure storage: a SAS URL is signed with the storage account key, and none was given', {hint: 'set AZURE_STORAGE_KEY or pass a connection string'})
+    }
+    throw error
+  }
 }

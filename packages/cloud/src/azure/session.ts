@@ -2,13 +2,14 @@ import {azureTokenCredential, type AzureAuth} from '@mantle/auth'
 
 import type {ServiceContext} from '../common/context.js'
 import {azureComputeApi, azureResourcesApi, type AzureComputeApi, type AzureResourcesApi} from './arm.js'
-import {pageBlobClient, type PageBlobApi} from './clients.js'
+import {listContainerBlobs, pageBlobClient, type BlobEndpointOptions, type PageBlobApi} from './clients.js'
 
 export interface AzureSession {
   subscriptionId: string | undefined
   compute(): Promise<AzureComputeApi>
   resources(): Promise<AzureResourcesApi>
   pageBlob(container: string, blob: string): Promise<PageBlobApi>
+  listBlobs(container: string, prefix?: string): Promise<{name: string; size: number; lastModified: Date}[]>
 }
 
 /** Clients for one subscription and storage account, from credentials resolved once. */
@@ -16,15 +17,17 @@ export function connectAzure(options: {auth: AzureAuth; subscriptionId?: string 
   const {auth, context} = options
   const subscriptionId = options.subscriptionId ?? auth.subscriptionId
   const arm = async () => ({credential: await azureTokenCredential(auth), subscriptionId, endpoint: options.armEndpoint, ...context})
+  const endpoint = async (): Promise<BlobEndpointOptions> => ({
+    auth,
+    accountName: options.storageAccount,
+    endpoint: options.blobEndpoint,
+    tokenCredential: auth.storage ? undefined : await azureTokenCredential(auth),
+  })
   return {
     subscriptionId,
     compute: async () => azureComputeApi(await arm()),
     resources: async () => azureResourcesApi(await arm()),
-    pageBlob: async (container, blob) =>
-      pageBlobClient(
-        {auth, accountName: options.storageAccount, endpoint: options.blobEndpoint, tokenCredential: auth.storage ? undefined : await azureTokenCredential(auth)},
-        container,
-        blob,
-      ),
+    pageBlob: async (container, blob) => pageBlobClient(await endpoint(), container, blob),
+    listBlobs: async (container, prefix) => listContainerBlobs(await endpoint(), container, prefix),
   }
 }

@@ -17,6 +17,7 @@ export interface GceImage {
   rawDisk?: {source: string} | undefined
   licenses?: string[] | undefined
   guestOsFeatures?: Array<{type: string}> | undefined
+  architecture?: 'X86_64' | 'ARM64' | 'ARCHITECTURE_UNSPECIFIED' | undefined
   deprecated?: {state?: string; replacement?: string} | undefined
 }
 

@@ -28,6 +28,10 @@ export interface CreateImageOptions {
   family?: string | undefined
   description?: string | undefined
   licenses?: string[] | undefined
+  /** e.g. VIRTIO_SCSI_MULTIQUEUE, UEFI_COMPATIBLE, GVNIC: what instances of the image may use. */
+  guestOsFeatures?: string[] | undefined
+  /** X86_64 or ARM64; GCE assumes X86_64 when absent. */
+  architecture?: 'X86_64' | 'ARM64' | undefined
   /** Delete an image of the same name first. */
   force?: boolean | undefined
   context: ServiceContext
@@ -71,6 +75,8 @@ export async function createImage(options: CreateImageOptions): Promise<CreateIm
     ...(options.family ? {family: options.family} : {}),
     ...(options.description ? {description: options.description} : {}),
     ...(options.licenses?.length ? {licenses: options.licenses} : {}),
+    ...(options.guestOsFeatures?.length ? {guestOsFeatures: options.guestOsFeatures.map((type) => ({type}))} : {}),
+    ...(options.architecture ? {architecture: options.architecture} : {}),
   }
   ctx.logger.info(`creating image ${name} from ${options.source}`)
   await compute.waitOperation(await compute.insertImage(image))

@@ -80,10 +80,10 @@ describe('plume fails early, in one line, before any write', () => {
 
   it('an invalid config file exits 2 and names the file, the field and what was expected', async () => {
     const config = join(dir, 'channels.yaml')
-    await writeFile(config, (await readFile(config, 'utf8')).replace('boards: [amd64-usr, arm64-usr]', 'boards: amd64-usr'))
+    await writeFile(config, (await readFile(config, 'utf8')).replace('{name: arm64-usr, platforms: [aws, azure]}', '{name: arm64-usr, platforms: [aws, ec2]}'))
     const r = await plume('pre-release')
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1)
-    expect(r.stderr).toContain(`plume: error: channel config ${config}: $.channels.test.boards: must be array (expected a non-empty list of the boards`)
+    expect(r.stderr).toContain(`plume: error: channel config ${config}: $.channels.test.boards[1].platforms[1]: must be equal to one of the allowed values (expected a cloud: aws, azure or gce)`)
     expect(r.code).toBe(2)
     nothingWritten()
   })

@@ -3,7 +3,7 @@ import {readFile} from 'node:fs/promises'
 import {UsageError} from '@mantle/kit'
 import type {ErrorObject, ValidateFunction} from 'ajv'
 
-import type {ChannelsConfig, ChannelSpec} from './types.js'
+import type {Arch, BoardEntry, BoardSettings, ChannelsConfig, ChannelSpec} from './types.js'
 
 /** The JSON Schema shipped with the tool, beside the example configurations. */
 export const SCHEMA_URL = new URL('../../channels/schema.json', import.meta.url)
@@ -14,6 +14,7 @@ interface SchemaNode {
   properties?: Record<string, SchemaNode>
   additionalProperties?: SchemaNode | boolean
   items?: SchemaNode
+  anyOf?: SchemaNode[]
   definitions?: Record<string, SchemaNode>
 }
 
@@ -52,7 +53,33 @@ export async function parseChannels(file: string, text: string): Promise<Channel
       hint: `the schema is ${SCHEMA_URL.pathname}`,
     })
   }
-  return {file, channels: (value as {channels: Record<string, ChannelSpec>}).channels}
+  const channels: Record<string, ChannelSpec> = {}
+  for (const [name, raw] of Object.entries((value as {channels: Record<string, Omit<ChannelSpec, 'boards'> & {boards: BoardEntry[]}>}).channels)) {
+    channels[name] = {...raw, ...boardsOf(file, name, raw.boards)}
+  }
+  return {file, channels}
+}
+
+/** A board's architecture from its name, as Flatcar's boards are named (amd64-usr, arm64-usr). */
+export function archOfBoard(board: string): Arch | undefined {
+  if (/^(amd64|x86[-_]64)/.test(board)) return 'amd64'
+  if (/^(arm64|aarch64)/.test(board)) return 'arm64'
+  return undefined
+}
+
+function boardsOf(file: string, channel: string, entries: BoardEntry[]): Pick<ChannelSpec, 'boards' | 'boardSettings'> {
+  const boards: string[] = []
+  const boardSettings: Record<string, BoardSettings> = {}
+  for (const [i, entry] of entries.entries()) {
+    const {name, arch, platforms} = typeof entry === 'string' ? {name: entry, arch: undefined, platforms: undefined} : entry
+    const where = `channel config ${file}: $.channels.${channel}.boards[${i}]`
+    if (Object.hasOwn(boardSettings, name)) throw new UsageError(`${where}: board ${name} is listed twice`)
+    const known = arch ?? archOfBoard(name)
+    if (!known) throw new UsageError(`${where}: the architecture of board ${name} is not in its name`, {hint: `give it as {name: ${name}, arch: amd64} (or arm64)`})
+    boards.push(name)
+    boardSettings[name] = {arch: known, ...(platforms ? {platforms} : {})}
+  }
+  return {boards, boardSettings}
 }
 
 /** Finds a channel or says which ones the file has. */
@@ -124,9 +151,16 @@ function nodeAt(root: SchemaNode, segments: string[]): SchemaNode | undefined {
     // A description beside the $ref is the more specific one.
     return target ? {...target, ...(node.description ? {description: node.description} : {})} : node
   }
+  /** Of the branches of an anyOf (a board: a name or an object), the one that has the segment. */
+  const branch = (node: SchemaNode, s: string): SchemaNode => {
+    if (!node.anyOf) return node
+    const found = node.anyOf.map(resolve).find((b) => b && (b.properties?.[s] || (/^\d+$/.test(s) && b.items)))
+    return found ?? node
+  }
   let node = resolve(root)
   for (const s of segments) {
     if (!node) return undefined
+    node = branch(node, s)
     if (/^\d+$/.test(s) && node.items) node = resolve(node.items)
     else if (node.properties?.[s]) node = resolve(node.properties[s])
     else if (typeof node.additionalProperties === 'object') node = resolve(node.additionalProperties)

@@ -5,8 +5,9 @@ import {basename} from 'node:path'
 import {InfraError, UsageError} from '@mantle/kit'
 import {aws, pollUntil, type ServiceContext} from '@mantle/cloud'
 
-import type {AwsPartitionSpec, AwsSpec} from '../config/types.js'
+import type {AwsBootMode, AwsPartitionSpec, AwsSpec} from '../config/types.js'
 import type {Step} from '../plan/step.js'
+import {releaseArch, type BoardArch} from './boards.js'
 import type {StageContext} from './context.js'
 import {readText} from './text.js'
 
@@ -25,17 +26,29 @@ export interface AwsStage {
   clients: AwsClients
 }
 
-/** The AMI name: `<BaseName>-<channel>-<version>`, with characters AWS refuses replaced by '_'. */
-export function amiName(spec: AwsSpec, channel: string, version: string): string {
-  return aws.sanitizeAmiName(`${spec.baseName}-${channel}-${version}`)
+/**
+ * The AMI name, Flatcar's `<BaseName>-<channel>-<version>[-arm64]-hvm`
+ * (getSpecAWSImageMetadata in cmd/plume/prerelease.go), with characters AWS
+ * refuses replaced by '_'. Each board has its own: an arm64 pre-release
+ * never finds the amd64 AMI.
+ */
+export function amiName(spec: AwsSpec, channel: string, version: string, arch: BoardArch): string {
+  return aws.sanitizeAmiName(`${spec.baseName}-${channel}-${version}${arch.nameTag}-hvm`)
+}
+
+/** `<BaseDescription> <channel> <version>[ arm64] (HVM)`, as Flatcar describes its AMIs. */
+export function amiDescription(spec: AwsSpec, channel: string, version: string, arch: BoardArch): string {
+  return `${spec.baseDescription ?? spec.baseName} ${channel} ${version}${arch.nameTag.replaceAll('-', ' ')} (HVM)`
+}
+
+/** What RegisterImage gets from the channel: Flatcar's values unless the channel says otherwise (platform/api/aws/images.go). */
+export function registerSettings(spec: AwsSpec): {volumeSizeGiB: number; volumeType: 'gp2' | 'gp3'; bootMode: AwsBootMode} {
+  // ContainerLinuxDiskSizeGiB = 16; registerImageParams: VolumeType gp2, BootMode uefi-preferred.
+  return {volumeSizeGiB: spec.volumeSize ?? 16, volumeType: spec.volumeType ?? 'gp2', bootMode: spec.bootMode ?? 'uefi-preferred'}
 }
 
 /** Regions copied to at once: CopyImage is cheap to start, and AWS limits concurrent copies per region, not per account. */
 const COPY_CONCURRENCY = 4
-
-function architecture(board: string): 'x86_64' | 'arm64' {
-  return board.startsWith('arm64') ? 'arm64' : 'x86_64'
-}
 
 function serviceContext(ctx: StageContext): ServiceContext {
   return {logger: ctx.logger, signal: ctx.signal, pollIntervalMs: ctx.pollIntervalMs}
@@ -51,7 +64,8 @@ function serviceContext(ctx: StageContext): ServiceContext {
 export function awsPreReleaseSteps(stage: AwsStage): Step[] {
   const {ctx, spec} = stage
   const {channel, version, board} = ctx.release
-  const name = amiName(spec, channel, version)
+  const arch = releaseArch(ctx.release)
+  const name = amiName(spec, channel, version, arch)
   const steps: Step[] = []
   for (const partition of spec.partitions) {
     const home = partition.bucketRegion
@@ -59,6 +73,7 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
     const stagingKey = `${board}/${version}/${basename(rawImage(stage))}`
     const stagingUrl = `s3://${partition.bucket}/${stagingKey}`
     const stagedSize = async (): Promise<number | undefined> => (await (await stage.clients.staging(partition)).stat(stagingKey, {signal: ctx.signal}))?.size
+    if (ctx.force) steps.push(replaceStep(stage, partition, name))
     steps.push({
       id: `aws/${partition.name}/${home}/upload`,
       where: where(home),
@@ -93,8 +108,9 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
           store: await stage.clients.staging(partition),
           format: 'raw',
           name,
-          description: `${spec.baseDescription ?? spec.baseName} ${channel} ${version}`,
-          architecture: architecture(board),
+          description: amiDescription(spec, channel, version, arch),
+          architecture: arch.aws,
+          ...registerSettings(spec),
           tags: {Channel: channel, Version: version},
           context: serviceContext(ctx),
         })
@@ -110,15 +126,17 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
     })
     const others = partition.regions.filter((r) => r !== home)
     if (others.length > 0) {
-      const missing = async (): Promise<string[]> => {
-        const found = await Promise.all(others.map(async (region) => ((await findImage(stage, partition, region, name)) ? undefined : region)))
-        return found.filter((r): r is string => r !== undefined)
-      }
       steps.push({
         // One step for every region, copied to in parallel; each region is still find-then-copy (ore's copyImage), so a kill anywhere leaves no duplicate.
+        // Done only once every copy is available and tagged like the original, its snapshot too (Flatcar's copyImageIn).
         id: `aws/${partition.name}/copies`,
         where: `aws ${partition.name} ${others.join(', ')}`,
-        check: async () => (await missing()).map((region) => `copy AMI ${name} from ${home} to ${region}`),
+        check: async () => {
+          const source = await findImage(stage, partition, home, name)
+          const wanted = source ? await copyTags(stage, partition, home, source) : undefined
+          const actions = await Promise.all(others.map(async (region) => copyActions(stage, partition, region, name, wanted)))
+          return actions.flat().map((a) => a.replace('{home}', home))
+        },
         run: async () => {
           const source = await requireImage(stage, partition, home, name)
           await aws.copyImage({
@@ -126,7 +144,7 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
             imageId: source.ImageId!,
             regions: others,
             clientFor: (r) => stage.clients.ec2(partition, r),
-            wait: false,
+            wait: true,
             concurrency: COPY_CONCURRENCY,
             context: serviceContext(ctx),
           })
@@ -158,10 +176,57 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
   return steps
 }
 
+/**
+ * --force: the AMIs of this name in every region of the partition go, with
+ * their snapshots and any snapshot tagged with the name (an import's), so
+ * that the steps after it make them again from this build; as Flatcar's
+ * RemoveImage (platform/api/aws/images.go), a snapshot that cannot be
+ * deleted is a warning.
+ */
+function replaceStep(stage: AwsStage, partition: AwsPartitionSpec, name: string): Step {
+  const {ctx} = stage
+  const existing = async (region: string) => {
+    const ec2 = await stage.clients.ec2(partition, region)
+    const images = await aws.findImagesByName(ec2, name)
+    const snapshots = (await ec2.describeSnapshots({OwnerIds: ['self'], Filters: [{Name: 'tag:Name', Values: [name]}]})).Snapshots ?? []
+    const ids = new Set([...images.map((i) => snapshotOf(i)), ...snapshots.map((x) => x.SnapshotId)].filter((x): x is string => x !== undefined))
+    return {ec2, images, snapshots: [...ids]}
+  }
+  return {
+    id: `aws/${partition.name}/replace`,
+    where: `aws ${partition.name} ${partition.regions.join(', ')}`,
+    check: async () => {
+      const actions: string[] = []
+      for (const region of partition.regions) {
+        const {images, snapshots} = await existing(region)
+        if (images.length > 0) actions.push(`--force: deregister ${images.map((i) => i.ImageId).join(', ')} (${name}) in ${region}`)
+        if (snapshots.length > 0) actions.push(`--force: delete snapshot ${snapshots.join(', ')} in ${region}`)
+      }
+      return actions
+    },
+    run: async () => {
+      for (const region of partition.regions) {
+        const {ec2, images, snapshots} = await existing(region)
+        for (const image of images) {
+          await ec2.deregisterImage({ImageId: image.ImageId!})
+          ctx.logger.notice(`--force: deregistered ${image.ImageId} (${name}) in ${region}`)
+        }
+        for (const SnapshotId of snapshots) {
+          try {
+            await ec2.deleteSnapshot({SnapshotId})
+          } catch (error) {
+            ctx.logger.warn(`--force: could not delete snapshot ${SnapshotId} in ${region}: ${(error as Error).message}`)
+          }
+        }
+      }
+    },
+  }
+}
+
 /** release on AWS: in every region, the snapshot and then the AMI become public. */
 export function awsReleaseSteps(stage: AwsStage): Step[] {
   const {ctx, spec} = stage
-  const name = amiName(spec, ctx.release.channel, ctx.release.version)
+  const name = amiName(spec, ctx.release.channel, ctx.release.version, releaseArch(ctx.release))
   return spec.partitions.flatMap((partition) =>
     partition.regions.map(
       (region): Step => ({
@@ -194,7 +259,7 @@ export function awsReleaseSteps(stage: AwsStage): Step[] {
 
 /** The AMIs of every region, as `--write-image-list` and the AMI list files show them. */
 export async function amiEntries(stage: AwsStage): Promise<{name: string; hvm: string}[] | undefined> {
-  const name = amiName(stage.spec, stage.ctx.release.channel, stage.ctx.release.version)
+  const name = amiName(stage.spec, stage.ctx.release.channel, stage.ctx.release.version, releaseArch(stage.ctx.release))
   const entries: {name: string; hvm: string}[] = []
   for (const partition of stage.spec.partitions) {
     for (const region of partition.regions) {
@@ -267,6 +332,33 @@ async function importedOrImporting(ec2: Ec2Api, name: string): Promise<boolean> 
   if (snapshots.Snapshots?.some((x) => x.State === 'completed')) return true
   const tasks = await ec2.describeImportSnapshotTasks({})
   return (tasks.ImportSnapshotTasks ?? []).some((t) => t.Description === name && t.SnapshotTaskDetail?.Status === 'active')
+}
+
+/** The tags a copy and its snapshot must carry: the original's and its snapshot's, without AWS's own. */
+async function copyTags(stage: AwsStage, partition: AwsPartitionSpec, region: string, source: {Tags?: {Key?: string | undefined; Value?: string | undefined}[] | undefined; BlockDeviceMappings?: {Ebs?: {SnapshotId?: string | undefined} | undefined}[] | undefined}) {
+  const own = (tags: {Key?: string | undefined; Value?: string | undefined}[] | undefined): Record<string, string> =>
+    Object.fromEntries((tags ?? []).filter((t) => t.Key && !t.Key.startsWith('aws:')).map((t) => [t.Key!, t.Value ?? '']))
+  const snapshotId = snapshotOf(source)
+  const ec2 = await stage.clients.ec2(partition, region)
+  const snapshot = snapshotId ? (await ec2.describeSnapshots({SnapshotIds: [snapshotId]})).Snapshots?.[0] : undefined
+  return {image: own(source.Tags), snapshot: own(snapshot?.Tags)}
+}
+
+/** What a region still lacks of its copy: the copy itself, its being available, its tags and its snapshot's. */
+async function copyActions(stage: AwsStage, partition: AwsPartitionSpec, region: string, name: string, wanted: {image: Record<string, string>; snapshot: Record<string, string>} | undefined): Promise<string[]> {
+  const image = await findImage(stage, partition, region, name)
+  if (!image?.ImageId) return [`copy AMI ${name} from {home} to ${region}`]
+  if (image.State !== 'available') return [`wait for the copy ${image.ImageId} of ${name} in ${region} (${image.State}), then tag it and its snapshot`]
+  if (!wanted) return []
+  const lacks = (want: Record<string, string>, have: Record<string, string>): boolean => Object.entries(want).some(([k, v]) => have[k] !== v)
+  const actions: string[] = []
+  if (lacks(wanted.image, aws.fromTags(image.Tags))) actions.push(`tag the copy ${image.ImageId} of ${name} in ${region}`)
+  const snapshotId = snapshotOf(image)
+  if (snapshotId && Object.keys(wanted.snapshot).length > 0) {
+    const snapshot = (await (await stage.clients.ec2(partition, region)).describeSnapshots({SnapshotIds: [snapshotId]})).Snapshots?.[0]
+    if (lacks(wanted.snapshot, aws.fromTags(snapshot?.Tags))) actions.push(`tag snapshot ${snapshotId} of the copy of ${name} in ${region}`)
+  }
+  return actions
 }
 
 async function findImage(stage: AwsStage, partition: AwsPartitionSpec, region: string, name: string) {

@@ -10,7 +10,9 @@ import {serviceEnv} from '@mantle/test-utils'
 import nock from 'nock'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {galleryDefinition, galleryFeatures} from './azure.js'
 import {azureImagesApi, UPLOADED_SUFFIX} from './azure-api.js'
+import {boardArch} from './boards.js'
 
 const need = ['MANTLE_TEST_AZURE_CONNECTION_STRING', 'MANTLE_TEST_AZURE_CONTAINER']
 const {available} = serviceEnv(need)
@@ -20,7 +22,7 @@ describe.skipIf(!available)('azureImagesApi blobs (Azurite)', () => {
   let dir: string
   let vhd: string
   const container = process.env.MANTLE_TEST_AZURE_CONTAINER!
-  const blob = `plume-${Date.now().toString(36)}/flatcar-linux-1.2.3-test.vhd`
+  const blob = `plume-${Date.now().toString(36)}/flatcar-linux-1.2.3-test-amd64.vhd`
   const context = {logger: new Logger({level: 'error', stream: process.stderr, redactor: new Redactor()}), pollIntervalMs: 0}
   const session = azure.connectAzure({
     auth: {principal: undefined, subscriptionId: 'sub', cloud: undefined, source: 'test', storage: {connectionString: process.env.MANTLE_TEST_AZURE_CONNECTION_STRING!}},
@@ -56,6 +58,25 @@ describe.skipIf(!available)('azureImagesApi blobs (Azurite)', () => {
     expect(props.contentLength).toBe((await readFile(vhd)).length)
     expect(await api.blobUrl(container, blob)).toMatch(new RegExp(`/${container}/`))
   })
+
+  it('signs a read-only SAS URL that reads the blob without credentials, lists VHDs without their markers, deletes both', async () => {
+    // Given the uploaded VHD of the test above
+    if ((await api.blobState(container, blob)) !== 'complete') await api.uploadVhd(container, blob, vhd)
+    // When a SAS URL is signed for a day
+    const url = await api.sasUrl(container, blob, new Date(Date.now() + 86_400_000))
+    // Then it grants read only, and an anonymous GET of it reads the VHD's bytes
+    expect(new URL(url).searchParams.get('sp')).toBe('r')
+    const response = await fetch(url, {headers: {'x-ms-range': 'bytes=4096-4110'}})
+    expect(await response.text()).toBe('plume test disk')
+    // and a write through it is refused
+    expect((await fetch(url, {method: 'DELETE'})).status).toBe(403)
+    // and the listing names the VHD, not its upload marker; deleting takes both
+    const prefix = blob.split('/')[0]!
+    expect((await api.listBlobs(container)).map((b) => b.name).filter((n) => n.startsWith(prefix))).toEqual([blob])
+    await api.deleteBlob(container, blob)
+    expect(await api.blobState(container, blob)).toBe('absent')
+    expect((await api.listBlobs(container)).map((b) => b.name).filter((n) => n.startsWith(prefix))).toEqual([])
+  })
 })
 
 /**
@@ -69,11 +90,12 @@ describe('azureImagesApi over Resource Manager (recorded HTTP)', () => {
   const SUB = '00000000-1111-2222-3333-444444444444'
   const RG = `/subscriptions/${SUB}/resourceGroups/flatcar/providers/Microsoft.Compute`
   const G = `${RG}/galleries/flatcar_test`
-  const NAME = 'flatcar-linux-1.2.3-test'
+  const NAME = 'flatcar-linux-1.2.3-test-amd64'
   const apiVersion = (q: Record<string, unknown>) => typeof q['api-version'] === 'string' && Object.keys(q).length === 1
   const credential = {getToken: async () => ({token: 'test-arm-token', expiresOnTimestamp: Date.now() + 3_600_000})}
   const spec = {name: 'flatcar-linux', offer: 'Flatcar', image: 'x.vhd.bz2', storageAccount: 'flatcartest', resourceGroup: 'flatcar', container: 'publish', environments: [{name: 'AzurePublicCloud'}]}
   const key = Buffer.from('plume-test-account-key').toString('base64')
+  const community = {publisherUri: 'https://www.flatcar.org', publisherContact: 'maintainers@flatcar.org', eula: 'https://www.flatcar.org/eula', publicNamePrefix: 'flatcar'}
   const adapter = () => {
     const context = testContext(new Date('2026-11-21T12:00:00Z'))
     const session = azure.connectAzure({
@@ -114,62 +136,101 @@ describe('azureImagesApi over Resource Manager (recorded HTTP)', () => {
     const api = adapter()
     expect(await api.imageExists('flatcar', NAME)).toBe(true)
     expect(await api.imageExists('flatcar', NAME)).toBe(false)
-    await api.createImage('flatcar', NAME, 'westeurope', `https://flatcartest.blob.core.windows.net/publish/${NAME}.vhd`)
+    await api.createImage('flatcar', NAME, 'westeurope', `https://flatcartest.blob.core.windows.net/publish/${NAME}.vhd`, 'V2')
     expect(put.all).toEqual([
       {
         location: 'westeurope',
         tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'},
         properties: {
-          hyperVGeneration: 'V1',
+          hyperVGeneration: 'V2',
           storageProfile: {osDisk: {osType: 'Linux', osState: 'Generalized', blobUri: `https://flatcartest.blob.core.windows.net/publish/${NAME}.vhd`, storageAccountType: 'Standard_LRS'}},
         },
       },
     ])
   })
 
-  it('creates the gallery, the definition named for the channel and the version from the blob of the storage account', async () => {
-    const gallery = bodies()
-    const definition = bodies()
-    const version = bodies()
-    nock(ARM).get(`${G}/images/flatcar-linux/versions/1.2.3`).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
-    nock(ARM).get(G).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
-    nock(ARM).put(G, gallery.push).query(apiVersion).reply(200, {id: G, name: 'flatcar_test', properties: {provisioningState: 'Succeeded'}})
-    nock(ARM).get(`${G}/images/flatcar-linux`).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
-    nock(ARM).put(`${G}/images/flatcar-linux`, definition.push).query(apiVersion).reply(200, {id: `${G}/images/flatcar-linux`, properties: {provisioningState: 'Succeeded'}})
-    nock(ARM).get(`${G}/images/flatcar-linux/versions/1.2.3`).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
-    nock(ARM).put(`${G}/images/flatcar-linux/versions/1.2.3`, version.push).query(apiVersion).reply(200, {id: `${G}/images/flatcar-linux/versions/1.2.3`, properties: {provisioningState: 'Succeeded'}})
-    const api = adapter()
-    expect(await api.galleryImageVersionExists('flatcar', 'flatcar_test', 'flatcar-linux', '1.2.3')).toBe(false)
-    await api.createGalleryImageVersion('flatcar', 'flatcar_test', 'flatcar-linux', '1.2.3', {location: 'westeurope', blobUrl: `https://flatcartest.blob.core.windows.net/publish/${NAME}.vhd`})
-    expect(gallery.all).toEqual([{location: 'westeurope', tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'}}])
-    expect(definition.all).toEqual([
-      {
+  for (const board of [{arch: 'amd64', azure: 'x64', definition: 'flatcar-linux', sku: 'test'}, {arch: 'arm64', azure: 'Arm64', definition: 'flatcar-linux-arm64', sku: 'test-arm64'}] as const) {
+    it(`${board.arch}: creates the community gallery, a ${board.azure} definition with Flatcar's features and the version replicated to every configured region`, async () => {
+      const gallery = bodies()
+      const definition = bodies()
+      const version = bodies()
+      const D = `${G}/images/${board.definition}`
+      const blobUrl = `https://flatcartest.blob.core.windows.net/publish/flatcar-linux-1.2.3-test-${board.arch}.vhd`
+      nock(ARM).get(`${D}/versions/1.2.3`).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+      nock(ARM).get(G).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+      nock(ARM).put(G, gallery.push).query(apiVersion).reply(200, {id: G, name: 'flatcar_test', properties: {provisioningState: 'Succeeded'}})
+      nock(ARM).get(D).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+      nock(ARM).put(D, definition.push).query(apiVersion).reply(200, {id: D, properties: {provisioningState: 'Succeeded'}})
+      nock(ARM).get(`${D}/versions/1.2.3`).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+      nock(ARM).put(`${D}/versions/1.2.3`, version.push).query(apiVersion).reply(200, {id: `${D}/versions/1.2.3`, properties: {provisioningState: 'Succeeded'}})
+      const api = adapter()
+      expect(await api.galleryImageVersion('flatcar', 'flatcar_test', board.definition, '1.2.3')).toBeUndefined()
+      // The request as plume's pre-release builds it for this board
+      const azureSpec = {...spec, gallery: 'flatcar_test', replicationRegions: ['northeurope', 'eastus'], community}
+      const def = galleryDefinition(azureSpec, 'test', boardArch(board.arch))
+      await api.createGalleryImageVersion({
+        resourceGroup: 'flatcar',
+        gallery: 'flatcar_test',
+        definition: def.name,
+        version: '1.2.3',
         location: 'westeurope',
-        tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'},
-        properties: {osType: 'Linux', osState: 'Generalized', hyperVGeneration: 'V2', architecture: 'x64', identifier: {publisher: 'Flatcar', offer: 'Flatcar', sku: 'test'}},
-      },
-    ])
-    expect(version.all).toEqual([
-      {
-        location: 'westeurope',
-        tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'},
-        properties: {
-          publishingProfile: {targetRegions: [{name: 'westeurope'}]},
-          storageProfile: {osDiskImage: {source: {uri: `https://flatcartest.blob.core.windows.net/publish/${NAME}.vhd`, storageAccountId: `/subscriptions/${SUB}/resourceGroups/flatcar/providers/Microsoft.Storage/storageAccounts/flatcartest`}}},
+        blobUrl,
+        regions: ['westeurope', 'northeurope', 'eastus'],
+        architecture: boardArch(board.arch).azure,
+        hyperVGeneration: 'V2',
+        identifier: def.identifier,
+        features: galleryFeatures(azureSpec),
+        community,
+      })
+      // Azure shares with the community only a gallery created with a Community sharing profile (Microsoft.Compute/galleries 2023-07-03: sharingProfile.permissions, communityGalleryInfo)
+      expect(gallery.all).toEqual([
+        {
+          location: 'westeurope',
+          tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'},
+          properties: {sharingProfile: {permissions: 'Community', communityGalleryInfo: community}},
         },
-      },
-    ])
-  })
+      ])
+      // Flatcar's platform/api/azure/gallery-image-template.json: architecture from the board (azureArchForBoard, image.go), hyperVGeneration V2, and the three features
+      expect(definition.all).toEqual([
+        {
+          location: 'westeurope',
+          tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'},
+          properties: {
+            osType: 'Linux',
+            osState: 'Generalized',
+            hyperVGeneration: 'V2',
+            architecture: board.azure,
+            identifier: {publisher: 'Flatcar', offer: 'Flatcar', sku: board.sku},
+            features: [
+              {name: 'DiskControllerTypes', value: 'NVMe,SCSI'},
+              {name: 'SecurityType', value: 'TrustedLaunchAndConfidentialVMSupported'},
+              {name: 'IsAcceleratedNetworkSupported', value: 'true'},
+            ],
+          },
+        },
+      ])
+      expect(version.all).toEqual([
+        {
+          location: 'westeurope',
+          tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'},
+          properties: {
+            publishingProfile: {targetRegions: [{name: 'westeurope'}, {name: 'northeurope'}, {name: 'eastus'}]},
+            storageProfile: {osDiskImage: {source: {uri: blobUrl, storageAccountId: `/subscriptions/${SUB}/resourceGroups/flatcar/providers/Microsoft.Storage/storageAccounts/flatcartest`}}},
+          },
+        },
+      ])
+    })
+  }
 
   it('tells a community gallery by its sharing profile, and shares one with POST share {EnableCommunity}', async () => {
     const share = bodies()
-    nock(ARM).get(G).query(apiVersion).reply(200, {id: G, name: 'flatcar_test', properties: {sharingProfile: {permissions: 'Private'}}})
+    nock(ARM).get(G).query(apiVersion).reply(200, {id: G, name: 'flatcar_test', properties: {sharingProfile: {permissions: 'Community', communityGalleryInfo: {...community, communityGalleryEnabled: false}}}})
     nock(ARM).post(`${G}/share`, share.push).query(apiVersion).reply(200, {operationType: 'EnableCommunity'})
-    nock(ARM).get(G).query(apiVersion).reply(200, {id: G, name: 'flatcar_test', properties: {sharingProfile: {permissions: 'Community'}}})
+    nock(ARM).get(G).query(apiVersion).reply(200, {id: G, name: 'flatcar_test', properties: {sharingProfile: {permissions: 'Community', communityGalleryInfo: {...community, communityGalleryEnabled: true}}}})
     const api = adapter()
-    expect(await api.isCommunityShared('flatcar', 'flatcar_test')).toBe(false)
+    expect(await api.gallerySharing('flatcar', 'flatcar_test')).toEqual({permissions: 'Community', communityEnabled: false})
     await api.shareWithCommunity('flatcar', 'flatcar_test')
     expect(share.all).toEqual([{operationType: 'EnableCommunity'}])
-    expect(await api.isCommunityShared('flatcar', 'flatcar_test')).toBe(true)
+    expect(await api.gallerySharing('flatcar', 'flatcar_test')).toEqual({permissions: 'Community', communityEnabled: true})
   })
 })

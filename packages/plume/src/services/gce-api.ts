@@ -10,6 +10,7 @@ export function gceImagesApi(compute: () => Promise<gcloud.GceComputeApi>, conte
     family: i.family,
     creationTimestamp: i.creationTimestamp ?? '',
     deprecated: i.deprecated?.state ? {state: i.deprecated.state, replacement: i.deprecated.replacement} : undefined,
+    architecture: i.architecture,
   })
   return {
     listFamily: async (_project, family) => (await gcloud.listImages({compute: await compute(), prefix: `${family}-`})).filter((i) => i.family === family).map(strip),
@@ -18,7 +19,17 @@ export function gceImagesApi(compute: () => Promise<gcloud.GceComputeApi>, conte
       return image && strip(image)
     },
     createImage: async (_project, image) => {
-      await gcloud.createImage({compute: await compute(), name: image.name, source: image.sourceUri, family: image.family, description: image.description, licenses: image.licenses, context})
+      await gcloud.createImage({
+        compute: await compute(),
+        name: image.name,
+        source: image.sourceUri,
+        family: image.family,
+        description: image.description,
+        licenses: image.licenses,
+        guestOsFeatures: image.guestOsFeatures,
+        architecture: image.architecture,
+        context,
+      })
     },
     deprecate: async (_project, name, replacement) => {
       await gcloud.deprecateImage({compute: await compute(), name, state: 'DEPRECATED', replacement, context})

@@ -13,10 +13,19 @@ import {prepareStages, runStage, type StageName} from './stages.js'
 const PACKAGE = fileURLToPath(new URL('../../', import.meta.url))
 const CHILD = join(PACKAGE, 'dist', 'testing', 'kill-child.js')
 
-/** Runs a stage of the world in a child that SIGKILLs itself at `point`. */
-function killAt(world: WorldDescriptor, stage: StageName, point: string): Promise<{signal: NodeJS.Signals | null; code: number | null; output: string}> {
+/** A two-board release as Flatcar runs it: pre-release of each board, then release of each. */
+type Run = {stage: StageName; board: string}
+const RUNS: Run[] = [
+  {stage: 'pre-release', board: 'amd64-usr'},
+  {stage: 'pre-release', board: 'arm64-usr'},
+  {stage: 'release', board: 'amd64-usr'},
+  {stage: 'release', board: 'arm64-usr'},
+]
+
+/** Runs a stage of the world for a board in a child that SIGKILLs itself at `point`. */
+function killAt(world: WorldDescriptor, run: Run, point: string): Promise<{signal: NodeJS.Signals | null; code: number | null; output: string}> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, world.dir, stage, point], {stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [CHILD, world.dir, run.stage, point, run.board], {stdio: ['ignore', 'pipe', 'pipe']})
     let output = ''
     child.stdout.on('data', (d: Buffer) => (output += d.toString()))
     child.stderr.on('data', (d: Buffer) => (output += d.toString()))
@@ -25,12 +34,14 @@ function killAt(world: WorldDescriptor, stage: StageName, point: string): Promis
   })
 }
 
-async function completeRun(world: WorldDescriptor, stages: StageName[]): Promise<void> {
-  const run = await worldRun(world)
-  try {
-    for (const stage of stages) await runStage(stage, run.options)
-  } finally {
-    run.restore()
+async function completeRuns(world: WorldDescriptor, runs: Run[]): Promise<void> {
+  for (const r of runs) {
+    const run = await worldRun(world, {}, {board: r.board})
+    try {
+      await runStage(r.stage, run.options)
+    } finally {
+      run.restore()
+    }
   }
 }
 
@@ -55,7 +66,7 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
   describe(`kill anywhere (${name})`, () => {
     let root: string
     let reference: EndState
-    let points: {stage: StageName; point: string}[] = []
+    let points: {index: number; point: string}[] = []
     const worlds: WorldDescriptor[] = []
     const newWorld = async (prefix: string): Promise<WorldDescriptor> => {
       const world = await createWorld(await mkdtemp(join(root, prefix)), emulators)
@@ -67,15 +78,17 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
       // The child runs the compiled code: build it from the sources under test.
       execFileSync(process.execPath, [join(PACKAGE, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-b', PACKAGE], {stdio: 'inherit'})
       root = await mkdtemp(join(tmpdir(), 'plume-kill-'))
-      // Given an uninterrupted pre-release and release of a world
+      // Given an uninterrupted two-board pre-release and release of a world
       const ref = await newWorld('ref-')
-      const run = await worldRun(ref)
-      try {
-        const {steps} = await prepareStages(['pre-release', 'release'], run.options)
-        points = (['pre-release', 'release'] as const).flatMap((stage) => boundariesOf(steps.get(stage)!).map((point) => ({stage, point})))
-        for (const stage of ['pre-release', 'release'] as const) await runStage(stage, run.options)
-      } finally {
-        run.restore()
+      for (const [index, r] of RUNS.entries()) {
+        const run = await worldRun(ref, {}, {board: r.board})
+        try {
+          const {steps} = await prepareStages([r.stage], run.options)
+          points.push(...boundariesOf(steps.get(r.stage)!).map((point) => ({index, point})))
+          await runStage(r.stage, run.options)
+        } finally {
+          run.restore()
+        }
       }
       reference = await endState(ref)
     })
@@ -84,29 +97,34 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
       if (root) await rm(root, {recursive: true, force: true})
     })
 
-    it('has at least 20 step boundaries across pre-release and release', () => {
-      expect(points.length).toBeGreaterThanOrEqual(20)
+    it('has at least 20 step boundaries in each board\'s pre-release and release', () => {
+      for (const board of ['amd64-usr', 'arm64-usr']) expect(points.filter((p) => RUNS[p.index]!.board === board).length).toBeGreaterThanOrEqual(20)
+      // and the reference has both boards' images: two AMIs per region, two blobs, two gallery definitions
+      expect(reference.ec2.images.filter((l) => l.includes('-arm64-hvm '))).toHaveLength(reference.ec2.images.length / 2)
+      expect(reference.azure.filter((l) => l.startsWith('definition '))).toEqual(['definition flatcar_test/flatcar-linux x64 test', 'definition flatcar_test/flatcar-linux-arm64 Arm64 test-arm64'])
     })
 
     it('completes with the same end state after a SIGKILL at every step boundary', async () => {
-      for (const {stage, point} of points) {
-        // Given a fresh world (released up to pre-release when the kill is in release)
+      for (const {index, point} of points) {
+        const run = RUNS[index]!
+        const where = `${run.stage} ${run.board} ${point}`
+        // Given a fresh world, with the runs before this one done
         const world = await newWorld('w-')
-        if (stage === 'release') await completeRun(world, ['pre-release'])
-        // When the stage is killed at the boundary
-        const killed = await killAt(world, stage, point)
-        expect({point, signal: killed.signal, output: killed.signal ? '' : killed.output}).toEqual({point, signal: 'SIGKILL', output: ''})
-        if (stage === 'pre-release') nothingPublic(await endState(world))
+        await completeRuns(world, RUNS.slice(0, index))
+        // When the run is killed at the boundary
+        const killed = await killAt(world, run, point)
+        expect({where, signal: killed.signal, output: killed.signal ? '' : killed.output}).toEqual({where, signal: 'SIGKILL', output: ''})
+        if (run.stage === 'pre-release') nothingPublic(await endState(world))
         // and the release is run again from where it stopped
-        await completeRun(world, stage === 'pre-release' ? ['pre-release', 'release'] : ['release']).catch((error: unknown) => {
-          throw new Error(`rerun after a kill at ${stage} ${point}: ${(error as Error).message}`, {cause: error})
+        await completeRuns(world, RUNS.slice(index)).catch((error: unknown) => {
+          throw new Error(`rerun after a kill at ${where}: ${(error as Error).message}`, {cause: error})
         })
         // Then the end state is the one of the uninterrupted run
         const state = await endState(world)
         noDuplicates(state)
-        expect({point, state}).toEqual({point, state: reference})
+        expect({where, state}).toEqual({where, state: reference})
       }
-    }, 1_800_000)
+    }, 3_600_000)
   })
 }
 

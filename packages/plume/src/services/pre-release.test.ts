@@ -29,7 +29,7 @@ describe('pre-release on local storage with fake control planes', () => {
     const state = await endState(world)
     // and each region has one AMI, shared with the grantee, not public
     expect(state.ec2.images).toHaveLength(REGIONS.length)
-    for (const line of state.ec2.images) expect(line).toMatch(new RegExp(`Flatcar-test-1\\.2\\.3 available public=false users=${GRANTEE}`))
+    for (const line of state.ec2.images) expect(line).toMatch(new RegExp(`Flatcar-test-1\\.2\\.3-hvm available public=false users=${GRANTEE}`))
     expect(state.ec2.snapshots.every((s) => s.includes('public=false'))).toBe(true)
     expect(state.staging).toEqual([])
     // and the AMI lists sit next to the source
@@ -39,15 +39,16 @@ describe('pre-release on local storage with fake control planes', () => {
     )
     // and Azure has the blob, its copy, the image and the gallery version, but nothing is shared
     expect(state.azure).toEqual([
-      'blob mirror/flatcar-linux-1.2.3-test.vhd 65536 complete=true',
-      'blob publish/flatcar-linux-1.2.3-test.vhd 65536 complete=true',
-      'image flatcar/flatcar-linux-1.2.3-test',
-      'version flatcar_test/flatcar-linux/1.2.3',
+      'blob mirror/flatcar-linux-1.2.3-test-amd64.vhd 65536 complete=true',
+      'blob publish/flatcar-linux-1.2.3-test-amd64.vhd 65536 complete=true',
+      'definition flatcar_test/flatcar-linux x64 test',
+      'image flatcar/flatcar-linux-1.2.3-test-amd64',
+      'version flatcar_test/flatcar-linux/1.2.3 westeurope,northeurope',
     ])
     // and the image list names one AMI per region
     const list = await imageList(run.options)
     expect(list.aws?.amis.map((a) => a.name)).toEqual([...REGIONS].sort())
-    expect(list.azure).toEqual({image: 'flatcar-linux-1.2.3-test'})
+    expect(list.azure).toEqual({image: 'flatcar-linux-1.2.3-test-amd64', blob: 'flatcar-linux-1.2.3-test-amd64.vhd'})
   })
 
   it('a second run writes nothing', async () => {
@@ -97,7 +98,7 @@ describe('pre-release on local storage with fake control planes', () => {
     run = await worldRun(world, {}, {beforeCopy: async (region) => void asked.push(region)})
     run.ec2.update((s) => {
       s.snapshots.push({id: 'snap-earlier', region: REGIONS[2], state: 'completed', tags: {}, volumeUsers: [], public: false})
-      s.images.push({id: 'ami-earlier', region: REGIONS[2], name: 'Flatcar-test-1.2.3', state: 'available', snapshotId: 'snap-earlier', tags: {}, launchUsers: [], public: false})
+      s.images.push({id: 'ami-earlier', region: REGIONS[2], name: 'Flatcar-test-1.2.3-hvm', state: 'available', snapshotId: 'snap-earlier', tags: {}, launchUsers: [], public: false})
     })
     // When pre-release runs
     await runStage('pre-release', run.options)

@@ -57,13 +57,13 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
       expect(state.ec2.images.every((l) => l.includes('public=true'))).toBe(true)
       expect(state.ec2.snapshots.every((l) => l.includes('public=true'))).toBe(true)
       expect(state.azure).toContain('shared flatcar/flatcar_test')
-      if (emulators) expect(state.gce).toEqual(['flatcar-test-1-2-3-v20261121 READY public=true deprecated=null'])
+      if (emulators) expect(state.gce).toEqual(['flatcar-test-1-2-3 READY X86_64 public=true deprecated=null'])
     })
 
     it('the image list names the AMI of every region and the Azure image', async () => {
       const list = await imageList(run.options)
       const all = JSON.parse(await readSource(world, 'flatcar_production_ami_all.json')) as {amis: unknown}
-      expect(list).toEqual({aws: {amis: all.amis}, azure: {image: 'flatcar-linux-1.2.3-test'}})
+      expect(list).toEqual({aws: {amis: all.amis}, azure: {image: 'flatcar-linux-1.2.3-test-amd64', blob: 'flatcar-linux-1.2.3-test-amd64.vhd'}})
       expect(list.aws?.amis.map((a) => a.name)).toEqual([...REGIONS].sort())
     })
 

@@ -4,7 +4,8 @@ import {PLATFORMS, type AzureEnvironmentSpec, type AzureSpec, type Platform} fro
 import {runSteps, type RunReport, type Step} from '../plan/step.js'
 import {checkSource, openSource, type ReleaseSpec} from '../spec.js'
 import {amiEntries, awsPreReleaseSteps, awsReleaseSteps, type AwsClients} from './aws.js'
-import {azureImageName, azurePreReleaseSteps, azureReleaseSteps, type AzureImagesApi, type AzureStage} from './azure.js'
+import {azureBlobName, azureImageName, azurePreReleaseSteps, azureReleaseSteps, type AzureImagesApi, type AzureStage} from './azure.js'
+import {boardPlatforms, releaseArch} from './boards.js'
 import type {StageContext} from './context.js'
 import {destinationSteps} from './destinations.js'
 import {gceReleaseSteps, type GceImagesApi} from './gce.js'
@@ -45,7 +46,8 @@ export interface StageOptions {
 
 export interface ImageList {
   aws?: {amis: {name: string; hvm: string}[]}
-  azure?: {image: string}
+  /** The managed image and blob; with the channel's azure.sasUrlDays, a read-only SAS URL of the blob per environment (a credential: only in the file). */
+  azure?: {image: string; blob: string; sasUrls?: Record<string, string>}
 }
 
 export interface StageResult {
@@ -60,17 +62,23 @@ export interface StageResult {
   done: string[]
 }
 
-/** The platforms a run works on: the ones asked for, each of which the channel must configure. */
-export function selectPlatforms(release: ReleaseSpec, asked: readonly Platform[] | undefined): Set<Platform> {
+/**
+ * The platforms a run works on: the ones asked for (each of which the
+ * channel must configure), of those the ones the board publishes to (its
+ * `platforms` in the channel; Flatcar publishes arm64 on AWS and Azure, not
+ * GCE: doGCE runs for amd64-usr only in cmd/plume/release.go).
+ */
+export function selectPlatforms(release: ReleaseSpec, asked: readonly Platform[] | undefined): {platforms: Set<Platform>; notForBoard: Platform[]} {
   const configured = PLATFORMS.filter((p) => release.spec[p] !== undefined)
-  if (!asked || asked.length === 0) return new Set(configured)
-  const missing = asked.filter((p) => !configured.includes(p))
+  const missing = (asked ?? []).filter((p) => !configured.includes(p))
   if (missing.length > 0) {
     throw new UsageError(`channel "${release.channel}" in ${release.configFile} has no ${missing.join(', ')} settings`, {
       hint: `configured platforms: ${configured.join(', ') || 'none'}`,
     })
   }
-  return new Set(asked)
+  const chosen = !asked || asked.length === 0 ? configured : [...asked]
+  const forBoard = boardPlatforms(release)
+  return {platforms: new Set(chosen.filter((p) => !forBoard || forBoard.includes(p))), notForBoard: chosen.filter((p) => forBoard && !forBoard.includes(p))}
 }
 
 /** The release with its AWS partitions narrowed to the one asked for. */
@@ -109,7 +117,8 @@ function imagesOf(stage: StageName, release: ReleaseSpec, platforms: ReadonlySet
  */
 export async function prepareStages(stages: readonly StageName[], options: StageOptions): Promise<{ctx: StageContext; steps: Map<StageName, Step[]>}> {
   const release = selectPartition(options.release, options.partition)
-  const platforms = selectPlatforms(release, options.platforms)
+  const {platforms, notForBoard} = selectPlatforms(release, options.platforms)
+  if (notForBoard.length > 0) options.logger.notice(`board ${release.board} does not publish to ${notForBoard.join(', ')} (its platforms in ${release.configFile}): skipping it`)
   const source = await openSource(release, options.storage)
   await checkSource(release, source, options.signal)
   const files = new Set<string>()
@@ -216,6 +225,18 @@ export async function imageList(options: StageOptions): Promise<ImageList> {
     const amis = await amiEntries({ctx, spec: spec.aws, clients: cloud(options.clouds.aws, 'aws')})
     if (amis) list.aws = {amis}
   }
-  if (ctx.platforms.has('azure') && spec.azure) list.azure = {image: azureImageName(spec.azure, channel, version)}
+  if (ctx.platforms.has('azure') && spec.azure) {
+    const azure = spec.azure
+    const arch = releaseArch(ctx.release)
+    const blob = azureBlobName(azure, channel, version, arch)
+    list.azure = {image: azureImageName(azure, channel, version, arch), blob}
+    if (azure.sasUrlDays) {
+      const expiresOn = new Date(ctx.now().getTime() + azure.sasUrlDays * 86_400_000)
+      const api = cloud(options.clouds.azure, 'azure')
+      const sasUrls: Record<string, string> = {}
+      for (const env of azure.environments) sasUrls[env.name] = await (await api(env, azure, channel)).sasUrl(azure.container, blob, expiresOn)
+      list.azure.sasUrls = sasUrls
+    }
+  }
   return list
 }

@@ -21,6 +21,9 @@ export interface FakeImage {
   created?: string | undefined
   /** ISO date of the last launch (DescribeImageAttribute lastLaunchedTime); never launched when absent. */
   lastLaunched?: string | undefined
+  /** The RegisterImage or CopyImage request that made it, whole, for the request-shape tests. */
+  request?: {command: 'RegisterImage' | 'CopyImage'; input: EC2.RegisterImageCommandInput | EC2.CopyImageCommandInput} | undefined
+  architecture?: string | undefined
 }
 
 export interface FakeSnapshot {
@@ -100,6 +103,7 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
     Public: i.public,
     CreationDate: i.created,
     Tags: toTags(i.tags),
+    Architecture: i.architecture as EC2.ArchitectureValues | undefined,
     BlockDeviceMappings: [{DeviceName: '/dev/xvda', Ebs: {SnapshotId: i.snapshotId}}],
   })
 
@@ -175,7 +179,7 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
         const snapshotId = input.BlockDeviceMappings?.find((b) => b.Ebs?.SnapshotId)?.Ebs?.SnapshotId ?? ''
         if (!s.snapshots.some((x) => x.id === snapshotId && x.region === region)) throw awsError('InvalidSnapshot.NotFound', `no snapshot ${snapshotId}`)
         const tags = tagsOf(input.TagSpecifications?.find((t) => t.ResourceType === 'image')?.Tags)
-        const image: FakeImage = {id: id(s, 'ami', `${region}/${input.Name}`), region, name: input.Name ?? '', description: input.Description, state: 'pending', snapshotId, tags, launchUsers: [], public: false, created: created(s)}
+        const image: FakeImage = {id: id(s, 'ami', `${region}/${input.Name}`), region, name: input.Name ?? '', description: input.Description, state: 'pending', snapshotId, tags, launchUsers: [], public: false, created: created(s), request: {command: 'RegisterImage', input}, architecture: input.Architecture}
         s.images.push(image)
         return {ImageId: image.id}
       },
@@ -192,7 +196,10 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
         if (images.length === 0) throw awsError('InvalidAMIID.NotFound', `no image ${input.ImageIds.join(',')}`)
       }
       const glob = (pattern: string): RegExp => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`)
-      for (const f of input.Filters ?? []) if (f.Name === 'name') images = images.filter((i) => (f.Values ?? []).some((v) => glob(v).test(i.name)))
+      for (const f of input.Filters ?? []) {
+        if (f.Name === 'name') images = images.filter((i) => (f.Values ?? []).some((v) => glob(v).test(i.name)))
+        if (f.Name?.startsWith('tag:')) images = images.filter((i) => f.Values?.includes(i.tags[f.Name!.slice(4)] ?? '\0'))
+      }
       if (input.ExecutableUsers?.length) images = images.filter((i) => input.ExecutableUsers!.every((u) => (u === 'all' ? i.public : i.public || i.launchUsers.includes(u))))
       const out = images.map(describeImage)
       // An image is available once it has been seen pending.
@@ -211,7 +218,7 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
         if (s.images.some((i) => i.region === region && i.name === input.Name)) throw awsError('InvalidAMIName.Duplicate', `AMI name ${input.Name} is already in use`)
         const snap: FakeSnapshot = {id: id(s, 'snap', `${region}/${input.Name}`), region, state: 'completed', tags: {}, volumeUsers: [], public: false}
         s.snapshots.push(snap)
-        const image: FakeImage = {id: id(s, 'ami', `${region}/${input.Name}`), region, name: input.Name ?? source.name, description: input.Description, state: 'pending', snapshotId: snap.id, tags: {}, launchUsers: [], public: false, created: created(s)}
+        const image: FakeImage = {id: id(s, 'ami', `${region}/${input.Name}`), region, name: input.Name ?? source.name, description: input.Description, state: 'pending', snapshotId: snap.id, tags: {}, launchUsers: [], public: false, created: created(s), request: {command: 'CopyImage', input}, architecture: source.architecture}
         s.images.push(image)
         return {ImageId: image.id}
       },
@@ -229,8 +236,12 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
           if (p.Group === 'all') image.public = true
           else if (p.UserId && !image.launchUsers.includes(p.UserId)) image.launchUsers.push(p.UserId)
         }
+        for (const p of input.LaunchPermission?.Remove ?? []) {
+          if (p.Group === 'all') image.public = false
+          else image.launchUsers = image.launchUsers.filter((u) => u !== p.UserId)
+        }
       },
-      `ModifyImageAttribute ${region} ${input.ImageId} ${JSON.stringify(input.LaunchPermission?.Add ?? [])}`,
+      `ModifyImageAttribute ${region} ${input.ImageId} ${JSON.stringify(input.LaunchPermission ?? {})}`,
     )
     return {}
   })

@@ -29,7 +29,10 @@ export interface WorldDescriptor {
   run: string
   emulators?: EmulatorEnv | undefined
   channel: string
+  /** The board a run works on unless told otherwise. */
   board: string
+  /** Every board of the channel, each with its own build in the source. */
+  boards: string[]
   version: string
 }
 
@@ -48,6 +51,8 @@ export const TEST_AWS_AUTH: AwsAuth = {
 }
 
 export const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'] as const
+/** The channel's boards, as Flatcar's: both on AWS and Azure, amd64 alone on GCE. */
+export const BOARDS = ['amd64-usr', 'arm64-usr'] as const
 export const GRANTEE = '111122223333'
 /** GCE names carry the day they are made: the tests fix it. */
 export const TODAY = new Date('2026-11-21T12:00:00Z')
@@ -106,24 +111,27 @@ export const IMAGES = {
 
 /** Makes the world: key, signed build in the source, configuration. */
 export async function createWorld(dir: string, emulators: EmulatorEnv | undefined, options: {version?: string} = {}): Promise<WorldDescriptor> {
-  const world: WorldDescriptor = {dir, run: `plume-${randomBytes(4).toString('hex')}`, emulators, channel: 'test', board: 'amd64-usr', version: options.version ?? '1.2.3'}
+  const world: WorldDescriptor = {dir, run: `plume-${randomBytes(4).toString('hex')}`, emulators, channel: 'test', board: 'amd64-usr', boards: [...BOARDS], version: options.version ?? '1.2.3'}
   const key = await makeTestKey({name: 'plume test builds'})
   await writeFile(join(dir, 'key.asc'), key.publicArmored)
   await writeFile(join(dir, 'world.json'), JSON.stringify(world, null, 2))
   const urls = urlsOf(world)
   const storage = storageOf(world)
   const source = await openLocation(urls.source, storage)
-  const prefix = `${fixPrefix(source.key)}${world.board}/${world.version}/`
-  const put = async (name: string, data: Buffer, sign: boolean): Promise<void> => {
-    await source.bucket.write(`${prefix}${name}`, data)
-    if (sign) await source.bucket.write(`${prefix}${name}.sig`, Buffer.from(await signDetached(data, key.privateKey)))
+  for (const board of world.boards) {
+    const prefix = `${fixPrefix(source.key)}${board}/${world.version}/`
+    const put = async (name: string, data: Buffer, sign: boolean): Promise<void> => {
+      await source.bucket.write(`${prefix}${name}`, data)
+      if (sign) await source.bucket.write(`${prefix}${name}.sig`, Buffer.from(await signDetached(data, key.privateKey)))
+    }
+    // Each board's images are its own bytes: a board that published another's would show in the fakes.
+    await put('version.txt', Buffer.from(`FLATCAR_BUILD=1\nFLATCAR_VERSION=${world.version}\nFLATCAR_VERSION_ID=${world.version}\n`), false)
+    await put(IMAGES.generic, bzip2(fakeDisk(`generic ${board}`)), true)
+    await put(IMAGES.aws, bzip2(fakeDisk(`aws ${board}`)), true)
+    await put(IMAGES.azure, bzip2(fakeDisk(`azure ${board}`)), true)
+    if (emulators) await put(IMAGES.gce, fakeDisk(`gce ${board}`), true)
+    await put('flatcar_production_image_contents.txt', Buffer.from(`/usr/bin/true ${board}\n`), false)
   }
-  await put('version.txt', Buffer.from(`FLATCAR_BUILD=1\nFLATCAR_VERSION=${world.version}\nFLATCAR_VERSION_ID=${world.version}\n`), false)
-  await put(IMAGES.generic, bzip2(fakeDisk('generic')), true)
-  await put(IMAGES.aws, bzip2(fakeDisk('aws')), true)
-  await put(IMAGES.azure, bzip2(fakeDisk('azure')), true)
-  if (emulators) await put(IMAGES.gce, fakeDisk('gce'), true)
-  await put('flatcar_production_image_contents.txt', Buffer.from('/usr/bin/true\n'), false)
   await writeFile(join(dir, 'channels.yaml'), configYaml(world))
   return world
 }
@@ -156,12 +164,16 @@ function configYaml(world: WorldDescriptor): string {
       image: ${IMAGES.gce}
       publish: flatcar_production_gce.txt
       public: true
-      limit: 1`
+      limit: 1
+      staging: gs://${e.gcs.bucket}/${world.run}/gce-staging/`
     : ''
   return `channels:
   ${world.channel}:
     source: ${urls.source}
-    boards: [amd64-usr, arm64-usr]
+    # Flatcar's boards: arm64 is not published on GCE.
+    boards:
+      - {name: amd64-usr, platforms: [aws, azure, gce]}
+      - {name: arm64-usr, platforms: [aws, azure]}
     verify: [${IMAGES.generic}]
     verifyKey: ${join(world.dir, 'key.asc')}
     destinations:
@@ -186,6 +198,12 @@ ${urls.destinations.map(dest).join('\n')}${gce}
       resourceGroup: flatcar
       container: publish
       gallery: flatcar_test
+      replicationRegions: [northeurope]
+      community:
+        publisherUri: https://www.flatcar.org
+        publisherContact: maintainers@flatcar.org
+        eula: https://www.flatcar.org/eula
+        publicNamePrefix: flatcar
       environments:
         - name: AzurePublicCloud
           location: westeurope
@@ -207,7 +225,7 @@ export interface WorldRun {
  * fake control planes in place of the clouds. Staged AWS objects go to the
  * world's staging location (a prefix of the S3 emulator, or a directory).
  */
-export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptions> = {}, fakes: Pick<FakeEc2Options, 'beforeCopy'> = {}): Promise<WorldRun> {
+export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptions> = {}, fakes: Pick<FakeEc2Options, 'beforeCopy'> & {board?: string} = {}): Promise<WorldRun> {
   const logger = extra.logger ?? new Logger({level: 'warn', stream: process.stderr, redactor: new Redactor()})
   const signal = extra.signal ?? new AbortController().signal
   const storage = storageOf(world)
@@ -216,12 +234,17 @@ export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptio
     stateFile: join(world.dir, 'ec2.json'),
     regions: REGIONS,
     objectExists: async (_bucket, key) => (await staging.stat(key)) !== undefined,
-    ...fakes,
+    beforeCopy: fakes.beforeCopy,
   })
-  const gce = fakeGce(join(world.dir, 'gce.json'))
-  const azure = fakeAzure(join(world.dir, 'azure.json'), 'flatcartest')
+  // images.insert reads the object it is given: the fake records the MD5 of what it found there.
+  const objectMd5 = async (url: string): Promise<string | undefined> => {
+    const {bucket, key} = await openLocation(url, storage)
+    return (await bucket.stat(key))?.md5
+  }
+  const gce = fakeGce(join(world.dir, 'gce.json'), {objectMd5})
+  const azure = fakeAzure(join(world.dir, 'azure.json'), 'flatcartest', () => TODAY)
   const config = await loadChannels(join(world.dir, 'channels.yaml'))
-  const release = await resolveSpec({config, channel: world.channel, board: world.board, version: world.version, sdkRoot: world.dir, storage})
+  const release = await resolveSpec({config, channel: world.channel, board: fakes.board ?? world.board, version: world.version, sdkRoot: world.dir, storage})
   const keyring: Keyring = await loadKeyring({files: [join(world.dir, 'key.asc')]})
   const options: StageOptions = {
     release,
@@ -261,7 +284,10 @@ async function stagingStore(world: WorldDescriptor, storage: StorageOptions): Pr
 export interface EndState {
   /** Per destination URL (by position): `key md5` lines of every object, the world's run id replaced. */
   destinations: string[][]
+  /** The source directory of the world's board. */
   source: string[]
+  /** Every board's source directory. */
+  sources: Record<string, string[]>
   staging: string[]
   ec2: {images: string[]; snapshots: string[]}
   gce: string[]
@@ -290,24 +316,31 @@ export async function endState(world: WorldDescriptor): Promise<EndState> {
   const staging = await stagingStore(world, storage)
   const stagingKeys: string[] = []
   for await (const e of staging.list()) if (e.type === 'object') stagingKeys.push(e.object.key.slice(staging.prefix.length))
+  if (world.emulators) {
+    // The GCE tarballs staged for images.insert: gone once the images are READY.
+    const {bucket, key} = await openLocation(`gs://${world.emulators.gcs.bucket}/${world.run}/gce-staging/`, storage)
+    for await (const e of bucket.list({prefix: key})) if (e.type === 'object') stagingKeys.push(`gce:${e.object.key.slice(key.length)}`)
+  }
   const readState = async <T>(name: string, empty: T): Promise<T> => JSON.parse(await readFile(join(world.dir, name), 'utf8').catch(() => JSON.stringify(empty))) as T
   const ec2 = await readState<FakeEc2State>('ec2.json', {images: [], snapshots: [], importTasks: [], writes: [], counter: 0})
   const gce = await readState<FakeGceState>('gce.json', {images: [], writes: [], tick: 0})
-  const azure = await readState<FakeAzureState>('azure.json', {blobs: [], images: [], galleryVersions: [], sharedGalleries: [], writes: []})
+  const azure = await readState<FakeAzureState>('azure.json', {blobs: [], images: [], galleries: [], definitions: [], galleryVersions: [], writes: []})
   return {
     destinations: await Promise.all(urls.destinations.map(tree)),
     source: await tree(`${urls.source}/${world.board}/${world.version}/`),
+    sources: Object.fromEntries(await Promise.all(world.boards.map(async (b) => [b, await tree(`${urls.source}/${b}/${world.version}/`)] as const))),
     staging: stagingKeys.sort(),
     ec2: {
       images: ec2.images.map((i) => `${i.region} ${i.id} ${i.name} ${i.state} public=${i.public} users=${i.launchUsers.join(',')} tags=${JSON.stringify(i.tags)}`).sort(),
       snapshots: ec2.snapshots.map((s) => `${s.region} ${s.id} public=${s.public} users=${s.volumeUsers.join(',')} tags=${JSON.stringify(s.tags)}`).sort(),
     },
-    gce: gce.images.map((i) => `${i.name} ${i.status} public=${i.public} deprecated=${JSON.stringify(i.deprecated ?? null)}`).sort(),
+    gce: gce.images.map((i) => `${i.name} ${i.status} ${i.architecture ?? ''} public=${i.public} deprecated=${JSON.stringify(i.deprecated ?? null)}`).sort(),
     azure: [
       ...azure.blobs.map((b) => `blob ${b.container}/${b.blob} ${b.size} complete=${b.complete}`),
       ...azure.images.map((i) => `image ${i.resourceGroup}/${i.name}`),
-      ...azure.galleryVersions.map((v) => `version ${v.gallery}/${v.definition}/${v.version}`),
-      ...azure.sharedGalleries.map((g) => `shared ${g}`),
+      ...azure.definitions.map((d) => `definition ${d.gallery}/${d.name} ${d.architecture} ${d.identifier.sku}`),
+      ...azure.galleryVersions.map((v) => `version ${v.gallery}/${v.definition}/${v.version} ${v.regions.join(',')}`),
+      ...azure.galleries.filter((g) => g.communityEnabled).map((g) => `shared ${g.resourceGroup}/${g.name}`),
     ].sort(),
   }
 }
@@ -321,7 +354,8 @@ export async function objectVersions(world: WorldDescriptor): Promise<string[]> 
   const storage = storageOf(world)
   const urls = urlsOf(world)
   const out: string[] = []
-  for (const url of [...urls.destinations, `${urls.source}/`, urls.staging]) {
+  const gceStaging = world.emulators ? [`gs://${world.emulators.gcs.bucket}/${world.run}/gce-staging/`] : []
+  for (const url of [...urls.destinations, `${urls.source}/`, urls.staging, ...gceStaging]) {
     const {bucket, key} = await openLocation(url, storage)
     for await (const e of bucket.list({prefix: fixPrefix(key)})) {
       if (e.type === 'object') out.push(`${bucket.urlOf(e.object.key)} ${e.object.generation ?? ''} ${e.object.updated?.toISOString() ?? ''} ${e.object.size}`)
