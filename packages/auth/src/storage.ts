@@ -1,8 +1,24 @@
 import {Flags, parseStorageUrl, type CommandContext, type StorageOptions} from '@mantle/kit'
 
-import {awsFlags, azureAuth, azureFlags, awsAuth, gceAuth, gceFlags} from './flags.js'
 import type {AwsAuth} from './aws.js'
 import {azureTokenCredential, type AzureAuth} from './azure.js'
+import {resolveEndpoints, type StorageEndpoints} from './endpoints.js'
+import {
+  awsAuth,
+  awsAuthInput,
+  awsFlags,
+  azureAuth,
+  azureAuthInput,
+  azureFlags,
+  gceAuth,
+  gceAuthInput,
+  gceFlags,
+  type AuthContext,
+  type AwsAuthInput,
+  type AzureAuthInput,
+  type FlagValues,
+  type GceAuthInput,
+} from './flags.js'
 import {googleClientOptions, type GceAuth} from './gce.js'
 
 /**
@@ -22,13 +38,30 @@ export const storageFlags = {
   'azure-blob-endpoint': Flags.string({summary: 'Azure blob endpoint, e.g. http://127.0.0.1:10000/devstoreaccount1 (with an account key or SAS).', helpGroup: 'STORAGE'}),
 }
 
-type Ctx = Pick<CommandContext, 'env' | 'home' | 'logger' | 'redactor'> & {
+export type StorageFlagValues = FlagValues<typeof storageFlags>
+
+/** The typed input of storageOptions: each backend's credential input and the endpoint overrides; what is absent falls back to the environment. */
+export interface StorageAuthInput {
+  aws?: AwsAuthInput | undefined
+  gce?: GceAuthInput | undefined
+  azure?: AzureAuthInput | undefined
+  endpoints?: StorageEndpoints | undefined
+}
+
+export function storageAuthInput(flags: StorageFlagValues): StorageAuthInput {
+  return {
+    aws: awsAuthInput(flags),
+    gce: gceAuthInput(flags),
+    azure: azureAuthInput(flags),
+    endpoints: {gcs: flags['gcs-endpoint'], s3: flags['s3-endpoint'], azureBlob: flags['azure-blob-endpoint']},
+  }
+}
+
+type Ctx = AuthContext & {
   /** Relative plain paths resolve against this. */
   cwd?: string | undefined
   signal?: AbortSignal | undefined
 }
-type AnyFlags = Record<string, unknown>
-const str = (flags: AnyFlags, name: string): string | undefined => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined)
 
 /** Where each backend's credentials come from, resolved only when a URL of that scheme appears. */
 export interface StorageCredentialSources {
@@ -39,13 +72,6 @@ export interface StorageCredentialSources {
   explicitGceKey?: boolean
 }
 
-/** Endpoint overrides; each falls back to the variable its SDK knows. */
-export interface StorageEndpoints {
-  gcs?: string | undefined
-  s3?: string | undefined
-  azureBlob?: string | undefined
-}
-
 type ResolveCtx = Pick<CommandContext, 'env' | 'logger'> & Pick<Ctx, 'cwd' | 'signal'>
 
 /**
@@ -54,15 +80,14 @@ type ResolveCtx = Pick<CommandContext, 'env' | 'logger'> & Pick<Ctx, 'cwd' | 'si
  * none, and a gs:// URL never asks for AWS keys. Bad URLs fail here, before
  * any credential is read.
  */
-export function storageOptions(urls: string | readonly string[], flags: AnyFlags, ctx: Ctx): Promise<StorageOptions> {
+export function storageOptions(urls: string | readonly string[], input: StorageAuthInput, ctx: Ctx): Promise<StorageOptions> {
   const sources: StorageCredentialSources = {
-    gce: () => gceAuth(flags, ctx),
-    aws: () => awsAuth(flags, ctx),
-    azure: () => azureAuth(flags, ctx),
-    explicitGceKey: str(flags, 'json-key') !== undefined || flags['service-auth'] === true,
+    gce: () => gceAuth(input.gce ?? {}, ctx),
+    aws: () => awsAuth(input.aws ?? {}, ctx),
+    azure: () => azureAuth(input.azure ?? {}, ctx),
+    explicitGceKey: input.gce?.jsonKey !== undefined || input.gce?.serviceAuth === true,
   }
-  const endpoints = {gcs: str(flags, 'gcs-endpoint'), s3: str(flags, 's3-endpoint'), azureBlob: str(flags, 'azure-blob-endpoint')}
-  return resolveStorageOptions(urls, sources, endpoints, ctx)
+  return resolveStorageOptions(urls, sources, input.endpoints ?? {}, ctx)
 }
 
 /** The same, for a caller with credential sources of its own (plume's per-partition credentials). */
@@ -74,33 +99,34 @@ export async function resolveStorageOptions(
 ): Promise<StorageOptions> {
   const {env, logger} = ctx
   const schemes = new Set((typeof urls === 'string' ? [urls] : urls).map((u) => parseStorageUrl(u, ctx.cwd).scheme))
+  const resolved = resolveEndpoints(endpoints, env)
   const options: StorageOptions = {logger, ...(ctx.cwd ? {cwd: ctx.cwd} : {}), ...(ctx.signal ? {signal: ctx.signal} : {})}
 
   if (schemes.has('gs')) {
-    const apiEndpoint = endpoints.gcs ?? env.STORAGE_EMULATOR_HOST
+    const apiEndpoint = resolved.gcs
     // An emulator takes no credentials unless a key is given explicitly.
     if (apiEndpoint && !sources.explicitGceKey) {
-      options.gcs = {apiEndpoint: withScheme(apiEndpoint), clientOptions: {projectId: env.GOOGLE_CLOUD_PROJECT ?? 'emulator'}}
+      options.gcs = {apiEndpoint, clientOptions: {projectId: env.GOOGLE_CLOUD_PROJECT ?? 'emulator'}}
     } else {
       const auth = await sources.gce()
       const clientOptions = googleClientOptions(auth)
       // "--json-key none": anonymous reads of public buckets, no token requested.
       options.gcs =
         auth.kind === 'none'
-          ? {apiEndpoint: apiEndpoint ? withScheme(apiEndpoint) : 'https://storage.googleapis.com', clientOptions: {...clientOptions, useAuthWithCustomEndpoint: false}}
-          : {clientOptions, ...(apiEndpoint ? {apiEndpoint: withScheme(apiEndpoint)} : {})}
+          ? {apiEndpoint: apiEndpoint ?? 'https://storage.googleapis.com', clientOptions: {...clientOptions, useAuthWithCustomEndpoint: false}}
+          : {clientOptions, ...(apiEndpoint ? {apiEndpoint} : {})}
     }
   }
 
   if (schemes.has('s3')) {
     const auth = await sources.aws()
-    const endpoint = endpoints.s3 ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL
+    const endpoint = resolved.s3
     options.s3 = {credentials: auth.credentials, region: auth.region ?? 'us-east-1', ...(endpoint ? {endpoint, forcePathStyle: true} : {})}
   }
 
   if (schemes.has('az')) {
     const auth = await sources.azure()
-    const endpoint = endpoints.azureBlob
+    const endpoint = resolved.azureBlob
     if (auth.storage) {
       options.azure = {...auth.storage, ...(endpoint ? {endpoint} : {})}
     } else if (auth.principal) {
@@ -111,9 +137,4 @@ export async function resolveStorageOptions(
     }
   }
   return options
-}
-
-/** STORAGE_EMULATOR_HOST is sometimes given as host:port; the client wants a URL. */
-function withScheme(endpoint: string): string {
-  return /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`
 }

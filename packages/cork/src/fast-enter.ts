@@ -13,9 +13,10 @@ import {checkChrootName, resolveLayout} from './services/sdk/layout.js'
  * Returns undefined, having done nothing that matters, for anything else
  * (other flags, --help, no command) and for any failure before the process
  * starts: bin/run.cjs then runs the real command, which parses, reports and
- * exits through the one error handler.
+ * exits through the one error handler. The bin hands over the environment
+ * and working directory, as the base command does for commands.
  */
-export async function fastEnter(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+export async function fastEnter(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number | undefined> {
   const parsed = parse(argv)
   if (!parsed) return undefined
   let started = false
@@ -27,7 +28,7 @@ export async function fastEnter(argv: readonly string[], env: NodeJS.ProcessEnv 
     engine.prepare()
     const layout = await resolveLayout({
       root: parsed.flags.root,
-      cwd: process.cwd(),
+      cwd,
       sdkVersion: parsed.flags['sdk-version'],
       osVersion: parsed.flags['os-version'],
       board: parsed.flags.board,
@@ -41,7 +42,7 @@ export async function fastEnter(argv: readonly string[], env: NodeJS.ProcessEnv 
       stdout: lazyWriter(() => process.stdout),
       stderr: lazyWriter(() => process.stderr),
       user: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
-      cwd: process.cwd(),
+      cwd,
       chroot: checkChrootName(parsed.flags.chroot),
       onStarted: () => {
         started = true

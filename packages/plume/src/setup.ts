@@ -2,14 +2,14 @@ import {access} from 'node:fs/promises'
 import {resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {awsAuth, azureAuth, gceAuth, type AwsAuth} from '@mantle/auth'
+import {awsAuth, azureAuth, gceAuth, resolveStorageOptions, type AwsAuth} from '@mantle/auth'
 import {loadDefaultKeyring, loadKeyring, userKeyDirectory, type CommandContext, type Keyring, type StorageOptions} from '@mantle/kit'
 
 import {loadChannels} from './config/load.js'
 import type {ChannelsConfig, Platform} from './config/types.js'
 import {awsClients, azureClients, gceClients} from './services/clouds.js'
+import {credentialInputs, storageEndpoints, type CredentialFlags} from './options.js'
 import type {CloudDeps, StageOptions} from './services/stages.js'
-import {storageOptionsFor} from './services/storage-options.js'
 import {resolveSpec} from './spec.js'
 
 /** The example shipped with the tool: the local default. */
@@ -22,12 +22,7 @@ export async function configFile(flag: string | undefined, cwd: string): Promise
   return (await access(local).then(() => true, () => false)) ? local : LOCAL_CONFIG
 }
 
-export interface CredentialFlags {
-  'aws-credentials'?: string | undefined
-  'azure-credentials'?: string | undefined
-  'azure-profile'?: string | undefined
-  'gce-json-key'?: string | undefined
-}
+export type {CredentialFlags} from './options.js'
 
 export interface SetupFlags extends CredentialFlags {
   config?: string | undefined
@@ -50,8 +45,8 @@ export interface SetupFlags extends CredentialFlags {
  * channel uses, the keyring, and lazily connected clouds.
  */
 export async function stageOptions(flags: SetupFlags, context: CommandContext): Promise<StageOptions & {config: ChannelsConfig}> {
-  const cwd = process.cwd()
-  const config = await loadConfig(flags)
+  const {cwd} = context
+  const config = await loadConfig(flags, cwd)
   const channel = config.channels[flags.channel]
   const storage = await storageFor(channel ? [channel.source, ...(channel.destinations ?? []).map((d) => d.url)] : [], flags, context)
   const release = await resolveSpec({config, channel: flags.channel, board: flags.board, version: flags.version, sdkRoot: resolve(cwd, flags['sdk-root']), storage})
@@ -78,35 +73,33 @@ export async function stageOptions(flags: SetupFlags, context: CommandContext): 
 }
 
 function awsAuthFor(flags: CredentialFlags, context: CommandContext): (profile: string | undefined) => Promise<AwsAuth> {
-  const ctx = {env: context.env, home: context.home, logger: context.logger, redactor: context.redactor}
-  return (profile) => awsAuth({'credentials-file': flags['aws-credentials'], profile}, ctx)
+  const inputs = credentialInputs(flags)
+  return (profile) => awsAuth(inputs.aws(profile), context)
 }
 
 /** The clouds, connected on first use with the credentials the flags name. */
 export function cloudDeps(flags: CredentialFlags, context: CommandContext): CloudDeps {
   const serviceContext = {logger: context.logger, signal: context.signal, progress: context.progress}
-  const ctx = {env: context.env, home: context.home, logger: context.logger, redactor: context.redactor}
+  const inputs = credentialInputs(flags)
   return {
-    aws: awsClients({auth: awsAuthFor(flags, context), context: serviceContext, s3Endpoint: context.env.AWS_ENDPOINT_URL_S3 ?? context.env.AWS_ENDPOINT_URL}),
-    azure: azureClients({auth: () => azureAuth({'azure-credentials': flags['azure-credentials'], 'azure-profile': flags['azure-profile']}, ctx), context: serviceContext}),
-    gce: gceClients({auth: () => gceAuth({'json-key': flags['gce-json-key']}, ctx), context: serviceContext}),
+    aws: awsClients({auth: awsAuthFor(flags, context), context: serviceContext, s3Endpoint: storageEndpoints(context.env).s3}),
+    azure: azureClients({auth: () => azureAuth(inputs.azure, context), context: serviceContext}),
+    gce: gceClients({auth: () => gceAuth(inputs.gce, context), context: serviceContext}),
   }
 }
 
 /** The configuration the flags name (see configFile). */
-export async function loadConfig(flags: Pick<SetupFlags, 'config'>): Promise<ChannelsConfig> {
-  return loadChannels(await configFile(flags.config, process.cwd()))
+export async function loadConfig(flags: Pick<SetupFlags, 'config'>, cwd: string): Promise<ChannelsConfig> {
+  return loadChannels(await configFile(flags.config, cwd))
 }
 
 /** Storage options for these URLs, with credentials from the flags for the schemes that appear. */
 export async function storageFor(urls: readonly string[], flags: CredentialFlags, context: CommandContext): Promise<StorageOptions> {
-  const ctx = {env: context.env, home: context.home, logger: context.logger, redactor: context.redactor}
+  const inputs = credentialInputs(flags)
   const credentials = {
-    aws: () => awsAuthFor(flags, context)(undefined),
-    gce: () => gceAuth({'json-key': flags['gce-json-key']}, ctx),
-    azure: () => azureAuth({'azure-credentials': flags['azure-credentials'], 'azure-profile': flags['azure-profile']}, ctx),
+    aws: () => awsAuth(inputs.aws(undefined), context),
+    gce: () => gceAuth(inputs.gce, context),
+    azure: () => azureAuth(inputs.azure, context),
   }
-  const storage = await storageOptionsFor(urls, credentials, context.env, context.logger, process.cwd())
-  storage.signal = context.signal
-  return storage
+  return resolveStorageOptions(urls, credentials, storageEndpoints(context.env), context)
 }

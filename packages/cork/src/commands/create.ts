@@ -1,6 +1,6 @@
 import {BaseCommand} from '@mantle/kit'
 
-import {creationFlags, creationFrom, layoutFrom} from '../flags.js'
+import {creationFlags, creationFrom, layoutFrom} from '../options.js'
 import {createSdk, type CreateResult} from '../services/create.js'
 
 export default class Create extends BaseCommand<typeof Create> {
@@ -19,7 +19,7 @@ export default class Create extends BaseCommand<typeof Create> {
 
   async run(): Promise<CreateResult> {
     const {flags, context} = this
-    const result = await createSdk(await creationFrom(flags, await layoutFrom(flags, process.cwd()), context))
+    const result = await createSdk(await creationFrom(flags, await layoutFrom(flags, context.cwd), context))
     this.log(result.container)
     return result
   }

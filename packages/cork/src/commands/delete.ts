@@ -1,8 +1,7 @@
 import {BaseCommand, Flags} from '@mantle/kit'
 
-import {chrootFlags, chrootFrom, endpointFrom, engineFlags} from '../flags.js'
+import {chrootFlags, deleteFrom, engineFlags} from '../options.js'
 import {deleteSdk, type DeleteResult} from '../services/delete.js'
-import {findRoot} from '../services/sdk/layout.js'
 
 export default class Delete extends BaseCommand<typeof Delete> {
   static override summary = 'Remove the checkout\'s SDK containers, and their images unless another container uses them.'
@@ -18,14 +17,7 @@ export default class Delete extends BaseCommand<typeof Delete> {
 
   async run(): Promise<DeleteResult> {
     const {flags, context} = this
-    const result = await deleteSdk({
-      root: flags.root ?? findRoot(process.cwd()) ?? process.cwd(),
-      endpoint: endpointFrom(flags, context),
-      keepImages: flags['keep-images'],
-      chroot: chrootFrom(flags),
-      logger: this.logger,
-      signal: context.signal,
-    })
+    const result = await deleteSdk(deleteFrom(flags, context))
     for (const c of result.containers) this.log(`removed container ${c}`)
     for (const i of result.images) this.log(`removed image ${i}`)
     return result

@@ -1,10 +1,8 @@
-import {join} from 'node:path'
-
 import {storageFlags} from '@mantle/auth'
 import {BaseCommand, Flags} from '@mantle/kit'
 
-import {fetcherFrom, layoutFrom, layoutFlags, sourceFlags} from '../flags.js'
-import {downloadImages, imageRoot, PLATFORMS, type DownloadedImage, type Platform} from '../services/download-image.js'
+import {downloadImagesFrom, fetcherFrom, imageLayoutFrom, layoutFlags, sourceFlags} from '../options.js'
+import {downloadImages, imageRoot, PLATFORMS, type DownloadedImage} from '../services/download-image.js'
 
 export default class DownloadImage extends BaseCommand<typeof DownloadImage> {
   static override summary = 'Download OS images for the given platforms into .cache/images, verified against their signatures.'
@@ -32,21 +30,10 @@ export default class DownloadImage extends BaseCommand<typeof DownloadImage> {
 
   async run(): Promise<DownloadedImage[]> {
     const {flags, context} = this
-    // --root is the images' base URL here, as in the original: the checkout comes from the current directory.
-    const layout = await layoutFrom({...flags, root: undefined}, process.cwd())
+    const layout = await imageLayoutFrom(flags, context.cwd)
     const root = imageRoot(flags.root, layout)
     if (!flags.verify) this.logger.warn('--no-verify: the images are not checked against their signatures')
-    const results = await downloadImages({
-      layout,
-      platforms: flags.platform as Platform[],
-      root,
-      cacheDir: flags['cache-dir'] ?? join(layout.root, '.cache', 'images'),
-      prefix: flags['image-prefix'] ?? `${layout.versions.name}_production`,
-      keys: flags['verify-key'] ?? [],
-      verify: flags.verify,
-      fetcher: await fetcherFrom(root, flags, context),
-      signal: context.signal,
-    })
+    const results = await downloadImages(downloadImagesFrom(flags, layout, root, await fetcherFrom(root, flags, context), context))
     for (const r of results) this.log(r.path)
     return results
   }

@@ -1,6 +1,6 @@
 import {BaseCommand} from '@mantle/kit'
 
-import {layoutFrom, layoutFlags, sourceFrom, sourceFlags} from '../flags.js'
+import {layoutFrom, layoutFlags, sourceFrom, sourceFlags} from '../options.js'
 import {downloadSdk, type DownloadedSdk} from '../services/sdk/download.js'
 
 export default class Download extends BaseCommand<typeof Download> {
@@ -15,7 +15,7 @@ export default class Download extends BaseCommand<typeof Download> {
 
   async run(): Promise<DownloadedSdk> {
     const {flags, context} = this
-    const result = await downloadSdk(await layoutFrom(flags, process.cwd()), await sourceFrom(flags, context), context.signal)
+    const result = await downloadSdk(await layoutFrom(flags, context.cwd), await sourceFrom(flags, context), context.signal)
     this.log(result.path)
     return result
   }

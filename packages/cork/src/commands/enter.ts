@@ -1,6 +1,6 @@
 import {BaseCommand, Errors, Flags, UsageError} from '@mantle/kit'
 
-import {chrootFlags, chrootFrom, endpointFrom, engineFlags, hostDnsFlag, layoutFrom, layoutFlags} from '../flags.js'
+import {chrootFlags, chrootFrom, endpointFrom, engineFlags, hostDnsFlag, layoutFrom, layoutFlags} from '../options.js'
 import {EngineApi} from '../services/engine/api.js'
 import {enterSdk, hostResolvConf} from '../services/enter.js'
 import {processTerminal} from '../terminal.js'
@@ -35,14 +35,14 @@ export default class Enter extends BaseCommand<typeof Enter> {
 
   async run(): Promise<void> {
     const {flags, context} = this
-    const command = await this.commandArgs()
+    const command = this.commandArgs()
     const stdinTty = Boolean(process.stdin.isTTY)
     const shell = command.length === 0
     // The shell gets a TTY whenever there is a terminal; without one (a pipe) it reads commands from stdin.
     const tty = shell ? stdinTty : flags.tty
     const engine = new EngineApi(endpointFrom(flags, context))
     const code = await enterSdk({
-      layout: await layoutFrom(flags, process.cwd()),
+      layout: await layoutFrom(flags, context.cwd),
       engine,
       command,
       tty,
@@ -51,7 +51,7 @@ export default class Enter extends BaseCommand<typeof Enter> {
       stderr: process.stderr,
       terminal: tty && stdinTty ? processTerminal(process.stdin, process.stdout) : undefined,
       user: flags.user ?? `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
-      cwd: process.cwd(),
+      cwd: context.cwd,
       env: tty && context.env.TERM ? [`TERM=${context.env.TERM}`] : [],
       chroot: chrootFrom(flags),
       hostDns: flags['use-host-dns'] ? await hostResolvConf() : undefined,
@@ -69,11 +69,11 @@ export default class Enter extends BaseCommand<typeof Enter> {
   }
 
   /** The command is everything after "--"; anything else left over is a mistake (an unknown flag, say). */
-  private async commandArgs(): Promise<string[]> {
+  private commandArgs(): string[] {
     const dashes = this.argv.indexOf('--')
     const after = dashes === -1 ? [] : this.argv.slice(dashes + 1)
-    const {argv} = await this.parse(Enter)
-    const stray = (argv as string[]).slice(0, argv.length - after.length)
+    const {argv} = this.context
+    const stray = argv.slice(0, argv.length - after.length)
     if (stray.length > 0) {
       throw new UsageError(`unexpected argument ${stray[0]}`, {hint: 'put the command after --, as in: cork enter -- make'})
     }

@@ -1,6 +1,6 @@
-import {BaseCommand, Flags, UsageError} from '@mantle/kit'
+import {BaseCommand, Flags} from '@mantle/kit'
 
-import {creationFlags, creationFrom, layoutFrom} from '../flags.js'
+import {creationFlags, updateFrom, updateLayoutFrom} from '../options.js'
 import {updateSdk, type UpdateResult} from '../services/update.js'
 
 export default class Update extends BaseCommand<typeof Update> {
@@ -25,16 +25,8 @@ export default class Update extends BaseCommand<typeof Update> {
 
   async run(): Promise<UpdateResult> {
     const {flags, context} = this
-    // Checked here rather than with oclif's exclusive, for the messages and their hints.
-    if (flags['downgrade-in-place'] && flags['downgrade-replace']) throw new UsageError('--downgrade-in-place and --downgrade-replace conflict', {hint: 'choose one'})
-    if (flags['new-version'] && flags['os-version']) throw new UsageError('--new-version and --os-version conflict', {hint: 'they are the same flag; give one'})
-    const layout = await layoutFrom({...flags, 'os-version': flags['new-version'] ?? flags['os-version']}, process.cwd())
-    const result = await updateSdk({
-      ...(await creationFrom(flags, layout, context)),
-      create: flags.create,
-      downgradeInPlace: flags['downgrade-in-place'],
-      downgradeReplace: flags['downgrade-replace'],
-    })
+    const layout = await updateLayoutFrom(flags, context.cwd)
+    const result = await updateSdk(await updateFrom(flags, layout, context))
     this.log(`${result.action}: ${result.container}`)
     return result
   }

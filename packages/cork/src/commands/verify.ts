@@ -1,7 +1,7 @@
 import {BaseCommand, CheckFailedError, Flags} from '@mantle/kit'
 
-import {findRoot} from '../services/sdk/layout.js'
-import {manifestPath, verifyCheckouts, type VerifyResult} from '../services/verify.js'
+import {verifyFrom} from '../options.js'
+import {verifyCheckouts, type VerifyResult} from '../services/verify.js'
 
 export default class Verify extends BaseCommand<typeof Verify> {
   static override summary = 'Check that every git checkout a manifest names is at its pinned commit and clean.'
@@ -16,9 +16,9 @@ export default class Verify extends BaseCommand<typeof Verify> {
 
   async run(): Promise<VerifyResult> {
     const {flags, context} = this
-    const root = flags.root ?? findRoot(process.cwd()) ?? process.cwd()
-    const manifest = flags.manifest ?? manifestPath(root, flags['manifest-name'])
-    const result = await verifyCheckouts({root, manifest, signal: context.signal})
+    const options = verifyFrom(flags, context)
+    const manifest = options.manifest
+    const result = await verifyCheckouts(options)
     for (const p of result.projects) this.log(`${p.ok ? 'ok  ' : 'FAIL'} ${p.path}${p.ok ? '' : `: ${p.problems.join('; ')}`}`)
     const failed = result.projects.filter((p) => !p.ok)
     if (failed.length > 0) {

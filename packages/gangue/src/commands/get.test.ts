@@ -186,7 +186,7 @@ describe('gangue get', () => {
       const second = await runCli('gangue', ['get', `${proxy.origin}/image.bin`, out, '--verify-key', keyPath, '--json'], {env: isolatedEnv(dir)})
       // Then it resumed at the part file's length, and the whole file verifies
       expect(second.code).toBe(0)
-      expect(server.requests.slice(before)).toEqual(['GET /image.bin.sig', `GET /image.bin bytes=${kept}-`])
+      expect(server.requests.slice(before)).toEqual(['GET /image.bin.sig', 'HEAD /image.bin', `GET /image.bin bytes=${kept}-${data.length - 1}`])
       expect(JSON.parse(second.stdout)).toMatchObject({verified: true, action: 'resumed', resumedFrom: kept, sha256: sha256(data)})
       expect(sha256(await readFile(join(out, 'image.bin')))).toBe(sha256(data))
     } finally {

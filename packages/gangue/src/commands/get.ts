@@ -1,7 +1,7 @@
-import {storageFlags, storageOptions} from '@mantle/auth'
-import {Args, BaseCommand, Flags, formatFingerprint, UsageError} from '@mantle/kit'
+import {storageAuthInput, storageFlags, storageOptions} from '@mantle/auth'
+import {Args, BaseCommand, Flags, formatFingerprint} from '@mantle/kit'
 
-import {userKeyring} from '../flags.js'
+import {getOptions} from '../options.js'
 import type {GetResult} from '../services/get.js'
 
 export default class Get extends BaseCommand<typeof Get> {
@@ -29,21 +29,9 @@ Exit codes: 0 done, 1 verification failed (bad signature, unknown/expired/revoke
 
   async run(): Promise<GetResult> {
     const {flags, args, context} = this
-    if (!flags.verify && flags['verify-key']?.length) throw new UsageError('--verify-key and --no-verify contradict each other', {hint: 'drop one of them'})
-    const cwd = process.cwd()
-    const storage = await storageOptions(args.url, flags, {...context, cwd})
+    const storage = await storageOptions(args.url, storageAuthInput(flags), context)
     const {get} = await import('../services/get.js')
-    const result = await get({
-      url: args.url,
-      path: args.path,
-      cwd,
-      verify: flags.verify ? {keyFiles: flags['verify-key'] ?? [], userDirectory: userKeyring(context)} : undefined,
-      keepSignature: flags['keep-sig'],
-      storage,
-      logger: context.logger,
-      progress: context.progress,
-      signal: context.signal,
-    })
+    const result = await get(getOptions(flags, args, storage, context))
     const what = result.action === 'up-to-date' ? 'already up to date' : result.action === 'unchanged' ? 'unchanged' : result.action
     const who = result.signerFingerprint ? `verified, signed by ${result.signerUserId ? `${result.signerUserId} ` : ''}[${formatFingerprint(result.signerFingerprint)}]` : 'NOT verified'
     this.log(`${result.path}: ${what}, ${result.bytes} bytes, ${who}`)

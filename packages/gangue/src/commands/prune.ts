@@ -1,6 +1,7 @@
-import {storageFlags, storageOptions} from '@mantle/auth'
+import {storageAuthInput, storageFlags, storageOptions} from '@mantle/auth'
 import {Args, BaseCommand, Flags, UsageError} from '@mantle/kit'
 
+import {pruneOptions} from '../options.js'
 import type {PruneResult} from '../services/prune.js'
 
 export default class Prune extends BaseCommand<typeof Prune> {
@@ -25,20 +26,11 @@ export default class Prune extends BaseCommand<typeof Prune> {
 
   async run(): Promise<PruneResult> {
     const {flags, args, context} = this
-    const cwd = process.cwd()
-    const storage = await storageOptions(args.url, flags, {...context, cwd})
+    const storage = await storageOptions(args.url, storageAuthInput(flags), context)
     const [{prune}, {openLocation, fixPrefix}] = await Promise.all([import('../services/prune.js'), import('@mantle/kit')])
-    const {bucket, key} = await openLocation(args.url, {...storage, cwd, logger: context.logger, signal: context.signal})
+    const {bucket, key} = await openLocation(args.url, {...storage, cwd: context.cwd, logger: context.logger, signal: context.signal})
     if (key !== '' && !key.endsWith('/')) throw new UsageError(`${args.url} names an object, not a bucket or prefix`, {hint: 'end the URL with "/"'})
-    const result = await prune({
-      bucket,
-      prefix: fixPrefix(key + args.prefix),
-      days: flags.days,
-      whitelist: flags.whitelist,
-      dryRun: flags['dry-run'],
-      logger: context.logger,
-      signal: context.signal,
-    })
+    const result = await prune(pruneOptions(flags, bucket, fixPrefix(key + args.prefix), context))
     for (const o of result.deleted) this.log(`${flags['dry-run'] ? 'would delete' : 'deleted'} ${o.url} (${o.updated})`)
     this.logger.notice(`${result.deleted.length} ${flags['dry-run'] ? 'to delete' : 'deleted'} (last modified before ${result.cutoff}), ${result.kept} kept`)
     return result

@@ -1,7 +1,8 @@
-import {awsFlags, azureFlags, doFlags, esxFlags, gceFlags, openstackFlags, packetFlags, type CredentialSummary} from '@mantle/auth'
+import {awsFlags, azureFlags, type CredentialSummary, doFlags, esxFlags, gceFlags, openstackFlags, packetFlags} from '@mantle/auth'
 import {Args, BaseCommand} from '@mantle/kit'
 
 import {PROVIDERS, resolveCredentialSummary} from '../services/credentials.js'
+import {credentialInput} from '../options.js'
 
 export default class Credentials extends BaseCommand<typeof Credentials> {
   static override summary = 'Show which credentials a provider would use: their source and identity, never a secret.'
@@ -16,7 +17,7 @@ export default class Credentials extends BaseCommand<typeof Credentials> {
   static override flags = {...awsFlags, ...gceFlags, ...azureFlags, ...doFlags, ...esxFlags, ...openstackFlags, ...packetFlags}
 
   async run(): Promise<CredentialSummary> {
-    const summary = await resolveCredentialSummary(this.args.provider as (typeof PROVIDERS)[number], this.flags, this.context)
+    const summary = await resolveCredentialSummary(credentialInput(this.args.provider as (typeof PROVIDERS)[number], this.flags), this.context)
     this.log(`provider: ${summary.provider}`)
     this.log(`source:   ${summary.source}`)
     if (summary.profile) this.log(`profile:  ${summary.profile}`)

@@ -27,7 +27,7 @@ export default class Prune extends BaseCommand<typeof Prune> {
     const {loadConfig, cloudDeps} = await import('../setup.js')
     const {channelOf} = await import('../config/load.js')
     const {pruneAws} = await import('../services/prune.js')
-    const config = await loadConfig(this.flags)
+    const config = await loadConfig(this.flags, this.context.cwd)
     const spec = channelOf(config, this.flags.channel)
     if (!spec.aws) throw new UsageError(`channel "${this.flags.channel}" in ${config.file} has no aws settings: nothing to prune`)
     const pruned = await pruneAws({

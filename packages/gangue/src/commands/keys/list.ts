@@ -1,6 +1,6 @@
 import {BaseCommand, formatFingerprint, type KeyInfo} from '@mantle/kit'
 
-import {userKeyring} from '../../flags.js'
+import {userKeyring} from '../../options.js'
 
 export default class KeysList extends BaseCommand<typeof KeysList> {
   static override summary = 'List the keys downloads are verified against: the embedded keys and your keyring, with fingerprints and status.'

@@ -1,6 +1,6 @@
 import {Args, BaseCommand, formatFingerprint} from '@mantle/kit'
 
-import {userKeyring} from '../../flags.js'
+import {userKeyring} from '../../options.js'
 
 export default class KeysRemove extends BaseCommand<typeof KeysRemove> {
   static override summary = 'Remove keys from your keyring, by fingerprint or 16-digit key ID.'
@@ -10,7 +10,7 @@ export default class KeysRemove extends BaseCommand<typeof KeysRemove> {
   static override args = {id: Args.string({description: 'Fingerprint or key ID (several may be given)', required: true})}
 
   async run(): Promise<{removed: {fingerprint: string; file: string}[]}> {
-    const ids = (await this.parse(KeysRemove)).argv as string[]
+    const ids = this.context.argv
     const {removeKeys} = await import('../../services/keys.js')
     const removed = await removeKeys({ids, directory: userKeyring(this.context)})
     for (const r of removed) this.log(`removed ${formatFingerprint(r.fingerprint)} (${r.file})`)

@@ -1,6 +1,9 @@
 import {awsAuth, awsFlags} from '@mantle/auth'
+
 import {aws} from '@mantle/cloud'
 import {Args, BaseCommand, Flags} from '@mantle/kit'
+
+import {awsCopyImageInput, awsSessionInput} from '../../options.js'
 
 export default class AwsCopyImage extends BaseCommand<typeof AwsCopyImage> {
   static override summary = 'Copy an AMI to other regions in parallel, skipping regions that have it.'
@@ -15,11 +18,10 @@ export default class AwsCopyImage extends BaseCommand<typeof AwsCopyImage> {
   }
 
   async run(): Promise<{source: string; region: string; copies: aws.CopiedImage[]}> {
-    // Variadic: every positional argument, flags and their values left out by the parser.
-    const regions = (await this.parse(AwsCopyImage)).argv as string[]
-    for (const r of regions) aws.validateRegionName(r)
-    const session = await aws.connectAws({auth: await awsAuth(this.flags, this.context), context: this.context})
-    const copies = await aws.copyImage({ec2: await session.ec2(), imageId: this.flags.image, regions, clientFor: (r) => session.ec2(r), wait: this.flags.wait, context: this.context})
+    const input = awsCopyImageInput(this.flags, this.context.argv)
+    const {auth} = awsSessionInput(this.flags, this.context.env)
+    const session = await aws.connectAws({auth: await awsAuth(auth, this.context), context: this.context})
+    const copies = await aws.copyImage({...input, ec2: await session.ec2(), clientFor: (r) => session.ec2(r), context: this.context})
     for (const c of copies) this.log(`${c.region} ${c.imageId}${c.copied ? '' : ' (existing)'}`)
     return {source: this.flags.image, region: session.region, copies}
   }

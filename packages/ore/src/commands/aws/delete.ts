@@ -1,6 +1,8 @@
 import {awsAuth, awsFlags} from '@mantle/auth'
 import {aws} from '@mantle/cloud'
-import {BaseCommand, Flags, UsageError} from '@mantle/kit'
+import {BaseCommand, Flags} from '@mantle/kit'
+
+import {awsDeleteOptions, awsSessionInput} from '../../options.js'
 
 export default class AwsDelete extends BaseCommand<typeof AwsDelete> {
   static override summary = 'Deregister an AMI and delete its snapshots.'
@@ -14,9 +16,9 @@ export default class AwsDelete extends BaseCommand<typeof AwsDelete> {
   }
 
   async run(): Promise<aws.DeletedImage> {
-    if (!this.flags.image && !this.flags.name) throw new UsageError('aws delete: give --image or --name')
-    const session = await aws.connectAws({auth: await awsAuth(this.flags, this.context), context: this.context})
-    const result = await aws.deleteImage({ec2: await session.ec2(), imageId: this.flags.image, name: this.flags.name, keepSnapshots: this.flags['keep-snapshots'], context: this.context})
+    const {auth} = awsSessionInput(this.flags, this.context.env)
+    const session = await aws.connectAws({auth: await awsAuth(auth, this.context), context: this.context})
+    const result = await aws.deleteImage(awsDeleteOptions(this.flags, await session.ec2(), this.context))
     this.log(`deleted ${result.imageId}${result.snapshotIds.length ? ` and ${result.snapshotIds.join(', ')}` : ''}`)
     return result
   }

@@ -2,7 +2,8 @@ import {awsAuth, awsFlags} from '@mantle/auth'
 import {aws} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
-import {durationMs, gcFlags} from '../../flags.js'
+import {gcFlags} from '../../flags.js'
+import {awsSessionInput, gcOptions} from '../../options.js'
 
 export default class AwsGc extends BaseCommand<typeof AwsGc> {
   static override summary = 'Terminate test instances and delete key pairs that carry our tag and are older than --duration.'
@@ -11,9 +12,9 @@ export default class AwsGc extends BaseCommand<typeof AwsGc> {
   static override flags = {...awsFlags, ...gcFlags}
 
   async run(): Promise<aws.AwsGcResult> {
-    const olderThanMs = durationMs(this.flags.duration)
-    const session = await aws.connectAws({auth: await awsAuth(this.flags, this.context), context: this.context})
-    const result = await aws.gcAws({ec2: await session.ec2(), olderThanMs, dryRun: this.flags['dry-run'], context: this.context})
+    const {auth} = awsSessionInput(this.flags, this.context.env)
+    const session = await aws.connectAws({auth: await awsAuth(auth, this.context), context: this.context})
+    const result = await aws.gcAws({ec2: await session.ec2(), ...gcOptions(this.flags), context: this.context})
     for (const id of [...result.terminatedInstances, ...result.deletedKeyPairs]) this.log(id)
     return result
   }

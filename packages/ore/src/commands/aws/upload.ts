@@ -1,10 +1,8 @@
-import {basename} from 'node:path'
-
 import {awsAuth, awsFlags, storageFlags} from '@mantle/auth'
 import {aws, requireFile, virtualSize} from '@mantle/cloud'
-import {BaseCommand, Flags, UsageError} from '@mantle/kit'
+import {BaseCommand, Flags} from '@mantle/kit'
 
-import {keyValues} from '../../flags.js'
+import {awsSessionInput, awsUploadOptions, awsUploadPlan} from '../../options.js'
 
 export default class AwsUpload extends BaseCommand<typeof AwsUpload> {
   static override summary = 'Upload a disk image to S3, import it as a snapshot and register an HVM AMI.'
@@ -38,45 +36,14 @@ export default class AwsUpload extends BaseCommand<typeof AwsUpload> {
 
   async run(): Promise<aws.UploadImageResult> {
     const f = this.flags
-    const name = f['ami-name'] ?? f.name
-    if (!name) throw new UsageError('aws upload: --ami-name or --name is required')
-    if (!f['source-snapshot'] && !f.file && !f['source-object']) throw new UsageError('aws upload: give --file, --source-object or --source-snapshot')
-    const location = this.stagingLocation()
-    if (f.file && !f['source-object'] && !f['source-snapshot']) await requireFile(f.file)
+    const plan = awsUploadPlan(f)
+    if (plan.file) await requireFile(plan.file)
     const volumeSizeGiB = f['disk-size-gib'] ?? (f['disk-size-inspect'] && f.file ? Math.ceil((await virtualSize(f.file)) / 2 ** 30) : undefined)
-    const session = await aws.connectAws({auth: await awsAuth(f, this.context), context: this.context, s3Endpoint: f['s3-endpoint'] ?? this.context.env.AWS_ENDPOINT_URL_S3})
-    const result = await aws.uploadImage({
-      ec2: await session.ec2(),
-      ...location,
-      store: location.bucket ? await session.stagingStore(location.bucket) : undefined,
-      file: f['source-object'] ? undefined : f.file,
-      sourceSnapshot: f['source-snapshot'],
-      format: f['object-format'],
-      name,
-      description: f['ami-description'],
-      architecture: f.board.startsWith('arm64') ? 'arm64' : 'x86_64',
-      volumeSizeGiB,
-      deleteObject: f['delete-object'],
-      force: f.force,
-      grantUsers: f['grant-user'],
-      tags: keyValues(f.tags, 'tags'),
-      context: this.context,
-    })
+    const {auth, s3Endpoint} = awsSessionInput(f, this.context.env)
+    const session = await aws.connectAws({auth: await awsAuth(auth, this.context), context: this.context, s3Endpoint})
+    const store = plan.bucket ? await session.stagingStore(plan.bucket) : undefined
+    const result = await aws.uploadImage(awsUploadOptions(f, plan, {ec2: await session.ec2(), store, volumeSizeGiB}, this.context))
     this.log(`${result.imageId} ${result.name} (${result.region}, snapshot ${result.snapshotId}${result.reusedImage ? ', existing' : ''})`)
     return result
-  }
-
-  /** Where the image is staged: --source-object, or --bucket plus <board>/<version>/<file>. */
-  private stagingLocation(): {bucket: string; key: string} {
-    const f = this.flags
-    if (f['source-object']) {
-      const {bucket, prefix} = aws.parseS3Url(f['source-object'])
-      if (!prefix) throw new UsageError('aws upload: --source-object must name an object, s3://bucket/key')
-      return {bucket, key: prefix.slice(0, -1)}
-    }
-    if (f['source-snapshot']) return {bucket: '', key: ''}
-    if (!f.bucket) throw new UsageError('aws upload: --bucket s3://bucket[/prefix] is required to stage the file')
-    const {bucket, prefix} = aws.parseS3Url(f.bucket)
-    return {bucket, key: `${prefix}${f.board}/${f.version ? `${f.version}/` : ''}${basename(f.file!)}`}
   }
 }

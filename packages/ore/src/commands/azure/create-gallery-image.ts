@@ -3,6 +3,7 @@ import {azure} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
 
 import {azureTopicFlags} from '../../flags.js'
+import {azureCreateGalleryImageOptions, azureSessionInput} from '../../options.js'
 
 export default class AzureCreateGalleryImage extends BaseCommand<typeof AzureCreateGalleryImage> {
   static override summary = 'Create a gallery image version from an uploaded VHD blob, with its gallery and image definition.'
@@ -27,24 +28,9 @@ export default class AzureCreateGalleryImage extends BaseCommand<typeof AzureCre
 
   async run(): Promise<azure.GalleryImageResult> {
     const f = this.flags
-    const session = azure.connectAzure({auth: await azureAuth(f, this.context), subscriptionId: f['azure-subscription'], context: this.context})
-    const result = await azure.createGalleryImage({
-      compute: await session.compute(),
-      resourceGroup: f['resource-group'],
-      gallery: f.gallery,
-      image: f['image-name'],
-      version: f.version,
-      location: f['azure-location'],
-      blobUrl: f['blob-url'],
-      storageAccountId: f['storage-account-id'],
-      publisher: f.publisher,
-      offer: f.offer,
-      sku: f.sku,
-      hyperVGeneration: f['hyper-v-generation'],
-      architecture: f.architecture,
-      regions: f.region,
-      context: this.context,
-    })
+    const {auth, subscriptionId} = azureSessionInput(f)
+    const session = azure.connectAzure({auth: await azureAuth(auth, this.context), subscriptionId, context: this.context})
+    const result = await azure.createGalleryImage(azureCreateGalleryImageOptions(f, await session.compute(), this.context))
     this.log(`${result.id}${result.created.version ? '' : ' (existing)'}`)
     return result
   }

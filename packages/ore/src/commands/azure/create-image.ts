@@ -3,6 +3,7 @@ import {azure} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
 
 import {azureTopicFlags} from '../../flags.js'
+import {azureCreateImageOptions, azureSessionInput} from '../../options.js'
 
 export default class AzureCreateImage extends BaseCommand<typeof AzureCreateImage> {
   static override summary = 'Create a managed image from an uploaded VHD blob.'
@@ -18,17 +19,9 @@ export default class AzureCreateImage extends BaseCommand<typeof AzureCreateImag
 
   async run(): Promise<azure.ImageResult> {
     const f = this.flags
-    const session = azure.connectAzure({auth: await azureAuth(f, this.context), subscriptionId: f['azure-subscription'], context: this.context})
-    const result = await azure.createImage({
-      compute: await session.compute(),
-      resourceGroup: f['resource-group'],
-      name: f['image-name'],
-      location: f['azure-location'],
-      blobUrl: f['blob-url'],
-      hyperVGeneration: f['hyper-v-generation'],
-      force: f.force,
-      context: this.context,
-    })
+    const {auth, subscriptionId} = azureSessionInput(f)
+    const session = azure.connectAzure({auth: await azureAuth(auth, this.context), subscriptionId, context: this.context})
+    const result = await azure.createImage(azureCreateImageOptions(f, await session.compute(), this.context))
     this.log(`${result.id}${result.created ? '' : ' (existing)'}`)
     return result
   }

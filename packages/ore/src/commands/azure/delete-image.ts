@@ -1,8 +1,9 @@
 import {azureAuth} from '@mantle/auth'
 import {azure} from '@mantle/cloud'
-import {BaseCommand, Flags, UsageError} from '@mantle/kit'
+import {BaseCommand, Flags} from '@mantle/kit'
 
 import {azureTopicFlags} from '../../flags.js'
+import {azureDeleteImageTarget, azureSessionInput} from '../../options.js'
 
 export default class AzureDeleteImage extends BaseCommand<typeof AzureDeleteImage> {
   static override summary = 'Delete a managed image, or a gallery image version.'
@@ -17,14 +18,10 @@ export default class AzureDeleteImage extends BaseCommand<typeof AzureDeleteImag
 
   async run(): Promise<{deleted: string}> {
     const f = this.flags
-    if (f.version && !f.gallery) throw new UsageError('azure delete-image: --version needs --gallery')
-    const session = azure.connectAzure({auth: await azureAuth(f, this.context), subscriptionId: f['azure-subscription'], context: this.context})
-    const result = await azure.deleteImage({
-      compute: await session.compute(),
-      resourceGroup: f['resource-group'],
-      ...(f.gallery ? {gallery: {gallery: f.gallery, image: f['image-name'], version: f.version!}} : {name: f['image-name']}),
-      context: this.context,
-    })
+    const target = azureDeleteImageTarget(f)
+    const {auth, subscriptionId} = azureSessionInput(f)
+    const session = azure.connectAzure({auth: await azureAuth(auth, this.context), subscriptionId, context: this.context})
+    const result = await azure.deleteImage({...target, compute: await session.compute(), context: this.context})
     this.log(`deleted ${result.deleted}`)
     return result
   }

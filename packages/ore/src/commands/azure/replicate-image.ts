@@ -3,6 +3,7 @@ import {azure} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
 
 import {azureTopicFlags} from '../../flags.js'
+import {azureReplicateOptions, azureSessionInput} from '../../options.js'
 
 export default class AzureReplicateImage extends BaseCommand<typeof AzureReplicateImage> {
   static override summary = 'Replicate a gallery image version to more regions.'
@@ -18,8 +19,9 @@ export default class AzureReplicateImage extends BaseCommand<typeof AzureReplica
 
   async run(): Promise<{regions: string[]; changed: boolean}> {
     const f = this.flags
-    const session = azure.connectAzure({auth: await azureAuth(f, this.context), subscriptionId: f['azure-subscription'], context: this.context})
-    const result = await azure.replicateGalleryImage({compute: await session.compute(), resourceGroup: f['resource-group'], gallery: f.gallery, image: f['image-name'], version: f.version, add: f.region, context: this.context})
+    const {auth, subscriptionId} = azureSessionInput(f)
+    const session = azure.connectAzure({auth: await azureAuth(auth, this.context), subscriptionId, context: this.context})
+    const result = await azure.replicateGalleryImage(azureReplicateOptions(f, 'add', await session.compute(), this.context))
     this.log(result.regions.join(' '))
     return result
   }

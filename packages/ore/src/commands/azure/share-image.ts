@@ -3,6 +3,7 @@ import {azure} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
 
 import {azureTopicFlags} from '../../flags.js'
+import {azureSessionInput, azureShareOptions} from '../../options.js'
 
 export default class AzureShareImage extends BaseCommand<typeof AzureShareImage> {
   static override summary = 'Share a gallery: public (community), private (withdraw all shares), or with subscriptions.'
@@ -17,8 +18,9 @@ export default class AzureShareImage extends BaseCommand<typeof AzureShareImage>
 
   async run(): Promise<{gallery: string; operation: string}> {
     const f = this.flags
-    const session = azure.connectAzure({auth: await azureAuth(f, this.context), subscriptionId: f['azure-subscription'], context: this.context})
-    const result = await azure.shareGallery({compute: await session.compute(), resourceGroup: f['resource-group'], gallery: f.gallery, permission: f.permission, subscriptions: f.subscription, context: this.context})
+    const {auth, subscriptionId} = azureSessionInput(f)
+    const session = azure.connectAzure({auth: await azureAuth(auth, this.context), subscriptionId, context: this.context})
+    const result = await azure.shareGallery(azureShareOptions(f, await session.compute(), this.context))
     this.log(`${result.gallery}: ${result.operation}`)
     return result
   }

@@ -1,10 +1,9 @@
-import {basename} from 'node:path'
-
 import {azureAuth} from '@mantle/auth'
 import {azure} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
 
 import {azureTopicFlags} from '../../flags.js'
+import {azureBlobName, azureSessionInput, azureUploadBlobOptions} from '../../options.js'
 
 export default class AzureUploadBlob extends BaseCommand<typeof AzureUploadBlob> {
   static override summary = 'Upload a fixed VHD as a page blob, sending only the pages that hold data.'
@@ -28,8 +27,10 @@ export default class AzureUploadBlob extends BaseCommand<typeof AzureUploadBlob>
   async run(): Promise<azure.UploadVhdResult> {
     const f = this.flags
     if (f.validate) await azure.validateVhd(f.file)
-    const session = azure.connectAzure({auth: await azureAuth(f, this.context), storageAccount: f['storage-account'], blobEndpoint: f['blob-endpoint'], context: this.context})
-    const result = await azure.uploadVhd({blob: await session.pageBlob(f.container, f['blob-name'] ?? basename(f.file)), file: f.file, overwrite: f.overwrite, validate: f.validate, context: this.context})
+    const {auth, storageAccount, blobEndpoint} = azureSessionInput(f)
+    const session = azure.connectAzure({auth: await azureAuth(auth, this.context), storageAccount, blobEndpoint, context: this.context})
+    const {container, blob} = azureBlobName(f)
+    const result = await azure.uploadVhd(azureUploadBlobOptions(f, await session.pageBlob(container, blob), this.context))
     this.log(`${result.url}${result.existed ? ' (existing, left alone)' : ''}`)
     return result
   }

@@ -1,6 +1,8 @@
-import {doFlags, profileAuth} from '@mantle/auth'
+import {doFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {digitalocean} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
+
+import {doCreateImageOptions} from '../../options.js'
 
 export default class DoCreateImage extends BaseCommand<typeof DoCreateImage> {
   static override summary = 'Import a custom image from a URL and wait until it is available.'
@@ -17,8 +19,8 @@ export default class DoCreateImage extends BaseCommand<typeof DoCreateImage> {
 
   async run(): Promise<{id: number; name: string; created: boolean}> {
     const f = this.flags
-    const {credentials} = await profileAuth('do', f, this.context)
-    const result = await digitalocean.createDoImage({api: await digitalocean.doApi({credentials, ...this.context}), name: f.name, url: f.url, region: f.region, distribution: f.distribution, description: f.description, context: this.context})
+    const {credentials} = await profileAuth('do', profileAuthInput('do', f), this.context)
+    const result = await digitalocean.createDoImage(doCreateImageOptions(f, await digitalocean.doApi({credentials, ...this.context}), this.context))
     this.log(`${result.id} ${result.name}${result.created ? '' : ' (existing)'}`)
     return result
   }

@@ -1,4 +1,4 @@
-import {doFlags, profileAuth} from '@mantle/auth'
+import {doFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {digitalocean} from '@mantle/cloud'
 import {Args, BaseCommand} from '@mantle/kit'
 
@@ -11,10 +11,8 @@ export default class DoDeleteImage extends BaseCommand<typeof DoDeleteImage> {
   static override flags = {...doFlags}
 
   async run(): Promise<{deleted: number[]}> {
-    // Variadic: every positional argument, flags and their values left out by the parser.
-    const images = (await this.parse(DoDeleteImage)).argv as string[]
-    const {credentials} = await profileAuth('do', this.flags, this.context)
-    const result = await digitalocean.deleteDoImages({api: await digitalocean.doApi({credentials, ...this.context}), images, context: this.context})
+    const {credentials} = await profileAuth('do', profileAuthInput('do', this.flags), this.context)
+    const result = await digitalocean.deleteDoImages({api: await digitalocean.doApi({credentials, ...this.context}), images: [...this.context.argv], context: this.context})
     for (const id of result.deleted) this.log(`deleted ${id}`)
     return result
   }

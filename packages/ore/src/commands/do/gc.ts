@@ -1,8 +1,9 @@
-import {doFlags, profileAuth} from '@mantle/auth'
+import {doFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {digitalocean} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
-import {durationMs, gcFlags} from '../../flags.js'
+import {gcFlags} from '../../flags.js'
+import {gcOptions} from '../../options.js'
 
 export default class DoGc extends BaseCommand<typeof DoGc> {
   static override summary = 'Delete droplets tagged as ours that are older than --duration.'
@@ -11,9 +12,8 @@ export default class DoGc extends BaseCommand<typeof DoGc> {
   static override flags = {...doFlags, ...gcFlags}
 
   async run(): Promise<{deletedDroplets: number[]}> {
-    const olderThanMs = durationMs(this.flags.duration)
-    const {credentials} = await profileAuth('do', this.flags, this.context)
-    const result = await digitalocean.gcDo({api: await digitalocean.doApi({credentials, ...this.context}), olderThanMs, dryRun: this.flags['dry-run'], context: this.context})
+    const {credentials} = await profileAuth('do', profileAuthInput('do', this.flags), this.context)
+    const result = await digitalocean.gcDo({api: await digitalocean.doApi({credentials, ...this.context}), ...gcOptions(this.flags), context: this.context})
     for (const id of result.deletedDroplets) this.log(String(id))
     return result
   }

@@ -1,4 +1,4 @@
-import {doFlags, profileAuth} from '@mantle/auth'
+import {doFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {digitalocean} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
@@ -9,7 +9,7 @@ export default class DoListKeys extends BaseCommand<typeof DoListKeys> {
   static override flags = {...doFlags}
 
   async run(): Promise<{keys: digitalocean.DoKey[]}> {
-    const {credentials} = await profileAuth('do', this.flags, this.context)
+    const {credentials} = await profileAuth('do', profileAuthInput('do', this.flags), this.context)
     const keys = await (await digitalocean.doApi({credentials, ...this.context})).listKeys()
     for (const k of keys) this.log(`${k.id} ${k.name} ${k.fingerprint}`)
     return {keys}

@@ -1,6 +1,8 @@
-import {esxFlags, profileAuth} from '@mantle/auth'
+import {esxFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {esx, requireFile} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
+
+import {esxCreateBaseOptions} from '../../options.js'
 
 export default class EsxCreateBase extends BaseCommand<typeof EsxCreateBase> {
   static override summary = 'Create the base VM from an OVA (through vCenter\'s content library).'
@@ -18,8 +20,8 @@ export default class EsxCreateBase extends BaseCommand<typeof EsxCreateBase> {
   async run(): Promise<{vm: string; name: string; created: boolean}> {
     const f = this.flags
     await requireFile(f.file)
-    const {credentials} = await profileAuth('esx', f, this.context)
-    const result = await esx.createBaseVm({api: await esx.esxApi({credentials, insecure: f.insecure, ...this.context}), name: f.name, file: f.file, datastore: f.datastore, resourcePool: f['resource-pool'], context: this.context})
+    const {credentials} = await profileAuth('esx', profileAuthInput('esx', f), this.context)
+    const result = await esx.createBaseVm(esxCreateBaseOptions(f, await esx.esxApi({credentials, insecure: f.insecure, ...this.context}), this.context))
     this.log(`${result.vm} ${result.name}${result.created ? '' : ' (existing)'}`)
     return result
   }

@@ -1,4 +1,4 @@
-import {esxFlags, profileAuth} from '@mantle/auth'
+import {esxFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {esx} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
 
@@ -9,7 +9,7 @@ export default class EsxListVms extends BaseCommand<typeof EsxListVms> {
   static override flags = {...esxFlags, prefix: Flags.string({summary: 'Only VMs whose name starts with this.'}), insecure: Flags.boolean({summary: "Accept the server's self-signed certificate."})}
 
   async run(): Promise<{vms: esx.EsxVm[]}> {
-    const {credentials} = await profileAuth('esx', this.flags, this.context)
+    const {credentials} = await profileAuth('esx', profileAuthInput('esx', this.flags), this.context)
     const vms = (await (await esx.esxApi({credentials, insecure: this.flags.insecure, ...this.context})).listVms()).filter((v) => v.name.startsWith(this.flags.prefix ?? ''))
     for (const v of vms) this.log(`${v.vm} ${v.name} ${v.power_state}`)
     return {vms}

@@ -1,4 +1,4 @@
-import {esxFlags, profileAuth} from '@mantle/auth'
+import {esxFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {esx} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
 
@@ -9,7 +9,7 @@ export default class EsxRemoveBase extends BaseCommand<typeof EsxRemoveBase> {
   static override flags = {...esxFlags, name: Flags.string({summary: 'Name of the base VM.', required: true}), insecure: Flags.boolean({summary: "Accept the server's self-signed certificate."})}
 
   async run(): Promise<{removed: esx.EsxVm[]; libraryItem?: string | undefined}> {
-    const {credentials} = await profileAuth('esx', this.flags, this.context)
+    const {credentials} = await profileAuth('esx', profileAuthInput('esx', this.flags), this.context)
     const result = await esx.removeBaseVm({api: await esx.esxApi({credentials, insecure: this.flags.insecure, ...this.context}), name: this.flags.name, context: this.context})
     for (const v of result.removed) this.log(`removed ${v.name} (${v.vm})`)
     return result

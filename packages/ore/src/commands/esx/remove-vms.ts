@@ -1,4 +1,4 @@
-import {esxFlags, profileAuth} from '@mantle/auth'
+import {esxFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {esx} from '@mantle/cloud'
 import {Args, BaseCommand, Flags} from '@mantle/kit'
 
@@ -11,10 +11,8 @@ export default class EsxRemoveVms extends BaseCommand<typeof EsxRemoveVms> {
   static override flags = {...esxFlags, prefix: Flags.string({summary: 'Remove VMs whose name starts with this.'}), insecure: Flags.boolean({summary: "Accept the server's self-signed certificate."})}
 
   async run(): Promise<{removed: esx.EsxVm[]}> {
-    // Variadic: every positional argument, flags and their values left out by the parser.
-    const names = (await this.parse(EsxRemoveVms)).argv as string[]
-    const {credentials} = await profileAuth('esx', this.flags, this.context)
-    const result = await esx.removeVms({api: await esx.esxApi({credentials, insecure: this.flags.insecure, ...this.context}), names, prefix: this.flags.prefix, context: this.context})
+    const {credentials} = await profileAuth('esx', profileAuthInput('esx', this.flags), this.context)
+    const result = await esx.removeVms({api: await esx.esxApi({credentials, insecure: this.flags.insecure, ...this.context}), names: [...this.context.argv], prefix: this.flags.prefix, context: this.context})
     for (const v of result.removed) this.log(`removed ${v.name}`)
     return result
   }

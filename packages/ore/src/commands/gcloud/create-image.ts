@@ -3,6 +3,7 @@ import {gcloud} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
 
 import {gcloudTopicFlags} from '../../flags.js'
+import {gcloudComputeInput, gcloudCreateImageOptions} from '../../options.js'
 
 export default class GcloudCreateImage extends BaseCommand<typeof GcloudCreateImage> {
   static override summary = 'Create a GCE image from a disk image in storage and wait until it is READY.'
@@ -23,16 +24,9 @@ export default class GcloudCreateImage extends BaseCommand<typeof GcloudCreateIm
 
   async run(): Promise<gcloud.CreateImageResult> {
     const f = this.flags
-    const compute = await gcloud.gceComputeApi({auth: await gceAuth(f, this.context), project: f.project, ...this.context})
-    const result = await gcloud.createImage({
-      compute,
-      name: gcloud.imageName(f.family, f.version),
-      family: f.family,
-      description: f.description,
-      source: `${f['source-root'].replace(/\/+$/, '')}/${f.board}/${f.version}/${f['source-name']}`,
-      force: f.force,
-      context: this.context,
-    })
+    const {auth, project} = gcloudComputeInput(f)
+    const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
+    const result = await gcloud.createImage(gcloudCreateImageOptions(f, compute, this.context))
     this.log(`${result.path} ${result.status}${result.created ? '' : ' (existing)'}`)
     return result
   }

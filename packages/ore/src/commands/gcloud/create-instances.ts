@@ -2,9 +2,10 @@ import {readFile} from 'node:fs/promises'
 
 import {gceAuth} from '@mantle/auth'
 import {gcloud, requireFile} from '@mantle/cloud'
-import {BaseCommand, Flags, UsageError} from '@mantle/kit'
+import {BaseCommand, Flags} from '@mantle/kit'
 
 import {gcloudTopicFlags} from '../../flags.js'
+import {gcloudComputeInput, gcloudCreateInstancesInput} from '../../options.js'
 
 export default class GcloudCreateInstances extends BaseCommand<typeof GcloudCreateInstances> {
   static override summary = 'Create instances labelled as ours (gc and destroy-instances find them).'
@@ -19,22 +20,11 @@ export default class GcloudCreateInstances extends BaseCommand<typeof GcloudCrea
 
   async run(): Promise<{instances: gcloud.InstanceSummary[]}> {
     const f = this.flags
-    if (!f.image) throw new UsageError('gcloud create-instances: --image is required')
+    const input = gcloudCreateInstancesInput(f)
     const userData = f['user-data'] ? (await requireFile(f['user-data'], '--user-data'), await readFile(f['user-data'], 'utf8')) : undefined
-    const compute = await gcloud.gceComputeApi({auth: await gceAuth(f, this.context), project: f.project, ...this.context})
-    const instances = await gcloud.createInstances({
-      compute,
-      zone: f.zone,
-      count: f.count,
-      basename: f.basename,
-      image: f.image,
-      machineType: f.machinetype,
-      diskType: f.disktype,
-      network: f.network,
-      userData,
-      sshKeys: f['ssh-key'],
-      context: this.context,
-    })
+    const {auth, project} = gcloudComputeInput(f)
+    const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
+    const instances = await gcloud.createInstances({...input, compute, userData, context: this.context})
     for (const i of instances) this.log(`${i.name} ${i.zone} ${i.ip ?? ''}`.trim())
     return {instances}
   }

@@ -3,6 +3,7 @@ import {gcloud} from '@mantle/cloud'
 import {Args, BaseCommand} from '@mantle/kit'
 
 import {gcloudTopicFlags} from '../../flags.js'
+import {gcloudComputeInput} from '../../options.js'
 
 export default class GcloudDeleteImages extends BaseCommand<typeof GcloudDeleteImages> {
   static override summary = 'Delete images by name; names that do not exist are reported.'
@@ -13,9 +14,9 @@ export default class GcloudDeleteImages extends BaseCommand<typeof GcloudDeleteI
   static override flags = {...gcloudTopicFlags}
 
   async run(): Promise<{deleted: string[]; missing: string[]}> {
-    // Variadic: every positional argument, flags and their values left out by the parser.
-    const names = (await this.parse(GcloudDeleteImages)).argv as string[]
-    const compute = await gcloud.gceComputeApi({auth: await gceAuth(this.flags, this.context), project: this.flags.project, ...this.context})
+    const names = [...this.context.argv]
+    const {auth, project} = gcloudComputeInput(this.flags)
+    const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
     const result = await gcloud.deleteImages({compute, names, context: this.context})
     for (const n of result.deleted) this.log(`deleted ${n}`)
     for (const n of result.missing) this.logger.warn(`no image ${n}`)

@@ -3,6 +3,7 @@ import {gcloud} from '@mantle/cloud'
 import {Args, BaseCommand, Flags} from '@mantle/kit'
 
 import {gcloudTopicFlags} from '../../flags.js'
+import {gcloudComputeInput, gcloudDeprecateOptions} from '../../options.js'
 
 export default class GcloudDeprecateImage extends BaseCommand<typeof GcloudDeprecateImage> {
   static override summary = "Set an image's deprecation state, pointing at its replacement."
@@ -16,8 +17,9 @@ export default class GcloudDeprecateImage extends BaseCommand<typeof GcloudDepre
   }
 
   async run(): Promise<{name: string; state: string}> {
-    const compute = await gcloud.gceComputeApi({auth: await gceAuth(this.flags, this.context), project: this.flags.project, ...this.context})
-    const result = await gcloud.deprecateImage({compute, name: this.args.name, state: this.flags.state, replacement: this.flags.replacement, context: this.context})
+    const {auth, project} = gcloudComputeInput(this.flags)
+    const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
+    const result = await gcloud.deprecateImage(gcloudDeprecateOptions(this.flags, this.args.name, compute, this.context))
     this.log(`${result.name} ${result.state}`)
     return result
   }

@@ -2,7 +2,8 @@ import {gceAuth} from '@mantle/auth'
 import {gcloud} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
-import {durationMs, gcFlags, gcloudTopicFlags} from '../../flags.js'
+import {gcFlags, gcloudTopicFlags} from '../../flags.js'
+import {gcloudComputeInput, gcOptions} from '../../options.js'
 
 export default class GcloudGc extends BaseCommand<typeof GcloudGc> {
   static override summary = 'Delete our instances older than --duration.'
@@ -11,9 +12,9 @@ export default class GcloudGc extends BaseCommand<typeof GcloudGc> {
   static override flags = {...gcloudTopicFlags, ...gcFlags}
 
   async run(): Promise<{deleted: gcloud.InstanceSummary[]}> {
-    const olderThanMs = durationMs(this.flags.duration)
-    const compute = await gcloud.gceComputeApi({auth: await gceAuth(this.flags, this.context), project: this.flags.project, ...this.context})
-    const result = await gcloud.destroyInstances({compute, basename: this.flags.basename, olderThanMs, dryRun: this.flags['dry-run'], context: this.context})
+    const {auth, project} = gcloudComputeInput(this.flags)
+    const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
+    const result = await gcloud.destroyInstances({compute, basename: this.flags.basename, ...gcOptions(this.flags), context: this.context})
     for (const i of result.deleted) this.log(i.name)
     return result
   }

@@ -3,6 +3,7 @@ import {gcloud} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
 
 import {gcloudTopicFlags} from '../../flags.js'
+import {gcloudComputeInput} from '../../options.js'
 
 export default class GcloudListImages extends BaseCommand<typeof GcloudListImages> {
   static override summary = 'List the images of the project, oldest first.'
@@ -11,7 +12,8 @@ export default class GcloudListImages extends BaseCommand<typeof GcloudListImage
   static override flags = {...gcloudTopicFlags, prefix: Flags.string({summary: 'Only images whose name starts with this.'})}
 
   async run(): Promise<{images: gcloud.GceImage[]}> {
-    const compute = await gcloud.gceComputeApi({auth: await gceAuth(this.flags, this.context), project: this.flags.project, ...this.context})
+    const {auth, project} = gcloudComputeInput(this.flags)
+    const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
     const images = await gcloud.listImages({compute, prefix: this.flags.prefix})
     for (const i of images) this.log(`${i.name} ${i.status ?? ''}${i.family ? ` family=${i.family}` : ''}${i.deprecated?.state ? ` ${i.deprecated.state}` : ''}`)
     return {images}

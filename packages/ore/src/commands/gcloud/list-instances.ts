@@ -3,6 +3,7 @@ import {gcloud} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
 import {gcloudTopicFlags} from '../../flags.js'
+import {gcloudComputeInput} from '../../options.js'
 
 export default class GcloudListInstances extends BaseCommand<typeof GcloudListInstances> {
   static override summary = 'List instances whose name starts with --basename.'
@@ -11,7 +12,8 @@ export default class GcloudListInstances extends BaseCommand<typeof GcloudListIn
   static override flags = {...gcloudTopicFlags}
 
   async run(): Promise<{instances: gcloud.InstanceSummary[]}> {
-    const compute = await gcloud.gceComputeApi({auth: await gceAuth(this.flags, this.context), project: this.flags.project, ...this.context})
+    const {auth, project} = gcloudComputeInput(this.flags)
+    const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
     const instances = await gcloud.listInstances({compute, basename: this.flags.basename})
     for (const i of instances) this.log(`${i.name} ${i.zone} ${i.status} ${i.ip ?? ''}`.trim())
     return {instances}

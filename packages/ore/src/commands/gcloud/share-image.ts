@@ -3,6 +3,7 @@ import {gcloud} from '@mantle/cloud'
 import {Args, BaseCommand} from '@mantle/kit'
 
 import {gcloudTopicFlags} from '../../flags.js'
+import {gcloudComputeInput} from '../../options.js'
 
 export default class GcloudShareImage extends BaseCommand<typeof GcloudShareImage> {
   static override summary = 'Make an image public: let every Google account use it (roles/compute.imageUser for allAuthenticatedUsers).'
@@ -14,7 +15,8 @@ export default class GcloudShareImage extends BaseCommand<typeof GcloudShareImag
   static override flags = gcloudTopicFlags
 
   async run(): Promise<{name: string; changed: boolean}> {
-    const compute = await gcloud.gceComputeApi({auth: await gceAuth(this.flags, this.context), project: this.flags.project, ...this.context})
+    const {auth, project} = gcloudComputeInput(this.flags)
+    const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
     const result = await gcloud.makeImagePublic({compute, name: this.args.name, context: this.context})
     this.log(`${result.name}: ${result.changed ? 'public' : 'already public'}`)
     return result

@@ -1,10 +1,9 @@
-import {basename} from 'node:path'
-
-import {storageFlags, storageOptions} from '@mantle/auth'
+import {gceAuthInput, storageFlags, storageOptions} from '@mantle/auth'
 import {gcloud, requireFile} from '@mantle/cloud'
 import {BaseCommand, Flags, openLocation} from '@mantle/kit'
 
 import {gcloudTopicFlags} from '../../flags.js'
+import {gcloudUploadKey} from '../../options.js'
 
 export default class GcloudUpload extends BaseCommand<typeof GcloudUpload> {
   static override summary = 'Upload a GCE disk image tarball to Cloud Storage for create-image.'
@@ -23,9 +22,8 @@ export default class GcloudUpload extends BaseCommand<typeof GcloudUpload> {
   async run(): Promise<gcloud.UploadObjectResult> {
     const f = this.flags
     await requireFile(f.file)
-    const location = await openLocation(f.bucket, await storageOptions(f.bucket, f, this.context))
-    const prefix = location.key ? `${location.key.replace(/\/+$/, '')}/` : ''
-    const result = await gcloud.uploadObject({bucket: location.bucket, key: `${prefix}${f.board}/${f.name ?? basename(f.file)}`, file: f.file, force: f.force, context: this.context})
+    const location = await openLocation(f.bucket, await storageOptions(f.bucket, {gce: gceAuthInput(f), endpoints: {gcs: f['gcs-endpoint']}}, this.context))
+    const result = await gcloud.uploadObject({bucket: location.bucket, key: gcloudUploadKey(f, location.key), file: f.file, force: f.force, context: this.context})
     this.log(`${result.url}${result.uploaded ? '' : ' (existing)'}`)
     return result
   }

@@ -1,6 +1,8 @@
-import {openstackFlags, profileAuth} from '@mantle/auth'
+import {openstackFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {openstack, requireFile} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
+
+import {openstackCreateImageOptions} from '../../options.js'
 
 export default class OpenstackCreateImage extends BaseCommand<typeof OpenstackCreateImage> {
   static override summary = 'Create a Glance image from a disk file and wait until it is active.'
@@ -17,8 +19,8 @@ export default class OpenstackCreateImage extends BaseCommand<typeof OpenstackCr
   async run(): Promise<{id: string; name: string; created: boolean}> {
     const f = this.flags
     await requireFile(f.file)
-    const {credentials} = await profileAuth('openstack', f, this.context)
-    const result = await openstack.createOpenStackImage({api: await openstack.openStackApi({credentials, ...this.context}), name: f.name, file: f.file, diskFormat: f['disk-format'], force: f.force, context: this.context})
+    const {credentials} = await profileAuth('openstack', profileAuthInput('openstack', f), this.context)
+    const result = await openstack.createOpenStackImage(openstackCreateImageOptions(f, await openstack.openStackApi({credentials, ...this.context}), this.context))
     this.log(`${result.id} ${result.name}${result.created ? '' : ' (existing)'}`)
     return result
   }

@@ -1,4 +1,4 @@
-import {openstackFlags, profileAuth} from '@mantle/auth'
+import {openstackFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {openstack} from '@mantle/cloud'
 import {Args, BaseCommand} from '@mantle/kit'
 
@@ -10,7 +10,7 @@ export default class OpenstackDeleteImage extends BaseCommand<typeof OpenstackDe
   static override flags = {...openstackFlags}
 
   async run(): Promise<{deleted: string[]}> {
-    const {credentials} = await profileAuth('openstack', this.flags, this.context)
+    const {credentials} = await profileAuth('openstack', profileAuthInput('openstack', this.flags), this.context)
     const result = await openstack.deleteOpenStackImage({api: await openstack.openStackApi({credentials, ...this.context}), image: this.args.image, context: this.context})
     for (const id of result.deleted) this.log(`deleted ${id}`)
     return result

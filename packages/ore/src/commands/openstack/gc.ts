@@ -1,8 +1,9 @@
-import {openstackFlags, profileAuth} from '@mantle/auth'
+import {openstackFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {openstack} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
-import {durationMs, gcFlags} from '../../flags.js'
+import {gcFlags} from '../../flags.js'
+import {gcOptions} from '../../options.js'
 
 export default class OpenstackGc extends BaseCommand<typeof OpenstackGc> {
   static override summary = 'Delete servers marked as ours that are older than --duration.'
@@ -11,9 +12,8 @@ export default class OpenstackGc extends BaseCommand<typeof OpenstackGc> {
   static override flags = {...openstackFlags, ...gcFlags}
 
   async run(): Promise<{deletedServers: string[]}> {
-    const olderThanMs = durationMs(this.flags.duration)
-    const {credentials} = await profileAuth('openstack', this.flags, this.context)
-    const result = await openstack.gcOpenStack({api: await openstack.openStackApi({credentials, ...this.context}), olderThanMs, dryRun: this.flags['dry-run'], context: this.context})
+    const {credentials} = await profileAuth('openstack', profileAuthInput('openstack', this.flags), this.context)
+    const result = await openstack.gcOpenStack({api: await openstack.openStackApi({credentials, ...this.context}), ...gcOptions(this.flags), context: this.context})
     for (const id of result.deletedServers) this.log(id)
     return result
   }

@@ -1,8 +1,10 @@
 import {readFile} from 'node:fs/promises'
 
-import {packetFlags, profileAuth} from '@mantle/auth'
+import {packetFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {packet, requireFile} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
+
+import {packetCreateDeviceOptions} from '../../options.js'
 
 export default class PacketCreateDevice extends BaseCommand<typeof PacketCreateDevice> {
   static override summary = 'Create a device tagged as ours and wait until it is active.'
@@ -21,12 +23,8 @@ export default class PacketCreateDevice extends BaseCommand<typeof PacketCreateD
   async run(): Promise<packet.PacketDevice> {
     const f = this.flags
     const userdata = f['user-data'] ? (await requireFile(f['user-data'], '--user-data'), await readFile(f['user-data'], 'utf8')) : undefined
-    const {credentials} = await profileAuth('packet', f, this.context)
-    const device = await packet.createPacketDevice({
-      api: await packet.packetApi({credentials, ...this.context}),
-      input: {hostname: f.hostname, plan: f.plan, metro: f.metro, operating_system: f['operating-system'], ipxe_script_url: f['ipxe-script-url'], userdata, ...(f['ipxe-script-url'] ? {always_pxe: false} : {})},
-      context: this.context,
-    })
+    const {credentials} = await profileAuth('packet', profileAuthInput('packet', f), this.context)
+    const device = await packet.createPacketDevice(packetCreateDeviceOptions(f, userdata, await packet.packetApi({credentials, ...this.context}), this.context))
     this.log(`${device.id} ${device.hostname} ${device.ip_addresses?.find((a) => a.public && a.address_family === 4)?.address ?? ''}`.trim())
     return device
   }

@@ -1,8 +1,9 @@
-import {packetFlags, profileAuth} from '@mantle/auth'
+import {packetFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {packet} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
-import {durationMs, gcFlags} from '../../flags.js'
+import {gcFlags} from '../../flags.js'
+import {gcOptions} from '../../options.js'
 
 export default class PacketGc extends BaseCommand<typeof PacketGc> {
   static override summary = 'Delete devices tagged as ours that are older than --duration.'
@@ -11,9 +12,8 @@ export default class PacketGc extends BaseCommand<typeof PacketGc> {
   static override flags = {...packetFlags, ...gcFlags}
 
   async run(): Promise<{deletedDevices: string[]}> {
-    const olderThanMs = durationMs(this.flags.duration)
-    const {credentials} = await profileAuth('packet', this.flags, this.context)
-    const result = await packet.gcPacket({api: await packet.packetApi({credentials, ...this.context}), olderThanMs, dryRun: this.flags['dry-run'], context: this.context})
+    const {credentials} = await profileAuth('packet', profileAuthInput('packet', this.flags), this.context)
+    const result = await packet.gcPacket({api: await packet.packetApi({credentials, ...this.context}), ...gcOptions(this.flags), context: this.context})
     for (const id of result.deletedDevices) this.log(id)
     return result
   }

@@ -1,4 +1,4 @@
-import {packetFlags, profileAuth} from '@mantle/auth'
+import {packetFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {packet} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
@@ -9,7 +9,7 @@ export default class PacketListKeys extends BaseCommand<typeof PacketListKeys> {
   static override flags = {...packetFlags}
 
   async run(): Promise<{keys: packet.PacketKey[]}> {
-    const {credentials} = await profileAuth('packet', this.flags, this.context)
+    const {credentials} = await profileAuth('packet', profileAuthInput('packet', this.flags), this.context)
     const keys = await (await packet.packetApi({credentials, ...this.context})).listKeys()
     for (const k of keys) this.log(`${k.id} ${k.label}`)
     return {keys}

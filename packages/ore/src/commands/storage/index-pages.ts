@@ -1,5 +1,7 @@
-import {storageFlags, storageOptions} from '@mantle/auth'
+import {storageAuthInput, storageFlags, storageOptions} from '@mantle/auth'
 import {Args, BaseCommand, Flags, openLocation, updateIndexes, type IndexResult} from '@mantle/kit'
+
+import {indexOptions} from '../../options.js'
 
 export interface IndexCommandResult {
   dryRun: boolean
@@ -37,28 +39,14 @@ Pages already up to date are not written again; every write and delete carries a
   }
 
   async run(): Promise<IndexCommandResult> {
-    // Every URL given (non-strict); options spelled out, as a subclass's inherited statics do not spread.
-    const {argv} = await this.parse({flags: StorageIndex.flags, baseFlags: BaseCommand.baseFlags, args: StorageIndex.args, strict: false, enableJsonFlag: true})
-    const urls = argv as string[]
+    // Every URL given (non-strict).
+    const urls = this.context.argv
     const f = this.flags
-    const cwd = process.cwd()
-    const storage = await storageOptions(urls, f, {...this.context, cwd})
+    const storage = await storageOptions(urls, storageAuthInput(f), this.context)
     const result: IndexCommandResult = {dryRun: f['dry-run'], locations: []}
     for (const url of urls) {
       const {bucket, key} = await openLocation(url, storage)
-      const r = await updateIndexes({
-        bucket,
-        prefix: key,
-        title: f['html-title'],
-        directoryHtml: f.directories,
-        indexHtml: true,
-        delete: f.delete,
-        recursive: f.recursive,
-        dryRun: f['dry-run'],
-        force: f.force,
-        logger: this.logger,
-        signal: this.context.signal,
-      })
+      const r = await updateIndexes(indexOptions(f, {bucket, key}, this.context))
       result.locations.push({url, ...r})
       this.log(`${url}: ${r.written.length} ${f['dry-run'] ? 'to write' : 'written'}, ${r.deleted.length} ${f['dry-run'] ? 'to delete' : 'deleted'}, ${r.unchanged} unchanged`)
     }

@@ -1,5 +1,7 @@
-import {storageFlags, storageOptions} from '@mantle/auth'
+import {storageAuthInput, storageFlags, storageOptions} from '@mantle/auth'
 import {Args, BaseCommand, Flags, openLocation, syncTree, type SyncResult} from '@mantle/kit'
+
+import {syncOptions} from '../../options.js'
 
 export default class StorageSync extends BaseCommand<typeof StorageSync> {
   static override summary = 'Copy objects between storage locations of any kind (gs://, s3://, az://, https://, file:// or a path).'
@@ -28,23 +30,9 @@ export default class StorageSync extends BaseCommand<typeof StorageSync> {
   async run(): Promise<SyncResult & {dryRun: boolean}> {
     const f = this.flags
     const {src, dst} = this.args
-    const storage = await storageOptions([src, dst], f, {...this.context, cwd: process.cwd()})
+    const storage = await storageOptions([src, dst], storageAuthInput(f), this.context)
     const [from, to] = await Promise.all([openLocation(src, storage), openLocation(dst, storage)])
-    const result = await syncTree({
-      source: from.bucket,
-      sourcePrefix: from.key,
-      destination: to.bucket,
-      destinationPrefix: to.key,
-      delete: f.delete,
-      recursive: f.recursive,
-      dryRun: f['dry-run'],
-      force: f.force,
-      indexDirs: f['index-dirs'],
-      indexHtml: f['index-html'],
-      title: f['html-title'],
-      logger: this.logger,
-      signal: this.context.signal,
-    })
+    const result = await syncTree(syncOptions(f, from, to, this.context))
     const verb = f['dry-run'] ? 'to ' : ''
     this.log(
       `${dst}: ${result.copied.length} ${verb}copy, ${result.deleted.length} ${verb}delete, ${result.unchanged} unchanged; index pages: ${result.index.written.length} ${verb}write, ${result.index.deleted.length} ${verb}delete`,

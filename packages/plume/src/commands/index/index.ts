@@ -22,7 +22,7 @@ export default class Index extends BaseCommand<typeof Index> {
     const {loadConfig, storageFor} = await import('../../setup.js')
     const {channelOf} = await import('../../config/load.js')
     const {indexDestinations} = await import('../../services/destinations.js')
-    const config = await loadConfig(this.flags)
+    const config = await loadConfig(this.flags, this.context.cwd)
     const channels = this.flags.channel === 'all' ? Object.keys(config.channels) : [this.flags.channel]
     const specs = channels.map((c) => ({channel: c, spec: channelOf(config, c)}))
     if (this.flags.board !== 'all') {

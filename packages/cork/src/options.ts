@@ -1,17 +1,26 @@
-import {storageFlags, storageOptions} from '@mantle/auth'
+import {join} from 'node:path'
+
+import {storageAuthInput, storageFlags, storageOptions, type StorageFlagValues} from '@mantle/auth'
 import {Flags, UsageError, type CommandContext} from '@mantle/kit'
 
 import type {CreateOptions} from './services/create.js'
+import type {DeleteOptions} from './services/delete.js'
+import type {DownloadImageOptions, Platform} from './services/download-image.js'
 import {resolveEndpoint, type Endpoint} from './services/engine/endpoint.js'
 import {DEFAULT_SDK_URL, DEFAULT_SDK_URL_PATH, type SdkSource} from './services/sdk/download.js'
 import type {SdkFetcher} from './services/sdk/fetcher.js'
 import {kitFetcher} from './services/sdk/kit-fetcher.js'
-import {checkChrootName, resolveLayout, sdkBaseUrl, type SdkLayout} from './services/sdk/layout.js'
+import {checkChrootName, findRoot, resolveLayout, sdkBaseUrl, type SdkLayout} from './services/sdk/layout.js'
 import {CLOUD_CREDENTIALS, type CloudCredentials, type MountOptions} from './services/sdk/mounts.js'
 import {DEFAULT_MANIFEST_BRANCH, DEFAULT_MANIFEST_NAME, type RepoOptions} from './services/sdk/repo.js'
-import {manifestPath} from './services/verify.js'
+import type {UpdateOptions} from './services/update.js'
+import {manifestPath, type VerifyOptions} from './services/verify.js'
 
-/** The flag sets cork's commands share, and the one place they turn into service options. */
+/**
+ * cork's options module: the flag sets its commands share, and the one place
+ * where parsed flags (and what the base command read once: env, home, cwd)
+ * turn into service options. Services never see flags.
+ */
 
 export const engineFlags = {
   'docker-host': Flags.string({
@@ -90,6 +99,7 @@ export const containerFlags = {
 
 type Ctx = Pick<CommandContext, 'env' | 'home'>
 
+
 export function endpointFrom(flags: {'docker-host'?: string | undefined}, ctx: Ctx): Endpoint {
   return resolveEndpoint({dockerHost: flags['docker-host'], env: ctx.env, home: ctx.home})
 }
@@ -152,17 +162,17 @@ export function repoFrom(flags: {
   return {manifest, verifySignature: Boolean(flags['verify-signature']), forceSync}
 }
 
-type StorageCtx = Pick<CommandContext, 'env' | 'home' | 'logger' | 'redactor'>
+type StorageCtx = Pick<CommandContext, 'env' | 'home' | 'logger' | 'redactor' | 'cwd'>
 
 /** The kit's signed download for the SDK tarball, with the command's credentials and progress. */
-export async function fetcherFrom(url: string, flags: Record<string, unknown>, ctx: StorageCtx & Pick<CommandContext, 'progress'>): Promise<SdkFetcher> {
+export async function fetcherFrom(url: string, flags: StorageFlagValues, ctx: StorageCtx & Pick<CommandContext, 'progress'>): Promise<SdkFetcher> {
   // Credentials only for the scheme of this URL (none for file:// and https://).
-  const storage = await storageOptions(url, flags, {env: ctx.env, home: ctx.home, logger: ctx.logger, redactor: ctx.redactor, cwd: process.cwd()})
+  const storage = await storageOptions(url, storageAuthInput(flags), ctx)
   return kitFetcher({storage, env: ctx.env, home: ctx.home, logger: ctx.logger, progress: ctx.progress})
 }
 
 export async function sourceFrom(
-  flags: {'sdk-url': string; 'sdk-url-path': string; 'verify-key'?: string[] | undefined} & Record<string, unknown>,
+  flags: {'sdk-url': string; 'sdk-url-path': string; 'verify-key'?: string[] | undefined} & StorageFlagValues,
   ctx: StorageCtx & Pick<CommandContext, 'progress'>,
 ): Promise<SdkSource> {
   const url = sdkBaseUrl(flags['sdk-url'])
@@ -194,4 +204,73 @@ export async function creationFrom(flags: CreationFlagValues, layout: SdkLayout,
     logger: ctx.logger,
     signal: ctx.signal,
   }
+}
+
+/** --root, else the nearest checkout at or above the working directory, else the working directory. */
+export function rootFrom(flags: {root?: string | undefined}, cwd: string): string {
+  return flags.root ?? findRoot(cwd) ?? cwd
+}
+
+export function deleteFrom(
+  flags: {root?: string | undefined; 'docker-host'?: string | undefined; 'keep-images': boolean; chroot?: string | undefined},
+  ctx: Ctx & Pick<CommandContext, 'cwd' | 'logger' | 'signal'>,
+): DeleteOptions {
+  return {
+    root: rootFrom(flags, ctx.cwd),
+    endpoint: endpointFrom(flags, ctx),
+    keepImages: flags['keep-images'],
+    chroot: chrootFrom(flags),
+    logger: ctx.logger,
+    signal: ctx.signal,
+  }
+}
+
+export function verifyFrom(flags: {root?: string | undefined; manifest?: string | undefined; 'manifest-name'?: string | undefined}, ctx: Pick<CommandContext, 'cwd' | 'signal'>): VerifyOptions {
+  const root = rootFrom(flags, ctx.cwd)
+  return {root, manifest: flags.manifest ?? manifestPath(root, flags['manifest-name']), signal: ctx.signal}
+}
+
+/** download-image: --root is the images' base URL there, as in the original; the checkout comes from the working directory. */
+export function imageLayoutFrom(flags: Parameters<typeof layoutFrom>[0], cwd: string): Promise<SdkLayout> {
+  return layoutFrom({...flags, root: undefined}, cwd)
+}
+
+export function downloadImagesFrom(
+  flags: {platform: string[]; 'cache-dir'?: string | undefined; 'image-prefix'?: string | undefined; 'verify-key'?: string[] | undefined; verify: boolean},
+  layout: SdkLayout,
+  root: string,
+  fetcher: SdkFetcher,
+  ctx: Pick<CommandContext, 'signal'>,
+): DownloadImageOptions {
+  return {
+    layout,
+    platforms: flags.platform as Platform[],
+    root,
+    cacheDir: flags['cache-dir'] ?? join(layout.root, '.cache', 'images'),
+    prefix: flags['image-prefix'] ?? `${layout.versions.name}_production`,
+    keys: flags['verify-key'] ?? [],
+    verify: flags.verify,
+    fetcher,
+    signal: ctx.signal,
+  }
+}
+
+type UpdateFlagValues = CreationFlagValues & {
+  'force-sync': boolean
+  'new-version'?: string | undefined
+  create: boolean
+  'downgrade-in-place': boolean
+  'downgrade-replace': boolean
+  'os-version'?: string | undefined
+}
+
+/** update's checkout: --new-version is the original's name of --os-version (checked here for the messages and hints). */
+export function updateLayoutFrom(flags: UpdateFlagValues, cwd: string): Promise<SdkLayout> {
+  if (flags['downgrade-in-place'] && flags['downgrade-replace']) throw new UsageError('--downgrade-in-place and --downgrade-replace conflict', {hint: 'choose one'})
+  if (flags['new-version'] && flags['os-version']) throw new UsageError('--new-version and --os-version conflict', {hint: 'they are the same flag; give one'})
+  return layoutFrom({...flags, 'os-version': flags['new-version'] ?? flags['os-version']}, cwd)
+}
+
+export async function updateFrom(flags: UpdateFlagValues, layout: SdkLayout, ctx: CommandContext): Promise<UpdateOptions> {
+  return {...(await creationFrom(flags, layout, ctx)), create: flags.create, downgradeInPlace: flags['downgrade-in-place'], downgradeReplace: flags['downgrade-replace']}
 }

@@ -1,0 +1,23 @@
+/** Endpoint overrides of the storage backends, as given (a flag, a channel's configuration). */
+export interface StorageEndpoints {
+  gcs?: string | undefined
+  s3?: string | undefined
+  azureBlob?: string | undefined
+}
+
+/**
+ * The one resolution of storage endpoints, used by every tool and every S3
+ * path (storage URLs, ore's and plume's S3 staging): what was given, else the
+ * variable the backend's own SDK knows. S3: `AWS_ENDPOINT_URL_S3`, then
+ * `AWS_ENDPOINT_URL` (the AWS SDKs' order). GCS: `STORAGE_EMULATOR_HOST`,
+ * which is often host:port, so a scheme is added. Azure's endpoint travels
+ * inside `AZURE_STORAGE_CONNECTION_STRING`, which the Azure resolver reads.
+ */
+export function resolveEndpoints(given: StorageEndpoints, env: NodeJS.ProcessEnv): StorageEndpoints {
+  const gcs = given.gcs ?? env.STORAGE_EMULATOR_HOST
+  return {gcs: gcs ? withScheme(gcs) : undefined, s3: given.s3 ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL, azureBlob: given.azureBlob}
+}
+
+function withScheme(endpoint: string): string {
+  return /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`
+}

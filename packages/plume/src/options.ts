@@ -1,0 +1,40 @@
+import {resolveEndpoints, type AwsAuthInput, type AzureAuthInput, type GceAuthInput, type StorageEndpoints} from '@mantle/auth'
+
+/**
+ * plume's flag-to-option mapping: the credential flags of a release (one AWS
+ * credentials file whose profiles the channel's partitions name, one Azure
+ * credentials file and profile, one Google key) as the typed inputs of auth's
+ * resolvers, and the storage endpoints. setup.ts assembles the stage options
+ * from these; services never see flags.
+ */
+
+export interface CredentialFlags {
+  'aws-credentials'?: string | undefined
+  'azure-credentials'?: string | undefined
+  'azure-profile'?: string | undefined
+  'gce-json-key'?: string | undefined
+}
+
+export interface CredentialInputs {
+  /** AWS credentials of one partition's profile (undefined: the default). */
+  aws(profile: string | undefined): AwsAuthInput
+  azure: AzureAuthInput
+  gce: GceAuthInput
+}
+
+export function credentialInputs(flags: CredentialFlags): CredentialInputs {
+  return {
+    aws: (profile) => ({credentialsFile: flags['aws-credentials'], profile}),
+    azure: {credentialsFile: flags['azure-credentials'], profile: flags['azure-profile']},
+    gce: {jsonKey: flags['gce-json-key']},
+  }
+}
+
+/**
+ * plume has no endpoint flags: the channel's storage URLs and the AWS staging
+ * bucket take their endpoints from the environment, through auth's one
+ * resolution (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST).
+ */
+export function storageEndpoints(env: NodeJS.ProcessEnv): StorageEndpoints {
+  return resolveEndpoints({}, env)
+}
