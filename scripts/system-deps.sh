@@ -11,6 +11,7 @@ pkgs=(
   radosgw ceph-mon ceph-osd ceph-common  # S3 emulator
   rclone gnupg curl                     # benchmarks' reference tools
   prometheus                            # kola metrics test
+  etcd-server containerd containernetworking-plugins golang-go dpkg-dev unzip gcc libc6-dev  # kola kube's local cluster (scripts/services/kube.sh)
   git ca-certificates openssh-client
   chromium                              # kola's report.html, read in headless Chromium by its test
   zsh                                   # the zsh completion test (bash's is tested too)

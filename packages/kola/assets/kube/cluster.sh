@@ -59,11 +59,19 @@ node_ready() { [ "$(kc get node localhost -o 'jsonpath={.status.conditions[?(@.t
 sa_ready() { kc -n default get serviceaccount default >/dev/null 2>&1; }
 
 wait_for() { # seconds what command...
-  local seconds=$1 what=$2 deadline
+  local seconds=$1 what=$2 deadline d
   shift 2
   deadline=$((SECONDS + seconds))
   while [ "$SECONDS" -lt "$deadline" ]; do
     "$@" && return 0
+    # A daemon that died will not make it happen: say which, at once.
+    for d in "${daemons[@]}"; do
+      if [ -f "$run/$d.pid" ] && ! alive "$d"; then
+        say "$d exited while waiting for $what; logs in $logd"
+        tail -n 5 "$logd/$d.log" >&2 2>/dev/null || true
+        return 1
+      fi
+    done
     sleep 0.3
   done
   say "$what did not happen in ${seconds} s; logs in $logd"
@@ -166,7 +174,7 @@ build_images() { # prints the tarballs to load
   mkdir -p "$img_cache"
   local key out r lib node_bin
   key="$(sha256sum "$bin/pause.c" | cut -c1-16)"
-  out="$img_cache/pause-$key.tar"
+  out="$img_cache/pause-3.4-$key.tar"
   if [ ! -f "$out" ]; then
     r="$(mktemp -d "$dir/rootfs.XXXXXX")"
     gcc -Os -static -o "$r/pause" "$bin/pause.c"
@@ -177,18 +185,18 @@ build_images() { # prints the tarballs to load
   echo "$out"
   case ",${MANTLE_KUBE_IMAGES-busybox,node}," in *,busybox,*|*,node,*) ;; *) return 0 ;; esac
   key="$(sha256sum /bin/busybox | cut -c1-16)"
-  out="$img_cache/busybox-$key.tar"
+  out="$img_cache/busybox-local-$key.tar"
   if [ ! -f "$out" ]; then
     r="$(mktemp -d "$dir/rootfs.XXXXXX")"
     busybox_rootfs "$r"
-    image_tar mantle.local/busybox:latest "$r" '["/bin/sh"]' "$out"
+    image_tar mantle.local/busybox:local "$r" '["/bin/sh"]' "$out"
     rm -rf "$r"
   fi
   case ",${MANTLE_KUBE_IMAGES-busybox,node}," in *,busybox,*) echo "$out" ;; esac
   case ",${MANTLE_KUBE_IMAGES-busybox,node}," in *,node,*) ;; *) return 0 ;; esac
   node_bin="$(readlink -f "${MANTLE_KUBE_NODE_BIN:-$(command -v node)}")"
   key="$( (sha256sum /bin/busybox; "$node_bin" --version; ldd "$node_bin") | sha256sum | cut -c1-16)"
-  out="$img_cache/node-$key.tar"
+  out="$img_cache/node-local-$key.tar"
   if [ ! -f "$out" ]; then
     r="$(mktemp -d "$dir/rootfs.XXXXXX")"
     busybox_rootfs "$r"
@@ -199,7 +207,7 @@ build_images() { # prints the tarballs to load
       mkdir -p "$r$(dirname "$lib")"
       cp -L "$lib" "$r$lib"
     done
-    image_tar mantle.local/node:latest "$r" '["/usr/local/bin/node"]' "$out"
+    image_tar mantle.local/node:local "$r" '["/usr/local/bin/node"]' "$out"
     rm -rf "$r"
   fi
   echo "$out"
@@ -333,8 +341,8 @@ MANTLE_KUBE_API=https://127.0.0.1:$api_port
 MANTLE_KUBE_KUBECTL=$bin/kubectl
 MANTLE_KUBE_CONTAINERD=$sock
 MANTLE_KUBE_IMAGE_PAUSE=mantle.local/pause:3.4
-MANTLE_KUBE_IMAGE_BUSYBOX=mantle.local/busybox:latest
-MANTLE_KUBE_IMAGE_NODE=mantle.local/node:latest
+MANTLE_KUBE_IMAGE_BUSYBOX=mantle.local/busybox:local
+MANTLE_KUBE_IMAGE_NODE=mantle.local/node:local
 ENV
   trap - EXIT TERM INT
   say "ready in $((SECONDS - t0)) s: API server https://127.0.0.1:$api_port, KUBECONFIG=$kubeconfig"

@@ -118,7 +118,10 @@ export async function clusterClient(kubeconfigPath: string, logger: Logger): Pro
 }
 
 function firstLine(error: unknown): string {
-  const e = error as {message?: string; code?: number; body?: unknown}
+  const e = error as {message?: string; cause?: {code?: string; message?: string}}
   const message = e?.message ?? String(error)
-  return message.split('\n')[0]?.trim() || 'unknown error'
+  const line = message.split('\n')[0]?.trim() || 'unknown error'
+  // fetch says only "fetch failed"; what failed is in its cause (ECONNREFUSED, a certificate, ...).
+  const cause = e?.cause?.code ?? e?.cause?.message
+  return cause && !line.includes(cause) ? `${line} (${cause})` : line
 }

@@ -94,7 +94,12 @@ export class LocalDeployer implements Deployer {
     const result = await this.script('start')
     if (result.code !== 0) {
       await this.down()
-      const last = result.stderr.trim().split('\n').filter((l) => l.includes('did not happen') || l.includes('missing') || l.includes('must')).pop()
+      // The script's own last word (not a daemon's log tail, not its teardown notice).
+      const last = result.stderr
+        .split('\n')
+        .filter((l) => /^cluster\.sh\[[a-z0-9]+\]: /.test(l) && !/tearing down|stopped$/.test(l))
+        .pop()
+        ?.replace(/^cluster\.sh\[[a-z0-9]+\]: /, '')
       if (result.aborted) this.ctx.signal?.throwIfAborted()
       throw new InfraError(`local cluster did not start: ${last ?? `cluster.sh exited ${result.code}`}`, {hint: `logs in ${join(this.dir, 'log')}`})
     }
