@@ -11,7 +11,8 @@ import {BACKENDS, backendAvailable} from '../storage/testing/backends.js'
 import {Keyring, parseKeys} from '../verify/keyring.js'
 import {SignatureError} from '../verify/signature.js'
 import {makeTestKey, signDetached, type TestKey} from '../verify/testing.js'
-import {download} from './download.js'
+import type {Bucket} from '../storage/types.js'
+import {download, type DownloadSource} from './download.js'
 import {startMirrorServer, type MirrorServer} from '../storage/testing/mirror-server.js'
 import {startCuttingProxy, type CuttingProxy} from './testing.js'
 
@@ -70,8 +71,8 @@ describe('signed download', () => {
     expect(sha256(await readFile(dest))).toBe(sha256(data))
     expect(await exists(`${dest}.part`)).toBe(false)
     expect(await exists(`${dest}.sig`)).toBe(false)
-    // And the signature was fetched before the data
-    expect(server.requests).toEqual(['GET /img.bin.sig', 'GET /img.bin'])
+    // And the signature was fetched before the data, which came by one plain ranged GET (after a HEAD for its size and ETag)
+    expect(server.requests).toEqual(['GET /img.bin.sig', 'HEAD /img.bin', `GET /img.bin bytes=0-${data.length - 1}`])
   })
 
   it('keeps the signature next to the file when asked', async () => {
@@ -116,67 +117,80 @@ describe('signed download', () => {
     expect(await exists(`${dest}.part`)).toBe(false)
   })
 
-  it('resumes a transfer cut off half-way from the right offset on the next run', async () => {
-    // Given a network that cuts the first transfer off after about 1 MiB
-    const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)}, {cut: {afterBytes: 1024 * 1024, times: 1}})
-    const dest = join(out, 'img.bin')
-    // When a first run gives up after one attempt
-    const first = await download({source: bucket, key: 'img.bin', destination: dest, keyring, attempts: 1}).catch((e: unknown) => e)
-    expect(first).toBeInstanceOf(Error)
-    expect(await exists(dest)).toBe(false)
-    const kept = (await stat(`${dest}.part`)).size
-    // (what the client had not yet taken from the socket when it died is lost: up to the cut, not exactly it)
-    expect(kept).toBeGreaterThan(0)
-    expect(kept).toBeLessThan(1024 * 1024)
-    // And a second run follows
-    const result = await download({source: bucket, key: 'img.bin', destination: dest, keyring})
-    // Then it asked for the rest only, and the whole file verifies
-    expect(gets(server, '/img.bin')).toEqual(['', `bytes=${kept}-`])
-    expect(result).toMatchObject({verified: true, action: 'resumed', resumedFrom: kept, sha256: sha256(data)})
-    expect(sha256(await readFile(dest))).toBe(sha256(data))
-  })
+  /**
+   * The resuming cases, through both readers: the plain ranged GET of a
+   * backend that offers one (getRange: a HEAD, then "bytes=N-LAST"), and the
+   * backend's own read (a stream: "bytes=N-", or no Range from 0).
+   */
+  for (const via of ['getRange', 'stream'] as const) {
+    const sourceOf = (bucket: Bucket): DownloadSource => (via === 'getRange' ? bucket : {read: bucket.read.bind(bucket), urlOf: bucket.urlOf.bind(bucket)})
+    const from = (offset: number): string => (via === 'stream' ? (offset === 0 ? '' : `bytes=${offset}-`) : `bytes=${offset}-${data.length - 1}`)
 
-  it('retries a cut-off transfer within one run, resuming where it stopped', async () => {
-    // Given a network that cuts the first two transfers off after about 512 KiB each
-    const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)}, {cut: {afterBytes: 512 * 1024, times: 2}})
-    const dest = join(out, 'img.bin')
-    // When one run downloads it
-    const result = await download({source: bucket, key: 'img.bin', destination: dest, keyring, retryDelayMs: 1})
-    // Then each retry asked for the bytes after those already received, and the file verifies
-    const ranges = gets(server, '/img.bin')
-    expect(ranges).toHaveLength(3)
-    const [first, second] = ranges.slice(1).map((r) => Number(/^bytes=(\d+)-$/.exec(r)?.[1]))
-    // (bytes still in the client's buffers when the socket dies are lost, so less than the cut may have arrived)
-    expect(first).toBeGreaterThan(256 * 1024)
-    expect(second! - first!).toBeGreaterThan(256 * 1024)
-    expect(result).toMatchObject({verified: true, sha256: sha256(data)})
-  })
+    it(`resumes a transfer cut off half-way from the right offset on the next run (${via})`, async () => {
+      // Given a network that cuts the first transfer off after about 1 MiB
+      const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)}, {cut: {afterBytes: 1024 * 1024, times: 1}})
+      const dest = join(out, 'img.bin')
+      // When a first run gives up after one attempt
+      const first = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, attempts: 1}).catch((e: unknown) => e)
+      expect(first).toBeInstanceOf(Error)
+      expect(await exists(dest)).toBe(false)
+      const kept = (await stat(`${dest}.part`)).size
+      // (what the client had not yet taken from the socket when it died is lost: up to the cut, not exactly it)
+      expect(kept).toBeGreaterThan(0)
+      expect(kept).toBeLessThanOrEqual(1024 * 1024)
+      // And a second run follows
+      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring})
+      // Then it asked for the rest only, and the whole file verifies
+      expect(gets(server, '/img.bin')).toEqual([from(0), from(kept)])
+      expect(result).toMatchObject({verified: true, action: 'resumed', resumedFrom: kept, sha256: sha256(data)})
+      expect(sha256(await readFile(dest))).toBe(sha256(data))
+    })
 
-  it('starts again from zero when the server ignores the range (HTTP 200)', async () => {
-    const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)}, {ignoreRange: true})
-    const dest = join(out, 'img.bin')
-    await writeFile(`${dest}.part`, data.subarray(0, 1000))
-    const result = await download({source: bucket, key: 'img.bin', destination: dest, keyring})
-    expect(gets(server, '/img.bin')).toEqual(['bytes=1000-'])
-    expect(result).toMatchObject({verified: true, action: 'downloaded', resumedFrom: 0, bytes: data.length})
-  })
+    it(`retries a cut-off transfer within one run, resuming where it stopped (${via})`, async () => {
+      // Given a network that cuts the first two transfers off after about 512 KiB each
+      const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)}, {cut: {afterBytes: 512 * 1024, times: 2}})
+      const dest = join(out, 'img.bin')
+      // When one run downloads it
+      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, retryDelayMs: 1})
+      // Then each retry asked for the bytes after those already received, and the file verifies
+      const ranges = gets(server, '/img.bin')
+      expect(ranges).toHaveLength(3)
+      const [first, second] = ranges.slice(1).map((r) => Number(/^bytes=(\d+)-/.exec(r)?.[1]))
+      expect(ranges).toEqual([from(0), from(first!), from(second!)])
+      // (bytes still in the client's buffers when the socket dies are lost, so less than the cut may have arrived)
+      expect(first).toBeGreaterThan(256 * 1024)
+      expect(second! - first!).toBeGreaterThan(256 * 1024)
+      expect(result).toMatchObject({verified: true, sha256: sha256(data)})
+    })
 
-  it('treats 416 on a complete part file as complete, and verifies it', async () => {
-    const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})
-    const dest = join(out, 'img.bin')
-    await writeFile(`${dest}.part`, data)
-    const result = await download({source: bucket, key: 'img.bin', destination: dest, keyring})
-    expect(gets(server, '/img.bin')).toEqual([`bytes=${data.length}-`])
-    expect(result).toMatchObject({verified: true, action: 'resumed', bytes: data.length})
-  })
+    it(`starts again from zero when the server ignores the range (HTTP 200) (${via})`, async () => {
+      const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)}, {ignoreRange: true})
+      const dest = join(out, 'img.bin')
+      await writeFile(`${dest}.part`, data.subarray(0, 1000))
+      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring})
+      // (the plain GET refuses a 200 to a range and hands over to the backend's read, which starts again)
+      expect(gets(server, '/img.bin')).toEqual(via === 'stream' ? ['bytes=1000-'] : [from(1000), 'bytes=1000-'])
+      expect(result).toMatchObject({verified: true, action: 'downloaded', resumedFrom: 0, bytes: data.length})
+    })
 
-  it('starts again when the part file is longer than the object', async () => {
-    const {bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})
-    const dest = join(out, 'img.bin')
-    await writeFile(`${dest}.part`, Buffer.concat([data, Buffer.from('junk')]))
-    const result = await download({source: bucket, key: 'img.bin', destination: dest, keyring, retryDelayMs: 1})
-    expect(result).toMatchObject({verified: true, bytes: data.length, sha256: sha256(data)})
-  })
+    it(`takes a complete part file as complete, and verifies it (${via})`, async () => {
+      const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})
+      const dest = join(out, 'img.bin')
+      await writeFile(`${dest}.part`, data)
+      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring})
+      // (the stream asks and gets 416; the plain GET knows the size from its HEAD and asks nothing)
+      expect(gets(server, '/img.bin')).toEqual(via === 'stream' ? [`bytes=${data.length}-`] : [])
+      expect(result).toMatchObject({verified: true, action: 'resumed', bytes: data.length})
+    })
+
+    it(`starts again when the part file is longer than the object (${via})`, async () => {
+      const {bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})
+      const dest = join(out, 'img.bin')
+      await writeFile(`${dest}.part`, Buffer.concat([data, Buffer.from('junk')]))
+      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, retryDelayMs: 1})
+      expect(result).toMatchObject({verified: true, bytes: data.length, sha256: sha256(data)})
+    })
+  }
 
   it('fails before fetching the data when the signature is missing', async () => {
     const {server, bucket} = await serve({'img.bin': data})

@@ -1,4 +1,4 @@
-import {createHash, type Hash} from 'node:crypto'
+import {createHash} from 'node:crypto'
 import {closeSync, createReadStream, openSync, writeSync} from 'node:fs'
 import {rename, rm, stat, truncate, writeFile} from 'node:fs/promises'
 import type {Readable} from 'node:stream'
@@ -9,12 +9,14 @@ import type {Progress} from '../progress.js'
 import {isTransient, retry} from '../retry.js'
 import {chunksOf} from '../storage/body.js'
 import {isStorageError} from '../storage/errors.js'
-import type {Bucket} from '../storage/types.js'
+import {getRange} from '../storage/direct-get.js'
+import type {Bucket, ObjectInfo} from '../storage/types.js'
 import type {Keyring} from '../verify/keyring.js'
-import {DetachedSignature, MAX_SIGNATURE_BYTES, SignatureError, type DataVerifier, type Signer} from '../verify/signature.js'
+import {ParallelHasher, type HashJob} from '../verify/parallel-hash.js'
+import {DetachedSignature, MAX_SIGNATURE_BYTES, SignatureError, type Signer} from '../verify/signature.js'
 
-/** What a download needs of a bucket: reads with a start offset, and names for messages. */
-export type DownloadSource = Pick<Bucket, 'read' | 'urlOf'>
+/** What a download needs of a bucket: reads with a start offset, and names for messages; a plain GET (stat, directRead) where it has one. */
+export type DownloadSource = Pick<Bucket, 'read' | 'urlOf'> & Partial<Pick<Bucket, 'stat' | 'directRead'>>
 
 export interface DownloadOptions {
   source: DownloadSource
@@ -87,18 +89,18 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   }
 
   const transfer = await fetchToPart(url, part, options, signature)
-  let signer: Signer | undefined
-  if (transfer.verifier) {
-    try {
-      signer = await transfer.verifier.finish()
-    } catch (error) {
-      await rm(part, {force: true})
-      throw error
-    }
+  let digests: {sha256: string; signer: Signer | undefined}
+  try {
+    digests = await finishHashes(transfer.hashers)
+  } catch (error) {
+    // A part file that fails verification could only fail again: it goes.
+    if (error instanceof SignatureError) await rm(part, {force: true})
+    throw error
   }
+  const {sha256, signer} = digests
 
   let action: DownloadResult['action'] = transfer.resumedFrom > 0 ? 'resumed' : 'downloaded'
-  if (!signature && (await sameContent(destination, transfer.bytes, transfer.sha256))) {
+  if (!signature && (await sameContent(destination, transfer.bytes, sha256))) {
     // Unverified updates replace the file only when its content changed.
     await rm(part, {force: true})
     action = 'unchanged'
@@ -106,7 +108,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     await rename(part, destination)
   }
   if (signatureBytes && options.keepSignature) await writeAtomically(`${destination}.sig`, signatureBytes)
-  return {url, path: destination, bytes: transfer.bytes, sha256: transfer.sha256, verified: signer !== undefined, signer, action, resumedFrom: transfer.resumedFrom}
+  return {url, path: destination, bytes: transfer.bytes, sha256, verified: signer !== undefined, signer, action, resumedFrom: transfer.resumedFrom}
 }
 
 async function fetchSignature(source: DownloadSource, key: string, options: DownloadOptions): Promise<Buffer | undefined> {
@@ -140,27 +142,38 @@ async function readLimited(body: Readable, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
+/**
+ * The digests of one pass over the data, each on its own thread (see
+ * ParallelHasher): the file's SHA-256, and the signature's digest when
+ * verifying. Receiving and writing stay on the main thread.
+ */
 interface Hashers {
-  sha256: Hash
-  verifier: DataVerifier | undefined
-  /** Bytes of the part file taken in so far. */
-  bytes: number
+  hasher: ParallelHasher
+  signature: DetachedSignature | undefined
 }
 
 async function newHashers(signature: DetachedSignature | undefined): Promise<Hashers> {
-  return {sha256: createHash('sha256'), verifier: signature ? await signature.verifier() : undefined, bytes: 0}
+  const jobs: HashJob[] = [{algorithm: 'sha256'}]
+  if (signature) jobs.push(await signature.hashJob())
+  return {hasher: await ParallelHasher.start(jobs), signature}
 }
 
-async function feed(h: Hashers, chunk: Buffer): Promise<void> {
-  h.sha256.update(chunk)
-  h.bytes += chunk.length
-  if (h.verifier) await h.verifier.write(chunk)
+/** Takes a chunk in; its buffer may be reused as soon as this returns. */
+function feed(h: Hashers, chunk: Uint8Array): void {
+  h.hasher.write(chunk)
+}
+
+/** The SHA-256 of everything fed, and the signer once the signature checks (a SignatureError otherwise). */
+async function finishHashes(h: Hashers): Promise<{sha256: string; signer: Signer | undefined}> {
+  const [sha256, digest] = await h.hasher.finish()
+  if (!sha256!.ok) throw new BugError(`hashing failed: ${sha256!.message}`)
+  return {sha256: sha256!.digest.toString('hex'), signer: h.signature ? await h.signature.check(digest!) : undefined}
 }
 
 /** Hashes bytes [from, to) of a local file into `h`. */
 async function feedFile(h: Hashers, path: string, from: number, to: number): Promise<void> {
   if (to <= from) return
-  for await (const chunk of createReadStream(path, {start: from, end: to - 1, highWaterMark: 1 << 20}) as AsyncIterable<Buffer>) await feed(h, chunk)
+  for await (const chunk of createReadStream(path, {start: from, end: to - 1, highWaterMark: 1 << 20}) as AsyncIterable<Buffer>) feed(h, chunk)
 }
 
 async function checkExisting(path: string, signature: DetachedSignature, logger: Logger | undefined): Promise<{bytes: number; sha256: string; signer: Signer} | undefined> {
@@ -170,9 +183,9 @@ async function checkExisting(path: string, signature: DetachedSignature, logger:
   const h = await newHashers(signature)
   await feedFile(h, path, 0, st.size)
   try {
-    const signer = await h.verifier!.finish()
+    const {sha256, signer} = await finishHashes(h)
     logger?.info(`${path} already verifies against the signature: nothing to download`)
-    return {bytes: h.bytes, sha256: h.sha256.digest('hex'), signer}
+    return {bytes: st.size, sha256, signer: signer!}
   } catch (error) {
     if (!(error instanceof SignatureError)) throw error
     logger?.info(`${path} exists but does not match the signature: downloading it again`)
@@ -183,15 +196,14 @@ async function checkExisting(path: string, signature: DetachedSignature, logger:
 async function sameContent(path: string, bytes: number, sha256: string): Promise<boolean> {
   const st = await stat(path).catch(() => undefined)
   if (!st?.isFile() || st.size !== bytes) return false
-  const h = await newHashers(undefined)
-  await feedFile(h, path, 0, st.size)
-  return h.sha256.digest('hex') === sha256
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path, {highWaterMark: 1 << 20}) as AsyncIterable<Buffer>) hash.update(chunk)
+  return hash.digest('hex') === sha256
 }
 
 interface Transfer {
   bytes: number
-  sha256: string
-  verifier: DataVerifier | undefined
+  hashers: Hashers
   resumedFrom: number
 }
 
@@ -243,14 +255,66 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
   let resumedFrom = 0
   let progress: Progress | undefined
 
+  // A plain ranged GET straight from the socket where the backend offers one (see storage/direct-get.ts): no stream, no copy per chunk.
+  let direct = source.stat !== undefined && source.directRead !== undefined
+  let info: ObjectInfo | undefined
+
+  /** One attempt through getRange: false when this backend or object cannot be read that way (the backend's own read takes over, for good). */
+  const attemptDirect = async (offset: number, n: number): Promise<boolean> => {
+    info ??= await request(() => source.stat!(key, signal ? {signal} : {}))
+    const target = info && info.size > 0 ? await request(() => source.directRead!(key, info!)) : undefined
+    if (!info || !target) {
+      direct = false
+      return false
+    }
+    const size = info.size
+    if (offset > size) {
+      logger?.info(`${part} is longer than ${url} (${offset} > ${size} bytes): starting again`)
+      await restart()
+      offset = 0
+    } else if (offset > 0 && n === 1) {
+      resumedFrom = offset
+      logger?.info(offset === size ? `${part}: already complete (${offset} bytes)` : `${url}: resuming at byte ${offset} of ${size}`)
+    }
+    await feedFile(h, part, h.hasher.bytes, offset)
+    if (offset === size) return true
+    progress ??= options.progress?.(url, size)
+    progress?.set(offset)
+    const fd = openSync(part, offset > 0 ? 'a' : 'w')
+    try {
+      await getRange(target, url, {
+        start: offset,
+        end: size - 1,
+        ...(signal ? {signal} : {}),
+        // The chunk's buffer is reused once this returns: written, then copied to the hashing threads, before that.
+        onChunk: (chunk) => {
+          for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done)
+          feed(h, chunk)
+          progress?.advance(chunk.length)
+        },
+      })
+    } catch (error) {
+      if (!isStorageError(error, 'unsupported')) throw error
+      logger?.debug(`${url}: ${error.message}; reading through the backend instead`)
+      direct = false
+      return false
+    } finally {
+      closeSync(fd)
+    }
+    if (h.hasher.bytes < size) throw new ShortRead(`${url}: the transfer stopped at byte ${h.hasher.bytes} of ${size}`)
+    return true
+  }
+
   const attempt = async (n: number): Promise<void> => {
     const have = (await stat(part).catch(() => undefined))?.size ?? 0
-    if (h.bytes > have) {
+    if (h.hasher.bytes > have) {
       // More was hashed than reached the disk (a write failed half-way): hash the part file again from the start.
-      h.verifier?.abort()
+      h.hasher.abort()
       h = await newHashers(signature)
     }
-    let offset = have
+    if (direct && (await attemptDirect(have, n))) return
+    // The direct attempt may have started the part file again before handing over.
+    let offset = (await stat(part).catch(() => undefined))?.size ?? 0
     let result
     try {
       result = await request(() => source.read(key, {...(offset > 0 ? {start: offset} : {}), ...(signal ? {signal} : {})}))
@@ -258,7 +322,7 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
       const error = unwrap(wrapped)
       if (offset > 0 && isStorageError(error, 'range-not-satisfiable') && (error.size === undefined || error.size === offset)) {
         logger?.info(`${part}: already complete (${offset} bytes)`)
-        await feedFile(h, part, h.bytes, offset)
+        await feedFile(h, part, h.hasher.bytes, offset)
         resumedFrom = offset
         return
       }
@@ -280,16 +344,17 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
       logger?.info(`${url}: resuming at byte ${offset}${size === undefined ? '' : ` of ${size}`}`)
     }
     // Bytes kept from an earlier run are hashed from disk once, only after the server agreed to continue them.
-    await feedFile(h, part, h.bytes, offset)
+    await feedFile(h, part, h.hasher.bytes, offset)
     progress ??= options.progress?.(url, size)
     progress?.set(offset)
     await pump(body, part, offset > 0, h, progress)
-    if (size !== undefined && h.bytes < size) throw new ShortRead(`${url}: the transfer stopped at byte ${h.bytes} of ${size}`)
-    if (size !== undefined && h.bytes > size) throw new InfraError(`${url}: received ${h.bytes} bytes, more than the ${size} announced`)
+    const got = h.hasher.bytes
+    if (size !== undefined && got < size) throw new ShortRead(`${url}: the transfer stopped at byte ${got} of ${size}`)
+    if (size !== undefined && got > size) throw new InfraError(`${url}: received ${got} bytes, more than the ${size} announced`)
   }
 
   const restart = async (): Promise<void> => {
-    h.verifier?.abort()
+    h.hasher.abort()
     h = await newHashers(signature)
     resumedFrom = 0
     await truncate(part, 0).catch(() => undefined)
@@ -305,7 +370,7 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
     })
   } catch (wrapped) {
     const error = unwrap(wrapped)
-    h.verifier?.abort()
+    h.hasher.abort()
     if (signal?.aborted) throw signal.reason
     const hint = `run again to resume from ${part}`
     // Network and service failures keep the part file: say so. Usage errors (not found, access denied) pass as they are.
@@ -320,9 +385,12 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
     progress?.finish()
   }
   if (initial > 0 && resumedFrom === 0) logger?.debug(`${part}: could not be resumed, downloaded from the start`)
-  const bytes = h.bytes
-  if (bytes !== ((await stat(part).catch(() => undefined))?.size ?? -1)) throw new BugError(`${part}: hashed ${bytes} bytes but the file has a different length`)
-  return {bytes, sha256: h.sha256.digest('hex'), verifier: h.verifier, resumedFrom}
+  const bytes = h.hasher.bytes
+  if (bytes !== ((await stat(part).catch(() => undefined))?.size ?? -1)) {
+    h.hasher.abort()
+    throw new BugError(`${part}: hashed ${bytes} bytes but the file has a different length`)
+  }
+  return {bytes, hashers: h, resumedFrom}
 }
 
 /**
@@ -338,7 +406,7 @@ async function pump(body: Readable, part: string, append: boolean, h: Hashers, p
   try {
     for await (const chunk of chunksOf(body)) {
       for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done)
-      await feed(h, chunk)
+      feed(h, chunk)
       progress?.advance(chunk.length)
     }
   } finally {

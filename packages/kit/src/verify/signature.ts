@@ -1,11 +1,10 @@
 import {getHashes} from 'node:crypto'
-import {existsSync} from 'node:fs'
-import {Worker} from 'node:worker_threads'
 
 import type {PublicKey, Signature, SignaturePacket, Subkey} from 'openpgp'
 
-import {CheckFailedError} from '../errors.js'
+import {BugError, CheckFailedError} from '../errors.js'
 import {firstLine, formatFingerprint, Keyring, loadOpenpgp} from './keyring.js'
+import {ParallelHasher, type HashJob, type HashOutcome} from './parallel-hash.js'
 
 /** Why a signature was refused: every refusal names one. */
 export type VerifyFailureReason =
@@ -150,125 +149,67 @@ export class DetachedSignature {
     })
   }
 
-  /**
-   * A fresh verifier over the data: one per pass (a restarted download takes
-   * a new one). The hashing runs on a worker thread, so that it overlaps with
-   * receiving and writing the data.
-   */
-  async verifier(): Promise<DataVerifier> {
+  /** The digest this signature is over: its algorithm, what is hashed around the data, and whether lines are canonicalised (text mode). */
+  async hashJob(): Promise<HashJob> {
     const openpgp = await loadOpenpgp()
-    // Only the signature chosen in `parse`: the others may be by keys we refused.
-    const packets = new openpgp.PacketList<SignaturePacket>()
-    packets.push(this.packet)
-    const signature = new openpgp.Signature(packets).write() as Uint8Array
-    const hash = NODE_HASHES[(openpgp.enums.read(openpgp.enums.hash, this.packet.hashAlgorithm!) as string)]!
-    return new WorkerVerifier({signature, key: this.key.write(), hash}, this.name, this.signer)
-  }
-}
-
-/** Chunks are batched to this size before they cross to the worker. */
-const BATCH_BYTES = 1 << 20
-/** The most bytes on their way to the worker before `write` waits. */
-const MAX_IN_FLIGHT = 16 * BATCH_BYTES
-
-type Outcome = {ok: true} | {ok: false; message: string; longLine?: boolean}
-type WorkerAnswer = {type: 'ack'; bytes: number} | ({type: 'done'} & Outcome)
-
-/** The main thread's side of verify-worker.ts. */
-class WorkerVerifier implements DataVerifier {
-  private readonly worker: Worker
-  private batch = Buffer.allocUnsafeSlow(BATCH_BYTES)
-  private filled = 0
-  private inFlight = 0
-  private waiting: (() => void) | undefined
-  private readonly done: Promise<Outcome>
-  private failed: Error | undefined
-
-  constructor(
-    setup: {signature: Uint8Array; key: Uint8Array; hash: string},
-    private readonly name: string,
-    private readonly signer: Signer,
-  ) {
-    this.worker = new Worker(workerFile(), {workerData: setup})
-    this.done = new Promise((resolve, reject) => {
-      this.worker.on('message', (m: WorkerAnswer) => {
-        if (m.type === 'ack') {
-          this.inFlight -= m.bytes
-          if (this.inFlight <= MAX_IN_FLIGHT / 2) this.release()
-        } else {
-          resolve(m)
-        }
-      })
-      this.worker.on('error', (error) => {
-        this.failed = error
-        this.release()
-        reject(error)
-      })
-      this.worker.on('exit', (code) => {
-        this.failed ??= new Error(`the verification thread stopped (exit code ${code})`)
-        this.release()
-        reject(this.failed)
-      })
-    })
-    this.done.catch(() => {})
+    const packet = this.packet as SignaturePacketInternals
+    const type = packet.signatureType === openpgp.enums.signature.text ? openpgp.enums.signature.text : openpgp.enums.signature.binary
+    // What is hashed: salt (v6), the data, then the signature's own hashed part and trailer.
+    const empty = (await openpgp.createMessage({binary: new Uint8Array(0)})).packets[0]
+    const salt = packet.salt ?? new Uint8Array(0)
+    const suffix = packet.toHash(type, empty, true).subarray(salt.length)
+    const algorithm = NODE_HASHES[openpgp.enums.read(openpgp.enums.hash, packet.hashAlgorithm!) as string]!
+    return {algorithm, prefix: salt, suffix, text: type === openpgp.enums.signature.text}
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
-    if (this.failed) throw this.failed
-    let offset = 0
-    while (offset < chunk.byteLength) {
-      const n = Math.min(chunk.byteLength - offset, BATCH_BYTES - this.filled)
-      this.batch.set(chunk.subarray(offset, offset + n), this.filled)
-      this.filled += n
-      offset += n
-      if (this.filled === BATCH_BYTES) this.flush()
-    }
-    while (this.inFlight > MAX_IN_FLIGHT && !this.failed) await new Promise<void>((resolve) => (this.waiting = resolve))
-  }
-
-  async finish(): Promise<Signer> {
-    this.flush()
-    this.worker.postMessage({type: 'end'})
-    let answer
-    try {
-      answer = await this.done
-    } finally {
-      void this.worker.terminate()
-    }
-    if (!answer.ok && answer.longLine) {
-      throw new SignatureError('unverifiable-text', `unverifiable text: ${this.name} is a text-mode signature, and ${answer.message}`, {
+  /**
+   * Checks the signature over the digest of the data (from `hashJob`). The
+   * key was judged (dates, revocations, binding) in `parse`, before the data
+   * moved: here only the cryptography is checked.
+   */
+  async check(outcome: HashOutcome): Promise<Signer> {
+    if (!outcome.ok && outcome.longLine) {
+      throw new SignatureError('unverifiable-text', `unverifiable text: ${this.name} is a text-mode signature, and ${outcome.message}`, {
         hint: 'text-mode signatures are for text files; ask the publisher for a binary signature (gpg --detach-sign without --textmode)',
       })
     }
-    if (!answer.ok) throw badSignature(this.name, new Error(answer.message))
+    if (!outcome.ok) throw badSignature(this.name, new Error(outcome.message))
+    const openpgp = await loadOpenpgp()
+    const packet = this.packet as SignaturePacketInternals
+    const keyPacket = this.key.getKeys(packet.issuerKeyID)[0]?.keyPacket
+    if (!keyPacket) throw new BugError(`the signing key ${packet.issuerKeyID.toHex()} is gone from its key`)
+    const type = packet.signatureType === openpgp.enums.signature.text ? openpgp.enums.signature.text : openpgp.enums.signature.binary
+    const empty = (await openpgp.createMessage({binary: new Uint8Array(0)})).packets[0]
+    // The digest of this pass (a restarted download checks its own): openpgp checks the signature over it.
+    packet.hashed = Promise.resolve(new Uint8Array(outcome.digest))
+    try {
+      // A null date: the dates were judged in `parse`, at the signature's creation time.
+      await packet.verify(keyPacket, type, empty, null, true)
+    } catch (error) {
+      throw badSignature(this.name, error)
+    } finally {
+      delete packet.hashed
+    }
     return {...this.signer, warnings: [...this.signer.warnings]}
   }
 
-  abort(): void {
-    void this.worker.terminate()
-  }
-
-  private flush(): void {
-    if (this.filled === 0) return
-    // The batch buffer is handed over (not copied) and a new one started.
-    const chunk = new Uint8Array(this.batch.buffer, 0, this.filled)
-    this.worker.postMessage({type: 'data', chunk}, [this.batch.buffer])
-    this.inFlight += this.filled
-    this.batch = Buffer.allocUnsafeSlow(BATCH_BYTES)
-    this.filled = 0
-  }
-
-  private release(): void {
-    const waiting = this.waiting
-    this.waiting = undefined
-    waiting?.()
+  /** A verifier over the data on its own thread (one per pass: a restarted download takes a new one). */
+  async verifier(): Promise<DataVerifier> {
+    const hasher = await ParallelHasher.start([await this.hashJob()])
+    return {
+      write: async (chunk) => hasher.write(chunk),
+      finish: async () => this.check((await hasher.finish())[0]!),
+      abort: () => hasher.abort(),
+    }
   }
 }
 
-/** verify-worker.js next to this module in dist/; from src/ (tests), Node runs the TypeScript itself. */
-function workerFile(): URL {
-  const js = new URL('./verify-worker.js', import.meta.url)
-  return existsSync(js) ? js : new URL('./verify-worker.ts', import.meta.url)
+/** openpgp keeps a precomputed digest in `hashed` (its own streaming path sets it too); these are not in its type declarations. */
+type SignaturePacketInternals = SignaturePacket & {
+  hashed?: Promise<Uint8Array>
+  salt?: Uint8Array | null
+  toHash(type: number, data: unknown, detached: boolean): Uint8Array
+  verify(key: unknown, type: number, data: unknown, date: Date | null, detached: boolean): Promise<void>
 }
 
 async function readSignature(data: Uint8Array, text: string, name: string): Promise<Signature> {

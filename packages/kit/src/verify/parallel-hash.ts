@@ -1,0 +1,131 @@
+import {existsSync} from 'node:fs'
+import {Worker} from 'node:worker_threads'
+
+import {BugError} from '../errors.js'
+
+/** One digest to compute over the data (see hash-worker.ts). */
+export interface HashJob {
+  /** Node's name of the digest (sha256, sha512, ...). */
+  algorithm: string
+  prefix?: Uint8Array | undefined
+  suffix?: Uint8Array | undefined
+  /** Canonicalise line ends as GnuPG does for a text-mode signature. */
+  text?: boolean | undefined
+}
+
+export type HashOutcome = {ok: true; digest: Buffer} | {ok: false; message: string; longLine: boolean}
+
+/** The ring the data is copied into; the writer waits when the slowest digest is this far behind. */
+const RING_BYTES = 32 * 1024 * 1024
+/** A worker that has not moved for this long while the writer waits for it has stopped. */
+const STALL_MS = 60_000
+
+/**
+ * Several digests of one stream of data, each on its own thread, fed through
+ * one shared ring: `write` copies a chunk in (synchronously, so the caller
+ * may reuse its buffer at once) and returns; it blocks only while the ring
+ * is full, which slows the sender down (a socket left unread). One copy per
+ * byte, whatever the number of digests, and no message per chunk.
+ */
+export class ParallelHasher {
+  private readonly ring: Uint8Array
+  private readonly control: BigInt64Array
+  private written = 0n
+  private closed = false
+  private readonly results: Promise<HashOutcome>[]
+
+  private constructor(private readonly workers: Worker[], ring: SharedArrayBuffer, control: SharedArrayBuffer) {
+    this.ring = new Uint8Array(ring)
+    this.control = new BigInt64Array(control)
+    this.results = workers.map(
+      (worker) =>
+        new Promise<HashOutcome>((resolve, reject) => {
+          worker.once('message', (m: HashOutcome) => resolve(m.ok ? {ok: true, digest: Buffer.from(m.digest)} : m))
+          worker.once('error', reject)
+          worker.once('exit', (code) => reject(new BugError(`a hashing thread stopped (exit code ${code})`)))
+        }),
+    )
+    for (const r of this.results) r.catch(() => {})
+  }
+
+  /** Starts one thread per job; resolves once they all run. */
+  static async start(jobs: readonly HashJob[]): Promise<ParallelHasher> {
+    const ring = new SharedArrayBuffer(RING_BYTES)
+    const control = new SharedArrayBuffer(8 * (2 + jobs.length))
+    const workers = jobs.map(
+      (job, slot) =>
+        new Worker(workerFile(), {
+          workerData: {ring, control, slot, algorithm: job.algorithm, prefix: job.prefix ?? new Uint8Array(0), suffix: job.suffix ?? new Uint8Array(0), text: job.text ?? false},
+        }),
+    )
+    await Promise.all(workers.map((w) => new Promise((resolve, reject) => w.once('online', resolve).once('error', reject))))
+    return new ParallelHasher(workers, ring, control)
+  }
+
+  /** Bytes written so far. */
+  get bytes(): number {
+    return Number(this.written)
+  }
+
+  /** Copies `chunk` into the ring, waiting (blocking) while the slowest digest is a ring behind. */
+  write(chunk: Uint8Array): void {
+    if (this.closed) throw new BugError('write after the hashes were finished')
+    const size = this.ring.length
+    let offset = 0
+    while (offset < chunk.length) {
+      const room = this.waitForRoom()
+      const at = Number(this.written % BigInt(size))
+      const n = Math.min(chunk.length - offset, room, size - at)
+      this.ring.set(chunk.subarray(offset, offset + n), at)
+      offset += n
+      this.written += BigInt(n)
+      Atomics.store(this.control, 0, this.written)
+      Atomics.notify(this.control, 0)
+    }
+  }
+
+  /** Every digest, in the order of the jobs. */
+  async finish(): Promise<HashOutcome[]> {
+    this.closed = true
+    Atomics.store(this.control, 1, 1n)
+    Atomics.notify(this.control, 0)
+    try {
+      return await Promise.all(this.results)
+    } finally {
+      this.stop()
+    }
+  }
+
+  /** Stops every thread; the hasher is then unusable. */
+  abort(): void {
+    this.closed = true
+    Atomics.store(this.control, 1, 2n)
+    Atomics.notify(this.control, 0)
+    this.stop()
+  }
+
+  private stop(): void {
+    for (const w of this.workers) void w.terminate()
+  }
+
+  private waitForRoom(): number {
+    const size = BigInt(this.ring.length)
+    let stalledSince: number | undefined
+    for (;;) {
+      let slowest = 2
+      for (let i = 3; i < this.control.length; i++) if (Atomics.load(this.control, i) < Atomics.load(this.control, slowest)) slowest = i
+      const taken = Atomics.load(this.control, slowest)
+      const room = size - (this.written - taken)
+      if (room > 0n) return Number(room)
+      stalledSince ??= Date.now()
+      if (Date.now() - stalledSince > STALL_MS) throw new BugError(`a hashing thread took no data for ${STALL_MS / 1000} s`)
+      Atomics.wait(this.control, slowest, taken, 100)
+    }
+  }
+}
+
+/** hash-worker.js next to this module in dist/; from src/ (tests), Node runs the TypeScript itself. */
+function workerFile(): URL {
+  const js = new URL('./hash-worker.js', import.meta.url)
+  return existsSync(js) ? js : new URL('./hash-worker.ts', import.meta.url)
+}
