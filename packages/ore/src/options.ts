@@ -2,7 +2,7 @@ import {basename} from 'node:path'
 
 import {awsAuthInput, azureAuthInput, gceAuthInput, profileAuthInput, resolveEndpoints, type AwsAuthInput, type AzureAuthInput, type GceAuthInput, type ProfileAuthInput} from '@mantle/auth'
 import {aws, azure, digitalocean, esx, gcloud, openstack, packet, parseDuration, type ServiceContext} from '@mantle/cloud'
-import {UsageError, type BaseFlags, type CommandContext, type IndexOptions, type SyncOptions} from '@mantle/kit'
+import {UsageError, type AbortUploadsOptions, type BaseFlags, type CommandContext, type IndexOptions, type SyncOptions} from '@mantle/kit'
 
 import type AwsCopyImage from './commands/aws/copy-image.js'
 import type AwsDelete from './commands/aws/delete.js'
@@ -23,6 +23,7 @@ import type GcloudUpload from './commands/gcloud/upload.js'
 import type OpenstackCreateImage from './commands/openstack/create-image.js'
 import type PacketCreateDevice from './commands/packet/create-device.js'
 import type PacketDeleteKeys from './commands/packet/delete-keys.js'
+import type StorageAbortUploads from './commands/storage/abort-uploads.js'
 import type StorageIndex from './commands/storage/index-pages.js'
 import type StorageSync from './commands/storage/sync.js'
 import type {Provider} from './services/credentials.js'
@@ -342,4 +343,8 @@ export function syncOptions(
     logger: context.logger,
     signal: context.signal,
   }
+}
+
+export function abortUploadsOptions(flags: BaseFlags<typeof StorageAbortUploads>, location: {bucket: AbortUploadsOptions['bucket']; key: string}, context: StorageContext): AbortUploadsOptions {
+  return {bucket: location.bucket, prefix: location.key, olderThanMs: parseDuration(flags['older-than']), dryRun: flags['dry-run'], logger: context.logger, signal: context.signal}
 }

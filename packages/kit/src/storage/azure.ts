@@ -12,7 +12,7 @@ import {forEachLimit} from './limit.js'
 import type {StorageOptions} from './open.js'
 import {azureSdk} from './sdks.js'
 import {sortEntries} from './url.js'
-import type {Bucket, DeleteOptions, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
+import type {Bucket, DeleteOptions, IncompleteUpload, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
 
 const BLOCK_SIZE = 16 * 1024 * 1024
 const BLOCK_CONCURRENCY = 4
@@ -206,31 +206,87 @@ export class AzureBucket implements Bucket {
         yield {id, block, length}
       }
     })()
-    await forEachLimit(
-      numbered,
-      BLOCK_CONCURRENCY,
-      async ({id, block, length}) => {
-        // The service checks each block against its own MD5, as it arrives.
-        const blockHash = createHash('md5')
-        for (const b of block) blockHash.update(b)
-        await this.call(url, () =>
-          client.stageBlock(id, () => partStream(block), length, {transactionalContentMD5: blockHash.digest(), ...(options.signal ? {abortSignal: options.signal} : {})}),
-        )
-        sent += length
-        options.onProgress?.(sent)
-      },
-      options.signal,
-    )
-    const md5 = hash.digest('hex')
-    checkBody(url, {bytes, md5}, {size: options.size, md5: options.md5})
-    const done = await this.call(url, () =>
-      client.commitBlockList(ids, {
-        blobHTTPHeaders: this.headers(options, md5),
-        conditions: conditions(options.precondition),
-        ...(options.signal ? {abortSignal: options.signal} : {}),
-      }),
-    )
-    return {key, size: bytes, md5, generation: done.etag, contentType: options.contentType, cacheControl: options.cacheControl}
+    try {
+      await forEachLimit(
+        numbered,
+        BLOCK_CONCURRENCY,
+        async ({id, block, length}) => {
+          // The service checks each block against its own MD5, as it arrives.
+          const blockHash = createHash('md5')
+          for (const b of block) blockHash.update(b)
+          await this.call(url, () =>
+            client.stageBlock(id, () => partStream(block), length, {transactionalContentMD5: blockHash.digest(), ...(options.signal ? {abortSignal: options.signal} : {})}),
+          )
+          sent += length
+          options.onProgress?.(sent)
+        },
+        options.signal,
+      )
+      const md5 = hash.digest('hex')
+      checkBody(url, {bytes, md5}, {size: options.size, md5: options.md5})
+      // Put Block List discards every uncommitted block it does not name: those of this blob's earlier,
+      // interrupted uploads go with it.
+      const done = await this.call(url, () =>
+        client.commitBlockList(ids, {
+          blobHTTPHeaders: this.headers(options, md5),
+          conditions: conditions(options.precondition),
+          ...(options.signal ? {abortSignal: options.signal} : {}),
+        }),
+      )
+      return {key, size: bytes, md5, generation: done.etag, contentType: options.contentType, cacheControl: options.cacheControl}
+    } catch (error) {
+      // On errors and on the signal of SIGINT/SIGTERM alike: the staged blocks go, unless a committed blob
+      // holds them (they then go at its next write, or after Azure's week).
+      await this.abortUpload({key, id: ''}).catch(() => undefined)
+      throw error
+    }
+  }
+
+  /** Blobs holding only uncommitted blocks: listed with them, absent from the plain listing. */
+  async *incompleteUploads(options: {prefix?: string; signal?: AbortSignal} = {}): AsyncIterable<IncompleteUpload> {
+    const prefix = options.prefix || undefined
+    const url = this.url + (options.prefix ?? '')
+    const committed = new Set<string>()
+    for await (const page of this.pages(this.container.listBlobsFlat({prefix}).byPage({maxPageSize: 1000}), url)) for (const b of page) committed.add(b.name)
+    for await (const page of this.pages(this.container.listBlobsFlat({prefix, includeUncommitedBlobs: true}).byPage({maxPageSize: 1000}), url)) {
+      for (const b of page) if (!committed.has(b.name)) yield {key: b.name, id: '', initiated: b.properties.lastModified}
+      options.signal?.throwIfAborted()
+    }
+  }
+
+  private async *pages(pages: AsyncIterableIterator<{segment: {blobItems: BlobItem[]}}>, url: string): AsyncIterable<BlobItem[]> {
+    for (;;) {
+      const page = await this.call(url, () => pages.next())
+      if (page.done) return
+      yield page.value.segment.blobItems
+    }
+  }
+
+  /**
+   * Drops a blob's uncommitted blocks when no committed blob holds them.
+   * Azurite deletes such a blob; Azure answers 404 to that, so it is
+   * committed empty (Put Block List discards every block it does not name),
+   * only if no blob exists, and deleted at once by its ETag.
+   */
+  async abortUpload(upload: IncompleteUpload, options: {signal?: AbortSignal} = {}): Promise<void> {
+    const url = this.urlOf(upload.key)
+    const client = this.container.getBlockBlobClient(upload.key)
+    const signal = options.signal ? {abortSignal: options.signal} : {}
+    if ((await this.stat(upload.key)) !== undefined) return
+    try {
+      await this.call(url, () => client.delete(signal))
+      return
+    } catch (error) {
+      if (!isStorageError(error, 'not-found')) throw error
+    }
+    try {
+      const empty = await this.call(url, () => client.commitBlockList([], {conditions: {ifNoneMatch: '*'}, ...signal}))
+      await this.call(url, () => client.delete({conditions: {ifMatch: empty.etag}, ...signal}))
+    } catch (error) {
+      // Committed by someone meanwhile (their blob keeps its blocks), or gone already.
+      if (isStorageError(error, 'precondition-failed') || isStorageError(error, 'not-found')) return
+      throw error
+    }
   }
 
   async copy(sourceKey: string, destKey: string, options: {precondition?: Precondition; signal?: AbortSignal} = {}): Promise<ObjectInfo> {

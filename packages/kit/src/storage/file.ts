@@ -8,7 +8,7 @@ import {pathToFileURL} from 'node:url'
 
 import {checkBody, HashingStream, md5Hex, toStream} from './body.js'
 import {isStorageError, StorageError} from './errors.js'
-import type {Bucket, DeleteOptions, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
+import type {Bucket, DeleteOptions, IncompleteUpload, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
 import {sortEntries} from './url.js'
 
 /** Files up to this size are hashed from one read. */
@@ -203,12 +203,15 @@ export class FileBucket implements Bucket {
 
   async write(key: string, body: Parameters<Bucket['write']>[1], options: WriteOptions = {}): Promise<ObjectInfo> {
     const path = this.objectPath(key)
+    const began = Date.now()
     const temp = await this.tempFor(path)
     try {
       const hashing = new HashingStream(options.onProgress)
       await pipeline(toStream(body), hashing, createWriteStream(temp), options.signal ? {signal: options.signal} : {})
       checkBody(this.urlOf(key), {bytes: hashing.bytes, md5: hashing.md5()}, {size: options.size, md5: options.md5})
       const info = await this.commit(temp, key, options.precondition)
+      // Large writes only: the temporary file of a killed small write is small, and index pages are many.
+      if (hashing.bytes > SMALL_FILE) await this.removeStaleTemps(key, began)
       return {...info, md5: hashing.md5()}
     } catch (error) {
       await unlink(temp).catch(() => undefined)
@@ -237,6 +240,50 @@ export class FileBucket implements Bucket {
       if (error.code === 'ENOENT') return
       throw mapFsError(error, this.urlOf(key))
     })
+  }
+
+  /**
+   * Temporary files of writes that never finished (a process killed
+   * mid-write): `.<name>.mantle-partial-<random>` beside the object they
+   * were to become.
+   */
+  async *incompleteUploads(options: {prefix?: string; signal?: AbortSignal} = {}): AsyncIterable<IncompleteUpload> {
+    const prefix = options.prefix ?? ''
+    this.path(prefix)
+    const found: IncompleteUpload[] = []
+    const walk = (dirKey: string): void => {
+      for (const dirent of this.readDir(dirKey)) {
+        const at = dirent.name.indexOf(PARTIAL)
+        if (at > 0 && dirent.isFile()) {
+          const key = dirKey + dirent.name.slice(1, at)
+          if (!key.startsWith(prefix)) continue
+          const st = statSync('/' + dirKey + dirent.name, {throwIfNoEntry: false})
+          found.push({key, id: dirent.name, initiated: st?.mtime})
+        } else if (dirent.isDirectory()) {
+          const sub = dirKey + dirent.name + '/'
+          if (sub.startsWith(prefix) || prefix.startsWith(sub)) walk(sub)
+        }
+      }
+    }
+    walk(prefix.slice(0, prefix.lastIndexOf('/') + 1))
+    for (const upload of found) {
+      options.signal?.throwIfAborted()
+      yield upload
+    }
+  }
+
+  async abortUpload(upload: IncompleteUpload): Promise<void> {
+    if (!upload.id.includes(PARTIAL) || upload.id.includes('/')) throw new StorageError('invalid-url', `${this.urlOf(upload.key)}: ${upload.id} is not a temporary file of a write`)
+    await unlink(join(dirname(this.objectPath(upload.key)), upload.id)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw mapFsError(error, this.urlOf(upload.key))
+    })
+  }
+
+  /** After a write of `key` succeeded: temporary files of the same name older than `before`, left by killed writers, go. */
+  private async removeStaleTemps(key: string, before: number): Promise<void> {
+    for await (const upload of this.incompleteUploads({prefix: key})) {
+      if (upload.key === key && upload.initiated && upload.initiated.getTime() < before) await this.abortUpload(upload).catch(() => undefined)
+    }
   }
 
   private async tempFor(path: string): Promise<string> {

@@ -119,22 +119,32 @@ export class GcsBucket implements Bucket {
     const split = await splitBody(body, SINGLE_PUT_MAX)
     const hashing = new HashingStream(options.onProgress)
     const parts = 'single' in split ? [[split.single]] : split.parts
-    await this.call(url, () =>
-      pipeline(
-        (async function* () {
-          for await (const part of parts) yield* part
-        })(),
-        hashing,
-        file.createWriteStream({
-          resumable: !('single' in split),
-          metadata,
-          validation: 'md5',
-          ...(options.contentType ? {contentType: options.contentType} : {}),
-          preconditionOpts: preconditionOpts(options.precondition),
-        }),
-        options.signal ? {signal: options.signal} : {},
-      ),
-    )
+    const upload = file.createWriteStream({
+      resumable: !('single' in split),
+      metadata,
+      validation: 'md5',
+      ...(options.contentType ? {contentType: options.contentType} : {}),
+      preconditionOpts: preconditionOpts(options.precondition),
+    })
+    let session: string | undefined
+    upload.on('uri', (uri: string) => (session = uri))
+    try {
+      await this.call(url, () =>
+        pipeline(
+          (async function* () {
+            for await (const part of parts) yield* part
+          })(),
+          hashing,
+          upload,
+          options.signal ? {signal: options.signal} : {},
+        ),
+      )
+    } catch (error) {
+      // On errors and on the signal of SIGINT/SIGTERM alike, the resumable session is cancelled (GCS answers
+      // 499), so its bytes are not kept for the week a session lives. The session URI is its own credential.
+      if (session) await fetch(session, {method: 'DELETE', headers: {'content-length': '0'}}).catch(() => undefined)
+      throw error
+    }
     checkBody(url, {bytes: hashing.bytes, md5: hashing.md5()}, {size: options.size, md5: options.md5})
     return {...infoOf(key, file.metadata), md5: hashing.md5(), size: hashing.bytes}
   }

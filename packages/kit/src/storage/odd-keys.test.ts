@@ -2,9 +2,10 @@ import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {captureLogger} from '@mantle/test-utils'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {Logger} from '../log.js'
+import {Redactor} from '../redact.js'
 import {unindexableKey, updateIndexes} from './indexer.js'
 import {openBucket} from './open.js'
 import {syncTree} from './sync.js'
@@ -13,6 +14,12 @@ import {countingBucket} from './testing/counting.js'
 
 // Keys careless scripts write (issue 18): an empty segment, whose directory's redirect object "a/" is also
 // the listing page of "a/", and "." and ".." segments, which a browser resolves away before it asks.
+/** A real logger writing into an array. */
+function captureLogger(): {logger: Logger; lines: string[]} {
+  const lines: string[] = []
+  return {logger: new Logger({level: 'notice', redactor: new Redactor(), stream: {write: (s: string) => lines.push(s)} as never}), lines}
+}
+
 const ODD = ['a//b/x.txt', './c.txt', '../d.txt', 'e/./f.txt', 'g/../h.txt', '/lead.txt']
 const PLAIN = ['a/plain.txt', 'ok/y.txt']
 
@@ -42,7 +49,7 @@ for (const fixture of [s3, gcs]) {
 
     it('Given keys with empty and dot segments, when indexed with -D twice, then the first run succeeds with one warning naming them and the second writes nothing', async () => {
       // When the tree is indexed
-      const {logger, lines} = captureLogger('notice')
+      const {logger, lines} = captureLogger()
       const first = countingBucket(t.writer)
       const result = await updateIndexes({bucket: first.bucket, prefix: root, directoryHtml: true, indexHtml: true, delete: true, recursive: true, dryRun: false, force: false, logger})
 
@@ -79,11 +86,11 @@ describe.skipIf(!backendAvailable(s3))('sync of odd keys from radosgw into a loc
 
   it('Given odd keys, when synced to a directory twice, then the first run copies the others with one warning and the second writes nothing', async () => {
     const local = await openBucket(dir)
-    const sync = (destination: typeof local, logger?: ReturnType<typeof captureLogger>['logger']) =>
+    const sync = (destination: typeof local, logger?: Logger) =>
       syncTree({source: t.writer, sourcePrefix: t.writerPrefix + 'tree/', destination, destinationPrefix: dir.slice(1) + '/', delete: true, recursive: true, dryRun: false, force: false, indexDirs: true, indexHtml: true, title: 'release', logger})
 
     // When synced
-    const {logger, lines} = captureLogger('notice')
+    const {logger, lines} = captureLogger()
     const first = await sync(local, logger)
 
     // Then the plain keys are files with index pages, the odd ones named in one warning

@@ -10,7 +10,7 @@ import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import {forEachLimit} from './limit.js'
 import type {StorageOptions} from './open.js'
 import {sortEntries} from './url.js'
-import type {Bucket, DeleteOptions, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
+import type {Bucket, DeleteOptions, IncompleteUpload, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
 
 type S3Sdk = typeof import('@aws-sdk/client-s3')
 
@@ -44,6 +44,7 @@ export class S3Bucket implements Bucket {
     private readonly client: S3Client,
     /** radosgw compares If-Match with the bare ETag; AWS takes the quoted form. */
     private readonly quoteEtags: boolean,
+    private readonly logger?: Logger,
   ) {
     this.url = `s3://${name}/`
   }
@@ -73,7 +74,7 @@ export class S3Bucket implements Bucket {
       },
       {step: 'build', name: 'mantleUnsignedPayloadWithMd5'},
     )
-    return new S3Bucket(name, sdk, client, !custom)
+    return new S3Bucket(name, sdk, client, !custom, options.logger)
   }
 
   urlOf(key: string): string {
@@ -243,15 +244,77 @@ export class S3Bucket implements Bucket {
       const md5 = hash.digest('hex')
       checkBody(url, {bytes, md5}, {size: options.size, md5: options.md5})
       parts.sort((a, b) => a.PartNumber - b.PartNumber)
+      // Looked up while this upload is still listed, to compare initiation times by the store's own clock.
+      const earlier = await this.earlierUploads(key, uploadId)
       const done = await this.call(url, () =>
         this.client.send(
           new this.sdk.CompleteMultipartUploadCommand({Bucket: this.name, Key: key, UploadId: uploadId, MultipartUpload: {Parts: parts}, ...this.conditionalHeaders(options.precondition)}),
           signal,
         ),
       )
+      await this.abortUploads(key, earlier)
       return {key, size: bytes, md5, generation: unquote(done.ETag), contentType: options.contentType, cacheControl: options.cacheControl}
     } catch (error) {
+      // On errors and on the signal of SIGINT/SIGTERM alike: nothing of a failed write stays behind.
       await this.client.send(new this.sdk.AbortMultipartUploadCommand({Bucket: this.name, Key: key, UploadId: uploadId})).catch(() => undefined)
+      throw error
+    }
+  }
+
+  /**
+   * The uploads of `key` begun before upload `own`: the remains of runs killed
+   * mid-upload (SIGKILL, a crash, a lost machine), which no `finally` could
+   * abort, their parts billed forever. Best effort: a failure to list does not
+   * fail the write.
+   */
+  private async earlierUploads(key: string, own: string): Promise<IncompleteUpload[]> {
+    try {
+      const all: IncompleteUpload[] = []
+      for await (const upload of this.incompleteUploads({prefix: key})) if (upload.key === key) all.push(upload)
+      const since = all.find((u) => u.id === own)?.initiated
+      return all.filter((u) => u.id !== own && since !== undefined && u.initiated !== undefined && u.initiated <= since)
+    } catch (error) {
+      this.logger?.warn(`${this.urlOf(key)}: could not look for incomplete uploads of earlier runs (${(error as Error).message})`)
+      return []
+    }
+  }
+
+  /** Once the write of `key` has succeeded: aborts the earlier uploads of that key. */
+  private async abortUploads(key: string, uploads: IncompleteUpload[]): Promise<void> {
+    for (const upload of uploads) {
+      try {
+        await this.abortUpload(upload)
+        this.logger?.notice(`${this.urlOf(key)}: aborted an incomplete upload begun ${upload.initiated?.toISOString() ?? 'earlier'} by an interrupted run`)
+      } catch (error) {
+        this.logger?.warn(`${this.urlOf(key)}: could not abort the incomplete upload ${upload.id} (${(error as Error).message})`)
+      }
+    }
+  }
+
+  async *incompleteUploads(options: {prefix?: string; signal?: AbortSignal} = {}): AsyncIterable<IncompleteUpload> {
+    let keyMarker: string | undefined
+    let uploadIdMarker: string | undefined
+    do {
+      const page = await this.call(this.url + (options.prefix ?? ''), () =>
+        this.client.send(
+          new this.sdk.ListMultipartUploadsCommand({Bucket: this.name, Prefix: options.prefix || undefined, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker}),
+          options.signal ? {abortSignal: options.signal} : {},
+        ),
+      )
+      for (const u of page.Uploads ?? []) yield {key: u.Key!, id: u.UploadId!, initiated: u.Initiated}
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined
+    } while (keyMarker !== undefined)
+  }
+
+  async abortUpload(upload: IncompleteUpload, options: {signal?: AbortSignal} = {}): Promise<void> {
+    try {
+      await this.call(this.urlOf(upload.key), () =>
+        this.client.send(new this.sdk.AbortMultipartUploadCommand({Bucket: this.name, Key: upload.key, UploadId: upload.id}), options.signal ? {abortSignal: options.signal} : {}),
+      )
+    } catch (error) {
+      // NoSuchUpload: aborted or completed meanwhile.
+      if (isStorageError(error, 'not-found')) return
       throw error
     }
   }
@@ -325,6 +388,7 @@ function s3Error(error: unknown, url: string, bucket: string): Error {
     case 'NoSuchBucket':
       return new StorageError('bucket-not-found', `s3://${bucket}: no such bucket`, {url, cause: error, hint: 'check the bucket name and the endpoint (--s3-endpoint)'})
     case 'NoSuchKey':
+    case 'NoSuchUpload':
     case 'NotFound':
       return new StorageError('not-found', `${url}: not found`, {url, cause: error})
     case 'InvalidAccessKeyId':

@@ -82,6 +82,19 @@ export interface DeleteOptions {
   signal?: AbortSignal
 }
 
+/**
+ * An upload begun and never finished: an S3 multipart upload, an Azure blob
+ * holding only uncommitted blocks, a local temporary file. It is not an
+ * object, but it holds storage (and, on S3, is billed) until aborted.
+ */
+export interface IncompleteUpload {
+  key: string
+  /** What the backend names it by: the S3 UploadId, the temporary file's name; '' for an Azure blob's blocks. */
+  id: string
+  /** When it began (S3) or was last added to (Azure, local), where the backend tells. */
+  initiated?: Date | undefined
+}
+
 export type StorageScheme = 'gs' | 's3' | 'az' | 'https' | 'http' | 'file'
 
 export interface Bucket {
@@ -132,6 +145,13 @@ export interface Bucket {
   /** Server-side where the backend can. */
   copy(sourceKey: string, destKey: string, options?: {precondition?: Precondition; signal?: AbortSignal}): Promise<ObjectInfo>
   delete(key: string, options?: DeleteOptions): Promise<void>
+  /**
+   * Incomplete uploads under a prefix, where the backend can list them (not
+   * GCS: a resumable session is known only to the process that began it).
+   */
+  incompleteUploads?(options?: {prefix?: string; signal?: AbortSignal}): AsyncIterable<IncompleteUpload>
+  /** Aborts one: its parts or blocks are removed. One already gone is not an error. */
+  abortUpload?(upload: IncompleteUpload, options?: {signal?: AbortSignal}): Promise<void>
   /** The URL of a key, for messages: `s3://releases/a/b`. */
   urlOf(key: string): string
 }

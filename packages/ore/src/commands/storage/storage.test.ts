@@ -1,4 +1,5 @@
-import {mkdir, writeFile} from 'node:fs/promises'
+import {existsSync} from 'node:fs'
+import {mkdir, utimes, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -30,6 +31,41 @@ describe('ore storage index / sync (and the gcloud spellings)', () => {
     const second = await ore(['gcloud', 'index', '-r', '-T', 'mirror', 'site/', '--json'])
     expect(second.code).toBe(0)
     expect(JSON.parse(second.stdout)).toMatchObject({dryRun: false, locations: [{url: 'site/', written: [], deleted: [], unchanged: 3}]})
+  })
+
+  it('Given temporary files of killed writes, when abort-uploads runs, then a dry run lists the old one as JSON, and a real run removes it and keeps the young one', async () => {
+    // Given a write killed an hour ago and one still running
+    await mkdir(join(home, 'up'), {recursive: true})
+    const old = join(home, 'up', '.image.bin.mantle-partial-0a1b2c3d4e5f')
+    const young = join(home, 'up', '.other.bin.mantle-partial-abcdefabcdef')
+    await writeFile(old, 'half an image')
+    await writeFile(young, 'still arriving')
+    const hourAgo = new Date(Date.now() - 3_600_000)
+    await utimes(old, hourAgo, hourAgo)
+
+    // When abort-uploads runs as a dry run
+    const dry = await ore(['storage', 'abort-uploads', 'up/', '--older-than', '30m', '--dry-run', '--json'])
+
+    // Then it lists the old one only, and removes nothing
+    expect(dry.code).toBe(0)
+    const listed = JSON.parse(dry.stdout) as {dryRun: boolean; aborted: {key: string; id: string}[]; kept: {key: string}[]}
+    expect(listed.dryRun).toBe(true)
+    expect(listed.aborted.map((u) => [u.key.slice(home.length - 1), u.id])).toEqual([['/up/image.bin', '.image.bin.mantle-partial-0a1b2c3d4e5f']])
+    expect(listed.kept.map((u) => u.key.slice(home.length - 1))).toEqual(['/up/other.bin'])
+    expect(existsSync(old)).toBe(true)
+
+    // And a real run removes the old one and keeps the young one
+    const real = await ore(['storage', 'abort-uploads', 'up/', '--older-than', '30m'])
+    expect(real.code).toBe(0)
+    expect(real.stdout).toMatch(/up\/: 1 incomplete upload\(s\) aborted, 1 younger than 30m kept\n$/)
+    expect(existsSync(old)).toBe(false)
+    expect(existsSync(young)).toBe(true)
+  })
+
+  it('Given a GCS URL, when abort-uploads runs, then one line says GCS sessions cannot be listed, exit 2', async () => {
+    const r = await ore(['storage', 'abort-uploads', 'gs://releases/x/', '--json-key', 'none'])
+    expect(r.code).toBe(2)
+    expect(oneLine(r.stderr)).toEqual(['ore: error: gs://releases/x/: GCS cannot list resumable upload sessions (each is cancelled by the process that began it, or expires after a week)'])
   })
 
   it('Given a dry run, when syncing, then it says what it would do and writes nothing', async () => {
