@@ -1,4 +1,4 @@
-import {InfraError, isMantleError, isTransient, retry, type Logger, type RetryOptions} from '@mantle/kit'
+import {isMantleError, isTransient, retry, type Logger, type RetryOptions} from '@mantle/kit'
 
 /** Backoff knobs a caller may tune (tests shorten the delays). */
 export type RetryTuning = Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs' | 'random'>
@@ -52,10 +52,4 @@ export function withRetry<T>(what: string, operation: () => Promise<T>, ctx: Cal
 export function errorMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   return message.split('\n')[0]?.trim() || (error as {name?: string})?.name || 'unknown error'
-}
-
-/** Wraps a failure that is not already one of ours as an infrastructure error (exit 3). */
-export function infraError(what: string, error: unknown, hint?: string): Error {
-  if (isMantleError(error)) return error
-  return new InfraError(`${what}: ${errorMessage(error)}`, {cause: error, ...(hint ? {hint} : {})})
 }

@@ -7,7 +7,7 @@ import {InfraError, UsageError} from '@mantle/kit'
 import {uploadProgress, type ServiceContext} from '../common/context.js'
 import {requireFile} from '../common/files.js'
 import {restClient, type RestClient} from '../common/http.js'
-import {isExpired, isMarked, MARKER_KEY, MARKER_VALUE} from '../common/marker.js'
+import {isExpired, isMarked, MARKER_VALUE} from '../common/marker.js'
 import type {CallContext} from '../common/retry.js'
 import {pollUntil} from '../common/wait.js'
 
@@ -142,6 +142,3 @@ export async function gcOpenStack(options: {api: OpenStackApi; olderThanMs: numb
   }
   return {deletedServers: doomed.map((s) => s.id)}
 }
-
-/** The metadata that marks a server as ours, for the code that creates them (kola). */
-export const SERVER_MARKER = {[MARKER_KEY]: MARKER_VALUE}

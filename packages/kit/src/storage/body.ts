@@ -33,13 +33,6 @@ export function toStream(body: Readable | Buffer | string): Readable {
   return body
 }
 
-/** The length of a body when it can be known without reading it. */
-export function knownLength(body: Readable | Buffer | string, declared?: number): number | undefined {
-  if (typeof body === 'string') return Buffer.byteLength(body)
-  if (Buffer.isBuffer(body)) return body.length
-  return declared
-}
-
 export function md5Hex(data: Buffer | string): string {
   return createHash('md5').update(data).digest('hex')
 }

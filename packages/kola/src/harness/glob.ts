@@ -48,12 +48,3 @@ function escapeChar(c: string): string {
 function badPattern(pattern: string): UsageError {
   return new UsageError(`malformed test pattern ${JSON.stringify(pattern)}`, {hint: 'patterns are filepath.Match globs: *, ?, [a-z], \\ escapes'})
 }
-
-/** True when the name matches any of the patterns. */
-export function matchesAny(name: string, patterns: readonly RegExp[]): boolean {
-  return patterns.some((p) => p.test(name))
-}
-
-export function compileGlobs(patterns: readonly string[]): RegExp[] {
-  return patterns.map(globToRegExp)
-}
