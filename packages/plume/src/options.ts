@@ -38,3 +38,33 @@ export function credentialInputs(flags: CredentialFlags): CredentialInputs {
 export function storageEndpoints(env: NodeJS.ProcessEnv): StorageEndpoints {
   return resolveEndpoints({}, env)
 }
+
+/** The limits of `plume prune`, as its flags give them. */
+export interface PruneFlags {
+  days?: number | undefined
+  'keep-last'?: number | undefined
+  'days-last-launched'?: number | undefined
+  'check-last-launched'?: boolean | undefined
+  'days-soft-deleted'?: number | undefined
+  'dry-run'?: boolean | undefined
+}
+
+export interface PruneLimits {
+  days: number | undefined
+  keepLast: number | undefined
+  daysLastLaunched: number | undefined
+  checkLastLaunched: boolean | undefined
+  daysSoftDeleted: number | undefined
+  dryRun: boolean
+}
+
+export function pruneLimits(flags: PruneFlags): PruneLimits {
+  return {
+    days: flags.days,
+    keepLast: flags['keep-last'],
+    daysLastLaunched: flags['days-last-launched'],
+    checkLastLaunched: flags['check-last-launched'],
+    daysSoftDeleted: flags['days-soft-deleted'],
+    dryRun: flags['dry-run'] ?? false,
+  }
+}

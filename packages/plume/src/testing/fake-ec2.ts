@@ -276,7 +276,12 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
 
   ec2.on(EC2.DeleteSnapshotCommand).callsFake(async (input: EC2.DeleteSnapshotCommandInput, getClient) => {
     const region = await regionOf(getClient)
-    state.update((s) => void (s.snapshots = s.snapshots.filter((x) => !(x.id === input.SnapshotId && x.region === region))), `DeleteSnapshot ${region} ${input.SnapshotId}`)
+    state.update((s) => {
+      // As EC2: a snapshot an AMI still uses cannot be deleted.
+      const user = s.images.find((i) => i.region === region && i.snapshotId === input.SnapshotId)
+      if (user) throw awsError('InvalidSnapshot.InUse', `The snapshot ${input.SnapshotId} is currently in use by ${user.id}`)
+      s.snapshots = s.snapshots.filter((x) => !(x.id === input.SnapshotId && x.region === region))
+    }, `DeleteSnapshot ${region} ${input.SnapshotId}`)
     return {}
   })
 

@@ -6,7 +6,6 @@ import {join} from 'node:path'
 import type {AwsAuth} from '@mantle/auth'
 import {fixPrefix, Logger, openLocation, Redactor, type Bucket, type Keyring, type StorageOptions} from '@mantle/kit'
 import {loadKeyring} from '@mantle/kit'
-import {makeTestKey, signDetached} from '@mantle/kit/verify/testing'
 
 import {loadChannels} from '../config/load.js'
 import {awsClients} from '../services/clouds.js'
@@ -112,6 +111,8 @@ export const IMAGES = {
 /** Makes the world: key, signed build in the source, configuration. */
 export async function createWorld(dir: string, emulators: EmulatorEnv | undefined, options: {version?: string} = {}): Promise<WorldDescriptor> {
   const world: WorldDescriptor = {dir, run: `plume-${randomBytes(4).toString('hex')}`, emulators, channel: 'test', board: 'amd64-usr', boards: [...BOARDS], version: options.version ?? '1.2.3'}
+  // Loaded here, not at the top: the kill-anywhere child loads this module but never makes a world, and kit's test modules are not in its dist.
+  const {makeTestKey, signDetached} = await import('@mantle/kit/verify/testing')
   const key = await makeTestKey({name: 'plume test builds'})
   await writeFile(join(dir, 'key.asc'), key.publicArmored)
   await writeFile(join(dir, 'world.json'), JSON.stringify(world, null, 2))
