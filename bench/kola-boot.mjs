@@ -13,12 +13,13 @@
 //
 //   node bench/kola-boot.mjs [pairs=3]
 import {execFileSync, spawn} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
 import {chmod, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {createServer, connect} from 'node:net'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {testImageEnv} from './test-image-env.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = join(root, 'packages', 'kola', 'dist')
@@ -29,18 +30,7 @@ const {addSshKey, toIgnition} = await import(join(dist, 'platform', 'ignition.js
 const {runTests} = await import(join(dist, 'services', 'run.js'))
 
 const pairs = Number(process.argv[2] ?? 3)
-const env = {...process.env}
-const envFile = join(root, '.services', 'test-image.env')
-if (!env.KOLA_TEST_IMAGE && existsSync(envFile)) {
-  for (const line of readFileSync(envFile, 'utf8').split('\n')) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line)
-    if (m) env[m[1]] = m[2]
-  }
-}
-if (!env.KOLA_TEST_IMAGE) {
-  console.error('kola-boot: no test image; run scripts/services/test-image.sh start')
-  process.exit(2)
-}
+const env = testImageEnv(root, 'kola-boot')
 
 const logger = new Logger({level: 'warn', stream: process.stderr, redactor: new Redactor()})
 const flightOptions = {

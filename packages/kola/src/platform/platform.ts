@@ -29,6 +29,16 @@ export interface Machine {
 
 export interface MachineOptions {
   userData?: IgnitionConfig | string | undefined
+  /** At least this much memory (MiB); the platform's default when it is larger. */
+  memoryMiB?: number | undefined
+  /** At least this big a primary disk (GiB). */
+  diskGiB?: number | undefined
+  /** Extra empty disks, by size in MiB (QEMU: /dev/vdb, /dev/vdc, ...). */
+  additionalDisksMiB?: readonly number[] | undefined
+  /** Extra network interfaces. */
+  additionalNics?: number | undefined
+  /** Appended to the kernel command line (QEMU: direct kernel boot only). */
+  appendKernelArgs?: string | undefined
 }
 
 /** The machines of one test, after the original `platform.Cluster`. */

@@ -133,6 +133,7 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
       const result = await runSuite({
         tests: suiteTestsFor(planFor(tests, deny), {
           flight,
+          outputDir: dir,
           defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,
           extendTimeoutPercent: options.extendTimeoutPercent,
           parallelByMachines: options.parallelByMachines,

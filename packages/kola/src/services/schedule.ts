@@ -18,6 +18,8 @@ export type KeepMode = 'none' | 'ssh' | 'keep'
 
 export interface ScheduleOptions {
   flight: Flight
+  /** The suite's output directory: a shared machine's console and journal go in `_<name>` inside. */
+  outputDir: string
   /** A test's timeout unless it sets its own. */
   defaultTimeoutMs: number
   extendTimeoutPercent?: number | undefined
@@ -71,7 +73,7 @@ function clusterOptions(name: string, outputDir: string, test: KolaTest, signal:
 /** A test's machine needs as the platform's machine options. */
 export function machineOptions(test: KolaTest): MachineOptions {
   const needs: MachineNeeds = test.machine ?? {}
-  const options = {
+  const options: MachineOptions = {
     userData: test.userData,
     memoryMiB: needs.minMemoryMiB,
     diskGiB: needs.minDiskGiB,
@@ -79,7 +81,7 @@ export function machineOptions(test: KolaTest): MachineOptions {
     additionalNics: needs.additionalNics,
     appendKernelArgs: needs.appendKernelArgs,
   }
-  return options as MachineOptions
+  return options
 }
 
 /** A test with its own cluster: boot, watch the consoles while it runs, tear down, look for failure signatures. */
@@ -129,7 +131,7 @@ function sharedMachine(name: string, tests: readonly KolaTest[], options: Schedu
     run: async (host) => {
       let cluster: Cluster | undefined
       let machine: Machine | undefined
-      const dir = join(host.outputDir(), '..', `_${name}`)
+      const dir = join(options.outputDir, `_${name}`)
       const boot = async (): Promise<Machine> => {
         await mkdir(dir, {recursive: true})
         cluster = await options.flight.newCluster(clusterOptions(name, dir, first, host.signal))

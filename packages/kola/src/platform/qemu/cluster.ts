@@ -74,6 +74,13 @@ export class QemuCluster implements Cluster {
       logger: this.context.logger,
       distro: this.context.distro,
       signal: this.signal,
+      hardware: {
+        memoryMiB: options.memoryMiB,
+        diskGiB: options.diskGiB,
+        additionalDisksMiB: options.additionalDisksMiB,
+        additionalNics: options.additionalNics,
+        appendKernelArgs: options.appendKernelArgs,
+      },
     })
     this.starting.add(start)
     try {

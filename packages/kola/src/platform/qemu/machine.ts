@@ -79,14 +79,25 @@ export interface QemuMachineSpec {
   distro: Distro
   /** Skip the start-up check (e.g. `kola spawn` of a machine expected to be broken). */
   skipStartupCheck?: boolean | undefined
+  /** What the test asked for beyond the flight's defaults (kola's external tests: minMemory, minDisk, ...). */
+  hardware?: MachineHardware | undefined
+}
+
+export interface MachineHardware {
+  memoryMiB?: number | undefined
+  diskGiB?: number | undefined
+  additionalDisksMiB?: readonly number[] | undefined
+  additionalNics?: number | undefined
+  appendKernelArgs?: string | undefined
 }
 
 /** QEMU's command line for a machine: pure, so tests can read it. */
-export function qemuArgs(spec: QemuMachineSpec, paths: {overlay: string; qmp: string; console: string; config: string; vars?: string}): string[] {
+export function qemuArgs(spec: QemuMachineSpec, paths: {overlay: string; qmp: string; console: string; config: string; vars?: string; extraDisks?: readonly string[]}): string[] {
   const {qemu, image} = spec
+  const hw = spec.hardware ?? {}
   const args = ['-name', `kola-${spec.id}`, '-accel', qemu.accel]
   if (qemu.accel === 'kvm') args.push('-cpu', 'host')
-  args.push('-m', String(qemu.memoryMiB), '-smp', String(qemu.cpus), '-display', 'none', '-nodefaults', '-no-user-config')
+  args.push('-m', String(Math.max(qemu.memoryMiB, hw.memoryMiB ?? 0)), '-smp', String(qemu.cpus), '-display', 'none', '-nodefaults', '-no-user-config')
   const fw = qemu.firmware
   if (fw?.bios) args.push('-bios', fw.code)
   else if (fw) {
@@ -98,7 +109,7 @@ export function qemuArgs(spec: QemuMachineSpec, paths: {overlay: string; qmp: st
   if (image.kernel) {
     args.push('-kernel', image.kernel)
     if (image.initrd) args.push('-initrd', image.initrd)
-    args.push('-append', image.append ?? 'root=/dev/vda console=ttyS0')
+    args.push('-append', [image.append ?? 'root=/dev/vda console=ttyS0', hw.appendKernelArgs].filter(Boolean).join(' '))
   }
   args.push(
     '-drive', `if=none,id=disk0,file=${paths.overlay},format=qcow2,cache=unsafe,discard=unmap`,
@@ -108,6 +119,13 @@ export function qemuArgs(spec: QemuMachineSpec, paths: {overlay: string; qmp: st
   )
   if (spec.privateNic) {
     args.push('-netdev', `socket,id=priv0,mcast=${spec.privateNic.group},localaddr=127.0.0.1`, '-device', `virtio-net-pci,netdev=priv0,mac=${spec.privateNic.mac}`)
+  }
+  for (const [i, disk] of (paths.extraDisks ?? []).entries()) {
+    args.push('-drive', `if=none,id=extra${i},file=${disk},format=qcow2,cache=unsafe,discard=unmap`, '-device', `virtio-blk-pci,drive=extra${i},serial=kola-extra-${i}`)
+  }
+  for (let i = 0; i < (hw.additionalNics ?? 0); i++) {
+    // Isolated like the first: each extra NIC gets a user network of its own with nothing forwarded.
+    args.push('-netdev', `user,id=nic${i},restrict=yes,net=10.${100 + i}.0.0/24`, '-device', `virtio-net-pci,netdev=nic${i}`)
   }
   args.push(
     '-chardev', `file,id=log,path=${paths.console}`,
@@ -136,11 +154,12 @@ export class QemuMachine implements Machine {
   private connection: SshConnection | undefined
   private readonly journal: JournalRecorder
   private destroying: Promise<void> | undefined
-  private readonly paths: {overlay: string; qmp: string; console: string; config: string; qemuLog: string; journal: string; vars?: string}
+  private readonly paths: {overlay: string; qmp: string; console: string; config: string; qemuLog: string; journal: string; vars?: string; extraDisks: string[]}
 
   private constructor(private readonly spec: QemuMachineSpec) {
     this.paths = {
       overlay: join(spec.runDir, `${spec.id}.qcow2`),
+      extraDisks: (spec.hardware?.additionalDisksMiB ?? []).map((_, i) => join(spec.runDir, `${spec.id}.extra${i}.qcow2`)),
       qmp: join(spec.runDir, `${spec.id}.qmp`),
       console: join(spec.dir, 'console.txt'),
       config: join(spec.dir, 'ignition.json'),
@@ -187,7 +206,12 @@ export class QemuMachine implements Machine {
     if (spec.signal?.aborted) throw spec.signal.reason
     await mkdir(spec.dir, {recursive: true})
     await writeFile(paths.config, JSON.stringify(spec.config, null, 2) + '\n')
-    await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', spec.image.path, '-F', spec.image.format, paths.overlay]).catch((error: Error & {stderr?: string}) => {
+    if (spec.hardware?.appendKernelArgs && !spec.image.kernel) throw new InfraError(`machine ${spec.id}: kernel arguments can be appended only with direct kernel boot (--qemu-kernel)`)
+    const size = spec.hardware?.diskGiB ? [`${spec.hardware.diskGiB}G`] : []
+    for (const [i, mib] of (spec.hardware?.additionalDisksMiB ?? []).entries()) {
+      await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', paths.extraDisks[i] as string, `${mib}M`])
+    }
+    await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', spec.image.path, '-F', spec.image.format, paths.overlay, ...size]).catch((error: Error & {stderr?: string}) => {
       throw new InfraError(`machine ${spec.id}: cannot create its disk overlay: ${(error.stderr || error.message).trim()}`)
     })
     if (paths.vars && spec.qemu.firmware?.vars) await copyFile(spec.qemu.firmware.vars, paths.vars)
@@ -340,6 +364,7 @@ export class QemuMachine implements Machine {
     await this.stopQemu()
     this.qmp?.close()
     await rm(this.paths.overlay, {force: true})
+    for (const disk of this.paths.extraDisks) await rm(disk, {force: true})
     await rm(this.paths.qmp, {force: true})
     if (this.paths.vars) await rm(this.paths.vars, {force: true})
   }
