@@ -98,7 +98,11 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
     steps.push({
       id: `aws/${partition.name}/${home}/image`,
       where: where(home),
-      check: async () => ((await findImage(stage, partition, home, name)) ? [] : [`import ${stagingUrl} as a snapshot and register AMI ${name} in ${home}`]),
+      check: async () => {
+        if (await findImage(stage, partition, home, name)) return []
+        const r = registerSettings(spec)
+        return [`import ${stagingUrl} as a snapshot and register AMI ${name} in ${home} (${arch.aws}, boot mode ${r.bootMode}, root ${r.volumeSizeGiB} GiB ${r.volumeType})`]
+      },
       run: async () => {
         // ore's uploadImage reuses a tagged snapshot or a running import, else imports the staged object, and deletes it.
         const result = await aws.uploadImage({

@@ -171,7 +171,7 @@ export function azurePreReleaseSteps(stage: AzureStage): Step[] {
         where,
         check: async () => {
           const existing = await (await stage.api(env)).galleryImageVersion(spec.resourceGroup, gallery, definition.name, version)
-          if (!existing) return [`create version ${version} of ${gallery}/${definition.name} (${arch.azure}) from ${blob}, replicated to ${regions.join(', ')}`]
+          if (!existing) return [`create version ${version} of ${gallery}/${definition.name} (${arch.azure}, ${generation}, ${galleryFeatures(spec).map((f) => `${f.name} ${f.value}`).join(', ')}) from ${blob}, replicated to ${regions.join(', ')}`]
           const missing = regions.filter((r) => !existing.regions.includes(r))
           return missing.length === 0 ? [] : [`replicate ${gallery}/${definition.name}/${version} to ${missing.join(', ')}`]
         },
