@@ -29,8 +29,11 @@ export default class PreRelease extends BaseCommand<typeof PreRelease> {
     const result: StageResult & {imageList?: ImageList} = await runStage('pre-release', options)
     const target = this.flags['write-image-list']
     if (target && !result.dryRun) {
-      result.imageList = await imageList(options)
-      await writeFile(resolve(target), JSON.stringify(result.imageList, null, 2) + '\n')
+      const list = await imageList(options)
+      await writeFile(resolve(target), JSON.stringify(list, null, 2) + '\n')
+      // A SAS URL is a credential: in the file asked for, never on stdout, in --json or in a log.
+      for (const url of Object.values(list.azure?.sasUrls ?? {})) this.context.redactor.add(new URL(url).search.slice(1))
+      result.imageList = list.azure?.sasUrls ? {...list, azure: {...list.azure, sasUrls: Object.fromEntries(Object.keys(list.azure.sasUrls).map((env) => [env, `(in ${target})`]))}} : list
     }
     for (const line of stageLines(result)) this.log(line)
     return result

@@ -1,4 +1,4 @@
-import {mkdtemp, rm} from 'node:fs/promises'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -49,6 +49,23 @@ describe('pre-release on local storage with fake control planes', () => {
     const list = await imageList(run.options)
     expect(list.aws?.amis.map((a) => a.name)).toEqual([...REGIONS].sort())
     expect(list.azure).toEqual({image: 'flatcar-linux-1.2.3-test-amd64', blob: 'flatcar-linux-1.2.3-test-amd64.vhd'})
+  })
+
+  it('with azure.sasUrlDays the image list carries a read-only SAS URL of the blob per environment, valid that long', async () => {
+    // Given a channel asking for SAS URLs valid 30 days
+    run.restore()
+    const config = join(dir, 'channels.yaml')
+    await writeFile(config, (await readFile(config, 'utf8')).replace('      gallery: flatcar_test\n', '      gallery: flatcar_test\n      sasUrlDays: 30\n'))
+    run = await worldRun(world)
+    await runStage('pre-release', run.options)
+    // When the image list is made
+    const list = await imageList(run.options)
+    // Then it names the blob and a read-only URL of it expiring in 30 days
+    expect(list.azure).toEqual({
+      image: 'flatcar-linux-1.2.3-test-amd64',
+      blob: 'flatcar-linux-1.2.3-test-amd64.vhd',
+      sasUrls: {AzurePublicCloud: 'https://flatcartest.blob.core.windows.net/publish/flatcar-linux-1.2.3-test-amd64.vhd?sp=r&se=2026-12-21T12:00:00.000Z&sig=fake'},
+    })
   })
 
   it('a second run writes nothing', async () => {
