@@ -10,8 +10,12 @@
 //   STORAGE_BENCH_GCS_BYTES (default 120 MiB: the firebase emulator refuses bodies over ~130 MB)
 //   STORAGE_BENCH_ROUNDS  (default 2)
 //   STORAGE_BENCH_ONLY    (e.g. "s3,azure")
-// The emulators are found through .services/<name>.env (scripts/services/*.sh start).
-import {spawn} from 'node:child_process'
+// The emulators are started first (scripts/services/<name>.sh start, idempotent, as the cork-enter
+// benchmark starts dockerd) and found through the .services/<name>.env each writes; one that is not
+// running afterwards is named, and the benchmark exits 1 (as it does when one of our operations fails).
+//   STORAGE_BENCH_SERVICES, STORAGE_BENCH_STATE: other directories of service scripts and of their
+//   .env files (for the benchmark's own test)
+import {spawn, spawnSync} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -26,8 +30,11 @@ const only = process.env.STORAGE_BENCH_ONLY?.split(',')
 // The storage layer's own entry: the kit's index also loads oclif, which a CLI needs and a transfer does not.
 const kit = join(root, 'packages', 'kit', 'dist', 'storage', 'index.js')
 
+const servicesDir = process.env.STORAGE_BENCH_SERVICES ?? join(root, 'scripts', 'services')
+const stateDir = process.env.STORAGE_BENCH_STATE ?? join(root, '.services')
+
 function loadEnv(name) {
-  const file = join(root, '.services', `${name}.env`)
+  const file = join(stateDir, `${name}.env`)
   if (!existsSync(file)) return undefined
   const env = {}
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -35,6 +42,24 @@ function loadEnv(name) {
     if (m) env[m[1]] = m[2].replace(/^'(.*)'$/, '$1')
   }
   return env
+}
+
+// Each emulator the run wants, started (or found running) before anything is measured.
+const SERVICES = [
+  {service: 'radosgw', backend: 's3 (radosgw)'},
+  {service: 'azurite', backend: 'azure (azurite)'},
+  {service: 'gcs', backend: 'gcs (firebase emulator)'},
+]
+const missing = []
+for (const {service} of SERVICES.filter((x) => !only || only.some((o) => x.backend.startsWith(o)))) {
+  const started = spawnSync('bash', [join(servicesDir, `${service}.sh`), 'start'], {encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
+  if (started.status === 0 && loadEnv(service)) continue
+  const why = started.status === 0 ? `it wrote no ${join(stateDir, `${service}.env`)}` : `failed: ${(started.stderr || started.error?.message || `exit ${started.status}`).trim().split('\n').at(-1)}`
+  missing.push(`${service} (scripts/services/${service}.sh start ${why})`)
+}
+if (missing.length > 0) {
+  process.stderr.write(`storage bench: emulators not running and not startable: ${missing.join('; ')}\n`)
+  process.exit(1)
 }
 
 // rclone's S3 SDK refuses to start when AWS_CA_BUNDLE is set; nothing here uses TLS.
@@ -210,3 +235,5 @@ const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join('
 process.stdout.write(`storage benchmark: ${rounds} rounds, medians in MB/s, load average ${load}\n`)
 process.stdout.write('| backend | size | op | ours MB/s | rclone MB/s | ours/rclone |\n|---|---|---|---|---|---|\n')
 for (const r of rows) process.stdout.write(`| ${r.backend} | ${r.size} | ${r.op} | ${r.ours} | ${r.rclone} | ${r.ratio} |\n`)
+// A table with a failure of ours in it is not a result.
+if (rows.length === 0 || rows.some((r) => r.ours.startsWith('failed'))) process.exitCode = 1
