@@ -92,6 +92,26 @@ export class AzureBucket implements Bucket {
     return `az://${this.account}/${this.name}/${key}`
   }
 
+  /**
+   * The SDK resolves "." and ".." segments of a blob name as URL paths do:
+   * "p/../d" would be the blob "d", outside the prefix a caller meant. Such
+   * names are refused instead, as on a local directory.
+   */
+  private checkKey(key: string): string {
+    if (key.split('/').some((s) => s === '.' || s === '..')) {
+      throw new StorageError('invalid-url', `${this.urlOf(key)}: "." and ".." segments are not allowed in Azure blob names (the SDK would resolve them to another blob)`, {url: this.urlOf(key)})
+    }
+    return key
+  }
+
+  private blob(key: string): ReturnType<ContainerClient['getBlobClient']> {
+    return this.container.getBlobClient(this.checkKey(key))
+  }
+
+  private blockBlob(key: string): ReturnType<ContainerClient['getBlockBlobClient']> {
+    return this.container.getBlockBlobClient(this.checkKey(key))
+  }
+
   async *list(options: ListOptions = {}): AsyncIterable<ListEntry> {
     const url = this.url + (options.prefix ?? '')
     const prefix = options.prefix || undefined
@@ -114,7 +134,7 @@ export class AzureBucket implements Bucket {
 
   async stat(key: string, options: {signal?: AbortSignal} = {}): Promise<ObjectInfo | undefined> {
     try {
-      const props = await this.call(this.urlOf(key), () => this.container.getBlobClient(key).getProperties(options.signal ? {abortSignal: options.signal} : {}))
+      const props = await this.call(this.urlOf(key), () => this.blob(key).getProperties(options.signal ? {abortSignal: options.signal} : {}))
       return this.infoOf(key, props)
     } catch (error) {
       if (isStorageError(error, 'not-found')) return undefined
@@ -124,6 +144,7 @@ export class AzureBucket implements Bucket {
 
   async read(key: string, options: ReadOptions = {}): Promise<ReadResult> {
     const url = this.urlOf(key)
+    this.checkKey(key)
     if (this.signRead) {
       const signed = await this.signRead(key)
       const {httpRead} = await import('./http.js')
@@ -136,7 +157,7 @@ export class AzureBucket implements Bucket {
     }
     const start = options.start ?? 0
     const count = options.end === undefined ? undefined : options.end - start + 1
-    const blob = this.container.getBlobClient(key)
+    const blob = this.blob(key)
     const response = await this.call(url, () =>
       // The SDK resumes a body cut off mid-way itself, pinned to the blob's ETag.
       blob.download(start, count, {maxRetryRequests: 5, ...(options.signal ? {abortSignal: options.signal} : {})}),
@@ -159,7 +180,7 @@ export class AzureBucket implements Bucket {
   /** With the account key: a short-lived read-only SAS, pinned to the ETag the stat saw. */
   async directRead(key: string, info: ObjectInfo): Promise<DirectRead | undefined> {
     if (!this.signRead) return undefined
-    return {url: await this.signRead(key), headers: info.generation ? {'if-match': info.generation} : {}}
+    return {url: await this.signRead(this.checkKey(key)), headers: info.generation ? {'if-match': info.generation} : {}}
   }
 
   async write(key: string, body: Readable | Buffer | string, options: WriteOptions = {}): Promise<ObjectInfo> {
@@ -177,7 +198,7 @@ export class AzureBucket implements Bucket {
     const md5 = md5Hex(data)
     checkBody(url, {bytes: data.length, md5}, {size: options.size, md5: options.md5})
     const done = await this.call(url, () =>
-      this.container.getBlockBlobClient(key).upload(data, data.length, {
+      this.blockBlob(key).upload(data, data.length, {
         blobHTTPHeaders: this.headers(options, md5),
         conditions: conditions(options.precondition),
         ...(options.signal ? {abortSignal: options.signal} : {}),
@@ -189,7 +210,7 @@ export class AzureBucket implements Bucket {
 
   private async putBlocks(key: string, body: AsyncIterable<Part>, options: WriteOptions): Promise<ObjectInfo> {
     const url = this.urlOf(key)
-    const client = this.container.getBlockBlobClient(key)
+    const client = this.blockBlob(key)
     const hash = createHash('md5')
     const ids: string[] = []
     // Block ids must all have the same length; a random stem keeps two writers' blocks apart.
@@ -270,7 +291,7 @@ export class AzureBucket implements Bucket {
    */
   async abortUpload(upload: IncompleteUpload, options: {signal?: AbortSignal} = {}): Promise<void> {
     const url = this.urlOf(upload.key)
-    const client = this.container.getBlockBlobClient(upload.key)
+    const client = this.blockBlob(upload.key)
     const signal = options.signal ? {abortSignal: options.signal} : {}
     if ((await this.stat(upload.key)) !== undefined) return
     try {
@@ -291,10 +312,10 @@ export class AzureBucket implements Bucket {
 
   async copy(sourceKey: string, destKey: string, options: {precondition?: Precondition; signal?: AbortSignal} = {}): Promise<ObjectInfo> {
     const url = this.urlOf(destKey)
-    const source = this.container.getBlobClient(sourceKey)
+    const source = this.blob(sourceKey)
     // Same account: the copy is authorised by this request's own credentials.
     await this.call(url, async () => {
-      const poller = await this.container.getBlobClient(destKey).beginCopyFromURL(source.url, {
+      const poller = await this.blob(destKey).beginCopyFromURL(source.url, {
         conditions: conditions(options.precondition),
         ...(options.signal ? {abortSignal: options.signal} : {}),
       })
@@ -308,7 +329,7 @@ export class AzureBucket implements Bucket {
   async delete(key: string, options: DeleteOptions = {}): Promise<void> {
     const url = this.urlOf(key)
     try {
-      await this.call(url, () => this.container.getBlobClient(key).delete({conditions: conditions(options.precondition), ...(options.signal ? {abortSignal: options.signal} : {})}))
+      await this.call(url, () => this.blob(key).delete({conditions: conditions(options.precondition), ...(options.signal ? {abortSignal: options.signal} : {})}))
     } catch (error) {
       if (isStorageError(error, 'not-found') && options.precondition?.ifGenerationMatch === undefined) return
       if (isStorageError(error, 'not-found')) throw new StorageError('precondition-failed', `${url}: deleted by someone else`, {url, cause: error})

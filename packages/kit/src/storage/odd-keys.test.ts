@@ -71,6 +71,26 @@ for (const fixture of [s3, gcs]) {
   })
 }
 
+const azure = BACKENDS.find((f) => f.name.startsWith('azure'))!
+
+describe.skipIf(!backendAvailable(azure))('Azure blob names with "." or ".." segments', () => {
+  let t: BackendUnderTest
+  beforeAll(async () => {
+    t = await azure.open(process.env)
+  })
+  afterAll(async () => {
+    await t?.cleanup()
+  })
+
+  it('Given a key with a ".." segment, when written, then invalid-url and no blob is written where the SDK would have put it', async () => {
+    // The SDK resolves "p/x/../d.txt" to the blob "p/d.txt"
+    const error = await t.writer.write(t.writerPrefix + 'x/../d.txt', 'd\n').catch((e: unknown) => e)
+    expect(error).toMatchObject({code: 'invalid-url', exitCode: 2})
+    expect(await t.writer.stat(t.writerPrefix + 'd.txt')).toBeUndefined()
+    await expect(t.writer.read(t.writerPrefix + './c.txt')).rejects.toMatchObject({code: 'invalid-url'})
+  })
+})
+
 describe.skipIf(!backendAvailable(s3))('sync of odd keys from radosgw into a local directory, with index pages', () => {
   let t: BackendUnderTest
   let dir: string
