@@ -151,6 +151,11 @@ export function awsUploadOptions(
   }
 }
 
+/** list-regions: --all includes the regions the account has not opted in to. */
+export function awsListRegionsOptions(flags: {all: boolean}): {all: boolean} {
+  return {all: flags.all}
+}
+
 // ---- azure
 
 /** The azure topic's connection: credentials, subscription, and for blobs the account and endpoint. */
@@ -225,6 +230,15 @@ export function azureBlobName(flags: BaseFlags<typeof AzureUploadBlob>): {contai
 
 // ---- gcloud
 
+/** The instances or images a gcloud listing or cleanup looks at: --basename of instances, --prefix of images. */
+export function gcloudInstancesInput(flags: {basename: string}): {basename: string} {
+  return {basename: flags.basename}
+}
+
+export function gcloudImagesInput(flags: {prefix?: string | undefined}): {prefix: string | undefined} {
+  return {prefix: flags.prefix}
+}
+
 export function gcloudComputeInput(flags: Parameters<typeof gceAuthInput>[0] & {project?: string | undefined}): {auth: GceAuthInput; project: string | undefined} {
   return {auth: gceAuthInput(flags), project: flags.project}
 }
@@ -267,6 +281,16 @@ export function gcloudUploadKey(flags: BaseFlags<typeof GcloudUpload>, locationK
 }
 
 // ---- do, esx, openstack, packet
+
+/** The ESX connection's --insecure (accept the server's self-signed certificate). */
+export function esxApiInput(flags: {insecure: boolean}): {insecure: boolean} {
+  return {insecure: flags.insecure}
+}
+
+/** VMs by name: the names given (positional), else those starting with --prefix (every VM without either, for listing). */
+export function esxVmsInput(flags: {prefix?: string | undefined}, names: readonly string[]): {names: string[]; prefix: string | undefined} {
+  return {names: [...names], prefix: flags.prefix}
+}
 
 export function doCreateImageOptions(flags: BaseFlags<typeof DoCreateImage>, api: digitalocean.DoApi, context: ServiceContext): Parameters<typeof digitalocean.createDoImage>[0] {
   return {api, name: flags.name, url: flags.url, region: flags.region, distribution: flags.distribution, description: flags.description, context}

@@ -2,7 +2,7 @@ import {awsAuth, awsFlags} from '@mantle/auth'
 import {aws} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
 
-import {awsSessionInput} from '../../options.js'
+import {awsListRegionsOptions, awsSessionInput} from '../../options.js'
 
 export default class AwsListRegions extends BaseCommand<typeof AwsListRegions> {
   static override summary = 'List the EC2 regions enabled for the account.'
@@ -13,7 +13,7 @@ export default class AwsListRegions extends BaseCommand<typeof AwsListRegions> {
   async run(): Promise<{regions: aws.RegionInfo[]}> {
     const {auth} = awsSessionInput(this.flags, this.context.env)
     const session = await aws.connectAws({auth: await awsAuth(auth, this.context), context: this.context})
-    const regions = await aws.listRegions(await session.ec2(), {all: this.flags.all})
+    const regions = await aws.listRegions(await session.ec2(), awsListRegionsOptions(this.flags))
     for (const r of regions) this.log(r.optInStatus && r.optInStatus !== 'opt-in-not-required' ? `${r.name} (${r.optInStatus})` : r.name)
     return {regions}
   }

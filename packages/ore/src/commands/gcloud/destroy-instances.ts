@@ -3,7 +3,7 @@ import {gcloud} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
 import {gcloudTopicFlags} from '../../flags.js'
-import {gcloudComputeInput} from '../../options.js'
+import {gcloudComputeInput, gcloudInstancesInput} from '../../options.js'
 
 export default class GcloudDestroyInstances extends BaseCommand<typeof GcloudDestroyInstances> {
   static override summary = 'Delete our instances whose name starts with --basename.'
@@ -14,7 +14,7 @@ export default class GcloudDestroyInstances extends BaseCommand<typeof GcloudDes
   async run(): Promise<{deleted: gcloud.InstanceSummary[]}> {
     const {auth, project} = gcloudComputeInput(this.flags)
     const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
-    const result = await gcloud.destroyInstances({compute, basename: this.flags.basename, context: this.context})
+    const result = await gcloud.destroyInstances({compute, ...gcloudInstancesInput(this.flags), context: this.context})
     for (const i of result.deleted) this.log(`deleted ${i.name}`)
     return result
   }

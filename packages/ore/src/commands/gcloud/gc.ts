@@ -3,7 +3,7 @@ import {gcloud} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
 import {gcFlags, gcloudTopicFlags} from '../../flags.js'
-import {gcloudComputeInput, gcOptions} from '../../options.js'
+import {gcloudComputeInput, gcloudInstancesInput, gcOptions} from '../../options.js'
 
 export default class GcloudGc extends BaseCommand<typeof GcloudGc> {
   static override summary = 'Delete our instances older than --duration.'
@@ -14,7 +14,7 @@ export default class GcloudGc extends BaseCommand<typeof GcloudGc> {
   async run(): Promise<{deleted: gcloud.InstanceSummary[]}> {
     const {auth, project} = gcloudComputeInput(this.flags)
     const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
-    const result = await gcloud.destroyInstances({compute, basename: this.flags.basename, ...gcOptions(this.flags), context: this.context})
+    const result = await gcloud.destroyInstances({compute, ...gcloudInstancesInput(this.flags), ...gcOptions(this.flags), context: this.context})
     for (const i of result.deleted) this.log(i.name)
     return result
   }

@@ -3,7 +3,7 @@ import {gcloud} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
 
 import {gcloudTopicFlags} from '../../flags.js'
-import {gcloudComputeInput} from '../../options.js'
+import {gcloudComputeInput, gcloudImagesInput} from '../../options.js'
 
 export default class GcloudListImages extends BaseCommand<typeof GcloudListImages> {
   static override summary = 'List the images of the project, oldest first.'
@@ -14,7 +14,7 @@ export default class GcloudListImages extends BaseCommand<typeof GcloudListImage
   async run(): Promise<{images: gcloud.GceImage[]}> {
     const {auth, project} = gcloudComputeInput(this.flags)
     const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
-    const images = await gcloud.listImages({compute, prefix: this.flags.prefix})
+    const images = await gcloud.listImages({compute, ...gcloudImagesInput(this.flags)})
     for (const i of images) this.log(`${i.name} ${i.status ?? ''}${i.family ? ` family=${i.family}` : ''}${i.deprecated?.state ? ` ${i.deprecated.state}` : ''}`)
     return {images}
   }

@@ -3,7 +3,7 @@ import {gcloud} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
 import {gcloudTopicFlags} from '../../flags.js'
-import {gcloudComputeInput} from '../../options.js'
+import {gcloudComputeInput, gcloudInstancesInput} from '../../options.js'
 
 export default class GcloudListInstances extends BaseCommand<typeof GcloudListInstances> {
   static override summary = 'List instances whose name starts with --basename.'
@@ -14,7 +14,7 @@ export default class GcloudListInstances extends BaseCommand<typeof GcloudListIn
   async run(): Promise<{instances: gcloud.InstanceSummary[]}> {
     const {auth, project} = gcloudComputeInput(this.flags)
     const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
-    const instances = await gcloud.listInstances({compute, basename: this.flags.basename})
+    const instances = await gcloud.listInstances({compute, ...gcloudInstancesInput(this.flags)})
     for (const i of instances) this.log(`${i.name} ${i.zone} ${i.status} ${i.ip ?? ''}`.trim())
     return {instances}
   }
