@@ -104,6 +104,28 @@ describe.skipIf(!image.available)('external tests on real VMs (test image)', () 
     expect(existsSync(join(out, 'ext.ext-debug.fails', 'ssh', 'id_ed25519'))).toBe(true)
   })
 
+  it('--keep-failed leaves the failed machine running after kola exits, and report.json says how to reach it', {timeout: 15 * 60_000}, async () => {
+    const dir = tempDir()
+    const out = join(dir, '_keep_temp')
+    // Given a test that fails, run with --keep-failed
+    const result = await runCli('kola', ['run', '-E', DEBUG, '--keep-failed', ...SLOW, '--output-dir', out, 'ext.ext-debug.fails'], {env: kolaEnv(dir)})
+    expect(result.code).toBe(1)
+
+    // Then its machine still runs after kola exited, and the command in the report logs in to it
+    const pids = qemuProcesses(out)
+    try {
+      expect(pids).toHaveLength(1)
+      const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as Report
+      const command = /kept machine: (ssh .*)$/m.exec(report.tests[0]?.output ?? '')?.[1]
+      expect(command).toBeDefined()
+      const [program, ...args] = (command as string).split(' ')
+      const login = await promisify(execFile)(program as string, [...args, 'test -e /var/lib/kola-failed-here && id -un'], {timeout: 120_000})
+      expect(login.stdout.trim()).toBe('core')
+    } finally {
+      for (const pid of pids) process.kill(pid, 'SIGKILL')
+    }
+  })
+
   it('a kernel panic fails the test as soon as the console shows it, not at its timeout', {timeout: 15 * 60_000}, async () => {
     const dir = tempDir()
     const out = join(dir, '_panic_temp')
