@@ -207,6 +207,8 @@ export async function updateIndexes(options: IndexOptions): Promise<IndexResult>
  * before it asks. A trailing "/" (a directory object) is not an empty segment.
  */
 export function unindexableKey(key: string): boolean {
+  // Most keys have no "//", no leading "/" and no segment starting with ".": decided without splitting.
+  if (!key.includes('//') && key[0] !== '/' && key[0] !== '.' && !key.includes('/.')) return false
   const segments = key.split('/')
   const last = segments.length - 1
   return segments.some((s, i) => s === '.' || s === '..' || (s === '' && i < last))
