@@ -1,9 +1,12 @@
 import {randomBytes} from 'node:crypto'
 
-import {Flags, type Logger, UsageError} from '@mantle/kit'
+import {resolveAws} from '@mantle/auth'
+import {type CommandContext, Flags, type Logger, UsageError} from '@mantle/kit'
 
 import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
 import type {CommonFlightOptions} from './platform/platform.js'
+import type {AwsPlatformOptions} from './platform/aws/index.js'
+import type {ExternalOptions} from './platform/external/index.js'
 import type {QemuOptions} from './platform/qemu/index.js'
 import type {PlatformOptions} from './platform/registry.js'
 import {parseSharding, type Sharding} from './register/select.js'
@@ -13,7 +16,7 @@ import type {KeepMode} from './services/schedule.js'
 
 /** Flags of every command that boots machines: the platform, the distro, and each platform's own. */
 export const platformFlags = {
-  platform: Flags.string({char: 'p', default: 'qemu', summary: 'Platform to boot machines on: qemu (and those of --platform-module).', helpGroup: 'PLATFORM'}),
+  platform: Flags.string({char: 'p', default: 'qemu', summary: 'Platform to boot machines on: qemu, external, aws (and those of --platform-module).', helpGroup: 'PLATFORM'}),
   distro: Flags.option({
     char: 'b',
     options: [...DISTRO_NAMES, 'cl'] as const,
@@ -32,6 +35,19 @@ export const platformFlags = {
   'qemu-cpus': Flags.integer({default: 1, min: 1, summary: 'Virtual CPUs per machine.', helpGroup: 'QEMU'}),
   'qemu-binary': Flags.string({summary: 'QEMU binary (default qemu-system-x86_64 on PATH).', helpGroup: 'QEMU'}),
   'qemu-options': Flags.string({summary: 'Extra QEMU arguments, space separated.', helpGroup: 'QEMU'}),
+  'external-provisioning-cmds': Flags.string({
+    summary: 'Shell commands that provision a machine: USERDATA and USERDATA_FILE hold its Ignition config; the last line they print is its address (IP, IP:PORT or [IPv6]:PORT, optionally a private IP after it).',
+    helpGroup: 'EXTERNAL',
+  }),
+  'external-serial-console-cmd': Flags.string({summary: "Shell command printing a machine's serial console while it runs (IPADDR set); saved as console.txt.", helpGroup: 'EXTERNAL'}),
+  'external-deprovisioning-cmds': Flags.string({summary: 'Shell commands that remove a machine (IPADDR, KOLA_MACHINE_ID set).', helpGroup: 'EXTERNAL'}),
+  'aws-region': Flags.string({default: 'us-east-1', summary: 'AWS region.', helpGroup: 'AWS'}),
+  'aws-profile': Flags.string({summary: 'AWS profile in the shared credentials/config files (default: "default").', helpGroup: 'AWS'}),
+  'aws-credentials-file': Flags.string({summary: 'AWS credentials file (default: ~/.aws/credentials).', helpGroup: 'AWS'}),
+  'aws-ami': Flags.string({summary: 'AMI id machines boot.', helpGroup: 'AWS'}),
+  'aws-type': Flags.string({default: 'm4.large', summary: 'EC2 instance type.', helpGroup: 'AWS'}),
+  'aws-sg': Flags.string({default: 'kola', summary: 'Security group name; when none has that name, the run makes one (SSH open) and deletes it afterwards.', helpGroup: 'AWS'}),
+  'aws-iam-profile': Flags.string({summary: 'IAM instance profile name for the machines.', helpGroup: 'AWS'}),
 }
 
 export interface PlatformFlagValues {
@@ -49,6 +65,16 @@ export interface PlatformFlagValues {
   'qemu-cpus': number
   'qemu-binary'?: string | undefined
   'qemu-options'?: string | undefined
+  'external-provisioning-cmds'?: string | undefined
+  'external-serial-console-cmd'?: string | undefined
+  'external-deprovisioning-cmds'?: string | undefined
+  'aws-region'?: string | undefined
+  'aws-profile'?: string | undefined
+  'aws-credentials-file'?: string | undefined
+  'aws-ami'?: string | undefined
+  'aws-type'?: string | undefined
+  'aws-sg'?: string | undefined
+  'aws-iam-profile'?: string | undefined
 }
 
 /** What a command hands to `flightFor`: the platform's name, every platform's own options, and the common ones. */
@@ -56,17 +82,40 @@ export interface PlatformSettings {
   platform: string
   /** Modules defining more platforms. */
   modules: string[]
-  options: PlatformOptions & {qemu: QemuOptions}
+  options: PlatformOptions & {qemu: QemuOptions; external: ExternalOptions; aws: AwsPlatformOptions}
   common: CommonFlightOptions
 }
 
 /** Flags and environment to the platform settings; the QEMU image defaults come from .services/test-image.env's variables. */
-export function platformSettingsFrom(flags: PlatformFlagValues, env: NodeJS.ProcessEnv, context: {logger: Logger; signal?: AbortSignal | undefined; keepAlive?: boolean}): PlatformSettings {
+export function platformSettingsFrom(
+  flags: PlatformFlagValues,
+  env: NodeJS.ProcessEnv,
+  context: {logger: Logger; signal?: AbortSignal | undefined; keepAlive?: boolean} & Partial<Pick<CommandContext, 'home' | 'redactor'>>,
+): PlatformSettings {
   const qemu = qemuOptionsFrom(flags, env)
   return {
     platform: flags.platform,
     modules: flags['platform-module'] ?? [],
-    options: {qemu},
+    options: {
+      qemu,
+      external: {
+        provisionCommand: flags['external-provisioning-cmds'] ?? '',
+        consoleCommand: flags['external-serial-console-cmd'],
+        deprovisionCommand: flags['external-deprovisioning-cmds'],
+        env,
+      },
+      aws: {
+        // Resolved by the flight, so that only a run on AWS reads AWS credentials.
+        credentials: async () => {
+          if (!context.home || !context.redactor) throw new Error('the AWS platform needs the command context')
+          return resolveAws({profile: flags['aws-profile'], credentialsFile: flags['aws-credentials-file'], region: flags['aws-region'], env, home: context.home, logger: context.logger, redactor: context.redactor})
+        },
+        ami: flags['aws-ami'] ?? '',
+        instanceType: flags['aws-type'] ?? 'm4.large',
+        securityGroup: flags['aws-sg'] ?? 'kola',
+        iamInstanceProfile: flags['aws-iam-profile'],
+      },
+    },
     common: {
       logger: context.logger,
       signal: context.signal,

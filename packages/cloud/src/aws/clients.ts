@@ -33,6 +33,13 @@ export interface Ec2Api {
   terminateInstances(input: EC2.TerminateInstancesCommandInput): Promise<EC2.TerminateInstancesCommandOutput>
   describeKeyPairs(input: EC2.DescribeKeyPairsCommandInput): Promise<EC2.DescribeKeyPairsCommandOutput>
   deleteKeyPair(input: EC2.DeleteKeyPairCommandInput): Promise<EC2.DeleteKeyPairCommandOutput>
+  importKeyPair(input: EC2.ImportKeyPairCommandInput): Promise<EC2.ImportKeyPairCommandOutput>
+  runInstances(input: EC2.RunInstancesCommandInput): Promise<EC2.RunInstancesCommandOutput>
+  getConsoleOutput(input: EC2.GetConsoleOutputCommandInput): Promise<EC2.GetConsoleOutputCommandOutput>
+  describeSecurityGroups(input: EC2.DescribeSecurityGroupsCommandInput): Promise<EC2.DescribeSecurityGroupsCommandOutput>
+  createSecurityGroup(input: EC2.CreateSecurityGroupCommandInput): Promise<EC2.CreateSecurityGroupCommandOutput>
+  authorizeSecurityGroupIngress(input: EC2.AuthorizeSecurityGroupIngressCommandInput): Promise<EC2.AuthorizeSecurityGroupIngressCommandOutput>
+  deleteSecurityGroup(input: EC2.DeleteSecurityGroupCommandInput): Promise<EC2.DeleteSecurityGroupCommandOutput>
 }
 
 export interface StsApi {
@@ -123,6 +130,13 @@ export async function ec2Api(options: AwsClientOptions): Promise<Ec2Api> {
     terminateInstances: m.TerminateInstancesCommand,
     describeKeyPairs: m.DescribeKeyPairsCommand,
     deleteKeyPair: m.DeleteKeyPairCommand,
+    importKeyPair: m.ImportKeyPairCommand,
+    runInstances: m.RunInstancesCommand,
+    getConsoleOutput: m.GetConsoleOutputCommand,
+    describeSecurityGroups: m.DescribeSecurityGroupsCommand,
+    createSecurityGroup: m.CreateSecurityGroupCommand,
+    authorizeSecurityGroupIngress: m.AuthorizeSecurityGroupIngressCommand,
+    deleteSecurityGroup: m.DeleteSecurityGroupCommand,
   }, options)
   return {...api, region}
 }

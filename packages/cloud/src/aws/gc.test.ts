@@ -1,4 +1,4 @@
-import {DeleteKeyPairCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, EC2Client, TerminateInstancesCommand} from '@aws-sdk/client-ec2'
+import {DeleteKeyPairCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, DescribeSecurityGroupsCommand, EC2Client, TerminateInstancesCommand} from '@aws-sdk/client-ec2'
 import {mockClient} from 'aws-sdk-client-mock'
 import 'aws-sdk-client-mock-vitest/extend'
 import {beforeEach, describe, expect, it} from 'vitest'
@@ -13,7 +13,10 @@ const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000)
 const OURS = [{Key: 'created-by', Value: 'mantle'}]
 
 describe('aws gc', () => {
-  beforeEach(() => ec2Mock.reset())
+  beforeEach(() => {
+    ec2Mock.reset()
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({SecurityGroups: []})
+  })
 
   it('terminates only our instances older than the duration, across pages, and our old key pairs', async () => {
     // Given old and new instances, ours and not ours, on two pages
@@ -31,7 +34,7 @@ describe('aws gc', () => {
     const result = await gcAws({ec2: await ec2Api({auth: TEST_AWS_AUTH, ...context}), olderThanMs: 5 * 3_600_000, context})
 
     // Then
-    expect(result).toEqual({region: 'us-west-2', terminatedInstances: ['i-old-ours', 'i-old-ours-2'], deletedKeyPairs: ['key-old']})
+    expect(result).toEqual({region: 'us-west-2', terminatedInstances: ['i-old-ours', 'i-old-ours-2'], deletedKeyPairs: ['key-old'], deletedSecurityGroups: []})
     expect(ec2Mock).toHaveReceivedCommandWith(DescribeInstancesCommand, {Filters: [{Name: 'tag:created-by', Values: ['mantle']}, {Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped']}]})
     expect(ec2Mock).toHaveReceivedNthCommandWith(DescribeInstancesCommand, 2, {NextToken: 'page2'})
     expect(ec2Mock).toHaveReceivedCommandTimes(TerminateInstancesCommand, 1)

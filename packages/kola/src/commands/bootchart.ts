@@ -1,10 +1,9 @@
-import {readFile} from 'node:fs/promises'
-
-import {BaseCommand, Flags, UsageError} from '@mantle/kit'
+import {BaseCommand, Flags} from '@mantle/kit'
 
 import {platformFlags, platformSettingsFrom} from '../options.js'
 import {type BootchartResult, bootchart} from '../services/bootchart.js'
 import {availablePlatforms} from '../services/platforms.js'
+import {readUserData} from '../services/read-limited.js'
 
 export default class Bootchart extends BaseCommand<typeof Bootchart> {
   static override summary = "Boot one machine and save systemd-analyze's plot of its boot as SVG."
@@ -20,8 +19,8 @@ export default class Bootchart extends BaseCommand<typeof Bootchart> {
   async run(): Promise<BootchartResult> {
     const {logger, signal, env} = this.context
     const path = this.flags.userdata
-    const userData = path ? await readFile(path, 'utf8').catch(() => Promise.reject(new UsageError(`cannot read ${path}`, {hint: 'pass an Ignition config file to --userdata'}))) : undefined
-    const settings = platformSettingsFrom(this.flags, env, {logger, signal})
+    const userData = path ? await readUserData(path) : undefined
+    const settings = platformSettingsFrom(this.flags, env, {...this.context})
     const registry = await availablePlatforms(settings.modules)
     const platform = registry.get(settings.platform).name
     const result = await bootchart({platform, createFlight: () => registry.flightFor(platform, settings.options, settings.common), userData, output: this.flags.output, outputDir: this.flags['output-dir'], cwd: this.context.cwd, logger, signal})

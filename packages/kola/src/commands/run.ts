@@ -56,7 +56,7 @@ Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests 
     const {logger, signal, env} = this.context
     const selection = selectionFrom(this.flags)
     // Machines kept with --keep-failed outlive kola: QEMU must not die with it.
-    const settings = platformSettingsFrom(this.flags, env, {logger, signal, keepAlive: selection.keepFailed === 'keep'})
+    const settings = platformSettingsFrom(this.flags, env, {...this.context, keepAlive: selection.keepFailed === 'keep'})
     const registry = await availablePlatforms(settings.modules)
     const platform = registry.get(settings.platform).name
     const qemu = settings.options.qemu

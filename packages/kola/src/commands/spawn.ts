@@ -1,9 +1,8 @@
-import {readFile} from 'node:fs/promises'
-
 import {BaseCommand, CheckFailedError, Flags, UsageError} from '@mantle/kit'
 
 import {platformFlags, platformSettingsFrom} from '../options.js'
 import {availablePlatforms} from '../services/platforms.js'
+import {readUserData} from '../services/read-limited.js'
 import {type SpawnResult, spawnMachines} from '../services/spawn.js'
 
 export default class Spawn extends BaseCommand<typeof Spawn> {
@@ -37,11 +36,9 @@ The private key, an ssh_config (hosts m0, m1, ...) and machines.env are written 
 
   async run(): Promise<SpawnResult> {
     const {logger, signal, env} = this.context
-    const userData = this.flags.userdata ? await readFile(this.flags.userdata, 'utf8').catch(() => {
-      throw new UsageError(`cannot read ${this.flags.userdata}`, {hint: 'pass an Ignition config file to --userdata'})
-    }) : undefined
+    const userData = this.flags.userdata ? await readUserData(this.flags.userdata) : undefined
     if (this.flags.shell && !process.stdin.isTTY) throw new UsageError('--shell needs a terminal on stdin')
-    const settings = platformSettingsFrom(this.flags, env, {logger, signal})
+    const settings = platformSettingsFrom(this.flags, env, {...this.context})
     const registry = await availablePlatforms(settings.modules)
     const platform = registry.get(settings.platform).name
     const result = await spawnMachines({

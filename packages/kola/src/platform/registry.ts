@@ -1,5 +1,7 @@
 import {UsageError} from '@mantle/kit'
 
+import {type AwsPlatformOptions, awsPlatform} from './aws/index.js'
+import {type ExternalOptions, externalPlatform} from './external/index.js'
 import type {CommonFlightOptions, Flight} from './platform.js'
 import {qemuPlatform, type QemuOptions} from './qemu/index.js'
 
@@ -21,12 +23,14 @@ export interface PlatformDefinition<O = unknown> {
 /** Each platform's own options, under its name; a command fills in those of the chosen platform. */
 export interface PlatformOptions {
   qemu?: QemuOptions | undefined
+  external?: ExternalOptions | undefined
+  aws?: AwsPlatformOptions | undefined
   [platform: string]: unknown
 }
 
 /** The platforms built into kola. */
 export function builtinPlatforms(): PlatformDefinition<never>[] {
-  return [qemuPlatform]
+  return [qemuPlatform, externalPlatform, awsPlatform]
 }
 
 /** Platform names (and aliases) to their definitions. */

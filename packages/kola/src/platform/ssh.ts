@@ -198,3 +198,22 @@ function handshake(client: Client, config: ConnectConfig, signal: AbortSignal | 
     client.connect(config)
   })
 }
+
+/**
+ * Reboots the machine over `current` and returns a connection to its next
+ * boot: one whose boot_id differs (right after the command, sshd of the old
+ * boot may still answer).
+ */
+export async function rebootOver(current: SshConnection, reconnect: () => Promise<SshConnection>): Promise<SshConnection> {
+  const before = (await current.exec('cat /proc/sys/kernel/random/boot_id')).stdout.trim()
+  // The connection drops while the command runs: its result does not matter.
+  await current.exec('sudo systemctl reboot', {signal: AbortSignal.timeout(10_000)}).catch(() => undefined)
+  current.close()
+  for (;;) {
+    const connection = await reconnect()
+    const after = (await connection.exec('cat /proc/sys/kernel/random/boot_id')).stdout.trim()
+    if (after && after !== before) return connection
+    connection.close()
+    await sleep(500)
+  }
+}

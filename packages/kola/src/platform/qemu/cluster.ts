@@ -5,7 +5,8 @@ import {InfraError, type Logger} from '@mantle/kit'
 
 import type {Distro} from '../distro.js'
 import {addFile, addSshKey, toIgnition} from '../ignition.js'
-import type {Cluster, ClusterOptions, Machine, MachineOptions} from '../platform.js'
+import {BaseCluster} from '../base-cluster.js'
+import type {ClusterOptions, Machine, MachineOptions} from '../platform.js'
 import type {SshIdentity} from '../ssh.js'
 import {type QemuImage, QemuMachine, type QemuSettings} from './machine.js'
 
@@ -29,30 +30,21 @@ const PRIVATE_FIRST = 10
  * netdev on a multicast group chosen at random), where each has a fixed
  * address that its Ignition config gives to the second NIC.
  */
-export class QemuCluster implements Cluster {
-  readonly name: string
-  readonly outputDir: string
-  private readonly list: QemuMachine[] = []
-  private readonly starting = new Set<Promise<unknown>>()
-  private readonly controller = new AbortController()
-  private readonly signal: AbortSignal
+export class QemuCluster extends BaseCluster<QemuMachine> {
   private readonly group: string
   private next = 0
-  private destroying: Promise<void> | undefined
 
   constructor(
     private readonly context: QemuClusterContext,
-    private readonly options: ClusterOptions,
+    options: ClusterOptions,
   ) {
-    this.name = options.name
-    this.outputDir = options.outputDir
-    this.signal = options.signal ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal
+    super(options)
     // Administratively scoped multicast; a random group and port keep concurrent clusters apart.
     this.group = `239.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}:${randomInt(20_000, 60_000)}`
   }
 
   async newMachine(options: MachineOptions = {}): Promise<Machine> {
-    if (this.destroying) throw new InfraError(`cluster ${this.name} is destroyed`)
+    this.checkOpen()
     const index = this.next++
     if (index > 240) throw new InfraError(`cluster ${this.name}: too many machines for its private network`)
     const id = randomUUID()
@@ -82,42 +74,14 @@ export class QemuCluster implements Cluster {
         appendKernelArgs: options.appendKernelArgs,
       },
     })
-    this.starting.add(start)
-    try {
-      const machine = await start
-      this.list.push(machine)
-      return machine
-    } finally {
-      this.starting.delete(start)
-    }
+    return this.track(start)
   }
 
-  machines(): Machine[] {
-    return [...this.list]
-  }
 
   /** Leaves every machine running past kola's exit; see QemuMachine.detach. */
   async detach(): Promise<Array<{id: string; pid: number | undefined}>> {
     this.destroying ??= Promise.resolve()
     return Promise.all(this.list.map(async (m) => ({id: m.id, ...(await m.detach())})))
-  }
-
-  /** Stops machines still booting, then destroys every machine. Idempotent. */
-  destroy(): Promise<void> {
-    this.destroying ??= (async () => {
-      this.controller.abort(new InfraError(`cluster ${this.name} destroyed`))
-      await Promise.allSettled([...this.starting])
-      await Promise.allSettled(this.list.map((m) => m.destroy()))
-    })()
-    return this.destroying
-  }
-
-  async consoleOutput(): Promise<Record<string, string>> {
-    return Object.fromEntries(await Promise.all(this.list.map(async (m) => [m.id, await m.consoleOutput()] as const)))
-  }
-
-  async journalOutput(): Promise<Record<string, string>> {
-    return Object.fromEntries(await Promise.all(this.list.map(async (m) => [m.id, await m.journalOutput()] as const)))
   }
 }
 

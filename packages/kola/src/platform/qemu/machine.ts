@@ -11,7 +11,7 @@ import type {Distro} from '../distro.js'
 import type {IgnitionConfig} from '../ignition.js'
 import {JournalRecorder, renderExport} from '../journal.js'
 import type {Machine} from '../platform.js'
-import {type ExecOptions, SshConnection, type SshIdentity, type SshResult} from '../ssh.js'
+import {type ExecOptions, rebootOver, SshConnection, type SshIdentity, type SshResult} from '../ssh.js'
 import {checkStartup} from '../startup.js'
 import type {Accel} from './accel.js'
 import {parseForwardedPort, Qmp} from './qmp.js'
@@ -302,24 +302,11 @@ export class QemuMachine implements Machine {
   }
 
   async reboot(): Promise<void> {
-    const before = (await this.ssh('cat /proc/sys/kernel/random/boot_id')).stdout.trim()
     await this.journal.stop()
-    const old = await this.conn()
-    // The connection drops while the command runs: its result does not matter.
-    await old.exec('sudo systemctl reboot', {signal: AbortSignal.timeout(10_000)}).catch(() => undefined)
-    old.close()
     const deadline = Date.now() + this.spec.sshTimeoutMs
-    for (;;) {
-      const connection = await SshConnection.connect({host: this.ip, port: this.sshPort, identity: this.spec.identity, deadline, signal: this.spec.signal, gone: () => this.goneReason()})
-      const after = (await connection.exec('cat /proc/sys/kernel/random/boot_id')).stdout.trim()
-      if (after && after !== before) {
-        this.connection = connection
-        break
-      }
-      // Still the old boot: sshd had not stopped yet.
-      connection.close()
-      await new Promise((r) => setTimeout(r, 500))
-    }
+    this.connection = await rebootOver(await this.conn(), () =>
+      SshConnection.connect({host: this.ip, port: this.sshPort, identity: this.spec.identity, deadline, signal: this.spec.signal, gone: () => this.goneReason()}),
+    )
     await this.journal.start(() => this.conn())
     await checkStartup(this.connection, this.id, {signal: this.spec.signal, distro: this.spec.distro, logger: this.spec.logger})
   }
