@@ -6,6 +6,7 @@ import {Flags, UsageError, type CommandContext} from '@mantle/kit'
 import type {CreateOptions} from './services/create.js'
 import type {DeleteOptions} from './services/delete.js'
 import type {DownloadImageOptions, Platform} from './services/download-image.js'
+import type {EnterOptions} from './services/enter.js'
 import {resolveEndpoint, type Endpoint} from './services/engine/endpoint.js'
 import {DEFAULT_SDK_URL, DEFAULT_SDK_URL_PATH, type SdkSource} from './services/sdk/download.js'
 import type {SdkFetcher} from './services/sdk/fetcher.js'
@@ -273,4 +274,30 @@ export function updateLayoutFrom(flags: UpdateFlagValues, cwd: string): Promise<
 
 export async function updateFrom(flags: UpdateFlagValues, layout: SdkLayout, ctx: CommandContext): Promise<UpdateOptions> {
   return {...(await creationFrom(flags, layout, ctx)), create: flags.create, downgradeInPlace: flags['downgrade-in-place'], downgradeReplace: flags['downgrade-replace']}
+}
+
+/**
+ * What enter's flags decide, for a command (after "--") or, with none, an
+ * interactive shell: the TTY (the shell gets one whenever stdin is a
+ * terminal), stdin forwarding (-i, always for the shell), the user (--user,
+ * else the invoking one), TERM for a TTY, the container (--chroot).
+ */
+export function enterFrom(
+  flags: {tty: boolean; interactive: boolean; user?: string | undefined; chroot?: string | undefined},
+  command: readonly string[],
+  local: {stdinIsTty: boolean; uid: number; gid: number},
+  ctx: Pick<CommandContext, 'cwd' | 'env' | 'signal'>,
+): Pick<EnterOptions, 'command' | 'tty' | 'user' | 'cwd' | 'env' | 'chroot' | 'signal'> & {forwardStdin: boolean} {
+  const shell = command.length === 0
+  const tty = shell ? local.stdinIsTty : flags.tty
+  return {
+    command,
+    tty,
+    forwardStdin: shell || flags.interactive,
+    user: flags.user ?? `${local.uid}:${local.gid}`,
+    cwd: ctx.cwd,
+    env: tty && ctx.env.TERM ? [`TERM=${ctx.env.TERM}`] : [],
+    chroot: chrootFrom(flags),
+    signal: ctx.signal,
+  }
 }

@@ -1,6 +1,6 @@
 import {BaseCommand, Errors, Flags, UsageError} from '@mantle/kit'
 
-import {chrootFlags, chrootFrom, endpointFrom, engineFlags, hostDnsFlag, layoutFrom, layoutFlags} from '../options.js'
+import {chrootFlags, endpointFrom, engineFlags, enterFrom, hostDnsFlag, layoutFrom, layoutFlags} from '../options.js'
 import {EngineApi} from '../services/engine/api.js'
 import {enterSdk, hostResolvConf} from '../services/enter.js'
 import {processTerminal} from '../terminal.js'
@@ -35,27 +35,18 @@ export default class Enter extends BaseCommand<typeof Enter> {
 
   async run(): Promise<void> {
     const {flags, context} = this
-    const command = this.commandArgs()
     const stdinTty = Boolean(process.stdin.isTTY)
-    const shell = command.length === 0
-    // The shell gets a TTY whenever there is a terminal; without one (a pipe) it reads commands from stdin.
-    const tty = shell ? stdinTty : flags.tty
+    const {forwardStdin, ...options} = enterFrom(flags, this.commandArgs(), {stdinIsTty: stdinTty, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0}, context)
     const engine = new EngineApi(endpointFrom(flags, context))
     const code = await enterSdk({
+      ...options,
       layout: await layoutFrom(flags, context.cwd),
       engine,
-      command,
-      tty,
-      stdin: shell || flags.interactive ? process.stdin : undefined,
+      stdin: forwardStdin ? process.stdin : undefined,
       stdout: process.stdout,
       stderr: process.stderr,
-      terminal: tty && stdinTty ? processTerminal(process.stdin, process.stdout) : undefined,
-      user: flags.user ?? `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
-      cwd: context.cwd,
-      env: tty && context.env.TERM ? [`TERM=${context.env.TERM}`] : [],
-      chroot: chrootFrom(flags),
+      terminal: options.tty && stdinTty ? processTerminal(process.stdin, process.stdout) : undefined,
       hostDns: flags['use-host-dns'] ? await hostResolvConf() : undefined,
-      signal: context.signal,
     }).finally(() => engine.close())
     // stdin was read: let it go, or the process would wait on it.
     process.stdin.destroy()
