@@ -38,3 +38,11 @@ export async function readLimited(path: string, limit: number, what: string, hin
 function formatLimit(bytes: number): string {
   return bytes >= MiB ? `${bytes / MiB} MiB` : `${bytes} bytes`
 }
+
+/** Ignition configs inline whole files, but tens of MiB is not a config. */
+export const USERDATA_LIMIT = 16 * MiB
+
+/** `--userdata`: the Ignition config file, read with the limit. */
+export function readUserData(path: string): Promise<string> {
+  return readLimited(path, USERDATA_LIMIT, 'Ignition config', 'pass an Ignition config file to --userdata')
+}
