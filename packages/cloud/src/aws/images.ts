@@ -221,3 +221,4 @@ export async function deleteImage(options: {ec2: Ec2Api; imageId?: string | unde
   }
   return {region: ec2.region, imageId: image.ImageId, snapshotIds}
 }
+export * from './marketplace.js'

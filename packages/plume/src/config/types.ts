@@ -67,8 +67,8 @@ export interface AwsPartitionSpec {
 export type AwsBootMode = 'legacy-bios' | 'uefi' | 'uefi-preferred'
 
 export interface AwsMarketplaceSpec {
-  /** AWS Marketplace product (offer) ids whose AMI delivery option gets the new version. */
-  productIds: string[]
+  /** Per architecture, the AWS Marketplace AMI products that get each release's AMI as a new version. */
+  productIds: Partial<Record<Arch, string[]>>
   /** The role Marketplace assumes to read the AMI. */
   accessRoleArn: string
   /** The login user of instances (default core). */

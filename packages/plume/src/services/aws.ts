@@ -18,6 +18,8 @@ export interface AwsClients {
   ec2(partition: AwsPartitionSpec, region: string): Promise<Ec2Api>
   /** The S3 bucket that ImportSnapshot reads from (kit's S3 backend). */
   staging(partition: AwsPartitionSpec): Promise<aws.ObjectStore>
+  /** The AWS Marketplace Catalog, with the credentials of that profile. */
+  marketplace?(profile: string | undefined): Promise<aws.MarketplaceApi>
 }
 
 export interface AwsStage {
@@ -259,6 +261,62 @@ export function awsReleaseSteps(stage: AwsStage): Step[] {
       }),
     ),
   )
+}
+
+/**
+ * release on AWS, optional: the AMI of the Marketplace region (us-east-1, as
+ * Flatcar) added to each of the board's Marketplace products as a new
+ * version, as Flatcar's UpdateProduct does (platform/api/aws/marketplace.go,
+ * called from doAWS in cmd/plume/release.go). A product that offers the AMI
+ * already, or has a change set adding it under way, is left alone.
+ */
+export function awsMarketplaceSteps(stage: AwsStage): Step[] {
+  const {ctx, spec} = stage
+  const market = spec.marketplace
+  if (!market) return []
+  const {channel, version} = ctx.release
+  const arch = releaseArch(ctx.release)
+  const products = market.productIds[arch.arch] ?? []
+  if (products.length === 0) return []
+  const region = market.region ?? 'us-east-1'
+  const partition = spec.partitions.find((p) => p.regions.includes(region))
+  if (!partition) throw new UsageError(`aws marketplace: no partition of channel "${channel}" has the region ${region}`, {hint: 'set aws.marketplace.region to one of the partitions\' regions'})
+  const name = amiName(spec, channel, version, arch)
+  const marketplace = async () => {
+    if (!stage.clients.marketplace) throw new UsageError('aws marketplace: no Marketplace credentials to work with')
+    return stage.clients.marketplace(market.profile ?? partition.profile)
+  }
+  return products.map((productId) => {
+    const delivery = async () => {
+      const image = await findImage(stage, partition, region, name)
+      if (!image?.ImageId || !image.Public) return undefined
+      return {
+        productId,
+        amiId: image.ImageId,
+        accessRoleArn: market.accessRoleArn,
+        username: market.username ?? 'core',
+        version,
+        // doAWS in cmd/plume/release.go: t3.medium, m6g.medium for arm64-usr
+        instanceType: market.instanceTypes?.[arch.arch] ?? (arch.arch === 'arm64' ? 'm6g.medium' : 't3.medium'),
+        releaseNotes: (market.releaseNotes ?? 'https://www.flatcar.org/releases/#release-{version}').replaceAll('{version}', version),
+        usageInstructions: market.usageInstructions ?? aws.FLATCAR_USAGE_INSTRUCTIONS,
+      }
+    }
+    return {
+      id: `aws/marketplace/${productId}`,
+      where: `aws marketplace ${region}`,
+      check: async () => {
+        const d = await delivery()
+        if (!d) return [`add the public AMI ${name} of ${region} to Marketplace product ${productId} as version ${version} (once it is public)`]
+        return (await aws.offersAmi(await marketplace(), d)) ? [] : [`add ${d.amiId} (${name}) to Marketplace product ${productId} as version ${version} (${d.instanceType})`]
+      },
+      run: async () => {
+        const d = await delivery()
+        if (!d) throw new InfraError(`aws marketplace: no public AMI ${name} in ${region}`, {hint: 'run plume release again'})
+        await aws.addAmiDelivery(await marketplace(), d, serviceContext(ctx))
+      },
+    }
+  })
 }
 
 /** The AMIs of every region, as `--write-image-list` and the AMI list files show them. */

@@ -38,6 +38,7 @@ export function awsClients(options: AwsClientsOptions): AwsClients {
   return {
     ec2: async (partition, region) => (await session(partition)).ec2(region),
     staging: async (partition) => (options.staging ? options.staging(partition) : (await session(partition)).stagingStore(partition.bucket)),
+    marketplace: async (profile) => aws.marketplaceApi({auth: await options.auth(profile), region: 'us-east-1', ...options.context}),
   }
 }
 

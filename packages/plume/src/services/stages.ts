@@ -3,7 +3,7 @@ import {UsageError, type Keyring, type Logger, type Progress, type StorageOption
 import {PLATFORMS, type AzureEnvironmentSpec, type AzureSpec, type Platform} from '../config/types.js'
 import {runSteps, type RunReport, type Step} from '../plan/step.js'
 import {checkSource, openSource, type ReleaseSpec} from '../spec.js'
-import {amiEntries, awsPreReleaseSteps, awsReleaseSteps, type AwsClients} from './aws.js'
+import {amiEntries, awsMarketplaceSteps, awsPreReleaseSteps, awsReleaseSteps, type AwsClients} from './aws.js'
 import {azureBlobName, azureImageName, azurePreReleaseSteps, azureReleaseSteps, type AzureImagesApi, type AzureStage} from './azure.js'
 import {boardPlatforms, releaseArch} from './boards.js'
 import type {StageContext} from './context.js'
@@ -184,7 +184,10 @@ function stepsOf(stage: StageName, ctx: StageContext, clouds: CloudDeps): Step[]
     steps.push(...gceReleaseSteps({ctx, spec: gce, api: () => api(gce.project)}))
   }
   if (ctx.platforms.has('azure') && spec.azure && !ctx.private) steps.push(...azureReleaseSteps(azureStage(ctx, clouds)))
-  if (ctx.platforms.has('aws') && spec.aws && !ctx.private) steps.push(...awsReleaseSteps({ctx, spec: spec.aws, clients: cloud(clouds.aws, 'aws')}))
+  if (ctx.platforms.has('aws') && spec.aws && !ctx.private) {
+    const stage = {ctx, spec: spec.aws, clients: cloud(clouds.aws, 'aws')}
+    steps.push(...awsReleaseSteps(stage), ...awsMarketplaceSteps(stage))
+  }
   steps.push(...destinationSteps(ctx))
   return steps
 }

@@ -1,6 +1,8 @@
 import {createHash} from 'node:crypto'
 import {readFile, stat} from 'node:fs/promises'
 
+import type {aws} from '@mantle/cloud'
+
 import type {AzureImagesApi, GalleryImageRequest} from '../services/azure.js'
 import type {GceImage, GceImageRequest, GceImagesApi} from '../services/gce.js'
 import {StateFile} from './state-file.js'
@@ -155,6 +157,48 @@ export function fakeAzure(path: string, account: string, clock: () => Date = () 
         if (g.permissions !== 'Community') throw Object.assign(new Error(`gallery ${gallery} is not a community gallery`), {statusCode: 400})
         g.communityEnabled = true
       }, `share ${rg}/${gallery}`),
+  }
+  return {api, state}
+}
+
+export interface FakeMarketplaceState {
+  /** Per product: the versions it offers, each with the AMI it was made from. */
+  products: Record<string, {type: string; versions: {title: string; amiId: string}[]}>
+  changeSets: {name: string; token: string; status: string; request: aws.MarketplaceChangeSet}[]
+  writes: string[]
+}
+
+/**
+ * The AWS Marketplace Catalog behind the narrow interface, backed by a state
+ * file: a change set applies at once; an AmiProduct's entity lists its
+ * versions with their AMI sources, as DescribeEntity's details do.
+ */
+export function fakeMarketplace(path: string, products: Record<string, string>): {api: aws.MarketplaceApi; state: StateFile<FakeMarketplaceState>} {
+  const state = new StateFile<FakeMarketplaceState>(path, () => ({products: Object.fromEntries(Object.entries(products).map(([id, type]) => [id, {type, versions: []}])), changeSets: [], writes: []}))
+  const api: aws.MarketplaceApi = {
+    describeEntity: async (input) => {
+      const product = state.read().products[input.EntityId]
+      if (!product) throw Object.assign(new Error(`no entity ${input.EntityId}`), {name: 'ResourceNotFoundException'})
+      return {Details: JSON.stringify({Versions: product.versions.map((v) => ({VersionTitle: v.title, Sources: [{Type: 'AmazonMachineImage', Image: v.amiId}]}))})}
+    },
+    listChangeSets: async (input) => {
+      const ids = input.FilterList?.find((f) => f.Name === 'EntityId')?.ValueList ?? []
+      const sets = state.read().changeSets.filter((c) => ids.length === 0 || c.request.ChangeSet.some((x) => ids.includes(x.Entity.Identifier)))
+      return {ChangeSetSummaryList: sets.map((c) => ({ChangeSetName: c.name, Status: c.status}))}
+    },
+    startChangeSet: async (input) =>
+      state.update((s) => {
+        const again = s.changeSets.find((c) => c.token === input.ClientRequestToken)
+        if (again) return {ChangeSetId: `cs-${again.token.slice(0, 8)}`}
+        for (const change of input.ChangeSet) {
+          const product = s.products[change.Entity.Identifier]
+          if (!product || product.type !== change.Entity.Type) throw Object.assign(new Error(`no ${change.Entity.Type} ${change.Entity.Identifier}`), {name: 'ResourceNotFoundException'})
+          const details = JSON.parse(change.Details) as {Version: {VersionTitle: string}; DeliveryOptions: {Details: {AmiDeliveryOptionDetails: {AmiSource: {AmiId: string}}}}[]}
+          for (const option of details.DeliveryOptions) product.versions.push({title: details.Version.VersionTitle, amiId: option.Details.AmiDeliveryOptionDetails.AmiSource.AmiId})
+        }
+        s.changeSets.push({name: input.ChangeSetName, token: input.ClientRequestToken, status: 'SUCCEEDED', request: input})
+        return {ChangeSetId: `cs-${input.ClientRequestToken.slice(0, 8)}`}
+      }, `StartChangeSet ${input.ChangeSetName}`),
   }
   return {api, state}
 }

@@ -12,7 +12,7 @@ import {awsClients} from '../services/clouds.js'
 import type {StageOptions} from '../services/stages.js'
 import {resolveSpec} from '../spec.js'
 import {installFakeEc2, type FakeEc2Options, type FakeEc2State} from './fake-ec2.js'
-import {fakeAzure, fakeGce, type FakeAzureState, type FakeGceState} from './fake-clouds.js'
+import {fakeAzure, fakeGce, fakeMarketplace, type FakeAzureState, type FakeGceState, type FakeMarketplaceState} from './fake-clouds.js'
 import type {StateFile} from './state-file.js'
 
 /**
@@ -50,6 +50,8 @@ export const TEST_AWS_AUTH: AwsAuth = {
 }
 
 export const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'] as const
+/** The AMI products the fake Marketplace has (a channel lists them under aws.marketplace when a test wants them). */
+export const MARKETPLACE_PRODUCTS = {'prod-flatcar-amd64': 'AmiProduct@1.0', 'prod-flatcar-arm64': 'AmiProduct@1.0'}
 /** The channel's boards, as Flatcar's: both on AWS and Azure, amd64 alone on GCE. */
 export const BOARDS = ['amd64-usr', 'arm64-usr'] as const
 export const GRANTEE = '111122223333'
@@ -217,6 +219,7 @@ export interface WorldRun {
   ec2: StateFile<FakeEc2State>
   gce: StateFile<FakeGceState>
   azure: StateFile<FakeAzureState>
+  marketplace: StateFile<FakeMarketplaceState>
   /** Removes the EC2 mock from the SDK. */
   restore: () => void
 }
@@ -244,6 +247,7 @@ export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptio
   }
   const gce = fakeGce(join(world.dir, 'gce.json'), {objectMd5})
   const azure = fakeAzure(join(world.dir, 'azure.json'), 'flatcartest', () => TODAY)
+  const marketplace = fakeMarketplace(join(world.dir, 'marketplace.json'), MARKETPLACE_PRODUCTS)
   const config = await loadChannels(join(world.dir, 'channels.yaml'))
   const release = await resolveSpec({config, channel: world.channel, board: fakes.board ?? world.board, version: world.version, sdkRoot: world.dir, storage})
   const keyring: Keyring = await loadKeyring({files: [join(world.dir, 'key.asc')]})
@@ -253,7 +257,10 @@ export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptio
     cacheDir: join(world.dir, 'cache'),
     keyring,
     clouds: {
-      aws: awsClients({auth: async () => TEST_AWS_AUTH, context: {logger, signal, pollIntervalMs: 0, retry: {baseDelayMs: 1, maxDelayMs: 2}}, staging: async () => staging}),
+      aws: {
+        ...awsClients({auth: async () => TEST_AWS_AUTH, context: {logger, signal, pollIntervalMs: 0, retry: {baseDelayMs: 1, maxDelayMs: 2}}, staging: async () => staging}),
+        marketplace: async () => marketplace.api,
+      },
       gce: async () => gce.api,
       azure: async () => azure.api,
     },
@@ -263,7 +270,7 @@ export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptio
     now: () => TODAY,
     ...extra,
   }
-  return {options, ec2: ec2.state, gce: gce.state, azure: azure.state, restore: ec2.restore}
+  return {options, ec2: ec2.state, gce: gce.state, azure: azure.state, marketplace: marketplace.state, restore: ec2.restore}
 }
 
 /** The staging bucket of the world, as the keys of the partition's bucket see it. */
