@@ -2,6 +2,7 @@ import type {StorageFlagValues} from '@mantle/auth'
 import {UsageError, userKeyDirectory, type CommandContext, type StorageOptions} from '@mantle/kit'
 
 import type {GetOptions} from './services/get.js'
+import type {ImportOptions, ListOptions, RemoveOptions} from './services/keys.js'
 import type {PruneOptions} from './services/prune.js'
 
 /**
@@ -15,6 +16,20 @@ type Context = Pick<CommandContext, 'cwd' | 'env' | 'home' | 'logger' | 'progres
 /** The user's keyring directory, from the environment read once by the command. */
 export function userKeyring(ctx: Pick<CommandContext, 'env' | 'home'>): string {
   return userKeyDirectory(ctx.env, ctx.home)
+}
+
+/** keys import: every positional argument is a key file; --fingerprint pins what the publisher announced. */
+export function importKeysOptions(flags: {fingerprint?: string[] | undefined}, files: readonly string[], ctx: Pick<CommandContext, 'env' | 'home'>): ImportOptions {
+  return {files, directory: userKeyring(ctx), expectFingerprints: flags.fingerprint}
+}
+
+export function listKeysOptions(ctx: Pick<CommandContext, 'env' | 'home'>): ListOptions {
+  return {userDirectory: userKeyring(ctx)}
+}
+
+/** keys remove: every positional argument is a fingerprint or key ID. */
+export function removeKeysOptions(ids: readonly string[], ctx: Pick<CommandContext, 'env' | 'home'>): RemoveOptions {
+  return {ids, directory: userKeyring(ctx)}
 }
 
 export interface GetFlags extends StorageFlagValues {

@@ -1,6 +1,6 @@
 import {Args, BaseCommand, Flags, formatFingerprint} from '@mantle/kit'
 
-import {userKeyring} from '../../options.js'
+import {importKeysOptions} from '../../options.js'
 import type {ImportedKey} from '../../services/keys.js'
 
 export default class KeysImport extends BaseCommand<typeof KeysImport> {
@@ -19,10 +19,8 @@ export default class KeysImport extends BaseCommand<typeof KeysImport> {
 
   async run(): Promise<{imported: ImportedKey[]}> {
     const {flags, context} = this
-    // Every positional argument is a file (args keeps only the first).
-    const files = context.argv
     const {importKeys} = await import('../../services/keys.js')
-    const imported = await importKeys({files, directory: userKeyring(context), expectFingerprints: flags.fingerprint})
+    const imported = await importKeys(importKeysOptions(flags, context.argv, context))
     for (const k of imported) this.log(`${k.status} ${formatFingerprint(k.fingerprint)}  ${k.userIds.join(', ')}`)
     return {imported}
   }

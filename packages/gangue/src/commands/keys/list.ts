@@ -1,6 +1,6 @@
 import {BaseCommand, formatFingerprint, type KeyInfo} from '@mantle/kit'
 
-import {userKeyring} from '../../options.js'
+import {listKeysOptions} from '../../options.js'
 
 export default class KeysList extends BaseCommand<typeof KeysList> {
   static override summary = 'List the keys downloads are verified against: the embedded keys and your keyring, with fingerprints and status.'
@@ -9,7 +9,7 @@ export default class KeysList extends BaseCommand<typeof KeysList> {
 
   async run(): Promise<{keys: KeyInfo[]}> {
     const {listKeys} = await import('../../services/keys.js')
-    const keys = await listKeys({userDirectory: userKeyring(this.context)})
+    const keys = await listKeys(listKeysOptions(this.context))
     if (keys.length === 0) {
       this.logger.warn('no keys: import a publisher\'s public key with `gangue keys import FILE`')
     }

@@ -1,6 +1,6 @@
 import {Args, BaseCommand, formatFingerprint} from '@mantle/kit'
 
-import {userKeyring} from '../../options.js'
+import {removeKeysOptions} from '../../options.js'
 
 export default class KeysRemove extends BaseCommand<typeof KeysRemove> {
   static override summary = 'Remove keys from your keyring, by fingerprint or 16-digit key ID.'
@@ -10,9 +10,8 @@ export default class KeysRemove extends BaseCommand<typeof KeysRemove> {
   static override args = {id: Args.string({description: 'Fingerprint or key ID (several may be given)', required: true})}
 
   async run(): Promise<{removed: {fingerprint: string; file: string}[]}> {
-    const ids = this.context.argv
     const {removeKeys} = await import('../../services/keys.js')
-    const removed = await removeKeys({ids, directory: userKeyring(this.context)})
+    const removed = await removeKeys(removeKeysOptions(this.context.argv, this.context))
     for (const r of removed) this.log(`removed ${formatFingerprint(r.fingerprint)} (${r.file})`)
     return {removed}
   }
