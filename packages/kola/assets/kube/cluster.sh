@@ -330,6 +330,15 @@ start() {
     --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key"
   spawn kube-scheduler "$bin/kube-scheduler" --kubeconfig "$pki/scheduler.kubeconfig" \
     --leader-elect=false --port 0 --secure-port 0
+  # The kubelet's cgroup root must exist in every hierarchy (cgroup v1 here); cpuset needs its CPUs and memory nodes.
+  local h
+  for h in /sys/fs/cgroup/*/; do
+    [ -f "${h}cgroup.procs" ] && mkdir -p "$h$cgroup"
+  done
+  if [ -d "/sys/fs/cgroup/cpuset/$cgroup" ]; then
+    cat /sys/fs/cgroup/cpuset/cpuset.cpus >"/sys/fs/cgroup/cpuset/$cgroup/cpuset.cpus"
+    cat /sys/fs/cgroup/cpuset/cpuset.mems >"/sys/fs/cgroup/cpuset/$cgroup/cpuset.mems"
+  fi
   spawn kubelet "$bin/kubelet" --kubeconfig "$pki/kubelet.kubeconfig" --config "$dir/kubelet/config.yaml" \
     --root-dir "$dir/kubelet/root" --cert-dir "$dir/kubelet/pki" --hostname-override localhost \
     --container-runtime remote --container-runtime-endpoint "unix://$sock" --runtime-request-timeout 2m

@@ -112,7 +112,14 @@ export async function kubeInteractive(options: KubeRunOptions & {onReady(kubecon
   const up = await kubeUp(options)
   try {
     options.onReady(up.kubeconfig)
-    if (!options.signal.aborted) await once(options.signal, 'abort')
+    // Signal handlers do not keep Node's event loop alive: without a timer, Node would
+    // find nothing left to do and exit (code 13) with the cluster still up.
+    const keepAlive = setInterval(() => undefined, 60_000)
+    try {
+      if (!options.signal.aborted) await once(options.signal, 'abort')
+    } finally {
+      clearInterval(keepAlive)
+    }
   } finally {
     const deployer = restoreDeployer(await loadState(up.outputDir), options.spec, {...context(options, up.runId), signal: undefined})
     await deployer.down()
