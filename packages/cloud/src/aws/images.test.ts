@@ -5,6 +5,7 @@ import {
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeRegionsCommand,
+  DescribeSnapshotsCommand,
   type DescribeImagesCommandInput,
   EC2Client,
 } from '@aws-sdk/client-ec2'
@@ -90,6 +91,40 @@ describe('aws copyImage', () => {
     expect(most).toBe(2)
     expect(result.map((r) => r.imageId)).toEqual(regions.map((r) => `ami-${r}`))
   }, 20_000)
+
+  it('with wait: waits for each copy, then tags it and its snapshot like the source, only with what they lack', async () => {
+    // Given a source whose snapshot is tagged, and copies that are pending on the first look
+    const looks = new Map<string, number>()
+    ec2Mock.on(DescribeImagesCommand).callsFake(async (input: DescribeImagesCommandInput, getClient: () => EC2Client) => {
+      const region = await regionOf(getClient)
+      if (input.ImageIds?.[0] === 'ami-src') return {Images: [{...SOURCE, BlockDeviceMappings: [{DeviceName: '/dev/xvda', Ebs: {SnapshotId: 'snap-src'}}]}]}
+      if (input.Filters) return {Images: (looks.get(region) ?? 0) > 0 ? [{ImageId: `ami-${region}`, Name: SOURCE.Name}] : []}
+      const n = (looks.get(region) ?? 0) + 1
+      looks.set(region, n)
+      // Pending, then available with its own snapshot and the Channel tag already there
+      return {Images: [{ImageId: `ami-${region}`, State: n < 2 ? 'pending' : 'available', Tags: n < 2 ? [] : [{Key: 'Channel', Value: 'stable'}], BlockDeviceMappings: [{DeviceName: '/dev/xvda', Ebs: {SnapshotId: `snap-${region}`}}]}]}
+    })
+    ec2Mock.on(DescribeSnapshotsCommand).callsFake(async (input: {SnapshotIds?: string[]}) =>
+      input.SnapshotIds?.[0] === 'snap-src' ? {Snapshots: [{SnapshotId: 'snap-src', Tags: [{Key: 'Name', Value: SOURCE.Name}, {Key: 'Version', Value: '4000.0.0'}]}]} : {Snapshots: [{SnapshotId: input.SnapshotIds?.[0], Tags: []}]},
+    )
+    ec2Mock.on(CopyImageCommand).callsFake(async (_input, getClient: () => EC2Client) => ({ImageId: `ami-${await regionOf(getClient)}`}))
+    // When copying with wait
+    await copyImage({ec2: await client('us-west-2'), imageId: 'ami-src', regions: ['us-east-1'], clientFor: client, wait: true, context})
+    // Then the copy was waited for (looked at twice), its image tag already there was not written again, and its snapshot got the source snapshot's tags
+    expect(looks.get('us-east-1')).toBe(2)
+    expect(ec2Mock.commandCalls(CreateTagsCommand).map((c) => c.args[0].input)).toEqual([{Resources: ['snap-us-east-1'], Tags: [{Key: 'Name', Value: SOURCE.Name}, {Key: 'Version', Value: '4000.0.0'}]}])
+  })
+
+  it('reports a second AMI of the name in a region, naming both, instead of picking one', async () => {
+    ec2Mock.on(DescribeImagesCommand).callsFake(async (input: DescribeImagesCommandInput, getClient: () => EC2Client) => {
+      const region = await regionOf(getClient)
+      if (input.ImageIds?.[0] === 'ami-src') return {Images: [SOURCE]}
+      return {Images: region === 'us-east-1' ? [{ImageId: 'ami-1', Name: SOURCE.Name}, {ImageId: 'ami-2', Name: SOURCE.Name}] : []}
+    })
+    const error = await copyImage({ec2: await client('us-west-2'), imageId: 'ami-src', regions: ['us-east-1'], clientFor: client, context}).catch((e: unknown) => e)
+    expect((error as Error).message).toBe(`aws: copy failed in 1 of 1 regions: us-east-1: aws: 2 AMIs named ${SOURCE.Name} in us-east-1: ami-1, ami-2`)
+    expect(ec2Mock).not.toHaveReceivedCommand(CopyImageCommand)
+  })
 
   it('refuses an unknown region before copying anything (exit 2)', async () => {
     ec2Mock.on(DescribeImagesCommand).resolves({Images: [SOURCE]})
