@@ -97,6 +97,10 @@ export class FileBucket implements Bucket {
             seen.add(rolled)
             continue
           }
+          if (options.keysOnly && dirent.isFile()) {
+            entries.push({type: 'object', object: {key, size: 0}})
+            continue
+          }
           let st: Stats | undefined
           try {
             st = statSync('/' + key)

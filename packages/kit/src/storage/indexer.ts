@@ -127,7 +127,8 @@ export function renderRedirect(prefix: string): string {
 export async function updateIndexes(options: IndexOptions): Promise<IndexResult> {
   const {bucket, logger} = options
   const root = fixPrefix(options.prefix)
-  const listing = withoutUnindexable(options.listing ?? (await fetchListing(bucket, root, options.recursive, options.signal)), bucket, logger)
+  // Keys alone: a local directory then stats only the pages compared below, not every file of the tree.
+  const listing = withoutUnindexable(options.listing ?? (await fetchListing(bucket, root, options.recursive, options.signal, true)), bucket, logger)
   // A local directory's keys are machine paths: its pages are titled from the indexed directory down.
   const local = bucket.scheme === 'file'
   const title = options.title ?? (local ? baseName(root) : bucket.name)
@@ -164,7 +165,9 @@ export async function updateIndexes(options: IndexOptions): Promise<IndexResult>
     jobs,
     options.concurrency ?? MAX_CONCURRENT_REQUESTS,
     async (job) => {
-      const old = listing.objects.get(job.key)
+      const listed = listing.objects.get(job.key)
+      // Listed by key alone (no generation): its size and generation come from a stat now.
+      const old = listed && listed.generation === undefined ? await bucket.stat(job.key, options.signal ? {signal: options.signal} : {}) : listed
       if (job.kind === 'delete') {
         const url = bucket.urlOf(job.key)
         if (options.dryRun) logger?.notice(`Would delete ${url}`)

@@ -26,6 +26,13 @@ export interface ListOptions {
   prefix?: string
   /** With a delimiter (usually '/'), keys below the next delimiter are rolled up into `prefixes`. */
   delimiter?: string
+  /**
+   * Only the keys are wanted: a backend that learns size and generation with
+   * a call per object (a local directory: a stat per file) may leave them out
+   * (size 0, no generation). Index pages need the keys, and stat the few
+   * pages they compare.
+   */
+  keysOnly?: boolean
   signal?: AbortSignal
 }
 
