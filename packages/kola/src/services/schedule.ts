@@ -159,6 +159,8 @@ function sharedMachine(name: string, tests: readonly KolaTest[], options: Schedu
             test.name,
             async (h) => {
               h.log(`on shared machine ${m.id} (${name}, test ${i + 1} of ${tests.length})`)
+              // A timed-out test may be stuck in a call: tearing its machine down unblocks it (the next test gets a fresh one).
+              h.signal.addEventListener('abort', () => void c.destroy(), {once: true})
               const watch = checks ? watchConsoles(h, [m], options.watchIntervalMs, from) : undefined
               try {
                 await test.run(new TestCluster(h, c))
