@@ -11,12 +11,9 @@
  * ring so far, [1] 0 running / 1 closed (no more data) / 2 aborted,
  * [2 + slot] bytes this worker has taken in. The worker waits on [0]; the
  * writer waits on the slowest worker's [2 + slot] when the ring is full.
- * When done it posts {ok: true, digest} or {ok: false, message, longLine, code}.
- * A worker given a `file` writes the data there instead of hashing it (the
- * bytes of the stream before [writeFromIndex] are already in the file).
+ * When done it posts {ok: true, digest} or {ok: false, message, longLine}.
  */
 import {createHash, type Hash} from 'node:crypto'
-import {closeSync, openSync, writeSync} from 'node:fs'
 import {parentPort, workerData} from 'node:worker_threads'
 
 interface Setup {
@@ -31,9 +28,6 @@ interface Setup {
   suffix: Uint8Array
   /** Canonicalise line ends as GnuPG does for text-mode signatures. */
   text: boolean
-  /** Instead of hashing: write the data into this file, byte N of the stream at offset N (from [writeFromIndex] on). */
-  file?: string | undefined
-  writeFromIndex: number
 }
 
 /** GnuPG's text filter cannot hash a line longer than this (bytes before its LF): it fails with "can't handle text lines longer than 19995 characters". */
@@ -100,23 +94,16 @@ const mine = 2 + setup.slot
 
 const hash = createHash(setup.algorithm).update(setup.prefix)
 const text = setup.text ? new TextHasher(hash) : undefined
-const fd = setup.file === undefined ? undefined : openSync(setup.file, 'r+')
-let failure: (Error & {code?: string}) | undefined
+let failure: Error | undefined
 let taken = 0n
 
-/** Ring bytes [from, to), which are stream bytes from `at` on. */
-const take = (from: number, to: number, at: bigint): void => {
+const take = (from: number, to: number): void => {
   if (failure) return
   try {
-    if (fd !== undefined) {
-      const skip = Number(Atomics.load(control, setup.writeFromIndex) > at ? Atomics.load(control, setup.writeFromIndex) - at : 0n)
-      for (let done = Math.min(skip, to - from); from + done < to; ) done += writeSync(fd, ring, from + done, to - from - done, Number(at) + done)
-    } else if (text) text.update(ring.subarray(from, to))
+    if (text) text.update(ring.subarray(from, to))
     else hash.update(ring.subarray(from, to))
   } catch (error) {
     failure = error instanceof Error ? error : new Error(String(error))
-    // Said at once: a writer that cannot write stops the download now, not at its end.
-    parentPort!.postMessage({ok: false, message: failure.message, longLine: failure instanceof LongLineError, code: failure.code})
     Atomics.store(control, mine, GAVE_UP)
     Atomics.notify(control, mine)
   }
@@ -126,15 +113,15 @@ for (;;) {
   // The state first: once closed, the count read after it is final.
   const state = Atomics.load(control, 1)
   const written = Atomics.load(control, 0)
-  if (state === 2n || failure) break
+  if (state === 2n) break
   if (written > taken) {
     const from = Number(taken % size)
     const to = Number(written % size)
     if (written - taken === size || to <= from) {
-      take(from, ring.length, taken)
-      take(0, to, taken + BigInt(ring.length - from))
+      take(from, ring.length)
+      take(0, to)
     } else {
-      take(from, to, taken)
+      take(from, to)
     }
     taken = written
     if (!failure) {
@@ -144,8 +131,8 @@ for (;;) {
     continue
   }
   if (state === 1n) {
-    if (fd !== undefined) closeSync(fd)
-    if (!failure) parentPort!.postMessage({ok: true, digest: fd === undefined ? hash.update(setup.suffix).digest() : Buffer.alloc(0)})
+    if (failure) parentPort!.postMessage({ok: false, message: failure.message, longLine: failure instanceof LongLineError})
+    else parentPort!.postMessage({ok: true, digest: hash.update(setup.suffix).digest()})
     break
   }
   Atomics.wait(control, 0, written, 1000)
