@@ -143,6 +143,8 @@ export function awsUploadOptions(
     description: flags['ami-description'],
     architecture: flags.board.startsWith('arm64') ? 'arm64' : 'x86_64',
     volumeSizeGiB: clients.volumeSizeGiB,
+    volumeType: flags['volume-type'],
+    bootMode: flags['boot-mode'],
     deleteObject: flags['delete-object'],
     force: flags.force,
     grantUsers: flags['grant-user'],
@@ -196,6 +198,7 @@ export function azureCreateGalleryImageOptions(flags: BaseFlags<typeof AzureCrea
     sku: flags.sku,
     hyperVGeneration: flags['hyper-v-generation'],
     architecture: flags.architecture,
+    features: Object.entries(keyValues(flags.feature, 'feature')).map(([name, value]) => ({name, value})),
     regions: flags.region,
     context,
   }
@@ -250,6 +253,8 @@ export function gcloudCreateImageOptions(flags: BaseFlags<typeof GcloudCreateIma
     family: flags.family,
     description: flags.description,
     source: `${flags['source-root'].replace(/\/+$/, '')}/${flags.board}/${flags.version}/${flags['source-name']}`,
+    guestOsFeatures: flags['guest-os-feature'],
+    architecture: flags.board.startsWith('arm64') ? 'ARM64' : 'X86_64',
     force: flags.force,
     context,
   }

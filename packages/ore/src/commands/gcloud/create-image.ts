@@ -19,6 +19,11 @@ export default class GcloudCreateImage extends BaseCommand<typeof GcloudCreateIm
     'source-root': Flags.string({summary: 'Storage URL holding <board>/<version>/ directories.', required: true}),
     'source-name': Flags.string({summary: 'File name of the GCE disk image tarball.', default: 'flatcar_production_gce.tar.gz'}),
     description: Flags.string({summary: 'Image description.'}),
+    'guest-os-feature': Flags.string({
+      summary: 'Guest OS feature of the image (repeatable; default Flatcar\'s VIRTIO_SCSI_MULTIQUEUE, UEFI_COMPATIBLE, GVNIC). The architecture follows --board.',
+      multiple: true,
+      default: ['VIRTIO_SCSI_MULTIQUEUE', 'UEFI_COMPATIBLE', 'GVNIC'],
+    }),
     force: Flags.boolean({summary: 'Delete an image of the same name first.'}),
   }
 
