@@ -18,6 +18,7 @@ if selected cork-enter; then node bench/cork-enter.mjs; fi
 if selected gangue; then node bench/gangue.mjs; fi
 if selected kola-boot; then node bench/kola-boot.mjs; fi
 if selected kola-shared; then node bench/kola-shared.mjs; fi
+if selected kola-cloud; then node bench/kola-cloud.mjs; fi
 if selected kube; then node bench/kube.mjs; fi
 if selected storage; then node bench/storage.mjs; fi
 if selected index; then node bench/index-pages.mjs; fi
