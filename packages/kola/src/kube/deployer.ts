@@ -13,6 +13,22 @@
  *   a deployer in another process: `kola kube up` leaves it in the output
  *   directory and `kola kube down` / `status` read it.
  * - Nothing reads the environment or flags: everything comes in options.
+ *
+ * Using one from code (what #20's in-cluster test runner builds on):
+ *
+ *   const spec = await kubeSpecFrom(flags, ctx)            // or a DeployerSpec by hand
+ *   const deployer = makeDeployer(spec, {logger, signal, runId, outputDir})
+ *   try {
+ *     const kubeconfig = await deployer.up()
+ *     // ... clusterClient(kubeconfig, logger) for namespaces, logs, events
+ *   } finally {
+ *     await deployer.dumpLogs(join(outputDir, 'logs', 'deployer'))
+ *     await deployer.down()
+ *   }
+ *
+ * or, for the whole kubetest2 life cycle with JUnit and log dumps, run.ts's
+ * kubeExec. The local cluster's images (mantle.local/pause:3.4,
+ * mantle.local/busybox:local, mantle.local/node:local) are never pulled.
  */
 import type {Logger} from '@mantle/kit'
 
