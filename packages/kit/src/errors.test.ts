@@ -29,4 +29,11 @@ describe('errors', () => {
     expect(oneLine('The following error occurred:\n  --image=ami-1 cannot also be provided when using --name\nSee more help with --help')).toBe('--image=ami-1 cannot also be provided when using --name')
     expect(oneLine('The following errors occurred:\n  --a needs --b\n  --c needs --d\nSee more help with --help')).toBe('--a needs --b; --c needs --d')
   })
+
+  it('oneLine keeps the reason a flag parser gave under oclif\'s "Parsing --flag" heading', () => {
+    // Given the message oclif builds when Flags.integer refuses a value (@oclif/core lib/parser/parse.js)
+    const message = 'Parsing --days \n\tExpected an integer but received: abc\nSee more help with --help'
+    // Then the one line names the flag and the reason
+    expect(oneLine(message)).toBe('--days: Expected an integer but received: abc')
+  })
 })

@@ -93,5 +93,8 @@ export function oneLine(message: string): string {
     const reasons = lines.slice(1).filter((l) => !/^See more help with/.test(l))
     if (reasons.length > 0) return reasons.join('; ')
   }
+  // oclif wraps what a flag's own parser threw under "Parsing --flag": the reason is the line after it.
+  const parsing = /^Parsing (--\S+)$/.exec(lines[0] ?? '')
+  if (parsing && lines[1] !== undefined && !/^See more help with/.test(lines[1])) return `${parsing[1]}: ${lines[1]}`
   return lines[0] ?? 'unknown error'
 }
