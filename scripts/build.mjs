@@ -19,7 +19,9 @@ mkdirSync(join(root, 'packages', 'kit', 'vendor'), {recursive: true})
 const ejsShim = {
   name: 'ejs-shim',
   setup(build) {
-    build.onResolve({filter: /^ejs$/}, (args) => (args.importer.includes(`${join('@oclif', 'core')}`) ? {path: join(root, 'scripts', 'oclif', 'ejs.cjs')} : undefined))
+    build.onResolve({filter: /^ejs$/}, (args) =>
+      args.importer.includes(`${join('@oclif', 'core')}`) ? {path: join(root, 'scripts', 'oclif', 'ejs.cjs')} : undefined,
+    )
   },
 }
 await build({

@@ -25,37 +25,63 @@ import {fileURLToPath} from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dest = resolve(process.argv[2] ?? join(root, '.packs'))
 /** Packages scripts/build.mjs bundles into the kit's vendor/, and the file each becomes. */
-const VENDORED = {'@mantle/kit': {'@oclif/core': 'vendor/oclif-core.cjs', '@azure/storage-blob': 'vendor/azure-storage-blob.cjs', '@google-cloud/storage': 'vendor/google-cloud-storage.cjs'}}
+const VENDORED = {
+  '@mantle/kit': {
+    '@oclif/core': 'vendor/oclif-core.cjs',
+    '@azure/storage-blob': 'vendor/azure-storage-blob.cjs',
+    '@google-cloud/storage': 'vendor/google-cloud-storage.cjs',
+  },
+}
 const LIBRARIES = new Set(['@mantle/kit', '@mantle/auth', '@mantle/cloud'])
 
-const npm = (args) => JSON.parse(execFileSync('npm', [...args, '--json', '--ignore-scripts', '--loglevel=error'], {cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}))
+const npm = (args) =>
+  JSON.parse(
+    execFileSync('npm', [...args, '--json', '--ignore-scripts', '--loglevel=error'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  )
 const packages = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
   .workspaces.map((ws) => ({dir: join(root, ws), manifest: JSON.parse(readFileSync(join(root, ws, 'package.json'), 'utf8'))}))
   .filter((p) => !p.manifest.private)
 // The file lists npm itself would pack (one npm start for all of them); a package without a `files` list ships dist/ (and vendor/).
 const withList = packages.filter((p) => p.manifest.files)
-const listed = new Map(withList.length ? npm(['pack', '--dry-run', ...withList.map((p) => p.dir)]).map((r) => [r.name, r.files.map((f) => f.path)]) : [])
-const walk = (dir, base = dir) => readdirSync(dir, {withFileTypes: true, recursive: true}).filter((e) => e.isFile()).map((e) => relative(base, join(e.parentPath, e.name)))
+const listed = new Map(
+  withList.length ? npm(['pack', '--dry-run', ...withList.map((p) => p.dir)]).map((r) => [r.name, r.files.map((f) => f.path)]) : [],
+)
+const walk = (dir, base = dir) =>
+  readdirSync(dir, {withFileTypes: true, recursive: true})
+    .filter((e) => e.isFile())
+    .map((e) => relative(base, join(e.parentPath, e.name)))
 const stage = mkdtempSync(join(tmpdir(), 'mantle-pack-'))
 mkdirSync(dest, {recursive: true})
 try {
   const copies = []
   for (const {dir, manifest} of packages) {
-    if (manifest.oclif && !existsSync(join(dir, 'oclif.manifest.json'))) throw new Error(`${manifest.name}: no oclif.manifest.json (run npm run build first)`)
+    if (manifest.oclif && !existsSync(join(dir, 'oclif.manifest.json')))
+      throw new Error(`${manifest.name}: no oclif.manifest.json (run npm run build first)`)
     const files = manifest.files ?? ['dist', ...(existsSync(join(dir, 'vendor')) ? ['vendor'] : [])]
     const paths = listed.get(manifest.name) ?? files.flatMap((f) => (existsSync(join(dir, f)) ? walk(join(dir, f), dir) : []))
     const copy = join(stage, manifest.name.replace('/', '+'))
     const keep = (path) => path !== 'package.json' && !path.endsWith('.map') && (LIBRARIES.has(manifest.name) || !path.endsWith('.d.ts'))
     for (const path of paths) if (keep(path)) cpSync(join(dir, path), join(copy, path))
     for (const [pkg, file] of Object.entries(VENDORED[manifest.name] ?? {})) {
-      if (!existsSync(join(copy, file))) throw new Error(`${manifest.name}: ${file} (the bundle of ${pkg}) is not in the package (run npm run build first)`)
+      if (!existsSync(join(copy, file)))
+        throw new Error(`${manifest.name}: ${file} (the bundle of ${pkg}) is not in the package (run npm run build first)`)
       delete manifest.dependencies?.[pkg]
     }
     writeFileSync(join(copy, 'package.json'), JSON.stringify({...manifest, files}, null, 2) + '\n')
     copies.push(copy)
   }
   const packed = npm(['pack', '--pack-destination', dest, ...copies])
-  const summary = packed.map((p) => ({name: p.name, file: join(dest, p.filename), size: p.size, unpackedSize: p.unpackedSize, files: p.files.map((f) => f.path).sort()}))
+  const summary = packed.map((p) => ({
+    name: p.name,
+    file: join(dest, p.filename),
+    size: p.size,
+    unpackedSize: p.unpackedSize,
+    files: p.files.map((f) => f.path).sort(),
+  }))
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n')
 } finally {
   rmSync(stage, {recursive: true, force: true})

@@ -32,7 +32,9 @@ async function script(tool: Tool, shell: 'bash' | 'zsh'): Promise<string> {
  * test waits until the screen matches what follows it. Returns the screen.
  */
 async function typeInto(shell: string[], setup: string, steps: Array<[keys: string, until: RegExp]>): Promise<string> {
-  const child = spawn('script', ['-qfec', shell.join(' '), '/dev/null'], {env: {PATH: process.env.PATH, HOME: dir, TERM: 'dumb', PS1: '$ ', INPUTRC: '/dev/null'}})
+  const child = spawn('script', ['-qfec', shell.join(' '), '/dev/null'], {
+    env: {PATH: process.env.PATH, HOME: dir, TERM: 'dumb', PS1: '$ ', INPUTRC: '/dev/null'},
+  })
   let screen = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (screen += d))
   const closed = new Promise((resolve) => child.on('close', resolve))
@@ -59,31 +61,37 @@ async function typeInto(shell: string[], setup: string, steps: Array<[keys: stri
 }
 
 describe('shell completion', () => {
-  it('completes commands, flags and flag values in an interactive bash with `kola completion bash` loaded', {timeout: 120_000}, async () => {
-    // Given bash on a terminal, with kola's completion script sourced
-    const file = await script('kola', 'bash')
+  it(
+    'completes commands, flags and flag values in an interactive bash with `kola completion bash` loaded',
+    {timeout: 120_000},
+    async () => {
+      // Given bash on a terminal, with kola's completion script sourced
+      const file = await script('kola', 'bash')
 
-    // When the user types `kola r<TAB>` (rerun and run both start with r: TAB twice lists them), `kola ru<TAB>`, a flag and a flag value
-    const screen = await typeInto(['bash', '--norc', '--noprofile', '-i'], `source ${file}`, [
-      ['kola ru\t', /kola run /],
-      ['kola r\t\t', /\brun\b/],
-      ['kola run --paral\t', /--parallel /],
-      ['kola run --qemu-accel t\t', /--qemu-accel tcg /],
-    ])
+      // When the user types `kola r<TAB>` (rerun and run both start with r: TAB twice lists them), `kola ru<TAB>`, a flag and a flag value
+      const screen = await typeInto(['bash', '--norc', '--noprofile', '-i'], `source ${file}`, [
+        ['kola ru\t', /kola run /],
+        ['kola r\t\t', /\brun\b/],
+        ['kola run --paral\t', /--parallel /],
+        ['kola run --qemu-accel t\t', /--qemu-accel tcg /],
+      ])
 
-    // Then each is completed on the command line
-    expect(screen).toContain('$ kola run ')
-    expect(screen).toMatch(/\brun\b/)
-    expect(screen).toContain('kola run --parallel ')
-    expect(screen).toContain('kola run --qemu-accel tcg ')
-  })
+      // Then each is completed on the command line
+      expect(screen).toContain('$ kola run ')
+      expect(screen).toMatch(/\brun\b/)
+      expect(screen).toContain('kola run --parallel ')
+      expect(screen).toContain('kola run --qemu-accel tcg ')
+    },
+  )
 
   it('completes `kola ru` to `kola run` in an interactive zsh with `kola completion zsh` loaded', {timeout: 120_000}, async () => {
     // Given zsh on a terminal, compinit run and kola's zsh script sourced
     const file = await script('kola', 'zsh')
 
     // When the user types `kola ru<TAB>`
-    const screen = await typeInto(['zsh', '-f', '-i'], `PS1='$ '; autoload -U compinit && compinit -u; source ${file}`, [['kola ru\t', /kola run /]])
+    const screen = await typeInto(['zsh', '-f', '-i'], `PS1='$ '; autoload -U compinit && compinit -u; source ${file}`, [
+      ['kola ru\t', /kola run /],
+    ])
 
     // Then zsh completes it
     expect(screen).toContain('kola run ')
@@ -95,7 +103,18 @@ describe('shell completion', () => {
 
     // When bash asks the completion function about `gangue keys i`, `gangue get --log-level w` and `gangue `
     const ask = (words: string[]): string => {
-      const r = spawnSync('bash', ['--norc', '--noprofile', '-c', `source ${file}; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _gangue_completion; echo "\${COMPREPLY[*]}"`, 'bash', ...words], {encoding: 'utf8'})
+      const r = spawnSync(
+        'bash',
+        [
+          '--norc',
+          '--noprofile',
+          '-c',
+          `source ${file}; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _gangue_completion; echo "\${COMPREPLY[*]}"`,
+          'bash',
+          ...words,
+        ],
+        {encoding: 'utf8'},
+      )
       return r.stdout.trim()
     }
 
@@ -110,7 +129,11 @@ describe('shell completion', () => {
     const text = completionScript('bash', 'x', [{words: ["it's"], flags: ['--help', '--all'], values: {}}])
 
     // When bash completes a flag after it
-    const r = spawnSync('bash', ['--norc', '-c', `${text}\nCOMP_WORDS=(x "it's" --a); COMP_CWORD=2; _x_completion; echo "\${COMPREPLY[*]}"`], {encoding: 'utf8'})
+    const r = spawnSync(
+      'bash',
+      ['--norc', '-c', `${text}\nCOMP_WORDS=(x "it's" --a); COMP_CWORD=2; _x_completion; echo "\${COMPREPLY[*]}"`],
+      {encoding: 'utf8'},
+    )
 
     // Then the script parsed, and the command was recognised
     expect(r.stderr).toBe('')

@@ -50,9 +50,13 @@ export function completionScript(shell: CompletionShell, bin: string, commands: 
   const cases: string[] = []
   for (const path of [...new Set([...next.keys(), ...commands.map((c) => c.words.join(' '))])].sort()) {
     const command = commands.find((c) => c.words.join(' ') === path)
-    cases.push(`    ${quote(path)}) sub=${quote([...(next.get(path) ?? [])].sort().join(' '))}; flags=${quote(command ? command.flags.join(' ') : '--help')} ;;`)
+    cases.push(
+      `    ${quote(path)}) sub=${quote([...(next.get(path) ?? [])].sort().join(' '))}; flags=${quote(command ? command.flags.join(' ') : '--help')} ;;`,
+    )
   }
-  const valueCases = commands.flatMap((c) => Object.entries(c.values).map(([flag, v]) => `    ${quote(`${c.words.join(' ')}|${flag}`)}) values=${quote(v.join(' '))} ;;`))
+  const valueCases = commands.flatMap((c) =>
+    Object.entries(c.values).map(([flag, v]) => `    ${quote(`${c.words.join(' ')}|${flag}`)}) values=${quote(v.join(' '))} ;;`),
+  )
   const body = `# ${shell} completion for ${bin}, written by \`${bin} completion ${shell}\`.
 ${fn}() {
   local cur prev path="" word i sub flags values=""
@@ -115,7 +119,10 @@ export class CompletionCommand extends BaseCommand<typeof CompletionCommand> {
          <%= config.bin %> completion bash > /etc/bash_completion.d/<%= config.bin %>
   zsh:   source <(<%= config.bin %> completion zsh)          (in ~/.zshrc, after compinit)
          <%= config.bin %> completion zsh > "\${fpath[1]}/_<%= config.bin %>"`
-  static override examples = ['<%= config.bin %> completion bash > ~/.local/share/bash-completion/completions/<%= config.bin %>', 'source <(<%= config.bin %> completion zsh)']
+  static override examples = [
+    '<%= config.bin %> completion bash > ~/.local/share/bash-completion/completions/<%= config.bin %>',
+    'source <(<%= config.bin %> completion zsh)',
+  ]
   static override args = {
     shell: Args.string({required: true, options: [...COMPLETION_SHELLS], description: 'The shell: bash or zsh.'}),
   }

@@ -41,7 +41,11 @@ describe.skipIf(!engine.available)('the container image (offline build)', () => 
     ;({dir, cleanup} = await makeTempDir())
     // Readable and writable by the image's unprivileged user (uid 10001).
     chmodSync(dir, 0o777)
-    tag = execFileSync('bash', [join(REPO_ROOT, 'scripts', 'image', 'build.sh'), '--offline'], {env: {...dockerEnv(), MANTLE_IMAGE_TAG: 'mantle-ts:test'}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}).trim()
+    tag = execFileSync('bash', [join(REPO_ROOT, 'scripts', 'image', 'build.sh'), '--offline'], {
+      env: {...dockerEnv(), MANTLE_IMAGE_TAG: 'mantle-ts:test'},
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim()
   }, 30 * 60_000)
   afterAll(() => cleanup?.())
 
@@ -55,14 +59,26 @@ describe.skipIf(!engine.available)('the container image (offline build)', () => 
     const id = await docker(['run', '--rm', '--network', 'none', tag, 'id', '-u'])
     expect(id.stdout.trim()).toBe('10001')
     // And the labels say which release and which commit it is
-    const labels = JSON.parse((await docker(['image', 'inspect', '--format', '{{json .Config.Labels}}', tag])).stdout) as Record<string, string>
+    const labels = JSON.parse((await docker(['image', 'inspect', '--format', '{{json .Config.Labels}}', tag])).stdout) as Record<
+      string,
+      string
+    >
     expect(labels['org.opencontainers.image.version']).toBe(JSON.parse(readFileSync(join(REPO_ROOT, 'lerna.json'), 'utf8')).version)
     // (The commit the image was built from: others may have committed since.)
     const revision = labels['org.opencontainers.image.revision'] ?? ''
     expect(revision).toMatch(/^[0-9a-f]{40}$/)
     expect(spawnSync('git', ['merge-base', '--is-ancestor', revision, 'HEAD'], {cwd: REPO_ROOT}).status).toBe(0)
     // And every tool is there, with what kola and plume run
-    const tools = await docker(['run', '--rm', '--network', 'none', tag, 'sh', '-c', 'for t in gangue cork ore plume kola; do $t version; done; qemu-system-x86_64 --version; qemu-img --version; gpg --version; ssh -V; ls /usr/share/OVMF'])
+    const tools = await docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      tag,
+      'sh',
+      '-c',
+      'for t in gangue cork ore plume kola; do $t version; done; qemu-system-x86_64 --version; qemu-img --version; gpg --version; ssh -V; ls /usr/share/OVMF',
+    ])
     expect(tools.code).toBe(0)
     for (const t of ['gangue', 'cork', 'ore', 'plume', 'kola']) expect(tools.stdout).toMatch(new RegExp(`^${t} \\d`, 'm'))
   })
@@ -71,7 +87,11 @@ describe.skipIf(!engine.available)('the container image (offline build)', () => 
     // Given a file signed with a fresh gpg key, served on 127.0.0.1
     const gnupg = join(dir, 'gnupg')
     await mkdir(gnupg, {recursive: true, mode: 0o700})
-    const gpg = (...args: string[]): string => execFileSync('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
+    const gpg = (...args: string[]): string =>
+      execFileSync('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
     gpg('--quick-gen-key', 'Image Test <image@example.com>', 'ed25519', 'sign', '1d')
     const served = join(dir, 'served')
     await mkdir(served, {recursive: true})
@@ -87,7 +107,22 @@ describe.skipIf(!engine.available)('the container image (offline build)', () => 
     const {port} = server.address() as AddressInfo
     try {
       // When gangue in the container fetches it (the host's network: these engines have no bridge)
-      const r = await docker(['run', '--rm', '--network', 'host', '-v', `${dir}:/work`, tag, 'gangue', 'get', `http://127.0.0.1:${port}/image.bin`, '/work/', '--verify-key', '/work/release.asc', '--json'])
+      const r = await docker([
+        'run',
+        '--rm',
+        '--network',
+        'host',
+        '-v',
+        `${dir}:/work`,
+        tag,
+        'gangue',
+        'get',
+        `http://127.0.0.1:${port}/image.bin`,
+        '/work/',
+        '--verify-key',
+        '/work/release.asc',
+        '--json',
+      ])
 
       // Then the file arrives, verified, owned by the container's user
       expect(r.stderr).not.toMatch(/error/)
@@ -99,29 +134,56 @@ describe.skipIf(!engine.available)('the container image (offline build)', () => 
     }
   })
 
-  it.skipIf(!image.available)('kola run: coreos.basic passes on the test image mounted into the container (TCG)', {timeout: 30 * 60_000}, async () => {
-    // Given the test OS image's directory mounted read-only, and an output directory
-    const images = dirname(process.env.KOLA_TEST_IMAGE!)
-    const out = join(dir, 'kola')
-    await mkdir(out, {mode: 0o777})
-    chmodSync(out, 0o777)
-    const kvm = existsSync('/dev/kvm') ? ['--device', '/dev/kvm', '--group-add', String(Number(execFileSync('stat', ['-c', '%g', '/dev/kvm'], {encoding: 'utf8'})))] : []
-    const inImages = (v: string): string => `/images/${basename(process.env[v]!)}`
+  it.skipIf(!image.available)(
+    'kola run: coreos.basic passes on the test image mounted into the container (TCG)',
+    {timeout: 30 * 60_000},
+    async () => {
+      // Given the test OS image's directory mounted read-only, and an output directory
+      const images = dirname(process.env.KOLA_TEST_IMAGE!)
+      const out = join(dir, 'kola')
+      await mkdir(out, {mode: 0o777})
+      chmodSync(out, 0o777)
+      const kvm = existsSync('/dev/kvm')
+        ? ['--device', '/dev/kvm', '--group-add', String(Number(execFileSync('stat', ['-c', '%g', '/dev/kvm'], {encoding: 'utf8'})))]
+        : []
+      const inImages = (v: string): string => `/images/${basename(process.env[v]!)}`
 
-    // When kola runs coreos.basic in the container
-    const r = await docker([
-      'run', '--rm', '--network', 'none', ...kvm,
-      '-v', `${images}:/images:ro`, '-v', `${out}:/out`,
-      '-e', `KOLA_TEST_IMAGE=${inImages('KOLA_TEST_IMAGE')}`, '-e', `KOLA_TEST_KERNEL=${inImages('KOLA_TEST_KERNEL')}`, '-e', `KOLA_TEST_INITRD=${inImages('KOLA_TEST_INITRD')}`,
-      // A loaded CI machine under TCG can take longer than the default 300 s to answer SSH: a generous bound, not a timing.
-      tag, 'kola', 'run', 'coreos.basic', '--ssh-timeout', '1200', '--output-dir', '/out/_kola_temp',
-    ])
+      // When kola runs coreos.basic in the container
+      const r = await docker([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        ...kvm,
+        '-v',
+        `${images}:/images:ro`,
+        '-v',
+        `${out}:/out`,
+        '-e',
+        `KOLA_TEST_IMAGE=${inImages('KOLA_TEST_IMAGE')}`,
+        '-e',
+        `KOLA_TEST_KERNEL=${inImages('KOLA_TEST_KERNEL')}`,
+        '-e',
+        `KOLA_TEST_INITRD=${inImages('KOLA_TEST_INITRD')}`,
+        // A loaded CI machine under TCG can take longer than the default 300 s to answer SSH: a generous bound, not a timing.
+        tag,
+        'kola',
+        'run',
+        'coreos.basic',
+        '--ssh-timeout',
+        '1200',
+        '--output-dir',
+        '/out/_kola_temp',
+      ])
 
-    // Then the test passes and its reports are written where the host sees them
-    expect(r.stderr).not.toMatch(/internal error/)
-    expect(r.code, r.stderr).toBe(0)
-    const report = JSON.parse(readFileSync(join(out, '_kola_temp', 'reports', 'report.json'), 'utf8')) as {tests: Array<{name: string; result: string}>}
-    expect(report.tests).toEqual([expect.objectContaining({name: 'coreos.basic', result: 'PASS'})])
-    expect(existsSync(join(out, '_kola_temp', 'reports', 'report.html'))).toBe(true)
-  })
+      // Then the test passes and its reports are written where the host sees them
+      expect(r.stderr).not.toMatch(/internal error/)
+      expect(r.code, r.stderr).toBe(0)
+      const report = JSON.parse(readFileSync(join(out, '_kola_temp', 'reports', 'report.json'), 'utf8')) as {
+        tests: Array<{name: string; result: string}>
+      }
+      expect(report.tests).toEqual([expect.objectContaining({name: 'coreos.basic', result: 'PASS'})])
+      expect(existsSync(join(out, '_kola_temp', 'reports', 'report.html'))).toBe(true)
+    },
+  )
 })

@@ -34,16 +34,28 @@ const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   XDG_CACHE_HOME: join(dir, 'home', '.cache'),
   npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? '/root', '.npm'),
   // How this machine's npm reaches the registry (through a TLS-inspecting proxy here).
-  ...Object.fromEntries(['NODE_EXTRA_CA_CERTS', 'npm_config_cafile', 'npm_config_registry', 'HTTPS_PROXY', 'https_proxy'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : []))),
+  ...Object.fromEntries(
+    ['NODE_EXTRA_CA_CERTS', 'npm_config_cafile', 'npm_config_registry', 'HTTPS_PROXY', 'https_proxy'].flatMap((k) =>
+      process.env[k] ? [[k, process.env[k]]] : [],
+    ),
+  ),
   ...extra,
 })
 
 function npmInstall(prefix: string, tarballs: string[]): void {
-  execFileSync('npm', ['install', '--global', '--prefix', prefix, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {env: env(), stdio: ['ignore', 'ignore', 'pipe']})
+  execFileSync(
+    'npm',
+    ['install', '--global', '--prefix', prefix, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs],
+    {env: env(), stdio: ['ignore', 'ignore', 'pipe']},
+  )
 }
 
 /** Runs an installed tool the way a shell would: by name, from PATH. */
-function tool(name: string, args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): {code: number | null; stdout: string; stderr: string} {
+function tool(
+  name: string,
+  args: string[],
+  options: {cwd?: string; env?: NodeJS.ProcessEnv} = {},
+): {code: number | null; stdout: string; stderr: string} {
   const r = spawnSync(name, args, {cwd: options.cwd ?? dir, env: env(options.env), encoding: 'utf8', timeout: 120_000})
   return {code: r.status, stdout: r.stdout, stderr: r.stderr}
 }
@@ -52,7 +64,10 @@ function tool(name: string, args: string[], options: {cwd?: string; env?: NodeJS
 function sign(file: string): void {
   const gnupg = join(dir, 'gnupg')
   const gpg = (...args: string[]): string =>
-    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
+    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
   if (!existsSync(gnupg)) {
     mkdirSync(gnupg, {mode: 0o700})
     gpg('--quick-gen-key', 'Release Test <release@example.com>', 'ed25519', 'sign', '1d')
@@ -63,7 +78,8 @@ function sign(file: string): void {
 
 /** The @mantle packages a package needs, itself included. */
 function closure(name: string): string[] {
-  const manifestOf = (n: string): {dependencies?: Record<string, string>} => JSON.parse(readFileSync(join(REPO_ROOT, 'packages', n.replace('@mantle/', ''), 'package.json'), 'utf8'))
+  const manifestOf = (n: string): {dependencies?: Record<string, string>} =>
+    JSON.parse(readFileSync(join(REPO_ROOT, 'packages', n.replace('@mantle/', ''), 'package.json'), 'utf8'))
   const seen = new Set<string>()
   const visit = (n: string): void => {
     if (seen.has(n)) return
@@ -95,8 +111,13 @@ function installedPackages(prefix: string): Set<string> {
 beforeAll(async () => {
   ;({dir, cleanup} = await makeTempDir())
   await mkdir(join(dir, 'home'), {recursive: true})
-  packed = JSON.parse(execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'pack.mjs'), join(dir, 'packs')], {encoding: 'utf8', env: env()})) as Packed[]
-  npmInstall(join(dir, 'all'), packed.map((p) => p.file))
+  packed = JSON.parse(
+    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'pack.mjs'), join(dir, 'packs')], {encoding: 'utf8', env: env()}),
+  ) as Packed[]
+  npmInstall(
+    join(dir, 'all'),
+    packed.map((p) => p.file),
+  )
   npmInstall(
     join(dir, 'kola'),
     closure('@mantle/kola').map((n) => packed.find((p) => p.name === n)!.file),
@@ -107,19 +128,35 @@ afterAll(() => cleanup?.())
 describe('npm packages, installed from their tarballs', () => {
   it('hold what runs and nothing else: no tests, test helpers, sources or source maps', () => {
     // Given the tarballs of every published package
-    expect(packed.map((p) => p.name).sort()).toEqual(['@mantle/auth', '@mantle/cloud', '@mantle/cork', '@mantle/gangue', '@mantle/kit', '@mantle/kola', '@mantle/ore', '@mantle/plume'])
+    expect(packed.map((p) => p.name).sort()).toEqual([
+      '@mantle/auth',
+      '@mantle/cloud',
+      '@mantle/cork',
+      '@mantle/gangue',
+      '@mantle/kit',
+      '@mantle/kola',
+      '@mantle/ore',
+      '@mantle/plume',
+    ])
 
     // Then none holds a test, a test helper, a TypeScript source or a source map; the tools ship their oclif manifest
     for (const p of packed) {
       // (The kit's src/verify/keys/ is data: the embedded OpenPGP keys.)
       const code = p.files.filter((f) => !f.startsWith('src/verify/keys/'))
-      expect(code.filter((f) => /\.test\.|(^|\/)testing(\/|\.)|(^|\/)testdata\/|\.map$|^src\/|(?<!\.d)\.ts$/.test(f)), p.name).toEqual([])
+      expect(
+        code.filter((f) => /\.test\.|(^|\/)testing(\/|\.)|(^|\/)testdata\/|\.map$|^src\/|(?<!\.d)\.ts$/.test(f)),
+        p.name,
+      ).toEqual([])
     }
     for (const t of TOOLS) expect(packed.find((p) => p.name === `@mantle/${t}`)!.files).toContain('oclif.manifest.json')
     // And the kit ships its one-file bundles instead of depending on what they were made from
     const kit = packed.find((p) => p.name === '@mantle/kit')!
-    expect(kit.files).toEqual(expect.arrayContaining(['vendor/oclif-core.cjs', 'vendor/azure-storage-blob.cjs', 'vendor/google-cloud-storage.cjs']))
-    const kitManifest = JSON.parse(execFileSync('tar', ['-xOzf', kit.file, 'package/package.json'], {encoding: 'utf8'})) as {dependencies: Record<string, string>}
+    expect(kit.files).toEqual(
+      expect.arrayContaining(['vendor/oclif-core.cjs', 'vendor/azure-storage-blob.cjs', 'vendor/google-cloud-storage.cjs']),
+    )
+    const kitManifest = JSON.parse(execFileSync('tar', ['-xOzf', kit.file, 'package/package.json'], {encoding: 'utf8'})) as {
+      dependencies: Record<string, string>
+    }
     expect(Object.keys(kitManifest.dependencies)).not.toContain('@oclif/core')
   })
 
@@ -146,7 +183,14 @@ describe('npm packages, installed from their tarballs', () => {
     await mkdir(join(dir, 'dl'), {recursive: true})
 
     // When the installed gangue fetches it
-    const r = tool('gangue', ['get', `file://${join(dir, 'src', 'image.bin')}`, join(dir, 'dl'), '--verify-key', join(dir, 'release.asc'), '--json'])
+    const r = tool('gangue', [
+      'get',
+      `file://${join(dir, 'src', 'image.bin')}`,
+      join(dir, 'dl'),
+      '--verify-key',
+      join(dir, 'release.asc'),
+      '--json',
+    ])
 
     // Then it is downloaded and verified
     expect(r.stderr).not.toMatch(/error/)
@@ -187,7 +231,9 @@ describe('npm packages, installed from their tarballs', () => {
     // Then it lists the local channel's steps still to do: the copies into ./release/
     expect(r.stderr).not.toMatch(/error/)
     expect(r.code).toBe(0)
-    expect(r.stdout).toContain(`todo  storage/1/amd64-usr/1.0.0: copy file://${work}/release/amd64-usr/1.0.0/flatcar_production_image.bin.bz2`)
+    expect(r.stdout).toContain(
+      `todo  storage/1/amd64-usr/1.0.0: copy file://${work}/release/amd64-usr/1.0.0/flatcar_production_image.bin.bz2`,
+    )
     expect(r.stdout).toMatch(/release user\/amd64-usr\/1\.0\.0: \d+ of \d+ steps still to do/)
   })
 

@@ -11,7 +11,12 @@ import type {TestRecord} from './h.js'
 import {collectArtifacts, htmlReport, ordered} from './html-report.js'
 
 const tempDir = useTempDir()
-const rec = (r: Partial<TestRecord> & {name: string; result: TestRecord['result']}): TestRecord => ({durationMs: 1500, output: '', subtest: false, ...r})
+const rec = (r: Partial<TestRecord> & {name: string; result: TestRecord['result']}): TestRecord => ({
+  durationMs: 1500,
+  output: '',
+  subtest: false,
+  ...r,
+})
 const CHROMIUM = '/usr/bin/chromium'
 
 describe('report.html', () => {
@@ -58,61 +63,77 @@ describe('report.html', () => {
     expect(artifacts.get('t/sub')).toEqual({machines: [{machine: 'm2', console: '../t/sub/m2/console.txt'}], signatures: []})
   })
 
-  it('is written by every kola run and reads in headless Chromium: summary, failed first, output expands on click', {timeout: 10 * 60_000}, async () => {
-    // Given a run of machineless tests: a pass, a failure, a flake, a kernel panic, and a panic the test opts out of
-    const dir = tempDir()
-    const out = join(dir, '_html_temp')
-    const result = await runCli('kola', ['run', '--rerun', '--tests-dir', join(TESTDATA, 'machineless'), '--output-dir', out, 'nomachine.*'], {
-      env: isolatedEnv(join(dir, 'home'), {KOLA_FLAKE_MARKER: join(dir, 'flake-marker')}),
-    })
-    expect(result.stderr).not.toMatch(/internal error/)
-    expect(result.code).toBe(1)
-    const page = join(out, 'reports', 'report.html')
-    expect(existsSync(join(out, 'reports', 'report.json'))).toBe(true)
-    // Nothing from anywhere else: no script, stylesheet, image or font to fetch
-    expect(await readFile(page, 'utf8')).not.toMatch(/\b(?:src|href)="(?:https?:)?\/\//)
+  it(
+    'is written by every kola run and reads in headless Chromium: summary, failed first, output expands on click',
+    {timeout: 10 * 60_000},
+    async () => {
+      // Given a run of machineless tests: a pass, a failure, a flake, a kernel panic, and a panic the test opts out of
+      const dir = tempDir()
+      const out = join(dir, '_html_temp')
+      const result = await runCli(
+        'kola',
+        ['run', '--rerun', '--tests-dir', join(TESTDATA, 'machineless'), '--output-dir', out, 'nomachine.*'],
+        {
+          env: isolatedEnv(join(dir, 'home'), {KOLA_FLAKE_MARKER: join(dir, 'flake-marker')}),
+        },
+      )
+      expect(result.stderr).not.toMatch(/internal error/)
+      expect(result.code).toBe(1)
+      const page = join(out, 'reports', 'report.html')
+      expect(existsSync(join(out, 'reports', 'report.json'))).toBe(true)
+      // Nothing from anywhere else: no script, stylesheet, image or font to fetch
+      expect(await readFile(page, 'utf8')).not.toMatch(/\b(?:src|href)="(?:https?:)?\/\//)
 
-    // When Chromium opens it from the file system, with no network
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
-    try {
-      const context = await browser.newContext({offline: true})
-      const tab = await context.newPage()
-      const requests: string[] = []
-      tab.on('request', (r) => requests.push(r.url()))
-      await tab.goto(`file://${page}`)
+      // When Chromium opens it from the file system, with no network
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      })
+      try {
+        const context = await browser.newContext({offline: true})
+        const tab = await context.newPage()
+        const requests: string[] = []
+        tab.on('request', (r) => requests.push(r.url()))
+        await tab.goto(`file://${page}`)
 
-      // Then the summary counts the run: the opted-out panic is the one warning
-      const summary = await tab.locator('#summary').innerText()
-      expect(summary).toMatch(/2 passed · 2 failed · 1 flaky · 0 skipped · 1 warnings · [\d.]+s/)
-      // And the failed tests come first, with their reasons
-      const statuses = await tab.locator('tr.test').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')))
-      expect(statuses.slice(0, 2)).toEqual(['FAIL', 'FAIL'])
-      const failed = tab.locator('tr.test[data-name="nomachine.fails"]')
-      await expect.poll(() => failed.locator('td').nth(3).innerText()).toContain('fails on purpose')
-      // And a failed test's output is hidden until its row is clicked
-      const output = failed.locator('pre.output')
-      expect(await output.isVisible()).toBe(false)
-      await failed.locator('summary').click()
-      expect(await output.isVisible()).toBe(true)
-      expect(await output.innerText()).toContain('fails on purpose')
-      // And the panicking test names its signature and links its machine's console, which exists
-      const panics = tab.locator('tr.test[data-name="nomachine.panics"]')
-      await panics.locator('summary').click()
-      expect(await panics.locator('ul.signatures').innerText()).toContain('kernel panic')
-      const href = await panics.locator('ul.machines a').first().getAttribute('href')
-      expect(href).toBe('../nomachine.panics/fake-machine/console.txt')
-      expect(existsSync(join(out, 'reports', href!))).toBe(true)
-      // And the page asked for nothing but itself
-      expect(requests).toEqual([`file://${page}`])
+        // Then the summary counts the run: the opted-out panic is the one warning
+        const summary = await tab.locator('#summary').innerText()
+        expect(summary).toMatch(/2 passed · 2 failed · 1 flaky · 0 skipped · 1 warnings · [\d.]+s/)
+        // And the failed tests come first, with their reasons
+        const statuses = await tab.locator('tr.test').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')))
+        expect(statuses.slice(0, 2)).toEqual(['FAIL', 'FAIL'])
+        const failed = tab.locator('tr.test[data-name="nomachine.fails"]')
+        await expect.poll(() => failed.locator('td').nth(3).innerText()).toContain('fails on purpose')
+        // And a failed test's output is hidden until its row is clicked
+        const output = failed.locator('pre.output')
+        expect(await output.isVisible()).toBe(false)
+        await failed.locator('summary').click()
+        expect(await output.isVisible()).toBe(true)
+        expect(await output.innerText()).toContain('fails on purpose')
+        // And the panicking test names its signature and links its machine's console, which exists
+        const panics = tab.locator('tr.test[data-name="nomachine.panics"]')
+        await panics.locator('summary').click()
+        expect(await panics.locator('ul.signatures').innerText()).toContain('kernel panic')
+        const href = await panics.locator('ul.machines a').first().getAttribute('href')
+        expect(href).toBe('../nomachine.panics/fake-machine/console.txt')
+        expect(existsSync(join(out, 'reports', href!))).toBe(true)
+        // And the page asked for nothing but itself
+        expect(requests).toEqual([`file://${page}`])
 
-      const shot = join(out, 'report.png')
-      await tab.screenshot({path: shot, fullPage: true})
-      expect((await stat(shot)).size).toBeGreaterThan(1000)
-    } finally {
-      await browser.close()
-    }
-  })
+        const shot = join(out, 'report.png')
+        await tab.screenshot({path: shot, fullPage: true})
+        expect((await stat(shot)).size).toBeGreaterThan(1000)
+      } finally {
+        await browser.close()
+      }
+    },
+  )
 })

@@ -35,7 +35,9 @@ export interface HtmlReportInput extends ReportInfo {
 export function htmlReport(input: HtmlReportInput): string {
   const top = input.records.filter((r) => !r.subtest)
   // Signatures in a failed test's logs are its failure; anywhere else (a test that opted out of the check) they are warnings.
-  const warnings = input.records.filter((r) => r.result !== 'FAIL').reduce((n, r) => n + (input.artifacts.get(r.name)?.signatures.length ?? 0), 0)
+  const warnings = input.records
+    .filter((r) => r.result !== 'FAIL')
+    .reduce((n, r) => n + (input.artifacts.get(r.name)?.signatures.length ?? 0), 0)
   const duration = input.durationMs ?? top.reduce((s, r) => s + r.durationMs, 0)
   const count = (p: (r: TestRecord) => boolean): number => top.filter(p).length
   const summary = [
@@ -88,8 +90,13 @@ export function ordered(records: readonly TestRecord[]): TestRecord[] {
         return 1
     }
   }
-  const byRank = (list: TestRecord[]): TestRecord[] => list.map((r, i) => ({r, i})).sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r)
-  const children = (parent: string): TestRecord[] => records.filter((r) => r.subtest && r.name.startsWith(`${parent}/`) && !r.name.slice(parent.length + 1).includes('/'))
+  const byRank = (list: TestRecord[]): TestRecord[] =>
+    list
+      .map((r, i) => ({r, i}))
+      .sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i)
+      .map((x) => x.r)
+  const children = (parent: string): TestRecord[] =>
+    records.filter((r) => r.subtest && r.name.startsWith(`${parent}/`) && !r.name.slice(parent.length + 1).includes('/'))
   const walk = (list: TestRecord[]): TestRecord[] => byRank(list).flatMap((r) => [r, ...walk(children(r.name))])
   const named = new Set(records.map((r) => r.name))
   // A subtest whose parent has no record (a partial run) still gets a row.
@@ -100,10 +107,14 @@ function row(r: TestRecord, artifacts: TestArtifacts | undefined): string {
   const status = r.flake ? 'FLAKE' : r.result
   const depth = r.subtest ? r.name.split('/').length - 1 : 0
   const links = (artifacts?.machines ?? []).map((m) => {
-    const files = [m.console ? link(m.console, 'console.txt') : '', m.journal ? link(m.journal, 'journal.txt') : ''].filter(Boolean).join(' ')
+    const files = [m.console ? link(m.console, 'console.txt') : '', m.journal ? link(m.journal, 'journal.txt') : '']
+      .filter(Boolean)
+      .join(' ')
     return `<li>machine ${esc(m.machine)}: ${files}</li>`
   })
-  const signatures = (artifacts?.signatures ?? []).map((s) => `<li><b>${esc(s.description)}</b> in ${esc(s.source)}: <code>${esc(s.match)}</code></li>`)
+  const signatures = (artifacts?.signatures ?? []).map(
+    (s) => `<li><b>${esc(s.description)}</b> in ${esc(s.source)}: <code>${esc(s.match)}</code></li>`,
+  )
   const body = [
     r.output ? `<pre class="output">${esc(r.output)}</pre>` : '<p class="none">no output</p>',
     signatures.length ? `<h4>failure signatures</h4><ul class="signatures">${signatures.join('')}</ul>` : '',
@@ -146,7 +157,11 @@ function esc(s: string): string {
  * directories; also under `rerun/` when the test ran again) and scans their
  * logs for failure signatures. Links are relative to `reportDir`.
  */
-export async function collectArtifacts(outputDir: string, reportDir: string, records: readonly TestRecord[]): Promise<Map<string, TestArtifacts>> {
+export async function collectArtifacts(
+  outputDir: string,
+  reportDir: string,
+  records: readonly TestRecord[],
+): Promise<Map<string, TestArtifacts>> {
   const names = new Set(records.map((r) => r.name))
   const result = new Map<string, TestArtifacts>()
   for (const r of records) {
@@ -167,7 +182,10 @@ export async function collectArtifacts(outputDir: string, reportDir: string, rec
         machines.set(machine, links)
         for (const hit of scanText(await readFile(file, 'utf8').catch(() => ''), relative(outputDir, file))) {
           // The kernel's messages reach both files: each finding once per machine.
-          if (!signatures.some((s) => s.description === hit.description && s.source.startsWith(join(relative(outputDir, e.parentPath), sep)))) signatures.push(hit)
+          if (
+            !signatures.some((s) => s.description === hit.description && s.source.startsWith(join(relative(outputDir, e.parentPath), sep)))
+          )
+            signatures.push(hit)
         }
       }
     }
@@ -177,7 +195,11 @@ export async function collectArtifacts(outputDir: string, reportDir: string, rec
 }
 
 /** Writes `path` (in the run's reports directory) from the run's records and the files under its output directory. */
-export async function writeHtmlReport(path: string, outputDir: string, info: ReportInfo & {durationMs?: number | undefined}): Promise<void> {
+export async function writeHtmlReport(
+  path: string,
+  outputDir: string,
+  info: ReportInfo & {durationMs?: number | undefined},
+): Promise<void> {
   const reportDir = join(path, '..')
   const artifacts = await collectArtifacts(outputDir, reportDir, info.records)
   await writeFile(path, htmlReport({...info, artifacts}))
