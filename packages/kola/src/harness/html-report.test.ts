@@ -21,25 +21,28 @@ const CHROMIUM = '/usr/bin/chromium'
 
 describe('report.html', () => {
   it('orders failed tests first, each followed by its subtests, and escapes what tests printed', () => {
-    // Given a passing test, a failing one with a failing subtest, and a skipped one
+    // Given a passing test, a failing one with a failing subtest, a skipped one, a flake and a failed warn-only test
     const records = [
       rec({name: 'a', result: 'PASS'}),
       rec({name: 'b/sub', result: 'FAIL', output: '<script>alert(1)</script>', subtest: true}),
       rec({name: 'b', result: 'FAIL', message: 'b/sub: <boom>', output: '<script>alert(1)</script>'}),
       rec({name: 'c', result: 'SKIP', skipReason: 'denylisted'}),
       rec({name: 'd', result: 'PASS', flake: true}),
+      rec({name: 'e', result: 'FAIL', warn: true, message: 'new test'}),
     ]
 
     // When the page is made from them
     const html = htmlReport({platform: 'qemu', version: '1.0', result: 'FAIL', records, artifacts: new Map()})
 
     // Then the rows go failed, subtest, flake, pass, skip; nothing printed becomes markup; the summary counts top-level tests
-    expect(ordered(records).map((r) => r.name)).toEqual(['b', 'b/sub', 'd', 'a', 'c'])
-    expect([...html.matchAll(/data-name="([^"]+)"/g)].map((m) => m[1])).toEqual(['b', 'b/sub', 'd', 'a', 'c'])
+    expect(ordered(records).map((r) => r.name)).toEqual(['b', 'b/sub', 'e', 'd', 'a', 'c'])
+    expect([...html.matchAll(/data-name="([^"]+)"/g)].map((m) => m[1])).toEqual(['b', 'b/sub', 'e', 'd', 'a', 'c'])
+    // A warn-only test that failed is a warning, not a failure of the run
+    expect(html).toContain('<tr class="test WARN" data-name="e" data-status="WARN">')
     expect(html).not.toContain('<script>')
     expect(html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;')
     const summary = /<p id="summary"[^>]*>(.*)<\/p>/.exec(html)?.[1]?.replace(/<[^>]+>/g, '')
-    expect(summary).toBe('1 passed · 1 failed · 1 flaky · 1 skipped · 0 warnings · 6.00s · kola 1.0')
+    expect(summary).toBe('1 passed · 1 failed · 1 flaky · 1 skipped · 1 warnings · 7.50s · kola 1.0')
   })
 
   it('links each machine of a test to its console.txt and journal.txt and lists the signatures found in them', async () => {

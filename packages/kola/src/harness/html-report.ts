@@ -34,15 +34,18 @@ export interface HtmlReportInput extends ReportInfo {
  */
 export function htmlReport(input: HtmlReportInput): string {
   const top = input.records.filter((r) => !r.subtest)
-  // Signatures in a failed test's logs are its failure; anywhere else (a test that opted out of the check) they are warnings.
-  const warnings = input.records
+  // Warnings: warn-only tests that failed (not failures of the run, as kola's exit code has it), and
+  // signatures in the logs of tests that did not fail (a test that opted out of the check); in a
+  // failed test they are its failure.
+  const signatures = input.records
     .filter((r) => r.result !== 'FAIL')
     .reduce((n, r) => n + (input.artifacts.get(r.name)?.signatures.length ?? 0), 0)
+  const warnings = signatures + top.filter((r) => r.result === 'FAIL' && r.warn).length
   const duration = input.durationMs ?? top.reduce((s, r) => s + r.durationMs, 0)
   const count = (p: (r: TestRecord) => boolean): number => top.filter(p).length
   const summary = [
     ['passed', count((r) => r.result === 'PASS' && !r.flake)],
-    ['failed', count((r) => r.result === 'FAIL')],
+    ['failed', count((r) => r.result === 'FAIL' && !r.warn)],
     ['flaky', count((r) => r.flake === true)],
     ['skipped', count((r) => r.result === 'SKIP')],
     ['warnings', warnings],
@@ -80,7 +83,7 @@ export function ordered(records: readonly TestRecord[]): TestRecord[] {
   const rank = (r: TestRecord): number => {
     switch (r.result) {
       case 'FAIL':
-        return 0
+        return r.warn ? 1 : 0
       case 'PASS':
         return r.flake ? 2 : 3
       case 'SKIP':
@@ -104,7 +107,7 @@ export function ordered(records: readonly TestRecord[]): TestRecord[] {
 }
 
 function row(r: TestRecord, artifacts: TestArtifacts | undefined): string {
-  const status = r.flake ? 'FLAKE' : r.result
+  const status = r.flake ? 'FLAKE' : r.warn ? 'WARN' : r.result
   const depth = r.subtest ? r.name.split('/').length - 1 : 0
   const links = (artifacts?.machines ?? []).map((m) => {
     const files = [m.console ? link(m.console, 'console.txt') : '', m.journal ? link(m.journal, 'journal.txt') : '']
@@ -218,7 +221,7 @@ td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 summary{cursor:pointer;font-family:ui-monospace,monospace}
 pre.output{background:#f6f8fa;border:1px solid #d8dee4;padding:.5em;max-height:40em;overflow:auto;white-space:pre-wrap;word-break:break-all}
 .badge{display:inline-block;padding:0 .5em;border-radius:1em;font-size:.85em;font-weight:600;color:#fff;background:#57606a}
-.badge.PASS{background:#1a7f37}.badge.FAIL{background:#b3261e}.badge.FLAKE{background:#9a6700}.badge.SKIP{background:#8c959f}
+.badge.PASS{background:#1a7f37}.badge.FAIL{background:#b3261e}.badge.FLAKE{background:#9a6700}.badge.SKIP{background:#8c959f}.badge.WARN{background:#9a6700}
 tr.FAIL{background:#fff5f5}
 .none{color:#57606a;margin:.3em 0}
 ul{margin:.2em 0;padding-left:1.2em}
