@@ -192,3 +192,31 @@ export function architectureOf(qemuBinary: string | undefined): string {
   const m = /qemu-system-([a-z0-9_]+)$/.exec(qemuBinary ?? 'qemu-system-x86_64')
   return m?.[1] ?? 'x86_64'
 }
+
+/** `kola kube run-tests` flags beyond the deployer's (kube/options.ts). */
+export const runTestsFlags = {
+  keep: Flags.boolean({summary: "Keep the run's namespace and the cluster afterwards (`kola kube down --output-dir` removes them)."}),
+  helm: Flags.string({summary: "The helm binary for the project's charts (default: $MANTLE_KUBE_HELM, then helm on PATH)."}),
+  parallelism: Flags.integer({min: 1, summary: 'At most this many test Jobs at once (overrides the settings file).'}),
+  timeout: Flags.integer({min: 1, summary: 'Seconds per test, submission to end (overrides the settings file).'}),
+}
+
+export interface RunTestsFlagValues {
+  keep?: boolean | undefined
+  helm?: string | undefined
+  parallelism?: number | undefined
+  timeout?: number | undefined
+}
+
+/** The run-tests flags as options: helm from the flag, the local cluster service's MANTLE_KUBE_HELM, or PATH. */
+export function runTestsFrom(
+  flags: RunTestsFlagValues,
+  env: NodeJS.ProcessEnv,
+): {keep: boolean; helm: string; parallelism?: number | undefined; timeoutSeconds?: number | undefined} {
+  return {
+    keep: flags.keep ?? false,
+    helm: flags.helm ?? env.MANTLE_KUBE_HELM ?? 'helm',
+    parallelism: flags.parallelism,
+    timeoutSeconds: flags.timeout,
+  }
+}
