@@ -153,6 +153,7 @@ export async function copyImage(options: CopyImageOptions): Promise<CopiedImage[
       }
     }
     const image = options.wait ? await waitAvailable(target, imageId, ctx, options.waitTimeoutMs) : existing
+    if (options.wait) ctx.logger.info(`${region}: ${imageId} (${name}) is available`)
     const tags = missingTags(imageTags, image?.Tags)
     if (tags.length > 0) await target.createTags({Resources: [imageId], Tags: tags})
     const snapshotId = image && snapshotOfImage(image)
