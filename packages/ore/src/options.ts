@@ -53,6 +53,18 @@ export function gcOptions(flags: {duration: string; 'dry-run': boolean}): {older
   return {olderThanMs: parseDuration(flags.duration), dryRun: flags['dry-run']}
 }
 
+/*
+ * Where gc looks for our managed clusters (kola kube's gke, eks, aks
+ * deployers): GKE in every location of the project ('-'), AKS in
+ * --resource-group (its client wants a location: --azure-location, unused by
+ * list and delete), EKS in the session's --region.
+ */
+export const GKE_GC_LOCATION = '-'
+
+export function aksGcInput(flags: {'resource-group': string; 'azure-location': string}): {resourceGroup: string; location: string} {
+  return {resourceGroup: flags['resource-group'], location: flags['azure-location']}
+}
+
 // ---- credentials
 
 /** `ore credentials <provider>`: the typed input of that provider's resolver. */
@@ -369,6 +381,8 @@ export function syncOptions(
     indexDirs: flags['index-dirs'],
     indexHtml: flags['index-html'],
     title: flags['html-title'],
+    transfers: flags.transfers,
+    checkers: flags.checkers,
     logger: context.logger,
     signal: context.signal,
   }

@@ -52,10 +52,10 @@ export async function eksApi(options: CallContext & {auth: AwsAuth; region?: str
 
 export interface EksOptions {
   eks: EksApi
-  /** The cluster's IAM role (EKS needs one; kola does not create IAM roles). */
-  roleArn: string
-  nodeRoleArn: string
-  subnetIds: string[]
+  /** The cluster's IAM role (EKS needs one to create; kola does not create IAM roles). Roles and subnets are unused by list and delete (gc). */
+  roleArn?: string | undefined
+  nodeRoleArn?: string | undefined
+  subnetIds?: string[] | undefined
   instanceType?: string | undefined
   pollIntervalMs?: number | undefined
   now?: (() => Date) | undefined
@@ -68,8 +68,6 @@ const notFound = (e: unknown): boolean => {
 
 export function eksClusters(options: EksOptions): ManagedClusterApi {
   const {eks} = options
-  if (!options.roleArn || !options.nodeRoleArn) throw new UsageError('eks: the cluster and node roles are needed', {hint: 'pass --role-arn and --node-role-arn'})
-  if (options.subnetIds.length < 2) throw new UsageError('eks: at least two subnets (in two availability zones) are needed', {hint: 'pass --subnets subnet-a,subnet-b'})
   const nodegroup = (cluster: string) => `${cluster}-nodes`
   const interval = options.pollIntervalMs ?? 20_000
 
@@ -104,11 +102,15 @@ export function eksClusters(options: EksOptions): ManagedClusterApi {
   return {
     cloud: 'eks',
     async create(spec, ctx) {
+      // Checked here, not when the module is made: gc lists and deletes without roles or subnets.
+      const {roleArn, nodeRoleArn, subnetIds = []} = options
+      if (!roleArn || !nodeRoleArn) throw new UsageError('eks: the cluster and node roles are needed', {hint: 'pass --role-arn and --node-role-arn'})
+      if (subnetIds.length < 2) throw new UsageError('eks: at least two subnets (in two availability zones) are needed', {hint: 'pass --subnets subnet-a,subnet-b'})
       const tags = {...markerTags(options.now?.()), [KOLA_RUN_TAG]: spec.runId}
       await eks.createCluster({
         name: spec.name,
-        roleArn: options.roleArn,
-        resourcesVpcConfig: {subnetIds: options.subnetIds, endpointPublicAccess: true},
+        roleArn,
+        resourcesVpcConfig: {subnetIds, endpointPublicAccess: true},
         ...(spec.version ? {version: spec.version} : {}),
         tags,
       })
@@ -125,8 +127,8 @@ export function eksClusters(options: EksOptions): ManagedClusterApi {
       await eks.createNodegroup({
         clusterName: spec.name,
         nodegroupName: nodegroup(spec.name),
-        nodeRole: options.nodeRoleArn,
-        subnets: options.subnetIds,
+        nodeRole: nodeRoleArn,
+        subnets: subnetIds,
         scalingConfig: {minSize: spec.nodeCount, maxSize: spec.nodeCount, desiredSize: spec.nodeCount},
         instanceTypes: [options.instanceType ?? 't3.medium'],
         tags,

@@ -1,3 +1,4 @@
+import {gcManagedClusters, type ManagedClusterApi} from '../common/clusters.js'
 import type {ServiceContext} from '../common/context.js'
 import {CREATED_AT_KEY, isExpired, isMarked} from '../common/marker.js'
 import {pollUntil} from '../common/wait.js'
@@ -23,6 +24,8 @@ export interface AwsGcResult {
   deletedKeyPairs: string[]
   /** Groups kola made for a run (SSH open), once their instances are gone. */
   deletedSecurityGroups: string[]
+  /** EKS clusters (node groups first), when gc was given the EKS module. */
+  deletedClusters?: string[]
 }
 
 const MARKER_FILTER = {Name: 'tag:created-by', Values: ['mantle']}
@@ -30,10 +33,10 @@ const MARKER_FILTER = {Name: 'tag:created-by', Values: ['mantle']}
 /**
  * Deletes what tests leave behind: instances and key pairs that carry our
  * marker and are older than the grace period, and the security groups kola
- * made for runs. Images are never collected:
+ * made for runs, and (given `clusters`) our expired EKS clusters. Images are never collected:
  * releases live on as images.
  */
-export async function gcAws(options: {ec2: Ec2Api; olderThanMs: number; dryRun?: boolean; context: ServiceContext}): Promise<AwsGcResult> {
+export async function gcAws(options: {ec2: Ec2Api; clusters?: ManagedClusterApi | undefined; olderThanMs: number; dryRun?: boolean; context: ServiceContext}): Promise<AwsGcResult> {
   const {ec2, context: ctx} = options
   const now = ctx.now?.() ?? new Date()
   const cutoff = new Date(now.getTime() - options.olderThanMs)
@@ -78,5 +81,6 @@ export async function gcAws(options: {ec2: Ec2Api; olderThanMs: number; dryRun?:
     }
     result.deletedSecurityGroups = expired.map((g) => g.GroupId as string)
   }
+  if (options.clusters) result.deletedClusters = await gcManagedClusters({clusters: options.clusters, olderThanMs: options.olderThanMs, dryRun: options.dryRun, context: ctx})
   return result
 }

@@ -4,6 +4,7 @@ import {openBucket, UsageError} from '@mantle/kit'
 import type {ServiceContext} from '../common/context.js'
 import {ec2Api, iamApi, requireRegion, s3BucketApi, stsApi, type AwsClientOptions, type Ec2Api, type IamApi, type S3BucketApi} from './clients.js'
 import {whoAmI, type CallerIdentity} from './initialize.js'
+import {eksApi, type EksApi} from './eks.js'
 import type {ObjectStore} from './upload.js'
 
 /** Clients of one account, built from credentials resolved once, after the preflight passed. */
@@ -13,6 +14,8 @@ export interface AwsSession {
   ec2(region?: string): Promise<Ec2Api>
   s3Buckets(): Promise<S3BucketApi>
   iam(): Promise<IamApi>
+  /** The EKS calls, in the session's region. */
+  eks(): Promise<EksApi>
   /** The S3 bucket where disk images are staged, through kit's storage layer. */
   stagingStore(bucket: string): Promise<ObjectStore>
 }
@@ -45,6 +48,7 @@ export async function connectAws(options: ConnectAwsOptions): Promise<AwsSession
     },
     s3Buckets: () => s3BucketApi(base),
     iam: () => iamApi(base),
+    eks: () => eksApi({...base, region}),
     stagingStore: (bucket) =>
       openBucket(`s3://${bucket}/`, {
         s3: {credentials: auth.credentials, region, ...(options.s3Endpoint ? {endpoint: options.s3Endpoint, forcePathStyle: true} : {})},

@@ -1,5 +1,6 @@
 import {InfraError, UsageError} from '@mantle/kit'
 
+import {gcManagedClusters, type ManagedClusterApi} from '../common/clusters.js'
 import type {ServiceContext} from '../common/context.js'
 import {isExpired, isMarked, markerTags, MARKER_KEY, MARKER_VALUE, CREATED_AT_KEY} from '../common/marker.js'
 import type {AzureComputeApi, AzureResourcesApi} from './arm.js'
@@ -200,13 +201,16 @@ export async function deleteImage(options: {compute: AzureComputeApi; resourceGr
 
 export interface AzureGcResult {
   deletedResourceGroups: string[]
+  /** AKS managedClusters, when gc was given the AKS module. */
+  deletedClusters?: string[]
 }
 
 /**
  * Deletes resource groups that tests created (our tag) before the cutoff.
  * Azure keeps no creation time on a resource group: ours carry it as a tag.
+ * Given `clusters`, also our expired AKS clusters (their created-at tag).
  */
-export async function gcAzure(options: {resources: AzureResourcesApi; olderThanMs: number; dryRun?: boolean | undefined; context: ServiceContext}): Promise<AzureGcResult> {
+export async function gcAzure(options: {resources: AzureResourcesApi; clusters?: ManagedClusterApi | undefined; olderThanMs: number; dryRun?: boolean | undefined; context: ServiceContext}): Promise<AzureGcResult> {
   const {resources, context: ctx} = options
   const now = ctx.now?.() ?? new Date()
   const cutoff = new Date(now.getTime() - options.olderThanMs)
@@ -221,5 +225,6 @@ export async function gcAzure(options: {resources: AzureResourcesApi; olderThanM
     if (!options.dryRun) await resources.deleteResourceGroup(g.name!)
     result.deletedResourceGroups.push(g.name!)
   }
+  if (options.clusters) result.deletedClusters = await gcManagedClusters({clusters: options.clusters, olderThanMs: options.olderThanMs, dryRun: options.dryRun, context: ctx})
   return result
 }

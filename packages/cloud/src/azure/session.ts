@@ -1,6 +1,8 @@
 import {azureTokenCredential, type AzureAuth} from '@mantle/auth'
 
+import type {ManagedClusterApi} from '../common/clusters.js'
 import type {ServiceContext} from '../common/context.js'
+import {aksClusters} from './aks.js'
 import {azureComputeApi, azureResourcesApi, type AzureComputeApi, type AzureResourcesApi} from './arm.js'
 import {listContainerBlobs, pageBlobClient, type BlobEndpointOptions, type PageBlobApi} from './clients.js'
 
@@ -8,6 +10,8 @@ export interface AzureSession {
   subscriptionId: string | undefined
   compute(): Promise<AzureComputeApi>
   resources(): Promise<AzureResourcesApi>
+  /** AKS managedClusters of one resource group. */
+  aks(resourceGroup: string, location: string): Promise<ManagedClusterApi>
   pageBlob(container: string, blob: string): Promise<PageBlobApi>
   listBlobs(container: string, prefix?: string): Promise<{name: string; size: number; lastModified: Date}[]>
 }
@@ -27,6 +31,7 @@ export function connectAzure(options: {auth: AzureAuth; subscriptionId?: string 
     subscriptionId,
     compute: async () => azureComputeApi(await arm()),
     resources: async () => azureResourcesApi(await arm()),
+    aks: async (resourceGroup, location) => aksClusters({...(await arm()), resourceGroup, location}),
     pageBlob: async (container, blob) => pageBlobClient(await endpoint(), container, blob),
     listBlobs: async (container, prefix) => listContainerBlobs(await endpoint(), container, prefix),
   }

@@ -4,6 +4,8 @@
  * the marker (created-by: mantle, created-at) and the kola run id
  * (KOLA_RUN_TAG), in whatever form the cloud calls labels or tags.
  */
+import type {ServiceContext} from './context.js'
+import {isExpired} from './marker.js'
 import type {CallContext} from './retry.js'
 
 /** The label or tag naming the kola run that made a cluster (GKE labels allow no '.' or '/'). */
@@ -78,4 +80,21 @@ export function kubeconfigYaml(name: string, server: string, caData: string, use
   }
   lines.push('contexts:', `- name: ${name}`, '  context:', `    cluster: ${name}`, `    user: ${name}`, `current-context: ${name}`, '')
   return lines.join('\n')
+}
+
+/**
+ * `gc` of managed clusters: deletes those that carry our marker and were
+ * created before now - olderThanMs (a cluster whose age is unknown is kept),
+ * one after the other (each delete waits until the cloud has removed it).
+ * Returns the names deleted, or that would be with dryRun.
+ */
+export async function gcManagedClusters(options: {clusters: ManagedClusterApi; olderThanMs: number; dryRun?: boolean | undefined; context: ServiceContext}): Promise<string[]> {
+  const {clusters, context: ctx} = options
+  const cutoff = new Date((ctx.now?.() ?? new Date()).getTime() - options.olderThanMs)
+  const expired = (await clusters.list(ctx)).filter((c) => isExpired({marked: c.marked, created: c.created}, cutoff)).map((c) => c.name)
+  for (const name of expired) {
+    ctx.logger.notice(`${options.dryRun ? 'would delete' : 'deleting'} ${clusters.cloud.toUpperCase()} cluster ${name}`)
+    if (!options.dryRun) await clusters.delete(name, ctx)
+  }
+  return expired
 }

@@ -19,6 +19,8 @@ import {googleTokenSource} from './compute.js'
 
 export interface GkeCluster {
   name: string
+  /** The zone or region it lives in. */
+  location?: string
   status?: 'STATUS_UNSPECIFIED' | 'PROVISIONING' | 'RUNNING' | 'RECONCILING' | 'STOPPING' | 'ERROR' | 'DEGRADED'
   statusMessage?: string
   endpoint?: string
@@ -32,7 +34,7 @@ export interface GkeCluster {
 export interface GkeOptions extends CallContext {
   auth: GceAuth
   project?: string | undefined
-  /** A zone (zonal cluster) or region. */
+  /** A zone (zonal cluster) or region; '-' (every location) for list and for deleting what list found (gc). */
   location: string
   endpoint?: string | undefined
   pollIntervalMs?: number | undefined
@@ -47,11 +49,18 @@ export async function gkeClusters(options: GkeOptions): Promise<ManagedClusterAp
   const rest = await restClient({
     ...options,
     service: 'gke',
-    baseUrl: `${options.endpoint ?? 'https://container.googleapis.com'}/v1/projects/${project}/locations/${options.location}`,
+    baseUrl: `${options.endpoint ?? 'https://container.googleapis.com'}/v1/projects/${project}/locations`,
     headers: await googleTokenSource(options.auth),
     credentialsHint: 'check --json-key and that its account may use Kubernetes Engine in the project',
   })
   const now = options.now ?? (() => new Date())
+  // With location '-', a cluster's own location comes from the list that found it (GKE answers a get or delete only at a real location).
+  const found = new Map<string, string>()
+  const at = (name: string): string => {
+    const location = options.location === '-' ? found.get(name) : options.location
+    if (!location) throw new UsageError(`gke: cluster ${name} was not listed; its location is unknown`, {hint: 'pass --location (a zone or region)'})
+    return `${location}/clusters/${name}`
+  }
 
   const view = (c: GkeCluster): ManagedCluster => ({
     name: c.name,
@@ -66,14 +75,14 @@ export async function gkeClusters(options: GkeOptions): Promise<ManagedClusterAp
   })
 
   const get = async (name: string): Promise<GkeCluster | undefined> => {
-    const r = await rest.request<GkeCluster>('GET', `clusters/${name}`, {expect: [404]})
+    const r = await rest.request<GkeCluster>('GET', at(name), {expect: [404]})
     return r.status === 404 ? undefined : r.body
   }
 
   return {
     cloud: 'gke',
     async create(spec) {
-      await rest.post('clusters', {
+      await rest.post(`${options.location}/clusters`, {
         cluster: {
           name: spec.name,
           initialNodeCount: spec.nodeCount,
@@ -108,7 +117,7 @@ export async function gkeClusters(options: GkeOptions): Promise<ManagedClusterAp
       // A cluster still being created refuses deletion (400 FAILED_PRECONDITION: an operation is running): wait and ask again.
       const accepted = await pollUntil(
         async () => {
-          const r = await rest.request<{error?: {message?: string}}>('DELETE', `clusters/${name}`, {expect: [404, 400]})
+          const r = await rest.request<{error?: {message?: string}}>('DELETE', at(name), {expect: [404, 400]})
           if (r.status === 400 && !/operation/i.test(r.body?.error?.message ?? '')) throw new InfraError(`gke: deleting cluster ${name}: ${r.body?.error?.message ?? 'refused'}`)
           return r.status === 400 ? undefined : r.status !== 404
         },
@@ -118,7 +127,8 @@ export async function gkeClusters(options: GkeOptions): Promise<ManagedClusterAp
       await pollUntil(async () => ((await get(name)) ? undefined : true), {what: `GKE cluster ${name} to be deleted`, intervalMs: interval, timeoutMs: 45 * 60_000, signal: ctx.signal})
     },
     async list() {
-      const r = await rest.get<{clusters?: GkeCluster[]}>('clusters')
+      const r = await rest.get<{clusters?: GkeCluster[]}>(`${options.location}/clusters`)
+      for (const c of r.clusters ?? []) if (c.location) found.set(c.name, c.location)
       return (r.clusters ?? []).map(view)
     },
   }

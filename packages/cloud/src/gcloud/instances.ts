@@ -2,6 +2,7 @@ import {randomBytes} from 'node:crypto'
 
 import {InfraError} from '@mantle/kit'
 
+import {gcManagedClusters, type ManagedClusterApi} from '../common/clusters.js'
 import type {ServiceContext} from '../common/context.js'
 import {isExpired, isMarked, MARKER_KEY, MARKER_VALUE} from '../common/marker.js'
 import type {GceComputeApi, GceInstance} from './compute.js'
@@ -76,6 +77,14 @@ export async function createInstances(options: CreateInstancesOptions): Promise<
   }
   const created = await listInstances({compute, basename: options.basename})
   return created.filter((i) => names.includes(i.name))
+}
+
+/** `gc`: our instances older than the cutoff (destroyInstances) and, given `clusters`, our expired GKE clusters. */
+export async function gcGcloud(options: {compute: GceComputeApi; clusters?: ManagedClusterApi | undefined; basename?: string | undefined; olderThanMs: number; dryRun?: boolean | undefined; context: ServiceContext}): Promise<{deleted: InstanceSummary[]; deletedClusters?: string[]}> {
+  const {clusters, ...rest} = options
+  const result: {deleted: InstanceSummary[]; deletedClusters?: string[]} = await destroyInstances(rest)
+  if (clusters) result.deletedClusters = await gcManagedClusters({clusters, olderThanMs: options.olderThanMs, dryRun: options.dryRun, context: options.context})
+  return result
 }
 
 /** Deletes our instances (label and basename) and waits; with a cutoff, only those created before it (gc). */
