@@ -199,6 +199,8 @@ export const runTestsFlags = {
   helm: Flags.string({summary: "The helm binary for the project's charts (default: $MANTLE_KUBE_HELM, then helm on PATH)."}),
   parallelism: Flags.integer({min: 1, summary: 'At most this many test Jobs at once (overrides the settings file).'}),
   timeout: Flags.integer({min: 1, summary: 'Seconds per test, submission to end (overrides the settings file).'}),
+  'metrics-port': Flags.integer({min: 0, max: 65535, summary: 'Serve Prometheus metrics (assertions_failed, tests_run, ...) on this port during the run and after it, until Ctrl-C.'}),
+  'metrics-host': Flags.string({default: '127.0.0.1', summary: 'Address the metrics server listens on (with --metrics-port).'}),
 }
 
 export interface RunTestsFlagValues {
@@ -206,14 +208,23 @@ export interface RunTestsFlagValues {
   helm?: string | undefined
   parallelism?: number | undefined
   timeout?: number | undefined
+  'metrics-port'?: number | undefined
+  'metrics-host'?: string | undefined
 }
 
 /** The run-tests flags as options: helm from the flag, the local cluster service's MANTLE_KUBE_HELM, or PATH. */
 export function runTestsFrom(
   flags: RunTestsFlagValues,
   env: NodeJS.ProcessEnv,
-): {keep: boolean; helm: string; parallelism?: number | undefined; timeoutSeconds?: number | undefined} {
+): {
+  keep: boolean
+  helm: string
+  parallelism?: number | undefined
+  timeoutSeconds?: number | undefined
+  metrics?: {host: string; port: number} | undefined
+} {
   return {
+    metrics: flags['metrics-port'] === undefined ? undefined : {host: flags['metrics-host'] ?? '127.0.0.1', port: flags['metrics-port']},
     keep: flags.keep ?? false,
     helm: flags.helm ?? env.MANTLE_KUBE_HELM ?? 'helm',
     parallelism: flags.parallelism,

@@ -40,7 +40,15 @@ export interface JobOutcome {
 export interface TestCluster {
   apply(objects: readonly K8sObject[], namespace: string, file: (i: number) => string): Promise<void>
   waitAvailable(namespace: string, timeoutMs: number, signal: AbortSignal): Promise<void>
-  runJob(job: K8sObject, namespace: string, timeoutMs: number, signal: AbortSignal, extra?: K8sObject[]): Promise<JobOutcome>
+  /** With metricsPort: the test is its pod's Prometheus metrics (kubernetes-assert), read through the API server's pod proxy. */
+  runJob(
+    job: K8sObject,
+    namespace: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+    extra?: K8sObject[],
+    metricsPort?: number,
+  ): Promise<JobOutcome>
   createNamespace(name: string, runId: string): Promise<void>
 }
 
@@ -142,7 +150,7 @@ export async function testCluster(kubeconfig: string, logger: Logger): Promise<T
       }
     },
 
-    async runJob(job, namespace, timeoutMs, signal, extra = []) {
+    async runJob(job, namespace, timeoutMs, signal, extra = [], metricsPort) {
       const name = job.metadata.name as string
       for (const o of extra) await core.createNamespacedConfigMap({namespace, body: {...o, metadata: {...o.metadata, namespace}} as never})
       const t0 = Date.now()
@@ -160,7 +168,16 @@ export async function testCluster(kubeconfig: string, logger: Logger): Promise<T
         const running = pods.some((p) => [...(p.status?.containerStatuses ?? [])].some((c) => c.state?.running || c.state?.terminated))
         if (running && startMs === undefined) startMs = Date.now() - t0
         const failedCond = j.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True')
-        if ((j.status?.succeeded ?? 0) > 0) outcome = {result: 'PASS', reason: ''}
+        const verdict = metricsPort && running ? await scrape(namespace, pods, metricsPort) : undefined
+        if (verdict) {
+          outcome = verdict
+          // The runner serves until stopped: its verdict is in.
+          await batch.deleteNamespacedJob({name, namespace, propagationPolicy: 'Background'}).catch(() => undefined)
+        } else if ((j.status?.succeeded ?? 0) > 0)
+          outcome = {
+            result: metricsPort ? 'FAIL' : 'PASS',
+            reason: metricsPort ? `ended before tests_run was above 0 on port ${metricsPort}` : '',
+          }
         else if ((j.status?.failed ?? 0) > 0 || failedCond)
           outcome = {result: 'FAIL', reason: failedCond?.message ?? failedCond?.reason ?? 'failed'}
         else {
@@ -177,7 +194,7 @@ export async function testCluster(kubeconfig: string, logger: Logger): Promise<T
       const terminated = pod?.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated
       const exitCode = terminated?.exitCode
       let log = ''
-      if (podName && terminated) {
+      if (podName && (terminated || metricsPort)) {
         log = await core
           .readNamespacedPodLog({name: podName, namespace})
           .catch((error: unknown) => `(no log: ${serverMessage(error).message})`)
@@ -196,12 +213,44 @@ export async function testCluster(kubeconfig: string, logger: Logger): Promise<T
     },
   }
 
+  /** PASS when assertions_failed is 0 and tests_run above 0, FAIL with the failing count; undefined until tests_run > 0. */
+  async function scrape(
+    namespace: string,
+    pods: readonly Pod[],
+    port: number,
+  ): Promise<{result: 'PASS' | 'FAIL'; reason: string} | undefined> {
+    for (const p of pods) {
+      if (p.status?.phase !== 'Running') continue
+      const text = await core
+        .connectGetNamespacedPodProxyWithPath({name: `${p.metadata?.name ?? ''}:${port}`, namespace, path: 'metrics'})
+        .catch(() => undefined)
+      if (typeof text !== 'string') continue
+      const failed = metricValue(text, 'assertions_failed')
+      const run = metricValue(text, 'tests_run')
+      if (run === undefined || run <= 0 || failed === undefined) continue
+      return failed === 0 ? {result: 'PASS', reason: ''} : {result: 'FAIL', reason: `assertions_failed ${failed} of tests_run ${run}`}
+    }
+    return undefined
+  }
+
   async function neverStarted(namespace: string): Promise<string | undefined> {
     return podNeverStarts((await core.listNamespacedPod({namespace})).items)
   }
 }
 
 type Pod = import('@kubernetes/client-node').V1Pod
+
+/** The value of an unlabelled sample (or the sum of a metric's labelled samples) in Prometheus' text format. */
+export function metricValue(text: string, name: string): number | undefined {
+  let sum: number | undefined
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line)
+    if (!m || m[1] !== name) continue
+    const v = Number(m[3])
+    if (Number.isFinite(v)) sum = (sum ?? 0) + v
+  }
+  return sum
+}
 
 /** Why a pod will never start by itself (image cannot be pulled, unschedulable, bad config), or undefined. */
 export function podNeverStarts(pods: readonly Pod[]): string | undefined {

@@ -54,7 +54,12 @@ export interface Manifest {
   object: K8sObject
 }
 
-export type TestSpec = {name: string; file: string} & ({kind: 'job'; job: K8sObject} | {kind: 'script'; script: string})
+/** A Job test with this annotation is a kubernetes-assert runner: its pod's metrics on that port decide. */
+export const METRICS_ANNOTATION = 'kola.mantle.io/metrics-port'
+
+export type TestSpec = {name: string; file: string} & (
+  {kind: 'job'; job: K8sObject; metricsPort?: number | undefined} | {kind: 'script'; script: string}
+)
 
 export interface Project {
   dir: string
@@ -225,7 +230,10 @@ export async function loadProject(dirArg: string, cwd: string): Promise<Project>
       const job = objects[0]
       if (objects.length !== 1 || !job || job.kind !== 'Job' || !/^batch\//.test(job.apiVersion))
         throw new UsageError(`${file}: a test YAML must hold exactly one batch/v1 Job`)
-      tests.push({name, file, kind: 'job', job})
+      const port = (job.metadata.annotations as Record<string, string> | undefined)?.[METRICS_ANNOTATION]
+      if (port !== undefined && !/^\d{1,5}$/.test(String(port)))
+        throw new UsageError(`${file}: metadata.annotations["${METRICS_ANNOTATION}"] must be a port number`)
+      tests.push({name, file, kind: 'job', job, metricsPort: port === undefined ? undefined : Number(port)})
     } else tests.push({name, file, kind: 'script', script: content})
   }
   if (tests.length === 0) throw new UsageError(`${settings.tests} holds no tests`)

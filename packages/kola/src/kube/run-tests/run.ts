@@ -41,6 +41,8 @@ export interface RunTestsOptions {
   /** Environment of helm (PATH, HOME). */
   env: NodeJS.ProcessEnv
   runId?: string | undefined
+  /** Each test's record as it ends (kola's TestMetrics: the same metrics as `kola run --metrics-port`). */
+  onResult?: ((record: TestRecord) => void) | undefined
 }
 
 export interface TestResultRow {
@@ -233,7 +235,7 @@ async function runAll(
         logger.info(`test ${test.name}: submitted`)
         let out: JobOutcome
         try {
-          out = await cluster.runJob(job, ns, timeoutMs, signal, extra)
+          out = await cluster.runJob(job, ns, timeoutMs, signal, extra, test.kind === 'job' ? test.metricsPort : undefined)
         } catch (error) {
           if (error instanceof UsageError) throw error
           out = {result: 'FAIL', reason: `cluster error: ${(error as Error).message.split('\n')[0]}`, log: '', events: []}
@@ -249,6 +251,8 @@ async function runAll(
           startSeconds: out.startMs === undefined ? undefined : out.startMs / 1000,
         }
         rows.push(row)
+        const [record] = records([row])
+        if (record) options.onResult?.(record)
         logger.info(`test ${test.name}: ${out.result}${out.reason ? ` (${out.reason})` : ''}`)
         const text = `${out.log}${out.log && !out.log.endsWith('\n') ? '\n' : ''}--- kola: ${out.result}${out.exitCode !== undefined ? `, exit code ${out.exitCode}` : ''}${out.reason && !out.reason.startsWith('exit code') ? `, ${out.reason}` : ''}\n--- events:\n${out.events.join('\n')}\n`
         await writeFile(join(outputDir, 'tests', `${test.name}.log`), text)
