@@ -20,3 +20,41 @@ export async function forEachLimit<T>(items: AsyncIterable<T> | Iterable<T>, con
   if (failure) throw failure.error
   signal?.throwIfAborted()
 }
+
+/**
+ * A queue one side pushes into and `forEachLimit` drains: `items` ends once
+ * `close` is called and the queue is empty; `fail` ends it at once, dropping
+ * what waits.
+ */
+export function channel<T>(): {items: AsyncIterable<T>; push(item: T): void; close(): void; fail(): void} {
+  const queue: T[] = []
+  let closed = false
+  let wake: (() => void) | undefined
+  const notify = (): void => {
+    wake?.()
+    wake = undefined
+  }
+  return {
+    items: (async function* () {
+      for (;;) {
+        if (queue.length > 0) yield queue.shift()!
+        else if (closed) return
+        else await new Promise<void>((resolve) => (wake = resolve))
+      }
+    })(),
+    push(item) {
+      if (closed) return
+      queue.push(item)
+      notify()
+    },
+    close() {
+      closed = true
+      notify()
+    },
+    fail() {
+      closed = true
+      queue.length = 0
+      notify()
+    },
+  }
+}

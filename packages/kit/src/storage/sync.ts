@@ -2,10 +2,19 @@ import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
 import {isStorageError} from './errors.js'
 import {MAX_CONCURRENT_REQUESTS, nameKeys, unindexableKey, updateIndexes, type IndexResult} from './indexer.js'
-import {forEachLimit} from './limit.js'
+import {channel, forEachLimit} from './limit.js'
 import {fetchListing, indexNames, md5Of, type Listing} from './listing.js'
 import type {Bucket, ObjectInfo} from './types.js'
 import {fixPrefix} from './url.js'
+
+/**
+ * Default caps of `syncTree`: 16 comparisons and 16 copies at once. rclone's 4 transfers suit a few
+ * large files; thousands of small ones are round-trip bound, and 16 keeps a store busy without
+ * overloading a small one (bench/small-objects.mjs). Large objects are split into parts (4 at
+ * once each) by the backends, so a few large files still fill the link.
+ */
+export const DEFAULT_TRANSFERS = 16
+export const DEFAULT_CHECKERS = 16
 
 export interface SyncOptions {
   source: Bucket
@@ -23,6 +32,11 @@ export interface SyncOptions {
   indexDirs: boolean
   indexHtml: boolean
   title?: string | undefined
+  /** Objects compared at once (listing, MD5 lookups): rclone's --checkers (default 16). */
+  checkers?: number | undefined
+  /** Objects copied at once: rclone's --transfers (default 16). */
+  transfers?: number | undefined
+  /** Deletes and index-page writes at once (default MAX_CONCURRENT_REQUESTS). */
   concurrency?: number | undefined
   /** Attempts per object for transient failures (default 3). */
   attempts?: number | undefined
@@ -75,10 +89,26 @@ export async function syncTree(options: SyncOptions): Promise<SyncResult> {
   }
   for (const o of copies) candidates.delete(dstPrefix + o.key.slice(srcPrefix.length))
 
-  await forEachLimit(
+  // rclone's split: checkers compare, transfers copy; what a checker finds different waits in a
+  // queue for a transfer slot, so slow copies never hold up the comparing of the rest.
+  let transferFailed = false
+  const toCopy = channel<{src: ObjectInfo; srcMd5: string | undefined; key: string; old: ObjectInfo | undefined}>()
+  const transferring = forEachLimit(
+    toCopy.items,
+    options.transfers ?? DEFAULT_TRANSFERS,
+    async ({src, srcMd5, key, old}) => {
+      logger?.notice(`Copying ${source.urlOf(src.key)} to ${destination.urlOf(key)}`)
+      const written = await copyObject(source, src, srcMd5, destination, key, old, options)
+      after.objects.set(key, written)
+      result.copied.push(key)
+    },
+    signal,
+  )
+  const checking = forEachLimit(
     copies,
-    options.concurrency ?? MAX_CONCURRENT_REQUESTS,
+    options.checkers ?? DEFAULT_CHECKERS,
     async (src) => {
+      if (transferFailed) return
       const key = dstPrefix + src.key.slice(srcPrefix.length)
       const old = dstListing.objects.get(key)
       const srcMd5 = await md5Of(source, src, signal)
@@ -86,18 +116,26 @@ export async function syncTree(options: SyncOptions): Promise<SyncResult> {
         result.unchanged++
         return
       }
-      const url = destination.urlOf(key)
-      if (options.dryRun) logger?.notice(`Would copy ${source.urlOf(src.key)} to ${url}`)
-      else {
-        logger?.notice(`Copying ${source.urlOf(src.key)} to ${url}`)
-        const written = await copyObject(source, src, srcMd5, destination, key, old, options)
-        after.objects.set(key, written)
-      }
-      if (options.dryRun) after.objects.set(key, {...src, key})
-      result.copied.push(key)
+      if (options.dryRun) {
+        logger?.notice(`Would copy ${source.urlOf(src.key)} to ${destination.urlOf(key)}`)
+        after.objects.set(key, {...src, key})
+        result.copied.push(key)
+      } else toCopy.push({src, srcMd5, key, old})
     },
     signal,
-  )
+  ).finally(() => toCopy.close())
+  // A failed transfer stops the checkers too (and the reverse): nothing keeps running behind the caller.
+  await Promise.all([
+    checking.catch((error: unknown) => {
+      toCopy.fail()
+      throw error
+    }),
+    transferring.catch((error: unknown) => {
+      transferFailed = true
+      toCopy.fail()
+      throw error
+    }),
+  ])
 
   if (options.delete) {
     await forEachLimit(

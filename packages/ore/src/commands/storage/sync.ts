@@ -1,5 +1,5 @@
 import {storageAuthInput, storageFlags, storageOptions} from '@mantle/auth'
-import {Args, BaseCommand, Flags, openLocation, syncTree, type SyncResult} from '@mantle/kit'
+import {Args, BaseCommand, DEFAULT_CHECKERS, DEFAULT_TRANSFERS, Flags, openLocation, syncTree, type SyncResult} from '@mantle/kit'
 
 import {syncOptions} from '../../options.js'
 
@@ -24,6 +24,8 @@ export default class StorageSync extends BaseCommand<typeof StorageSync> {
     'index-dirs': Flags.boolean({char: 'D', summary: 'Generate HTML pages to mimic a directory tree.', default: false}),
     'index-html': Flags.boolean({char: 'I', summary: 'Generate index.html pages for each directory.', default: false}),
     'html-title': Flags.string({char: 'T', summary: 'Use this title instead of the bucket name in index pages.'}),
+    transfers: Flags.integer({summary: 'Objects copied at once (as rclone --transfers).', min: 1, max: 256, default: DEFAULT_TRANSFERS}),
+    checkers: Flags.integer({summary: 'Objects compared at once (as rclone --checkers).', min: 1, max: 256, default: DEFAULT_CHECKERS}),
     ...storageFlags,
   }
 
