@@ -22,3 +22,4 @@ if selected kola-cloud; then node bench/kola-cloud.mjs; fi
 if selected kube; then node bench/kube.mjs; fi
 if selected storage; then node bench/storage.mjs; fi
 if selected index; then node bench/index-pages.mjs; fi
+if selected small-objects; then node bench/small-objects.mjs; fi

@@ -1,0 +1,156 @@
+// Small-objects benchmark (#25): 5,000 files of 100 B to 20 KB in 50 directories (generated, fixed
+// seed of sizes), synced with `ore storage sync -r` and with `rclone sync` on each emulator,
+// both directions: directory to bucket (first sync into an empty prefix, then a re-sync with
+// nothing to do) and bucket to directory (the same two). Whole processes both (process start
+// counts); each round the two alternate (ours first on even rounds) and each writes its own
+// fresh prefix / directory; medians. Goal: first sync <= 1.0x rclone's time, re-sync <= 0.7x.
+//   SMALL_BENCH_ROUNDS (default 3)   SMALL_BENCH_FILES (default 5000)   SMALL_BENCH_ONLY (s3,azure,gcs)
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {loadavg, tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const rounds = Number(process.env.SMALL_BENCH_ROUNDS ?? 3)
+const fileCount = Number(process.env.SMALL_BENCH_FILES ?? 5000)
+const only = process.env.SMALL_BENCH_ONLY?.split(',')
+const ore = join(root, 'packages', 'ore', 'bin', 'run.js')
+const stateDir = join(root, '.services')
+
+function loadEnv(name) {
+  const file = join(stateDir, `${name}.env`)
+  if (!existsSync(file)) return undefined
+  const env = {}
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line)
+    if (m) env[m[1]] = m[2].replace(/^'(.*)'$/, '$1')
+  }
+  return env
+}
+
+const SERVICES = [
+  {service: 'radosgw', backend: 's3'},
+  {service: 'azurite', backend: 'azure'},
+  {service: 'gcs', backend: 'gcs'},
+].filter((x) => !only || only.includes(x.backend))
+const missing = []
+for (const {service} of SERVICES) {
+  const started = spawnSync('bash', [join(root, 'scripts', 'services', `${service}.sh`), 'start'], {encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
+  if (started.status !== 0 || !loadEnv(service)) missing.push(service)
+}
+if (missing.length > 0) {
+  process.stderr.write(`small-objects bench: emulators not running and not startable: ${missing.join(', ')}\n`)
+  process.exit(1)
+}
+
+const baseEnv = {...process.env}
+delete baseEnv.AWS_CA_BUNDLE
+const backends = []
+for (const {service, backend} of SERVICES) {
+  const e = loadEnv(service)
+  if (backend === 's3') {
+    backends.push({
+      name: 's3 (radosgw)',
+      url: (p) => `s3://${e.MANTLE_TEST_S3_BUCKET}/${p}`,
+      ours: ['--s3-endpoint', e.MANTLE_TEST_S3_ENDPOINT],
+      oursEnv: {AWS_ACCESS_KEY_ID: e.MANTLE_TEST_S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: e.MANTLE_TEST_S3_SECRET_KEY, AWS_REGION: 'us-east-1'},
+      remote: (p) => `rgw:${e.MANTLE_TEST_S3_BUCKET}/${p}`,
+      rclone: {
+        RCLONE_CONFIG_RGW_TYPE: 's3',
+        RCLONE_CONFIG_RGW_PROVIDER: 'Ceph',
+        RCLONE_CONFIG_RGW_ENDPOINT: e.MANTLE_TEST_S3_ENDPOINT,
+        RCLONE_CONFIG_RGW_ACCESS_KEY_ID: e.MANTLE_TEST_S3_ACCESS_KEY,
+        RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY: e.MANTLE_TEST_S3_SECRET_KEY,
+      },
+    })
+  } else if (backend === 'azure') {
+    backends.push({
+      name: 'azure (azurite)',
+      url: (p) => `az://${e.MANTLE_TEST_AZURE_ACCOUNT}/${e.MANTLE_TEST_AZURE_CONTAINER}/${p}`,
+      ours: [],
+      oursEnv: {AZURE_STORAGE_CONNECTION_STRING: e.MANTLE_TEST_AZURE_CONNECTION_STRING},
+      remote: (p) => `az:${e.MANTLE_TEST_AZURE_CONTAINER}/${p}`,
+      rclone: {RCLONE_CONFIG_AZ_TYPE: 'azureblob', RCLONE_CONFIG_AZ_USE_EMULATOR: 'true', RCLONE_CONFIG_AZ_ENDPOINT: e.MANTLE_TEST_AZURE_ENDPOINT},
+    })
+  } else {
+    backends.push({
+      name: 'gcs (firebase emulator)',
+      url: (p) => `gs://${e.MANTLE_TEST_GCS_BUCKET}/${p}`,
+      ours: ['--gcs-endpoint', e.MANTLE_TEST_GCS_ENDPOINT],
+      oursEnv: {},
+      remote: (p) => `gs:${e.MANTLE_TEST_GCS_BUCKET}/${p}`,
+      rclone: {RCLONE_CONFIG_GS_TYPE: 'google cloud storage', RCLONE_CONFIG_GS_ANONYMOUS: 'true', RCLONE_CONFIG_GS_ENDPOINT: `${e.MANTLE_TEST_GCS_ENDPOINT}/storage/v1/`},
+    })
+  }
+}
+
+// The workload: sizes from a fixed linear congruential sequence, so every run has the same 58-odd MB.
+const work = mkdtempSync(join(tmpdir(), 'small-bench-'))
+const tree = join(work, 'tree')
+let seed = 25
+const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31)
+let total = 0
+for (let i = 0; i < fileCount; i++) {
+  const dir = join(tree, `dir-${i % 50}`)
+  if (i < 50) mkdirSync(dir, {recursive: true})
+  const size = 100 + (next() % (20 * 1024 - 100))
+  const body = Buffer.alloc(size, `${i}:${size}:`)
+  writeFileSync(join(dir, `file-${i}.txt`), body)
+  total += size
+}
+process.stderr.write(`small-objects bench: ${fileCount} files, ${(total / 1e6).toFixed(1)} MB, load ${loadavg()[0].toFixed(1)}\n`)
+
+const lastLine = (text) => text.trim().split('\n').at(-1)?.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '') ?? ''
+function run(cmd, args, env) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint()
+    const child = spawn(cmd, args, {env, stdio: ['ignore', 'ignore', 'pipe']})
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (code) => {
+      if (code === 0) resolve(Number(process.hrtime.bigint() - started) / 1e6)
+      else reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${lastLine(stderr)}`))
+    })
+  })
+}
+
+const oursSync = (b, from, to) => run(process.execPath, [ore, 'storage', 'sync', '-r', '--log-level', 'warn', ...b.ours, from, to], {...baseEnv, ...b.oursEnv})
+const rcloneSync = (b, from, to) => run('rclone', ['sync', '-q', from, to], {...baseEnv, ...b.rclone})
+const OPS = ['upload first', 'upload re-sync', 'download first', 'download re-sync']
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+const rows = []
+const runId = `small-bench-${Date.now().toString(36)}`
+for (const b of backends) {
+  const times = Object.fromEntries(['ours', 'rclone'].map((impl) => [impl, Object.fromEntries(OPS.map((op) => [op, []]))]))
+  for (let round = 0; round < rounds; round++) {
+    for (const impl of round % 2 === 0 ? ['ours', 'rclone'] : ['rclone', 'ours']) {
+      const prefix = `${runId}/${impl}-${round}/`
+      const down = join(work, `${impl}-${round}`)
+      const sync = impl === 'ours' ? (f, t) => oursSync(b, f, t) : (f, t) => rcloneSync(b, f, t)
+      const remote = impl === 'ours' ? b.url(prefix) : b.remote(prefix)
+      const t = times[impl]
+      t['upload first'].push(await sync(tree + '/', remote))
+      t['upload re-sync'].push(await sync(tree + '/', remote))
+      t['download first'].push(await sync(remote, down + '/'))
+      t['download re-sync'].push(await sync(remote, down + '/'))
+      rmSync(down, {recursive: true, force: true})
+      process.stderr.write(`small-objects bench: ${b.name} round ${round + 1} ${impl}: ${OPS.map((op) => `${op} ${(t[op].at(-1) / 1000).toFixed(2)} s`).join(', ')}\n`)
+    }
+  }
+  await run('rclone', ['purge', b.remote(runId)], {...baseEnv, ...b.rclone}).catch((e) => process.stderr.write(`small-objects bench: cleanup: ${e.message}\n`))
+  for (const op of OPS) {
+    const o = median(times.ours[op])
+    const r = median(times.rclone[op])
+    const goal = op.endsWith('re-sync') ? 0.7 : 1.0
+    rows.push(`| ${b.name} | ${op} | ${(o / 1000).toFixed(2)} | ${(r / 1000).toFixed(2)} | ${(o / r).toFixed(2)}x | ${o / r <= goal ? 'met' : 'missed'} (<= ${goal}x) |`)
+  }
+}
+rmSync(work, {recursive: true, force: true})
+process.stdout.write(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`)
+process.stdout.write('| backend | operation | ours s (median) | rclone s (median) | ours/rclone | goal |\n|---|---|---|---|---|---|\n')
+for (const r of rows) process.stdout.write(r + '\n')
