@@ -20,6 +20,7 @@ if selected kola-boot; then node bench/kola-boot.mjs; fi
 if selected kola-shared; then node bench/kola-shared.mjs; fi
 if selected kola-cloud; then node bench/kola-cloud.mjs; fi
 if selected kube; then node bench/kube.mjs; fi
+if selected kube-jobs; then node bench/kube-jobs.mjs; fi
 if selected storage; then node bench/storage.mjs; fi
 if selected index; then node bench/index-pages.mjs; fi
 if selected small-objects; then node bench/small-objects.mjs; fi
