@@ -95,7 +95,13 @@ export async function aksClusters(options: AksOptions): Promise<ManagedClusterAp
     async list() {
       return call('managedClusters.listByResourceGroup', async () => {
         const out: ManagedCluster[] = []
-        for await (const c of client.managedClusters.listByResourceGroup(rg)) out.push(view(c))
+        try {
+          for await (const c of client.managedClusters.listByResourceGroup(rg)) out.push(view(c))
+        } catch (e) {
+          // No such resource group (404 ResourceGroupNotFound): no cluster of ours there.
+          if (notFound(e)) return []
+          throw e
+        }
         return out
       })
     },

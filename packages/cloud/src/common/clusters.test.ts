@@ -143,3 +143,26 @@ describe('gc of AKS clusters (recorded HTTP)', () => {
     expect(await gcManagedClusters({clusters: await api(context), olderThanMs: FIVE_HOURS, dryRun: true, context})).toEqual(['kola-old'])
   })
 })
+
+describe('gc of managed clusters where there can be none', () => {
+  useRecordedHttp()
+
+  it('GKE: a project with the Kubernetes Engine API switched off has no clusters (403 SERVICE_DISABLED is not an error)', async () => {
+    const context = testContext(NOW)
+    nock('https://oauth2.googleapis.com').post('/token').reply(200, {access_token: 'gke-test-token', expires_in: 3600, token_type: 'Bearer'})
+    nock('https://container.googleapis.com').get('/v1/projects/mantle-test/locations/-/clusters').reply(403, {
+      error: {code: 403, message: 'Kubernetes Engine API has not been used in project 123456 before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/container.googleapis.com/overview?project=123456 then retry.', status: 'PERMISSION_DENIED', details: [{'@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED'}]},
+    })
+    const clusters = await gkeClusters({auth: testServiceAccount(), location: '-', ...context})
+    expect(await gcManagedClusters({clusters, olderThanMs: FIVE_HOURS, context})).toEqual([])
+  })
+
+  it('AKS: a resource group that does not exist holds no clusters (404 ResourceGroupNotFound is not an error)', async () => {
+    const context = testContext(NOW)
+    const SUB = '00000000-1111-2222-3333-444444444444'
+    nock('https://management.azure.com').get(`/subscriptions/${SUB}/resourceGroups/kola/providers/Microsoft.ContainerService/managedClusters`).query(true).reply(404, {error: {code: 'ResourceGroupNotFound', message: "Resource group 'kola' could not be found."}})
+    const credential = {getToken: async () => ({token: 'test-arm-token', expiresOnTimestamp: Date.now() + 3_600_000})}
+    const clusters = await aksClusters({credential, subscriptionId: SUB, resourceGroup: 'kola', location: 'westus', ...context})
+    expect(await gcManagedClusters({clusters, olderThanMs: FIVE_HOURS, context})).toEqual([])
+  })
+})

@@ -127,7 +127,11 @@ export async function gkeClusters(options: GkeOptions): Promise<ManagedClusterAp
       await pollUntil(async () => ((await get(name)) ? undefined : true), {what: `GKE cluster ${name} to be deleted`, intervalMs: interval, timeoutMs: 45 * 60_000, signal: ctx.signal})
     },
     async list() {
-      const r = await rest.get<{clusters?: GkeCluster[]}>(`${options.location}/clusters`)
+      const r = await rest.get<{clusters?: GkeCluster[]}>(`${options.location}/clusters`).catch((e: unknown) => {
+        // The Kubernetes Engine API switched off in the project (403 SERVICE_DISABLED): no cluster can exist there, so gc has nothing to do.
+        if (/has not been used in project .* or it is disabled/.test(String((e as Error)?.message))) return {clusters: []}
+        throw e
+      })
       for (const c of r.clusters ?? []) if (c.location) found.set(c.name, c.location)
       return (r.clusters ?? []).map(view)
     },
