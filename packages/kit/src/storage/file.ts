@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import {createReadStream, createWriteStream, type Dirent, type Stats, readdirSync, readFileSync, statSync} from 'node:fs'
-import {copyFile, link, mkdir, open, rename, stat, unlink} from 'node:fs/promises'
+import {copyFile, link, mkdir, open, readdir, rename, stat, unlink} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {addAbortSignal, Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -13,6 +13,44 @@ import {sortEntries} from './url.js'
 
 /** Files up to this size are hashed from one read. */
 const SMALL_FILE = 1024 * 1024
+
+/** Directories read at once by `list`: enough to keep libuv's 4 threads busy. */
+const LIST_CONCURRENCY = 8
+
+/**
+ * Runs `visit` over a tree of directories from `start`, at most
+ * LIST_CONCURRENCY at once; `visit` pushes the sub-directories it finds into
+ * the queue it is given. The first failure stops new visits and is thrown
+ * once the running ones settle.
+ */
+async function walkPool(start: string, visit: (dir: string, queue: string[]) => Promise<void>): Promise<void> {
+  const queue = [start]
+  let active = 0
+  let failure: {error: unknown} | undefined
+  await new Promise<void>((resolve, reject) => {
+    const pump = (): void => {
+      while (!failure && active < LIST_CONCURRENCY && queue.length > 0) {
+        active++
+        visit(queue.pop()!, queue).then(
+          () => {
+            active--
+            pump()
+          },
+          (error: unknown) => {
+            active--
+            failure ??= {error}
+            pump()
+          },
+        )
+      }
+      if (active === 0 && (failure || queue.length === 0)) {
+        if (failure) reject(failure.error)
+        else resolve()
+      }
+    }
+    pump()
+  })
+}
 
 /** Temporary files of unfinished writes: never listed, never mistaken for objects. */
 const PARTIAL = '.mantle-partial-'
@@ -58,23 +96,20 @@ export class FileBucket implements Bucket {
   }
 
   /**
-   * Walks the tree with the synchronous calls (readdir with file types, one
-   * stat per file): on a tree of 100,000 files the promise-based calls, one
-   * awaited after the other, took ten times as long. The event loop gets a
-   * turn (and the signal a look) every few hundred directories.
+   * Walks the tree with up to LIST_CONCURRENCY directories read at once
+   * (readdir with file types on libuv's thread pool, so a second core
+   * works too), and one synchronous stat per file where sizes are wanted.
+   * Directories read one after the other left one core idle: a rerun of
+   * the index pages of 100,000 files took 3-5x rclone lsf's wall time.
    */
   async *list(options: ListOptions = {}): AsyncIterable<ListEntry> {
     const prefix = options.prefix ?? ''
     const delimiter = options.delimiter
     const entries: ListEntry[] = []
     const seen = new Set<string>()
-    let visited = 0
-    const walk = async (dirKey: string): Promise<void> => {
-      if (++visited % 256 === 0) {
-        await new Promise((resolve) => setImmediate(resolve))
-        options.signal?.throwIfAborted()
-      }
-      const names = this.readDir(dirKey)
+    const visit = async (dirKey: string, queue: string[]): Promise<void> => {
+      options.signal?.throwIfAborted()
+      const names = await this.readDirAsync(dirKey)
       for (const dirent of names) {
         const name = dirent.name
         if (name.includes(PARTIAL)) continue
@@ -88,7 +123,7 @@ export class FileBucket implements Bucket {
             if (this.hasObjects(sub)) entries.push({type: 'prefix', prefix: sub})
             continue
           }
-          await walk(sub)
+          queue.push(sub)
         } else if (kind === 'file' && key.startsWith(prefix)) {
           const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1
           if (cut >= 0) {
@@ -112,10 +147,21 @@ export class FileBucket implements Bucket {
       }
     }
     this.path(prefix)
-    await walk(prefix.slice(0, prefix.lastIndexOf('/') + 1))
+    await walkPool(prefix.slice(0, prefix.lastIndexOf('/') + 1), visit)
     for (const e of sortEntries(entries)) {
       options.signal?.throwIfAborted()
       yield e
+    }
+  }
+
+  /** readDir on the thread pool. */
+  private async readDirAsync(dirKey: string): Promise<Dirent[]> {
+    try {
+      return await readdir('/' + dirKey, {withFileTypes: true})
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES') return []
+      throw mapFsError(error, this.urlOf(dirKey))
     }
   }
 
