@@ -18,6 +18,8 @@ export interface IndexOptions {
   prefix: string
   /** Page titles are `<title>/<prefix>`; default: the bucket's name. */
   title?: string | undefined
+  /** A local directory's pages are titled from this prefix down (the published root); default: the indexed prefix. */
+  titleRoot?: string | undefined
   /** Write `p` (a redirect to `p/`) and `p/` (the listing) for each directory. */
   directoryHtml: boolean
   /** Write `p/index.html` for each directory. */
@@ -131,8 +133,9 @@ export async function updateIndexes(options: IndexOptions): Promise<IndexResult>
   const listing = withoutUnindexable(options.listing ?? (await fetchListing(bucket, root, options.recursive, options.signal, true)), bucket, logger)
   // A local directory's keys are machine paths: its pages are titled from the indexed directory down.
   const local = bucket.scheme === 'file'
-  const title = options.title ?? (local ? baseName(root) : bucket.name)
-  const titleOf = (prefix: string): string => `${title}/${local ? prefix.slice(root.length) : prefix}`
+  const titleRoot = options.titleRoot !== undefined && root.startsWith(fixPrefix(options.titleRoot)) ? fixPrefix(options.titleRoot) : root
+  const title = options.title ?? (local ? baseName(titleRoot) : bucket.name)
+  const titleOf = (prefix: string): string => `${title}/${local ? prefix.slice(titleRoot.length) : prefix}`
   const tree = buildTree(listing, !options.recursive)
   const result: IndexResult = {written: [], deleted: [], unchanged: 0}
   type Job = {kind: 'write'; key: string; body: string} | {kind: 'delete'; key: string}

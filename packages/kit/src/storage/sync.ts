@@ -32,6 +32,8 @@ export interface SyncOptions {
   indexDirs: boolean
   indexHtml: boolean
   title?: string | undefined
+  /** A local destination's pages are titled from this prefix down (see IndexOptions.titleRoot). */
+  titleRoot?: string | undefined
   /** Objects compared at once (listing, MD5 lookups): rclone's --checkers (default 16). */
   checkers?: number | undefined
   /** Objects copied at once: rclone's --transfers (default 16). */
@@ -160,6 +162,7 @@ export async function syncTree(options: SyncOptions): Promise<SyncResult> {
     bucket: destination,
     prefix: dstPrefix,
     title: options.title,
+    titleRoot: options.titleRoot,
     directoryHtml: options.indexDirs,
     indexHtml: options.indexHtml,
     delete: options.delete,

@@ -20,20 +20,21 @@ export function destinationSteps(ctx: StageContext): Step[] {
   for (const [i, dest] of (release.spec.destinations ?? []).entries()) {
     const where = `storage ${dest.url}`
     const id = (what: string): string => `storage/${i + 1}/${what}`
-    const open = async (sub: string): Promise<StorageLocation> => {
+    // Pages are titled from the destination's root down, whichever part of it a step indexes.
+    const open = async (sub: string): Promise<{location: StorageLocation; pages: IndexOptions}> => {
       const base = await openLocation(dest.url, ctx.storage)
-      return {bucket: base.bucket, key: `${fixPrefix(base.key)}${sub}`}
+      const root = fixPrefix(base.key)
+      return {location: {bucket: base.bucket, key: `${root}${sub}`}, pages: {...indexOptions(dest), titleRoot: root}}
     }
-    const pages = indexOptions(dest)
     const syncTo = (sub: string): Step => ({
       id: id(sub.slice(0, -1)),
       where,
       check: async (c) => {
-        const destination = await open(sub)
+        const {location: destination, pages} = await open(sub)
         return (await storageSync().sync({source: sourceLocation(ctx), destination, ...pages, dryRun: true, force: ctx.force, signal: c.signal})).actions
       },
       run: async (c) => {
-        const destination = await open(sub)
+        const {location: destination, pages} = await open(sub)
         await storageSync().sync({source: sourceLocation(ctx), destination, ...pages, dryRun: false, force: ctx.force, signal: c.signal})
       },
     })
@@ -46,13 +47,13 @@ export function destinationSteps(ctx: StageContext): Step[] {
         id: id(`${sub}index`),
         where,
         check: async (c) => {
-          const location = await open(sub)
+          const {location, pages} = await open(sub)
           // A dry index now would list the tree as it is before the syncs above.
           for (const s of syncs) if ((await s.check(c)).length > 0) return [`regenerate the index pages of ${location.bucket.urlOf(location.key)}`]
           return (await storageSync().index({location, ...pages, recursive: false, dryRun: true, force: ctx.force, signal: c.signal})).actions
         },
         run: async (c) => {
-          const location = await open(sub)
+          const {location, pages} = await open(sub)
           await storageSync().index({location, ...pages, recursive: false, dryRun: false, force: ctx.force, signal: c.signal})
         },
       })
@@ -90,7 +91,7 @@ export async function indexDestinations(options: IndexDestinationsOptions): Prom
       : [{location: root, recursive: true}]
     const actions: string[] = []
     for (const t of targets) {
-      const done = await storageSync().index({location: t.location, ...indexOptions(dest), recursive: t.recursive, dryRun: options.dryRun, force: options.force, signal: options.signal})
+      const done = await storageSync().index({location: t.location, ...indexOptions(dest), titleRoot: root.key, recursive: t.recursive, dryRun: options.dryRun, force: options.force, signal: options.signal})
       actions.push(...done.actions)
     }
     out.push({url: dest.url, actions})

@@ -5,6 +5,8 @@ export interface IndexOptions {
   indexHtml: boolean
   /** Page titles are `<title>/<prefix>` (kit's default: the bucket's name). */
   title?: string | undefined
+  /** The destination's root: a local destination's pages are titled from there down, whichever part is indexed. */
+  titleRoot?: string | undefined
 }
 
 export interface SyncRequest extends IndexOptions {
@@ -59,6 +61,7 @@ export function storageSync(): StorageSync {
         indexDirs: r.directoryHtml,
         indexHtml: r.indexHtml,
         title: r.title,
+        titleRoot: r.titleRoot,
         signal: r.signal,
       })
       return {actions: lines(r.destination.bucket, {copied: out.copied, written: out.index.written, deleted: out.deleted}, out.index.deleted)}
@@ -68,6 +71,7 @@ export function storageSync(): StorageSync {
         bucket: r.location.bucket,
         prefix: r.location.key,
         title: r.title,
+        titleRoot: r.titleRoot,
         directoryHtml: r.directoryHtml,
         indexHtml: r.indexHtml,
         delete: true,
