@@ -17,13 +17,28 @@ const TEST_CODE = [
 ]
 
 const TEST_HELPERS = {
-  group: ['**/testing', '**/testing/**', '**/testing.js', '@mantle/test-utils', '@mantle/test-utils/**', '@mantle/*/testing', '@mantle/*/testing/**', 'vitest', 'nock', 'aws-sdk-client-mock', 'aws-sdk-client-mock-*'],
+  group: [
+    '**/testing',
+    '**/testing/**',
+    '**/testing.js',
+    '@mantle/test-utils',
+    '@mantle/test-utils/**',
+    '@mantle/*/testing',
+    '@mantle/*/testing/**',
+    'vitest',
+    'nock',
+    'aws-sdk-client-mock',
+    'aws-sdk-client-mock-*',
+  ],
   message: 'test helpers are for tests only: shipped code never imports them.',
 }
-const OCLIF = {group: ['@oclif/core', '@oclif/core/**'], message: 'take oclif (Flags, Args, Command, Errors, Config) from @mantle/kit: only the kit loads it.'}
+const OCLIF = {
+  group: ['@oclif/core', '@oclif/core/**'],
+  message: 'take oclif (Flags, Args, Command, Errors, Config) from @mantle/kit: only the kit loads it.',
+}
 const CLOUD_SDKS = {
   group: ['@aws-sdk/*', '@smithy/*', 'aws-sdk', '@google-cloud/*', '@googleapis/*', 'googleapis', 'google-auth-library', '@azure/*'],
-  message: 'cloud SDKs belong in packages/cloud, packages/auth and the kit\'s storage: use their narrow interfaces.',
+  message: "cloud SDKs belong in packages/cloud, packages/auth and the kit's storage: use their narrow interfaces.",
 }
 // Dynamic import() and require() of the same modules, which no-restricted-imports does not see (esquery regexes; "." stands for "/").
 TEST_HELPERS.regex = '(^|[^a-zA-Z0-9_-])testing([^a-zA-Z0-9_-]|$)|^@mantle.test-utils|^vitest$|^nock$|^aws-sdk-client-mock'
@@ -50,7 +65,23 @@ const ENVIRONMENT = ['env', 'cwd', 'argv'].map((property) => ({
 
 export default tseslint.config(
   // Generated and git-ignored (see .gitignore): now that .js/.mjs/.cjs are linted, their generated copies must stay out.
-  {ignores: ['**/dist/**', '**/vendor/**', '**/node_modules/**', '**/.cache/**', '.tools/**', '.day/**', '.services/**', '.emulators/**', '.packs/**', '_kola_temp/**', '_kube_temp/**', 'bench/results/**', 'coverage/**']},
+  {
+    ignores: [
+      '**/dist/**',
+      '**/vendor/**',
+      '**/node_modules/**',
+      '**/.cache/**',
+      '.tools/**',
+      '.day/**',
+      '.services/**',
+      '.emulators/**',
+      '.packs/**',
+      '_kola_temp/**',
+      '_kube_temp/**',
+      'bench/results/**',
+      'coverage/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

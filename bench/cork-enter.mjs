@@ -26,7 +26,9 @@ execFileSync('bash', [join(root, 'scripts/services/dockerd.sh'), 'start'], {stdi
 const host = /CORK_TEST_DOCKER_HOST=(\S+)/.exec(readFileSync(join(root, '.services/dockerd.env'), 'utf8'))[1]
 const env = {...process.env, DOCKER_HOST: host}
 const dockerCli = execFileSync('sh', ['-c', 'command -v docker']).toString().trim()
-const dockerVersion = execFileSync(dockerCli, ['version', '--format', '{{.Client.Version}} (engine {{.Server.Version}})'], {env}).toString().trim()
+const dockerVersion = execFileSync(dockerCli, ['version', '--format', '{{.Client.Version}} (engine {{.Server.Version}})'], {env})
+  .toString()
+  .trim()
 
 const {makeSdkFixture} = await import(join(root, 'packages/cork/dist/testing/sdk-fixture.js'))
 const {makeTestKey} = await import(join(root, 'packages/kit/dist/verify/testing.js'))
@@ -49,7 +51,11 @@ function run(cmd, args) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 try {
-  const created = spawnSync(process.execPath, [cork, 'create', '--json', '--board', 'amd64-usr', '--sdk-url', join(dir, 'mirror'), '--verify-key', join(dir, 'key.asc')], {cwd: checkout, env, encoding: 'utf8'})
+  const created = spawnSync(
+    process.execPath,
+    [cork, 'create', '--json', '--board', 'amd64-usr', '--sdk-url', join(dir, 'mirror'), '--verify-key', join(dir, 'key.asc')],
+    {cwd: checkout, env, encoding: 'utf8'},
+  )
   if (created.status !== 0) throw new Error(`cork create failed: ${created.stderr}`)
   const container = JSON.parse(created.stdout).container
   // Warm the compile cache and the engine.
@@ -76,7 +82,9 @@ try {
   const o = median(full)
   const floor = (median(node) + d - median(cli)) / d
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-  console.log(`cork enter: median of ${runs} alternating runs; ${dockerCli} ${dockerVersion}; node ${process.version}; load average ${load}; node -e 0: ${median(node).toFixed(1)} ms; docker --version: ${median(cli).toFixed(1)} ms; floor for a Node.js client: ${floor.toFixed(2)}x`)
+  console.log(
+    `cork enter: median of ${runs} alternating runs; ${dockerCli} ${dockerVersion}; node ${process.version}; load average ${load}; node -e 0: ${median(node).toFixed(1)} ms; docker --version: ${median(cli).toFixed(1)} ms; floor for a Node.js client: ${floor.toFixed(2)}x`,
+  )
   console.log('docker exec true   cork enter -- true   ratio   goal      cork enter (full command)   ratio')
   console.log(
     `${d.toFixed(1).padStart(13)} ms ${f.toFixed(1).padStart(17)} ms ${(f / d).toFixed(2).padStart(6)}x   <= 1.3x ${f / d <= 1.3 ? 'ok    ' : 'MISSED'} ${o.toFixed(1).padStart(22)} ms ${(o / d).toFixed(2).padStart(7)}x`,

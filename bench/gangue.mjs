@@ -39,7 +39,7 @@ async function setup() {
   const file = join(srv, 'image.bin')
   const hash = createHash('sha256')
   const ws = createWriteStream(file)
-  for (let left = bytes; left > 0; ) {
+  for (let left = bytes; left > 0;) {
     const chunk = randomBytes(Math.min(left, 16 * 1024 * 1024))
     hash.update(chunk)
     if (!ws.write(chunk)) await new Promise((r) => ws.once('drain', r))
@@ -148,11 +148,15 @@ try {
 const m = Object.fromEntries(names.map((n) => [n, median(times[n])]))
 const c = Object.fromEntries(names.map((n) => [n, median(cpus[n])]))
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-console.log(`gangue get: ${(bytes / 1024 ** 3).toFixed(2)} GiB, signature ${digest} (gpg default), ${rounds} rotating rounds, medians; node ${process.version}; load average at the end ${load}`)
+console.log(
+  `gangue get: ${(bytes / 1024 ** 3).toFixed(2)} GiB, signature ${digest} (gpg default), ${rounds} rotating rounds, medians; node ${process.version}; load average at the end ${load}`,
+)
 console.log('variant                    median      min      max   CPU (user+sys, median)')
 for (const n of names) {
   const xs = times[n]
-  console.log(`${n.padEnd(24)} ${(m[n] / 1000).toFixed(2).padStart(7)} s ${(Math.min(...xs) / 1000).toFixed(2).padStart(7)} s ${(Math.max(...xs) / 1000).toFixed(2).padStart(7)} s ${(c[n] / 1000).toFixed(2).padStart(7)} s`)
+  console.log(
+    `${n.padEnd(24)} ${(m[n] / 1000).toFixed(2).padStart(7)} s ${(Math.min(...xs) / 1000).toFixed(2).padStart(7)} s ${(Math.max(...xs) / 1000).toFixed(2).padStart(7)} s ${(c[n] / 1000).toFixed(2).padStart(7)} s`,
+  )
 }
 const vsOpenssl = m['gangue get'] / m['openssl dgst (hash only)']
 const vsCurl = m['gangue get --no-verify'] / m['curl (plain)']
@@ -160,8 +164,17 @@ const vsGpg = m['gangue get'] / m['curl + gpg --verify']
 console.log(`gangue get / openssl dgst:           ${vsOpenssl.toFixed(2)}x   goal <= 1.15x ${vsOpenssl <= 1.15 ? 'ok' : 'MISSED'}`)
 console.log(`gangue get --no-verify / curl:       ${vsCurl.toFixed(2)}x   goal <= 1.3x ${vsCurl <= 1.3 ? 'ok' : 'MISSED'}`)
 console.log(`gangue get / curl + gpg --verify:    ${vsGpg.toFixed(2)}x   (reference)`)
-console.log(`CPU time, same ratios: ${(c['gangue get'] / c['openssl dgst (hash only)']).toFixed(2)}x, ${(c['gangue get --no-verify'] / c['curl (plain)']).toFixed(2)}x (load-independent; wall time can be less with threads)`)
+console.log(
+  `CPU time, same ratios: ${(c['gangue get'] / c['openssl dgst (hash only)']).toFixed(2)}x, ${(c['gangue get --no-verify'] / c['curl (plain)']).toFixed(2)}x (load-independent; wall time can be less with threads)`,
+)
 mkdirSync(join(root, 'bench', 'results'), {recursive: true})
-writeFileSync(join(root, 'bench', 'results', 'gangue.json'), JSON.stringify({bytes, rounds, digest, load, node: process.version, times, cpus, medians: m, cpuMedians: c, vsOpenssl, vsCurl, vsGpg}, null, 2))
+writeFileSync(
+  join(root, 'bench', 'results', 'gangue.json'),
+  JSON.stringify(
+    {bytes, rounds, digest, load, node: process.version, times, cpus, medians: m, cpuMedians: c, vsOpenssl, vsCurl, vsGpg},
+    null,
+    2,
+  ),
+)
 rmSync(work, {recursive: true, force: true})
 process.exitCode = vsOpenssl <= 1.15 && vsCurl <= 1.3 ? 0 : 1

@@ -67,7 +67,8 @@ for (let round = 0; round < rounds; round++) {
     const r = await (impl === 'ours' ? ours() : rclone())
     if (impl === 'ours') {
       const again = JSON.parse(r.stdout).locations[0]
-      if (again.written.length + again.deleted.length > 0) throw new Error(`the rerun changed ${again.written.length + again.deleted.length} pages`)
+      if (again.written.length + again.deleted.length > 0)
+        throw new Error(`the rerun changed ${again.written.length + again.deleted.length} pages`)
     }
     times[impl].push(r.ms)
     cpu[impl].push(r.cpuMs)
@@ -83,9 +84,13 @@ const median = (xs) => {
 const o = median(times.ours)
 const r = median(times.rclone)
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-process.stdout.write(`index pages benchmark: ${tops * subs * files} files in ${tops * subs} directories, ${rounds} rounds, medians, load average ${load}\n`)
+process.stdout.write(
+  `index pages benchmark: ${tops * subs * files} files in ${tops * subs} directories, ${rounds} rounds, medians, load average ${load}\n`,
+)
 const oc = median(cpu.ours)
 const rc = median(cpu.rclone)
-process.stdout.write('| measure | rerun of ore storage index -r (nothing to write) | rclone lsf -R | ratio (goal <= 2) |\n|---|---|---|---|\n')
+process.stdout.write(
+  '| measure | rerun of ore storage index -r (nothing to write) | rclone lsf -R | ratio (goal <= 2) |\n|---|---|---|---|\n',
+)
 process.stdout.write(`| wall | ${(o / 1000).toFixed(2)} s | ${(r / 1000).toFixed(2)} s | ${(o / r).toFixed(2)}x |\n`)
 process.stdout.write(`| CPU (user + system) | ${(oc / 1000).toFixed(2)} s | ${(rc / 1000).toFixed(2)} s | ${(oc / rc).toFixed(2)}x |\n`)

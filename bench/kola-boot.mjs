@@ -80,9 +80,21 @@ async function rawBoot(flight) {
   try {
     const port = await freePort()
     const config = addSshKey(toIgnition(undefined), 'core', flight.identity.publicKey)
-    const paths = {overlay: join(dir, 'o.qcow2'), qmp: join(dir, 'qmp'), console: join(dir, 'console.txt'), config: join(dir, 'ignition.json')}
+    const paths = {
+      overlay: join(dir, 'o.qcow2'),
+      qmp: join(dir, 'qmp'),
+      console: join(dir, 'console.txt'),
+      config: join(dir, 'ignition.json'),
+    }
     await writeFile(paths.config, JSON.stringify(config))
-    const spec = {id: 'raw', config, image: flight.image, qemu: flight.qemu, userMac: '52:54:00:12:34:56', privateNic: {group: `239.1.2.3:${await freePort()}`, mac: '52:54:00:12:34:57', ip: '192.168.100.10'}}
+    const spec = {
+      id: 'raw',
+      config,
+      image: flight.image,
+      qemu: flight.qemu,
+      userMac: '52:54:00:12:34:56',
+      privateNic: {group: `239.1.2.3:${await freePort()}`, mac: '52:54:00:12:34:57', ip: '192.168.100.10'},
+    }
     const args = qemuArgs(spec, paths).map((a) => a.replace('hostfwd=tcp:127.0.0.1:0-:22', `hostfwd=tcp:127.0.0.1:${port}-:22`))
     const started = performance.now()
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', flight.image.path, '-F', flight.image.format, paths.overlay])
@@ -93,7 +105,24 @@ async function rawBoot(flight) {
     const key = join(dir, 'key')
     await writeFile(key, flight.identity.privateKey)
     await chmod(key, 0o600)
-    const sshArgs = ['-i', key, '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', 'core@127.0.0.1', 'true']
+    const sshArgs = [
+      '-i',
+      key,
+      '-p',
+      String(port),
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=10',
+      '-o',
+      'LogLevel=ERROR',
+      'core@127.0.0.1',
+      'true',
+    ]
     while (!(await new Promise((resolve) => spawn('ssh', sshArgs, {stdio: 'ignore'}).once('exit', (code) => resolve(code === 0))))) {
       await new Promise((r) => setTimeout(r, 200))
     }
@@ -119,7 +148,9 @@ async function kolaBoot(flight, out) {
 
 const out = await mkdtemp(join(tmpdir(), 'kola-bench-'))
 const flight = await QemuFlight.create(flightOptions)
-console.log(`kola boot overhead (${flight.qemu.accel}, -smp ${flight.qemu.cpus}, -m ${flight.qemu.memoryMiB}, ${pairs} pairs, raw and kola alternating)`)
+console.log(
+  `kola boot overhead (${flight.qemu.accel}, -smp ${flight.qemu.cpus}, -m ${flight.qemu.memoryMiB}, ${pairs} pairs, raw and kola alternating)`,
+)
 const banners = []
 const logins = []
 const kola = []
@@ -129,7 +160,9 @@ try {
     banners.push(raw.banner)
     logins.push(raw.login)
     kola.push(await kolaBoot(flight, out))
-    console.log(`  pair ${i + 1}: raw QEMU: banner ${seconds(raw.banner)} s, login ${seconds(raw.login)} s; kola creation to first command ${seconds(kola[i])} s (${(kola[i] / raw.login).toFixed(2)}x login)`)
+    console.log(
+      `  pair ${i + 1}: raw QEMU: banner ${seconds(raw.banner)} s, login ${seconds(raw.login)} s; kola creation to first command ${seconds(kola[i])} s (${(kola[i] / raw.login).toFixed(2)}x login)`,
+    )
   }
 } finally {
   await flight.destroy()
@@ -137,7 +170,9 @@ try {
 const overLogin = median(kola) / median(logins) - 1
 const overBanner = median(kola) / median(banners) - 1
 console.log(`  median: raw banner ${seconds(median(banners))} s, raw login ${seconds(median(logins))} s, kola ${seconds(median(kola))} s`)
-console.log(`  kola overhead: ${(overLogin * 100).toFixed(1)}% over the raw login (goal <= 10%), ${(overBanner * 100).toFixed(1)}% over the raw banner`)
+console.log(
+  `  kola overhead: ${(overLogin * 100).toFixed(1)}% over the raw login (goal <= 10%), ${(overBanner * 100).toFixed(1)}% over the raw banner`,
+)
 
 const tests = Array.from({length: 4}, (_, i) => ({
   name: `bench.one-machine-${i}`,

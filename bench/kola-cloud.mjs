@@ -47,14 +47,25 @@ const work = await mkdtemp(join(tmpdir(), 'kola-cloud-bench-'))
 const fake = await new FakeEc2({machines: stubMachines(), launchDelayMs: 1000, runningDelayMs: 2000}).start()
 const home = join(work, 'home')
 await mkdir(join(home, '.aws'), {recursive: true})
-await writeFile(join(home, '.aws', 'credentials'), `[default]\naws_access_key_id = ${FAKE_ACCESS_KEY}\naws_secret_access_key = ${FAKE_SECRET_KEY}\n`, {mode: 0o600})
+await writeFile(
+  join(home, '.aws', 'credentials'),
+  `[default]\naws_access_key_id = ${FAKE_ACCESS_KEY}\naws_secret_access_key = ${FAKE_SECRET_KEY}\n`,
+  {mode: 0o600},
+)
 const tests = join(work, 'tests')
 await mkdir(tests)
 await writeFile(
   join(tests, 'bench.mjs'),
   `export const tests = [1, 3].map((n) => ({name: 'bench.cluster' + n, platforms: ['aws'], clusterSize: n, run: async (c) => { if (c.machines.length !== n) c.fatal('machines missing') }}))\n`,
 )
-const env = {PATH: process.env.PATH, HOME: home, AWS_ENDPOINT_URL_EC2: fake.url, AWS_ENDPOINT_URL_STS: fake.url, AWS_EC2_METADATA_DISABLED: 'true', NODE_ENV: 'production'}
+const env = {
+  PATH: process.env.PATH,
+  HOME: home,
+  AWS_ENDPOINT_URL_EC2: fake.url,
+  AWS_ENDPOINT_URL_STS: fake.url,
+  AWS_EC2_METADATA_DISABLED: 'true',
+  NODE_ENV: 'production',
+}
 
 /** One `kola run` of a cluster of n machines: the seconds until the slowest SSH answered, the test's duration, the whole run. */
 async function run(n, round) {
@@ -62,7 +73,11 @@ async function run(n, round) {
   const started = performance.now()
   // Not spawnSync: the fake answers from this process's event loop.
   const r = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [kola, 'run', '-v', '-p', 'aws', '--aws-ami', FAKE_AMI, '--tests-dir', tests, '--output-dir', out, `bench.cluster${n}`], {env, stdio: ['ignore', 'ignore', 'pipe']})
+    const child = spawn(
+      process.execPath,
+      [kola, 'run', '-v', '-p', 'aws', '--aws-ami', FAKE_AMI, '--tests-dir', tests, '--output-dir', out, `bench.cluster${n}`],
+      {env, stdio: ['ignore', 'ignore', 'pipe']},
+    )
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
     child.once('error', reject)

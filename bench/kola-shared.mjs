@@ -37,7 +37,11 @@ async function tree(name, exclusive) {
 function run(project, label) {
   const out = join(work, `_${label}_temp`)
   const started = performance.now()
-  const r = spawnSync(process.execPath, [kola, 'run', '-E', project, '--parallel', '1', '--ssh-timeout', '1800', '--timeout', '3600', '--output-dir', out, 'ext.*'], {env, encoding: 'utf8'})
+  const r = spawnSync(
+    process.execPath,
+    [kola, 'run', '-E', project, '--parallel', '1', '--ssh-timeout', '1800', '--timeout', '3600', '--output-dir', out, 'ext.*'],
+    {env, encoding: 'utf8'},
+  )
   const seconds = (performance.now() - started) / 1000
   if (r.status !== 0) throw new Error(`${label}: kola exited ${r.status}: ${r.stderr.slice(-2000)}`)
   return seconds

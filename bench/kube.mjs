@@ -28,7 +28,8 @@ function run(command, args, env) {
   const t0 = process.hrtime.bigint()
   const r = spawnSync(command, args, {env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`)
+  if (r.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`)
   return {seconds, stdout: r.stdout}
 }
 
@@ -49,7 +50,10 @@ if (process.argv[2] === 'cold') {
 }
 
 const pairs = Number(process.argv[2] ?? 3)
-const bin = run('bash', [join(assets, 'build.sh')], process.env).stdout.trim().split('\n').pop()
+const bin = run('bash', [join(assets, 'build.sh')], process.env)
+  .stdout.trim()
+  .split('\n')
+  .pop()
 console.log(`binaries: ${bin}`)
 const loadAvg = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0]
 const bare = []
@@ -62,12 +66,17 @@ for (let i = 0; i < pairs; i++) {
     run('bash', [join(assets, 'cluster.sh'), 'start', join(dir, 'bare')], env)
     run('bash', [join(assets, 'cluster.sh'), 'stop', join(dir, 'bare')], env)
     bare.push(Number(process.hrtime.bigint() - t0) / 1e9)
-    ours.push(run(process.execPath, [kola, 'kube', 'exec', '--local-bin', bin, '--output-dir', join(dir, 'kola'), '--', 'true'], process.env).seconds)
+    ours.push(
+      run(process.execPath, [kola, 'kube', 'exec', '--local-bin', bin, '--output-dir', join(dir, 'kola'), '--', 'true'], process.env)
+        .seconds,
+    )
     console.log(`pair ${i + 1}: bare ${bare.at(-1).toFixed(1)} s, kola ${ours.at(-1).toFixed(1)} s (load ${loadAvg()})`)
   } finally {
     await rm(dir, {recursive: true, force: true})
   }
 }
 const ratio = median(ours) / median(bare)
-console.log(`\nwarm (median of ${pairs}): bare cluster.sh start+stop ${median(bare).toFixed(1)} s, kola kube exec -- true ${median(ours).toFixed(1)} s, ratio ${ratio.toFixed(2)}x (goal <= 1.10x)`)
+console.log(
+  `\nwarm (median of ${pairs}): bare cluster.sh start+stop ${median(bare).toFixed(1)} s, kola kube exec -- true ${median(ours).toFixed(1)} s, ratio ${ratio.toFixed(2)}x (goal <= 1.10x)`,
+)
 if (existsSync('/proc/loadavg')) console.log(`load average at the end: ${loadAvg()}`)

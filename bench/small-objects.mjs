@@ -36,7 +36,10 @@ const SERVICES = [
 ].filter((x) => !only || only.includes(x.backend))
 const missing = []
 for (const {service} of SERVICES) {
-  const started = spawnSync('bash', [join(root, 'scripts', 'services', `${service}.sh`), 'start'], {encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
+  const started = spawnSync('bash', [join(root, 'scripts', 'services', `${service}.sh`), 'start'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   if (started.status !== 0 || !loadEnv(service)) missing.push(service)
 }
 if (missing.length > 0) {
@@ -54,7 +57,11 @@ for (const {service, backend} of SERVICES) {
       name: 's3 (radosgw)',
       url: (p) => `s3://${e.MANTLE_TEST_S3_BUCKET}/${p}`,
       ours: ['--s3-endpoint', e.MANTLE_TEST_S3_ENDPOINT],
-      oursEnv: {AWS_ACCESS_KEY_ID: e.MANTLE_TEST_S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: e.MANTLE_TEST_S3_SECRET_KEY, AWS_REGION: 'us-east-1'},
+      oursEnv: {
+        AWS_ACCESS_KEY_ID: e.MANTLE_TEST_S3_ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY: e.MANTLE_TEST_S3_SECRET_KEY,
+        AWS_REGION: 'us-east-1',
+      },
       remote: (p) => `rgw:${e.MANTLE_TEST_S3_BUCKET}/${p}`,
       rclone: {
         RCLONE_CONFIG_RGW_TYPE: 's3',
@@ -71,7 +78,11 @@ for (const {service, backend} of SERVICES) {
       ours: [],
       oursEnv: {AZURE_STORAGE_CONNECTION_STRING: e.MANTLE_TEST_AZURE_CONNECTION_STRING},
       remote: (p) => `az:${e.MANTLE_TEST_AZURE_CONTAINER}/${p}`,
-      rclone: {RCLONE_CONFIG_AZ_TYPE: 'azureblob', RCLONE_CONFIG_AZ_USE_EMULATOR: 'true', RCLONE_CONFIG_AZ_ENDPOINT: e.MANTLE_TEST_AZURE_ENDPOINT},
+      rclone: {
+        RCLONE_CONFIG_AZ_TYPE: 'azureblob',
+        RCLONE_CONFIG_AZ_USE_EMULATOR: 'true',
+        RCLONE_CONFIG_AZ_ENDPOINT: e.MANTLE_TEST_AZURE_ENDPOINT,
+      },
     })
   } else {
     backends.push({
@@ -80,7 +91,11 @@ for (const {service, backend} of SERVICES) {
       ours: ['--gcs-endpoint', e.MANTLE_TEST_GCS_ENDPOINT],
       oursEnv: {},
       remote: (p) => `gs:${e.MANTLE_TEST_GCS_BUCKET}/${p}`,
-      rclone: {RCLONE_CONFIG_GS_TYPE: 'google cloud storage', RCLONE_CONFIG_GS_ANONYMOUS: 'true', RCLONE_CONFIG_GS_ENDPOINT: `${e.MANTLE_TEST_GCS_ENDPOINT}/storage/v1/`},
+      rclone: {
+        RCLONE_CONFIG_GS_TYPE: 'google cloud storage',
+        RCLONE_CONFIG_GS_ANONYMOUS: 'true',
+        RCLONE_CONFIG_GS_ENDPOINT: `${e.MANTLE_TEST_GCS_ENDPOINT}/storage/v1/`,
+      },
     })
   }
 }
@@ -101,7 +116,12 @@ for (let i = 0; i < fileCount; i++) {
 }
 process.stderr.write(`small-objects bench: ${fileCount} files, ${(total / 1e6).toFixed(1)} MB, load ${loadavg()[0].toFixed(1)}\n`)
 
-const lastLine = (text) => text.trim().split('\n').at(-1)?.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '') ?? ''
+const lastLine = (text) =>
+  text
+    .trim()
+    .split('\n')
+    .at(-1)
+    ?.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '') ?? ''
 function run(cmd, args, env) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint()
@@ -115,7 +135,8 @@ function run(cmd, args, env) {
   })
 }
 
-const oursSync = (b, from, to) => run(process.execPath, [ore, 'storage', 'sync', '-r', '--log-level', 'warn', ...b.ours, from, to], {...baseEnv, ...b.oursEnv})
+const oursSync = (b, from, to) =>
+  run(process.execPath, [ore, 'storage', 'sync', '-r', '--log-level', 'warn', ...b.ours, from, to], {...baseEnv, ...b.oursEnv})
 const rcloneSync = (b, from, to) => run('rclone', ['sync', '-q', from, to], {...baseEnv, ...b.rclone})
 const OPS = ['upload first', 'upload re-sync', 'download first', 'download re-sync']
 const median = (xs) => {
@@ -139,18 +160,28 @@ for (const b of backends) {
       t['download first'].push(await sync(remote, down + '/'))
       t['download re-sync'].push(await sync(remote, down + '/'))
       rmSync(down, {recursive: true, force: true})
-      process.stderr.write(`small-objects bench: ${b.name} round ${round + 1} ${impl}: ${OPS.map((op) => `${op} ${(t[op].at(-1) / 1000).toFixed(2)} s`).join(', ')}\n`)
+      process.stderr.write(
+        `small-objects bench: ${b.name} round ${round + 1} ${impl}: ${OPS.map((op) => `${op} ${(t[op].at(-1) / 1000).toFixed(2)} s`).join(', ')}\n`,
+      )
     }
   }
-  await run('rclone', ['purge', b.remote(runId)], {...baseEnv, ...b.rclone}).catch((e) => process.stderr.write(`small-objects bench: cleanup: ${e.message}\n`))
+  await run('rclone', ['purge', b.remote(runId)], {...baseEnv, ...b.rclone}).catch((e) =>
+    process.stderr.write(`small-objects bench: cleanup: ${e.message}\n`),
+  )
   for (const op of OPS) {
     const o = median(times.ours[op])
     const r = median(times.rclone[op])
     const goal = op.endsWith('re-sync') ? 0.7 : 1.0
-    rows.push(`| ${b.name} | ${op} | ${(o / 1000).toFixed(2)} | ${(r / 1000).toFixed(2)} | ${(o / r).toFixed(2)}x | ${o / r <= goal ? 'met' : 'missed'} (<= ${goal}x) |`)
+    rows.push(
+      `| ${b.name} | ${op} | ${(o / 1000).toFixed(2)} | ${(r / 1000).toFixed(2)} | ${(o / r).toFixed(2)}x | ${o / r <= goal ? 'met' : 'missed'} (<= ${goal}x) |`,
+    )
   }
 }
 rmSync(work, {recursive: true, force: true})
-process.stdout.write(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`)
+process.stdout.write(
+  `load average at the end: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}\n`,
+)
 process.stdout.write('| backend | operation | ours s (median) | rclone s (median) | ours/rclone | goal |\n|---|---|---|---|---|---|\n')
 for (const r of rows) process.stdout.write(r + '\n')

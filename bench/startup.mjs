@@ -26,7 +26,21 @@ if (process.argv.includes('--installed')) {
     cleanup = () => rmSync(dir, {recursive: true, force: true})
     prefix = join(dir, 'prefix')
     const packed = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts', 'pack.mjs'), join(dir, 'packs')], {encoding: 'utf8'}))
-    execFileSync('npm', ['install', '--global', '--prefix', prefix, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...packed.map((p) => p.file)], {stdio: ['ignore', 'ignore', 'inherit']})
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--global',
+        '--prefix',
+        prefix,
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        ...packed.map((p) => p.file),
+      ],
+      {stdio: ['ignore', 'ignore', 'inherit']},
+    )
   }
   // The entry each package.json names, inside the prefix (the same file the prefix's bin/<tool> links to).
   binOf = (tool) => {
@@ -65,6 +79,8 @@ let ok = true
 for (const r of rows) {
   const ratio = r.help / r.node
   ok &&= ratio <= 2.5
-  console.log(`${r.tool.padEnd(7)} ${r.node.toFixed(1).padStart(7)} ms ${r.help.toFixed(1).padStart(10)} ms ${ratio.toFixed(2).padStart(7)}x   <= 2.5x ${ratio <= 2.5 ? 'ok' : 'MISSED'}`)
+  console.log(
+    `${r.tool.padEnd(7)} ${r.node.toFixed(1).padStart(7)} ms ${r.help.toFixed(1).padStart(10)} ms ${ratio.toFixed(2).padStart(7)}x   <= 2.5x ${ratio <= 2.5 ? 'ok' : 'MISSED'}`,
+  )
 }
 process.exitCode = ok ? 0 : 1

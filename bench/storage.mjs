@@ -54,7 +54,10 @@ const missing = []
 for (const {service} of SERVICES.filter((x) => !only || only.some((o) => x.backend.startsWith(o)))) {
   const started = spawnSync('bash', [join(servicesDir, `${service}.sh`), 'start'], {encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
   if (started.status === 0 && loadEnv(service)) continue
-  const why = started.status === 0 ? `it wrote no ${join(stateDir, `${service}.env`)}` : `failed: ${(started.stderr || started.error?.message || `exit ${started.status}`).trim().split('\n').at(-1)}`
+  const why =
+    started.status === 0
+      ? `it wrote no ${join(stateDir, `${service}.env`)}`
+      : `failed: ${(started.stderr || started.error?.message || `exit ${started.status}`).trim().split('\n').at(-1)}`
   missing.push(`${service} (scripts/services/${service}.sh start ${why})`)
 }
 if (missing.length > 0) {
@@ -73,7 +76,14 @@ if (s3) {
     name: 's3 (radosgw)',
     size: bytes,
     url: `s3://${s3.MANTLE_TEST_S3_BUCKET}/bench/`,
-    options: {s3: {endpoint: s3.MANTLE_TEST_S3_ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: s3.MANTLE_TEST_S3_ACCESS_KEY, secretAccessKey: s3.MANTLE_TEST_S3_SECRET_KEY}}},
+    options: {
+      s3: {
+        endpoint: s3.MANTLE_TEST_S3_ENDPOINT,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: {accessKeyId: s3.MANTLE_TEST_S3_ACCESS_KEY, secretAccessKey: s3.MANTLE_TEST_S3_SECRET_KEY},
+      },
+    },
     remote: `rgw:${s3.MANTLE_TEST_S3_BUCKET}/bench/`,
     rclone: {
       RCLONE_CONFIG_RGW_TYPE: 's3',
@@ -93,7 +103,11 @@ if (az) {
     options: {azure: {connectionString: az.MANTLE_TEST_AZURE_CONNECTION_STRING}},
     remote: `az:${az.MANTLE_TEST_AZURE_CONTAINER}/bench/`,
     // rclone 1.60: use_emulator plus the full endpoint URL.
-    rclone: {RCLONE_CONFIG_AZ_TYPE: 'azureblob', RCLONE_CONFIG_AZ_USE_EMULATOR: 'true', RCLONE_CONFIG_AZ_ENDPOINT: az.MANTLE_TEST_AZURE_ENDPOINT},
+    rclone: {
+      RCLONE_CONFIG_AZ_TYPE: 'azureblob',
+      RCLONE_CONFIG_AZ_USE_EMULATOR: 'true',
+      RCLONE_CONFIG_AZ_ENDPOINT: az.MANTLE_TEST_AZURE_ENDPOINT,
+    },
   })
 }
 const gcs = loadEnv('gcs')
@@ -104,7 +118,11 @@ if (gcs) {
     url: `gs://${gcs.MANTLE_TEST_GCS_BUCKET}/bench/`,
     options: {gcs: {apiEndpoint: gcs.MANTLE_TEST_GCS_ENDPOINT, clientOptions: {projectId: 'mantle-test'}}},
     remote: `gs:${gcs.MANTLE_TEST_GCS_BUCKET}/bench/`,
-    rclone: {RCLONE_CONFIG_GS_TYPE: 'google cloud storage', RCLONE_CONFIG_GS_ANONYMOUS: 'true', RCLONE_CONFIG_GS_ENDPOINT: `${gcs.MANTLE_TEST_GCS_ENDPOINT}/storage/v1/`},
+    rclone: {
+      RCLONE_CONFIG_GS_TYPE: 'google cloud storage',
+      RCLONE_CONFIG_GS_ANONYMOUS: 'true',
+      RCLONE_CONFIG_GS_ENDPOINT: `${gcs.MANTLE_TEST_GCS_ENDPOINT}/storage/v1/`,
+    },
   })
 }
 
@@ -114,7 +132,7 @@ async function makeFile(size) {
   const file = join(work, `data-${size}.bin`)
   const hash = createHash('md5')
   const ws = createWriteStream(file)
-  for (let left = size; left > 0; ) {
+  for (let left = size; left > 0;) {
     const chunk = randomBytes(Math.min(left, 16 * 1024 * 1024))
     hash.update(chunk)
     if (!ws.write(chunk)) await new Promise((r) => ws.once('drain', r))
@@ -125,7 +143,12 @@ async function makeFile(size) {
 }
 
 /** The last line a failed tool printed, without rclone's timestamp: one line for a table cell. */
-const lastLine = (text) => text.trim().split('\n').at(-1).replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')
+const lastLine = (text) =>
+  text
+    .trim()
+    .split('\n')
+    .at(-1)
+    .replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')
 
 function run(cmd, args, env) {
   return new Promise((resolve) => {
@@ -172,13 +195,25 @@ for (const b of backends.filter((x) => !only || only.some((o) => x.name.startsWi
   const errors = {}
   const impls = {
     ours: {
-      upload: () => run(process.execPath, ['--input-type=module', '-e', oursScript, 'upload', b.url, keyOf(b, 'ours.bin'), file], {...baseEnv, BENCH_OPTIONS: JSON.stringify(b.options)}),
-      download: () => run(process.execPath, ['--input-type=module', '-e', oursScript, 'download', b.url, keyOf(b, 'ours.bin'), out], {...baseEnv, BENCH_OPTIONS: JSON.stringify(b.options)}),
+      upload: () =>
+        run(process.execPath, ['--input-type=module', '-e', oursScript, 'upload', b.url, keyOf(b, 'ours.bin'), file], {
+          ...baseEnv,
+          BENCH_OPTIONS: JSON.stringify(b.options),
+        }),
+      download: () =>
+        run(process.execPath, ['--input-type=module', '-e', oursScript, 'download', b.url, keyOf(b, 'ours.bin'), out], {
+          ...baseEnv,
+          BENCH_OPTIONS: JSON.stringify(b.options),
+        }),
     },
     rclone: {
       upload: () => run('rclone', ['copyto', '-q', '--ignore-times', file, `${b.remote}rclone.bin`], {...baseEnv, ...b.rclone}),
       // If rclone could not upload (the GCS emulator), it downloads the object ours wrote.
-      download: () => run('rclone', ['copyto', '-q', '--ignore-times', `${b.remote}${errors['rclone upload'] ? 'ours' : 'rclone'}.bin`, out], {...baseEnv, ...b.rclone}),
+      download: () =>
+        run('rclone', ['copyto', '-q', '--ignore-times', `${b.remote}${errors['rclone upload'] ? 'ours' : 'rclone'}.bin`, out], {
+          ...baseEnv,
+          ...b.rclone,
+        }),
     },
   }
   for (let round = 0; round < rounds; round++) {
@@ -199,7 +234,9 @@ for (const b of backends.filter((x) => !only || only.some((o) => x.name.startsWi
           continue
         }
         times[impl][op].push(r.ms)
-        process.stderr.write(`storage bench: ${b.name} round ${round + 1} ${impl} ${op}: ${((b.size / 1e6) / (r.ms / 1000)).toFixed(1)} MB/s\n`)
+        process.stderr.write(
+          `storage bench: ${b.name} round ${round + 1} ${impl} ${op}: ${(b.size / 1e6 / (r.ms / 1000)).toFixed(1)} MB/s\n`,
+        )
       }
     }
   }
@@ -217,7 +254,10 @@ for (const b of backends.filter((x) => !only || only.some((o) => x.name.startsWi
     })
   }
   // Free the emulator's memory for the next backend (radosgw's store is in RAM).
-  await run(process.execPath, ['--input-type=module', '-e', cleanupScript, b.url, keyOf(b, 'ours.bin'), keyOf(b, 'rclone.bin')], {...baseEnv, BENCH_OPTIONS: JSON.stringify(b.options)})
+  await run(process.execPath, ['--input-type=module', '-e', cleanupScript, b.url, keyOf(b, 'ours.bin'), keyOf(b, 'rclone.bin')], {
+    ...baseEnv,
+    BENCH_OPTIONS: JSON.stringify(b.options),
+  })
   rmSync(file, {force: true})
   rmSync(out, {force: true})
 }

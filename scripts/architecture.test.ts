@@ -46,8 +46,18 @@ describe('eslint architecture rules', () => {
   })
 
   it('Given a test, a testing helper or test-utils importing test helpers, when linted, then nothing is reported', async () => {
-    expect(await lint('packages/ore/src/commands/x.test.ts', "import {runCli} from '@mantle/test-utils'\nimport {it} from 'vitest'\nit('x', () => runCli)\n")).toEqual([])
-    expect(await lint('packages/cork/src/testing/x.ts', "import {makeTestKey} from '@mantle/kit/verify/testing'\nexport const k = makeTestKey\n")).toEqual([])
+    expect(
+      await lint(
+        'packages/ore/src/commands/x.test.ts',
+        "import {runCli} from '@mantle/test-utils'\nimport {it} from 'vitest'\nit('x', () => runCli)\n",
+      ),
+    ).toEqual([])
+    expect(
+      await lint(
+        'packages/cork/src/testing/x.ts',
+        "import {makeTestKey} from '@mantle/kit/verify/testing'\nexport const k = makeTestKey\n",
+      ),
+    ).toEqual([])
     expect(await lint('packages/test-utils/src/x.ts', "import nock from 'nock'\nexport const n = nock\n")).toEqual([])
   })
 
@@ -68,19 +78,30 @@ describe('eslint architecture rules', () => {
   it.each([
     ['packages/ore/src/commands/aws/y.ts', "import {S3Client} from '@aws-sdk/client-s3'\nexport const c = S3Client\n"],
     ['packages/plume/src/services/y.ts', "import type {Storage} from '@google-cloud/storage'\nexport type S = Storage\n"],
-    ['packages/kola/src/platform/y.ts', "import {DefaultAzureCredential} from '@azure/identity'\nexport const d = DefaultAzureCredential\n"],
+    [
+      'packages/kola/src/platform/y.ts',
+      "import {DefaultAzureCredential} from '@azure/identity'\nexport const d = DefaultAzureCredential\n",
+    ],
     ['packages/kit/src/download/y.ts', "import {BlobServiceClient} from '@azure/storage-blob'\nexport const b = BlobServiceClient\n"],
     ['packages/gangue/src/services/y.ts', "import {google} from 'googleapis'\nexport const g = google\n"],
     ['packages/cork/src/y.mjs', "import {GoogleAuth} from 'google-auth-library'\nexport const a = GoogleAuth\n"],
     ['packages/plume/src/services/lazy.ts', "export const ec2 = async () => (await import('@aws-sdk/client-ec2')).EC2Client\n"],
   ])('Given %s importing a cloud SDK outside cloud, auth and kit storage, when linted, then it is reported', async (path, code) => {
-    expect(await lint(path, code)).toEqual([expect.stringMatching(/^no-restricted-(imports|syntax): .*cloud SDKs belong in packages\/cloud/)])
+    expect(await lint(path, code)).toEqual([
+      expect.stringMatching(/^no-restricted-(imports|syntax): .*cloud SDKs belong in packages\/cloud/),
+    ])
   })
 
   it('Given cloud, auth and the kit storage importing cloud SDKs, when linted, then nothing is reported', async () => {
-    expect(await lint('packages/cloud/src/aws/z.ts', "import type {S3Client} from '@aws-sdk/client-s3'\nexport type C = S3Client\n")).toEqual([])
-    expect(await lint('packages/auth/src/z.ts', "import type {TokenCredential} from '@azure/identity'\nexport type T = TokenCredential\n")).toEqual([])
-    expect(await lint('packages/kit/src/storage/z.ts', "import type {Storage} from '@google-cloud/storage'\nexport type S = Storage\n")).toEqual([])
+    expect(
+      await lint('packages/cloud/src/aws/z.ts', "import type {S3Client} from '@aws-sdk/client-s3'\nexport type C = S3Client\n"),
+    ).toEqual([])
+    expect(
+      await lint('packages/auth/src/z.ts', "import type {TokenCredential} from '@azure/identity'\nexport type T = TokenCredential\n"),
+    ).toEqual([])
+    expect(
+      await lint('packages/kit/src/storage/z.ts', "import type {Storage} from '@google-cloud/storage'\nexport type S = Storage\n"),
+    ).toEqual([])
   })
 
   it.each([
@@ -90,7 +111,9 @@ describe('eslint architecture rules', () => {
     ['packages/kit/src/storage/z.js', 'export const home = process.env.HOME\n', 'process.env'],
     ['packages/cork/src/z.cjs', 'module.exports = process.cwd()\n', 'process.cwd'],
   ])('Given %s reading %s, when linted, then it is reported', async (path, code, what) => {
-    expect(await lint(path, code)).toEqual([expect.stringMatching(new RegExp(`^no-restricted-properties: '${what.replace('.', '\\.')}' is restricted.*this\\.context`))])
+    expect(await lint(path, code)).toEqual([
+      expect.stringMatching(new RegExp(`^no-restricted-properties: '${what.replace('.', '\\.')}' is restricted.*this\\.context`)),
+    ])
   })
 
   it('Given the base command, a bin and a test reading the environment, when linted, then nothing is reported', async () => {
@@ -100,7 +123,10 @@ describe('eslint architecture rules', () => {
   })
 
   it('Given a command parsing its argv again, when linted, then it is reported', async () => {
-    const code = "import {BaseCommand} from '@mantle/kit'\nexport default class X extends BaseCommand<typeof X> {\n  async run(): Promise<void> {\n    const {argv} = await this.parse(X)\n    void argv\n  }\n}\n"
-    expect(await lint('packages/gangue/src/commands/x.ts', code)).toEqual([expect.stringMatching(/^no-restricted-syntax: the base command parsed already/)])
+    const code =
+      "import {BaseCommand} from '@mantle/kit'\nexport default class X extends BaseCommand<typeof X> {\n  async run(): Promise<void> {\n    const {argv} = await this.parse(X)\n    void argv\n  }\n}\n"
+    expect(await lint('packages/gangue/src/commands/x.ts', code)).toEqual([
+      expect.stringMatching(/^no-restricted-syntax: the base command parsed already/),
+    ])
   })
 })

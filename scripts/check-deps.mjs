@@ -62,7 +62,13 @@ function* files(dir) {
 /** Test code: tests, test helpers, and everything of a private package that ships nothing. */
 export function isTestCode(path, pkg) {
   const p = path.split(sep).join('/')
-  return pkg.private === true || /\.test\.[cm]?[jt]s$/.test(p) || /\/testing\//.test(p) || /\/testing\.[cm]?[jt]s$/.test(p) || /(^|\/)scripts\//.test(p)
+  return (
+    pkg.private === true ||
+    /\.test\.[cm]?[jt]s$/.test(p) ||
+    /\/testing\//.test(p) ||
+    /\/testing\.[cm]?[jt]s$/.test(p) ||
+    /(^|\/)scripts\//.test(p)
+  )
 }
 
 /**
@@ -87,7 +93,11 @@ export function checkPackage(dir, rootDevDependencies = {}) {
         const declared = deps.has(name) || (test && (devDeps.has(name) || rootDev.has(name)))
         if (!declared) {
           const where = relative(dir, file)
-          const hint = test ? 'add it to devDependencies' : devDeps.has(name) ? 'shipped code needs it in dependencies, not devDependencies' : 'add it to dependencies'
+          const hint = test
+            ? 'add it to devDependencies'
+            : devDeps.has(name)
+              ? 'shipped code needs it in dependencies, not devDependencies'
+              : 'add it to dependencies'
           problems.push(`${pkg.name}: ${where} imports ${name}, which the package does not declare (${hint})`)
         }
       }
@@ -105,7 +115,8 @@ export function checkPackage(dir, rootDevDependencies = {}) {
     )
   }
   for (const name of devDeps) {
-    if (!used(name, usedByTests) && !used(name, usedByShipped)) problems.push(`${pkg.name}: devDependency ${name} is declared but never imported (remove it)`)
+    if (!used(name, usedByTests) && !used(name, usedByShipped))
+      problems.push(`${pkg.name}: devDependency ${name} is declared but never imported (remove it)`)
   }
   return problems
 }

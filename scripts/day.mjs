@@ -145,7 +145,10 @@ async function main() {
   const kola = await stage('test', async () => {
     const out = join(day, 'kola')
     rmSync(out, {recursive: true, force: true})
-    const stdout = await node('kola', ['run', '--parallel', '2', '--output-dir', out, '--json'], {env: {...process.env, ...build.env}, echo: false}).catch((e) => {
+    const stdout = await node('kola', ['run', '--parallel', '2', '--output-dir', out, '--json'], {
+      env: {...process.env, ...build.env},
+      echo: false,
+    }).catch((e) => {
       if (e.stdout) process.stdout.write(e.stdout)
       throw e
     })
@@ -203,7 +206,12 @@ summary    ${rel(join(day, 'summary.json'))}
 
 main().catch((error) => {
   const failed = stages.find((s) => !s.ok)
-  process.stderr.write(`day: ${interrupted ? 'interrupted' : 'failed'}${failed ? ` in stage ${failed.stage}` : ''}: ${error.message.split('\n')[0]}\n`)
-  writeFileSync(join(day, 'summary.json'), JSON.stringify({ok: false, interrupted, error: error.message.split('\n')[0], stages}, null, 2) + '\n')
+  process.stderr.write(
+    `day: ${interrupted ? 'interrupted' : 'failed'}${failed ? ` in stage ${failed.stage}` : ''}: ${error.message.split('\n')[0]}\n`,
+  )
+  writeFileSync(
+    join(day, 'summary.json'),
+    JSON.stringify({ok: false, interrupted, error: error.message.split('\n')[0], stages}, null, 2) + '\n',
+  )
   process.exitCode = interrupted ? 130 : 1
 })

@@ -29,16 +29,22 @@ describe('npm pack', () => {
     await rm(dir, {recursive: true, force: true})
   })
 
-  it.each(['gangue', 'cork', 'ore', 'plume', 'kola', 'kit', 'auth', 'cloud'])('Given the built %s, when packed, then the tarball lists its code and no test helper', async (name) => {
-    const pkg = join(root, 'packages', name)
-    expect(existsSync(join(pkg, 'dist', 'index.js')) || existsSync(join(pkg, 'dist', 'commands')), `packages/${name}/dist is missing: build first`).toBe(true)
+  it.each(['gangue', 'cork', 'ore', 'plume', 'kola', 'kit', 'auth', 'cloud'])(
+    'Given the built %s, when packed, then the tarball lists its code and no test helper',
+    async (name) => {
+      const pkg = join(root, 'packages', name)
+      expect(
+        existsSync(join(pkg, 'dist', 'index.js')) || existsSync(join(pkg, 'dist', 'commands')),
+        `packages/${name}/dist is missing: build first`,
+      ).toBe(true)
 
-    const {stdout} = await run('npm', ['pack', '--json', '--pack-destination', dir], {cwd: pkg})
-    const [{filename}] = JSON.parse(stdout) as [{filename: string}]
-    const listing = (await run('tar', ['-tzf', join(dir, filename)])).stdout.split('\n').filter(Boolean)
+      const {stdout} = await run('npm', ['pack', '--json', '--pack-destination', dir], {cwd: pkg})
+      const [{filename}] = JSON.parse(stdout) as [{filename: string}]
+      const listing = (await run('tar', ['-tzf', join(dir, filename)])).stdout.split('\n').filter(Boolean)
 
-    expect(listing).toContain('package/package.json')
-    expect(listing.some((p) => p.startsWith('package/dist/') && p.endsWith('.js'))).toBe(true)
-    expect(listing.filter((p) => TEST_CODE.test(p))).toEqual([])
-  })
+      expect(listing).toContain('package/package.json')
+      expect(listing.some((p) => p.startsWith('package/dist/') && p.endsWith('.js'))).toBe(true)
+      expect(listing.filter((p) => TEST_CODE.test(p))).toEqual([])
+    },
+  )
 })

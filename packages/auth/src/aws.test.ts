@@ -42,7 +42,11 @@ describe('resolveAws', () => {
   it('resolves the default profile from ~/.aws with its region', async () => {
     const {result, cap} = resolve()
     const auth = await result
-    expect(auth.credentials).toEqual({accessKeyId: 'AKIADEFAULT0000001', secretAccessKey: 'default-secret-abcdefghijklmnop', sessionToken: undefined})
+    expect(auth.credentials).toEqual({
+      accessKeyId: 'AKIADEFAULT0000001',
+      secretAccessKey: 'default-secret-abcdefghijklmnop',
+      sessionToken: undefined,
+    })
     expect(auth.region).toBe('us-west-2')
     expect(auth.source).toBe(join(home, '.aws', 'credentials'))
     expect(cap.redactor.redact('x default-secret-abcdefghijklmnop y')).toBe('x *** y')
@@ -50,7 +54,11 @@ describe('resolveAws', () => {
 
   it('resolves a named profile with session token and its config region', async () => {
     const auth = await resolve({profile: 'release'}).result
-    expect(auth.credentials).toEqual({accessKeyId: 'AKIARELEASE000002', secretAccessKey: 'release-secret-qrstuvwxyz012345', sessionToken: 'release-token-6789abcdefghij'})
+    expect(auth.credentials).toEqual({
+      accessKeyId: 'AKIARELEASE000002',
+      secretAccessKey: 'release-secret-qrstuvwxyz012345',
+      sessionToken: 'release-token-6789abcdefghij',
+    })
     expect(auth.region).toBe('eu-central-1')
   })
 
@@ -82,14 +90,18 @@ describe('resolveAws', () => {
 
   it('fails naming file and profile when the profile is missing', async () => {
     const error = await resolve({profile: 'nosuch'}).result.catch((e: unknown) => e)
-    expect((error as Error).message).toBe(`aws credentials ${join(home, '.aws', 'credentials')} (profile "nosuch"): profile not found (profiles in file: default, release)`)
+    expect((error as Error).message).toBe(
+      `aws credentials ${join(home, '.aws', 'credentials')} (profile "nosuch"): profile not found (profiles in file: default, release)`,
+    )
     expect((error as UsageError).exitCode).toBe(2)
   })
 
   it('fails naming the line of a malformed file', async () => {
     await writeFile(join(home, '.aws', 'credentials'), '[default]\nthis line has no equals sign\n', {mode: 0o600})
     const error = await resolve().result.catch((e: unknown) => e)
-    expect((error as Error).message).toBe(`aws credentials ${join(home, '.aws', 'credentials')}: malformed INI at line 2 (expected [section] or key = value)`)
+    expect((error as Error).message).toBe(
+      `aws credentials ${join(home, '.aws', 'credentials')}: malformed INI at line 2 (expected [section] or key = value)`,
+    )
     expect((error as UsageError).exitCode).toBe(2)
   })
 

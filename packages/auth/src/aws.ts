@@ -74,14 +74,25 @@ export async function resolveAws(options: AwsAuthOptions): Promise<AwsAuth> {
   const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION
 
   if (options.accessKeyId !== undefined || options.secretAccessKey !== undefined) {
-    if (!options.accessKeyId || !options.secretAccessKey) throw new UsageError('aws credentials: --access-id and --secret-key must be given together')
+    if (!options.accessKeyId || !options.secretAccessKey)
+      throw new UsageError('aws credentials: --access-id and --secret-key must be given together')
     redactor.add(options.secretAccessKey)
-    return {credentials: {accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey}, region, profile, source: 'flags', accessKeyId: options.accessKeyId}
+    return {
+      credentials: {accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey},
+      region,
+      profile,
+      source: 'flags',
+      accessKeyId: options.accessKeyId,
+    }
   }
   if (!options.credentialsFile && !options.profile && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
     redactor.add(env.AWS_SECRET_ACCESS_KEY)
     redactor.add(env.AWS_SESSION_TOKEN)
-    const credentials = {accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN}
+    const credentials = {
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      sessionToken: env.AWS_SESSION_TOKEN,
+    }
     return {credentials, region, profile, source: 'environment', accessKeyId: env.AWS_ACCESS_KEY_ID}
   }
 
@@ -108,7 +119,10 @@ export async function resolveAws(options: AwsAuthOptions): Promise<AwsAuth> {
       return {credentials: {accessKeyId, secretAccessKey, sessionToken}, region: fileRegion, profile, source: credentialsFile, accessKeyId}
     }
     if (accessKeyId || secretAccessKey) {
-      throw credentialError(credCtx, `needs both aws_access_key_id and aws_secret_access_key (found only ${accessKeyId ? 'aws_access_key_id' : 'aws_secret_access_key'})`)
+      throw credentialError(
+        credCtx,
+        `needs both aws_access_key_id and aws_secret_access_key (found only ${accessKeyId ? 'aws_access_key_id' : 'aws_secret_access_key'})`,
+      )
     }
   }
   if (!credSection && !configSection && (explicitProfile !== undefined || options.credentialsFile)) {

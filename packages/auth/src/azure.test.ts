@@ -22,7 +22,12 @@ describe('resolveAzure', () => {
     const file = join(home, 'azureCreds.json')
     await writeFile(file, JSON.stringify(principal('app-1')), {mode: 0o600})
     const auth = await resolve({credentialsFile: file})
-    expect(auth.principal).toEqual({tenantId: 'tenant-1', clientId: 'app-1', clientSecret: 'app-1-password-xyz', subscriptionId: 'sub-app-1'})
+    expect(auth.principal).toEqual({
+      tenantId: 'tenant-1',
+      clientId: 'app-1',
+      clientSecret: 'app-1-password-xyz',
+      subscriptionId: 'sub-app-1',
+    })
     expect(auth.subscriptionId).toBe('sub-app-1')
   })
 
@@ -31,7 +36,9 @@ describe('resolveAzure', () => {
     await writeFile(file, JSON.stringify({default: principal('app-d'), prod: principal('app-p')}), {mode: 0o600})
     expect((await resolve({credentialsFile: file})).principal?.clientId).toBe('app-d')
     expect((await resolve({credentialsFile: file, profile: 'prod'})).principal?.clientId).toBe('app-p')
-    await expect(resolve({credentialsFile: file, profile: 'dev'})).rejects.toThrow(`azure credentials ${file} (profile "dev"): profile not found (profiles in file: default, prod)`)
+    await expect(resolve({credentialsFile: file, profile: 'dev'})).rejects.toThrow(
+      `azure credentials ${file} (profile "dev"): profile not found (profiles in file: default, prod)`,
+    )
   })
 
   it('a missing or malformed file is one usage line', async () => {
@@ -50,9 +57,13 @@ describe('resolveAzure', () => {
   })
 
   it('takes storage access from a connection string or an account key', async () => {
-    const cs = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0a2V5c2VjcmV0a2V5;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1'
+    const cs =
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0a2V5c2VjcmV0a2V5;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1'
     expect((await resolve({connectionString: cs})).storage).toEqual({connectionString: cs})
-    expect((await resolve({env: {AZURE_STORAGE_ACCOUNT: 'acct', AZURE_STORAGE_KEY: 'k3y-abcdefgh'}})).storage).toEqual({accountName: 'acct', accountKey: 'k3y-abcdefgh'})
+    expect((await resolve({env: {AZURE_STORAGE_ACCOUNT: 'acct', AZURE_STORAGE_KEY: 'k3y-abcdefgh'}})).storage).toEqual({
+      accountName: 'acct',
+      accountKey: 'k3y-abcdefgh',
+    })
     await expect(resolve({connectionString: 'garbage'})).rejects.toThrow(/connection string has no AccountName/)
   })
 })

@@ -56,7 +56,12 @@ export async function resolveAzure(options: AzureAuthOptions): Promise<AzureAuth
   if (options.profile) throw credentialError(ctx, 'file not found', 'an --azure-profile needs an azureCreds.json')
   if (env.AZURE_TENANT_ID && env.AZURE_CLIENT_ID && env.AZURE_CLIENT_SECRET) {
     redactor.add(env.AZURE_CLIENT_SECRET)
-    const principal = {tenantId: env.AZURE_TENANT_ID, clientId: env.AZURE_CLIENT_ID, clientSecret: env.AZURE_CLIENT_SECRET, subscriptionId: env.AZURE_SUBSCRIPTION_ID}
+    const principal = {
+      tenantId: env.AZURE_TENANT_ID,
+      clientId: env.AZURE_CLIENT_ID,
+      clientSecret: env.AZURE_CLIENT_SECRET,
+      subscriptionId: env.AZURE_SUBSCRIPTION_ID,
+    }
     return {principal, subscriptionId: env.AZURE_SUBSCRIPTION_ID, cloud, source: 'environment', storage}
   }
   return {principal: undefined, subscriptionId: env.AZURE_SUBSCRIPTION_ID, cloud, source: 'DefaultAzureCredential', storage}
@@ -71,7 +76,11 @@ function parseCredsFile(ctx: FileContext, text: string, profile: string | undefi
     const name = profile ?? 'default'
     entry = doc[name]
     if (entry === undefined) {
-      throw credentialError({...ctx, profile: name}, `profile not found (profiles in file: ${Object.keys(doc).join(', ') || 'none'})`, 'choose one with --azure-profile')
+      throw credentialError(
+        {...ctx, profile: name},
+        `profile not found (profiles in file: ${Object.keys(doc).join(', ') || 'none'})`,
+        'choose one with --azure-profile',
+      )
     }
     ctx = {...ctx, profile: name}
   } else if (profile && profile !== 'default') {
@@ -109,6 +118,7 @@ function resolveStorage(options: AzureAuthOptions): AzureAuth['storage'] {
 /** A TokenCredential for Azure's ARM clients; imports @azure/identity only when called. */
 export async function azureTokenCredential(auth: AzureAuth): Promise<import('@azure/identity').TokenCredential> {
   const identity = await import('@azure/identity')
-  if (auth.principal) return new identity.ClientSecretCredential(auth.principal.tenantId, auth.principal.clientId, auth.principal.clientSecret)
+  if (auth.principal)
+    return new identity.ClientSecretCredential(auth.principal.tenantId, auth.principal.clientId, auth.principal.clientSecret)
   return new identity.DefaultAzureCredential()
 }

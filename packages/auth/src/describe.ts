@@ -22,8 +22,14 @@ export function describeGce(auth: GceAuth): CredentialSummary {
 }
 
 export function describeAzure(auth: AzureAuth): CredentialSummary {
-  const storage = auth.storage?.accountName ?? (auth.storage?.connectionString ? /AccountName=([^;]+)/i.exec(auth.storage.connectionString)?.[1] : undefined)
-  return {provider: 'azure', source: auth.source, identity: auth.principal?.clientId ?? (storage ? `storage account ${storage}` : undefined)}
+  const storage =
+    auth.storage?.accountName ??
+    (auth.storage?.connectionString ? /AccountName=([^;]+)/i.exec(auth.storage.connectionString)?.[1] : undefined)
+  return {
+    provider: 'azure',
+    source: auth.source,
+    identity: auth.principal?.clientId ?? (storage ? `storage account ${storage}` : undefined),
+  }
 }
 
 export function describeProfile<P extends ProfileProvider>(resolved: ResolvedProfile<P>): CredentialSummary {

@@ -15,7 +15,11 @@ export interface StorageEndpoints {
  */
 export function resolveEndpoints(given: StorageEndpoints, env: NodeJS.ProcessEnv): StorageEndpoints {
   const gcs = given.gcs ?? env.STORAGE_EMULATOR_HOST
-  return {gcs: gcs ? withScheme(gcs) : undefined, s3: given.s3 ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL, azureBlob: given.azureBlob}
+  return {
+    gcs: gcs ? withScheme(gcs) : undefined,
+    s3: given.s3 ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
+    azureBlob: given.azureBlob,
+  }
 }
 
 function withScheme(endpoint: string): string {

@@ -59,7 +59,11 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Checks that `fields` are non-empty strings; returns them. */
-export function requireStrings<K extends string>(ctx: FileContext, value: Record<string, unknown>, fields: readonly K[]): Record<K, string> {
+export function requireStrings<K extends string>(
+  ctx: FileContext,
+  value: Record<string, unknown>,
+  fields: readonly K[],
+): Record<K, string> {
   const out = {} as Record<K, string>
   for (const f of fields) {
     const v = value[f]

@@ -15,7 +15,10 @@ export const awsFlags = {
   profile: Flags.string({summary: 'AWS profile in the shared credentials/config files (default: "default").', helpGroup: 'AWS'}),
   'credentials-file': Flags.string({summary: 'AWS shared credentials file (default: ~/.aws/credentials).', helpGroup: 'AWS'}),
   'access-id': Flags.string({summary: 'AWS access key id (with --secret-key).', helpGroup: 'AWS'}),
-  'secret-key': Flags.string({summary: 'AWS secret access key; prefer a credentials file: flags show in the process table.', helpGroup: 'AWS'}),
+  'secret-key': Flags.string({
+    summary: 'AWS secret access key; prefer a credentials file: flags show in the process table.',
+    helpGroup: 'AWS',
+  }),
   region: Flags.string({summary: 'AWS region.', helpGroup: 'AWS'}),
 }
 
@@ -25,10 +28,19 @@ export const gceFlags = {
 }
 
 export const azureFlags = {
-  'azure-credentials': Flags.string({summary: 'azureCreds.json with {appId, password, subscription, tenant} (default: ~/.azure/azureCreds.json).', helpGroup: 'AZURE'}),
+  'azure-credentials': Flags.string({
+    summary: 'azureCreds.json with {appId, password, subscription, tenant} (default: ~/.azure/azureCreds.json).',
+    helpGroup: 'AZURE',
+  }),
   'azure-profile': Flags.string({summary: 'Profile in the azureCreds.json file.', helpGroup: 'AZURE'}),
-  'azure-connection-string': Flags.string({summary: 'Azure storage connection string (default: AZURE_STORAGE_CONNECTION_STRING).', helpGroup: 'AZURE'}),
-  'azure-storage-account': Flags.string({summary: 'Azure storage account name (with an account key from AZURE_STORAGE_KEY).', helpGroup: 'AZURE'}),
+  'azure-connection-string': Flags.string({
+    summary: 'Azure storage connection string (default: AZURE_STORAGE_CONNECTION_STRING).',
+    helpGroup: 'AZURE',
+  }),
+  'azure-storage-account': Flags.string({
+    summary: 'Azure storage account name (with an account key from AZURE_STORAGE_KEY).',
+    helpGroup: 'AZURE',
+  }),
 }
 
 function profileFlags<P extends ProfileProvider>(provider: P, title: string) {
@@ -61,7 +73,13 @@ export type AzureFlagValues = FlagValues<typeof azureFlags>
 export type ProfileFlagValues<P extends ProfileProvider> = Record<`${P}-profile` | `${P}-config-file`, string | undefined>
 
 export function awsAuthInput(flags: AwsFlagValues): AwsAuthInput {
-  return {profile: flags.profile, credentialsFile: flags['credentials-file'], accessKeyId: flags['access-id'], secretAccessKey: flags['secret-key'], region: flags.region}
+  return {
+    profile: flags.profile,
+    credentialsFile: flags['credentials-file'],
+    accessKeyId: flags['access-id'],
+    secretAccessKey: flags['secret-key'],
+    region: flags.region,
+  }
 }
 
 export function gceAuthInput(flags: GceFlagValues): GceAuthInput {
@@ -99,6 +117,10 @@ export function azureAuth(input: AzureAuthInput, ctx: AuthContext): Promise<Azur
   return resolveAzure({...input, ...authContext(ctx)})
 }
 
-export function profileAuth<P extends ProfileProvider>(provider: P, input: ProfileAuthInput, ctx: AuthContext): Promise<ResolvedProfile<P>> {
+export function profileAuth<P extends ProfileProvider>(
+  provider: P,
+  input: ProfileAuthInput,
+  ctx: AuthContext,
+): Promise<ResolvedProfile<P>> {
   return loadProfile(provider, {...input, ...authContext(ctx)})
 }

@@ -7,8 +7,10 @@ import {captureLogger, makeTempDir} from '@mantle/test-utils'
 
 import {googleClientOptions, resolveGce} from './gce.js'
 
-const PRIVATE_KEY = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7testkeymaterial\n-----END PRIVATE KEY-----\n'
-const serviceAccount = (email: string) => JSON.stringify({type: 'service_account', project_id: 'proj-1', client_email: email, private_key: PRIVATE_KEY})
+const PRIVATE_KEY =
+  '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7testkeymaterial\n-----END PRIVATE KEY-----\n'
+const serviceAccount = (email: string) =>
+  JSON.stringify({type: 'service_account', project_id: 'proj-1', client_email: email, private_key: PRIVATE_KEY})
 
 describe('resolveGce', () => {
   let home: string
@@ -24,8 +26,16 @@ describe('resolveGce', () => {
     const file = join(home, 'key.json')
     await writeFile(file, serviceAccount('builder@proj-1.iam.gserviceaccount.com'), {mode: 0o600})
     const auth = await resolve({jsonKey: file})
-    expect(auth).toMatchObject({kind: 'service-account', source: file, clientEmail: 'builder@proj-1.iam.gserviceaccount.com', projectId: 'proj-1'})
-    expect(googleClientOptions(auth)).toEqual({credentials: {client_email: 'builder@proj-1.iam.gserviceaccount.com', private_key: PRIVATE_KEY}, projectId: 'proj-1'})
+    expect(auth).toMatchObject({
+      kind: 'service-account',
+      source: file,
+      clientEmail: 'builder@proj-1.iam.gserviceaccount.com',
+      projectId: 'proj-1',
+    })
+    expect(googleClientOptions(auth)).toEqual({
+      credentials: {client_email: 'builder@proj-1.iam.gserviceaccount.com', private_key: PRIVATE_KEY},
+      projectId: 'proj-1',
+    })
   })
 
   it('falls back to GOOGLE_APPLICATION_CREDENTIALS, then ADC, then ~/.config/gcp.json', async () => {
@@ -34,7 +44,12 @@ describe('resolveGce', () => {
     expect(await resolve()).toMatchObject({clientEmail: 'fork@p.iam'})
     await writeFile(
       join(home, '.config', 'gcloud', 'application_default_credentials.json'),
-      JSON.stringify({type: 'authorized_user', client_id: 'cid.apps', client_secret: 'adc-secret-123456', refresh_token: 'refresh-abcdefgh'}),
+      JSON.stringify({
+        type: 'authorized_user',
+        client_id: 'cid.apps',
+        client_secret: 'adc-secret-123456',
+        refresh_token: 'refresh-abcdefgh',
+      }),
       {mode: 0o600},
     )
     expect(await resolve()).toMatchObject({kind: 'authorized-user', clientId: 'cid.apps'})

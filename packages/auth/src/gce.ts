@@ -41,16 +41,20 @@ export async function resolveGce(options: GceAuthOptions): Promise<GceAuth> {
     const text = await readCredentialFile(ctx)
     if (text !== undefined) return parseKey(ctx, text, redactor)
   }
-  throw new UsageError('gce credentials: none found (tried --json-key, GOOGLE_APPLICATION_CREDENTIALS, gcloud application default credentials, ~/.config/gcp.json)', {
-    hint: 'pass --json-key FILE, --service-auth on GCE, or --json-key none for public buckets',
-  })
+  throw new UsageError(
+    'gce credentials: none found (tried --json-key, GOOGLE_APPLICATION_CREDENTIALS, gcloud application default credentials, ~/.config/gcp.json)',
+    {
+      hint: 'pass --json-key FILE, --service-auth on GCE, or --json-key none for public buckets',
+    },
+  )
 }
 
 function parseKey(ctx: FileContext, text: string, redactor: Redactor): GceAuth {
   const doc = parseJson(ctx, text)
   if (!isRecord(doc)) throw credentialError(ctx, 'expected a JSON object')
   for (const s of ['private_key', 'client_secret', 'refresh_token']) if (typeof doc[s] === 'string') redactor.add(doc[s])
-  const projectId = typeof doc.project_id === 'string' ? doc.project_id : typeof doc.quota_project_id === 'string' ? doc.quota_project_id : undefined
+  const projectId =
+    typeof doc.project_id === 'string' ? doc.project_id : typeof doc.quota_project_id === 'string' ? doc.quota_project_id : undefined
   if (doc.type === 'service_account') {
     const f = requireStrings(ctx, doc, ['client_email', 'private_key'])
     if (!f.private_key.includes('PRIVATE KEY')) throw credentialError(ctx, 'field "private_key" is not a PEM private key')
@@ -58,7 +62,14 @@ function parseKey(ctx: FileContext, text: string, redactor: Redactor): GceAuth {
   }
   if (doc.type === 'authorized_user') {
     const f = requireStrings(ctx, doc, ['client_id', 'client_secret', 'refresh_token'])
-    return {kind: 'authorized-user', source: ctx.file, clientId: f.client_id, clientSecret: f.client_secret, refreshToken: f.refresh_token, projectId}
+    return {
+      kind: 'authorized-user',
+      source: ctx.file,
+      clientId: f.client_id,
+      clientSecret: f.client_secret,
+      refreshToken: f.refresh_token,
+      projectId,
+    }
   }
   throw credentialError(ctx, `unsupported key type ${JSON.stringify(doc.type ?? null)} (expected "service_account" or "authorized_user")`)
 }
@@ -71,10 +82,18 @@ export function googleClientOptions(auth: GceAuth): Record<string, unknown> {
     case 'metadata':
       return {}
     case 'service-account':
-      return {credentials: {client_email: auth.clientEmail, private_key: auth.privateKey}, ...(auth.projectId ? {projectId: auth.projectId} : {})}
+      return {
+        credentials: {client_email: auth.clientEmail, private_key: auth.privateKey},
+        ...(auth.projectId ? {projectId: auth.projectId} : {}),
+      }
     case 'authorized-user':
       return {
-        credentials: {type: 'authorized_user', client_id: auth.clientId, client_secret: auth.clientSecret, refresh_token: auth.refreshToken},
+        credentials: {
+          type: 'authorized_user',
+          client_id: auth.clientId,
+          client_secret: auth.clientSecret,
+          refresh_token: auth.refreshToken,
+        },
         ...(auth.projectId ? {projectId: auth.projectId} : {}),
       }
   }

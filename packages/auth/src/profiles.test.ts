@@ -9,7 +9,10 @@ import {loadProfile, PROFILE_PROVIDERS, type ProfileProvider} from './profiles.j
 
 const FIXTURES: {[P in ProfileProvider]: Record<string, Record<string, string>>} = {
   do: {default: {token: 'do-token-default-0001'}, staging: {token: 'do-token-staging-0002'}},
-  esx: {default: {server: 'esx1.lan', user: 'root', password: 'esx-pass-default'}, staging: {server: 'esx2.lan', user: 'ci', password: 'esx-pass-staging'}},
+  esx: {
+    default: {server: 'esx1.lan', user: 'root', password: 'esx-pass-default'},
+    staging: {server: 'esx2.lan', user: 'ci', password: 'esx-pass-staging'},
+  },
   openstack: {
     default: {auth_url: 'https://keystone:5000/v3', username: 'os', password: 'os-pass-default', tenant_name: 't', region_name: 'r1'},
     staging: {auth_url: 'https://keystone2:5000/v3', username: 'os2', password: 'os-pass-staging'},
@@ -60,7 +63,9 @@ describe.each(Object.keys(PROFILE_PROVIDERS) as ProfileProvider[])('loadProfile(
   })
 
   it('a missing profile names file and profile, exit 2', async () => {
-    await expect(load({profile: 'prod'}).result).rejects.toThrow(`${provider} credentials ${file} (profile "prod"): profile not found (profiles in file: default, staging)`)
+    await expect(load({profile: 'prod'}).result).rejects.toThrow(
+      `${provider} credentials ${file} (profile "prod"): profile not found (profiles in file: default, staging)`,
+    )
   })
 
   it('a malformed file names file and problem, exit 2', async () => {

@@ -33,8 +33,17 @@ describe('storageOptions', () => {
   })
 
   it('Given an s3 URL with static keys and --s3-endpoint, when resolved, then only AWS is resolved, path-style on that endpoint', async () => {
-    const options = await storageOptions('s3://bucket/p/', {aws: {accessKeyId: 'AKIATEST', secretAccessKey: 'secret-secret-123'}, endpoints: {s3: 'http://127.0.0.1:7480'}}, ctx())
-    expect(options.s3).toEqual({credentials: {accessKeyId: 'AKIATEST', secretAccessKey: 'secret-secret-123'}, region: 'us-east-1', endpoint: 'http://127.0.0.1:7480', forcePathStyle: true})
+    const options = await storageOptions(
+      's3://bucket/p/',
+      {aws: {accessKeyId: 'AKIATEST', secretAccessKey: 'secret-secret-123'}, endpoints: {s3: 'http://127.0.0.1:7480'}},
+      ctx(),
+    )
+    expect(options.s3).toEqual({
+      credentials: {accessKeyId: 'AKIATEST', secretAccessKey: 'secret-secret-123'},
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:7480',
+      forcePathStyle: true,
+    })
     expect(options.gcs).toBeUndefined()
   })
 
@@ -55,7 +64,8 @@ describe('storageOptions', () => {
   })
 
   it('Given an az URL and a connection string, when resolved, then the connection string is used and redacted', async () => {
-    const cs = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0LWtleS1mb3ItdGVzdHM=;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;'
+    const cs =
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0LWtleS1mb3ItdGVzdHM=;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;'
     const c = ctx()
     const options = await storageOptions('az://devstoreaccount1/c/x', {azure: {connectionString: cs}}, c)
     expect(options.azure).toEqual({connectionString: cs})
@@ -64,7 +74,16 @@ describe('storageOptions', () => {
 
   it('Given a service-account key file, when a gs URL is resolved, then its client options carry the key', async () => {
     const key = join(home, 'key.json')
-    await writeFile(key, JSON.stringify({type: 'service_account', client_email: 'ci@p.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n', project_id: 'p'}), {mode: 0o600})
+    await writeFile(
+      key,
+      JSON.stringify({
+        type: 'service_account',
+        client_email: 'ci@p.iam.gserviceaccount.com',
+        private_key: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n',
+        project_id: 'p',
+      }),
+      {mode: 0o600},
+    )
     const options = await storageOptions('gs://bkt/', {gce: {jsonKey: key}}, ctx())
     expect(options.gcs?.clientOptions).toMatchObject({credentials: {client_email: 'ci@p.iam.gserviceaccount.com'}, projectId: 'p'})
   })
@@ -76,7 +95,12 @@ describe('storageOptions', () => {
   })
 
   it('Given AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL, when resolved, then the S3-specific variable wins, and a flag wins over both', async () => {
-    const env = {AWS_ENDPOINT_URL_S3: 'http://s3.local', AWS_ENDPOINT_URL: 'http://all.local', AWS_ACCESS_KEY_ID: 'AKIATEST', AWS_SECRET_ACCESS_KEY: 'secret-secret-123'}
+    const env = {
+      AWS_ENDPOINT_URL_S3: 'http://s3.local',
+      AWS_ENDPOINT_URL: 'http://all.local',
+      AWS_ACCESS_KEY_ID: 'AKIATEST',
+      AWS_SECRET_ACCESS_KEY: 'secret-secret-123',
+    }
     expect((await storageOptions('s3://bkt/', {}, ctx(env))).s3?.endpoint).toBe('http://s3.local')
     expect((await storageOptions('s3://bkt/', {endpoints: {s3: 'http://flag.local'}}, ctx(env))).s3?.endpoint).toBe('http://flag.local')
   })
@@ -85,10 +109,20 @@ describe('storageOptions', () => {
 describe('storageAuthInput', () => {
   it('Given parsed storage flags, when mapped, then every credential and endpoint flag lands in its typed field', () => {
     const input = storageAuthInput({
-      profile: 'p', 'credentials-file': '/c', 'access-id': 'AKIA', 'secret-key': 's', region: 'r',
-      'json-key': '/k.json', 'service-auth': false,
-      'azure-credentials': '/a.json', 'azure-profile': 'ap', 'azure-connection-string': 'cs', 'azure-storage-account': 'acct',
-      'gcs-endpoint': 'http://g', 's3-endpoint': 'http://s', 'azure-blob-endpoint': 'http://a',
+      profile: 'p',
+      'credentials-file': '/c',
+      'access-id': 'AKIA',
+      'secret-key': 's',
+      region: 'r',
+      'json-key': '/k.json',
+      'service-auth': false,
+      'azure-credentials': '/a.json',
+      'azure-profile': 'ap',
+      'azure-connection-string': 'cs',
+      'azure-storage-account': 'acct',
+      'gcs-endpoint': 'http://g',
+      's3-endpoint': 'http://s',
+      'azure-blob-endpoint': 'http://a',
     })
     expect(input).toEqual({
       aws: {profile: 'p', credentialsFile: '/c', accessKeyId: 'AKIA', secretAccessKey: 's', region: 'r'},

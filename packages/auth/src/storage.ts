@@ -30,12 +30,19 @@ export const storageFlags = {
   ...gceFlags,
   ...awsFlags,
   ...azureFlags,
-  'gcs-endpoint': Flags.string({summary: 'Google Cloud Storage API endpoint, e.g. an emulator (default: STORAGE_EMULATOR_HOST).', helpGroup: 'STORAGE'}),
-  's3-endpoint': Flags.string({
-    summary: 'S3-compatible endpoint, e.g. http://127.0.0.1:7480; uses path-style addressing (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).',
+  'gcs-endpoint': Flags.string({
+    summary: 'Google Cloud Storage API endpoint, e.g. an emulator (default: STORAGE_EMULATOR_HOST).',
     helpGroup: 'STORAGE',
   }),
-  'azure-blob-endpoint': Flags.string({summary: 'Azure blob endpoint, e.g. http://127.0.0.1:10000/devstoreaccount1 (with an account key or SAS).', helpGroup: 'STORAGE'}),
+  's3-endpoint': Flags.string({
+    summary:
+      'S3-compatible endpoint, e.g. http://127.0.0.1:7480; uses path-style addressing (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).',
+    helpGroup: 'STORAGE',
+  }),
+  'azure-blob-endpoint': Flags.string({
+    summary: 'Azure blob endpoint, e.g. http://127.0.0.1:10000/devstoreaccount1 (with an account key or SAS).',
+    helpGroup: 'STORAGE',
+  }),
 }
 
 export type StorageFlagValues = FlagValues<typeof storageFlags>
@@ -113,7 +120,10 @@ export async function resolveStorageOptions(
       // "--json-key none": anonymous reads of public buckets, no token requested.
       options.gcs =
         auth.kind === 'none'
-          ? {apiEndpoint: apiEndpoint ?? 'https://storage.googleapis.com', clientOptions: {...clientOptions, useAuthWithCustomEndpoint: false}}
+          ? {
+              apiEndpoint: apiEndpoint ?? 'https://storage.googleapis.com',
+              clientOptions: {...clientOptions, useAuthWithCustomEndpoint: false},
+            }
           : {clientOptions, ...(apiEndpoint ? {apiEndpoint} : {})}
     }
   }

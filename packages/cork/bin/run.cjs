@@ -81,7 +81,8 @@ function runCached(fs, file) {
 }
 
 async function main() {
-  const code = process.argv[2] === 'enter' ? await (await loadFastEnter()).fastEnter(process.argv.slice(3), process.env, process.cwd()) : undefined
+  const code =
+    process.argv[2] === 'enter' ? await (await loadFastEnter()).fastEnter(process.argv.slice(3), process.env, process.cwd()) : undefined
   if (code !== undefined) {
     process.exitCode = code
     return

@@ -23,7 +23,9 @@ export async function fastEnter(argv: readonly string[], env: NodeJS.ProcessEnv,
   let engine: EngineApi | undefined
   try {
     // node:os only without HOME: half a millisecond on every run otherwise.
-    engine = new EngineApi(resolveEndpoint({dockerHost: parsed.flags['docker-host'], env, home: env.HOME ?? (await import('node:os')).homedir()}))
+    engine = new EngineApi(
+      resolveEndpoint({dockerHost: parsed.flags['docker-host'], env, home: env.HOME ?? (await import('node:os')).homedir()}),
+    )
     // The first connection opens while the checkout is read.
     engine.prepare()
     const layout = await resolveLayout({

@@ -25,16 +25,19 @@ import {manifestPath, type VerifyOptions} from './services/verify.js'
 
 export const engineFlags = {
   'docker-host': Flags.string({
-    summary: 'Engine API address: unix:///path/docker.sock or tcp://host:port (default: DOCKER_HOST, else unix:///var/run/docker.sock). Podman\'s Docker-compatible service works too.',
+    summary:
+      "Engine API address: unix:///path/docker.sock or tcp://host:port (default: DOCKER_HOST, else unix:///var/run/docker.sock). Podman's Docker-compatible service works too.",
     helpGroup: 'ENGINE',
   }),
 }
 
 export const layoutFlags = {
-  root: Flags.string({summary: 'The checkout (default: the nearest directory at or above the current one with .repo/manifests/version.txt).'}),
+  root: Flags.string({
+    summary: 'The checkout (default: the nearest directory at or above the current one with .repo/manifests/version.txt).',
+  }),
   'sdk-version': Flags.string({summary: 'SDK version (default: *_SDK_VERSION of version.txt).'}),
   'os-version': Flags.string({summary: 'OS version the container is named for (default: *_VERSION of version.txt).'}),
-  board: Flags.string({summary: 'Board, e.g. amd64-usr (default: src/scripts/.default_board, else the host\'s architecture).'}),
+  board: Flags.string({summary: "Board, e.g. amd64-usr (default: src/scripts/.default_board, else the host's architecture)."}),
 }
 
 export const sourceFlags = {
@@ -55,14 +58,16 @@ export const sourceFlags = {
 /** The original's chroot flags: which SDK, and its DNS. */
 export const chrootFlags = {
   chroot: Flags.string({
-    summary: 'Name of the SDK container, instead of <name>-sdk-<arch>-<sdk version>_os-<os version> (the original\'s chroot directory name). Give create, enter, update and delete the same name.',
+    summary:
+      "Name of the SDK container, instead of <name>-sdk-<arch>-<sdk version>_os-<os version> (the original's chroot directory name). Give create, enter, update and delete the same name.",
     helpGroup: 'CONTAINER',
   }),
 }
 
 export const hostDnsFlag = {
   'use-host-dns': Flags.boolean({
-    summary: 'Use the host\'s /etc/resolv.conf: create and update bind-mount it read-only at /etc/resolv.conf (instead of the engine\'s); enter copies it into the container before running the command.',
+    summary:
+      "Use the host's /etc/resolv.conf: create and update bind-mount it read-only at /etc/resolv.conf (instead of the engine's); enter copies it into the container before running the command.",
     helpGroup: 'CONTAINER',
   }),
 }
@@ -70,36 +75,51 @@ export const hostDnsFlag = {
 /** The manifest the original synced its chroot's checkout to. */
 export const manifestFlags = {
   'manifest-url': Flags.string({
-    summary: 'After creating the container, run inside it, as you, in /mnt/host/source: repo init -u URL -b <manifest-branch> -m <manifest-name>, then repo sync.',
+    summary:
+      'After creating the container, run inside it, as you, in /mnt/host/source: repo init -u URL -b <manifest-branch> -m <manifest-name>, then repo sync.',
     helpGroup: 'MANIFEST',
   }),
-  'manifest-branch': Flags.string({summary: `Branch or tag (refs/tags/...) of the manifest repository, for repo init -b (default: ${DEFAULT_MANIFEST_BRANCH}).`, helpGroup: 'MANIFEST'}),
+  'manifest-branch': Flags.string({
+    summary: `Branch or tag (refs/tags/...) of the manifest repository, for repo init -b (default: ${DEFAULT_MANIFEST_BRANCH}).`,
+    helpGroup: 'MANIFEST',
+  }),
   'manifest-name': Flags.string({
     summary: `Manifest file: for repo init -m (default: ${DEFAULT_MANIFEST_NAME}), and the one --verify checks in .repo/manifests/ (default: .repo/manifest.xml, else default.xml).`,
     helpGroup: 'MANIFEST',
   }),
   'verify-signature': Flags.boolean({
-    summary: 'After repo init and before repo sync, verify the GPG signature of the manifest tag (--manifest-branch, refs/tags/ dropped) with git verify-tag in .repo/manifests, inside the container with your GPG home; exit 1 if it does not verify.',
+    summary:
+      'After repo init and before repo sync, verify the GPG signature of the manifest tag (--manifest-branch, refs/tags/ dropped) with git verify-tag in .repo/manifests, inside the container with your GPG home; exit 1 if it does not verify.',
     helpGroup: 'MANIFEST',
   }),
 }
 
 export const containerFlags = {
   replace: Flags.boolean({summary: 'Recreate the container even if it exists.'}),
-  'build-dir': Flags.string({summary: 'Build output on the host, mounted at /mnt/host/source/src/build (default: <root>/src/build).', helpGroup: 'MOUNTS'}),
+  'build-dir': Flags.string({
+    summary: 'Build output on the host, mounted at /mnt/host/source/src/build (default: <root>/src/build).',
+    helpGroup: 'MOUNTS',
+  }),
   'bind-gpg-agent': Flags.boolean({summary: 'Mount ~/.gnupg and the GPG agent socket.', default: true, allowNo: true, helpGroup: 'MOUNTS'}),
-  'bind-ssh-agent': Flags.boolean({summary: 'Mount the SSH agent socket of SSH_AUTH_SOCK at /run/sdk/ssh.', default: true, allowNo: true, helpGroup: 'MOUNTS'}),
+  'bind-ssh-agent': Flags.boolean({
+    summary: 'Mount the SSH agent socket of SSH_AUTH_SOCK at /run/sdk/ssh.',
+    default: true,
+    allowNo: true,
+    helpGroup: 'MOUNTS',
+  }),
   'cloud-credentials': Flags.string({
-    summary: 'Mount these credentials read-only in the SDK user\'s home (repeatable).',
+    summary: "Mount these credentials read-only in the SDK user's home (repeatable).",
     options: [...CLOUD_CREDENTIALS],
     multiple: true,
     helpGroup: 'MOUNTS',
   }),
-  'google-credentials': Flags.string({summary: 'A Google service-account key file to mount read-only, as GOOGLE_APPLICATION_CREDENTIALS.', helpGroup: 'MOUNTS'}),
+  'google-credentials': Flags.string({
+    summary: 'A Google service-account key file to mount read-only, as GOOGLE_APPLICATION_CREDENTIALS.',
+    helpGroup: 'MOUNTS',
+  }),
 }
 
 type Ctx = Pick<CommandContext, 'env' | 'home'>
-
 
 export function endpointFrom(flags: {'docker-host'?: string | undefined}, ctx: Ctx): Endpoint {
   return resolveEndpoint({dockerHost: flags['docker-host'], env: ctx.env, home: ctx.home})
@@ -159,14 +179,20 @@ export function repoFrom(flags: {
   }
   const forceSync = Boolean(flags['force-sync'])
   if (!url && !forceSync) return undefined
-  const manifest = url ? {url, branch: flags['manifest-branch'] ?? DEFAULT_MANIFEST_BRANCH, name: flags['manifest-name'] ?? DEFAULT_MANIFEST_NAME} : undefined
+  const manifest = url
+    ? {url, branch: flags['manifest-branch'] ?? DEFAULT_MANIFEST_BRANCH, name: flags['manifest-name'] ?? DEFAULT_MANIFEST_NAME}
+    : undefined
   return {manifest, verifySignature: Boolean(flags['verify-signature']), forceSync}
 }
 
 type StorageCtx = Pick<CommandContext, 'env' | 'home' | 'logger' | 'redactor' | 'cwd'>
 
 /** The kit's signed download for the SDK tarball, with the command's credentials and progress. */
-export async function fetcherFrom(url: string, flags: StorageFlagValues, ctx: StorageCtx & Pick<CommandContext, 'progress'>): Promise<SdkFetcher> {
+export async function fetcherFrom(
+  url: string,
+  flags: StorageFlagValues,
+  ctx: StorageCtx & Pick<CommandContext, 'progress'>,
+): Promise<SdkFetcher> {
   // Credentials only for the scheme of this URL (none for file:// and https://).
   const storage = await storageOptions(url, storageAuthInput(flags), ctx)
   return kitFetcher({storage, env: ctx.env, home: ctx.home, logger: ctx.logger, progress: ctx.progress})
@@ -181,11 +207,23 @@ export async function sourceFrom(
 }
 
 const verifyFlag = {
-  verify: Flags.boolean({summary: 'Afterwards, check that the checkouts the manifest names are at their pinned commits and clean (as cork verify); exit 1 if not.'}),
+  verify: Flags.boolean({
+    summary:
+      'Afterwards, check that the checkouts the manifest names are at their pinned commits and clean (as cork verify); exit 1 if not.',
+  }),
 }
 
 /** The flags of create, which update takes too (the original's creation flags). */
-export const creationFlags = {...engineFlags, ...layoutFlags, ...sourceFlags, ...containerFlags, ...chrootFlags, ...hostDnsFlag, ...manifestFlags, ...verifyFlag}
+export const creationFlags = {
+  ...engineFlags,
+  ...layoutFlags,
+  ...sourceFlags,
+  ...containerFlags,
+  ...chrootFlags,
+  ...hostDnsFlag,
+  ...manifestFlags,
+  ...verifyFlag,
+}
 
 type CreationFlagValues = Parameters<typeof sourceFrom>[0] &
   Parameters<typeof mountsFrom>[0] &
@@ -226,7 +264,10 @@ export function deleteFrom(
   }
 }
 
-export function verifyFrom(flags: {root?: string | undefined; manifest?: string | undefined; 'manifest-name'?: string | undefined}, ctx: Pick<CommandContext, 'cwd' | 'signal'>): VerifyOptions {
+export function verifyFrom(
+  flags: {root?: string | undefined; manifest?: string | undefined; 'manifest-name'?: string | undefined},
+  ctx: Pick<CommandContext, 'cwd' | 'signal'>,
+): VerifyOptions {
   const root = rootFrom(flags, ctx.cwd)
   return {root, manifest: flags.manifest ?? manifestPath(root, flags['manifest-name']), signal: ctx.signal}
 }
@@ -237,7 +278,13 @@ export function imageLayoutFrom(flags: Parameters<typeof layoutFrom>[0], cwd: st
 }
 
 export function downloadImagesFrom(
-  flags: {platform: string[]; 'cache-dir'?: string | undefined; 'image-prefix'?: string | undefined; 'verify-key'?: string[] | undefined; verify: boolean},
+  flags: {
+    platform: string[]
+    'cache-dir'?: string | undefined
+    'image-prefix'?: string | undefined
+    'verify-key'?: string[] | undefined
+    verify: boolean
+  },
   layout: SdkLayout,
   root: string,
   fetcher: SdkFetcher,
@@ -267,13 +314,20 @@ type UpdateFlagValues = CreationFlagValues & {
 
 /** update's checkout: --new-version is the original's name of --os-version (checked here for the messages and hints). */
 export function updateLayoutFrom(flags: UpdateFlagValues, cwd: string): Promise<SdkLayout> {
-  if (flags['downgrade-in-place'] && flags['downgrade-replace']) throw new UsageError('--downgrade-in-place and --downgrade-replace conflict', {hint: 'choose one'})
-  if (flags['new-version'] && flags['os-version']) throw new UsageError('--new-version and --os-version conflict', {hint: 'they are the same flag; give one'})
+  if (flags['downgrade-in-place'] && flags['downgrade-replace'])
+    throw new UsageError('--downgrade-in-place and --downgrade-replace conflict', {hint: 'choose one'})
+  if (flags['new-version'] && flags['os-version'])
+    throw new UsageError('--new-version and --os-version conflict', {hint: 'they are the same flag; give one'})
   return layoutFrom({...flags, 'os-version': flags['new-version'] ?? flags['os-version']}, cwd)
 }
 
 export async function updateFrom(flags: UpdateFlagValues, layout: SdkLayout, ctx: CommandContext): Promise<UpdateOptions> {
-  return {...(await creationFrom(flags, layout, ctx)), create: flags.create, downgradeInPlace: flags['downgrade-in-place'], downgradeReplace: flags['downgrade-replace']}
+  return {
+    ...(await creationFrom(flags, layout, ctx)),
+    create: flags.create,
+    downgradeInPlace: flags['downgrade-in-place'],
+    downgradeReplace: flags['downgrade-replace'],
+  }
 }
 
 /**

@@ -19,7 +19,11 @@ export function userKeyring(ctx: Pick<CommandContext, 'env' | 'home'>): string {
 }
 
 /** keys import: every positional argument is a key file; --fingerprint pins what the publisher announced. */
-export function importKeysOptions(flags: {fingerprint?: string[] | undefined}, files: readonly string[], ctx: Pick<CommandContext, 'env' | 'home'>): ImportOptions {
+export function importKeysOptions(
+  flags: {fingerprint?: string[] | undefined},
+  files: readonly string[],
+  ctx: Pick<CommandContext, 'env' | 'home'>,
+): ImportOptions {
   return {files, directory: userKeyring(ctx), expectFingerprints: flags.fingerprint}
 }
 
@@ -38,8 +42,14 @@ export interface GetFlags extends StorageFlagValues {
   'keep-sig': boolean
 }
 
-export function getOptions(flags: GetFlags, args: {url: string; path?: string | undefined}, storage: StorageOptions, context: Context): GetOptions {
-  if (!flags.verify && flags['verify-key']?.length) throw new UsageError('--verify-key and --no-verify contradict each other', {hint: 'drop one of them'})
+export function getOptions(
+  flags: GetFlags,
+  args: {url: string; path?: string | undefined},
+  storage: StorageOptions,
+  context: Context,
+): GetOptions {
+  if (!flags.verify && flags['verify-key']?.length)
+    throw new UsageError('--verify-key and --no-verify contradict each other', {hint: 'drop one of them'})
   return {
     url: args.url,
     path: args.path,
@@ -59,6 +69,19 @@ export interface PruneFlags extends StorageFlagValues {
   'dry-run': boolean
 }
 
-export function pruneOptions(flags: PruneFlags, bucket: PruneOptions['bucket'], prefix: string, context: Pick<CommandContext, 'logger' | 'signal'>): PruneOptions {
-  return {bucket, prefix, days: flags.days, whitelist: flags.whitelist, dryRun: flags['dry-run'], logger: context.logger, signal: context.signal}
+export function pruneOptions(
+  flags: PruneFlags,
+  bucket: PruneOptions['bucket'],
+  prefix: string,
+  context: Pick<CommandContext, 'logger' | 'signal'>,
+): PruneOptions {
+  return {
+    bucket,
+    prefix,
+    days: flags.days,
+    whitelist: flags.whitelist,
+    dryRun: flags['dry-run'],
+    logger: context.logger,
+    signal: context.signal,
+  }
 }

@@ -110,13 +110,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const hint = isMantleError(error) && error.hint ? ` (${this.redactor.redact(error.hint)})` : ''
     const debug = this.logger?.enabled('debug') ?? process.argv.includes('--debug')
     if (bug || error instanceof BugError) {
-      process.stderr.write(`${this.config.bin}: internal error: ${message}${debug ? '' : ' (run again with --debug for the stack trace)'}\n`)
+      process.stderr.write(
+        `${this.config.bin}: internal error: ${message}${debug ? '' : ' (run again with --debug for the stack trace)'}\n`,
+      )
       if (debug && error.stack) process.stderr.write(this.redactor.redact(error.stack) + '\n')
     } else {
       process.stderr.write(`${this.config.bin}: error: ${message}${hint}\n`)
       // A user error stays one line; for infrastructure, --debug adds what the far side said.
       if (debug && code === ExitCode.Infra && error.cause !== undefined) {
-        process.stderr.write(`${this.config.bin}: debug: cause: ${this.redactor.redact(oneLine(String((error.cause as Error).message ?? error.cause)))}\n`)
+        process.stderr.write(
+          `${this.config.bin}: debug: cause: ${this.redactor.redact(oneLine(String((error.cause as Error).message ?? error.cause)))}\n`,
+        )
       }
     }
     if (this.jsonEnabled()) this.logJson({error: {message, exitCode: code, kind: error.name}})
@@ -137,7 +141,12 @@ export class VersionCommand extends BaseCommand<typeof VersionCommand> {
   static override enableJsonFlag = true
 
   async run(): Promise<{name: string; version: string; node: string; platform: string}> {
-    const result = {name: this.config.bin, version: this.config.version, node: process.version, platform: `${process.platform}-${process.arch}`}
+    const result = {
+      name: this.config.bin,
+      version: this.config.version,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    }
     this.log(`${result.name} ${result.version} (node ${result.node}, ${result.platform})`)
     return result
   }

@@ -26,8 +26,12 @@ describe('errors', () => {
     expect(oneLine('\n  first line  \nsecond\n')).toBe('first line')
     expect(oneLine('')).toBe('unknown error')
     // oclif's exclusive/dependsOn errors: the reasons, not the heading
-    expect(oneLine('The following error occurred:\n  --image=ami-1 cannot also be provided when using --name\nSee more help with --help')).toBe('--image=ami-1 cannot also be provided when using --name')
-    expect(oneLine('The following errors occurred:\n  --a needs --b\n  --c needs --d\nSee more help with --help')).toBe('--a needs --b; --c needs --d')
+    expect(
+      oneLine('The following error occurred:\n  --image=ami-1 cannot also be provided when using --name\nSee more help with --help'),
+    ).toBe('--image=ami-1 cannot also be provided when using --name')
+    expect(oneLine('The following errors occurred:\n  --a needs --b\n  --c needs --d\nSee more help with --help')).toBe(
+      '--a needs --b; --c needs --d',
+    )
   })
 
   it('oneLine keeps the reason a flag parser gave under oclif\'s "Parsing --flag" heading', () => {

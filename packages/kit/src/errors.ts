@@ -87,7 +87,10 @@ export function exitCodeOf(error: unknown): ExitCode | number {
 
 /** The first line of an error's message: errors print one line. */
 export function oneLine(message: string): string {
-  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l.length > 0)
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
   // oclif's flag-relationship errors (exclusive, dependsOn) put the reasons under a heading and end with a "See more help" line.
   if (/^The following errors? occurred:$/.test(lines[0] ?? '')) {
     const reasons = lines.slice(1).filter((l) => !/^See more help with/.test(l))

@@ -11,7 +11,13 @@ describe('Progress', () => {
   it('draws bytes, percentage, rate and ETA on a terminal', () => {
     const out: string[] = []
     const c = clock()
-    const p = new Progress({stream: {write: (s: string) => out.push(s)}, enabled: true, label: 'image.bin', total: 100 * 1024 * 1024, now: c.now})
+    const p = new Progress({
+      stream: {write: (s: string) => out.push(s)},
+      enabled: true,
+      label: 'image.bin',
+      total: 100 * 1024 * 1024,
+      now: c.now,
+    })
     c.advance(2000)
     p.advance(20 * 1024 * 1024)
     expect(out.at(-1)).toBe('\rimage.bin  20.0 MiB / 100.0 MiB (20%)  10.0 MiB/s  ETA 0:08\x1b[K')

@@ -32,7 +32,12 @@ describe('retry', () => {
 
   it('caps the delay', async () => {
     const delays: number[] = []
-    await retry(async (a) => (a < 4 ? Promise.reject(new Error('x')) : 1), {baseDelayMs: 4, maxDelayMs: 10, random: () => 1, onRetry: (_e, _a, d) => delays.push(d)})
+    await retry(async (a) => (a < 4 ? Promise.reject(new Error('x')) : 1), {
+      baseDelayMs: 4,
+      maxDelayMs: 10,
+      random: () => 1,
+      onRetry: (_e, _a, d) => delays.push(d),
+    })
     expect(delays).toEqual([4, 8, 10])
   })
 })

@@ -51,11 +51,19 @@ const RETRYABLE_CODES = new Set([
 
 /** Network faults, throttling and 5xx answers: the usual reasons to try again. */
 export function isTransient(error: unknown): boolean {
-  const e = error as {code?: string; statusCode?: number; status?: number; $metadata?: {httpStatusCode?: number}; name?: string; response?: {statusCode?: number}}
+  const e = error as {
+    code?: string
+    statusCode?: number
+    status?: number
+    $metadata?: {httpStatusCode?: number}
+    name?: string
+    response?: {statusCode?: number}
+  }
   if (!e || typeof e !== 'object') return false
   if (e.code && RETRYABLE_CODES.has(e.code)) return true
   const status = e.statusCode ?? e.status ?? e.$metadata?.httpStatusCode ?? e.response?.statusCode
   if (status === 429 || (status !== undefined && status >= 500 && status <= 599)) return true
-  if (e.name === 'ThrottlingException' || e.name === 'RequestLimitExceeded' || e.name === 'SlowDown' || e.name === 'TimeoutError') return true
+  if (e.name === 'ThrottlingException' || e.name === 'RequestLimitExceeded' || e.name === 'SlowDown' || e.name === 'TimeoutError')
+    return true
   return false
 }

@@ -16,37 +16,79 @@ import type {KeepMode} from './services/schedule.js'
 
 /** Flags of every command that boots machines: the platform, the distro, and each platform's own. */
 export const platformFlags = {
-  platform: Flags.string({char: 'p', default: 'qemu', summary: 'Platform to boot machines on: qemu, external, aws (and those of --platform-module).', helpGroup: 'PLATFORM'}),
+  platform: Flags.string({
+    char: 'p',
+    default: 'qemu',
+    summary: 'Platform to boot machines on: qemu, external, aws (and those of --platform-module).',
+    helpGroup: 'PLATFORM',
+  }),
   distro: Flags.option({
     char: 'b',
     options: [...DISTRO_NAMES, 'cl'] as const,
-    summary: "Distribution of the image: flatcar (cl), fcos or test (our Debian test image); default told from the image's file name, else test.",
+    summary:
+      "Distribution of the image: flatcar (cl), fcos or test (our Debian test image); default told from the image's file name, else test.",
     helpGroup: 'PLATFORM',
   })(),
-  'platform-module': Flags.string({multiple: true, summary: 'Also load platforms from this module (exporting `platform` or `platforms`).', helpGroup: 'PLATFORM'}),
-  'ssh-timeout': Flags.integer({default: 300, min: 1, summary: 'Seconds a machine has to answer SSH after it starts.', helpGroup: 'PLATFORM'}),
-  'qemu-image': Flags.string({summary: 'Disk image (raw or qcow2) machines boot overlays of. Default: $KOLA_TEST_IMAGE.', helpGroup: 'QEMU'}),
-  'qemu-kernel': Flags.string({summary: 'Kernel for direct boot (vmlinux or bzImage). Default: $KOLA_TEST_KERNEL with the test image; none with --qemu-image (the disk boots through its own boot loader).', helpGroup: 'QEMU'}),
+  'platform-module': Flags.string({
+    multiple: true,
+    summary: 'Also load platforms from this module (exporting `platform` or `platforms`).',
+    helpGroup: 'PLATFORM',
+  }),
+  'ssh-timeout': Flags.integer({
+    default: 300,
+    min: 1,
+    summary: 'Seconds a machine has to answer SSH after it starts.',
+    helpGroup: 'PLATFORM',
+  }),
+  'qemu-image': Flags.string({
+    summary: 'Disk image (raw or qcow2) machines boot overlays of. Default: $KOLA_TEST_IMAGE.',
+    helpGroup: 'QEMU',
+  }),
+  'qemu-kernel': Flags.string({
+    summary:
+      'Kernel for direct boot (vmlinux or bzImage). Default: $KOLA_TEST_KERNEL with the test image; none with --qemu-image (the disk boots through its own boot loader).',
+    helpGroup: 'QEMU',
+  }),
   'qemu-initrd': Flags.string({summary: 'Initramfs for direct boot. Default: $KOLA_TEST_INITRD.', helpGroup: 'QEMU'}),
   'qemu-append': Flags.string({summary: 'Kernel command line for direct boot.', helpGroup: 'QEMU'}),
-  'qemu-firmware': Flags.string({aliases: ['qemu-bios'], summary: 'Firmware: bios (SeaBIOS, default), uefi, uefi-secure (OVMF from Debian\'s ovmf), or a firmware file.', helpGroup: 'QEMU'}),
-  'qemu-accel': Flags.option({options: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const, summary: 'Accelerator: auto picks KVM only when /dev/kvm works and the CPU has vmx/svm.', helpGroup: 'QEMU'})(),
+  'qemu-firmware': Flags.string({
+    aliases: ['qemu-bios'],
+    summary: "Firmware: bios (SeaBIOS, default), uefi, uefi-secure (OVMF from Debian's ovmf), or a firmware file.",
+    helpGroup: 'QEMU',
+  }),
+  'qemu-accel': Flags.option({
+    options: ['auto', 'kvm', 'tcg'] as const,
+    default: 'auto' as const,
+    summary: 'Accelerator: auto picks KVM only when /dev/kvm works and the CPU has vmx/svm.',
+    helpGroup: 'QEMU',
+  })(),
   'qemu-memory': Flags.integer({default: 1024, min: 256, summary: 'Memory per machine, in MiB.', helpGroup: 'QEMU'}),
   'qemu-cpus': Flags.integer({default: 1, min: 1, summary: 'Virtual CPUs per machine.', helpGroup: 'QEMU'}),
   'qemu-binary': Flags.string({summary: 'QEMU binary (default qemu-system-x86_64 on PATH).', helpGroup: 'QEMU'}),
   'qemu-options': Flags.string({summary: 'Extra QEMU arguments, space separated.', helpGroup: 'QEMU'}),
   'external-provisioning-cmds': Flags.string({
-    summary: 'Shell commands that provision a machine: USERDATA and USERDATA_FILE hold its Ignition config; the last line they print is its address (IP, IP:PORT or [IPv6]:PORT, optionally a private IP after it).',
+    summary:
+      'Shell commands that provision a machine: USERDATA and USERDATA_FILE hold its Ignition config; the last line they print is its address (IP, IP:PORT or [IPv6]:PORT, optionally a private IP after it).',
     helpGroup: 'EXTERNAL',
   }),
-  'external-serial-console-cmd': Flags.string({summary: "Shell command printing a machine's serial console while it runs (IPADDR set); saved as console.txt.", helpGroup: 'EXTERNAL'}),
-  'external-deprovisioning-cmds': Flags.string({summary: 'Shell commands that remove a machine (IPADDR, KOLA_MACHINE_ID set).', helpGroup: 'EXTERNAL'}),
+  'external-serial-console-cmd': Flags.string({
+    summary: "Shell command printing a machine's serial console while it runs (IPADDR set); saved as console.txt.",
+    helpGroup: 'EXTERNAL',
+  }),
+  'external-deprovisioning-cmds': Flags.string({
+    summary: 'Shell commands that remove a machine (IPADDR, KOLA_MACHINE_ID set).',
+    helpGroup: 'EXTERNAL',
+  }),
   'aws-region': Flags.string({default: 'us-east-1', summary: 'AWS region.', helpGroup: 'AWS'}),
   'aws-profile': Flags.string({summary: 'AWS profile in the shared credentials/config files (default: "default").', helpGroup: 'AWS'}),
   'aws-credentials-file': Flags.string({summary: 'AWS credentials file (default: ~/.aws/credentials).', helpGroup: 'AWS'}),
   'aws-ami': Flags.string({summary: 'AMI id machines boot.', helpGroup: 'AWS'}),
   'aws-type': Flags.string({default: 'm4.large', summary: 'EC2 instance type.', helpGroup: 'AWS'}),
-  'aws-sg': Flags.string({default: 'kola', summary: 'Security group name; when none has that name, the run makes one (SSH open) and deletes it afterwards.', helpGroup: 'AWS'}),
+  'aws-sg': Flags.string({
+    default: 'kola',
+    summary: 'Security group name; when none has that name, the run makes one (SSH open) and deletes it afterwards.',
+    helpGroup: 'AWS',
+  }),
   'aws-iam-profile': Flags.string({summary: 'IAM instance profile name for the machines.', helpGroup: 'AWS'}),
 }
 
@@ -108,7 +150,15 @@ export function platformSettingsFrom(
         // Resolved by the flight, so that only a run on AWS reads AWS credentials.
         credentials: async () => {
           if (!context.home || !context.redactor) throw new Error('the AWS platform needs the command context')
-          return resolveAws({profile: flags['aws-profile'], credentialsFile: flags['aws-credentials-file'], region: flags['aws-region'], env, home: context.home, logger: context.logger, redactor: context.redactor})
+          return resolveAws({
+            profile: flags['aws-profile'],
+            credentialsFile: flags['aws-credentials-file'],
+            region: flags['aws-region'],
+            env,
+            home: context.home,
+            logger: context.logger,
+            redactor: context.redactor,
+          })
         },
         ami: flags['aws-ami'] ?? '',
         instanceType: flags['aws-type'] ?? 'm4.large',
@@ -155,16 +205,39 @@ function newRunId(): string {
 export function parallelFrom(value: string): number | 'auto' {
   if (value === 'auto') return 'auto'
   if (/^[1-9]\d{0,5}$/.test(value)) return Number(value)
-  throw new UsageError(`--parallel wants a positive number or "auto", got ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`)
+  throw new UsageError(
+    `--parallel wants a positive number or "auto", got ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`,
+  )
 }
 
 /** Flags that choose which tests run and how failures are kept: `kola run` and `kola rerun`. */
 export const selectionFlags = {
-  exttest: Flags.string({char: 'E', multiple: true, summary: "Also load external tests: a project directory holding tests/kola (coreos-assembler's layout), named ext.<project>.<dir>.<executable>.", helpGroup: 'SELECTION'}),
-  tag: Flags.string({multiple: true, summary: 'Run the tests with this tag (or whose requiredTag it is); "!T" leaves out tests tagged T. With name patterns, a test matches a pattern or a tag.', helpGroup: 'SELECTION'}),
-  sharding: Flags.string({summary: 'hash:M/N: run only the tests whose name hashes to shard M of N (1 <= M <= N); N runners with M = 1..N cover every test once.', helpGroup: 'SELECTION'}),
-  'ssh-on-test-failure': Flags.boolean({summary: "Keep a failed test's machines, print the ssh command that logs in, and wait at the end of the run until Ctrl-C.", exclusive: ['keep-failed'], helpGroup: 'DEBUGGING'}),
-  'keep-failed': Flags.boolean({summary: "Leave failed tests' machines running after kola exits; the output and report.json say how to reach each.", helpGroup: 'DEBUGGING'}),
+  exttest: Flags.string({
+    char: 'E',
+    multiple: true,
+    summary:
+      "Also load external tests: a project directory holding tests/kola (coreos-assembler's layout), named ext.<project>.<dir>.<executable>.",
+    helpGroup: 'SELECTION',
+  }),
+  tag: Flags.string({
+    multiple: true,
+    summary:
+      'Run the tests with this tag (or whose requiredTag it is); "!T" leaves out tests tagged T. With name patterns, a test matches a pattern or a tag.',
+    helpGroup: 'SELECTION',
+  }),
+  sharding: Flags.string({
+    summary: 'hash:M/N: run only the tests whose name hashes to shard M of N (1 <= M <= N); N runners with M = 1..N cover every test once.',
+    helpGroup: 'SELECTION',
+  }),
+  'ssh-on-test-failure': Flags.boolean({
+    summary: "Keep a failed test's machines, print the ssh command that logs in, and wait at the end of the run until Ctrl-C.",
+    exclusive: ['keep-failed'],
+    helpGroup: 'DEBUGGING',
+  }),
+  'keep-failed': Flags.boolean({
+    summary: "Leave failed tests' machines running after kola exits; the output and report.json say how to reach each.",
+    helpGroup: 'DEBUGGING',
+  }),
 }
 
 export interface SelectionFlagValues {
@@ -176,7 +249,12 @@ export interface SelectionFlagValues {
 }
 
 /** The selection flags as run options. */
-export function selectionFrom(flags: SelectionFlagValues): {extDirs: string[]; tags: string[]; sharding: Sharding | undefined; keepFailed: KeepMode} {
+export function selectionFrom(flags: SelectionFlagValues): {
+  extDirs: string[]
+  tags: string[]
+  sharding: Sharding | undefined
+  keepFailed: KeepMode
+} {
   const tags = (flags.tag ?? []).flatMap((t) => t.split(',')).map((t) => t.trim())
   if (tags.some((t) => t === '' || t === '!')) throw new UsageError('--tag wants a tag name, or !name to leave tagged tests out')
   return {
@@ -199,7 +277,11 @@ export const runTestsFlags = {
   helm: Flags.string({summary: "The helm binary for the project's charts (default: $MANTLE_KUBE_HELM, then helm on PATH)."}),
   parallelism: Flags.integer({min: 1, summary: 'At most this many test Jobs at once (overrides the settings file).'}),
   timeout: Flags.integer({min: 1, summary: 'Seconds per test, submission to end (overrides the settings file).'}),
-  'metrics-port': Flags.integer({min: 0, max: 65535, summary: 'Serve Prometheus metrics (assertions_failed, tests_run, ...) on this port during the run and after it, until Ctrl-C.'}),
+  'metrics-port': Flags.integer({
+    min: 0,
+    max: 65535,
+    summary: 'Serve Prometheus metrics (assertions_failed, tests_run, ...) on this port during the run and after it, until Ctrl-C.',
+  }),
   'metrics-host': Flags.string({default: '127.0.0.1', summary: 'Address the metrics server listens on (with --metrics-port).'}),
 }
 

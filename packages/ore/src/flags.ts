@@ -10,7 +10,10 @@ export const gcFlags = {
 /** The azure topic's shared flags: auth's credential flags plus the subscription, location and resource group. */
 export const azureTopicFlags = {
   ...azureFlags,
-  'azure-subscription': Flags.string({summary: 'Azure subscription id (default: AZURE_SUBSCRIPTION_ID or the credentials file).', helpGroup: 'AZURE'}),
+  'azure-subscription': Flags.string({
+    summary: 'Azure subscription id (default: AZURE_SUBSCRIPTION_ID or the credentials file).',
+    helpGroup: 'AZURE',
+  }),
   'azure-location': Flags.string({summary: 'Azure location.', default: 'westus', helpGroup: 'AZURE'}),
   'resource-group': Flags.string({summary: 'Resource group of the images.', default: 'kola', helpGroup: 'AZURE'}),
 }

@@ -1,6 +1,16 @@
 import {basename} from 'node:path'
 
-import {awsAuthInput, azureAuthInput, gceAuthInput, profileAuthInput, resolveEndpoints, type AwsAuthInput, type AzureAuthInput, type GceAuthInput, type ProfileAuthInput} from '@mantle/auth'
+import {
+  awsAuthInput,
+  azureAuthInput,
+  gceAuthInput,
+  profileAuthInput,
+  resolveEndpoints,
+  type AwsAuthInput,
+  type AzureAuthInput,
+  type GceAuthInput,
+  type ProfileAuthInput,
+} from '@mantle/auth'
 import {aws, azure, digitalocean, esx, gcloud, openstack, packet, parseDuration, type ServiceContext} from '@mantle/cloud'
 import {UsageError, type AbortUploadsOptions, type BaseFlags, type CommandContext, type IndexOptions, type SyncOptions} from '@mantle/kit'
 
@@ -74,7 +84,13 @@ export type CredentialInput =
   | {provider: 'azure'; input: AzureAuthInput}
   | {provider: Exclude<Provider, 'aws' | 'gce' | 'azure'>; input: ProfileAuthInput}
 
-export function credentialInput(provider: Provider, flags: Parameters<typeof awsAuthInput>[0] & Parameters<typeof gceAuthInput>[0] & Parameters<typeof azureAuthInput>[0] & Record<`${'do' | 'esx' | 'openstack' | 'packet'}-${'profile' | 'config-file'}`, string | undefined>): CredentialInput {
+export function credentialInput(
+  provider: Provider,
+  flags: Parameters<typeof awsAuthInput>[0] &
+    Parameters<typeof gceAuthInput>[0] &
+    Parameters<typeof azureAuthInput>[0] &
+    Record<`${'do' | 'esx' | 'openstack' | 'packet'}-${'profile' | 'config-file'}`, string | undefined>,
+): CredentialInput {
   switch (provider) {
     case 'aws':
       return {provider, input: awsAuthInput(flags)}
@@ -94,17 +110,27 @@ export function credentialInput(provider: Provider, flags: Parameters<typeof aws
  * every other S3 path of the suite (auth's resolveEndpoints): --s3-endpoint,
  * then AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL.
  */
-export function awsSessionInput(flags: Parameters<typeof awsAuthInput>[0] & {'s3-endpoint'?: string | undefined}, env: NodeJS.ProcessEnv): {auth: AwsAuthInput; s3Endpoint: string | undefined} {
+export function awsSessionInput(
+  flags: Parameters<typeof awsAuthInput>[0] & {'s3-endpoint'?: string | undefined},
+  env: NodeJS.ProcessEnv,
+): {auth: AwsAuthInput; s3Endpoint: string | undefined} {
   return {auth: awsAuthInput(flags), s3Endpoint: resolveEndpoints({s3: flags['s3-endpoint']}, env).s3}
 }
 
 /** copy-image's source AMI, target regions (every positional argument, checked before any credential is read) and --wait. */
-export function awsCopyImageInput(flags: BaseFlags<typeof AwsCopyImage>, regions: readonly string[]): {imageId: string; regions: string[]; wait: boolean} {
+export function awsCopyImageInput(
+  flags: BaseFlags<typeof AwsCopyImage>,
+  regions: readonly string[],
+): {imageId: string; regions: string[]; wait: boolean} {
   for (const r of regions) aws.validateRegionName(r)
   return {imageId: flags.image, regions: [...regions], wait: flags.wait}
 }
 
-export function awsDeleteOptions(flags: BaseFlags<typeof AwsDelete>, ec2: aws.Ec2Api, context: ServiceContext): Parameters<typeof aws.deleteImage>[0] {
+export function awsDeleteOptions(
+  flags: BaseFlags<typeof AwsDelete>,
+  ec2: aws.Ec2Api,
+  context: ServiceContext,
+): Parameters<typeof aws.deleteImage>[0] {
   if (!flags.image && !flags.name) throw new UsageError('aws delete: give --image or --name')
   return {ec2, imageId: flags.image, name: flags.name, keepSnapshots: flags['keep-snapshots'], context}
 }
@@ -120,7 +146,8 @@ type AwsUploadFlags = BaseFlags<typeof AwsUpload>
 export function awsUploadPlan(flags: AwsUploadFlags): {name: string; bucket: string; key: string; file: string | undefined} {
   const name = flags['ami-name'] ?? flags.name
   if (!name) throw new UsageError('aws upload: --ami-name or --name is required')
-  if (!flags['source-snapshot'] && !flags.file && !flags['source-object']) throw new UsageError('aws upload: give --file, --source-object or --source-snapshot')
+  if (!flags['source-snapshot'] && !flags.file && !flags['source-object'])
+    throw new UsageError('aws upload: give --file, --source-object or --source-snapshot')
   return {name, ...stagingLocation(flags), file: flags['source-object'] || flags['source-snapshot'] ? undefined : flags.file}
 }
 
@@ -173,16 +200,31 @@ export function awsListRegionsOptions(flags: {all: boolean}): {all: boolean} {
 // ---- azure
 
 /** The azure topic's connection: credentials, subscription, and for blobs the account and endpoint. */
-export function azureSessionInput(flags: Parameters<typeof azureAuthInput>[0] & {'azure-subscription'?: string | undefined; 'storage-account'?: string | undefined; 'blob-endpoint'?: string | undefined}): {
+export function azureSessionInput(
+  flags: Parameters<typeof azureAuthInput>[0] & {
+    'azure-subscription'?: string | undefined
+    'storage-account'?: string | undefined
+    'blob-endpoint'?: string | undefined
+  },
+): {
   auth: AzureAuthInput
   subscriptionId: string | undefined
   storageAccount: string | undefined
   blobEndpoint: string | undefined
 } {
-  return {auth: azureAuthInput(flags), subscriptionId: flags['azure-subscription'], storageAccount: flags['storage-account'], blobEndpoint: flags['blob-endpoint']}
+  return {
+    auth: azureAuthInput(flags),
+    subscriptionId: flags['azure-subscription'],
+    storageAccount: flags['storage-account'],
+    blobEndpoint: flags['blob-endpoint'],
+  }
 }
 
-export function azureCreateImageOptions(flags: BaseFlags<typeof AzureCreateImage>, compute: azure.AzureComputeApi, context: ServiceContext): Parameters<typeof azure.createImage>[0] {
+export function azureCreateImageOptions(
+  flags: BaseFlags<typeof AzureCreateImage>,
+  compute: azure.AzureComputeApi,
+  context: ServiceContext,
+): Parameters<typeof azure.createImage>[0] {
   return {
     compute,
     resourceGroup: flags['resource-group'],
@@ -195,7 +237,11 @@ export function azureCreateImageOptions(flags: BaseFlags<typeof AzureCreateImage
   }
 }
 
-export function azureCreateGalleryImageOptions(flags: BaseFlags<typeof AzureCreateGalleryImage>, compute: azure.AzureComputeApi, context: ServiceContext): Parameters<typeof azure.createGalleryImage>[0] {
+export function azureCreateGalleryImageOptions(
+  flags: BaseFlags<typeof AzureCreateGalleryImage>,
+  compute: azure.AzureComputeApi,
+  context: ServiceContext,
+): Parameters<typeof azure.createGalleryImage>[0] {
   return {
     compute,
     resourceGroup: flags['resource-group'],
@@ -217,24 +263,56 @@ export function azureCreateGalleryImageOptions(flags: BaseFlags<typeof AzureCrea
 }
 
 /** What delete-image deletes: a managed image, or with --gallery a gallery image version (checked before any credential is read). */
-export function azureDeleteImageTarget(flags: BaseFlags<typeof AzureDeleteImage>): Omit<Parameters<typeof azure.deleteImage>[0], 'compute' | 'context'> {
+export function azureDeleteImageTarget(
+  flags: BaseFlags<typeof AzureDeleteImage>,
+): Omit<Parameters<typeof azure.deleteImage>[0], 'compute' | 'context'> {
   if (flags.version && !flags.gallery) throw new UsageError('azure delete-image: --version needs --gallery')
   return {
     resourceGroup: flags['resource-group'],
-    ...(flags.gallery ? {gallery: {gallery: flags.gallery, image: flags['image-name'], version: flags.version!}} : {name: flags['image-name']}),
+    ...(flags.gallery
+      ? {gallery: {gallery: flags.gallery, image: flags['image-name'], version: flags.version!}}
+      : {name: flags['image-name']}),
   }
 }
 
 /** replicate-image adds --region, unreplicate-image removes them. */
-export function azureReplicateOptions(flags: BaseFlags<typeof AzureReplicateImage>, change: 'add' | 'remove', compute: azure.AzureComputeApi, context: ServiceContext): Parameters<typeof azure.replicateGalleryImage>[0] {
-  return {compute, resourceGroup: flags['resource-group'], gallery: flags.gallery, image: flags['image-name'], version: flags.version, [change]: flags.region, context}
+export function azureReplicateOptions(
+  flags: BaseFlags<typeof AzureReplicateImage>,
+  change: 'add' | 'remove',
+  compute: azure.AzureComputeApi,
+  context: ServiceContext,
+): Parameters<typeof azure.replicateGalleryImage>[0] {
+  return {
+    compute,
+    resourceGroup: flags['resource-group'],
+    gallery: flags.gallery,
+    image: flags['image-name'],
+    version: flags.version,
+    [change]: flags.region,
+    context,
+  }
 }
 
-export function azureShareOptions(flags: BaseFlags<typeof AzureShareImage>, compute: azure.AzureComputeApi, context: ServiceContext): Parameters<typeof azure.shareGallery>[0] {
-  return {compute, resourceGroup: flags['resource-group'], gallery: flags.gallery, permission: flags.permission, subscriptions: flags.subscription, context}
+export function azureShareOptions(
+  flags: BaseFlags<typeof AzureShareImage>,
+  compute: azure.AzureComputeApi,
+  context: ServiceContext,
+): Parameters<typeof azure.shareGallery>[0] {
+  return {
+    compute,
+    resourceGroup: flags['resource-group'],
+    gallery: flags.gallery,
+    permission: flags.permission,
+    subscriptions: flags.subscription,
+    context,
+  }
 }
 
-export function azureUploadBlobOptions(flags: BaseFlags<typeof AzureUploadBlob>, blob: azure.PageBlobApi, context: ServiceContext): Parameters<typeof azure.uploadVhd>[0] {
+export function azureUploadBlobOptions(
+  flags: BaseFlags<typeof AzureUploadBlob>,
+  blob: azure.PageBlobApi,
+  context: ServiceContext,
+): Parameters<typeof azure.uploadVhd>[0] {
   return {blob, file: flags.file, overwrite: flags.overwrite, validate: flags.validate, context}
 }
 
@@ -254,11 +332,18 @@ export function gcloudImagesInput(flags: {prefix?: string | undefined}): {prefix
   return {prefix: flags.prefix}
 }
 
-export function gcloudComputeInput(flags: Parameters<typeof gceAuthInput>[0] & {project?: string | undefined}): {auth: GceAuthInput; project: string | undefined} {
+export function gcloudComputeInput(flags: Parameters<typeof gceAuthInput>[0] & {project?: string | undefined}): {
+  auth: GceAuthInput
+  project: string | undefined
+} {
   return {auth: gceAuthInput(flags), project: flags.project}
 }
 
-export function gcloudCreateImageOptions(flags: BaseFlags<typeof GcloudCreateImage>, compute: gcloud.GceComputeApi, context: ServiceContext): Parameters<typeof gcloud.createImage>[0] {
+export function gcloudCreateImageOptions(
+  flags: BaseFlags<typeof GcloudCreateImage>,
+  compute: gcloud.GceComputeApi,
+  context: ServiceContext,
+): Parameters<typeof gcloud.createImage>[0] {
   return {
     compute,
     name: gcloud.imageName(flags.family, flags.version),
@@ -273,7 +358,9 @@ export function gcloudCreateImageOptions(flags: BaseFlags<typeof GcloudCreateIma
 }
 
 /** create-instances' machines (--image is required; checked before any credential is read). */
-export function gcloudCreateInstancesInput(flags: BaseFlags<typeof GcloudCreateInstances>): Omit<Parameters<typeof gcloud.createInstances>[0], 'compute' | 'userData' | 'context'> {
+export function gcloudCreateInstancesInput(
+  flags: BaseFlags<typeof GcloudCreateInstances>,
+): Omit<Parameters<typeof gcloud.createInstances>[0], 'compute' | 'userData' | 'context'> {
   if (!flags.image) throw new UsageError('gcloud create-instances: --image is required')
   return {
     zone: flags.zone,
@@ -287,7 +374,12 @@ export function gcloudCreateInstancesInput(flags: BaseFlags<typeof GcloudCreateI
   }
 }
 
-export function gcloudDeprecateOptions(flags: BaseFlags<typeof GcloudDeprecateImage>, name: string, compute: gcloud.GceComputeApi, context: ServiceContext): Parameters<typeof gcloud.deprecateImage>[0] {
+export function gcloudDeprecateOptions(
+  flags: BaseFlags<typeof GcloudDeprecateImage>,
+  name: string,
+  compute: gcloud.GceComputeApi,
+  context: ServiceContext,
+): Parameters<typeof gcloud.deprecateImage>[0] {
   return {compute, name, state: flags.state, replacement: flags.replacement, context}
 }
 
@@ -309,25 +401,54 @@ export function esxVmsInput(flags: {prefix?: string | undefined}, names: readonl
   return {names: [...names], prefix: flags.prefix}
 }
 
-export function doCreateImageOptions(flags: BaseFlags<typeof DoCreateImage>, api: digitalocean.DoApi, context: ServiceContext): Parameters<typeof digitalocean.createDoImage>[0] {
-  return {api, name: flags.name, url: flags.url, region: flags.region, distribution: flags.distribution, description: flags.description, context}
+export function doCreateImageOptions(
+  flags: BaseFlags<typeof DoCreateImage>,
+  api: digitalocean.DoApi,
+  context: ServiceContext,
+): Parameters<typeof digitalocean.createDoImage>[0] {
+  return {
+    api,
+    name: flags.name,
+    url: flags.url,
+    region: flags.region,
+    distribution: flags.distribution,
+    description: flags.description,
+    context,
+  }
 }
 
 /** delete-keys of do and packet: the names given, or --prefix. */
-export function keysToDelete(flags: BaseFlags<typeof DoDeleteKeys> | BaseFlags<typeof PacketDeleteKeys>, names: readonly string[], topic: 'do' | 'packet'): {names: string[]; prefix: string | undefined} {
+export function keysToDelete(
+  flags: BaseFlags<typeof DoDeleteKeys> | BaseFlags<typeof PacketDeleteKeys>,
+  names: readonly string[],
+  topic: 'do' | 'packet',
+): {names: string[]; prefix: string | undefined} {
   if (names.length === 0 && !flags.prefix) throw new UsageError(`${topic} delete-keys: name the keys, or give --prefix`)
   return {names: [...names], prefix: flags.prefix}
 }
 
-export function esxCreateBaseOptions(flags: BaseFlags<typeof EsxCreateBase>, api: esx.EsxApi, context: ServiceContext): Parameters<typeof esx.createBaseVm>[0] {
+export function esxCreateBaseOptions(
+  flags: BaseFlags<typeof EsxCreateBase>,
+  api: esx.EsxApi,
+  context: ServiceContext,
+): Parameters<typeof esx.createBaseVm>[0] {
   return {api, name: flags.name, file: flags.file, datastore: flags.datastore, resourcePool: flags['resource-pool'], context}
 }
 
-export function openstackCreateImageOptions(flags: BaseFlags<typeof OpenstackCreateImage>, api: openstack.OpenStackApi, context: ServiceContext): Parameters<typeof openstack.createOpenStackImage>[0] {
+export function openstackCreateImageOptions(
+  flags: BaseFlags<typeof OpenstackCreateImage>,
+  api: openstack.OpenStackApi,
+  context: ServiceContext,
+): Parameters<typeof openstack.createOpenStackImage>[0] {
   return {api, name: flags.name, file: flags.file, diskFormat: flags['disk-format'], force: flags.force, context}
 }
 
-export function packetCreateDeviceOptions(flags: BaseFlags<typeof PacketCreateDevice>, userdata: string | undefined, api: packet.PacketApi, context: ServiceContext): Parameters<typeof packet.createPacketDevice>[0] {
+export function packetCreateDeviceOptions(
+  flags: BaseFlags<typeof PacketCreateDevice>,
+  userdata: string | undefined,
+  api: packet.PacketApi,
+  context: ServiceContext,
+): Parameters<typeof packet.createPacketDevice>[0] {
   return {
     api,
     input: {
@@ -347,7 +468,11 @@ export function packetCreateDeviceOptions(flags: BaseFlags<typeof PacketCreateDe
 
 type StorageContext = Pick<CommandContext, 'logger' | 'signal'>
 
-export function indexOptions(flags: BaseFlags<typeof StorageIndex>, location: {bucket: IndexOptions['bucket']; key: string}, context: StorageContext): IndexOptions {
+export function indexOptions(
+  flags: BaseFlags<typeof StorageIndex>,
+  location: {bucket: IndexOptions['bucket']; key: string},
+  context: StorageContext,
+): IndexOptions {
   return {
     bucket: location.bucket,
     prefix: location.key,
@@ -388,6 +513,17 @@ export function syncOptions(
   }
 }
 
-export function abortUploadsOptions(flags: BaseFlags<typeof StorageAbortUploads>, location: {bucket: AbortUploadsOptions['bucket']; key: string}, context: StorageContext): AbortUploadsOptions {
-  return {bucket: location.bucket, prefix: location.key, olderThanMs: parseDuration(flags['older-than']), dryRun: flags['dry-run'], logger: context.logger, signal: context.signal}
+export function abortUploadsOptions(
+  flags: BaseFlags<typeof StorageAbortUploads>,
+  location: {bucket: AbortUploadsOptions['bucket']; key: string},
+  context: StorageContext,
+): AbortUploadsOptions {
+  return {
+    bucket: location.bucket,
+    prefix: location.key,
+    olderThanMs: parseDuration(flags['older-than']),
+    dryRun: flags['dry-run'],
+    logger: context.logger,
+    signal: context.signal,
+  }
 }

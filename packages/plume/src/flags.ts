@@ -11,7 +11,11 @@ export const specFlags = {
     helpGroup: 'SPEC',
   }),
   channel: Flags.string({char: 'C', summary: 'Channel to publish.', default: 'user', helpGroup: 'SPEC'}),
-  board: Flags.string({char: 'B', summary: 'Board (default: src/scripts/.default_board of --sdk-root, else <arch>-usr).', helpGroup: 'SPEC'}),
+  board: Flags.string({
+    char: 'B',
+    summary: 'Board (default: src/scripts/.default_board of --sdk-root, else <arch>-usr).',
+    helpGroup: 'SPEC',
+  }),
   version: Flags.string({
     char: 'V',
     summary: 'Version (default: VERSION_ID of .repo/manifests/version.txt in --sdk-root, else the newest version in the source).',
@@ -24,12 +28,14 @@ export const specFlags = {
 export const scopeFlags = {
   partition: Flags.string({
     char: 'P',
-    summary: "Work on this AWS partition only (a name in the channel's aws.partitions). The AMI lists, which name every partition's AMIs, are written by a run without it.",
+    summary:
+      "Work on this AWS partition only (a name in the channel's aws.partitions). The AMI lists, which name every partition's AMIs, are written by a run without it.",
     helpGroup: 'SPEC',
   }),
   private: Flags.boolean({
     char: 'Z',
-    summary: 'Make nothing public: release leaves out sharing the AWS, GCE and Azure images, and plan does not count it; storage destinations are still synced.',
+    summary:
+      'Make nothing public: release leaves out sharing the AWS, GCE and Azure images, and plan does not count it; storage destinations are still synced.',
     helpGroup: 'SPEC',
   }),
 }
@@ -39,7 +45,10 @@ export const credentialFlags = {
   'aws-credentials': Flags.string({summary: 'AWS shared credentials file (each partition names its profile).', helpGroup: 'CREDENTIALS'}),
   'azure-credentials': Flags.string({summary: 'azureCreds.json file.', helpGroup: 'CREDENTIALS'}),
   'azure-profile': Flags.string({summary: 'Profile in the azureCreds.json file.', helpGroup: 'CREDENTIALS'}),
-  'gce-json-key': Flags.string({summary: 'Google service-account JSON key, or "none" for unauthenticated access.', helpGroup: 'CREDENTIALS'}),
+  'gce-json-key': Flags.string({
+    summary: 'Google service-account JSON key, or "none" for unauthenticated access.',
+    helpGroup: 'CREDENTIALS',
+  }),
 }
 
 /** The flags of plan: what pre-release and release look at. */
@@ -47,8 +56,15 @@ export const planFlags = {
   ...specFlags,
   ...scopeFlags,
   ...credentialFlags,
-  platform: Flags.option({options: PLATFORMS, multiple: true, delimiter: ',', summary: 'Clouds to work on (default: every one the channel configures).'})(),
-  'verify-key': Flags.string({summary: 'OpenPGP public key the release is signed with (default: the channel\'s verifyKey, else the embedded and imported keys).'}),
+  platform: Flags.option({
+    options: PLATFORMS,
+    multiple: true,
+    delimiter: ',',
+    summary: 'Clouds to work on (default: every one the channel configures).',
+  })(),
+  'verify-key': Flags.string({
+    summary: "OpenPGP public key the release is signed with (default: the channel's verifyKey, else the embedded and imported keys).",
+  }),
   'cache-dir': Flags.string({summary: 'Where verified images are kept between runs.', default: '.cache/images'}),
 }
 

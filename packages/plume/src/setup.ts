@@ -19,7 +19,12 @@ export const LOCAL_CONFIG = fileURLToPath(new URL('../channels/local.yaml', impo
 export async function configFile(flag: string | undefined, cwd: string): Promise<string> {
   if (flag) return resolve(cwd, flag)
   const local = resolve(cwd, 'plume.yaml')
-  return (await access(local).then(() => true, () => false)) ? local : LOCAL_CONFIG
+  return (await access(local).then(
+    () => true,
+    () => false,
+  ))
+    ? local
+    : LOCAL_CONFIG
 }
 
 export type {CredentialFlags} from './options.js'
@@ -49,7 +54,14 @@ export async function stageOptions(flags: SetupFlags, context: CommandContext): 
   const config = await loadConfig(flags, cwd)
   const channel = config.channels[flags.channel]
   const storage = await storageFor(channel ? [channel.source, ...(channel.destinations ?? []).map((d) => d.url)] : [], flags, context)
-  const release = await resolveSpec({config, channel: flags.channel, board: flags.board, version: flags.version, sdkRoot: resolve(cwd, flags['sdk-root']), storage})
+  const release = await resolveSpec({
+    config,
+    channel: flags.channel,
+    board: flags.board,
+    version: flags.version,
+    sdkRoot: resolve(cwd, flags['sdk-root']),
+    storage,
+  })
   const keyFile = flags['verify-key'] ?? release.spec.verifyKey
   const keyring: Keyring = keyFile
     ? await loadKeyring({files: [resolve(cwd, keyFile)]})

@@ -12,12 +12,22 @@ describe('resolveSpec', () => {
   let config: ChannelsConfig
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'plume-spec-'))
-    config = {file: join(dir, 'c.yaml'), channels: {user: {source: join(dir, 'src'), boards: ['amd64-usr', 'arm64-usr'], boardSettings: {'amd64-usr': {arch: 'amd64'}, 'arm64-usr': {arch: 'arm64'}}}}}
+    config = {
+      file: join(dir, 'c.yaml'),
+      channels: {
+        user: {
+          source: join(dir, 'src'),
+          boards: ['amd64-usr', 'arm64-usr'],
+          boardSettings: {'amd64-usr': {arch: 'amd64'}, 'arm64-usr': {arch: 'arm64'}},
+        },
+      },
+    }
   })
   afterEach(async () => {
     await rm(dir, {recursive: true, force: true})
   })
-  const resolve = (o: {board?: string; version?: string} = {}) => resolveSpec({config, channel: 'user', sdkRoot: join(dir, 'sdk'), storage: {}, ...o})
+  const resolve = (o: {board?: string; version?: string} = {}) =>
+    resolveSpec({config, channel: 'user', sdkRoot: join(dir, 'sdk'), storage: {}, ...o})
   const build = async (board: string, version: string) => {
     await mkdir(join(dir, 'src', board, version), {recursive: true})
     await writeFile(join(dir, 'src', board, version, 'version.txt'), `FLATCAR_VERSION=${version}\n`)
@@ -45,12 +55,17 @@ describe('resolveSpec', () => {
 
   it('flags win over the defaults; a board the channel does not publish is refused', async () => {
     expect(await resolve({board: 'arm64-usr', version: '1.2.3'})).toMatchObject({board: 'arm64-usr', version: '1.2.3'})
-    await expect(resolve({board: 'riscv-usr', version: '1.2.3'})).rejects.toThrow('board "riscv-usr" is not published by channel "user" (boards: amd64-usr, arm64-usr)')
+    await expect(resolve({board: 'riscv-usr', version: '1.2.3'})).rejects.toThrow(
+      'board "riscv-usr" is not published by channel "user" (boards: amd64-usr, arm64-usr)',
+    )
   })
 })
 
 describe('parseVersionTxt', () => {
   it('reads the VERSION and VERSION_ID of any distribution', () => {
-    expect(parseVersionTxt('COREOS_BUILD=1\nCOREOS_VERSION=1.2.3+4\nCOREOS_VERSION_ID="1.2.3"\n')).toEqual({version: '1.2.3+4', versionId: '1.2.3'})
+    expect(parseVersionTxt('COREOS_BUILD=1\nCOREOS_VERSION=1.2.3+4\nCOREOS_VERSION_ID="1.2.3"\n')).toEqual({
+      version: '1.2.3+4',
+      versionId: '1.2.3',
+    })
   })
 })

@@ -47,7 +47,9 @@ export async function resolveSpec(input: SpecInput): Promise<ReleaseSpec> {
   const spec = channelOf(input.config, input.channel)
   const board = input.board ?? (await defaultBoard(input.sdkRoot))
   if (!spec.boards.includes(board)) {
-    throw new UsageError(`board "${board}" is not published by channel "${input.channel}" (boards: ${spec.boards.join(', ')})`, {hint: 'choose one with -B/--board'})
+    throw new UsageError(`board "${board}" is not published by channel "${input.channel}" (boards: ${spec.boards.join(', ')})`, {
+      hint: 'choose one with -B/--board',
+    })
   }
   const version = input.version ?? (await sdkVersion(input.sdkRoot)) ?? (await newestSourceVersion(spec, board, input.storage))
   if (!/^[0-9A-Za-z][0-9A-Za-z._+-]*$/.test(version)) throw new UsageError(`version "${version}" is not a version (expected e.g. 3815.2.0)`)
@@ -97,14 +99,16 @@ export async function checkSource(release: ReleaseSpec, source: SourceLocation, 
   } catch (error) {
     if (isStorageError(error, 'not-found') || isStorageError(error, 'bucket-not-found')) {
       throw new UsageError(`source ${source.url} has no version.txt: not a build of ${release.board} ${release.version}`, {
-        hint: 'check -V/--version, -B/--board and the channel\'s source in the config',
+        hint: "check -V/--version, -B/--board and the channel's source in the config",
       })
     }
     throw error
   }
   const fields = parseVersionTxt(content)
   if (fields.version !== release.version && fields.versionId !== release.version) {
-    throw new UsageError(`source ${source.bucket.urlOf(key)} is version ${fields.version ?? fields.versionId ?? '(none)'}, not ${release.version}`)
+    throw new UsageError(
+      `source ${source.bucket.urlOf(key)} is version ${fields.version ?? fields.versionId ?? '(none)'}, not ${release.version}`,
+    )
   }
 }
 

@@ -41,7 +41,14 @@ export interface RunCliOptions {
  * are never read.
  */
 export function isolatedEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), NODE_ENV: 'production', ...extra}
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_CACHE_HOME: join(home, '.cache'),
+    NODE_ENV: 'production',
+    ...extra,
+  }
 }
 
 /** Runs a tool's bin as a child process (the real CLI, as users run it). */

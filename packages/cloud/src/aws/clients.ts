@@ -38,7 +38,9 @@ export interface Ec2Api {
   getConsoleOutput(input: EC2.GetConsoleOutputCommandInput): Promise<EC2.GetConsoleOutputCommandOutput>
   describeSecurityGroups(input: EC2.DescribeSecurityGroupsCommandInput): Promise<EC2.DescribeSecurityGroupsCommandOutput>
   createSecurityGroup(input: EC2.CreateSecurityGroupCommandInput): Promise<EC2.CreateSecurityGroupCommandOutput>
-  authorizeSecurityGroupIngress(input: EC2.AuthorizeSecurityGroupIngressCommandInput): Promise<EC2.AuthorizeSecurityGroupIngressCommandOutput>
+  authorizeSecurityGroupIngress(
+    input: EC2.AuthorizeSecurityGroupIngressCommandInput,
+  ): Promise<EC2.AuthorizeSecurityGroupIngressCommandOutput>
   deleteSecurityGroup(input: EC2.DeleteSecurityGroupCommandInput): Promise<EC2.DeleteSecurityGroupCommandOutput>
 }
 
@@ -112,32 +114,37 @@ export async function ec2Api(options: AwsClientOptions): Promise<Ec2Api> {
   const region = requireRegion(options)
   const m = await import('@aws-sdk/client-ec2')
   const client = new m.EC2Client(clientConfig(options, region))
-  const api = bind<Omit<Ec2Api, 'region'>>('ec2', client, {
-    describeRegions: m.DescribeRegionsCommand,
-    importSnapshot: m.ImportSnapshotCommand,
-    describeImportSnapshotTasks: m.DescribeImportSnapshotTasksCommand,
-    describeSnapshots: m.DescribeSnapshotsCommand,
-    deleteSnapshot: m.DeleteSnapshotCommand,
-    createTags: m.CreateTagsCommand,
-    registerImage: m.RegisterImageCommand,
-    describeImages: m.DescribeImagesCommand,
-    copyImage: m.CopyImageCommand,
-    deregisterImage: m.DeregisterImageCommand,
-    modifyImageAttribute: m.ModifyImageAttributeCommand,
-    describeImageAttribute: m.DescribeImageAttributeCommand,
-    modifySnapshotAttribute: m.ModifySnapshotAttributeCommand,
-    describeInstances: m.DescribeInstancesCommand,
-    terminateInstances: m.TerminateInstancesCommand,
-    describeKeyPairs: m.DescribeKeyPairsCommand,
-    deleteKeyPair: m.DeleteKeyPairCommand,
-    importKeyPair: m.ImportKeyPairCommand,
-    runInstances: m.RunInstancesCommand,
-    getConsoleOutput: m.GetConsoleOutputCommand,
-    describeSecurityGroups: m.DescribeSecurityGroupsCommand,
-    createSecurityGroup: m.CreateSecurityGroupCommand,
-    authorizeSecurityGroupIngress: m.AuthorizeSecurityGroupIngressCommand,
-    deleteSecurityGroup: m.DeleteSecurityGroupCommand,
-  }, options)
+  const api = bind<Omit<Ec2Api, 'region'>>(
+    'ec2',
+    client,
+    {
+      describeRegions: m.DescribeRegionsCommand,
+      importSnapshot: m.ImportSnapshotCommand,
+      describeImportSnapshotTasks: m.DescribeImportSnapshotTasksCommand,
+      describeSnapshots: m.DescribeSnapshotsCommand,
+      deleteSnapshot: m.DeleteSnapshotCommand,
+      createTags: m.CreateTagsCommand,
+      registerImage: m.RegisterImageCommand,
+      describeImages: m.DescribeImagesCommand,
+      copyImage: m.CopyImageCommand,
+      deregisterImage: m.DeregisterImageCommand,
+      modifyImageAttribute: m.ModifyImageAttributeCommand,
+      describeImageAttribute: m.DescribeImageAttributeCommand,
+      modifySnapshotAttribute: m.ModifySnapshotAttributeCommand,
+      describeInstances: m.DescribeInstancesCommand,
+      terminateInstances: m.TerminateInstancesCommand,
+      describeKeyPairs: m.DescribeKeyPairsCommand,
+      deleteKeyPair: m.DeleteKeyPairCommand,
+      importKeyPair: m.ImportKeyPairCommand,
+      runInstances: m.RunInstancesCommand,
+      getConsoleOutput: m.GetConsoleOutputCommand,
+      describeSecurityGroups: m.DescribeSecurityGroupsCommand,
+      createSecurityGroup: m.CreateSecurityGroupCommand,
+      authorizeSecurityGroupIngress: m.AuthorizeSecurityGroupIngressCommand,
+      deleteSecurityGroup: m.DeleteSecurityGroupCommand,
+    },
+    options,
+  )
   return {...api, region}
 }
 
@@ -150,12 +157,22 @@ export async function stsApi(options: AwsClientOptions): Promise<StsApi> {
 export async function s3BucketApi(options: AwsClientOptions): Promise<S3BucketApi> {
   const m = await import('@aws-sdk/client-s3')
   const client = new m.S3Client({...clientConfig(options, requireRegion(options)), ...(options.endpoint ? {forcePathStyle: true} : {})})
-  return bind<S3BucketApi>('s3', client, {headBucket: m.HeadBucketCommand, createBucket: m.CreateBucketCommand, getBucketLocation: m.GetBucketLocationCommand}, options)
+  return bind<S3BucketApi>(
+    's3',
+    client,
+    {headBucket: m.HeadBucketCommand, createBucket: m.CreateBucketCommand, getBucketLocation: m.GetBucketLocationCommand},
+    options,
+  )
 }
 
 export async function iamApi(options: AwsClientOptions): Promise<IamApi> {
   const m = await import('@aws-sdk/client-iam')
   // IAM is global; its endpoint lives in us-east-1 for the aws partition.
   const client = new m.IAMClient(clientConfig(options, requireRegion(options)))
-  return bind<IamApi>('iam', client, {getRole: m.GetRoleCommand, createRole: m.CreateRoleCommand, putRolePolicy: m.PutRolePolicyCommand}, options)
+  return bind<IamApi>(
+    'iam',
+    client,
+    {getRole: m.GetRoleCommand, createRole: m.CreateRoleCommand, putRolePolicy: m.PutRolePolicyCommand},
+    options,
+  )
 }

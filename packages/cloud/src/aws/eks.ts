@@ -30,13 +30,24 @@ export interface EksApi {
   listNodegroups(input: EKS.ListNodegroupsCommandInput): Promise<EKS.ListNodegroupsCommandOutput>
 }
 
-export async function eksApi(options: CallContext & {auth: AwsAuth; region?: string | undefined; endpoint?: string | undefined}): Promise<EksApi> {
+export async function eksApi(
+  options: CallContext & {auth: AwsAuth; region?: string | undefined; endpoint?: string | undefined},
+): Promise<EksApi> {
   const sdk = await import('@aws-sdk/client-eks')
   const region = options.region ?? options.auth.region
   if (!region) throw new UsageError('eks: no region given', {hint: 'pass --region or set AWS_REGION'})
-  const client = new sdk.EKSClient({region, credentials: options.auth.credentials, maxAttempts: 1, ...(options.endpoint ? {endpoint: options.endpoint} : {})})
-  const send = <I extends object, O>(name: string, Command: new (input: I) => unknown) => (input: I): Promise<O> =>
-    withRetry(`eks ${name}`, () => client.send(new Command(input) as never) as Promise<O>, options).catch((e: unknown) => Promise.reject(awsError(`eks ${name}`, e)))
+  const client = new sdk.EKSClient({
+    region,
+    credentials: options.auth.credentials,
+    maxAttempts: 1,
+    ...(options.endpoint ? {endpoint: options.endpoint} : {}),
+  })
+  const send =
+    <I extends object, O>(name: string, Command: new (input: I) => unknown) =>
+    (input: I): Promise<O> =>
+      withRetry(`eks ${name}`, () => client.send(new Command(input) as never) as Promise<O>, options).catch((e: unknown) =>
+        Promise.reject(awsError(`eks ${name}`, e)),
+      )
   return {
     region,
     createCluster: send('CreateCluster', sdk.CreateClusterCommand),
@@ -63,7 +74,11 @@ export interface EksOptions {
 
 const notFound = (e: unknown): boolean => {
   const x = e as {name?: string; cause?: {name?: string}}
-  return x?.name === 'ResourceNotFoundException' || x?.cause?.name === 'ResourceNotFoundException' || /ResourceNotFoundException|No cluster found|No node group found/.test(String((e as Error)?.message))
+  return (
+    x?.name === 'ResourceNotFoundException' ||
+    x?.cause?.name === 'ResourceNotFoundException' ||
+    /ResourceNotFoundException|No cluster found|No node group found/.test(String((e as Error)?.message))
+  )
 }
 
 export function eksClusters(options: EksOptions): ManagedClusterApi {
@@ -104,8 +119,10 @@ export function eksClusters(options: EksOptions): ManagedClusterApi {
     async create(spec, ctx) {
       // Checked here, not when the module is made: gc lists and deletes without roles or subnets.
       const {roleArn, nodeRoleArn, subnetIds = []} = options
-      if (!roleArn || !nodeRoleArn) throw new UsageError('eks: the cluster and node roles are needed', {hint: 'pass --role-arn and --node-role-arn'})
-      if (subnetIds.length < 2) throw new UsageError('eks: at least two subnets (in two availability zones) are needed', {hint: 'pass --subnets subnet-a,subnet-b'})
+      if (!roleArn || !nodeRoleArn)
+        throw new UsageError('eks: the cluster and node roles are needed', {hint: 'pass --role-arn and --node-role-arn'})
+      if (subnetIds.length < 2)
+        throw new UsageError('eks: at least two subnets (in two availability zones) are needed', {hint: 'pass --subnets subnet-a,subnet-b'})
       const tags = {...markerTags(options.now?.()), [KOLA_RUN_TAG]: spec.runId}
       await eks.createCluster({
         name: spec.name,
@@ -145,7 +162,12 @@ export function eksClusters(options: EksOptions): ManagedClusterApi {
           }
           return ng.status === 'ACTIVE' ? ng : undefined
         },
-        {what: `EKS node group ${nodegroup(name)} to be ACTIVE`, intervalMs: ctx.intervalMs ?? interval, timeoutMs: ctx.timeoutMs ?? 40 * 60_000, signal: ctx.signal},
+        {
+          what: `EKS node group ${nodegroup(name)} to be ACTIVE`,
+          intervalMs: ctx.intervalMs ?? interval,
+          timeoutMs: ctx.timeoutMs ?? 40 * 60_000,
+          signal: ctx.signal,
+        },
       )
       const c = await describe(name)
       if (!c) throw new InfraError(`eks: cluster ${name} disappeared`)
@@ -167,14 +189,22 @@ export function eksClusters(options: EksOptions): ManagedClusterApi {
       } catch (e) {
         if (!notFound(e)) throw e
       }
-      await pollUntil(async () => ((await describeNodes(name)) ? undefined : true), {what: `EKS node group ${nodegroup(name)} to be deleted`, intervalMs: interval, timeoutMs: 40 * 60_000})
+      await pollUntil(async () => ((await describeNodes(name)) ? undefined : true), {
+        what: `EKS node group ${nodegroup(name)} to be deleted`,
+        intervalMs: interval,
+        timeoutMs: 40 * 60_000,
+      })
       try {
         await eks.deleteCluster({name})
       } catch (e) {
         if (notFound(e)) return
         throw e
       }
-      await pollUntil(async () => ((await describe(name)) ? undefined : true), {what: `EKS cluster ${name} to be deleted`, intervalMs: interval, timeoutMs: 40 * 60_000})
+      await pollUntil(async () => ((await describe(name)) ? undefined : true), {
+        what: `EKS cluster ${name} to be deleted`,
+        intervalMs: interval,
+        timeoutMs: 40 * 60_000,
+      })
     },
     async list() {
       const names: string[] = []

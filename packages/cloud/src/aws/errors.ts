@@ -38,7 +38,10 @@ export function awsError(what: string, error: unknown): Error {
     })
   }
   if (PERMISSION_CODES.has(code)) {
-    return new UsageError(`${what}: not allowed (${code}: ${message})`, {cause: error, hint: 'the credentials lack an IAM permission for this call'})
+    return new UsageError(`${what}: not allowed (${code}: ${message})`, {
+      cause: error,
+      hint: 'the credentials lack an IAM permission for this call',
+    })
   }
   if ((error as {code?: string}).code === 'ENOTFOUND') {
     return new InfraError(`${what}: cannot resolve the AWS endpoint (${message})`, {cause: error, hint: 'check --region and the network'})

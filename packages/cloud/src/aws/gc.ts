@@ -36,7 +36,13 @@ const MARKER_FILTER = {Name: 'tag:created-by', Values: ['mantle']}
  * made for runs, and (given `clusters`) our expired EKS clusters. Images are never collected:
  * releases live on as images.
  */
-export async function gcAws(options: {ec2: Ec2Api; clusters?: ManagedClusterApi | undefined; olderThanMs: number; dryRun?: boolean; context: ServiceContext}): Promise<AwsGcResult> {
+export async function gcAws(options: {
+  ec2: Ec2Api
+  clusters?: ManagedClusterApi | undefined
+  olderThanMs: number
+  dryRun?: boolean
+  context: ServiceContext
+}): Promise<AwsGcResult> {
   const {ec2, context: ctx} = options
   const now = ctx.now?.() ?? new Date()
   const cutoff = new Date(now.getTime() - options.olderThanMs)
@@ -45,15 +51,21 @@ export async function gcAws(options: {ec2: Ec2Api; clusters?: ManagedClusterApi 
   const instances: string[] = []
   let NextToken: string | undefined
   do {
-    const page = await ec2.describeInstances({Filters: [MARKER_FILTER, {Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped']}], NextToken})
+    const page = await ec2.describeInstances({
+      Filters: [MARKER_FILTER, {Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped']}],
+      NextToken,
+    })
     for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
       // The filter is the server's; check again here: gc must never touch what is not ours.
-      if (instance.InstanceId && isExpired({marked: isMarked(fromTags(instance.Tags)), created: instance.LaunchTime}, cutoff)) instances.push(instance.InstanceId)
+      if (instance.InstanceId && isExpired({marked: isMarked(fromTags(instance.Tags)), created: instance.LaunchTime}, cutoff))
+        instances.push(instance.InstanceId)
     }
     NextToken = page.NextToken
   } while (NextToken)
   if (instances.length > 0) {
-    ctx.logger.notice(`${options.dryRun ? 'would terminate' : 'terminating'} ${instances.length} instances in ${ec2.region}: ${instances.join(', ')}`)
+    ctx.logger.notice(
+      `${options.dryRun ? 'would terminate' : 'terminating'} ${instances.length} instances in ${ec2.region}: ${instances.join(', ')}`,
+    )
     if (!options.dryRun) await ec2.terminateInstances({InstanceIds: instances})
     result.terminatedInstances = instances
   }
@@ -70,7 +82,9 @@ export async function gcAws(options: {ec2: Ec2Api; clusters?: ManagedClusterApi 
   const groups = (await ec2.describeSecurityGroups({Filters: [MARKER_FILTER]})).SecurityGroups ?? []
   const expired = groups.filter((g) => {
     const tags = fromTags(g.Tags)
-    return g.GroupId && isExpired({marked: isMarked(tags), created: tags[CREATED_AT_KEY] ? new Date(tags[CREATED_AT_KEY]) : undefined}, cutoff)
+    return (
+      g.GroupId && isExpired({marked: isMarked(tags), created: tags[CREATED_AT_KEY] ? new Date(tags[CREATED_AT_KEY]) : undefined}, cutoff)
+    )
   })
   if (expired.length > 0) {
     ctx.logger.notice(`${options.dryRun ? 'would delete' : 'deleting'} ${expired.length} security groups in ${ec2.region}`)
@@ -81,6 +95,12 @@ export async function gcAws(options: {ec2: Ec2Api; clusters?: ManagedClusterApi 
     }
     result.deletedSecurityGroups = expired.map((g) => g.GroupId as string)
   }
-  if (options.clusters) result.deletedClusters = await gcManagedClusters({clusters: options.clusters, olderThanMs: options.olderThanMs, dryRun: options.dryRun, context: ctx})
+  if (options.clusters)
+    result.deletedClusters = await gcManagedClusters({
+      clusters: options.clusters,
+      olderThanMs: options.olderThanMs,
+      dryRun: options.dryRun,
+      context: ctx,
+    })
   return result
 }

@@ -119,13 +119,15 @@ export async function copyImage(options: CopyImageOptions): Promise<CopiedImage[
   const {ec2, context: ctx} = options
   const known = new Set((await listRegions(ec2, {all: true})).map((r) => r.name))
   const unknown = options.regions.filter((r) => !known.has(r))
-  if (unknown.length > 0) throw new UsageError(`aws: unknown region ${unknown.join(', ')}`, {hint: '`ore aws list-regions --all` lists them'})
+  if (unknown.length > 0)
+    throw new UsageError(`aws: unknown region ${unknown.join(', ')}`, {hint: '`ore aws list-regions --all` lists them'})
   const source = await getImage(ec2, options.imageId)
   const name = source.Name
   if (!name) throw new InfraError(`aws: image ${options.imageId} has no name`)
   const imageTags = ownTags(source.Tags)
   const sourceSnapshot = snapshotOfImage(source)
-  const snapshotTags = options.wait && sourceSnapshot ? ownTags((await ec2.describeSnapshots({SnapshotIds: [sourceSnapshot]}))?.Snapshots?.[0]?.Tags) : []
+  const snapshotTags =
+    options.wait && sourceSnapshot ? ownTags((await ec2.describeSnapshots({SnapshotIds: [sourceSnapshot]}))?.Snapshots?.[0]?.Tags) : []
   const targets = [...new Set(options.regions)].filter((r) => r !== ec2.region)
   const bar = ctx.progress?.(`copy ${name} to ${targets.length} regions`, targets.length)
 
@@ -140,7 +142,12 @@ export async function copyImage(options: CopyImageOptions): Promise<CopiedImage[
       ctx.logger.info(`${region}: ${name} exists as ${imageId}; not copying`)
     } else {
       try {
-        const out = await target.copyImage({Name: name, Description: source.Description, SourceImageId: options.imageId, SourceRegion: ec2.region})
+        const out = await target.copyImage({
+          Name: name,
+          Description: source.Description,
+          SourceImageId: options.imageId,
+          SourceRegion: ec2.region,
+        })
         if (!out.ImageId) throw new InfraError(`aws: CopyImage to ${region} returned no image id`)
         imageId = out.ImageId
         copied = true
@@ -170,18 +177,26 @@ export async function copyImage(options: CopyImageOptions): Promise<CopiedImage[
   const failed: string[] = []
   try {
     // Every region is tried even when one fails (the worker never throws): one error reports them all.
-    await forEachLimit(targets, options.concurrency ?? 4, async (region) => {
-      try {
-        results.set(region, await copyTo(region))
-      } catch (error) {
-        failed.push(`${region}: ${(error as Error).message}`)
-      }
-      bar?.advance(1)
-    }, ctx.signal)
+    await forEachLimit(
+      targets,
+      options.concurrency ?? 4,
+      async (region) => {
+        try {
+          results.set(region, await copyTo(region))
+        } catch (error) {
+          failed.push(`${region}: ${(error as Error).message}`)
+        }
+        bar?.advance(1)
+      },
+      ctx.signal,
+    )
   } finally {
     bar?.finish()
   }
-  if (failed.length > 0) throw new InfraError(`aws: copy failed in ${failed.length} of ${targets.length} regions: ${failed.join('; ')}`, {hint: 'run the command again: regions that have the image are skipped'})
+  if (failed.length > 0)
+    throw new InfraError(`aws: copy failed in ${failed.length} of ${targets.length} regions: ${failed.join('; ')}`, {
+      hint: 'run the command again: regions that have the image are skipped',
+    })
   return targets.map((region) => results.get(region)!)
 }
 
@@ -192,12 +207,19 @@ export async function waitAvailable(ec2: Ec2Api, imageId: string, ctx: ServiceCo
       const image = (await ec2.describeImages({ImageIds: [imageId]})).Images?.[0]
       if (image?.State === 'available') return image
       if (image?.State === 'failed' || image?.State === 'invalid' || image?.State === 'error' || image?.State === 'deregistered') {
-        throw new InfraError(`aws: image ${imageId} in ${ec2.region} is ${image.State}: ${image.StateReason?.Message ?? ''}`, {hint: 'deregister it and run again'})
+        throw new InfraError(`aws: image ${imageId} in ${ec2.region} is ${image.State}: ${image.StateReason?.Message ?? ''}`, {
+          hint: 'deregister it and run again',
+        })
       }
       ctx.logger.debug(`image ${imageId} in ${ec2.region}: ${image?.State ?? 'not visible yet'}`)
       return undefined
     },
-    {what: `image ${imageId} in ${ec2.region} to become available`, intervalMs: ctx.pollIntervalMs, timeoutMs: timeoutMs ?? 1_800_000, signal: ctx.signal},
+    {
+      what: `image ${imageId} in ${ec2.region} to become available`,
+      intervalMs: ctx.pollIntervalMs,
+      timeoutMs: timeoutMs ?? 1_800_000,
+      signal: ctx.signal,
+    },
   )
 }
 
@@ -208,7 +230,13 @@ export interface DeletedImage {
 }
 
 /** Deregisters an AMI (by id or name) and deletes its snapshots unless told to keep them. */
-export async function deleteImage(options: {ec2: Ec2Api; imageId?: string | undefined; name?: string | undefined; keepSnapshots?: boolean; context: ServiceContext}): Promise<DeletedImage> {
+export async function deleteImage(options: {
+  ec2: Ec2Api
+  imageId?: string | undefined
+  name?: string | undefined
+  keepSnapshots?: boolean
+  context: ServiceContext
+}): Promise<DeletedImage> {
   const {ec2, context: ctx} = options
   const image = options.imageId ? await getImage(ec2, options.imageId) : options.name ? await findImageByName(ec2, options.name) : undefined
   if (!image?.ImageId) throw new UsageError(`aws: no image named ${options.name ?? options.imageId} in ${ec2.region}`)

@@ -19,7 +19,13 @@ export const VMIMPORT_ROLE = 'vmimport'
  * Prepares an account for `ore aws upload`: the staging bucket in the region,
  * and the vmimport service role allowed to read it. Safe to run again.
  */
-export async function initializeAccount(options: {s3: S3BucketApi; iam: IamApi; bucket: string; region: string; context: ServiceContext}): Promise<InitializeResult> {
+export async function initializeAccount(options: {
+  s3: S3BucketApi
+  iam: IamApi
+  bucket: string
+  region: string
+  context: ServiceContext
+}): Promise<InitializeResult> {
   const {s3, iam, bucket, region, context: ctx} = options
   const result: InitializeResult = {bucket, region, bucketCreated: false, role: VMIMPORT_ROLE, roleCreated: false}
   try {
@@ -28,7 +34,10 @@ export async function initializeAccount(options: {s3: S3BucketApi; iam: IamApi; 
   } catch (error) {
     const code = awsCode(error)
     if (code !== 'NotFound' && code !== 'NoSuchBucket') throw error
-    await s3.createBucket({Bucket: bucket, ...(region === 'us-east-1' ? {} : {CreateBucketConfiguration: {LocationConstraint: region as never}})})
+    await s3.createBucket({
+      Bucket: bucket,
+      ...(region === 'us-east-1' ? {} : {CreateBucketConfiguration: {LocationConstraint: region as never}}),
+    })
     ctx.logger.notice(`created bucket ${bucket} in ${region}`)
     result.bucketCreated = true
   }
@@ -41,7 +50,14 @@ export async function initializeAccount(options: {s3: S3BucketApi; iam: IamApi; 
       RoleName: VMIMPORT_ROLE,
       AssumeRolePolicyDocument: JSON.stringify({
         Version: '2012-10-17',
-        Statement: [{Effect: 'Allow', Principal: {Service: 'vmie.amazonaws.com'}, Action: 'sts:AssumeRole', Condition: {StringEquals: {'sts:Externalid': 'vmimport'}}}],
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: {Service: 'vmie.amazonaws.com'},
+            Action: 'sts:AssumeRole',
+            Condition: {StringEquals: {'sts:Externalid': 'vmimport'}},
+          },
+        ],
       }),
       Tags: [{Key: 'created-by', Value: 'mantle'}],
     })
@@ -55,7 +71,11 @@ export async function initializeAccount(options: {s3: S3BucketApi; iam: IamApi; 
     PolicyDocument: JSON.stringify({
       Version: '2012-10-17',
       Statement: [
-        {Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:GetObject', 's3:ListBucket'], Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`]},
+        {
+          Effect: 'Allow',
+          Action: ['s3:GetBucketLocation', 's3:GetObject', 's3:ListBucket'],
+          Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+        },
         {Effect: 'Allow', Action: ['ec2:ModifySnapshotAttribute', 'ec2:CopySnapshot', 'ec2:RegisterImage', 'ec2:Describe*'], Resource: '*'},
       ],
     }),

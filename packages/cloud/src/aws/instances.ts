@@ -34,7 +34,11 @@ export async function requireImage(ec2: Ec2Api, imageId: string): Promise<void> 
 
 /** Imports an SSH public key as a key pair named and tagged for the run. */
 export async function importRunKey(ec2: Ec2Api, name: string, runId: string, publicKey: string): Promise<string> {
-  const out = await ec2.importKeyPair({KeyName: name, PublicKeyMaterial: new TextEncoder().encode(publicKey), TagSpecifications: tagSpec('key-pair', name, runId)})
+  const out = await ec2.importKeyPair({
+    KeyName: name,
+    PublicKeyMaterial: new TextEncoder().encode(publicKey),
+    TagSpecifications: tagSpec('key-pair', name, runId),
+  })
   return out.KeyName ?? name
 }
 
@@ -46,10 +50,17 @@ export async function runSecurityGroup(ec2: Ec2Api, wanted: string, runId: strin
   const found = await ec2.describeSecurityGroups({Filters: [{Name: 'group-name', Values: [wanted]}]})
   const existing = found.SecurityGroups?.[0]?.GroupId
   if (existing) return {groupId: existing, created: false}
-  const created = await ec2.createSecurityGroup({GroupName: runId, Description: `kola run ${runId}: SSH from anywhere`, TagSpecifications: tagSpec('security-group', runId, runId)})
+  const created = await ec2.createSecurityGroup({
+    GroupName: runId,
+    Description: `kola run ${runId}: SSH from anywhere`,
+    TagSpecifications: tagSpec('security-group', runId, runId),
+  })
   const groupId = created.GroupId
   if (!groupId) throw new InfraError('aws: CreateSecurityGroup returned no group id')
-  await ec2.authorizeSecurityGroupIngress({GroupId: groupId, IpPermissions: [{IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{CidrIp: '0.0.0.0/0'}]}]})
+  await ec2.authorizeSecurityGroupIngress({
+    GroupId: groupId,
+    IpPermissions: [{IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{CidrIp: '0.0.0.0/0'}]}],
+  })
   return {groupId, created: true}
 }
 
@@ -95,12 +106,17 @@ async function describe(ec2: Ec2Api, id: string): Promise<EC2.Instance | undefin
 }
 
 /** Waits until the instance runs and has a public address (the original waits up to 10 minutes). */
-export async function waitRunning(ec2: Ec2Api, id: string, ctx: ServiceContext & {timeoutMs?: number}): Promise<{publicIp: string; privateIp: string}> {
+export async function waitRunning(
+  ec2: Ec2Api,
+  id: string,
+  ctx: ServiceContext & {timeoutMs?: number},
+): Promise<{publicIp: string; privateIp: string}> {
   return pollUntil(
     async () => {
       const i = await describe(ec2, id)
       const state = i?.State?.Name
-      if (state === 'terminated' || state === 'shutting-down') throw new InfraError(`aws: instance ${id} is ${state} before it ran`, {hint: i?.StateReason?.Message})
+      if (state === 'terminated' || state === 'shutting-down')
+        throw new InfraError(`aws: instance ${id} is ${state} before it ran`, {hint: i?.StateReason?.Message})
       if (state !== 'running' || !i?.PublicIpAddress) return undefined
       return {publicIp: i.PublicIpAddress, privateIp: i.PrivateIpAddress ?? i.PublicIpAddress}
     },
@@ -146,5 +162,6 @@ export async function deleteSecurityGroup(ec2: Ec2Api, groupId: string, ctx: Ser
 
 /** The instance type's shape is EC2's: family, generation, size (m4.large, t3a.micro). */
 export function validateInstanceType(type: string): void {
-  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(type)) throw new UsageError(`aws: "${type}" is not an instance type`, {hint: 'instance types look like m4.large'})
+  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(type))
+    throw new UsageError(`aws: "${type}" is not an instance type`, {hint: 'instance types look like m4.large'})
 }

@@ -1,4 +1,9 @@
-import {DescribeEntityCommand, ListChangeSetsCommand, MarketplaceCatalogClient, StartChangeSetCommand} from '@aws-sdk/client-marketplace-catalog'
+import {
+  DescribeEntityCommand,
+  ListChangeSetsCommand,
+  MarketplaceCatalogClient,
+  StartChangeSetCommand,
+} from '@aws-sdk/client-marketplace-catalog'
 import {mockClient} from 'aws-sdk-client-mock'
 import 'aws-sdk-client-mock-vitest/extend'
 import {beforeEach, describe, expect, it} from 'vitest'
@@ -25,13 +30,19 @@ describe('aws marketplace', () => {
   beforeEach(() => market.reset())
 
   it('tells a product that lists the AMI as a version source, from Details or DetailsDocument', async () => {
-    market.on(DescribeEntityCommand).resolvesOnce({Details: JSON.stringify({Versions: [{Sources: [{Image: 'ami-0123'}]}]})}).resolvesOnce({DetailsDocument: {Versions: [{Sources: [{Image: 'ami-9999'}]}]}})
+    market
+      .on(DescribeEntityCommand)
+      .resolvesOnce({Details: JSON.stringify({Versions: [{Sources: [{Image: 'ami-0123'}]}]})})
+      .resolvesOnce({DetailsDocument: {Versions: [{Sources: [{Image: 'ami-9999'}]}]}})
     market.on(ListChangeSetsCommand).resolves({ChangeSetSummaryList: [{ChangeSetName: 'plume 4000.0.0 ami-0123', Status: 'FAILED'}]})
     expect(await offersAmi(await api(), delivery)).toBe(true)
     // a FAILED change set of the version does not count: it is tried again
     expect(await offersAmi(await api(), delivery)).toBe(false)
     expect(market).toHaveReceivedCommandWith(DescribeEntityCommand, {Catalog: 'AWSMarketplace', EntityId: 'prod-abc'})
-    expect(market).toHaveReceivedCommandWith(ListChangeSetsCommand, {Catalog: 'AWSMarketplace', FilterList: [{Name: 'EntityId', ValueList: ['prod-abc']}]})
+    expect(market).toHaveReceivedCommandWith(ListChangeSetsCommand, {
+      Catalog: 'AWSMarketplace',
+      FilterList: [{Name: 'EntityId', ValueList: ['prod-abc']}],
+    })
   })
 
   it('starts the change set Flatcar sends, with a token that repeats for the same product and AMI', async () => {

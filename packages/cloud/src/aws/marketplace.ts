@@ -10,7 +10,10 @@ import {awsError} from './errors.js'
 /** The AWS Marketplace Catalog calls an AMI product update makes (narrowed; field names as the API's). */
 export interface MarketplaceApi {
   describeEntity(input: {Catalog: string; EntityId: string}): Promise<{Details?: string | undefined; DetailsDocument?: unknown}>
-  listChangeSets(input: {Catalog: string; FilterList?: {Name: string; ValueList: string[]}[]}): Promise<{ChangeSetSummaryList?: {ChangeSetName?: string | undefined; Status?: string | undefined}[] | undefined}>
+  listChangeSets(input: {
+    Catalog: string
+    FilterList?: {Name: string; ValueList: string[]}[]
+  }): Promise<{ChangeSetSummaryList?: {ChangeSetName?: string | undefined; Status?: string | undefined}[] | undefined}>
   startChangeSet(input: MarketplaceChangeSet): Promise<{ChangeSetId?: string | undefined}>
 }
 
@@ -56,7 +59,13 @@ export function amiDeliveryChangeSet(d: AmiDelivery): MarketplaceChangeSet {
       {
         Details: {
           AmiDeliveryOptionDetails: {
-            AmiSource: {AmiId: d.amiId, AccessRoleArn: d.accessRoleArn, UserName: d.username, OperatingSystemName: 'OTHERLINUX', OperatingSystemVersion: d.version},
+            AmiSource: {
+              AmiId: d.amiId,
+              AccessRoleArn: d.accessRoleArn,
+              UserName: d.username,
+              OperatingSystemName: 'OTHERLINUX',
+              OperatingSystemVersion: d.version,
+            },
             UsageInstructions: d.usageInstructions,
             RecommendedInstanceType: d.instanceType,
             SecurityGroups: [{IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: ['0.0.0.0/0']}],
@@ -70,7 +79,9 @@ export function amiDeliveryChangeSet(d: AmiDelivery): MarketplaceChangeSet {
     Catalog: 'AWSMarketplace',
     ChangeSetName: name,
     ClientRequestToken: createHash('sha256').update(`${d.productId} ${name}`).digest('hex').slice(0, 36),
-    ChangeSet: [{ChangeType: 'AddDeliveryOptions', Entity: {Identifier: d.productId, Type: 'AmiProduct@1.0'}, Details: JSON.stringify(details)}],
+    ChangeSet: [
+      {ChangeType: 'AddDeliveryOptions', Entity: {Identifier: d.productId, Type: 'AmiProduct@1.0'}, Details: JSON.stringify(details)},
+    ],
   }
 }
 
@@ -81,26 +92,37 @@ export function amiDeliveryChangeSet(d: AmiDelivery): MarketplaceChangeSet {
  */
 export async function offersAmi(api: MarketplaceApi, delivery: Pick<AmiDelivery, 'productId' | 'amiId' | 'version'>): Promise<boolean> {
   const entity = await api.describeEntity({Catalog: 'AWSMarketplace', EntityId: delivery.productId})
-  const details = (entity.DetailsDocument ?? (entity.Details ? JSON.parse(entity.Details) : {})) as {Versions?: {Sources?: {Image?: string}[]}[]}
+  const details = (entity.DetailsDocument ?? (entity.Details ? JSON.parse(entity.Details) : {})) as {
+    Versions?: {Sources?: {Image?: string}[]}[]
+  }
   if ((details.Versions ?? []).some((v) => (v.Sources ?? []).some((s) => s.Image === delivery.amiId))) return true
   const sets = await api.listChangeSets({Catalog: 'AWSMarketplace', FilterList: [{Name: 'EntityId', ValueList: [delivery.productId]}]})
   const name = deliveryChangeSetName(delivery)
-  return (sets.ChangeSetSummaryList ?? []).some((s) => s.ChangeSetName === name && ['PREPARING', 'APPLYING', 'SUCCEEDED'].includes(s.Status ?? ''))
+  return (sets.ChangeSetSummaryList ?? []).some(
+    (s) => s.ChangeSetName === name && ['PREPARING', 'APPLYING', 'SUCCEEDED'].includes(s.Status ?? ''),
+  )
 }
 
 /** Adds the AMI to the product (StartChangeSet); returns the change set id. */
 export async function addAmiDelivery(api: MarketplaceApi, delivery: AmiDelivery, ctx: ServiceContext): Promise<string> {
   const out = await api.startChangeSet(amiDeliveryChangeSet(delivery))
   if (!out.ChangeSetId) throw new InfraError(`aws marketplace: StartChangeSet for product ${delivery.productId} returned no change set id`)
-  ctx.logger.info(`aws marketplace: product ${delivery.productId}: change set ${out.ChangeSetId} adds ${delivery.amiId} as ${delivery.version}`)
+  ctx.logger.info(
+    `aws marketplace: product ${delivery.productId}: change set ${out.ChangeSetId} adds ${delivery.amiId} as ${delivery.version}`,
+  )
   return out.ChangeSetId
 }
 
 /** The Marketplace Catalog client (its endpoint lives in us-east-1), loaded on first use. */
 export async function marketplaceApi(options: AwsClientOptions): Promise<MarketplaceApi> {
   const m = await import('@aws-sdk/client-marketplace-catalog')
-  const client = new m.MarketplaceCatalogClient({region: options.region ?? 'us-east-1', credentials: options.auth.credentials, maxAttempts: 1})
-  const call = <T>(what: string, op: () => Promise<T>): Promise<T> => withRetry(`marketplace ${what}`, op, options).catch((error: unknown) => Promise.reject(awsError(`marketplace ${what}`, error)))
+  const client = new m.MarketplaceCatalogClient({
+    region: options.region ?? 'us-east-1',
+    credentials: options.auth.credentials,
+    maxAttempts: 1,
+  })
+  const call = <T>(what: string, op: () => Promise<T>): Promise<T> =>
+    withRetry(`marketplace ${what}`, op, options).catch((error: unknown) => Promise.reject(awsError(`marketplace ${what}`, error)))
   return {
     describeEntity: (input) => call('DescribeEntity', () => client.send(new m.DescribeEntityCommand(input))),
     listChangeSets: (input) => call('ListChangeSets', () => client.send(new m.ListChangeSetsCommand(input))),

@@ -2,7 +2,17 @@ import type {AwsAuth} from '@mantle/auth'
 import {openBucket, UsageError} from '@mantle/kit'
 
 import type {ServiceContext} from '../common/context.js'
-import {ec2Api, iamApi, requireRegion, s3BucketApi, stsApi, type AwsClientOptions, type Ec2Api, type IamApi, type S3BucketApi} from './clients.js'
+import {
+  ec2Api,
+  iamApi,
+  requireRegion,
+  s3BucketApi,
+  stsApi,
+  type AwsClientOptions,
+  type Ec2Api,
+  type IamApi,
+  type S3BucketApi,
+} from './clients.js'
 import {whoAmI, type CallerIdentity} from './initialize.js'
 import {eksApi, type EksApi} from './eks.js'
 import type {ObjectStore} from './upload.js'

@@ -2,7 +2,14 @@ import {randomBytes} from 'node:crypto'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {DescribeImagesCommand, DescribeImportSnapshotTasksCommand, DescribeSnapshotsCommand, EC2Client, ImportSnapshotCommand, RegisterImageCommand} from '@aws-sdk/client-ec2'
+import {
+  DescribeImagesCommand,
+  DescribeImportSnapshotTasksCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  ImportSnapshotCommand,
+  RegisterImageCommand,
+} from '@aws-sdk/client-ec2'
 import {mockClient} from 'aws-sdk-client-mock'
 import 'aws-sdk-client-mock-vitest/extend'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
@@ -37,7 +44,12 @@ describe.skipIf(!service.available)('aws upload staging on radosgw', () => {
     file = join(dir, 'flatcar_production_ami_image.bin')
     await writeFile(file, data)
     bucket = await openBucket(`s3://${env.MANTLE_TEST_S3_BUCKET}/`, {
-      s3: {endpoint: env.MANTLE_TEST_S3_ENDPOINT, forcePathStyle: true, region: env.MANTLE_TEST_S3_REGION ?? 'us-east-1', credentials: {accessKeyId: env.MANTLE_TEST_S3_ACCESS_KEY!, secretAccessKey: env.MANTLE_TEST_S3_SECRET_KEY!}},
+      s3: {
+        endpoint: env.MANTLE_TEST_S3_ENDPOINT,
+        forcePathStyle: true,
+        region: env.MANTLE_TEST_S3_REGION ?? 'us-east-1',
+        credentials: {accessKeyId: env.MANTLE_TEST_S3_ACCESS_KEY!, secretAccessKey: env.MANTLE_TEST_S3_SECRET_KEY!},
+      },
     })
   })
   afterAll(() => cleanup())
@@ -60,16 +72,37 @@ describe.skipIf(!service.available)('aws upload staging on radosgw', () => {
       seenDuringImport = info && {size: info.size, etag: info.generation}
       return {ImportTaskId: 'import-snap-s3'}
     })
-    ec2Mock.on(DescribeImportSnapshotTasksCommand, {ImportTaskIds: ['import-snap-s3']}).resolves({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'completed', SnapshotId: 'snap-s3'}}]})
+    ec2Mock
+      .on(DescribeImportSnapshotTasksCommand, {ImportTaskIds: ['import-snap-s3']})
+      .resolves({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'completed', SnapshotId: 'snap-s3'}}]})
     ec2Mock.on(RegisterImageCommand).resolves({ImageId: 'ami-s3'})
     const drawn: string[] = []
-    const context = {...testContext(), progress: (label: string, total?: number) => new Progress({stream: {write: (s: string) => drawn.push(s)}, enabled: true, label, total, intervalMs: 0})}
+    const context = {
+      ...testContext(),
+      progress: (label: string, total?: number) =>
+        new Progress({stream: {write: (s: string) => drawn.push(s)}, enabled: true, label, total, intervalMs: 0}),
+    }
 
-    const result = await uploadImage({ec2: await ec2Api({auth: TEST_AWS_AUTH, ...context}), store: bucket, bucket: env.MANTLE_TEST_S3_BUCKET!, key, file, format: 'raw', name: 'Flatcar-test-4000.0.0', architecture: 'x86_64', context})
+    const result = await uploadImage({
+      ec2: await ec2Api({auth: TEST_AWS_AUTH, ...context}),
+      store: bucket,
+      bucket: env.MANTLE_TEST_S3_BUCKET!,
+      key,
+      file,
+      format: 'raw',
+      name: 'Flatcar-test-4000.0.0',
+      architecture: 'x86_64',
+      context,
+    })
 
     // A multipart object's ETag ends in -<parts>: 40 MiB went up as 3 parts of at most 16 MiB.
     expect(seenDuringImport).toEqual({size: 40 * MiB, etag: expect.stringMatching(/-3$/)})
-    expect(result).toMatchObject({imageId: 'ami-s3', snapshotId: 'snap-s3', objectDeleted: true, object: `s3://${env.MANTLE_TEST_S3_BUCKET}/${key}`})
+    expect(result).toMatchObject({
+      imageId: 'ami-s3',
+      snapshotId: 'snap-s3',
+      objectDeleted: true,
+      object: `s3://${env.MANTLE_TEST_S3_BUCKET}/${key}`,
+    })
     expect(await bucket.stat(key)).toBeUndefined()
     expect(drawn.at(-1)).toContain('40.0 MiB / 40.0 MiB (100%)')
   })
@@ -80,9 +113,23 @@ describe.skipIf(!service.available)('aws upload staging on radosgw', () => {
     ec2Mock
       .on(DescribeImportSnapshotTasksCommand, {ImportTaskIds: ['import-snap-bad']})
       .resolvesOnce({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'active', Progress: '60'}}]})
-      .resolves({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'deleted', StatusMessage: 'ClientError: Unknown OS / Missing OS files.'}}]})
+      .resolves({
+        ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'deleted', StatusMessage: 'ClientError: Unknown OS / Missing OS files.'}}],
+      })
     const context = testContext()
-    const error = await rejection(uploadImage({ec2: await ec2Api({auth: TEST_AWS_AUTH, ...context}), store: bucket, bucket: env.MANTLE_TEST_S3_BUCKET!, key, file, format: 'raw', name: 'Flatcar-test-bad', architecture: 'x86_64', context}))
+    const error = await rejection(
+      uploadImage({
+        ec2: await ec2Api({auth: TEST_AWS_AUTH, ...context}),
+        store: bucket,
+        bucket: env.MANTLE_TEST_S3_BUCKET!,
+        key,
+        file,
+        format: 'raw',
+        name: 'Flatcar-test-bad',
+        architecture: 'x86_64',
+        context,
+      }),
+    )
     expect(error.message).toMatch(/failed .*Unknown OS/)
     expect(await bucket.stat(key)).toBeUndefined()
     expect(ec2Mock).not.toHaveReceivedCommand(RegisterImageCommand)

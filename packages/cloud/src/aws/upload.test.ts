@@ -76,7 +76,10 @@ describe('aws uploadImage', () => {
     const result = await uploadImage(await options())
 
     // Then the object went up, was imported from its S3 location, and is gone
-    expect(store.calls).toEqual(['write amd64-usr/4000.0.0/flatcar_production_ami_image.bin', 'delete amd64-usr/4000.0.0/flatcar_production_ami_image.bin'])
+    expect(store.calls).toEqual([
+      'write amd64-usr/4000.0.0/flatcar_production_ami_image.bin',
+      'delete amd64-usr/4000.0.0/flatcar_production_ami_image.bin',
+    ])
     expect(ec2Mock).toHaveReceivedCommandWith(ImportSnapshotCommand, {
       Description: 'Flatcar-alpha-4000.0.0-hvm',
       DiskContainer: {
@@ -121,7 +124,11 @@ describe('aws uploadImage', () => {
     ec2Mock
       .on(DescribeImportSnapshotTasksCommand, {ImportTaskIds: ['import-snap-2']})
       .resolvesOnce({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'active', Progress: '50'}}]})
-      .resolves({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'deleted', StatusMessage: 'ClientError: Disk validation failed [Unsupported VMDK File Format]'}}]})
+      .resolves({
+        ImportSnapshotTasks: [
+          {SnapshotTaskDetail: {Status: 'deleted', StatusMessage: 'ClientError: Disk validation failed [Unsupported VMDK File Format]'}},
+        ],
+      })
 
     // When
     const error = await uploadImage(await options()).catch((e: unknown) => e)
@@ -148,7 +155,9 @@ describe('aws uploadImage', () => {
       .on(DescribeImagesCommand, {Owners: ['self'], Filters: [{Name: 'name', Values: ['Flatcar-alpha-4000.0.0-hvm']}]})
       .resolvesOnce({Images: []})
       .resolves({Images: [{ImageId: 'ami-existing', Name: 'Flatcar-alpha-4000.0.0-hvm'}]})
-    ec2Mock.on(RegisterImageCommand).rejects(awsFault('InvalidAMIName.Duplicate', 'AMI name Flatcar-alpha-4000.0.0-hvm is already in use by AMI ami-existing'))
+    ec2Mock
+      .on(RegisterImageCommand)
+      .rejects(awsFault('InvalidAMIName.Duplicate', 'AMI name Flatcar-alpha-4000.0.0-hvm is already in use by AMI ami-existing'))
 
     // When
     const result = await uploadImage(await options())
@@ -166,7 +175,9 @@ describe('aws uploadImage', () => {
     expect(ec2Mock).not.toHaveReceivedCommand(RegisterImageCommand)
 
     ec2Mock.on(ImportSnapshotCommand).resolves({ImportTaskId: 'import-snap-3'})
-    ec2Mock.on(DescribeImportSnapshotTasksCommand, {ImportTaskIds: ['import-snap-3']}).resolves({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'completed', SnapshotId: 'snap-3'}}]})
+    ec2Mock
+      .on(DescribeImportSnapshotTasksCommand, {ImportTaskIds: ['import-snap-3']})
+      .resolves({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'completed', SnapshotId: 'snap-3'}}]})
     ec2Mock.on(RegisterImageCommand).resolves({ImageId: 'ami-10'})
     const replaced = await uploadImage(await options({force: true}))
     expect(ec2Mock).toHaveReceivedCommandWith(DeregisterImageCommand, {ImageId: 'ami-9'})
@@ -174,8 +185,14 @@ describe('aws uploadImage', () => {
   })
 
   it('waits for an import of the same name already in progress instead of uploading again', async () => {
-    ec2Mock.on(DescribeImportSnapshotTasksCommand, {}).resolves({ImportSnapshotTasks: [{ImportTaskId: 'import-snap-4', Description: 'Flatcar-alpha-4000.0.0-hvm', SnapshotTaskDetail: {Status: 'active'}}]})
-    ec2Mock.on(DescribeImportSnapshotTasksCommand, {ImportTaskIds: ['import-snap-4']}).resolves({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'completed', SnapshotId: 'snap-4'}}]})
+    ec2Mock.on(DescribeImportSnapshotTasksCommand, {}).resolves({
+      ImportSnapshotTasks: [
+        {ImportTaskId: 'import-snap-4', Description: 'Flatcar-alpha-4000.0.0-hvm', SnapshotTaskDetail: {Status: 'active'}},
+      ],
+    })
+    ec2Mock
+      .on(DescribeImportSnapshotTasksCommand, {ImportTaskIds: ['import-snap-4']})
+      .resolves({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'completed', SnapshotId: 'snap-4'}}]})
     ec2Mock.on(RegisterImageCommand).resolves({ImageId: 'ami-4'})
     const result = await uploadImage(await options())
     expect(store.calls).toEqual([])
@@ -184,7 +201,9 @@ describe('aws uploadImage', () => {
 
   it('retries a throttled call with backoff and then succeeds', async () => {
     ec2Mock.on(ImportSnapshotCommand).resolves({ImportTaskId: 'import-snap-5'})
-    ec2Mock.on(DescribeImportSnapshotTasksCommand, {ImportTaskIds: ['import-snap-5']}).resolves({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'completed', SnapshotId: 'snap-5'}}]})
+    ec2Mock
+      .on(DescribeImportSnapshotTasksCommand, {ImportTaskIds: ['import-snap-5']})
+      .resolves({ImportSnapshotTasks: [{SnapshotTaskDetail: {Status: 'completed', SnapshotId: 'snap-5'}}]})
     ec2Mock
       .on(RegisterImageCommand)
       .rejectsOnce(awsFault('RequestLimitExceeded', 'Request limit exceeded.', 503))
@@ -194,7 +213,11 @@ describe('aws uploadImage', () => {
     const result = await uploadImage(opts)
     expect(result.imageId).toBe('ami-5')
     expect(ec2Mock).toHaveReceivedCommandTimes(RegisterImageCommand, 3)
-    expect((opts.context as ReturnType<typeof testContext>).lines.filter((l) => l.includes('ec2 registerImage: Request limit exceeded.; attempt 2'))).toHaveLength(1)
+    expect(
+      (opts.context as ReturnType<typeof testContext>).lines.filter((l) =>
+        l.includes('ec2 registerImage: Request limit exceeded.; attempt 2'),
+      ),
+    ).toHaveLength(1)
   })
 
   it('fails with one line and exit 2 on a missing file, after nothing was imported', async () => {

@@ -80,7 +80,15 @@ export async function uploadImage(options: UploadImageOptions): Promise<UploadIm
   }
   if (options.file && !options.sourceSnapshot) await requireFile(options.file)
   const objectUrl = `s3://${options.bucket}/${options.key}`
-  const result: UploadImageResult = {region: ec2.region, name, imageId: '', snapshotId: '', objectDeleted: false, reusedSnapshot: false, reusedImage: false}
+  const result: UploadImageResult = {
+    region: ec2.region,
+    name,
+    imageId: '',
+    snapshotId: '',
+    objectDeleted: false,
+    reusedSnapshot: false,
+    reusedImage: false,
+  }
 
   const existing = await findImageByName(ec2, name)
   if (existing?.ImageId) {
@@ -129,7 +137,8 @@ async function stageAndImport(options: UploadImageOptions, objectUrl: string): P
     return {snapshotId, objectDeleted: false}
   }
   const deleteObject = options.deleteObject ?? true
-  if (!options.store && (options.file || deleteObject)) throw new BugError('uploadImage: a store is needed to upload or delete the staged object')
+  if (!options.store && (options.file || deleteObject))
+    throw new BugError('uploadImage: a store is needed to upload or delete the staged object')
   let snapshotId: string
   try {
     if (options.file) await uploadFile(options, objectUrl)
@@ -156,7 +165,11 @@ async function uploadFile(options: UploadImageOptions, objectUrl: string): Promi
   ctx.logger.info(`uploading ${file} to ${objectUrl}`)
   const progress = uploadProgress(ctx, `upload ${basename(file)}`, size)
   try {
-    await options.store!.write(options.key, createReadStream(file), {size, onProgress: progress.onProgress, ...(ctx.signal ? {signal: ctx.signal} : {})})
+    await options.store!.write(options.key, createReadStream(file), {
+      size,
+      onProgress: progress.onProgress,
+      ...(ctx.signal ? {signal: ctx.signal} : {}),
+    })
   } finally {
     progress.finish()
   }
@@ -234,7 +247,15 @@ async function register(options: UploadImageOptions, snapshotId: string): Promis
     ...(options.bootMode ? {BootMode: options.bootMode} : {}),
     RootDeviceName: '/dev/xvda',
     BlockDeviceMappings: [
-      {DeviceName: '/dev/xvda', Ebs: {SnapshotId: snapshotId, DeleteOnTermination: true, ...(options.volumeSizeGiB ? {VolumeSize: options.volumeSizeGiB} : {}), VolumeType: options.volumeType ?? 'gp3'}},
+      {
+        DeviceName: '/dev/xvda',
+        Ebs: {
+          SnapshotId: snapshotId,
+          DeleteOnTermination: true,
+          ...(options.volumeSizeGiB ? {VolumeSize: options.volumeSizeGiB} : {}),
+          VolumeType: options.volumeType ?? 'gp3',
+        },
+      },
       {DeviceName: '/dev/xvdb', VirtualName: 'ephemeral0'},
     ],
     EnaSupport: true,

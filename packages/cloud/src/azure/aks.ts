@@ -25,18 +25,26 @@ export interface AksOptions extends AzureArmOptions {
 }
 
 export async function aksClusters(options: AksOptions): Promise<ManagedClusterApi> {
-  if (!options.subscriptionId) throw new UsageError('aks: no subscription given', {hint: 'pass --subscription or set AZURE_SUBSCRIPTION_ID'})
+  if (!options.subscriptionId)
+    throw new UsageError('aks: no subscription given', {hint: 'pass --subscription or set AZURE_SUBSCRIPTION_ID'})
   if (!options.resourceGroup) throw new UsageError('aks: no resource group given', {hint: 'pass --resource-group'})
   if (!options.location) throw new UsageError('aks: no location given', {hint: 'pass --location'})
   const {ContainerServiceClient} = await import('@azure/arm-containerservice')
-  const client = new ContainerServiceClient(options.credential, options.subscriptionId, {retryOptions: {maxRetries: 0}, ...(options.endpoint ? {endpoint: options.endpoint} : {})})
+  const client = new ContainerServiceClient(options.credential, options.subscriptionId, {
+    retryOptions: {maxRetries: 0},
+    ...(options.endpoint ? {endpoint: options.endpoint} : {}),
+  })
   const rg = options.resourceGroup
   const interval = options.pollIntervalMs ?? 15_000
   const lro = {updateIntervalInMs: interval}
-  const call = <T>(what: string, op: () => Promise<T>): Promise<T> => withRetry(`aks ${what}`, op, options).catch((e: unknown) => Promise.reject(azureError(`aks ${what}`, e)))
-  const notFound = (e: unknown) => (e as {statusCode?: number}).statusCode === 404 || ((e as {cause?: {statusCode?: number}}).cause?.statusCode === 404)
+  const call = <T>(what: string, op: () => Promise<T>): Promise<T> =>
+    withRetry(`aks ${what}`, op, options).catch((e: unknown) => Promise.reject(azureError(`aks ${what}`, e)))
+  const notFound = (e: unknown) =>
+    (e as {statusCode?: number}).statusCode === 404 || (e as {cause?: {statusCode?: number}}).cause?.statusCode === 404
   const get = (name: string): Promise<CS.ManagedCluster | undefined> =>
-    call('managedClusters.get', () => client.managedClusters.get(rg, name).catch((e: unknown) => (notFound(e) ? undefined : Promise.reject(e))))
+    call('managedClusters.get', () =>
+      client.managedClusters.get(rg, name).catch((e: unknown) => (notFound(e) ? undefined : Promise.reject(e))),
+    )
 
   const view = (c: CS.ManagedCluster): ManagedCluster => ({
     name: c.name ?? '',
@@ -58,7 +66,9 @@ export async function aksClusters(options: AksOptions): Promise<ManagedClusterAp
         identity: {type: 'SystemAssigned'},
         dnsPrefix: spec.name,
         ...(spec.version ? {kubernetesVersion: spec.version} : {}),
-        agentPoolProfiles: [{name: 'nodes', mode: 'System', count: spec.nodeCount, vmSize: options.vmSize ?? 'Standard_D2s_v3', osType: 'Linux'}],
+        agentPoolProfiles: [
+          {name: 'nodes', mode: 'System', count: spec.nodeCount, vmSize: options.vmSize ?? 'Standard_D2s_v3', osType: 'Linux'},
+        ],
       }
       // Only the PUT: waitReady polls the cluster itself, so that an interrupt can stop waiting.
       await call('managedClusters.beginCreateOrUpdate', async () => {
@@ -70,12 +80,20 @@ export async function aksClusters(options: AksOptions): Promise<ManagedClusterAp
         async () => {
           const c = await get(name)
           if (!c) throw new InfraError(`aks: cluster ${name} disappeared while being created`)
-          if (c.provisioningState === 'Failed' || c.provisioningState === 'Canceled') throw new InfraError(`aks: cluster ${name} provisioning ${c.provisioningState}`)
+          if (c.provisioningState === 'Failed' || c.provisioningState === 'Canceled')
+            throw new InfraError(`aks: cluster ${name} provisioning ${c.provisioningState}`)
           return c.provisioningState === 'Succeeded' ? c : undefined
         },
-        {what: `AKS cluster ${name} to be Succeeded`, intervalMs: ctx.intervalMs ?? interval, timeoutMs: ctx.timeoutMs ?? 45 * 60_000, signal: ctx.signal},
+        {
+          what: `AKS cluster ${name} to be Succeeded`,
+          intervalMs: ctx.intervalMs ?? interval,
+          timeoutMs: ctx.timeoutMs ?? 45 * 60_000,
+          signal: ctx.signal,
+        },
       )
-      const creds = await call('managedClusters.listClusterUserCredentials', () => client.managedClusters.listClusterUserCredentials(rg, name))
+      const creds = await call('managedClusters.listClusterUserCredentials', () =>
+        client.managedClusters.listClusterUserCredentials(rg, name),
+      )
       const file = creds.kubeconfigs?.[0]?.value
       if (!file) throw new InfraError(`aks: cluster ${name} gave no kubeconfig`)
       return {...view(c), kubeconfig: Buffer.from(file).toString('utf8')}

@@ -20,10 +20,27 @@ export interface AzureComputeApi {
   createGallery(resourceGroup: string, gallery: string, value: Compute.Gallery): Promise<Compute.Gallery>
   getGalleryImage(resourceGroup: string, gallery: string, image: string): Promise<Compute.GalleryImage | undefined>
   createGalleryImage(resourceGroup: string, gallery: string, image: string, value: Compute.GalleryImage): Promise<Compute.GalleryImage>
-  getGalleryImageVersion(resourceGroup: string, gallery: string, image: string, version: string): Promise<Compute.GalleryImageVersion | undefined>
-  createGalleryImageVersion(resourceGroup: string, gallery: string, image: string, version: string, value: Compute.GalleryImageVersion): Promise<Compute.GalleryImageVersion>
+  getGalleryImageVersion(
+    resourceGroup: string,
+    gallery: string,
+    image: string,
+    version: string,
+  ): Promise<Compute.GalleryImageVersion | undefined>
+  createGalleryImageVersion(
+    resourceGroup: string,
+    gallery: string,
+    image: string,
+    version: string,
+    value: Compute.GalleryImageVersion,
+  ): Promise<Compute.GalleryImageVersion>
   deleteGalleryImageVersion(resourceGroup: string, gallery: string, image: string, version: string): Promise<void>
-  updateGalleryImageVersion(resourceGroup: string, gallery: string, image: string, version: string, update: Compute.GalleryImageVersionUpdate): Promise<Compute.GalleryImageVersion>
+  updateGalleryImageVersion(
+    resourceGroup: string,
+    gallery: string,
+    image: string,
+    version: string,
+    update: Compute.GalleryImageVersionUpdate,
+  ): Promise<Compute.GalleryImageVersion>
   updateSharing(resourceGroup: string, gallery: string, update: Compute.SharingUpdate): Promise<Compute.SharingUpdate>
 }
 
@@ -43,7 +60,9 @@ export interface AzureArmOptions extends CallContext {
 
 function requireSubscription(options: AzureArmOptions): string {
   if (!options.subscriptionId) {
-    throw new UsageError('azure: no subscription given', {hint: 'pass --azure-subscription, set AZURE_SUBSCRIPTION_ID, or put "subscription" in azureCreds.json'})
+    throw new UsageError('azure: no subscription given', {
+      hint: 'pass --azure-subscription, set AZURE_SUBSCRIPTION_ID, or put "subscription" in azureCreds.json',
+    })
   }
   return options.subscriptionId
 }
@@ -58,7 +77,8 @@ export async function azureComputeApi(options: AzureArmOptions): Promise<AzureCo
   const {ComputeManagementClient} = await import('@azure/arm-compute')
   const client = new ComputeManagementClient(options.credential, requireSubscription(options), clientOptions(options))
   const lro = {updateIntervalInMs: options.pollIntervalMs ?? 5_000, abortSignal: options.signal}
-  const call = <T>(what: string, op: () => Promise<T>): Promise<T> => withRetry(`azure ${what}`, op, options).catch((e: unknown) => Promise.reject(azureError(`azure ${what}`, e)))
+  const call = <T>(what: string, op: () => Promise<T>): Promise<T> =>
+    withRetry(`azure ${what}`, op, options).catch((e: unknown) => Promise.reject(azureError(`azure ${what}`, e)))
   const get = <T>(what: string, op: () => Promise<T>): Promise<T | undefined> =>
     call(what, () => op().catch((e: unknown) => (notFound(e) ? undefined : Promise.reject(e))))
   return {
@@ -68,11 +88,15 @@ export async function azureComputeApi(options: AzureArmOptions): Promise<AzureCo
     getGallery: (rg, g) => get('galleries.get', () => client.galleries.get(rg, g)),
     createGallery: (rg, g, v) => call('galleries.createOrUpdate', async () => client.galleries.createOrUpdate(rg, g, v, lro)),
     getGalleryImage: (rg, g, i) => get('galleryImages.get', () => client.galleryImages.get(rg, g, i)),
-    createGalleryImage: (rg, g, i, v) => call('galleryImages.createOrUpdate', async () => client.galleryImages.createOrUpdate(rg, g, i, v, lro)),
+    createGalleryImage: (rg, g, i, v) =>
+      call('galleryImages.createOrUpdate', async () => client.galleryImages.createOrUpdate(rg, g, i, v, lro)),
     getGalleryImageVersion: (rg, g, i, ver) => get('galleryImageVersions.get', () => client.galleryImageVersions.get(rg, g, i, ver)),
-    createGalleryImageVersion: (rg, g, i, ver, v) => call('galleryImageVersions.createOrUpdate', async () => client.galleryImageVersions.createOrUpdate(rg, g, i, ver, v, lro)),
-    deleteGalleryImageVersion: (rg, g, i, ver) => call('galleryImageVersions.delete', async () => client.galleryImageVersions.delete(rg, g, i, ver, lro)),
-    updateGalleryImageVersion: (rg, g, i, ver, u) => call('galleryImageVersions.update', async () => client.galleryImageVersions.update(rg, g, i, ver, u, lro)),
+    createGalleryImageVersion: (rg, g, i, ver, v) =>
+      call('galleryImageVersions.createOrUpdate', async () => client.galleryImageVersions.createOrUpdate(rg, g, i, ver, v, lro)),
+    deleteGalleryImageVersion: (rg, g, i, ver) =>
+      call('galleryImageVersions.delete', async () => client.galleryImageVersions.delete(rg, g, i, ver, lro)),
+    updateGalleryImageVersion: (rg, g, i, ver, u) =>
+      call('galleryImageVersions.update', async () => client.galleryImageVersions.update(rg, g, i, ver, u, lro)),
     updateSharing: (rg, g, u) => call('gallerySharingProfile.update', async () => client.gallerySharingProfile.update(rg, g, u, lro)),
   }
 }
@@ -80,7 +104,8 @@ export async function azureComputeApi(options: AzureArmOptions): Promise<AzureCo
 export async function azureResourcesApi(options: AzureArmOptions): Promise<AzureResourcesApi> {
   const {ResourceManagementClient} = await import('@azure/arm-resources')
   const client = new ResourceManagementClient(options.credential, requireSubscription(options), clientOptions(options))
-  const call = <T>(what: string, op: () => Promise<T>): Promise<T> => withRetry(`azure ${what}`, op, options).catch((e: unknown) => Promise.reject(azureError(`azure ${what}`, e)))
+  const call = <T>(what: string, op: () => Promise<T>): Promise<T> =>
+    withRetry(`azure ${what}`, op, options).catch((e: unknown) => Promise.reject(azureError(`azure ${what}`, e)))
   return {
     listResourceGroups: (filter) =>
       call('resourceGroups.list', async () => {
@@ -88,6 +113,9 @@ export async function azureResourcesApi(options: AzureArmOptions): Promise<Azure
         for await (const rg of client.resourceGroups.list(filter ? {filter} : {})) out.push(rg)
         return out
       }),
-    deleteResourceGroup: (name) => call('resourceGroups.delete', async () => client.resourceGroups.delete(name, {updateIntervalInMs: options.pollIntervalMs ?? 5_000, abortSignal: options.signal})),
+    deleteResourceGroup: (name) =>
+      call('resourceGroups.delete', async () =>
+        client.resourceGroups.delete(name, {updateIntervalInMs: options.pollIntervalMs ?? 5_000, abortSignal: options.signal}),
+      ),
   }
 }

@@ -17,13 +17,21 @@ export interface BlobEndpointOptions {
 }
 
 /** The calls the page-blob upload makes, narrowed from PageBlobClient. */
-export type PageBlobApi = Pick<PageBlobClient, 'url' | 'exists' | 'create' | 'uploadPages' | 'getProperties' | 'delete' | 'deleteIfExists' | 'generateSasUrl'>
+export type PageBlobApi = Pick<
+  PageBlobClient,
+  'url' | 'exists' | 'create' | 'uploadPages' | 'getProperties' | 'delete' | 'deleteIfExists' | 'generateSasUrl'
+>
 
 /** The blobs of a container (name, size, last modified), for prune. */
-export async function listContainerBlobs(options: BlobEndpointOptions, container: string, prefix?: string): Promise<{name: string; size: number; lastModified: Date}[]> {
+export async function listContainerBlobs(
+  options: BlobEndpointOptions,
+  container: string,
+  prefix?: string,
+): Promise<{name: string; size: number; lastModified: Date}[]> {
   const client = containerClient(options, container)
   const out: {name: string; size: number; lastModified: Date}[] = []
-  for await (const b of client.listBlobsFlat(prefix ? {prefix} : {})) out.push({name: b.name, size: b.properties.contentLength ?? 0, lastModified: b.properties.lastModified})
+  for await (const b of client.listBlobsFlat(prefix ? {prefix} : {}))
+    out.push({name: b.name, size: b.properties.contentLength ?? 0, lastModified: b.properties.lastModified})
   return out
 }
 
@@ -44,7 +52,9 @@ function containerClient(options: BlobEndpointOptions, container: string): Conta
   }
   const accountName = options.accountName ?? storage?.accountName
   if (!accountName) {
-    throw new UsageError('azure storage: no storage account given', {hint: 'pass --storage-account, or a connection string (--azure-connection-string or AZURE_STORAGE_CONNECTION_STRING)'})
+    throw new UsageError('azure storage: no storage account given', {
+      hint: 'pass --storage-account, or a connection string (--azure-connection-string or AZURE_STORAGE_CONNECTION_STRING)',
+    })
   }
   const url = `${options.endpoint ?? `https://${accountName}.blob.core.windows.net`}/${container}`
   if (storage?.accountKey && (storage.accountName === undefined || storage.accountName === accountName)) {

@@ -27,21 +27,48 @@ describe('azure images over ARM (recorded HTTP)', () => {
 
   it('creates a managed image from the blob and waits for the operation', async () => {
     const bodies: unknown[] = []
-    nock(ARM).get(`${RG}/providers/Microsoft.Compute/images/flatcar-4000`).query(true).reply(404, {error: {code: 'ResourceNotFound', message: 'not found'}})
+    nock(ARM)
+      .get(`${RG}/providers/Microsoft.Compute/images/flatcar-4000`)
+      .query(true)
+      .reply(404, {error: {code: 'ResourceNotFound', message: 'not found'}})
     nock(ARM)
       .put(`${RG}/providers/Microsoft.Compute/images/flatcar-4000`, (body) => (bodies.push(body), true))
       .query(true)
       .matchHeader('authorization', 'Bearer test-arm-token')
-      .reply(201, {name: 'flatcar-4000', properties: {provisioningState: 'Creating'}}, {'azure-asyncoperation': `${ARM}/subscriptions/${SUB}/providers/Microsoft.Compute/locations/westus/operations/op-1?api-version=2024-11-01`})
-    nock(ARM).get(`/subscriptions/${SUB}/providers/Microsoft.Compute/locations/westus/operations/op-1`).query(true).reply(200, {status: 'InProgress'})
-    nock(ARM).get(`/subscriptions/${SUB}/providers/Microsoft.Compute/locations/westus/operations/op-1`).query(true).reply(200, {status: 'Succeeded'})
+      .reply(
+        201,
+        {name: 'flatcar-4000', properties: {provisioningState: 'Creating'}},
+        {
+          'azure-asyncoperation': `${ARM}/subscriptions/${SUB}/providers/Microsoft.Compute/locations/westus/operations/op-1?api-version=2024-11-01`,
+        },
+      )
+    nock(ARM)
+      .get(`/subscriptions/${SUB}/providers/Microsoft.Compute/locations/westus/operations/op-1`)
+      .query(true)
+      .reply(200, {status: 'InProgress'})
+    nock(ARM)
+      .get(`/subscriptions/${SUB}/providers/Microsoft.Compute/locations/westus/operations/op-1`)
+      .query(true)
+      .reply(200, {status: 'Succeeded'})
     nock(ARM)
       .get(`${RG}/providers/Microsoft.Compute/images/flatcar-4000`)
       .query(true)
-      .reply(200, {id: `${RG}/providers/Microsoft.Compute/images/flatcar-4000`, name: 'flatcar-4000', location: 'westus', properties: {provisioningState: 'Succeeded'}})
+      .reply(200, {
+        id: `${RG}/providers/Microsoft.Compute/images/flatcar-4000`,
+        name: 'flatcar-4000',
+        location: 'westus',
+        properties: {provisioningState: 'Succeeded'},
+      })
 
     const context = testContext(NOW)
-    const result = await createImage({compute: await api(context), resourceGroup: 'images', name: 'flatcar-4000', location: 'westus', blobUrl: 'https://acct.blob.core.windows.net/vhds/flatcar-4000.vhd', context})
+    const result = await createImage({
+      compute: await api(context),
+      resourceGroup: 'images',
+      name: 'flatcar-4000',
+      location: 'westus',
+      blobUrl: 'https://acct.blob.core.windows.net/vhds/flatcar-4000.vhd',
+      context,
+    })
 
     expect(result).toEqual({id: `${RG}/providers/Microsoft.Compute/images/flatcar-4000`, name: 'flatcar-4000', created: true})
     expect(bodies[0]).toEqual({
@@ -49,42 +76,93 @@ describe('azure images over ARM (recorded HTTP)', () => {
       tags: {'created-by': 'mantle', 'created-at': '2026-05-01T12:00:00.000Z'},
       properties: {
         hyperVGeneration: 'V1',
-        storageProfile: {osDisk: {osType: 'Linux', osState: 'Generalized', blobUri: 'https://acct.blob.core.windows.net/vhds/flatcar-4000.vhd', storageAccountType: 'Standard_LRS'}},
+        storageProfile: {
+          osDisk: {
+            osType: 'Linux',
+            osState: 'Generalized',
+            blobUri: 'https://acct.blob.core.windows.net/vhds/flatcar-4000.vhd',
+            storageAccountType: 'Standard_LRS',
+          },
+        },
       },
     })
   })
 
   it('keeps an existing image of the same name', async () => {
-    nock(ARM).get(`${RG}/providers/Microsoft.Compute/images/flatcar-4000`).query(true).reply(200, {id: 'image-id', name: 'flatcar-4000', location: 'westus'})
+    nock(ARM)
+      .get(`${RG}/providers/Microsoft.Compute/images/flatcar-4000`)
+      .query(true)
+      .reply(200, {id: 'image-id', name: 'flatcar-4000', location: 'westus'})
     const context = testContext(NOW)
-    const result = await createImage({compute: await api(context), resourceGroup: 'images', name: 'flatcar-4000', location: 'westus', blobUrl: 'u', context})
+    const result = await createImage({
+      compute: await api(context),
+      resourceGroup: 'images',
+      name: 'flatcar-4000',
+      location: 'westus',
+      blobUrl: 'u',
+      context,
+    })
     expect(result).toEqual({id: 'image-id', name: 'flatcar-4000', created: false})
   })
 
   it('retries a throttled call (429) and then succeeds', async () => {
-    nock(ARM).get(`${RG}/providers/Microsoft.Compute/images/flatcar-4000`).query(true).reply(429, {error: {code: 'TooManyRequests', message: 'slow down'}}, {'retry-after': '0'})
-    nock(ARM).get(`${RG}/providers/Microsoft.Compute/images/flatcar-4000`).query(true).reply(200, {id: 'image-id', name: 'flatcar-4000', location: 'westus'})
+    nock(ARM)
+      .get(`${RG}/providers/Microsoft.Compute/images/flatcar-4000`)
+      .query(true)
+      .reply(429, {error: {code: 'TooManyRequests', message: 'slow down'}}, {'retry-after': '0'})
+    nock(ARM)
+      .get(`${RG}/providers/Microsoft.Compute/images/flatcar-4000`)
+      .query(true)
+      .reply(200, {id: 'image-id', name: 'flatcar-4000', location: 'westus'})
     const context = testContext(NOW)
-    const result = await createImage({compute: await api(context), resourceGroup: 'images', name: 'flatcar-4000', location: 'westus', blobUrl: 'u', context})
+    const result = await createImage({
+      compute: await api(context),
+      resourceGroup: 'images',
+      name: 'flatcar-4000',
+      location: 'westus',
+      blobUrl: 'u',
+      context,
+    })
     expect(result.created).toBe(false)
     expect(context.lines.some((l) => l.includes('azure images.get') && l.includes('attempt 2'))).toBe(true)
   })
 
   it('refuses credentials ARM rejects (exit 2)', async () => {
-    nock(ARM).get(`${RG}/providers/Microsoft.Compute/images/x`).query(true).reply(401, {error: {code: 'InvalidAuthenticationToken', message: 'The access token is invalid.'}})
+    nock(ARM)
+      .get(`${RG}/providers/Microsoft.Compute/images/x`)
+      .query(true)
+      .reply(401, {error: {code: 'InvalidAuthenticationToken', message: 'The access token is invalid.'}})
     const context = testContext(NOW)
-    const error = await createImage({compute: await api(context), resourceGroup: 'images', name: 'x', location: 'westus', blobUrl: 'u', context}).catch((e: unknown) => e)
+    const error = await createImage({
+      compute: await api(context),
+      resourceGroup: 'images',
+      name: 'x',
+      location: 'westus',
+      blobUrl: 'u',
+      context,
+    }).catch((e: unknown) => e)
     expect(isMantleError(error) && error.exitCode).toBe(ExitCode.Usage)
-    expect((error as Error).message).toBe('azure images.get: Azure refused the credentials (InvalidAuthenticationToken: The access token is invalid.)')
+    expect((error as Error).message).toBe(
+      'azure images.get: Azure refused the credentials (InvalidAuthenticationToken: The access token is invalid.)',
+    )
   })
 
   it('creates gallery, definition and version, skipping what exists', async () => {
     const G = `${RG}/providers/Microsoft.Compute/galleries/flatcar`
     const versionBody: unknown[] = []
     nock(ARM).get(G).query(true).reply(200, {id: G, name: 'flatcar', location: 'westus'})
-    nock(ARM).get(`${G}/images/stable`).query(true).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
-    nock(ARM).put(`${G}/images/stable`).query(true).reply(200, {id: `${G}/images/stable`, name: 'stable', properties: {provisioningState: 'Succeeded'}})
-    nock(ARM).get(`${G}/images/stable/versions/4000.0.0`).query(true).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+    nock(ARM)
+      .get(`${G}/images/stable`)
+      .query(true)
+      .reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+    nock(ARM)
+      .put(`${G}/images/stable`)
+      .query(true)
+      .reply(200, {id: `${G}/images/stable`, name: 'stable', properties: {provisioningState: 'Succeeded'}})
+    nock(ARM)
+      .get(`${G}/images/stable/versions/4000.0.0`)
+      .query(true)
+      .reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
     nock(ARM)
       .put(`${G}/images/stable/versions/4000.0.0`, (b) => (versionBody.push(b), true))
       .query(true)
@@ -106,12 +184,25 @@ describe('azure images over ARM (recorded HTTP)', () => {
       sku: 'stable',
       context,
     })
-    expect(result).toEqual({id: `${G}/images/stable/versions/4000.0.0`, gallery: 'flatcar', image: 'stable', version: '4000.0.0', created: {gallery: false, image: true, version: true}})
+    expect(result).toEqual({
+      id: `${G}/images/stable/versions/4000.0.0`,
+      gallery: 'flatcar',
+      image: 'stable',
+      version: '4000.0.0',
+      created: {gallery: false, image: true, version: true},
+    })
     expect(versionBody[0]).toMatchObject({
       location: 'westus',
       properties: {
         publishingProfile: {targetRegions: [{name: 'westus'}, {name: 'eastus'}]},
-        storageProfile: {osDiskImage: {source: {uri: 'https://acct.blob.core.windows.net/vhds/f.vhd', storageAccountId: `${RG}/providers/Microsoft.Storage/storageAccounts/acct`}}},
+        storageProfile: {
+          osDiskImage: {
+            source: {
+              uri: 'https://acct.blob.core.windows.net/vhds/f.vhd',
+              storageAccountId: `${RG}/providers/Microsoft.Storage/storageAccounts/acct`,
+            },
+          },
+        },
       },
     })
   })
@@ -121,7 +212,10 @@ describe('azure images over ARM (recorded HTTP)', () => {
     const version = {id: V, name: '4000.0.0', location: 'westus', properties: {publishingProfile: {targetRegions: [{name: 'West US'}]}}}
     const patched: unknown[] = []
     nock(ARM).get(V).query(true).reply(200, version)
-    nock(ARM).patch(V, (b) => (patched.push(b), true)).query(true).reply(200, {...version, properties: {publishingProfile: {targetRegions: [{name: 'westus'}, {name: 'eastus'}]}}})
+    nock(ARM)
+      .patch(V, (b) => (patched.push(b), true))
+      .query(true)
+      .reply(200, {...version, properties: {publishingProfile: {targetRegions: [{name: 'westus'}, {name: 'eastus'}]}}})
     const context = testContext(NOW)
     const compute = await api(context)
     const args = {compute, resourceGroup: 'images', gallery: 'flatcar', image: 'stable', version: '4000.0.0', context}
@@ -134,9 +228,14 @@ describe('azure images over ARM (recorded HTTP)', () => {
 
   it('shares a gallery publicly (community)', async () => {
     const body: unknown[] = []
-    nock(ARM).post(`${RG}/providers/Microsoft.Compute/galleries/flatcar/share`, (b) => (body.push(b), true)).query(true).reply(200, {operationType: 'EnableCommunity'})
+    nock(ARM)
+      .post(`${RG}/providers/Microsoft.Compute/galleries/flatcar/share`, (b) => (body.push(b), true))
+      .query(true)
+      .reply(200, {operationType: 'EnableCommunity'})
     const context = testContext(NOW)
-    expect(await shareGallery({compute: await api(context), resourceGroup: 'images', gallery: 'flatcar', permission: 'public', context})).toEqual({gallery: 'flatcar', operation: 'EnableCommunity'})
+    expect(
+      await shareGallery({compute: await api(context), resourceGroup: 'images', gallery: 'flatcar', permission: 'public', context}),
+    ).toEqual({gallery: 'flatcar', operation: 'EnableCommunity'})
     expect(body[0]).toEqual({operationType: 'EnableCommunity'})
   })
 

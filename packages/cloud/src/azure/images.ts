@@ -102,7 +102,8 @@ export interface GalleryImageResult {
  */
 export async function createGalleryImage(options: CreateGalleryImageOptions): Promise<GalleryImageResult> {
   const {compute, resourceGroup: rg, gallery, image, version, context: ctx} = options
-  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new UsageError(`azure: gallery image version "${version}" must be three integers, e.g. 4000.0.0`)
+  if (!/^\d+\.\d+\.\d+$/.test(version))
+    throw new UsageError(`azure: gallery image version "${version}" must be three integers, e.g. 4000.0.0`)
   const tags = markerTags(ctx.now?.())
   const created = {gallery: false, image: false, version: false}
   if (!(await compute.getGallery(rg, gallery))) {
@@ -149,7 +150,16 @@ export async function createGalleryImage(options: CreateGalleryImageOptions): Pr
  * version. The version's own location always stays; a region already in
  * the wanted state is not touched, so a rerun makes no call.
  */
-export async function replicateGalleryImage(options: {compute: AzureComputeApi; resourceGroup: string; gallery: string; image: string; version: string; add?: string[] | undefined; remove?: string[] | undefined; context: ServiceContext}): Promise<{regions: string[]; changed: boolean}> {
+export async function replicateGalleryImage(options: {
+  compute: AzureComputeApi
+  resourceGroup: string
+  gallery: string
+  image: string
+  version: string
+  add?: string[] | undefined
+  remove?: string[] | undefined
+  context: ServiceContext
+}): Promise<{regions: string[]; changed: boolean}> {
   const {compute, resourceGroup: rg, gallery, image, version, context: ctx} = options
   const current = await compute.getGalleryImageVersion(rg, gallery, image, version)
   if (!current) throw new UsageError(`azure: no gallery image version ${gallery}/${image}/${version} in ${rg}`)
@@ -170,7 +180,14 @@ export async function replicateGalleryImage(options: {compute: AzureComputeApi; 
  * Shares a gallery: `public` opens it to everyone (a community gallery),
  * `private` withdraws every share, subscriptions add those subscriptions.
  */
-export async function shareGallery(options: {compute: AzureComputeApi; resourceGroup: string; gallery: string; permission: 'public' | 'private'; subscriptions?: string[] | undefined; context: ServiceContext}): Promise<{gallery: string; operation: string}> {
+export async function shareGallery(options: {
+  compute: AzureComputeApi
+  resourceGroup: string
+  gallery: string
+  permission: 'public' | 'private'
+  subscriptions?: string[] | undefined
+  context: ServiceContext
+}): Promise<{gallery: string; operation: string}> {
   const {compute, resourceGroup, gallery} = options
   const subs = options.subscriptions ?? []
   const update =
@@ -185,11 +202,18 @@ export async function shareGallery(options: {compute: AzureComputeApi; resourceG
 }
 
 /** Deletes a managed image, or a gallery image version when gallery/image/version are given. */
-export async function deleteImage(options: {compute: AzureComputeApi; resourceGroup: string; name?: string | undefined; gallery?: {gallery: string; image: string; version: string} | undefined; context: ServiceContext}): Promise<{deleted: string}> {
+export async function deleteImage(options: {
+  compute: AzureComputeApi
+  resourceGroup: string
+  name?: string | undefined
+  gallery?: {gallery: string; image: string; version: string} | undefined
+  context: ServiceContext
+}): Promise<{deleted: string}> {
   const {compute, resourceGroup: rg} = options
   if (options.gallery) {
     const {gallery, image, version} = options.gallery
-    if (!(await compute.getGalleryImageVersion(rg, gallery, image, version))) throw new UsageError(`azure: no gallery image version ${gallery}/${image}/${version} in ${rg}`)
+    if (!(await compute.getGalleryImageVersion(rg, gallery, image, version)))
+      throw new UsageError(`azure: no gallery image version ${gallery}/${image}/${version} in ${rg}`)
     await compute.deleteGalleryImageVersion(rg, gallery, image, version)
     return {deleted: `${gallery}/${image}/${version}`}
   }
@@ -210,7 +234,13 @@ export interface AzureGcResult {
  * Azure keeps no creation time on a resource group: ours carry it as a tag.
  * Given `clusters`, also our expired AKS clusters (their created-at tag).
  */
-export async function gcAzure(options: {resources: AzureResourcesApi; clusters?: ManagedClusterApi | undefined; olderThanMs: number; dryRun?: boolean | undefined; context: ServiceContext}): Promise<AzureGcResult> {
+export async function gcAzure(options: {
+  resources: AzureResourcesApi
+  clusters?: ManagedClusterApi | undefined
+  olderThanMs: number
+  dryRun?: boolean | undefined
+  context: ServiceContext
+}): Promise<AzureGcResult> {
   const {resources, context: ctx} = options
   const now = ctx.now?.() ?? new Date()
   const cutoff = new Date(now.getTime() - options.olderThanMs)
@@ -225,6 +255,12 @@ export async function gcAzure(options: {resources: AzureResourcesApi; clusters?:
     if (!options.dryRun) await resources.deleteResourceGroup(g.name!)
     result.deletedResourceGroups.push(g.name!)
   }
-  if (options.clusters) result.deletedClusters = await gcManagedClusters({clusters: options.clusters, olderThanMs: options.olderThanMs, dryRun: options.dryRun, context: ctx})
+  if (options.clusters)
+    result.deletedClusters = await gcManagedClusters({
+      clusters: options.clusters,
+      olderThanMs: options.olderThanMs,
+      dryRun: options.dryRun,
+      context: ctx,
+    })
   return result
 }

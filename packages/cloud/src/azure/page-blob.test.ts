@@ -37,7 +37,9 @@ describe('VHD validation (real images from qemu-img)', () => {
     await handle.close()
     const error = await validateVhd(join(dir, 'bad.vhd')).catch((e: unknown) => e)
     expect(isMantleError(error) && error.exitCode).toBe(ExitCode.Usage)
-    expect((error as Error).message).toMatch(/^.*bad\.vhd is not a VHD Azure accepts: footer checksum is 0x[0-9a-f]{8}, its content sums to 0x[0-9a-f]{8}$/)
+    expect((error as Error).message).toMatch(
+      /^.*bad\.vhd is not a VHD Azure accepts: footer checksum is 0x[0-9a-f]{8}, its content sums to 0x[0-9a-f]{8}$/,
+    )
   })
 
   it('refuses a dynamic VHD', async () => {
@@ -61,7 +63,13 @@ describe('VHD validation (real images from qemu-img)', () => {
 
 describe.skipIf(!service.available)('azure page-blob upload to Azurite', () => {
   const env = process.env
-  const auth: AzureAuth = {principal: undefined, subscriptionId: undefined, cloud: undefined, source: 'test', storage: {connectionString: env.MANTLE_TEST_AZURE_CONNECTION_STRING!}}
+  const auth: AzureAuth = {
+    principal: undefined,
+    subscriptionId: undefined,
+    cloud: undefined,
+    source: 'test',
+    storage: {connectionString: env.MANTLE_TEST_AZURE_CONNECTION_STRING!},
+  }
   let dir: string
   let cleanup: () => Promise<void>
   let container: ContainerClient
@@ -170,8 +178,20 @@ describe.skipIf(!service.available)('azure page-blob upload to Azurite', () => {
   })
 
   it('says a wrong account key is a credentials problem (exit 2)', async () => {
-    const wrong: AzureAuth = {...auth, storage: {connectionString: env.MANTLE_TEST_AZURE_CONNECTION_STRING!.replace(/AccountKey=[^;]+/, `AccountKey=${Buffer.from('wrong-key-wrong-key').toString('base64')}`)}}
-    const error = await uploadVhd({blob: await pageBlobClient({auth: wrong}, containerName, blobName), file: vhd, context: testContext()}).catch((e: unknown) => e)
+    const wrong: AzureAuth = {
+      ...auth,
+      storage: {
+        connectionString: env.MANTLE_TEST_AZURE_CONNECTION_STRING!.replace(
+          /AccountKey=[^;]+/,
+          `AccountKey=${Buffer.from('wrong-key-wrong-key').toString('base64')}`,
+        ),
+      },
+    }
+    const error = await uploadVhd({
+      blob: await pageBlobClient({auth: wrong}, containerName, blobName),
+      file: vhd,
+      context: testContext(),
+    }).catch((e: unknown) => e)
     expect(isMantleError(error) && error.exitCode).toBe(ExitCode.Usage)
     expect((error as Error).message).toMatch(/^azure exists .*: Azure refused the credentials \(/)
   })

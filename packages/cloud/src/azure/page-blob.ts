@@ -50,8 +50,10 @@ export async function uploadVhd(options: UploadVhdOptions): Promise<UploadVhdRes
   const size = options.validate === false ? await requireFile(file) : (await validateVhd(file)).fileSize
   if (size % PAGE !== 0) throw new UsageError(`${file}: size ${size} is not a multiple of 512 bytes, which a page blob needs`)
   const chunkSize = options.chunkSize ?? MAX_PUT
-  if (chunkSize % PAGE !== 0 || chunkSize > MAX_PUT || chunkSize <= 0) throw new UsageError(`chunk size ${chunkSize} must be a multiple of 512 up to 4 MiB`)
-  const call = <T>(what: string, op: () => Promise<T>) => withRetry(`azure ${what}`, op, ctx).catch((e: unknown) => Promise.reject(azureError(`azure ${what} ${blob.url}`, e)))
+  if (chunkSize % PAGE !== 0 || chunkSize > MAX_PUT || chunkSize <= 0)
+    throw new UsageError(`chunk size ${chunkSize} must be a multiple of 512 up to 4 MiB`)
+  const call = <T>(what: string, op: () => Promise<T>) =>
+    withRetry(`azure ${what}`, op, ctx).catch((e: unknown) => Promise.reject(azureError(`azure ${what} ${blob.url}`, e)))
 
   if (!options.overwrite && (await call('exists', () => blob.exists({abortSignal: ctx.signal})))) {
     ctx.logger.notice(`${blob.url} exists; leaving it alone (--overwrite replaces it)`)
@@ -126,7 +128,9 @@ export async function readOnlySasUrl(blob: PageBlobApi, expiresOn: Date): Promis
     return await blob.generateSasUrl({permissions: sb.BlobSASPermissions.parse('r'), expiresOn})
   } catch (error) {
     if (/shared key credential/i.test((error as Error).message)) {
-      throw new UsageError('azure storage: a SAS URL is signed with the storage account key, and none was given', {hint: 'set AZURE_STORAGE_KEY or pass a connection string'})
+      throw new UsageError('azure storage: a SAS URL is signed with the storage account key, and none was given', {
+        hint: 'set AZURE_STORAGE_KEY or pass a connection string',
+      })
     }
     throw error
   }

@@ -17,7 +17,14 @@ export interface AzureSession {
 }
 
 /** Clients for one subscription and storage account, from credentials resolved once. */
-export function connectAzure(options: {auth: AzureAuth; subscriptionId?: string | undefined; storageAccount?: string | undefined; blobEndpoint?: string | undefined; armEndpoint?: string | undefined; context: ServiceContext}): AzureSession {
+export function connectAzure(options: {
+  auth: AzureAuth
+  subscriptionId?: string | undefined
+  storageAccount?: string | undefined
+  blobEndpoint?: string | undefined
+  armEndpoint?: string | undefined
+  context: ServiceContext
+}): AzureSession {
   const {auth, context} = options
   const subscriptionId = options.subscriptionId ?? auth.subscriptionId
   const arm = async () => ({credential: await azureTokenCredential(auth), subscriptionId, endpoint: options.armEndpoint, ...context})

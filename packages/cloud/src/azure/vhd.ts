@@ -24,7 +24,8 @@ export interface VhdInfo {
 export async function validateVhd(file: string): Promise<VhdInfo> {
   const fileSize = await requireFile(file)
   const bad = (problem: string, hint: string) => new UsageError(`${file} is not a VHD Azure accepts: ${problem}`, {hint})
-  if (fileSize < VHD_FOOTER_SIZE) throw bad(`only ${fileSize} bytes`, 'convert the image with: qemu-img convert -O vpc -o subformat=fixed,force_size=on')
+  if (fileSize < VHD_FOOTER_SIZE)
+    throw bad(`only ${fileSize} bytes`, 'convert the image with: qemu-img convert -O vpc -o subformat=fixed,force_size=on')
   const footer = Buffer.alloc(VHD_FOOTER_SIZE)
   const handle = await open(file, 'r')
   try {
@@ -33,19 +34,29 @@ export async function validateVhd(file: string): Promise<VhdInfo> {
     await handle.close()
   }
   if (footer.toString('latin1', 0, 8) !== 'conectix') {
-    throw bad('no VHD footer (cookie "conectix") in its last 512 bytes', 'convert the image with: qemu-img convert -O vpc -o subformat=fixed,force_size=on')
+    throw bad(
+      'no VHD footer (cookie "conectix") in its last 512 bytes',
+      'convert the image with: qemu-img convert -O vpc -o subformat=fixed,force_size=on',
+    )
   }
   const stored = footer.readUInt32BE(64)
   const computed = vhdChecksum(footer)
   if (stored !== computed) {
-    throw bad(`footer checksum is 0x${hex(stored)}, its content sums to 0x${hex(computed)}`, 'the file is corrupt or truncated; copy or convert it again')
+    throw bad(
+      `footer checksum is 0x${hex(stored)}, its content sums to 0x${hex(computed)}`,
+      'the file is corrupt or truncated; copy or convert it again',
+    )
   }
   const type = footer.readUInt32BE(60)
   const diskType = DISK_TYPES[type] ?? `unknown (${type})`
-  if (type !== 2) throw bad(`a ${diskType} VHD; Azure needs a fixed one`, 'convert it with: qemu-img convert -O vpc -o subformat=fixed,force_size=on')
+  if (type !== 2)
+    throw bad(`a ${diskType} VHD; Azure needs a fixed one`, 'convert it with: qemu-img convert -O vpc -o subformat=fixed,force_size=on')
   const currentSize = Number(footer.readBigUInt64BE(48))
   if (currentSize + VHD_FOOTER_SIZE !== fileSize) {
-    throw bad(`the footer says ${currentSize} bytes of disk, the file holds ${fileSize - VHD_FOOTER_SIZE}`, 'the file is truncated or padded; copy or convert it again')
+    throw bad(
+      `the footer says ${currentSize} bytes of disk, the file holds ${fileSize - VHD_FOOTER_SIZE}`,
+      'the file is truncated or padded; copy or convert it again',
+    )
   }
   if (currentSize % MiB !== 0) {
     throw bad(`virtual size ${currentSize} is not a multiple of 1 MiB`, 'resize the raw image to whole MiB and convert with force_size=on')

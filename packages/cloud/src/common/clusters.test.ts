@@ -1,4 +1,11 @@
-import {DeleteClusterCommand, DeleteNodegroupCommand, DescribeClusterCommand, DescribeNodegroupCommand, EKSClient, ListClustersCommand} from '@aws-sdk/client-eks'
+import {
+  DeleteClusterCommand,
+  DeleteNodegroupCommand,
+  DescribeClusterCommand,
+  DescribeNodegroupCommand,
+  EKSClient,
+  ListClustersCommand,
+} from '@aws-sdk/client-eks'
 import {mockClient} from 'aws-sdk-client-mock'
 import 'aws-sdk-client-mock-vitest/extend'
 import nock from 'nock'
@@ -31,11 +38,26 @@ const FIVE_HOURS = 5 * 3_600_000
 describe('gc of GKE clusters (recorded HTTP)', () => {
   useRecordedHttp()
   const GKE = 'https://container.googleapis.com/v1/projects/mantle-test/locations'
-  const token = () => nock('https://oauth2.googleapis.com').post('/token').reply(200, {access_token: 'gke-test-token', expires_in: 3600, token_type: 'Bearer'})
+  const token = () =>
+    nock('https://oauth2.googleapis.com')
+      .post('/token')
+      .reply(200, {access_token: 'gke-test-token', expires_in: 3600, token_type: 'Bearer'})
   const listed = {
     clusters: [
-      {name: 'kola-old', location: 'us-central1-a', status: 'RUNNING', createTime: hoursAgo(6).toISOString(), resourceLabels: {'created-by': 'mantle', 'created-at': String(hoursAgo(6).getTime() / 1000), 'kola-run': 'r1'}},
-      {name: 'kola-young', location: 'europe-west1', status: 'RUNNING', createTime: hoursAgo(1).toISOString(), resourceLabels: {'created-by': 'mantle', 'kola-run': 'r2'}},
+      {
+        name: 'kola-old',
+        location: 'us-central1-a',
+        status: 'RUNNING',
+        createTime: hoursAgo(6).toISOString(),
+        resourceLabels: {'created-by': 'mantle', 'created-at': String(hoursAgo(6).getTime() / 1000), 'kola-run': 'r1'},
+      },
+      {
+        name: 'kola-young',
+        location: 'europe-west1',
+        status: 'RUNNING',
+        createTime: hoursAgo(1).toISOString(),
+        resourceLabels: {'created-by': 'mantle', 'kola-run': 'r2'},
+      },
       {name: 'prod', location: 'us-central1', status: 'RUNNING', createTime: hoursAgo(900).toISOString(), resourceLabels: {team: 'web'}},
     ],
   }
@@ -45,9 +67,15 @@ describe('gc of GKE clusters (recorded HTTP)', () => {
     // Given three clusters across locations
     const context = testContext(NOW)
     nock(GKE).get('/-/clusters').matchHeader('authorization', 'Bearer gke-test-token').reply(200, listed)
-    nock(GKE).delete('/us-central1-a/clusters/kola-old').reply(200, {name: 'operation-9', operationType: 'DELETE_CLUSTER', status: 'RUNNING'})
-    nock(GKE).get('/us-central1-a/clusters/kola-old').reply(200, {...listed.clusters[0], status: 'STOPPING'})
-    nock(GKE).get('/us-central1-a/clusters/kola-old').reply(404, {error: {code: 404, status: 'NOT_FOUND'}})
+    nock(GKE)
+      .delete('/us-central1-a/clusters/kola-old')
+      .reply(200, {name: 'operation-9', operationType: 'DELETE_CLUSTER', status: 'RUNNING'})
+    nock(GKE)
+      .get('/us-central1-a/clusters/kola-old')
+      .reply(200, {...listed.clusters[0], status: 'STOPPING'})
+    nock(GKE)
+      .get('/us-central1-a/clusters/kola-old')
+      .reply(404, {error: {code: 404, status: 'NOT_FOUND'}})
 
     // When gc runs with the default 5h
     const deleted = await gcManagedClusters({clusters: await api(context), olderThanMs: FIVE_HOURS, context})
@@ -67,13 +95,23 @@ describe('gc of GKE clusters (recorded HTTP)', () => {
 describe('gc of EKS clusters (aws-sdk-client-mock)', () => {
   const eks = mockClient(EKSClient)
   beforeEach(() => eks.reset())
-  const notFound = () => Object.assign(new Error('No cluster found for name'), {name: 'ResourceNotFoundException', $metadata: {httpStatusCode: 404}})
-  const cluster = (name: string, created: Date, tags: Record<string, string>) => ({name, status: 'ACTIVE' as const, createdAt: created, tags})
+  const notFound = () =>
+    Object.assign(new Error('No cluster found for name'), {name: 'ResourceNotFoundException', $metadata: {httpStatusCode: 404}})
+  const cluster = (name: string, created: Date, tags: Record<string, string>) => ({
+    name,
+    status: 'ACTIVE' as const,
+    createdAt: created,
+    tags,
+  })
   const api = async (context = testContext(NOW)) => eksClusters({eks: await eksApi({auth: TEST_AWS_AUTH, ...context}), pollIntervalMs: 0})
   const given = () => {
     eks.on(ListClustersCommand).resolves({clusters: ['kola-old', 'kola-young', 'prod']})
-    eks.on(DescribeClusterCommand, {name: 'kola-old'}).resolves({cluster: cluster('kola-old', hoursAgo(6), {'created-by': 'mantle', 'created-at': hoursAgo(6).toISOString(), 'kola-run': 'r1'})})
-    eks.on(DescribeClusterCommand, {name: 'kola-young'}).resolves({cluster: cluster('kola-young', hoursAgo(1), {'created-by': 'mantle', 'kola-run': 'r2'})})
+    eks.on(DescribeClusterCommand, {name: 'kola-old'}).resolves({
+      cluster: cluster('kola-old', hoursAgo(6), {'created-by': 'mantle', 'created-at': hoursAgo(6).toISOString(), 'kola-run': 'r1'}),
+    })
+    eks
+      .on(DescribeClusterCommand, {name: 'kola-young'})
+      .resolves({cluster: cluster('kola-young', hoursAgo(1), {'created-by': 'mantle', 'kola-run': 'r2'})})
     eks.on(DescribeClusterCommand, {name: 'prod'}).resolves({cluster: cluster('prod', hoursAgo(900), {team: 'web'})})
   }
 
@@ -117,7 +155,13 @@ describe('gc of AKS clusters (recorded HTTP)', () => {
   const MCS = `/subscriptions/${SUB}/resourceGroups/kola/providers/Microsoft.ContainerService/managedClusters`
   const OP = `/subscriptions/${SUB}/providers/Microsoft.ContainerService/locations/westus2/operations/op-del`
   const credential = {getToken: async () => ({token: 'test-arm-token', expiresOnTimestamp: Date.now() + 3_600_000})}
-  const mc = (name: string, tags: Record<string, string>) => ({id: `${MCS}/${name}`, name, location: 'westus2', tags, properties: {provisioningState: 'Succeeded'}})
+  const mc = (name: string, tags: Record<string, string>) => ({
+    id: `${MCS}/${name}`,
+    name,
+    location: 'westus2',
+    tags,
+    properties: {provisioningState: 'Succeeded'},
+  })
   const listed = {
     value: [
       mc('kola-old', {'created-by': 'mantle', 'created-at': hoursAgo(6).toISOString(), 'kola-run': 'r1'}),
@@ -125,13 +169,17 @@ describe('gc of AKS clusters (recorded HTTP)', () => {
       mc('prod', {team: 'web', 'created-at': hoursAgo(900).toISOString()}),
     ],
   }
-  const api = (context = testContext(NOW)) => aksClusters({credential, subscriptionId: SUB, resourceGroup: 'kola', location: 'westus', ...context})
+  const api = (context = testContext(NOW)) =>
+    aksClusters({credential, subscriptionId: SUB, resourceGroup: 'kola', location: 'westus', ...context})
 
   it('deletes an expired cluster of ours; keeps a young one and one without our tag', async () => {
     const context = testContext(NOW)
     nock(ARM).get(MCS).query(true).matchHeader('authorization', 'Bearer test-arm-token').reply(200, listed)
     nock(ARM).get(`${MCS}/kola-old`).query(true).reply(200, listed.value[0])
-    nock(ARM).delete(`${MCS}/kola-old`).query(true).reply(202, undefined, {'azure-asyncoperation': `${ARM}${OP}?api-version=2025-01-01`, location: `${ARM}${OP}?api-version=2025-01-01`})
+    nock(ARM)
+      .delete(`${MCS}/kola-old`)
+      .query(true)
+      .reply(202, undefined, {'azure-asyncoperation': `${ARM}${OP}?api-version=2025-01-01`, location: `${ARM}${OP}?api-version=2025-01-01`})
     nock(ARM).get(OP).query(true).reply(200, {status: 'Succeeded'})
 
     expect(await gcManagedClusters({clusters: await api(context), olderThanMs: FIVE_HOURS, context})).toEqual(['kola-old'])
@@ -149,10 +197,20 @@ describe('gc of managed clusters where there can be none', () => {
 
   it('GKE: a project with the Kubernetes Engine API switched off has no clusters (403 SERVICE_DISABLED is not an error)', async () => {
     const context = testContext(NOW)
-    nock('https://oauth2.googleapis.com').post('/token').reply(200, {access_token: 'gke-test-token', expires_in: 3600, token_type: 'Bearer'})
-    nock('https://container.googleapis.com').get('/v1/projects/mantle-test/locations/-/clusters').reply(403, {
-      error: {code: 403, message: 'Kubernetes Engine API has not been used in project 123456 before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/container.googleapis.com/overview?project=123456 then retry.', status: 'PERMISSION_DENIED', details: [{'@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED'}]},
-    })
+    nock('https://oauth2.googleapis.com')
+      .post('/token')
+      .reply(200, {access_token: 'gke-test-token', expires_in: 3600, token_type: 'Bearer'})
+    nock('https://container.googleapis.com')
+      .get('/v1/projects/mantle-test/locations/-/clusters')
+      .reply(403, {
+        error: {
+          code: 403,
+          message:
+            'Kubernetes Engine API has not been used in project 123456 before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/container.googleapis.com/overview?project=123456 then retry.',
+          status: 'PERMISSION_DENIED',
+          details: [{'@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED'}],
+        },
+      })
     const clusters = await gkeClusters({auth: testServiceAccount(), location: '-', ...context})
     expect(await gcManagedClusters({clusters, olderThanMs: FIVE_HOURS, context})).toEqual([])
   })
@@ -160,7 +218,10 @@ describe('gc of managed clusters where there can be none', () => {
   it('AKS: a resource group that does not exist holds no clusters (404 ResourceGroupNotFound is not an error)', async () => {
     const context = testContext(NOW)
     const SUB = '00000000-1111-2222-3333-444444444444'
-    nock('https://management.azure.com').get(`/subscriptions/${SUB}/resourceGroups/kola/providers/Microsoft.ContainerService/managedClusters`).query(true).reply(404, {error: {code: 'ResourceGroupNotFound', message: "Resource group 'kola' could not be found."}})
+    nock('https://management.azure.com')
+      .get(`/subscriptions/${SUB}/resourceGroups/kola/providers/Microsoft.ContainerService/managedClusters`)
+      .query(true)
+      .reply(404, {error: {code: 'ResourceGroupNotFound', message: "Resource group 'kola' could not be found."}})
     const credential = {getToken: async () => ({token: 'test-arm-token', expiresOnTimestamp: Date.now() + 3_600_000})}
     const clusters = await aksClusters({credential, subscriptionId: SUB, resourceGroup: 'kola', location: 'westus', ...context})
     expect(await gcManagedClusters({clusters, olderThanMs: FIVE_HOURS, context})).toEqual([])

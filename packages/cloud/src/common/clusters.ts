@@ -55,7 +55,12 @@ export interface ManagedClusterApi {
 }
 
 /** A kubeconfig with one cluster, one user authenticated by `user` (token or exec plugin). */
-export function kubeconfigYaml(name: string, server: string, caData: string, user: {token: string} | {exec: {command: string; args: string[]; env?: Record<string, string>}}): string {
+export function kubeconfigYaml(
+  name: string,
+  server: string,
+  caData: string,
+  user: {token: string} | {exec: {command: string; args: string[]; env?: Record<string, string>}},
+): string {
   const lines = [
     'apiVersion: v1',
     'kind: Config',
@@ -88,7 +93,12 @@ export function kubeconfigYaml(name: string, server: string, caData: string, use
  * one after the other (each delete waits until the cloud has removed it).
  * Returns the names deleted, or that would be with dryRun.
  */
-export async function gcManagedClusters(options: {clusters: ManagedClusterApi; olderThanMs: number; dryRun?: boolean | undefined; context: ServiceContext}): Promise<string[]> {
+export async function gcManagedClusters(options: {
+  clusters: ManagedClusterApi
+  olderThanMs: number
+  dryRun?: boolean | undefined
+  context: ServiceContext
+}): Promise<string[]> {
   const {clusters, context: ctx} = options
   const cutoff = new Date((ctx.now?.() ?? new Date()).getTime() - options.olderThanMs)
   const expired = (await clusters.list(ctx)).filter((c) => isExpired({marked: c.marked, created: c.created}, cutoff)).map((c) => c.name)

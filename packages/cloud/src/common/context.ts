@@ -16,7 +16,11 @@ export interface ServiceContext extends CallContext {
 }
 
 /** A progress callback for uploads: advances a display when one is wanted. */
-export function uploadProgress(ctx: ServiceContext, label: string, total: number | undefined): {onProgress: (bytes: number) => void; finish: () => void} {
+export function uploadProgress(
+  ctx: ServiceContext,
+  label: string,
+  total: number | undefined,
+): {onProgress: (bytes: number) => void; finish: () => void} {
   const bar = ctx.progress?.(label, total)
   return {onProgress: (bytes) => bar?.set(bytes), finish: () => bar?.finish()}
 }

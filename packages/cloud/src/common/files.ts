@@ -9,6 +9,8 @@ export async function requireFile(path: string, flag = '--file'): Promise<number
     if (!s.isFile()) throw Object.assign(new Error('not a regular file'), {code: 'not a regular file'})
     return s.size
   } catch (error) {
-    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {hint: `check the path given to ${flag}`})
+    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      hint: `check the path given to ${flag}`,
+    })
   }
 }

@@ -52,10 +52,17 @@ export interface RestClientOptions extends CallContext {
 /** Error texts as the REST clouds send them: {message}, {error: {message}}, {id, message}, ... */
 function defaultDescribe(body: unknown): string | undefined {
   if (!body || typeof body !== 'object') return typeof body === 'string' && body.length < 300 ? body : undefined
-  const b = body as {message?: unknown; error?: unknown; errors?: unknown; badRequest?: {message?: string}; itemNotFound?: {message?: string}}
+  const b = body as {
+    message?: unknown
+    error?: unknown
+    errors?: unknown
+    badRequest?: {message?: string}
+    itemNotFound?: {message?: string}
+  }
   if (typeof b.message === 'string') return b.message
   if (typeof b.error === 'string') return b.error
-  if (b.error && typeof b.error === 'object' && typeof (b.error as {message?: unknown}).message === 'string') return (b.error as {message: string}).message
+  if (b.error && typeof b.error === 'object' && typeof (b.error as {message?: unknown}).message === 'string')
+    return (b.error as {message: string}).message
   if (Array.isArray(b.errors) && typeof b.errors[0] === 'string') return b.errors.join('; ')
   return b.badRequest?.message ?? b.itemNotFound?.message
 }
@@ -65,12 +72,19 @@ export async function restClient(options: RestClientOptions): Promise<RestClient
   const base = options.baseUrl.replace(/\/+$/, '')
   const describe = (body: unknown) => options.describeError?.(body) ?? defaultDescribe(body)
 
-  async function request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, req: RestRequest = {}): Promise<RestResponse<T>> {
+  async function request<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    req: RestRequest = {},
+  ): Promise<RestResponse<T>> {
     const url = /^https?:\/\//.test(path) ? path : `${base}/${path.replace(/^\/+/, '')}`
     const what = `${options.service} ${method} ${new URL(url).pathname}`
     const once = async (): Promise<RestResponse<T>> => {
       const headers = {...(typeof options.headers === 'function' ? await options.headers() : options.headers), ...req.headers}
-      const searchParams = Object.fromEntries(Object.entries(req.searchParams ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>
+      const searchParams = Object.fromEntries(Object.entries(req.searchParams ?? {}).filter(([, v]) => v !== undefined)) as Record<
+        string,
+        string | number | boolean
+      >
       const promise = got(url, {
         method,
         headers,
@@ -88,7 +102,7 @@ export async function restClient(options: RestClientOptions): Promise<RestClient
       const response = await promise
       const text = response.body
       let body: unknown = text
-      if (text && /json/.test(String(response.headers['content-type'] ?? '')) ) {
+      if (text && /json/.test(String(response.headers['content-type'] ?? ''))) {
         try {
           body = JSON.parse(text)
         } catch {
@@ -99,7 +113,11 @@ export async function restClient(options: RestClientOptions): Promise<RestClient
       if ((status >= 200 && status < 300) || req.expect?.includes(status)) return {status, body: body as T, headers: response.headers}
       const detail = describe(body) ?? response.statusMessage ?? ''
       const message = `${what}: ${status}${detail ? ` ${detail}` : ''}`
-      if (status === 401 || status === 403) throw new UsageError(`${what}: ${options.service} refused the credentials (${status}${detail ? `: ${detail}` : ''})`, options.credentialsHint ? {hint: options.credentialsHint} : {})
+      if (status === 401 || status === 403)
+        throw new UsageError(
+          `${what}: ${options.service} refused the credentials (${status}${detail ? `: ${detail}` : ''})`,
+          options.credentialsHint ? {hint: options.credentialsHint} : {},
+        )
       // 429 and 5xx carry their status so that withRetry tries again.
       throw Object.assign(new InfraError(message), {statusCode: status, retryable: status === 429 || status >= 500})
     }

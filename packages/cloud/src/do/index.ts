@@ -38,7 +38,14 @@ export interface DoDroplet {
 export interface DoApi {
   listImages(): Promise<DoImage[]>
   getImage(id: number): Promise<DoImage>
-  createImage(input: {name: string; url: string; region: string; distribution: string; description?: string | undefined; tags: string[]}): Promise<DoImage>
+  createImage(input: {
+    name: string
+    url: string
+    region: string
+    distribution: string
+    description?: string | undefined
+    tags: string[]
+  }): Promise<DoImage>
   deleteImage(id: number): Promise<void>
   listKeys(): Promise<DoKey[]>
   deleteKey(id: number): Promise<void>
@@ -58,7 +65,9 @@ export async function doApi(options: CallContext & {credentials: DoCredentials; 
   async function all<T>(path: string, field: string, searchParams: Record<string, string> = {}): Promise<T[]> {
     const out: T[] = []
     for (let page = 1; ; page++) {
-      const body = await rest.get<Record<string, unknown> & {links?: {pages?: {next?: string}}}>(path, {searchParams: {...searchParams, page, per_page: 200}})
+      const body = await rest.get<Record<string, unknown> & {links?: {pages?: {next?: string}}}>(path, {
+        searchParams: {...searchParams, page, per_page: 200},
+      })
       out.push(...((body[field] as T[] | undefined) ?? []))
       if (!body.links?.pages?.next) return out
     }
@@ -79,19 +88,37 @@ export async function doApi(options: CallContext & {credentials: DoCredentials; 
  * Imports a custom image from a URL and waits until it is available. An
  * image of the same name is reused (a rerun after a timeout waits again).
  */
-export async function createDoImage(options: {api: DoApi; name: string; url: string; region: string; distribution?: string | undefined; description?: string | undefined; context: ServiceContext}): Promise<{id: number; name: string; created: boolean}> {
+export async function createDoImage(options: {
+  api: DoApi
+  name: string
+  url: string
+  region: string
+  distribution?: string | undefined
+  description?: string | undefined
+  context: ServiceContext
+}): Promise<{id: number; name: string; created: boolean}> {
   const {api, name, context: ctx} = options
   if (!/^https?:\/\//.test(options.url)) throw new UsageError(`digitalocean: the image URL must be http(s), not "${options.url}"`)
   const existing = (await api.listImages()).find((i) => i.name === name)
   let image = existing
-  if (existing) ctx.logger.notice(`image ${name} exists as ${existing.id}; ${existing.status === 'available' ? 'reusing it' : 'waiting for it'}`)
-  else image = await api.createImage({name, url: options.url, region: options.region, distribution: options.distribution ?? 'Unknown', description: options.description, tags: [DO_TAG]})
+  if (existing)
+    ctx.logger.notice(`image ${name} exists as ${existing.id}; ${existing.status === 'available' ? 'reusing it' : 'waiting for it'}`)
+  else
+    image = await api.createImage({
+      name,
+      url: options.url,
+      region: options.region,
+      distribution: options.distribution ?? 'Unknown',
+      description: options.description,
+      tags: [DO_TAG],
+    })
   const id = image!.id
   await pollUntil(
     async () => {
       const current = await api.getImage(id)
       if (current.status === 'available') return true
-      if (current.status === 'deleted' || current.error_message) throw new InfraError(`digitalocean: import of image ${name} failed: ${current.error_message ?? current.status}`)
+      if (current.status === 'deleted' || current.error_message)
+        throw new InfraError(`digitalocean: import of image ${name} failed: ${current.error_message ?? current.status}`)
       return undefined
     },
     {what: `image ${name} to become available`, intervalMs: ctx.pollIntervalMs, signal: ctx.signal},
@@ -112,7 +139,12 @@ export async function deleteDoImages(options: {api: DoApi; images: string[]; con
 }
 
 /** Deletes SSH keys named in `names`, or whose name starts with `prefix` (kola's are "kola-..."). */
-export async function deleteDoKeys(options: {api: DoApi; names?: string[] | undefined; prefix?: string | undefined; context: ServiceContext}): Promise<{deleted: DoKey[]}> {
+export async function deleteDoKeys(options: {
+  api: DoApi
+  names?: string[] | undefined
+  prefix?: string | undefined
+  context: ServiceContext
+}): Promise<{deleted: DoKey[]}> {
   const keys = await options.api.listKeys()
   const doomed = keys.filter((k) => options.names?.includes(k.name) || (options.prefix !== undefined && k.name.startsWith(options.prefix)))
   for (const k of doomed) {
@@ -123,7 +155,12 @@ export async function deleteDoKeys(options: {api: DoApi; names?: string[] | unde
 }
 
 /** Deletes droplets tagged as ours that are older than the cutoff. */
-export async function gcDo(options: {api: DoApi; olderThanMs: number; dryRun?: boolean | undefined; context: ServiceContext}): Promise<{deletedDroplets: number[]}> {
+export async function gcDo(options: {
+  api: DoApi
+  olderThanMs: number
+  dryRun?: boolean | undefined
+  context: ServiceContext
+}): Promise<{deletedDroplets: number[]}> {
   const {api, context: ctx} = options
   const cutoff = new Date((ctx.now?.() ?? new Date()).getTime() - options.olderThanMs)
   const droplets = await api.listDroplets(DO_TAG)

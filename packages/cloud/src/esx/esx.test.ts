@@ -41,18 +41,36 @@ describe('esx via vCenter (recorded HTTP)', () => {
     // The upload URL vCenter hands out is a local server: nock does not reliably intercept streamed bodies.
     const uploads = await recordingServer(() => ({status: 200}))
     v.get('/api/vcenter/vm').query({names: 'flatcar-base'}).reply(200, [])
-    v.get('/api/vcenter/datastore').query({}).reply(200, [{datastore: 'datastore-11', name: 'ds1'}])
-    v.get('/api/vcenter/resource-pool').query({}).reply(200, [{resource_pool: 'resgroup-8', name: 'Resources'}])
+    v.get('/api/vcenter/datastore')
+      .query({})
+      .reply(200, [{datastore: 'datastore-11', name: 'ds1'}])
+    v.get('/api/vcenter/resource-pool')
+      .query({})
+      .reply(200, [{resource_pool: 'resgroup-8', name: 'Resources'}])
     v.post('/api/content/library', {name: 'mantle'}).query({action: 'find'}).reply(200, [])
-    v.post('/api/content/local-library', {name: 'mantle', type: 'LOCAL', storage_backings: [{type: 'DATASTORE', datastore_id: 'datastore-11'}]}).reply(201, '"lib-1"', {'content-type': 'application/json'})
+    v.post('/api/content/local-library', {
+      name: 'mantle',
+      type: 'LOCAL',
+      storage_backings: [{type: 'DATASTORE', datastore_id: 'datastore-11'}],
+    }).reply(201, '"lib-1"', {'content-type': 'application/json'})
     v.post('/api/content/library/item', {library_id: 'lib-1', name: 'flatcar-base'}).query({action: 'find'}).reply(200, [])
-    v.post('/api/content/library/item', {library_id: 'lib-1', name: 'flatcar-base', type: 'ovf'}).reply(201, '"item-1"', {'content-type': 'application/json'})
-    v.post('/api/content/library/item/update-session', {library_item_id: 'item-1'}).reply(201, '"upd-1"', {'content-type': 'application/json'})
-    v.post('/api/content/library/item/update-session/upd-1/file', {name: 'flatcar_production_vmware_ova.ova', source_type: 'PUSH', size: data.length}).reply(200, {upload_endpoint: {uri: `${uploads.url}/cls-data/upd-1/flatcar_production_vmware_ova.ova`}})
+    v.post('/api/content/library/item', {library_id: 'lib-1', name: 'flatcar-base', type: 'ovf'}).reply(201, '"item-1"', {
+      'content-type': 'application/json',
+    })
+    v.post('/api/content/library/item/update-session', {library_item_id: 'item-1'}).reply(201, '"upd-1"', {
+      'content-type': 'application/json',
+    })
+    v.post('/api/content/library/item/update-session/upd-1/file', {
+      name: 'flatcar_production_vmware_ova.ova',
+      source_type: 'PUSH',
+      size: data.length,
+    }).reply(200, {upload_endpoint: {uri: `${uploads.url}/cls-data/upd-1/flatcar_production_vmware_ova.ova`}})
     v.get('/api/content/library/item/update-session/upd-1').reply(200, {state: 'ACTIVE'})
     v.get('/api/content/library/item/update-session/upd-1/file').reply(200, [{name: 'flatcar_production_vmware_ova.ova', status: 'READY'}])
     v.post('/api/content/library/item/update-session/upd-1').query({action: 'complete'}).reply(204)
-    v.post('/api/vcenter/ovf/library-item/item-1', (b) => (deploy.push(b), true)).query({action: 'deploy'}).reply(200, {succeeded: true, resource_id: {type: 'VirtualMachine', id: 'vm-42'}})
+    v.post('/api/vcenter/ovf/library-item/item-1', (b) => (deploy.push(b), true))
+      .query({action: 'deploy'})
+      .reply(200, {succeeded: true, resource_id: {type: 'VirtualMachine', id: 'vm-42'}})
 
     const context = testContext()
     const result = await createBaseVm({api: await esxApi({credentials, ...context}), name: 'flatcar-base', file: ova, context})
@@ -62,25 +80,38 @@ describe('esx via vCenter (recorded HTTP)', () => {
     expect(uploads.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['PUT /cls-data/upd-1/flatcar_production_vmware_ova.ova'])
     expect(uploads.requests[0]!.headers['vmware-api-session-id']).toBe('session-token-1')
     expect(uploads.requests[0]!.body.equals(data)).toBe(true)
-    expect(deploy[0]).toEqual({target: {resource_pool_id: 'resgroup-8'}, deployment_spec: {name: 'flatcar-base', accept_all_EULA: true, default_datastore_id: 'datastore-11', storage_provisioning: 'thin'}})
+    expect(deploy[0]).toEqual({
+      target: {resource_pool_id: 'resgroup-8'},
+      deployment_spec: {name: 'flatcar-base', accept_all_EULA: true, default_datastore_id: 'datastore-11', storage_provisioning: 'thin'},
+    })
   })
 
   it('reuses a base VM that exists', async () => {
     const ova = join(dir, 'base.ova')
     await writeFile(ova, 'x')
     session()
-    nock(VC).get('/api/vcenter/vm').query({names: 'flatcar-base'}).reply(200, [{vm: 'vm-7', name: 'flatcar-base', power_state: 'POWERED_OFF'}])
+    nock(VC)
+      .get('/api/vcenter/vm')
+      .query({names: 'flatcar-base'})
+      .reply(200, [{vm: 'vm-7', name: 'flatcar-base', power_state: 'POWERED_OFF'}])
     const context = testContext()
-    expect(await createBaseVm({api: await esxApi({credentials, ...context}), name: 'flatcar-base', file: ova, context})).toEqual({vm: 'vm-7', name: 'flatcar-base', created: false})
+    expect(await createBaseVm({api: await esxApi({credentials, ...context}), name: 'flatcar-base', file: ova, context})).toEqual({
+      vm: 'vm-7',
+      name: 'flatcar-base',
+      created: false,
+    })
   })
 
   it('removes VMs by prefix, powering off the running ones first', async () => {
     session()
-    nock(VC).get('/api/vcenter/vm').query({}).reply(200, [
-      {vm: 'vm-1', name: 'kola-a', power_state: 'POWERED_ON'},
-      {vm: 'vm-2', name: 'kola-b', power_state: 'POWERED_OFF'},
-      {vm: 'vm-3', name: 'prod', power_state: 'POWERED_ON'},
-    ])
+    nock(VC)
+      .get('/api/vcenter/vm')
+      .query({})
+      .reply(200, [
+        {vm: 'vm-1', name: 'kola-a', power_state: 'POWERED_ON'},
+        {vm: 'vm-2', name: 'kola-b', power_state: 'POWERED_OFF'},
+        {vm: 'vm-3', name: 'prod', power_state: 'POWERED_ON'},
+      ])
     nock(VC).post('/api/vcenter/vm/vm-1/power').query({action: 'stop'}).reply(204)
     nock(VC).delete('/api/vcenter/vm/vm-1').reply(204)
     nock(VC).delete('/api/vcenter/vm/vm-2').reply(204)
@@ -90,7 +121,9 @@ describe('esx via vCenter (recorded HTTP)', () => {
   })
 
   it('a password vCenter refuses is a credentials error (exit 2)', async () => {
-    nock(VC).post('/api/session').reply(401, {error_type: 'UNAUTHENTICATED', messages: [{default_message: 'Authentication required.'}]})
+    nock(VC)
+      .post('/api/session')
+      .reply(401, {error_type: 'UNAUTHENTICATED', messages: [{default_message: 'Authentication required.'}]})
     const error = await esxApi({credentials, ...testContext()}).catch((e: unknown) => e)
     expect(isMantleError(error) && error.exitCode).toBe(ExitCode.Usage)
     expect((error as Error).message).toMatch(/^vsphere POST \/api\/session: vsphere refused the credentials \(401/)

@@ -42,7 +42,13 @@ export interface EsxApi {
 export async function esxApi(options: CallContext & {credentials: EsxCredentials; insecure?: boolean | undefined}): Promise<EsxApi> {
   const {server, user, password} = options.credentials
   const base = `${/^https?:\/\//.test(server) ? server.replace(/\/+$/, '') : `https://${server}`}/api`
-  const common = {...options, service: 'vsphere', baseUrl: base, rejectUnauthorized: options.insecure ? false : undefined, credentialsHint: 'check user and password in the ESX profile (--esx-profile, --esx-config-file)'}
+  const common = {
+    ...options,
+    service: 'vsphere',
+    baseUrl: base,
+    rejectUnauthorized: options.insecure ? false : undefined,
+    credentialsHint: 'check user and password in the ESX profile (--esx-profile, --esx-config-file)',
+  }
   const login = await restClient({...common, headers: {authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`}})
   const session = await login.post<string>('session')
   const rest: RestClient = await restClient({...common, headers: {'vmware-api-session-id': session}})
@@ -62,21 +68,38 @@ export async function esxApi(options: CallContext & {credentials: EsxCredentials
     datastore: (name) => one('vcenter/datastore', 'datastore', name),
     resourcePool: (name) => one('vcenter/resource-pool', 'resource pool', name),
     findLibrary: async () => (await rest.post<string[]>('content/library', {name: LIBRARY_NAME}, {searchParams: {action: 'find'}}))[0],
-    createLibrary: (datastore) => rest.post<string>('content/local-library', {name: LIBRARY_NAME, type: 'LOCAL', storage_backings: [{type: 'DATASTORE', datastore_id: datastore}]}),
-    findLibraryItem: async (library, name) => (await rest.post<string[]>('content/library/item', {library_id: library, name}, {searchParams: {action: 'find'}}))[0],
+    createLibrary: (datastore) =>
+      rest.post<string>('content/local-library', {
+        name: LIBRARY_NAME,
+        type: 'LOCAL',
+        storage_backings: [{type: 'DATASTORE', datastore_id: datastore}],
+      }),
+    findLibraryItem: async (library, name) =>
+      (await rest.post<string[]>('content/library/item', {library_id: library, name}, {searchParams: {action: 'find'}}))[0],
     createLibraryItem: (library, name) => rest.post<string>('content/library/item', {library_id: library, name, type: 'ovf'}),
     deleteLibraryItem: (item) => rest.delete(`content/library/item/${item}`),
     uploadToItem: async (item, file, size, onProgress, pollIntervalMs) => {
       // An update session takes the OVA pushed over HTTP, then validates and completes it.
       const sessionId = await rest.post<string>('content/library/item/update-session', {library_item_id: item})
       try {
-        const target = await rest.post<{upload_endpoint?: {uri: string}}>(`content/library/item/update-session/${sessionId}/file`, {name: basename(file), source_type: 'PUSH', size})
+        const target = await rest.post<{upload_endpoint?: {uri: string}}>(`content/library/item/update-session/${sessionId}/file`, {
+          name: basename(file),
+          source_type: 'PUSH',
+          size,
+        })
         if (!target.upload_endpoint?.uri) throw new InfraError('vsphere: the update session gave no upload URL')
-        await rest.request('PUT', target.upload_endpoint.uri, {body: createReadStream(file), headers: {'content-type': 'application/octet-stream', 'content-length': String(size)}, onUploadProgress: onProgress})
+        await rest.request('PUT', target.upload_endpoint.uri, {
+          body: createReadStream(file),
+          headers: {'content-type': 'application/octet-stream', 'content-length': String(size)},
+          onUploadProgress: onProgress,
+        })
         await pollUntil(
           async () => {
-            const s = await rest.get<{state: string; error_message?: {default_message?: string}}>(`content/library/item/update-session/${sessionId}`)
-            if (s.state === 'ERROR') throw new InfraError(`vsphere: upload of ${basename(file)} failed: ${s.error_message?.default_message ?? 'unknown error'}`)
+            const s = await rest.get<{state: string; error_message?: {default_message?: string}}>(
+              `content/library/item/update-session/${sessionId}`,
+            )
+            if (s.state === 'ERROR')
+              throw new InfraError(`vsphere: upload of ${basename(file)} failed: ${s.error_message?.default_message ?? 'unknown error'}`)
             const files = await rest.get<Array<{status?: string}>>(`content/library/item/update-session/${sessionId}/file`)
             return files.every((f) => f.status === 'READY') ? true : undefined
           },
@@ -84,17 +107,29 @@ export async function esxApi(options: CallContext & {credentials: EsxCredentials
         )
         await rest.request('POST', `content/library/item/update-session/${sessionId}`, {searchParams: {action: 'complete'}})
       } catch (error) {
-        await rest.request('POST', `content/library/item/update-session/${sessionId}`, {searchParams: {action: 'cancel'}}).catch(() => undefined)
+        await rest
+          .request('POST', `content/library/item/update-session/${sessionId}`, {searchParams: {action: 'cancel'}})
+          .catch(() => undefined)
         throw error
       }
     },
     deployItem: async (item, target) => {
-      const out = await rest.post<{succeeded: boolean; resource_id?: {id: string}; error?: {errors?: Array<{message?: {default_message?: string}}>}}>(
+      const out = await rest.post<{
+        succeeded: boolean
+        resource_id?: {id: string}
+        error?: {errors?: Array<{message?: {default_message?: string}}>}
+      }>(
         `vcenter/ovf/library-item/${item}`,
-        {target: {resource_pool_id: target.resourcePool}, deployment_spec: {name: target.name, accept_all_EULA: true, default_datastore_id: target.datastore, storage_provisioning: 'thin'}},
+        {
+          target: {resource_pool_id: target.resourcePool},
+          deployment_spec: {name: target.name, accept_all_EULA: true, default_datastore_id: target.datastore, storage_provisioning: 'thin'},
+        },
         {searchParams: {action: 'deploy'}},
       )
-      if (!out.succeeded || !out.resource_id) throw new InfraError(`vsphere: deploying ${target.name} failed: ${out.error?.errors?.map((e) => e.message?.default_message).join('; ') ?? 'no reason given'}`)
+      if (!out.succeeded || !out.resource_id)
+        throw new InfraError(
+          `vsphere: deploying ${target.name} failed: ${out.error?.errors?.map((e) => e.message?.default_message).join('; ') ?? 'no reason given'}`,
+        )
       return out.resource_id.id
     },
   }
@@ -105,7 +140,14 @@ export async function esxApi(options: CallContext & {credentials: EsxCredentials
  * an item named like the VM) and is deployed from there. A VM of that name is
  * reused; an upload that fails leaves no half-made item behind.
  */
-export async function createBaseVm(options: {api: EsxApi; name: string; file: string; datastore?: string | undefined; resourcePool?: string | undefined; context: ServiceContext}): Promise<{vm: string; name: string; created: boolean}> {
+export async function createBaseVm(options: {
+  api: EsxApi
+  name: string
+  file: string
+  datastore?: string | undefined
+  resourcePool?: string | undefined
+  context: ServiceContext
+}): Promise<{vm: string; name: string; created: boolean}> {
   const {api, name, context: ctx} = options
   if (!options.file.endsWith('.ova')) throw new UsageError(`esx: ${options.file} is not an .ova file`)
   const size = await requireFile(options.file)
@@ -135,7 +177,12 @@ export async function createBaseVm(options: {api: EsxApi; name: string; file: st
 }
 
 /** Powers off and deletes VMs by name (or every VM whose name starts with the prefix). */
-export async function removeVms(options: {api: EsxApi; names?: string[] | undefined; prefix?: string | undefined; context: ServiceContext}): Promise<{removed: EsxVm[]}> {
+export async function removeVms(options: {
+  api: EsxApi
+  names?: string[] | undefined
+  prefix?: string | undefined
+  context: ServiceContext
+}): Promise<{removed: EsxVm[]}> {
   const {api, context: ctx} = options
   if (!options.names?.length && !options.prefix) throw new UsageError('esx: name the VMs to remove, or give a prefix')
   const all = await api.listVms(options.names?.length ? options.names : undefined)
@@ -149,7 +196,11 @@ export async function removeVms(options: {api: EsxApi; names?: string[] | undefi
 }
 
 /** Removes the base VM and its library item. */
-export async function removeBaseVm(options: {api: EsxApi; name: string; context: ServiceContext}): Promise<{removed: EsxVm[]; libraryItem?: string | undefined}> {
+export async function removeBaseVm(options: {
+  api: EsxApi
+  name: string
+  context: ServiceContext
+}): Promise<{removed: EsxVm[]; libraryItem?: string | undefined}> {
   const {api, name} = options
   const removed = (await removeVms({api, names: [name], context: options.context})).removed
   if (removed.length === 0) throw new UsageError(`esx: no VM named "${name}"`)

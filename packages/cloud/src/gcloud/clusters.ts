@@ -45,7 +45,8 @@ export interface GkeOptions extends CallContext {
 export async function gkeClusters(options: GkeOptions): Promise<ManagedClusterApi> {
   const project = options.project ?? ('projectId' in options.auth ? options.auth.projectId : undefined)
   if (!project) throw new UsageError('gke: no project given', {hint: 'pass --project, or use a key file that names its project_id'})
-  if (!options.location) throw new UsageError('gke: no location given', {hint: 'pass --location (a zone such as us-central1-a, or a region)'})
+  if (!options.location)
+    throw new UsageError('gke: no location given', {hint: 'pass --location (a zone such as us-central1-a, or a region)'})
   const rest = await restClient({
     ...options,
     service: 'gke',
@@ -58,7 +59,8 @@ export async function gkeClusters(options: GkeOptions): Promise<ManagedClusterAp
   const found = new Map<string, string>()
   const at = (name: string): string => {
     const location = options.location === '-' ? found.get(name) : options.location
-    if (!location) throw new UsageError(`gke: cluster ${name} was not listed; its location is unknown`, {hint: 'pass --location (a zone or region)'})
+    if (!location)
+      throw new UsageError(`gke: cluster ${name} was not listed; its location is unknown`, {hint: 'pass --location (a zone or region)'})
     return `${location}/clusters/${name}`
   }
 
@@ -87,7 +89,11 @@ export async function gkeClusters(options: GkeOptions): Promise<ManagedClusterAp
           name: spec.name,
           initialNodeCount: spec.nodeCount,
           ...(spec.version ? {initialClusterVersion: spec.version} : {}),
-          resourceLabels: {[MARKER_KEY]: MARKER_VALUE, [CREATED_AT_KEY]: String(Math.floor(now().getTime() / 1000)), [KOLA_RUN_TAG]: spec.runId},
+          resourceLabels: {
+            [MARKER_KEY]: MARKER_VALUE,
+            [CREATED_AT_KEY]: String(Math.floor(now().getTime() / 1000)),
+            [KOLA_RUN_TAG]: spec.runId,
+          },
         },
       })
     },
@@ -96,10 +102,16 @@ export async function gkeClusters(options: GkeOptions): Promise<ManagedClusterAp
         async () => {
           const c = await get(name)
           if (!c) throw new InfraError(`gke: cluster ${name} disappeared while being created`)
-          if (c.status === 'ERROR' || c.status === 'DEGRADED') throw new InfraError(`gke: cluster ${name} is ${c.status}${c.statusMessage ? `: ${c.statusMessage}` : ''}`)
+          if (c.status === 'ERROR' || c.status === 'DEGRADED')
+            throw new InfraError(`gke: cluster ${name} is ${c.status}${c.statusMessage ? `: ${c.statusMessage}` : ''}`)
           return c.status === 'RUNNING' ? view(c) : undefined
         },
-        {what: `GKE cluster ${name} to be RUNNING`, intervalMs: ctx.intervalMs ?? options.pollIntervalMs ?? 15_000, timeoutMs: ctx.timeoutMs ?? 45 * 60_000, signal: ctx.signal},
+        {
+          what: `GKE cluster ${name} to be RUNNING`,
+          intervalMs: ctx.intervalMs ?? options.pollIntervalMs ?? 15_000,
+          timeoutMs: ctx.timeoutMs ?? 45 * 60_000,
+          signal: ctx.signal,
+        },
       )
     },
     async get(name) {
@@ -118,13 +130,19 @@ export async function gkeClusters(options: GkeOptions): Promise<ManagedClusterAp
       const accepted = await pollUntil(
         async () => {
           const r = await rest.request<{error?: {message?: string}}>('DELETE', at(name), {expect: [404, 400]})
-          if (r.status === 400 && !/operation/i.test(r.body?.error?.message ?? '')) throw new InfraError(`gke: deleting cluster ${name}: ${r.body?.error?.message ?? 'refused'}`)
+          if (r.status === 400 && !/operation/i.test(r.body?.error?.message ?? ''))
+            throw new InfraError(`gke: deleting cluster ${name}: ${r.body?.error?.message ?? 'refused'}`)
           return r.status === 400 ? undefined : r.status !== 404
         },
         {what: `GKE to accept deleting cluster ${name}`, intervalMs: interval, timeoutMs: 45 * 60_000, signal: ctx.signal},
       )
       if (!accepted) return
-      await pollUntil(async () => ((await get(name)) ? undefined : true), {what: `GKE cluster ${name} to be deleted`, intervalMs: interval, timeoutMs: 45 * 60_000, signal: ctx.signal})
+      await pollUntil(async () => ((await get(name)) ? undefined : true), {
+        what: `GKE cluster ${name} to be deleted`,
+        intervalMs: interval,
+        timeoutMs: 45 * 60_000,
+        signal: ctx.signal,
+      })
     },
     async list() {
       const r = await rest.get<{clusters?: GkeCluster[]}>(`${options.location}/clusters`).catch((e: unknown) => {

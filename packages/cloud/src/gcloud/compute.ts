@@ -28,7 +28,8 @@ export interface GceInstance {
   labels?: Record<string, string> | undefined
   creationTimestamp?: string | undefined
   machineType?: string | undefined
-  networkInterfaces?: Array<{network?: string; networkIP?: string; accessConfigs?: Array<{natIP?: string; type?: string; name?: string}>}> | undefined
+  networkInterfaces?:
+    Array<{network?: string; networkIP?: string; accessConfigs?: Array<{natIP?: string; type?: string; name?: string}>}> | undefined
   disks?: unknown[] | undefined
   metadata?: {items?: Array<{key: string; value: string}>} | undefined
 }
@@ -113,10 +114,13 @@ function tokenError(error: unknown): Error {
   const status = e.response?.status ?? e.status
   const data = e.response?.data
   if (status !== undefined && status >= 400 && status < 500) {
-    return new UsageError(`gce: Google refused the credentials (${data?.error ?? status}${data?.error_description ? `: ${data.error_description}` : ''})`, {
-      cause: error,
-      hint: 'check --json-key; `ore credentials gce` shows which key is used',
-    })
+    return new UsageError(
+      `gce: Google refused the credentials (${data?.error ?? status}${data?.error_description ? `: ${data.error_description}` : ''})`,
+      {
+        cause: error,
+        hint: 'check --json-key; `ore credentials gce` shows which key is used',
+      },
+    )
   }
   return error as Error
 }
@@ -151,7 +155,8 @@ export async function gceComputeApi(options: GceClientOptions): Promise<GceCompu
       const r = await rest.request<GceImage>('GET', `global/images/${name}`, {expect: [404]})
       return r.status === 404 ? undefined : r.body
     },
-    insertImage: (image, o) => rest.post<GceOperation>('global/images', image, {searchParams: {forceCreate: o?.forceCreate ? true : undefined}}),
+    insertImage: (image, o) =>
+      rest.post<GceOperation>('global/images', image, {searchParams: {forceCreate: o?.forceCreate ? true : undefined}}),
     listImages: (filter) => all<GceImage>('global/images', filter),
     deleteImage: async (name) => (await rest.request<GceOperation>('DELETE', `global/images/${name}`)).body,
     deprecateImage: (name, status) => rest.post<GceOperation>(`global/images/${name}/deprecate`, status),
@@ -162,7 +167,9 @@ export async function gceComputeApi(options: GceClientOptions): Promise<GceCompu
       const out: GceInstance[] = []
       let pageToken: string | undefined
       do {
-        const page = await rest.get<{items?: Record<string, {instances?: GceInstance[]}>; nextPageToken?: string}>('aggregated/instances', {searchParams: {filter, pageToken, maxResults: 500}})
+        const page = await rest.get<{items?: Record<string, {instances?: GceInstance[]}>; nextPageToken?: string}>('aggregated/instances', {
+          searchParams: {filter, pageToken, maxResults: 500},
+        })
         for (const scope of Object.values(page.items ?? {})) out.push(...(scope.instances ?? []))
         pageToken = page.nextPageToken
       } while (pageToken)
@@ -173,12 +180,21 @@ export async function gceComputeApi(options: GceClientOptions): Promise<GceCompu
     waitOperation: async (operation) => {
       const zone = operation.zone?.split('/').pop()
       const path = zone ? `zones/${zone}/operations/${operation.name}` : `global/operations/${operation.name}`
-      const done = operation.status === 'DONE' ? operation : await pollUntil(async () => {
-        const op = await rest.get<GceOperation>(path)
-        return op.status === 'DONE' ? op : undefined
-      }, {what: `operation ${operation.name}`, intervalMs: options.pollIntervalMs, signal: options.signal})
+      const done =
+        operation.status === 'DONE'
+          ? operation
+          : await pollUntil(
+              async () => {
+                const op = await rest.get<GceOperation>(path)
+                return op.status === 'DONE' ? op : undefined
+              },
+              {what: `operation ${operation.name}`, intervalMs: options.pollIntervalMs, signal: options.signal},
+            )
       const errors = done.error?.errors ?? []
-      if (errors.length > 0) throw new InfraError(`gce: operation ${operation.name} on ${done.targetLink?.split('/projects/')[1] ?? 'its target'} failed: ${errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`)
+      if (errors.length > 0)
+        throw new InfraError(
+          `gce: operation ${operation.name} on ${done.targetLink?.split('/projects/')[1] ?? 'its target'} failed: ${errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`,
+        )
     },
   }
 }

@@ -36,7 +36,9 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
 
   it('creates an image from a gs:// object and waits while it is PENDING until READY', async () => {
     const inserted: unknown[] = []
-    nock(GCE).get(`${P}/global/images/flatcar-stable-4000-0-0`).reply(404, {error: {code: 404, message: "The resource 'projects/mantle-test/global/images/flatcar-stable-4000-0-0' was not found"}})
+    nock(GCE)
+      .get(`${P}/global/images/flatcar-stable-4000-0-0`)
+      .reply(404, {error: {code: 404, message: "The resource 'projects/mantle-test/global/images/flatcar-stable-4000-0-0' was not found"}})
     nock(GCE)
       .post(`${P}/global/images`, (b) => (inserted.push(b), true))
       .matchHeader('authorization', 'Bearer gce-test-token')
@@ -46,9 +48,21 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
     nock(GCE).get(`${P}/global/images/flatcar-stable-4000-0-0`).reply(200, {name: 'flatcar-stable-4000-0-0', status: 'READY'})
 
     const context = testContext(NOW)
-    const result = await createImage({compute: await api(context), name: 'flatcar-stable-4000-0-0', family: 'flatcar-stable', source: 'gs://builds/amd64-usr/4000.0.0/flatcar_production_gce.tar.gz', context})
+    const result = await createImage({
+      compute: await api(context),
+      name: 'flatcar-stable-4000-0-0',
+      family: 'flatcar-stable',
+      source: 'gs://builds/amd64-usr/4000.0.0/flatcar_production_gce.tar.gz',
+      context,
+    })
 
-    expect(result).toEqual({project: 'mantle-test', name: 'flatcar-stable-4000-0-0', path: 'projects/mantle-test/global/images/flatcar-stable-4000-0-0', status: 'READY', created: true})
+    expect(result).toEqual({
+      project: 'mantle-test',
+      name: 'flatcar-stable-4000-0-0',
+      path: 'projects/mantle-test/global/images/flatcar-stable-4000-0-0',
+      status: 'READY',
+      created: true,
+    })
     expect(inserted[0]).toEqual({
       name: 'flatcar-stable-4000-0-0',
       family: 'flatcar-stable',
@@ -62,7 +76,10 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
     nock(GCE).get(`${P}/global/images/img`).reply(200, {name: 'img', status: 'PENDING'})
     nock(GCE).get(`${P}/global/images/img`).reply(200, {name: 'img', status: 'READY'})
     const context = testContext(NOW)
-    expect(await createImage({compute: await api(context), name: 'img', source: 'gs://b/o', context})).toMatchObject({status: 'READY', created: false})
+    expect(await createImage({compute: await api(context), name: 'img', source: 'gs://b/o', context})).toMatchObject({
+      status: 'READY',
+      created: false,
+    })
   })
 
   it('an image that turns FAILED is an infrastructure error (exit 3)', async () => {
@@ -87,25 +104,48 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
     nock(GCE).get(`${P}/global/operations/operation-del`).reply(200, {name: 'operation-del', status: 'DONE'})
     nock(GCE).post(`${P}/global/images`).reply(200, {name: 'operation-3', status: 'DONE'})
     nock(GCE).get(`${P}/global/images/img`).reply(200, {name: 'img', status: 'READY'})
-    expect(await createImage({compute: await api(context), name: 'img', source: 'gs://b/o', force: true, context})).toMatchObject({created: true})
+    expect(await createImage({compute: await api(context), name: 'img', source: 'gs://b/o', force: true, context})).toMatchObject({
+      created: true,
+    })
   })
 
   it('a failed operation says why', async () => {
     nock(GCE).get(`${P}/global/images/img`).reply(404, {})
     nock(GCE).post(`${P}/global/images`).reply(200, {name: 'operation-4', status: 'RUNNING'})
-    nock(GCE).get(`${P}/global/operations/operation-4`).reply(200, {name: 'operation-4', status: 'DONE', targetLink: `${GCE}${P}/global/images/img`, error: {errors: [{code: 'INVALID_FIELD_VALUE', message: 'Invalid value for field rawDisk.source'}]}})
+    nock(GCE)
+      .get(`${P}/global/operations/operation-4`)
+      .reply(200, {
+        name: 'operation-4',
+        status: 'DONE',
+        targetLink: `${GCE}${P}/global/images/img`,
+        error: {errors: [{code: 'INVALID_FIELD_VALUE', message: 'Invalid value for field rawDisk.source'}]},
+      })
     const context = testContext(NOW)
     const error = await rejection(createImage({compute: await api(context), name: 'img', source: 'gs://b/o', context}))
-    expect(error.message).toBe('gce: operation operation-4 on mantle-test/global/images/img failed: INVALID_FIELD_VALUE: Invalid value for field rawDisk.source')
+    expect(error.message).toBe(
+      'gce: operation operation-4 on mantle-test/global/images/img failed: INVALID_FIELD_VALUE: Invalid value for field rawDisk.source',
+    )
   })
 
   it('retries a rate-limited call (429, then 503) and then succeeds', async () => {
-    nock(GCE).get(`${P}/global/images`).query(true).reply(429, {error: {code: 429, message: 'Rate Limit Exceeded'}})
-    nock(GCE).get(`${P}/global/images`).query(true).reply(503, {error: {code: 503, message: 'Backend Error'}})
+    nock(GCE)
+      .get(`${P}/global/images`)
+      .query(true)
+      .reply(429, {error: {code: 429, message: 'Rate Limit Exceeded'}})
+    nock(GCE)
+      .get(`${P}/global/images`)
+      .query(true)
+      .reply(503, {error: {code: 503, message: 'Backend Error'}})
     nock(GCE)
       .get(`${P}/global/images`)
       .query((q) => q.filter === 'name eq "flatcar-.*"')
-      .reply(200, {items: [{name: 'flatcar-b', creationTimestamp: '2026-02-01T00:00:00Z'}, {name: 'flatcar-a', creationTimestamp: '2026-01-01T00:00:00Z'}], nextPageToken: 'p2'})
+      .reply(200, {
+        items: [
+          {name: 'flatcar-b', creationTimestamp: '2026-02-01T00:00:00Z'},
+          {name: 'flatcar-a', creationTimestamp: '2026-01-01T00:00:00Z'},
+        ],
+        nextPageToken: 'p2',
+      })
     nock(GCE)
       .get(`${P}/global/images`)
       .query((q) => q.pageToken === 'p2')
@@ -113,7 +153,9 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
     const context = testContext(NOW)
     const images = await listImages({compute: await api(context), prefix: 'flatcar-'})
     expect(images.map((i) => i.name)).toEqual(['flatcar-a', 'flatcar-b', 'flatcar-c'])
-    expect(context.lines.filter((l) => l.includes('gce GET /compute/v1/projects/mantle-test/global/images: 429 Rate Limit Exceeded; attempt 2'))).toHaveLength(1)
+    expect(
+      context.lines.filter((l) => l.includes('gce GET /compute/v1/projects/mantle-test/global/images: 429 Rate Limit Exceeded; attempt 2')),
+    ).toHaveLength(1)
   })
 
   it('deletes images and reports the missing ones; deprecates with a replacement', async () => {
@@ -121,12 +163,20 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
     nock(GCE).get(`${P}/global/images/gone`).reply(404, {})
     nock(GCE).delete(`${P}/global/images/old`).reply(200, {name: 'op-d', status: 'DONE'})
     const context = testContext(NOW)
-    expect(await deleteImages({compute: await api(context), names: ['old', 'gone'], context})).toEqual({deleted: ['old'], missing: ['gone']})
+    expect(await deleteImages({compute: await api(context), names: ['old', 'gone'], context})).toEqual({
+      deleted: ['old'],
+      missing: ['gone'],
+    })
 
     const body: unknown[] = []
     nock(GCE).get(`${P}/global/images/v1`).reply(200, {name: 'v1', status: 'READY'})
-    nock(GCE).post(`${P}/global/images/v1/deprecate`, (b) => (body.push(b), true)).reply(200, {name: 'op-x', status: 'DONE'})
-    expect(await deprecateImage({compute: await api(context), name: 'v1', state: 'DEPRECATED', replacement: 'v2', context})).toEqual({name: 'v1', state: 'DEPRECATED'})
+    nock(GCE)
+      .post(`${P}/global/images/v1/deprecate`, (b) => (body.push(b), true))
+      .reply(200, {name: 'op-x', status: 'DONE'})
+    expect(await deprecateImage({compute: await api(context), name: 'v1', state: 'DEPRECATED', replacement: 'v2', context})).toEqual({
+      name: 'v1',
+      state: 'DEPRECATED',
+    })
     expect(body[0]).toEqual({state: 'DEPRECATED', replacement: 'projects/mantle-test/global/images/v2'})
   })
 
@@ -137,18 +187,52 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
       .times(2)
       // A reply function that takes the body hangs under got + nock; the matcher above records it instead.
       .reply(200, () => ({name: `op-${bodies.at(-1)!.name}`, status: 'RUNNING', zone: `${GCE}${P}/zones/us-central1-a`}))
-    nock(GCE).get(/\/zones\/us-central1-a\/operations\/op-kola-[0-9a-f]{8}$/).times(2).reply(200, {status: 'DONE', name: 'x'})
+    nock(GCE)
+      .get(/\/zones\/us-central1-a\/operations\/op-kola-[0-9a-f]{8}$/)
+      .times(2)
+      .reply(200, {status: 'DONE', name: 'x'})
     nock(GCE)
       .get(`${P}/aggregated/instances`)
       .query(true)
-      .reply(200, () => ({items: {'zones/us-central1-a': {instances: bodies.map((b) => ({name: b.name, zone: `${GCE}${P}/zones/us-central1-a`, status: 'RUNNING', networkInterfaces: [{accessConfigs: [{natIP: '203.0.113.7'}]}]}))}}}))
+      .reply(200, () => ({
+        items: {
+          'zones/us-central1-a': {
+            instances: bodies.map((b) => ({
+              name: b.name,
+              zone: `${GCE}${P}/zones/us-central1-a`,
+              status: 'RUNNING',
+              networkInterfaces: [{accessConfigs: [{natIP: '203.0.113.7'}]}],
+            })),
+          },
+        },
+      }))
     const context = testContext(NOW)
-    const created = await createInstances({compute: await api(context), zone: 'us-central1-a', count: 2, basename: 'kola', image: 'flatcar-4000', machineType: 'n1-standard-1', diskType: 'pd-ssd', network: 'default', userData: '{"ignition":{"version":"3.3.0"}}', context})
+    const created = await createInstances({
+      compute: await api(context),
+      zone: 'us-central1-a',
+      count: 2,
+      basename: 'kola',
+      image: 'flatcar-4000',
+      machineType: 'n1-standard-1',
+      diskType: 'pd-ssd',
+      network: 'default',
+      userData: '{"ignition":{"version":"3.3.0"}}',
+      context,
+    })
     expect(created).toHaveLength(2)
     expect(created[0]).toMatchObject({zone: 'us-central1-a', status: 'RUNNING', ip: '203.0.113.7'})
     expect(bodies[0]).toMatchObject({
       labels: {'created-by': 'mantle'},
-      disks: [{boot: true, autoDelete: true, initializeParams: {sourceImage: 'projects/mantle-test/global/images/flatcar-4000', diskType: 'zones/us-central1-a/diskTypes/pd-ssd'}}],
+      disks: [
+        {
+          boot: true,
+          autoDelete: true,
+          initializeParams: {
+            sourceImage: 'projects/mantle-test/global/images/flatcar-4000',
+            diskType: 'zones/us-central1-a/diskTypes/pd-ssd',
+          },
+        },
+      ],
       networkInterfaces: [{network: 'global/networks/default', accessConfigs: [{type: 'ONE_TO_ONE_NAT', name: 'External NAT'}]}],
       metadata: {items: [{key: 'user-data', value: '{"ignition":{"version":"3.3.0"}}'}]},
     })
@@ -180,10 +264,19 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
 
   it('makes an image public: reads the policy, keeps its bindings, adds the public one with the etag read', async () => {
     // Given an image shared with one group already
-    const policy = {version: 1, etag: 'BwXhqDz8oZA=', bindings: [{role: 'roles/compute.imageUser', members: ['group:partners@example.com']}, {role: 'roles/compute.admin', members: ['user:ops@example.com']}]}
+    const policy = {
+      version: 1,
+      etag: 'BwXhqDz8oZA=',
+      bindings: [
+        {role: 'roles/compute.imageUser', members: ['group:partners@example.com']},
+        {role: 'roles/compute.admin', members: ['user:ops@example.com']},
+      ],
+    }
     nock(GCE).get(`${P}/global/images/img/getIamPolicy`).matchHeader('authorization', 'Bearer gce-test-token').reply(200, policy)
     const sent: unknown[] = []
-    nock(GCE).post(`${P}/global/images/img/setIamPolicy`, (b) => (sent.push(b), true)).reply(200, {...policy, etag: 'BwXhqDz8oZB='})
+    nock(GCE)
+      .post(`${P}/global/images/img/setIamPolicy`, (b) => (sent.push(b), true))
+      .reply(200, {...policy, etag: 'BwXhqDz8oZB='})
     // When it is made public
     const context = testContext(NOW)
     expect(await makeImagePublic({compute: await api(context), name: 'img', context})).toEqual({name: 'img', changed: true})
@@ -193,7 +286,10 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
         policy: {
           version: 1,
           etag: 'BwXhqDz8oZA=',
-          bindings: [{role: 'roles/compute.imageUser', members: ['group:partners@example.com', 'allAuthenticatedUsers']}, {role: 'roles/compute.admin', members: ['user:ops@example.com']}],
+          bindings: [
+            {role: 'roles/compute.imageUser', members: ['group:partners@example.com', 'allAuthenticatedUsers']},
+            {role: 'roles/compute.admin', members: ['user:ops@example.com']},
+          ],
         },
       },
     ])
@@ -202,23 +298,44 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
   it('an image without a policy gets a new binding; a public image is left alone (no setIamPolicy)', async () => {
     const sent: unknown[] = []
     nock(GCE).get(`${P}/global/images/img/getIamPolicy`).reply(200, {version: 1, etag: 'ACAB'})
-    nock(GCE).post(`${P}/global/images/img/setIamPolicy`, (b) => (sent.push(b), true)).reply(200, {})
+    nock(GCE)
+      .post(`${P}/global/images/img/setIamPolicy`, (b) => (sent.push(b), true))
+      .reply(200, {})
     const context = testContext(NOW)
     const compute = await api(context)
     await makeImagePublic({compute, name: 'img', context})
-    expect(sent).toEqual([{policy: {version: 1, etag: 'ACAB', bindings: [{role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]}}])
+    expect(sent).toEqual([
+      {policy: {version: 1, etag: 'ACAB', bindings: [{role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]}},
+    ])
 
-    nock(GCE).get(`${P}/global/images/img/getIamPolicy`).times(2).reply(200, {etag: 'ACAC', bindings: [{role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]})
+    nock(GCE)
+      .get(`${P}/global/images/img/getIamPolicy`)
+      .times(2)
+      .reply(200, {etag: 'ACAC', bindings: [{role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]})
     expect(await isImagePublic({compute, name: 'img'})).toBe(true)
     expect(await makeImagePublic({compute, name: 'img', context})).toEqual({name: 'img', changed: false})
   })
 
   it('a policy changed meanwhile (412 on the etag) is read again and written once more', async () => {
     nock(GCE).get(`${P}/global/images/img/getIamPolicy`).reply(200, {etag: 'old'})
-    nock(GCE).post(`${P}/global/images/img/setIamPolicy`, {policy: {etag: 'old', bindings: [{role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]}}).reply(412, {error: {code: 412, message: 'Precondition Failed'}})
-    nock(GCE).get(`${P}/global/images/img/getIamPolicy`).reply(200, {etag: 'new', bindings: [{role: 'roles/compute.viewer', members: ['user:a@example.com']}]})
     nock(GCE)
-      .post(`${P}/global/images/img/setIamPolicy`, {policy: {etag: 'new', bindings: [{role: 'roles/compute.viewer', members: ['user:a@example.com']}, {role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]}})
+      .post(`${P}/global/images/img/setIamPolicy`, {
+        policy: {etag: 'old', bindings: [{role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]},
+      })
+      .reply(412, {error: {code: 412, message: 'Precondition Failed'}})
+    nock(GCE)
+      .get(`${P}/global/images/img/getIamPolicy`)
+      .reply(200, {etag: 'new', bindings: [{role: 'roles/compute.viewer', members: ['user:a@example.com']}]})
+    nock(GCE)
+      .post(`${P}/global/images/img/setIamPolicy`, {
+        policy: {
+          etag: 'new',
+          bindings: [
+            {role: 'roles/compute.viewer', members: ['user:a@example.com']},
+            {role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']},
+          ],
+        },
+      })
       .reply(200, {})
     const context = testContext(NOW)
     expect(await makeImagePublic({compute: await api(context), name: 'img', context})).toEqual({name: 'img', changed: true})

@@ -54,16 +54,26 @@ export interface CreateImageResult {
  */
 export async function createImage(options: CreateImageOptions): Promise<CreateImageResult> {
   const {compute, name, context: ctx} = options
-  if (!NAME.test(name)) throw new UsageError(`gce: invalid image name "${name}"`, {hint: 'lowercase letters, digits and -, starting with a letter, at most 63 characters'})
+  if (!NAME.test(name))
+    throw new UsageError(`gce: invalid image name "${name}"`, {
+      hint: 'lowercase letters, digits and -, starting with a letter, at most 63 characters',
+    })
   const rawDisk = {source: storageSourceUrl(options.source)}
-  const result = (status: string, created: boolean): CreateImageResult => ({project: compute.project, name, path: `projects/${compute.project}/global/images/${name}`, status, created})
+  const result = (status: string, created: boolean): CreateImageResult => ({
+    project: compute.project,
+    name,
+    path: `projects/${compute.project}/global/images/${name}`,
+    status,
+    created,
+  })
 
   const existing = await compute.getImage(name)
   if (existing && options.force) {
     ctx.logger.notice(`--force: deleting image ${name} (${existing.status})`)
     await compute.waitOperation(await compute.deleteImage(name))
   } else if (existing) {
-    if (existing.status === 'FAILED') throw new InfraError(`gce: image ${name} exists and FAILED`, {hint: '--force deletes it and creates it again'})
+    if (existing.status === 'FAILED')
+      throw new InfraError(`gce: image ${name} exists and FAILED`, {hint: '--force deletes it and creates it again'})
     if (existing.status === 'PENDING') ctx.logger.notice(`image ${name} is PENDING; waiting for it`)
     await waitReady(compute, name, ctx)
     return result('READY', false)
@@ -90,7 +100,10 @@ async function waitReady(compute: GceComputeApi, name: string, ctx: ServiceConte
       const image = await compute.getImage(name)
       if (!image) throw new InfraError(`gce: image ${name} disappeared while it was being created`)
       if (image.status === 'READY') return true
-      if (image.status === 'FAILED') throw new InfraError(`gce: image ${name} FAILED`, {hint: 'check that the source is a disk.raw in a .tar.gz; --force deletes it and tries again'})
+      if (image.status === 'FAILED')
+        throw new InfraError(`gce: image ${name} FAILED`, {
+          hint: 'check that the source is a disk.raw in a .tar.gz; --force deletes it and tries again',
+        })
       ctx.logger.debug(`image ${name}: ${image.status}`)
       return undefined
     },
@@ -103,11 +116,17 @@ export async function listImages(options: {compute: GceComputeApi; prefix?: stri
   const prefix = options.prefix ?? ''
   // The filter is a regular expression on the server; check the prefix here too.
   const images = await options.compute.listImages(prefix ? `name eq "${prefix.replace(/[^a-z0-9-]/g, '')}.*"` : undefined)
-  return images.filter((i) => i.name.startsWith(prefix)).sort((a, b) => (a.creationTimestamp ?? '').localeCompare(b.creationTimestamp ?? ''))
+  return images
+    .filter((i) => i.name.startsWith(prefix))
+    .sort((a, b) => (a.creationTimestamp ?? '').localeCompare(b.creationTimestamp ?? ''))
 }
 
 /** Deletes images by name in parallel and waits; names that do not exist are reported, not fatal. */
-export async function deleteImages(options: {compute: GceComputeApi; names: string[]; context: ServiceContext}): Promise<{deleted: string[]; missing: string[]}> {
+export async function deleteImages(options: {
+  compute: GceComputeApi
+  names: string[]
+  context: ServiceContext
+}): Promise<{deleted: string[]; missing: string[]}> {
   const {compute, context: ctx} = options
   const out = {deleted: [] as string[], missing: [] as string[]}
   const results = await Promise.allSettled(
@@ -124,10 +143,20 @@ export async function deleteImages(options: {compute: GceComputeApi; names: stri
 }
 
 /** Sets an image's deprecation state (DEPRECATED with a replacement, OBSOLETE, DELETED, or ACTIVE again). */
-export async function deprecateImage(options: {compute: GceComputeApi; name: string; state: DeprecationState; replacement?: string | undefined; context: ServiceContext}): Promise<{name: string; state: DeprecationState}> {
+export async function deprecateImage(options: {
+  compute: GceComputeApi
+  name: string
+  state: DeprecationState
+  replacement?: string | undefined
+  context: ServiceContext
+}): Promise<{name: string; state: DeprecationState}> {
   const {compute} = options
   if (!(await compute.getImage(options.name))) throw new UsageError(`gce: no image ${options.name} in project ${compute.project}`)
-  const replacement = options.replacement ? (options.replacement.includes('/') ? options.replacement : `projects/${compute.project}/global/images/${options.replacement}`) : undefined
+  const replacement = options.replacement
+    ? options.replacement.includes('/')
+      ? options.replacement
+      : `projects/${compute.project}/global/images/${options.replacement}`
+    : undefined
   await compute.waitOperation(await compute.deprecateImage(options.name, {state: options.state, ...(replacement ? {replacement} : {})}))
   return {name: options.name, state: options.state}
 }
@@ -137,7 +166,9 @@ export const PUBLIC_IMAGE_BINDING = {role: 'roles/compute.imageUser', member: 'a
 
 /** True when the policy grants the image to every Google account (an unconditional binding). */
 export function grantsPublicUse(policy: GceIamPolicy): boolean {
-  return (policy.bindings ?? []).some((b) => b.role === PUBLIC_IMAGE_BINDING.role && !b.condition && b.members.includes(PUBLIC_IMAGE_BINDING.member))
+  return (policy.bindings ?? []).some(
+    (b) => b.role === PUBLIC_IMAGE_BINDING.role && !b.condition && b.members.includes(PUBLIC_IMAGE_BINDING.member),
+  )
 }
 
 /** The policy with the public binding added; every other binding kept as it was. */
@@ -160,7 +191,11 @@ export async function isImagePublic(options: {compute: GceComputeApi; name: stri
  * binding and carries the etag read, so that a concurrent change is refused
  * (412) rather than overwritten; then it reads again and retries.
  */
-export async function makeImagePublic(options: {compute: GceComputeApi; name: string; context: ServiceContext}): Promise<{name: string; changed: boolean}> {
+export async function makeImagePublic(options: {
+  compute: GceComputeApi
+  name: string
+  context: ServiceContext
+}): Promise<{name: string; changed: boolean}> {
   const {compute, name, context: ctx} = options
   return retry(
     async () => {

@@ -17,7 +17,13 @@ export interface InstanceSummary {
 
 function summary(i: GceInstance): InstanceSummary {
   const nat = i.networkInterfaces?.[0]?.accessConfigs?.[0]?.natIP
-  return {name: i.name, zone: i.zone?.split('/').pop() ?? '', status: i.status ?? '', created: i.creationTimestamp, ip: nat ?? i.networkInterfaces?.[0]?.networkIP}
+  return {
+    name: i.name,
+    zone: i.zone?.split('/').pop() ?? '',
+    status: i.status ?? '',
+    created: i.creationTimestamp,
+    ip: nat ?? i.networkInterfaces?.[0]?.networkIP,
+  }
 }
 
 /** Instances whose name starts with the basename (kola's are "kola-..."). */
@@ -60,8 +66,20 @@ export async function createInstances(options: CreateInstancesOptions): Promise<
         name,
         machineType: `zones/${zone}/machineTypes/${options.machineType}`,
         labels: {[MARKER_KEY]: MARKER_VALUE},
-        disks: [{boot: true, autoDelete: true, initializeParams: {sourceImage: image, diskType: `zones/${zone}/diskTypes/${options.diskType}`, ...(options.diskSizeGb ? {diskSizeGb: String(options.diskSizeGb)} : {})}}],
-        networkInterfaces: [{network: `global/networks/${options.network}`, accessConfigs: [{type: 'ONE_TO_ONE_NAT', name: 'External NAT'}]}],
+        disks: [
+          {
+            boot: true,
+            autoDelete: true,
+            initializeParams: {
+              sourceImage: image,
+              diskType: `zones/${zone}/diskTypes/${options.diskType}`,
+              ...(options.diskSizeGb ? {diskSizeGb: String(options.diskSizeGb)} : {}),
+            },
+          },
+        ],
+        networkInterfaces: [
+          {network: `global/networks/${options.network}`, accessConfigs: [{type: 'ONE_TO_ONE_NAT', name: 'External NAT'}]},
+        ],
         ...(metadata.length ? {metadata: {items: metadata}} : {}),
       }
       await compute.waitOperation(await compute.insertInstance(zone, instance))
@@ -80,15 +98,34 @@ export async function createInstances(options: CreateInstancesOptions): Promise<
 }
 
 /** `gc`: our instances older than the cutoff (destroyInstances) and, given `clusters`, our expired GKE clusters. */
-export async function gcGcloud(options: {compute: GceComputeApi; clusters?: ManagedClusterApi | undefined; basename?: string | undefined; olderThanMs: number; dryRun?: boolean | undefined; context: ServiceContext}): Promise<{deleted: InstanceSummary[]; deletedClusters?: string[]}> {
+export async function gcGcloud(options: {
+  compute: GceComputeApi
+  clusters?: ManagedClusterApi | undefined
+  basename?: string | undefined
+  olderThanMs: number
+  dryRun?: boolean | undefined
+  context: ServiceContext
+}): Promise<{deleted: InstanceSummary[]; deletedClusters?: string[]}> {
   const {clusters, ...rest} = options
   const result: {deleted: InstanceSummary[]; deletedClusters?: string[]} = await destroyInstances(rest)
-  if (clusters) result.deletedClusters = await gcManagedClusters({clusters, olderThanMs: options.olderThanMs, dryRun: options.dryRun, context: options.context})
+  if (clusters)
+    result.deletedClusters = await gcManagedClusters({
+      clusters,
+      olderThanMs: options.olderThanMs,
+      dryRun: options.dryRun,
+      context: options.context,
+    })
   return result
 }
 
 /** Deletes our instances (label and basename) and waits; with a cutoff, only those created before it (gc). */
-export async function destroyInstances(options: {compute: GceComputeApi; basename?: string | undefined; olderThanMs?: number | undefined; dryRun?: boolean | undefined; context: ServiceContext}): Promise<{deleted: InstanceSummary[]}> {
+export async function destroyInstances(options: {
+  compute: GceComputeApi
+  basename?: string | undefined
+  olderThanMs?: number | undefined
+  dryRun?: boolean | undefined
+  context: ServiceContext
+}): Promise<{deleted: InstanceSummary[]}> {
   const {compute, context: ctx} = options
   const prefix = options.basename ?? ''
   const now = ctx.now?.() ?? new Date()
@@ -102,7 +139,9 @@ export async function destroyInstances(options: {compute: GceComputeApi; basenam
   })
   for (const i of doomed) ctx.logger.notice(`${options.dryRun ? 'would delete' : 'deleting'} instance ${i.name}`)
   if (!options.dryRun) {
-    const results = await Promise.allSettled(doomed.map(async (i) => compute.waitOperation(await compute.deleteInstance(i.zone!.split('/').pop()!, i.name))))
+    const results = await Promise.allSettled(
+      doomed.map(async (i) => compute.waitOperation(await compute.deleteInstance(i.zone!.split('/').pop()!, i.name))),
+    )
     const failed = results.flatMap((r, n) => (r.status === 'rejected' ? [`${doomed[n]!.name}: ${(r.reason as Error).message}`] : []))
     if (failed.length > 0) throw new InfraError(`gce: ${failed.length} of ${doomed.length} deletions failed: ${failed.join('; ')}`)
   }

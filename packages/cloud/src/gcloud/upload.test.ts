@@ -20,7 +20,9 @@ describe.skipIf(!service.available)('gcloud upload to the GCS emulator', () => {
   let bucket: Bucket
   beforeAll(async () => {
     ;({dir, cleanup} = await makeTempDir())
-    bucket = await openBucket(`gs://${env.MANTLE_TEST_GCS_BUCKET}/`, {gcs: {apiEndpoint: env.MANTLE_TEST_GCS_ENDPOINT, clientOptions: {projectId: 'mantle-test'}}})
+    bucket = await openBucket(`gs://${env.MANTLE_TEST_GCS_BUCKET}/`, {
+      gcs: {apiEndpoint: env.MANTLE_TEST_GCS_ENDPOINT, clientOptions: {projectId: 'mantle-test'}},
+    })
   })
   afterAll(() => cleanup())
 

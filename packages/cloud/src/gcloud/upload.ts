@@ -35,7 +35,8 @@ export async function uploadObject(options: UploadObjectOptions): Promise<Upload
   const url = `${bucket.url.replace(/\/$/, '')}/${key}`
   const existing = await bucket.stat(key, {signal: ctx.signal})
   if (existing && !options.force) {
-    if (existing.size !== size) throw new UsageError(`${url} exists with ${existing.size} bytes, the file has ${size}`, {hint: '--force replaces it'})
+    if (existing.size !== size)
+      throw new UsageError(`${url} exists with ${existing.size} bytes, the file has ${size}`, {hint: '--force replaces it'})
     ctx.logger.notice(`${url} exists with the same size; keeping it (--force uploads again)`)
     return {url, size, uploaded: false}
   }

@@ -28,7 +28,13 @@ function login(glance = 'https://glance.example.org') {
       {
         token: {
           catalog: [
-            {type: 'image', endpoints: [{interface: 'public', region: 'RegionOne', url: glance}, {interface: 'internal', region: 'RegionOne', url: 'http://internal:9292'}]},
+            {
+              type: 'image',
+              endpoints: [
+                {interface: 'public', region: 'RegionOne', url: glance},
+                {interface: 'internal', region: 'RegionOne', url: 'http://internal:9292'},
+              ],
+            },
             {type: 'compute', endpoints: [{interface: 'public', region: 'RegionOne', url: NOVA}]},
           ],
         },
@@ -56,13 +62,20 @@ describe('openstack (recorded HTTP)', () => {
       if (req.method === 'GET' && req.path === '/v2/images?name=flatcar-4000') return {status: 200, json: {images: []}}
       if (req.method === 'POST' && req.path === '/v2/images') return {status: 201, json: {id: ID, name: 'flatcar-4000', status: 'queued'}}
       if (req.method === 'PUT' && req.path === `/v2/images/${ID}/file`) return {status: 204}
-      if (req.method === 'GET' && req.path === `/v2/images/${ID}`) return {status: 200, json: {id: ID, name: 'flatcar-4000', status: polls++ === 0 ? 'saving' : 'active'}}
+      if (req.method === 'GET' && req.path === `/v2/images/${ID}`)
+        return {status: 200, json: {id: ID, name: 'flatcar-4000', status: polls++ === 0 ? 'saving' : 'active'}}
       return {status: 404, json: {message: `unexpected ${req.method} ${req.path}`}}
     })
     const loginBodies = login(glance.url)
 
     const context = testContext(NOW)
-    const result = await createOpenStackImage({api: await openStackApi({credentials, ...context}), name: 'flatcar-4000', file, diskFormat: 'qcow2', context})
+    const result = await createOpenStackImage({
+      api: await openStackApi({credentials, ...context}),
+      name: 'flatcar-4000',
+      file,
+      diskFormat: 'qcow2',
+      context,
+    })
 
     await glance.close()
     expect(result).toEqual({id: ID, name: 'flatcar-4000', created: true})
@@ -83,7 +96,13 @@ describe('openstack (recorded HTTP)', () => {
         scope: {project: {name: 'images', domain: {name: 'Default'}}},
       },
     })
-    expect(JSON.parse(glance.requests[1]!.body.toString())).toEqual({name: 'flatcar-4000', disk_format: 'qcow2', container_format: 'bare', visibility: 'private', tags: ['mantle']})
+    expect(JSON.parse(glance.requests[1]!.body.toString())).toEqual({
+      name: 'flatcar-4000',
+      disk_format: 'qcow2',
+      container_format: 'bare',
+      visibility: 'private',
+      tags: ['mantle'],
+    })
   })
 
   it('gc deletes only our servers older than the duration', async () => {
@@ -101,14 +120,20 @@ describe('openstack (recorded HTTP)', () => {
       })
     nock('https://nova.example.org:8774').delete('/v2.1/servers/s1').reply(204)
     const context = testContext(NOW)
-    expect(await gcOpenStack({api: await openStackApi({credentials, ...context}), olderThanMs: 5 * 3_600_000, context})).toEqual({deletedServers: ['s1']})
+    expect(await gcOpenStack({api: await openStackApi({credentials, ...context}), olderThanMs: 5 * 3_600_000, context})).toEqual({
+      deletedServers: ['s1'],
+    })
   })
 
   it('a password Keystone refuses is a credentials error (exit 2)', async () => {
-    nock(KS).post('/v3/auth/tokens').reply(401, {error: {code: 401, message: 'The request you have made requires authentication.', title: 'Unauthorized'}})
+    nock(KS)
+      .post('/v3/auth/tokens')
+      .reply(401, {error: {code: 401, message: 'The request you have made requires authentication.', title: 'Unauthorized'}})
     const error = await openStackApi({credentials, ...testContext(NOW)}).catch((e: unknown) => e)
     expect(isMantleError(error) && error.exitCode).toBe(ExitCode.Usage)
-    expect((error as Error).message).toBe('keystone POST /v3/auth/tokens: keystone refused the credentials (401: The request you have made requires authentication.)')
+    expect((error as Error).message).toBe(
+      'keystone POST /v3/auth/tokens: keystone refused the credentials (401: The request you have made requires authentication.)',
+    )
   })
 
   it('an unknown region is a usage error naming it (exit 2)', async () => {

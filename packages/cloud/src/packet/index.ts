@@ -48,7 +48,9 @@ export interface PacketApi {
   deleteKey(id: string): Promise<void>
 }
 
-export async function packetApi(options: CallContext & {credentials: PacketCredentials; endpoint?: string | undefined}): Promise<PacketApi> {
+export async function packetApi(
+  options: CallContext & {credentials: PacketCredentials; endpoint?: string | undefined},
+): Promise<PacketApi> {
   const project = options.credentials.project
   const rest = await restClient({
     ...options,
@@ -56,7 +58,10 @@ export async function packetApi(options: CallContext & {credentials: PacketCrede
     baseUrl: options.endpoint ?? 'https://api.equinix.com/metal/v1',
     headers: {'x-auth-token': options.credentials.api_key},
     credentialsHint: 'check api_key in the Packet profile (--packet-profile, --packet-config-file)',
-    describeError: (b) => (b && typeof b === 'object' && Array.isArray((b as {errors?: unknown}).errors) ? (b as {errors: string[]}).errors.join('; ') : undefined),
+    describeError: (b) =>
+      b && typeof b === 'object' && Array.isArray((b as {errors?: unknown}).errors)
+        ? (b as {errors: string[]}).errors.join('; ')
+        : undefined,
   })
   return {
     project,
@@ -65,7 +70,9 @@ export async function packetApi(options: CallContext & {credentials: PacketCrede
     listDevices: async () => {
       const out: PacketDevice[] = []
       for (let page = 1; ; page++) {
-        const body = await rest.get<{devices: PacketDevice[]; meta?: {next?: unknown}}>(`projects/${project}/devices`, {searchParams: {page, per_page: 100}})
+        const body = await rest.get<{devices: PacketDevice[]; meta?: {next?: unknown}}>(`projects/${project}/devices`, {
+          searchParams: {page, per_page: 100},
+        })
         out.push(...body.devices)
         if (!body.meta?.next) return out
       }
@@ -77,9 +84,14 @@ export async function packetApi(options: CallContext & {credentials: PacketCrede
 }
 
 /** Creates a device tagged as ours and waits until it is active; a device that fails is deleted again. */
-export async function createPacketDevice(options: {api: PacketApi; input: Omit<CreateDeviceInput, 'tags' | 'billing_cycle'>; context: ServiceContext}): Promise<PacketDevice> {
+export async function createPacketDevice(options: {
+  api: PacketApi
+  input: Omit<CreateDeviceInput, 'tags' | 'billing_cycle'>
+  context: ServiceContext
+}): Promise<PacketDevice> {
   const {api, context: ctx} = options
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9.-]*$/.test(options.input.hostname)) throw new UsageError(`packet: invalid hostname "${options.input.hostname}"`)
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9.-]*$/.test(options.input.hostname))
+    throw new UsageError(`packet: invalid hostname "${options.input.hostname}"`)
   const device = await api.createDevice({...options.input, billing_cycle: 'hourly', tags: [PACKET_TAG]})
   ctx.logger.info(`device ${device.id} (${device.hostname}) ${device.state}`)
   try {
@@ -95,23 +107,39 @@ export async function createPacketDevice(options: {api: PacketApi; input: Omit<C
   } catch (error) {
     // A device that never came up still bills by the hour.
     ctx.logger.warn(`deleting device ${device.id} that did not become active`)
-    await api.deleteDevice(device.id).catch((e: unknown) => ctx.logger.warn(`could not delete device ${device.id}: ${(e as Error).message}`))
+    await api
+      .deleteDevice(device.id)
+      .catch((e: unknown) => ctx.logger.warn(`could not delete device ${device.id}: ${(e as Error).message}`))
     throw error
   }
 }
 
-export async function deletePacketKeys(options: {api: PacketApi; labels?: string[] | undefined; prefix?: string | undefined; context: ServiceContext}): Promise<{deleted: PacketKey[]}> {
+export async function deletePacketKeys(options: {
+  api: PacketApi
+  labels?: string[] | undefined
+  prefix?: string | undefined
+  context: ServiceContext
+}): Promise<{deleted: PacketKey[]}> {
   const keys = await options.api.listKeys()
-  const doomed = keys.filter((k) => options.labels?.includes(k.label) || (options.prefix !== undefined && k.label.startsWith(options.prefix)))
+  const doomed = keys.filter(
+    (k) => options.labels?.includes(k.label) || (options.prefix !== undefined && k.label.startsWith(options.prefix)),
+  )
   for (const k of doomed) await options.api.deleteKey(k.id)
   return {deleted: doomed}
 }
 
 /** Deletes devices tagged as ours and older than the cutoff. */
-export async function gcPacket(options: {api: PacketApi; olderThanMs: number; dryRun?: boolean | undefined; context: ServiceContext}): Promise<{deletedDevices: string[]}> {
+export async function gcPacket(options: {
+  api: PacketApi
+  olderThanMs: number
+  dryRun?: boolean | undefined
+  context: ServiceContext
+}): Promise<{deletedDevices: string[]}> {
   const {api, context: ctx} = options
   const cutoff = new Date((ctx.now?.() ?? new Date()).getTime() - options.olderThanMs)
-  const doomed = (await api.listDevices()).filter((d) => isExpired({marked: d.tags?.includes(PACKET_TAG) ?? false, created: new Date(d.created_at)}, cutoff))
+  const doomed = (await api.listDevices()).filter((d) =>
+    isExpired({marked: d.tags?.includes(PACKET_TAG) ?? false, created: new Date(d.created_at)}, cutoff),
+  )
   for (const d of doomed) {
     ctx.logger.notice(`${options.dryRun ? 'would delete' : 'deleting'} device ${d.hostname} (${d.id})`)
     if (!options.dryRun) await api.deleteDevice(d.id)

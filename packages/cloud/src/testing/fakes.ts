@@ -32,7 +32,11 @@ export class MemoryStore implements Pick<Bucket, 'write' | 'delete' | 'stat'> {
     return body ? {key, size: body.length} : undefined
   }
 
-  async write(key: string, body: NodeJS.ReadableStream | Buffer | string, options?: {onProgress?: (n: number) => void}): Promise<ObjectInfo> {
+  async write(
+    key: string,
+    body: NodeJS.ReadableStream | Buffer | string,
+    options?: {onProgress?: (n: number) => void},
+  ): Promise<ObjectInfo> {
     this.calls.push(`write ${key}`)
     const chunks: Buffer[] = []
     if (typeof body === 'string' || Buffer.isBuffer(body)) chunks.push(Buffer.from(body))
@@ -51,7 +55,11 @@ export class MemoryStore implements Pick<Bucket, 'write' | 'delete' | 'stat'> {
 
 /** A service-account key made for the test: google-auth-library signs real JWTs with it. */
 export function testServiceAccount(project = 'mantle-test'): import('@mantle/auth').GceAuth {
-  const {privateKey} = generateKeyPairSync('rsa', {modulusLength: 2048, privateKeyEncoding: {type: 'pkcs8', format: 'pem'}, publicKeyEncoding: {type: 'spki', format: 'pem'}})
+  const {privateKey} = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: {type: 'pkcs8', format: 'pem'},
+    publicKeyEncoding: {type: 'spki', format: 'pem'},
+  })
   return {kind: 'service-account', source: 'test', clientEmail: 'ci@mantle-test.iam.gserviceaccount.com', privateKey, projectId: project}
 }
 

@@ -8,7 +8,11 @@ const run = promisify(execFile)
  * A real disk image for the tests: `size` bytes, zero except for the given
  * blocks of data, converted by qemu-img to a VHD of the given subformat.
  */
-export async function makeVhd(raw: string, vhd: string, options: {size: number; data: Array<{at: number; bytes: Buffer}>; subformat?: 'fixed' | 'dynamic'; forceSize?: boolean}): Promise<void> {
+export async function makeVhd(
+  raw: string,
+  vhd: string,
+  options: {size: number; data: Array<{at: number; bytes: Buffer}>; subformat?: 'fixed' | 'dynamic'; forceSize?: boolean},
+): Promise<void> {
   await writeFile(raw, '')
   const handle = await open(raw, 'r+')
   try {

@@ -17,12 +17,21 @@ export default class DownloadImage extends BaseCommand<typeof DownloadImage> {
   static override flags = {
     ...layoutFlags,
     root: Flags.string({
-      summary: 'Base URL of the images: any storage URL, or alpha, beta, stable or lts for that Flatcar channel\'s current release (default: the publisher\'s for the OS version).',
+      summary:
+        "Base URL of the images: any storage URL, or alpha, beta, stable or lts for that Flatcar channel's current release (default: the publisher's for the OS version).",
       aliases: ['image-root'],
     }),
-    'cache-dir': Flags.string({summary: 'Where images go (default: <root>/.cache/images); files land in <cache-dir>/<arch>/<os version>/.'}),
+    'cache-dir': Flags.string({
+      summary: 'Where images go (default: <root>/.cache/images); files land in <cache-dir>/<arch>/<os version>/.',
+    }),
     'image-prefix': Flags.string({summary: 'Image file name prefix (default: <name>_production).'}),
-    platform: Flags.string({summary: 'Platform whose image to download (repeatable, or comma-separated).', options: PLATFORMS, multiple: true, delimiter: ',', required: true}),
+    platform: Flags.string({
+      summary: 'Platform whose image to download (repeatable, or comma-separated).',
+      options: PLATFORMS,
+      multiple: true,
+      delimiter: ',',
+      required: true,
+    }),
     verify: Flags.boolean({summary: 'Verify each file against its detached signature.', default: true, allowNo: true}),
     'verify-key': sourceFlags['verify-key'],
     ...storageFlags,

@@ -55,35 +55,85 @@ describe('cork download and download-image', () => {
   it('download refuses a tarball signed by a key that is not trusted (exit 1)', async () => {
     const other = await makeTestKey({name: 'someone else'})
     await writeFile(join(dir, 'other.asc'), other.publicArmored)
-    const r = await cork(['download', '--board', 'amd64-usr', '--sdk-url', mirror, '--verify-key', join(dir, 'other.asc'), '--sdk-version', '4000.0.0'])
+    const r = await cork([
+      'download',
+      '--board',
+      'amd64-usr',
+      '--sdk-url',
+      mirror,
+      '--verify-key',
+      join(dir, 'other.asc'),
+      '--sdk-version',
+      '4000.0.0',
+    ])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^cork: error: unknown key/m)
   })
 
   it('download-image fetches every file of each platform, verified, into .cache/images/<arch>/<version>', async () => {
-    const r = await cork(['download-image', '--board', 'amd64-usr', '--image-root', join(mirror, 'images'), '--verify-key', keyFile, '--platform', 'qemu', '--platform', 'qemu_uefi'])
+    const r = await cork([
+      'download-image',
+      '--board',
+      'amd64-usr',
+      '--image-root',
+      join(mirror, 'images'),
+      '--verify-key',
+      keyFile,
+      '--platform',
+      'qemu',
+      '--platform',
+      'qemu_uefi',
+    ])
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     const cache = join(checkout, '.cache/images/amd64/4000.1.0')
     expect((await readdir(cache)).sort()).toEqual(
-      ['flatcar_production_qemu_image.img.bz2', 'flatcar_production_qemu_uefi_efi_code.fd', 'flatcar_production_qemu_uefi_efi_vars.fd', 'flatcar_production_qemu_uefi_image.img.bz2'].sort(),
+      [
+        'flatcar_production_qemu_image.img.bz2',
+        'flatcar_production_qemu_uefi_efi_code.fd',
+        'flatcar_production_qemu_uefi_efi_vars.fd',
+        'flatcar_production_qemu_uefi_image.img.bz2',
+      ].sort(),
     )
     expect(r.stdout.trim().split('\n')).toHaveLength(4)
   })
 
-  it('download-image takes --root as the images\' base URL (the original\'s meaning) and comma-separated platforms', async () => {
-    const r = await cork(['download-image', '--board', 'amd64-usr', '--root', join(mirror, 'images'), '--verify-key', keyFile, '--platform', 'qemu,qemu_uefi', '--json'])
+  it("download-image takes --root as the images' base URL (the original's meaning) and comma-separated platforms", async () => {
+    const r = await cork([
+      'download-image',
+      '--board',
+      'amd64-usr',
+      '--root',
+      join(mirror, 'images'),
+      '--verify-key',
+      keyFile,
+      '--platform',
+      'qemu,qemu_uefi',
+      '--json',
+    ])
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     const files = (JSON.parse(r.stdout) as Array<{platform: string; url: string}>).map((f) => `${f.platform} ${f.url}`)
     expect(files).toEqual([
       `qemu ${join(mirror, 'images')}/flatcar_production_qemu_image.img.bz2`,
-      ...['efi_code.fd', 'efi_vars.fd', 'image.img.bz2'].map((f) => `qemu_uefi ${join(mirror, 'images')}/flatcar_production_qemu_uefi_${f}`),
+      ...['efi_code.fd', 'efi_vars.fd', 'image.img.bz2'].map(
+        (f) => `qemu_uefi ${join(mirror, 'images')}/flatcar_production_qemu_uefi_${f}`,
+      ),
     ])
   })
 
   it('download-image refuses an image that does not match its signature, and leaves nothing', async () => {
-    const r = await cork(['download-image', '--board', 'amd64-usr', '--image-root', join(mirror, 'images'), '--verify-key', keyFile, '--platform', 'gce'])
+    const r = await cork([
+      'download-image',
+      '--board',
+      'amd64-usr',
+      '--image-root',
+      join(mirror, 'images'),
+      '--verify-key',
+      keyFile,
+      '--platform',
+      'gce',
+    ])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^cork: error: bad signature/m)
     expect(await readdir(join(checkout, '.cache/images/amd64/4000.1.0'))).not.toContain('flatcar_production_gce.tar.gz')

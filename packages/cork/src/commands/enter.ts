@@ -36,7 +36,12 @@ export default class Enter extends BaseCommand<typeof Enter> {
   async run(): Promise<void> {
     const {flags, context} = this
     const stdinTty = Boolean(process.stdin.isTTY)
-    const {forwardStdin, ...options} = enterFrom(flags, this.commandArgs(), {stdinIsTty: stdinTty, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0}, context)
+    const {forwardStdin, ...options} = enterFrom(
+      flags,
+      this.commandArgs(),
+      {stdinIsTty: stdinTty, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0},
+      context,
+    )
     const engine = new EngineApi(endpointFrom(flags, context))
     const code = await enterSdk({
       ...options,

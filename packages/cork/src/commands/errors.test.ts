@@ -20,7 +20,8 @@ describe('cork without an engine or a checkout', () => {
   })
   afterEach(() => cleanup())
 
-  const cork = (args: string[], env: NodeJS.ProcessEnv = {}, cwd = checkout) => runCli('cork', args, {cwd, env: isolatedEnv(join(dir, 'home'), {SHELL: '/bin/sh', ...env})})
+  const cork = (args: string[], env: NodeJS.ProcessEnv = {}, cwd = checkout) =>
+    runCli('cork', args, {cwd, env: isolatedEnv(join(dir, 'home'), {SHELL: '/bin/sh', ...env})})
 
   it.each([
     ['enter -- true (fast path)', ['enter', '--docker-host', `unix://${socket}`, '--', 'true']],
@@ -54,11 +55,27 @@ describe('cork without an engine or a checkout', () => {
     ['enter --chroot of one character (fast path)', ['enter', '--chroot', 'x', '--', 'true'], /^cork: error: invalid --chroot "x"/],
     ['update --chroot starting with a dash', ['update', '--chroot=-sdk'], /^cork: error: invalid --chroot "-sdk"/],
     ['delete --chroot with a space', ['delete', '--chroot', 'my sdk'], /^cork: error: invalid --chroot "my sdk"/],
-    ['create --verify-signature without --manifest-url', ['create', '--verify-signature'], /^cork: error: --verify-signature needs --manifest-url/],
-    ['update --manifest-branch without --manifest-url', ['update', '--manifest-branch', 'main'], /^cork: error: --manifest-branch needs --manifest-url/],
+    [
+      'create --verify-signature without --manifest-url',
+      ['create', '--verify-signature'],
+      /^cork: error: --verify-signature needs --manifest-url/,
+    ],
+    [
+      'update --manifest-branch without --manifest-url',
+      ['update', '--manifest-branch', 'main'],
+      /^cork: error: --manifest-branch needs --manifest-url/,
+    ],
     ['create --manifest-url empty', ['create', '--manifest-url='], /^cork: error: --manifest-url is empty$/],
-    ['update with both downgrade policies', ['update', '--downgrade-in-place', '--downgrade-replace'], /^cork: error: --downgrade-in-place and --downgrade-replace conflict/],
-    ['download-image with an unknown platform in a list', ['download-image', '--platform', 'qemu,vax'], /^cork: error: Expected --platform=vax to be one of: aws, esx, gce, qemu, qemu_uefi$/],
+    [
+      'update with both downgrade policies',
+      ['update', '--downgrade-in-place', '--downgrade-replace'],
+      /^cork: error: --downgrade-in-place and --downgrade-replace conflict/,
+    ],
+    [
+      'download-image with an unknown platform in a list',
+      ['download-image', '--platform', 'qemu,vax'],
+      /^cork: error: Expected --platform=vax to be one of: aws, esx, gce, qemu, qemu_uefi$/,
+    ],
     ['download-image --root empty', ['download-image', '--root=', '--platform', 'qemu'], /^cork: error: --root is empty/],
   ])('%s exits 2 with one line', async (_name, args, message) => {
     const [command, ...rest] = args as [string, ...string[]]

@@ -28,7 +28,10 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
   let gid: number
   let docker: Docker
 
-  const cork = (args: string[], options: {input?: string; cwd?: string; env?: NodeJS.ProcessEnv; stallMs?: number} = {}): Promise<CliResult> => t.cork(args, options)
+  const cork = (
+    args: string[],
+    options: {input?: string; cwd?: string; env?: NodeJS.ProcessEnv; stallMs?: number} = {},
+  ): Promise<CliResult> => t.cork(args, options)
   const withSdk = (args: string[]): string[] => t.withSdk(args)
   const versionFile = (sdk: string): Promise<void> => t.versionFile(sdk)
   const containersOf = (): Promise<Docker.ContainerInfo[]> => t.containersOf()
@@ -52,7 +55,13 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
     // Then the image and the running container exist, named after the versions
     expect(r.stderr).not.toMatch(/error/)
     expect(r.code).toBe(0)
-    const result = JSON.parse(r.stdout) as {container: string; image: string; imageOutcome: string; containerOutcome: string; tarball: {signer: string}}
+    const result = JSON.parse(r.stdout) as {
+      container: string
+      image: string
+      imageOutcome: string
+      containerOutcome: string
+      tarball: {signer: string}
+    }
     expect(result).toMatchObject({
       container: containerName('flatcar', ARCH, v1, `${v1}-os`),
       image: `flatcar-sdk-${ARCH}:${v1}`,
@@ -93,11 +102,19 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
     await writeFile(join(home, '.aws/credentials'), '[default]\n')
     try {
       // When the container is recreated with those mounts
-      const r = await cork(withSdk(['create', '--replace', '--cloud-credentials', 'aws']), {env: {SSH_AUTH_SOCK: join(agentDir, 'agent.sock')}})
+      const r = await cork(withSdk(['create', '--replace', '--cloud-credentials', 'aws']), {
+        env: {SSH_AUTH_SOCK: join(agentDir, 'agent.sock')},
+      })
       expect(r.stderr).not.toMatch(/error/)
       expect(r.code).toBe(0)
       // Then the agent's socket and the files are there, as the user's, where the SDK's tools look
-      const inside = await cork(['enter', '--', 'sh', '-c', 'test -S "$SSH_AUTH_SOCK" && echo ssh; test -d ~/.gnupg && echo gpg; test -r ~/.aws/credentials && echo aws; echo "$HOME"'])
+      const inside = await cork([
+        'enter',
+        '--',
+        'sh',
+        '-c',
+        'test -S "$SSH_AUTH_SOCK" && echo ssh; test -d ~/.gnupg && echo gpg; test -r ~/.aws/credentials && echo aws; echo "$HOME"',
+      ])
       expect(inside.stdout).toBe('ssh\ngpg\naws\n/home/sdk\n')
       const info = await docker.getContainer(containerName('flatcar', ARCH, v1, `${v1}-os`)).inspect()
       expect(info.Config.Env).toContain('SSH_AUTH_SOCK=/run/sdk/ssh/agent.sock')
@@ -108,7 +125,10 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
   })
 
   it.skipIf(!available)('create --verify checks the checkouts of the manifest after creating (exit 1 when one is off)', async () => {
-    await writeFile(join(checkout, '.repo/manifests/default.xml'), '<manifest><project name="scripts" path="src/third_party/missing" revision="main"/></manifest>\n')
+    await writeFile(
+      join(checkout, '.repo/manifests/default.xml'),
+      '<manifest><project name="scripts" path="src/third_party/missing" revision="main"/></manifest>\n',
+    )
     const r = await cork(withSdk(['create', '--verify']))
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^cork: error: src\/third_party\/missing: no git checkout/m)
@@ -136,7 +156,9 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
     const firstDifference = (got: string, due: string): {at: number; got: string; due: string} => {
       let at = 0
       while (at < got.length && at < due.length && got[at] === due[at]) at++
-      return at === got.length && at === due.length ? {at: -1, got: '', due: ''} : {at, got: got.slice(at, at + 40), due: due.slice(at, at + 40)}
+      return at === got.length && at === due.length
+        ? {at: -1, got: '', due: ''}
+        : {at, got: got.slice(at, at + 40), due: due.slice(at, at + 40)}
     }
     expect({stdout: firstDifference(r.stdout, lines(400000)), stderr: firstDifference(r.stderr, lines(100000))}).toEqual({
       stdout: {at: -1, got: '', due: ''},
@@ -205,37 +227,42 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
     expect(after).not.toEqual(before)
   })
 
-  it.skipIf(!available)('enter with no command opens a shell on a real TTY: size followed, Ctrl-C reaches the shell, exit code kept', async () => {
-    // Given cork started in a pseudo-terminal of 33x111 (util-linux script)
-    const term = startInTerminal(
-      `stty rows 33 cols 111; exec ${process.execPath} ${binPath('cork')} enter`,
-      {cwd: checkout, uid: USER, gid, env: {PATH: process.env.PATH, HOME: join(dir, 'home'), SHELL: '/bin/sh', TERM: 'xterm', DOCKER_HOST: host}},
-    )
-    try {
-      // When the shell inside reports its terminal size, then it is the local one
-      term.type('echo S$(stty size | tr " " x)E\n')
-      await term.waitFor(/S33x111E/)
-      // When the local terminal is resized, then the one inside follows
-      await resizeTerminalOf(term.pid, 50, 120)
-      for (let i = 0; !/S50x120E/.test(term.output); i++) {
-        if (i === 50) throw new Error(`the terminal inside never became 50x120: ${term.output}`)
+  it.skipIf(!available)(
+    'enter with no command opens a shell on a real TTY: size followed, Ctrl-C reaches the shell, exit code kept',
+    async () => {
+      // Given cork started in a pseudo-terminal of 33x111 (util-linux script)
+      const term = startInTerminal(`stty rows 33 cols 111; exec ${process.execPath} ${binPath('cork')} enter`, {
+        cwd: checkout,
+        uid: USER,
+        gid,
+        env: {PATH: process.env.PATH, HOME: join(dir, 'home'), SHELL: '/bin/sh', TERM: 'xterm', DOCKER_HOST: host},
+      })
+      try {
+        // When the shell inside reports its terminal size, then it is the local one
         term.type('echo S$(stty size | tr " " x)E\n')
-        await new Promise((r) => setTimeout(r, 100))
+        await term.waitFor(/S33x111E/)
+        // When the local terminal is resized, then the one inside follows
+        await resizeTerminalOf(term.pid, 50, 120)
+        for (let i = 0; !/S50x120E/.test(term.output); i++) {
+          if (i === 50) throw new Error(`the terminal inside never became 50x120: ${term.output}`)
+          term.type('echo S$(stty size | tr " " x)E\n')
+          await new Promise((r) => setTimeout(r, 100))
+        }
+        // When Ctrl-C is typed while a command runs, then that command is interrupted (130), not cork
+        term.type('sh -c "echo run""ning; sleep 30; echo not-inter""rupted"\n')
+        await term.waitFor(/running/)
+        term.type('\x03')
+        term.type('echo after-$?\n')
+        await term.waitFor(/after-130/)
+        expect(term.output).not.toContain('not-interrupted')
+        // When the shell exits 5, then cork exits 5
+        term.type('exit 5\n')
+        expect(await term.exited).toBe(5)
+      } finally {
+        term.kill()
       }
-      // When Ctrl-C is typed while a command runs, then that command is interrupted (130), not cork
-      term.type('sh -c "echo run""ning; sleep 30; echo not-inter""rupted"\n')
-      await term.waitFor(/running/)
-      term.type('\x03')
-      term.type('echo after-$?\n')
-      await term.waitFor(/after-130/)
-      expect(term.output).not.toContain('not-interrupted')
-      // When the shell exits 5, then cork exits 5
-      term.type('exit 5\n')
-      expect(await term.exited).toBe(5)
-    } finally {
-      term.kill()
-    }
-  })
+    },
+  )
 
   it.skipIf(!available)('update moves to a second SDK version and removes the old container and image', async () => {
     // Given the checkout moved to SDK v2
@@ -271,7 +298,10 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
   it.skipIf(!available)('delete leaves no container and no image behind', async () => {
     const r = await cork(['delete', '--json'])
     expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout)).toMatchObject({containers: [containerName('flatcar', ARCH, v2, `${v2}-os`)], images: [`flatcar-sdk-${ARCH}:${v2}`]})
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      containers: [containerName('flatcar', ARCH, v2, `${v2}-os`)],
+      images: [`flatcar-sdk-${ARCH}:${v2}`],
+    })
     expect(await containersOf()).toEqual([])
     for (const v of [v1, v2]) expect(await imageExists(v)).toBe(false)
   })

@@ -48,39 +48,52 @@ describe.each(ENGINES)('cork --chroot, --use-host-dns and the manifest against $
     if (t) await t.cleanup()
   })
 
-  it.skipIf(!available)('create --chroot names the container; --manifest-url runs repo init, git verify-tag and repo sync inside, as the user', async () => {
-    // Given a checkout at SDK v0
-    // When the SDK is created under a name of the user's, with the host's DNS and a signed manifest tag
-    const r = await t.cork(
-      t.withSdk([
-        'create', '--chroot', NAME, '--use-host-dns', '--json',
-        '--manifest-url', URL, '--manifest-branch', 'refs/tags/v1.2.3', '--manifest-name', 'release.xml', '--verify-signature',
-      ]),
-    )
-    expect(r.stderr).not.toMatch(/error/)
-    expect(r.code).toBe(0)
-    // Then the container has that name (and no container is named after the versions)
-    expect(JSON.parse(r.stdout)).toMatchObject({
-      container: NAME,
-      repo: [
-        ['repo', 'init', '-u', URL, '-b', 'refs/tags/v1.2.3', '-m', 'release.xml'],
-        ['git', '-C', '.repo/manifests', 'verify-tag', 'v1.2.3'],
-        ['repo', 'sync'],
-      ],
-    })
-    const names = (await t.containersOf()).map((c) => c.Names[0]?.replace(/^\//, ''))
-    expect(names).toEqual([NAME])
-    const info = await t.docker.getContainer(NAME).inspect()
-    expect(info.Config.Labels[LABEL.chroot]).toBe(NAME)
-    // And the host's resolv.conf is mounted read-only
-    expect(info.Mounts.find((m) => m.Destination === '/etc/resolv.conf')).toMatchObject({Source: '/etc/resolv.conf', RW: false})
-    // And exactly these commands ran in the container, in the checkout, as the invoking uid and the engine's gid
-    expect(await calls()).toEqual([
-      ran('repo', `init -u ${URL} -b refs/tags/v1.2.3 -m release.xml`),
-      ran('git', '-C .repo/manifests verify-tag v1.2.3'),
-      ran('repo', 'sync'),
-    ])
-  })
+  it.skipIf(!available)(
+    'create --chroot names the container; --manifest-url runs repo init, git verify-tag and repo sync inside, as the user',
+    async () => {
+      // Given a checkout at SDK v0
+      // When the SDK is created under a name of the user's, with the host's DNS and a signed manifest tag
+      const r = await t.cork(
+        t.withSdk([
+          'create',
+          '--chroot',
+          NAME,
+          '--use-host-dns',
+          '--json',
+          '--manifest-url',
+          URL,
+          '--manifest-branch',
+          'refs/tags/v1.2.3',
+          '--manifest-name',
+          'release.xml',
+          '--verify-signature',
+        ]),
+      )
+      expect(r.stderr).not.toMatch(/error/)
+      expect(r.code).toBe(0)
+      // Then the container has that name (and no container is named after the versions)
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        container: NAME,
+        repo: [
+          ['repo', 'init', '-u', URL, '-b', 'refs/tags/v1.2.3', '-m', 'release.xml'],
+          ['git', '-C', '.repo/manifests', 'verify-tag', 'v1.2.3'],
+          ['repo', 'sync'],
+        ],
+      })
+      const names = (await t.containersOf()).map((c) => c.Names[0]?.replace(/^\//, ''))
+      expect(names).toEqual([NAME])
+      const info = await t.docker.getContainer(NAME).inspect()
+      expect(info.Config.Labels[LABEL.chroot]).toBe(NAME)
+      // And the host's resolv.conf is mounted read-only
+      expect(info.Mounts.find((m) => m.Destination === '/etc/resolv.conf')).toMatchObject({Source: '/etc/resolv.conf', RW: false})
+      // And exactly these commands ran in the container, in the checkout, as the invoking uid and the engine's gid
+      expect(await calls()).toEqual([
+        ran('repo', `init -u ${URL} -b refs/tags/v1.2.3 -m release.xml`),
+        ran('git', '-C .repo/manifests verify-tag v1.2.3'),
+        ran('repo', 'sync'),
+      ])
+    },
+  )
 
   it.skipIf(!available)('create without --manifest-url runs no repo; --manifest-branch defaults to master', async () => {
     const plain = await t.cork(t.withSdk(['create', '--chroot', NAME]))
@@ -106,7 +119,7 @@ describe.each(ENGINES)('cork --chroot, --use-host-dns and the manifest against $
     expect((await t.cork(['enter', '-v', '--chroot', NAME, '--', 'cat', '/etc/resolv.conf'])).stdout).toBe(hostDns)
   })
 
-  it.skipIf(!available)('enter --use-host-dns copies the host\'s resolv.conf into the container first', async () => {
+  it.skipIf(!available)("enter --use-host-dns copies the host's resolv.conf into the container first", async () => {
     const r = await t.cork(['enter', '--use-host-dns', '--', 'cat', '/etc/resolv.conf'])
     expect(r.stderr).toBe('')
     expect(r.stdout).toBe(hostDns)
@@ -130,30 +143,53 @@ describe.each(ENGINES)('cork --chroot, --use-host-dns and the manifest against $
     await rm(join(t.checkout, '.sdk-fail-repo-sync'))
     // Given a manifest tag that does not verify: exit 1, and nothing is synced
     await writeFile(join(t.checkout, '.sdk-fail-git--C'), '')
-    const tag = await t.cork(t.withSdk(['create', '--chroot', NAME, '--manifest-url', URL, '--manifest-branch', 'v9', '--verify-signature', '--log-level', 'error']))
+    const tag = await t.cork(
+      t.withSdk([
+        'create',
+        '--chroot',
+        NAME,
+        '--manifest-url',
+        URL,
+        '--manifest-branch',
+        'v9',
+        '--verify-signature',
+        '--log-level',
+        'error',
+      ]),
+    )
     expect(tag.code).toBe(1)
     expect(tag.stderr.trim().split('\n')).toHaveLength(1)
-    expect(tag.stderr).toMatch(/^cork: error: the manifest tag v9 in \.repo\/manifests does not verify \(git verify-tag exited 6\): git: error: -C failed/)
+    expect(tag.stderr).toMatch(
+      /^cork: error: the manifest tag v9 in \.repo\/manifests does not verify \(git verify-tag exited 6\): git: error: -C failed/,
+    )
     expect(await calls()).toEqual([ran('repo', `init -u ${URL} -b v9 -m default.xml`), ran('git', '-C .repo/manifests verify-tag v9')])
     await rm(join(t.checkout, '.sdk-fail-git--C'))
   })
 
-  it.skipIf(!available)('update --chroot moves that container to the new SDK in place and leaves the others; --force-sync re-runs repo sync', async () => {
-    // Given the checkout moved to SDK v1
-    await t.versionFile(t.versions[1]!)
-    // When the named container is updated
-    const r = await t.cork(t.withSdk(['update', '--chroot', NAME, '--force-sync', '--json']))
-    expect(r.stderr).not.toMatch(/error/)
-    expect(r.code).toBe(0)
-    // Then it keeps its name, now with the v1 SDK; the container named after v0 is still there, and so is its image
-    expect(JSON.parse(r.stdout)).toMatchObject({action: 'updated', container: NAME, sdkVersion: t.versions[1], previous: {sdkVersion: t.versions[0]}})
-    expect((await t.docker.getContainer(NAME).inspect()).Config.Labels[LABEL.sdkVersion]).toBe(t.versions[1])
-    expect((await t.containersOf()).length).toBe(2)
-    expect(await t.imageExists(t.versions[0]!)).toBe(true)
-    expect((await t.cork(['enter', '--chroot', NAME, '--', 'cat', '/usr/lib/os-release'])).stdout).toContain(`VERSION=${t.versions[1]}`)
-    // And repo sync ran again with --force-sync, without a repo init
-    expect(await calls()).toEqual([ran('repo', 'sync --force-sync')])
-  })
+  it.skipIf(!available)(
+    'update --chroot moves that container to the new SDK in place and leaves the others; --force-sync re-runs repo sync',
+    async () => {
+      // Given the checkout moved to SDK v1
+      await t.versionFile(t.versions[1]!)
+      // When the named container is updated
+      const r = await t.cork(t.withSdk(['update', '--chroot', NAME, '--force-sync', '--json']))
+      expect(r.stderr).not.toMatch(/error/)
+      expect(r.code).toBe(0)
+      // Then it keeps its name, now with the v1 SDK; the container named after v0 is still there, and so is its image
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        action: 'updated',
+        container: NAME,
+        sdkVersion: t.versions[1],
+        previous: {sdkVersion: t.versions[0]},
+      })
+      expect((await t.docker.getContainer(NAME).inspect()).Config.Labels[LABEL.sdkVersion]).toBe(t.versions[1])
+      expect((await t.containersOf()).length).toBe(2)
+      expect(await t.imageExists(t.versions[0]!)).toBe(true)
+      expect((await t.cork(['enter', '--chroot', NAME, '--', 'cat', '/usr/lib/os-release'])).stdout).toContain(`VERSION=${t.versions[1]}`)
+      // And repo sync ran again with --force-sync, without a repo init
+      expect(await calls()).toEqual([ran('repo', 'sync --force-sync')])
+    },
+  )
 
   it.skipIf(!available)('delete --chroot removes that container alone', async () => {
     const r = await t.cork(['delete', '--chroot', NAME, '--json'])

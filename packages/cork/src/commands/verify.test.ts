@@ -33,11 +33,18 @@ describe('cork verify', () => {
   const manifest = (pins: Record<string, string>): Promise<void> =>
     writeFile(
       join(dir, '.repo/manifests/default.xml'),
-      `<?xml version="1.0"?>\n<manifest>\n  <remote name="origin" fetch=".."/>\n  <default remote="origin" revision="main"/>\n  <include name="extra.xml"/>\n${Object.entries(pins)
+      `<?xml version="1.0"?>\n<manifest>\n  <remote name="origin" fetch=".."/>\n  <default remote="origin" revision="main"/>\n  <include name="extra.xml"/>\n${Object.entries(
+        pins,
+      )
         .filter(([p]) => p !== 'src/third')
         .map(([p, r]) => `  <project name="${p}" path="${p}" revision="${r}"/>`)
         .join('\n')}\n</manifest>\n`,
-    ).then(() => writeFile(join(dir, '.repo/manifests/extra.xml'), `<manifest><project name="third" path="src/third" revision="${pins['src/third']}"/></manifest>\n`))
+    ).then(() =>
+      writeFile(
+        join(dir, '.repo/manifests/extra.xml'),
+        `<manifest><project name="third" path="src/third" revision="${pins['src/third']}"/></manifest>\n`,
+      ),
+    )
 
   beforeEach(async () => {
     ;({dir, cleanup} = await makeTempDir())
@@ -47,7 +54,8 @@ describe('cork verify', () => {
   })
   afterEach(() => cleanup())
 
-  const cork = (...args: string[]) => runCli('cork', ['verify', ...args], {cwd: join(dir, 'src/scripts'), env: isolatedEnv(join(dir, 'home'), {SHELL: '/bin/sh'})})
+  const cork = (...args: string[]) =>
+    runCli('cork', ['verify', ...args], {cwd: join(dir, 'src/scripts'), env: isolatedEnv(join(dir, 'home'), {SHELL: '/bin/sh'})})
 
   it('passes when every checkout is at its pin (SHA or tag) and clean', async () => {
     await git(join(dir, 'src/third'), 'checkout', '-q', 'v1')
@@ -63,10 +71,18 @@ describe('cork verify', () => {
   it('fails (exit 1) naming each checkout off its pin, dirty, or missing', async () => {
     await manifest({'src/scripts': shas['src/scripts']![0]!, 'src/overlay': shas['src/overlay']![1]!, 'src/third': shas['src/third']![1]!})
     await writeFile(join(dir, 'src/overlay/untracked'), 'x')
-    await writeFile(join(dir, '.repo/manifests/extra.xml'), `<manifest><project name="gone" path="src/gone" revision="${shas['src/third']![1]}"/></manifest>\n`)
+    await writeFile(
+      join(dir, '.repo/manifests/extra.xml'),
+      `<manifest><project name="gone" path="src/gone" revision="${shas['src/third']![1]}"/></manifest>\n`,
+    )
     const r = await cork()
     expect(r.code).toBe(1)
-    expect(r.stdout).toMatch(new RegExp(`^FAIL src/scripts: HEAD is ${shas['src/scripts']![1]!.slice(0, 12)}, the manifest pins ${shas['src/scripts']![0]!.slice(0, 12)}$`, 'm'))
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^FAIL src/scripts: HEAD is ${shas['src/scripts']![1]!.slice(0, 12)}, the manifest pins ${shas['src/scripts']![0]!.slice(0, 12)}$`,
+        'm',
+      ),
+    )
     expect(r.stdout).toMatch(/^FAIL src\/overlay: not clean: 1 changed or untracked path \(\?\? untracked\)$/m)
     expect(r.stdout).toMatch(/^FAIL src\/gone: no git checkout at src\/gone$/m)
     expect(r.stderr.trim().split('\n')).toHaveLength(1)

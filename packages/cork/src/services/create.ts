@@ -117,9 +117,12 @@ export async function finishSdk(container: string, options: CreateOptions): Prom
   const failed = verify.projects.filter((p) => !p.ok)
   for (const p of failed) logger.error(`${p.path}: ${p.problems.join('; ')}`)
   if (failed.length > 0) {
-    throw new CheckFailedError(`container ${container} is ready, but ${failed.length} of ${verify.projects.length} checkouts do not match ${options.verifyManifest}`, {
-      hint: 'see cork verify',
-    })
+    throw new CheckFailedError(
+      `container ${container} is ready, but ${failed.length} of ${verify.projects.length} checkouts do not match ${options.verifyManifest}`,
+      {
+        hint: 'see cork verify',
+      },
+    )
   }
   return {repo, verify}
 }

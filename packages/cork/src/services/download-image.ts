@@ -63,7 +63,13 @@ export async function downloadImages(options: DownloadImageOptions): Promise<Dow
     for (const suffix of PLATFORM_FILES[platform]) {
       const file = `${options.prefix}${suffix}`
       const url = `${base}/${file}`
-      const fetched = await options.fetcher.fetch({url, dest: join(dir, file), keys: options.keys, verify: options.verify, signal: options.signal})
+      const fetched = await options.fetcher.fetch({
+        url,
+        dest: join(dir, file),
+        keys: options.keys,
+        verify: options.verify,
+        signal: options.signal,
+      })
       results.push({...fetched, platform, url})
     }
   }

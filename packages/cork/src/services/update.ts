@@ -45,7 +45,9 @@ export async function updateSdk(options: UpdateOptions): Promise<UpdateResult> {
 
   if (existing.length === 0) {
     if (!options.create) {
-      throw new UsageError(`no SDK container ${options.chroot ? `${options.chroot} ` : ''}for ${layout.root}`, {hint: 'run cork create, or pass --create'})
+      throw new UsageError(`no SDK container ${options.chroot ? `${options.chroot} ` : ''}for ${layout.root}`, {
+        hint: 'run cork create, or pass --create',
+      })
     }
     const created = await createSdk(options)
     return {action: 'created', container: created.container, sdkVersion: sdk, osVersion: os, removed, created}
@@ -85,7 +87,12 @@ export async function updateSdk(options: UpdateOptions): Promise<UpdateResult> {
 }
 
 /** Removes the checkout's other SDK containers, then the images they used unless something still uses them. */
-async function removeOld(options: UpdateOptions, existing: ContainerState[], keep: string, removed: UpdateResult['removed']): Promise<void> {
+async function removeOld(
+  options: UpdateOptions,
+  existing: ContainerState[],
+  keep: string,
+  removed: UpdateResult['removed'],
+): Promise<void> {
   const docker = await connectDocker(options.endpoint, options.signal)
   for (const c of existing) {
     if (c.name === keep) continue

@@ -32,7 +32,11 @@ export function manifestPath(root: string, name?: string | undefined): string {
 /** The projects of a manifest, with `<include>`s followed and `<remove-project>`s applied. */
 export async function readManifest(file: string): Promise<ManifestProject[]> {
   const {XMLParser} = await import('fast-xml-parser')
-  const parser = new XMLParser({ignoreAttributes: false, attributeNamePrefix: '', isArray: (_name, _path, _leaf, isAttribute) => !isAttribute})
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
+  })
   const projects = new Map<string, ManifestProject>()
   let defaultRevision: string | undefined
   const includesDir = join(dirname(file), existsSync(join(dirname(file), 'manifests')) ? 'manifests' : '')
@@ -112,7 +116,9 @@ async function checkProject(root: string, project: ManifestProject, signal?: Abo
   if (!check.head) check.problems.push('HEAD is not a commit')
   const pinned = await pinnedCommit(dir, project.revision, signal)
   if (!pinned) {
-    check.problems.push(project.revision ? `revision ${project.revision} is not a commit this checkout knows` : 'the manifest pins no revision')
+    check.problems.push(
+      project.revision ? `revision ${project.revision} is not a commit this checkout knows` : 'the manifest pins no revision',
+    )
   } else if (check.head && pinned !== check.head) {
     check.problems.push(`HEAD is ${check.head.slice(0, 12)}, the manifest pins ${pinned.slice(0, 12)}`)
   }
@@ -120,7 +126,9 @@ async function checkProject(root: string, project: ManifestProject, signal?: Abo
   if (status === undefined) check.problems.push('git status failed')
   else if (status.trim() !== '') {
     const lines = status.trim().split('\n')
-    check.problems.push(`not clean: ${lines.length} changed or untracked path${lines.length === 1 ? '' : 's'} (${lines[0]!.trim()}${lines.length > 1 ? ', ...' : ''})`)
+    check.problems.push(
+      `not clean: ${lines.length} changed or untracked path${lines.length === 1 ? '' : 's'} (${lines[0]!.trim()}${lines.length > 1 ? ', ...' : ''})`,
+    )
   }
   check.ok = check.problems.length === 0
   return check
@@ -130,7 +138,11 @@ async function checkProject(root: string, project: ManifestProject, signal?: Abo
 async function pinnedCommit(dir: string, revision: string, signal?: AbortSignal): Promise<string | undefined> {
   if (!revision) return undefined
   if (SHA.test(revision)) return revision.toLowerCase()
-  for (const candidate of [revision, `refs/tags/${revision.replace(/^refs\/tags\//, '')}`, `refs/remotes/m/${revision.replace(/^refs\/heads\//, '')}`]) {
+  for (const candidate of [
+    revision,
+    `refs/tags/${revision.replace(/^refs\/tags\//, '')}`,
+    `refs/remotes/m/${revision.replace(/^refs\/heads\//, '')}`,
+  ]) {
     const sha = (await git(dir, ['rev-parse', '--verify', '-q', `${candidate}^{commit}`], signal))?.trim()
     if (sha) return sha
   }
@@ -144,7 +156,8 @@ async function git(dir: string, args: string[], signal?: AbortSignal): Promise<s
     return stdout
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(dir)) return undefined
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new InfraError('git is not installed', {hint: 'install git', cause: error})
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new InfraError('git is not installed', {hint: 'install git', cause: error})
     if (signal?.aborted) throw signal.reason
     return undefined
   }

@@ -62,7 +62,14 @@ function fakeTool(tool: string): string {
 }
 
 /** Builds, compresses and signs the SDK tarball of `version` into `<mirror>/sdk/<arch>/<version>/`. */
-export async function makeSdkFixture(options: {work: string; mirror: string; name: string; arch: string; version: string; key: PrivateKey}): Promise<SdkFixture> {
+export async function makeSdkFixture(options: {
+  work: string
+  mirror: string
+  name: string
+  arch: string
+  version: string
+  key: PrivateKey
+}): Promise<SdkFixture> {
   const rootfs = join(options.work, `rootfs-${options.version}`)
   await makeSdkRootfs(rootfs, options.version)
   const dir = join(options.mirror, 'sdk', options.arch, options.version)

@@ -67,9 +67,17 @@ export async function makeTestbed(engine: string, host: string, count = 3): Prom
   const key = await makeTestKey({name: 'cork test SDK signer'})
   const keyFile = join(dir, 'sdk-signer.asc')
   await writeFile(keyFile, key.publicArmored)
-  for (const version of versions) await makeSdkFixture({work: join(dir, 'work'), mirror, name: 'flatcar', arch: TEST_ARCH, version, key: key.privateKey})
+  for (const version of versions)
+    await makeSdkFixture({work: join(dir, 'work'), mirror, name: 'flatcar', arch: TEST_ARCH, version, key: key.privateKey})
   // The ordinary user owns the checkout and its home; the socket's group lets it reach the engine.
-  for (const p of [checkout, join(checkout, '.repo'), join(checkout, '.repo/manifests'), join(checkout, 'src'), join(checkout, 'src/scripts'), home]) {
+  for (const p of [
+    checkout,
+    join(checkout, '.repo'),
+    join(checkout, '.repo/manifests'),
+    join(checkout, 'src'),
+    join(checkout, 'src/scripts'),
+    home,
+  ]) {
     await chown(p, TEST_USER, TEST_USER)
   }
   await chmod(dir, 0o755)
@@ -78,7 +86,10 @@ export async function makeTestbed(engine: string, host: string, count = 3): Prom
   const docker = await connectDocker(endpoint)
 
   const versionFile = (sdk: string, os = `${sdk}-os`): Promise<void> =>
-    writeFile(join(checkout, '.repo/manifests/version.txt'), `FLATCAR_VERSION=${os}\nFLATCAR_VERSION_ID=${os}\nFLATCAR_BUILD_ID=""\nFLATCAR_SDK_VERSION=${sdk}\n`)
+    writeFile(
+      join(checkout, '.repo/manifests/version.txt'),
+      `FLATCAR_VERSION=${os}\nFLATCAR_VERSION_ID=${os}\nFLATCAR_BUILD_ID=""\nFLATCAR_SDK_VERSION=${sdk}\n`,
+    )
   await versionFile(versions[0]!)
   const containersOf = async (): Promise<Docker.ContainerInfo[]> =>
     (await docker.listContainers({all: true})).filter((c) => c.Labels?.[LABEL.source] === checkout)
@@ -115,8 +126,16 @@ export async function makeTestbed(engine: string, host: string, count = 3): Prom
           () => false,
         ),
     cleanup: async () => {
-      for (const c of await containersOf()) await docker.getContainer(c.Id).remove({force: true}).catch(() => {})
-      for (const v of versions) await docker.getImage(imageRef('flatcar', TEST_ARCH, v).ref).remove({force: true}).catch(() => {})
+      for (const c of await containersOf())
+        await docker
+          .getContainer(c.Id)
+          .remove({force: true})
+          .catch(() => {})
+      for (const v of versions)
+        await docker
+          .getImage(imageRef('flatcar', TEST_ARCH, v).ref)
+          .remove({force: true})
+          .catch(() => {})
       await rm(dir, {recursive: true, force: true})
     },
   }

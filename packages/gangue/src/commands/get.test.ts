@@ -13,10 +13,11 @@ import {makeExpiredKey, makeKeyWithRevokedSubkey, makeLapsedKey, makeTestKey, si
 import {isolatedEnv, makeTempDir, runCli} from '@mantle/test-utils'
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
-const exists = (p: string): Promise<boolean> => stat(p).then(
-  () => true,
-  () => false,
-)
+const exists = (p: string): Promise<boolean> =>
+  stat(p).then(
+    () => true,
+    () => false,
+  )
 
 interface Case {
   name: string
@@ -60,13 +61,31 @@ describe('gangue get: the tamper corpus', () => {
     cases.push(
       {name: 'bad signature', reason: /bad signature/, data, sig: badSig, key: signerKey},
       {name: 'unknown key', reason: /unknown key/, data, sig: await signDetached(data, stranger.privateKey), key: signerKey},
-      {name: 'signed after the key expired', reason: /expired key: .* which had expired on/, data, sig: await signDetached(data, lapsed.privateKey, {date: lapsed.signedAt}), key: await keyFile('lapsed', lapsed.publicArmored)},
-      {name: 'revoked subkey', reason: /revoked key: .*subkey/, data, sig: await signDetached(data, revoked.privateKey, {signingKeyId: revoked.subkeyId}), key: await keyFile('revoked', revoked.publicArmored)},
+      {
+        name: 'signed after the key expired',
+        reason: /expired key: .* which had expired on/,
+        data,
+        sig: await signDetached(data, lapsed.privateKey, {date: lapsed.signedAt}),
+        key: await keyFile('lapsed', lapsed.publicArmored),
+      },
+      {
+        name: 'revoked subkey',
+        reason: /revoked key: .*subkey/,
+        data,
+        sig: await signDetached(data, revoked.privateKey, {signingKeyId: revoked.subkeyId}),
+        key: await keyFile('revoked', revoked.publicArmored),
+      },
       {name: 'truncated file', reason: /bad signature/, data: data.subarray(0, data.length - 1000), sig: good, key: signerKey},
       {name: 'bytes appended', reason: /bad signature/, data: Buffer.concat([data, Buffer.from('appended')]), sig: good, key: signerKey},
       {name: 'one byte flipped', reason: /bad signature/, data: flipped, sig: good, key: signerKey},
       {name: 'missing .sig', reason: /missing signature/, data, sig: undefined, key: signerKey},
-      {name: '.sig of another file', reason: /bad signature: .*belongs to another file/, data, sig: await signDetached(randomBytes(1000), signer.privateKey), key: signerKey},
+      {
+        name: '.sig of another file',
+        reason: /bad signature: .*belongs to another file/,
+        data,
+        sig: await signDetached(randomBytes(1000), signer.privateKey),
+        key: signerKey,
+      },
       {name: 'empty .sig', reason: /empty signature/, data, sig: new Uint8Array(0), key: signerKey},
       {name: 'garbage .sig', reason: /malformed signature/, data, sig: randomBytes(512), key: signerKey},
     )
@@ -80,7 +99,19 @@ describe('gangue get: the tamper corpus', () => {
 
   afterAll(() => cleanup())
 
-  const names = ['bad signature', 'unknown key', 'signed after the key expired', 'revoked subkey', 'truncated file', 'bytes appended', 'one byte flipped', 'missing .sig', '.sig of another file', 'empty .sig', 'garbage .sig']
+  const names = [
+    'bad signature',
+    'unknown key',
+    'signed after the key expired',
+    'revoked subkey',
+    'truncated file',
+    'bytes appended',
+    'one byte flipped',
+    'missing .sig',
+    '.sig of another file',
+    'empty .sig',
+    'garbage .sig',
+  ]
   for (const [i, name] of names.entries()) {
     it(`${name}: exits 1 naming the reason, creates nothing, and leaves an existing file untouched`, async () => {
       const c = cases[i]!
@@ -108,7 +139,10 @@ describe('gangue get: the tamper corpus', () => {
       const r2 = await runCli('gangue', ['get', url, join(held, 'image.bin'), '--verify-key', c.key, '--json'], {env: isolatedEnv(dir)})
       // Then it exits 1, the JSON error names the reason, and the file is untouched
       expect(r2.code).toBe(1)
-      expect((JSON.parse(r2.stdout) as {error: {message: string; exitCode: number}}).error).toMatchObject({exitCode: 1, message: expect.stringMatching(c.reason)})
+      expect((JSON.parse(r2.stdout) as {error: {message: string; exitCode: number}}).error).toMatchObject({
+        exitCode: 1,
+        message: expect.stringMatching(c.reason),
+      })
       expect(await readFile(join(held, 'image.bin'))).toEqual(previous)
       expect((await stat(join(held, 'image.bin'))).mtimeMs).toBe(before.mtimeMs)
       expect(await exists(join(held, 'image.bin.part'))).toBe(false)
@@ -141,7 +175,10 @@ describe('gangue get', () => {
   it('prints {url, path, bytes, sha256, signerFingerprint, verified} with --json', async () => {
     const out = join(dir, 'json')
     await mkdir(out)
-    const r = await runCli('gangue', ['get', join(dir, 'srv', 'image.bin'), '--verify-key', keyPath, '--json'], {env: isolatedEnv(dir), cwd: out})
+    const r = await runCli('gangue', ['get', join(dir, 'srv', 'image.bin'), '--verify-key', keyPath, '--json'], {
+      env: isolatedEnv(dir),
+      cwd: out,
+    })
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({
       url: `file://${join(dir, 'srv', 'image.bin')}`,
@@ -183,10 +220,16 @@ describe('gangue get', () => {
       expect(kept).toBeLessThan(data.length)
       // When it is run again
       const before = server.requests.length
-      const second = await runCli('gangue', ['get', `${proxy.origin}/image.bin`, out, '--verify-key', keyPath, '--json'], {env: isolatedEnv(dir)})
+      const second = await runCli('gangue', ['get', `${proxy.origin}/image.bin`, out, '--verify-key', keyPath, '--json'], {
+        env: isolatedEnv(dir),
+      })
       // Then it resumed at the part file's length, and the whole file verifies
       expect(second.code).toBe(0)
-      expect(server.requests.slice(before)).toEqual(['GET /image.bin.sig', 'HEAD /image.bin', `GET /image.bin bytes=${kept}-${data.length - 1}`])
+      expect(server.requests.slice(before)).toEqual([
+        'GET /image.bin.sig',
+        'HEAD /image.bin',
+        `GET /image.bin bytes=${kept}-${data.length - 1}`,
+      ])
       expect(JSON.parse(second.stdout)).toMatchObject({verified: true, action: 'resumed', resumedFrom: kept, sha256: sha256(data)})
       expect(sha256(await readFile(join(out, 'image.bin')))).toBe(sha256(data))
     } finally {
@@ -206,12 +249,18 @@ describe('gangue get', () => {
     const out = join(dir, 'expired-out')
     await mkdir(out)
     // When gangue gets it
-    const r = await runCli('gangue', ['get', join(src, 'image.bin'), out, '--verify-key', join(dir, 'expired.asc'), '--json'], {env: isolatedEnv(dir)})
+    const r = await runCli('gangue', ['get', join(src, 'image.bin'), out, '--verify-key', join(dir, 'expired.asc'), '--json'], {
+      env: isolatedEnv(dir),
+    })
     // Then it is verified, and the warning (stderr and JSON) names the expiry date
     expect(r.code, r.stderr).toBe(0)
     const expiry = new Date(expired.signedAt.getTime() - 3_600_000 + 86_400_000).toISOString().slice(0, 10)
     expect(r.stderr).toMatch(new RegExp(`warn.*expired on ${expiry}, after it made this signature`))
-    expect(JSON.parse(r.stdout)).toMatchObject({verified: true, signerFingerprint: expired.fingerprint, warnings: [expect.stringContaining(`expired on ${expiry}`)]})
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      verified: true,
+      signerFingerprint: expired.fingerprint,
+      warnings: [expect.stringContaining(`expired on ${expiry}`)],
+    })
   })
 
   it('downloads without verification with --no-verify, and says so', async () => {
@@ -284,23 +333,69 @@ describe('gangue on hostile inputs', () => {
   })
 
   for (const [what, args, code, message] of [
-    ['keys import /dev/zero', () => ['keys', 'import', '/dev/zero'], 2, /^gangue: error: key file \/dev\/zero: larger than 8 MiB, too large for a key file/],
+    [
+      'keys import /dev/zero',
+      () => ['keys', 'import', '/dev/zero'],
+      2,
+      /^gangue: error: key file \/dev\/zero: larger than 8 MiB, too large for a key file/,
+    ],
     ['keys import /dev/urandom', () => ['keys', 'import', '/dev/urandom'], 2, /key file \/dev\/urandom: larger than 8 MiB/],
     ['keys import of a directory', () => ['keys', 'import', dir], 2, /is a directory/],
-    ['get --verify-key /dev/zero', () => ['get', join(dir, 'srv', 'image.bin'), join(dir, 'out') + '/', '--verify-key', '/dev/zero'], 2, /key file \/dev\/zero: larger than 8 MiB/],
-    ['get with /dev/null as the destination', () => ['get', join(dir, 'srv', 'image.bin'), '/dev/null', '--verify-key', keyPath], 2, /\/dev\/null exists and is not a regular file/],
-    ['get --no-verify with /dev/zero as the destination', () => ['get', join(dir, 'srv', 'image.bin'), '/dev/zero', '--no-verify'], 2, /\/dev\/zero exists and is not a regular file/],
+    [
+      'get --verify-key /dev/zero',
+      () => ['get', join(dir, 'srv', 'image.bin'), join(dir, 'out') + '/', '--verify-key', '/dev/zero'],
+      2,
+      /key file \/dev\/zero: larger than 8 MiB/,
+    ],
+    [
+      'get with /dev/null as the destination',
+      () => ['get', join(dir, 'srv', 'image.bin'), '/dev/null', '--verify-key', keyPath],
+      2,
+      /\/dev\/null exists and is not a regular file/,
+    ],
+    [
+      'get --no-verify with /dev/zero as the destination',
+      () => ['get', join(dir, 'srv', 'image.bin'), '/dev/zero', '--no-verify'],
+      2,
+      /\/dev\/zero exists and is not a regular file/,
+    ],
     ['get of /dev/zero', () => ['get', '/dev/zero', join(dir, 'out') + '/', '--no-verify'], 2, /not found/],
-    ['get whose .sig never ends', () => ['get', `http://127.0.0.1:${(endless.address() as AddressInfo).port}/image.bin`, join(dir, 'out') + '/', '--verify-key', keyPath], 1, /malformed signature: .* larger than 1048576 bytes/],
-    ['get whose .sig is 2 MiB of garbage', () => ['get', join(dir, 'huge', 'image.bin'), join(dir, 'out') + '/', '--verify-key', keyPath], 1, /malformed signature: .* larger than 1048576 bytes/],
-    ['get to a file name too long for the file system', () => ['get', join(dir, 'srv', 'image.bin'), join(dir, 'x'.repeat(300)), '--no-verify'], 2, /cannot be written \(ENAMETOOLONG\)/],
+    [
+      'get whose .sig never ends',
+      () => [
+        'get',
+        `http://127.0.0.1:${(endless.address() as AddressInfo).port}/image.bin`,
+        join(dir, 'out') + '/',
+        '--verify-key',
+        keyPath,
+      ],
+      1,
+      /malformed signature: .* larger than 1048576 bytes/,
+    ],
+    [
+      'get whose .sig is 2 MiB of garbage',
+      () => ['get', join(dir, 'huge', 'image.bin'), join(dir, 'out') + '/', '--verify-key', keyPath],
+      1,
+      /malformed signature: .* larger than 1048576 bytes/,
+    ],
+    [
+      'get to a file name too long for the file system',
+      () => ['get', join(dir, 'srv', 'image.bin'), join(dir, 'x'.repeat(300)), '--no-verify'],
+      2,
+      /cannot be written \(ENAMETOOLONG\)/,
+    ],
   ] as const) {
     it(`${what}: exit ${code}, one line`, async () => {
       // When gangue is given the hostile input
       const r = await runCli('gangue', [...args()], {env: isolatedEnv(dir)})
       // Then it ends with the exit code and one line naming the problem (a hang fails by the test's timeout)
       expect(r.code, r.stderr).toBe(code)
-      expect(r.stderr.trim().split('\n').filter((l) => !/WITHOUT signature verification/.test(l))).toHaveLength(1)
+      expect(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => !/WITHOUT signature verification/.test(l)),
+      ).toHaveLength(1)
       expect(r.stderr).toMatch(message)
     })
   }
@@ -371,15 +466,23 @@ describe('gangue keys', () => {
       const key = await makeTestKey({name: 'Publisher'})
       await writeFile(join(dir, 'k.asc'), key.publicArmored)
       // Importing a key with the wrong expected fingerprint imports nothing
-      const wrong = await runCli('gangue', ['keys', 'import', join(dir, 'k.asc'), '--fingerprint', 'F88CFEDEFF29A5B4D9523864E25D9AED0593B34A'], {env})
+      const wrong = await runCli(
+        'gangue',
+        ['keys', 'import', join(dir, 'k.asc'), '--fingerprint', 'F88CFEDEFF29A5B4D9523864E25D9AED0593B34A'],
+        {env},
+      )
       expect(wrong.code).toBe(2)
       expect((await runCli('gangue', ['keys', 'list', '--json'], {env})).stdout).not.toContain(key.fingerprint)
       // Import, then list
       expect((await runCli('gangue', ['keys', 'import', join(dir, 'k.asc')], {env})).code).toBe(0)
       const stored = join(dir, '.config', 'mantle', 'keyring', `${key.fingerprint}.asc`)
       expect(await exists(stored)).toBe(true)
-      const listed = JSON.parse((await runCli('gangue', ['keys', 'list', '--json'], {env})).stdout) as {keys: {fingerprint: string; source: string; status: string}[]}
-      expect(listed.keys).toContainEqual(expect.objectContaining({fingerprint: key.fingerprint, source: `user:${key.fingerprint}.asc`, status: 'valid'}))
+      const listed = JSON.parse((await runCli('gangue', ['keys', 'list', '--json'], {env})).stdout) as {
+        keys: {fingerprint: string; source: string; status: string}[]
+      }
+      expect(listed.keys).toContainEqual(
+        expect.objectContaining({fingerprint: key.fingerprint, source: `user:${key.fingerprint}.asc`, status: 'valid'}),
+      )
       // Importing it again refreshes it in place
       expect((await runCli('gangue', ['keys', 'import', join(dir, 'k.asc')], {env})).stdout).toMatch(/^updated /)
       // Remove by key ID
@@ -430,15 +533,20 @@ describe('gangue prune on every writable backend', () => {
       const backend = await fixture.open(process.env)
       try {
         // Given objects under a prefix, one of them whitelisted
-        for (const k of ['nightly/a.bin', 'nightly/b/c.bin', 'nightly/developer/d.bin']) await backend.writer.write(`${backend.writerPrefix}${k}`, k)
+        for (const k of ['nightly/a.bin', 'nightly/b/c.bin', 'nightly/developer/d.bin'])
+          await backend.writer.write(`${backend.writerPrefix}${k}`, k)
         const env = isolatedEnv(dir, cliEnv[fixture.name]?.(process.env) ?? {})
         // When everything older than now (--days 0) is pruned
         const r = await runCli('gangue', ['prune', backend.url, 'nightly/', '--days', '0', '--json'], {env})
         // Then all but the whitelisted object are gone
         expect(r.code, r.stderr).toBe(0)
-        expect((JSON.parse(r.stdout) as {deleted: {key: string}[]}).deleted.map((d) => d.key.slice(backend.writerPrefix.length))).toEqual(['nightly/a.bin', 'nightly/b/c.bin'])
+        expect((JSON.parse(r.stdout) as {deleted: {key: string}[]}).deleted.map((d) => d.key.slice(backend.writerPrefix.length))).toEqual([
+          'nightly/a.bin',
+          'nightly/b/c.bin',
+        ])
         const left: string[] = []
-        for await (const e of backend.writer.list({prefix: backend.writerPrefix})) if (e.type === 'object') left.push(e.object.key.slice(backend.writerPrefix.length))
+        for await (const e of backend.writer.list({prefix: backend.writerPrefix}))
+          if (e.type === 'object') left.push(e.object.key.slice(backend.writerPrefix.length))
         expect(left).toEqual(['nightly/developer/d.bin'])
       } finally {
         await backend.cleanup()

@@ -22,7 +22,10 @@ Exit codes: 0 done, 1 verification failed (bad signature, unknown/expired/revoke
   }
   static override flags = {
     verify: Flags.boolean({summary: 'Verify the detached signature <url>.sig (--no-verify to skip).', default: true, allowNo: true}),
-    'verify-key': Flags.string({summary: 'Armored or binary public key (or keyring) file to verify with, instead of the default keyring (repeatable).', multiple: true}),
+    'verify-key': Flags.string({
+      summary: 'Armored or binary public key (or keyring) file to verify with, instead of the default keyring (repeatable).',
+      multiple: true,
+    }),
     'keep-sig': Flags.boolean({summary: 'Keep the signature as <path>.sig.'}),
     ...storageFlags,
   }
@@ -33,7 +36,9 @@ Exit codes: 0 done, 1 verification failed (bad signature, unknown/expired/revoke
     const {get} = await import('../services/get.js')
     const result = await get(getOptions(flags, args, storage, context))
     const what = result.action === 'up-to-date' ? 'already up to date' : result.action === 'unchanged' ? 'unchanged' : result.action
-    const who = result.signerFingerprint ? `verified, signed by ${result.signerUserId ? `${result.signerUserId} ` : ''}[${formatFingerprint(result.signerFingerprint)}]` : 'NOT verified'
+    const who = result.signerFingerprint
+      ? `verified, signed by ${result.signerUserId ? `${result.signerUserId} ` : ''}[${formatFingerprint(result.signerFingerprint)}]`
+      : 'NOT verified'
     this.log(`${result.path}: ${what}, ${result.bytes} bytes, ${who}`)
     return result
   }

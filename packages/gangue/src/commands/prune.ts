@@ -19,7 +19,11 @@ export default class Prune extends BaseCommand<typeof Prune> {
   }
   static override flags = {
     days: Flags.integer({summary: 'Delete objects last modified more than this many days ago.', default: 30, min: 0}),
-    whitelist: Flags.string({summary: 'Never delete objects under this prefix, relative to <prefix> (repeatable).', multiple: true, default: ['developer/']}),
+    whitelist: Flags.string({
+      summary: 'Never delete objects under this prefix, relative to <prefix> (repeatable).',
+      multiple: true,
+      default: ['developer/'],
+    }),
     'dry-run': Flags.boolean({char: 'n', summary: 'Only list what would be deleted.'}),
     ...storageFlags,
   }
@@ -29,10 +33,13 @@ export default class Prune extends BaseCommand<typeof Prune> {
     const storage = await storageOptions(args.url, storageAuthInput(flags), context)
     const [{prune}, {openLocation, fixPrefix}] = await Promise.all([import('../services/prune.js'), import('@mantle/kit')])
     const {bucket, key} = await openLocation(args.url, {...storage, cwd: context.cwd, logger: context.logger, signal: context.signal})
-    if (key !== '' && !key.endsWith('/')) throw new UsageError(`${args.url} names an object, not a bucket or prefix`, {hint: 'end the URL with "/"'})
+    if (key !== '' && !key.endsWith('/'))
+      throw new UsageError(`${args.url} names an object, not a bucket or prefix`, {hint: 'end the URL with "/"'})
     const result = await prune(pruneOptions(flags, bucket, fixPrefix(key + args.prefix), context))
     for (const o of result.deleted) this.log(`${flags['dry-run'] ? 'would delete' : 'deleted'} ${o.url} (${o.updated})`)
-    this.logger.notice(`${result.deleted.length} ${flags['dry-run'] ? 'to delete' : 'deleted'} (last modified before ${result.cutoff}), ${result.kept} kept`)
+    this.logger.notice(
+      `${result.deleted.length} ${flags['dry-run'] ? 'to delete' : 'deleted'} (last modified before ${result.cutoff}), ${result.kept} kept`,
+    )
     return result
   }
 }

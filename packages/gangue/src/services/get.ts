@@ -1,7 +1,17 @@
 import {lstat, mkdir, stat} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 
-import {baseName, chooseKeyring, download, openLocation, parseStorageUrl, UsageError, type Logger, type Progress, type StorageOptions} from '@mantle/kit'
+import {
+  baseName,
+  chooseKeyring,
+  download,
+  openLocation,
+  parseStorageUrl,
+  UsageError,
+  type Logger,
+  type Progress,
+  type StorageOptions,
+} from '@mantle/kit'
 
 export interface GetOptions {
   url: string
@@ -41,7 +51,9 @@ export async function get(options: GetOptions): Promise<GetResult> {
   const {url, logger} = options
   const parsed = parseStorageUrl(url, options.cwd)
   if (parsed.key === '' || parsed.key.endsWith('/')) {
-    throw new UsageError(`${url} names a directory or prefix, not an object`, {hint: 'give the URL of one file, e.g. gs://bucket/path/file.bin'})
+    throw new UsageError(`${url} names a directory or prefix, not an object`, {
+      hint: 'give the URL of one file, e.g. gs://bucket/path/file.bin',
+    })
   }
   const destination = await destinationFor(options.path, options.cwd, baseName(parsed.key))
   const keyring = options.verify ? await chooseKeyring(options.verify) : undefined
@@ -79,7 +91,9 @@ async function destinationFor(path: string | undefined, cwd: string, name: strin
   for (const p of [destination, `${destination}.part`]) {
     const st = await lstat(p).catch(() => undefined)
     if (st && !st.isFile()) {
-      throw new UsageError(`${p} exists and is not a regular file`, {hint: 'give the path of a regular file or a directory to download into'})
+      throw new UsageError(`${p} exists and is not a regular file`, {
+        hint: 'give the path of a regular file or a directory to download into',
+      })
     }
   }
   return destination
@@ -95,6 +109,9 @@ async function chooseDestination(path: string | undefined, cwd: string, name: st
     return join(target, name)
   }
   const parent = await stat(dirname(target)).catch(() => undefined)
-  if (!parent?.isDirectory()) throw new UsageError(`${path}: directory ${dirname(target)} does not exist`, {hint: 'create it first, or end the path with "/" to have it created'})
+  if (!parent?.isDirectory())
+    throw new UsageError(`${path}: directory ${dirname(target)} does not exist`, {
+      hint: 'create it first, or end the path with "/" to have it created',
+    })
   return target
 }

@@ -39,14 +39,21 @@ export async function importKeys(options: ImportOptions): Promise<ImportedKey[]>
   const incoming: KeyringEntry[] = []
   for (const file of options.files) incoming.push(...(await readKeyFile(file)))
   const expected = new Set((options.expectFingerprints ?? []).map(normalizeFingerprint))
-  for (const f of expected) if (!/^([0-9A-F]{40}|[0-9A-F]{64})$/.test(f)) throw new UsageError(`--fingerprint ${f}: not a full fingerprint (40 or 64 hex digits)`, {hint: 'copy it from the publisher, spaces allowed'})
+  for (const f of expected)
+    if (!/^([0-9A-F]{40}|[0-9A-F]{64})$/.test(f))
+      throw new UsageError(`--fingerprint ${f}: not a full fingerprint (40 or 64 hex digits)`, {
+        hint: 'copy it from the publisher, spaces allowed',
+      })
   if (expected.size > 0) {
     const unexpected = incoming.filter((e) => !expected.has(e.key.getFingerprint().toUpperCase()))
     if (unexpected.length > 0) {
       const got = unexpected.map((e) => formatFingerprint(e.key.getFingerprint())).join(', ')
-      throw new UsageError(`key fingerprint ${got} is not the expected ${[...expected].map(formatFingerprint).join(', ')}: nothing imported`, {
-        hint: 'check that the key file is the one the publisher announced',
-      })
+      throw new UsageError(
+        `key fingerprint ${got} is not the expected ${[...expected].map(formatFingerprint).join(', ')}: nothing imported`,
+        {
+          hint: 'check that the key file is the one the publisher announced',
+        },
+      )
     }
   }
   const existing = await userKeys(options.directory)
@@ -97,14 +104,21 @@ export async function removeKeys(options: RemoveOptions): Promise<{fingerprint: 
   const removed: {fingerprint: string; file: string}[] = []
   for (const raw of options.ids) {
     const id = normalizeFingerprint(raw)
-    if (!/^[0-9A-F]{16,}$/.test(id)) throw new UsageError(`"${raw}" is not a fingerprint or a 16-digit key ID`, {hint: 'copy it from `gangue keys list`'})
+    if (!/^[0-9A-F]{16,}$/.test(id))
+      throw new UsageError(`"${raw}" is not a fingerprint or a 16-digit key ID`, {hint: 'copy it from `gangue keys list`'})
     const matches = [...keys.entries()].filter(([fingerprint, e]) => fingerprint === id || e.key.getKeyID().toHex().toUpperCase() === id)
     if (matches.length === 0) {
       const embedded = await readKeyDirectory(options.embeddedDirectory ?? embeddedKeyDirectory(), 'embedded')
       const isEmbedded = embedded.some((e) => e.key.getFingerprint().toUpperCase() === id || e.key.getKeyID().toHex().toUpperCase() === id)
       throw new UsageError(
-        isEmbedded ? `key ${raw} is an embedded key, not one of your keyring's` : `key ${raw} is not in your keyring (${options.directory})`,
-        {hint: isEmbedded ? 'embedded keys ship with the tools; pass --verify-key FILE to trust only the keys you name' : 'see `gangue keys list`'},
+        isEmbedded
+          ? `key ${raw} is an embedded key, not one of your keyring's`
+          : `key ${raw} is not in your keyring (${options.directory})`,
+        {
+          hint: isEmbedded
+            ? 'embedded keys ship with the tools; pass --verify-key FILE to trust only the keys you name'
+            : 'see `gangue keys list`',
+        },
       )
     }
     for (const [fingerprint, entry] of matches) {
@@ -125,7 +139,10 @@ async function userKeys(directory: string): Promise<Map<string, {key: KeyringEnt
     const fingerprint = entry.key.getFingerprint().toUpperCase()
     const file = join(directory, entry.source.replace(/^user:/, ''))
     const previous = byFingerprint.get(fingerprint)
-    byFingerprint.set(fingerprint, previous ? {key: await previous.key.update(entry.key), files: [...previous.files, file]} : {key: entry.key, files: [file]})
+    byFingerprint.set(
+      fingerprint,
+      previous ? {key: await previous.key.update(entry.key), files: [...previous.files, file]} : {key: entry.key, files: [file]},
+    )
   }
   return byFingerprint
 }

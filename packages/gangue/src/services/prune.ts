@@ -84,7 +84,10 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
       for (let object = queue.shift(); object; object = queue.shift()) {
         const generation = generations.get(object.key)
         try {
-          await bucket.delete(object.key, {...(generation ? {precondition: {ifGenerationMatch: generation}} : {}), ...(options.signal ? {signal: options.signal} : {})})
+          await bucket.delete(object.key, {
+            ...(generation ? {precondition: {ifGenerationMatch: generation}} : {}),
+            ...(options.signal ? {signal: options.signal} : {}),
+          })
           deleted.push(object)
           logger.info(`deleted ${object.url}`)
         } catch (error) {
@@ -102,5 +105,14 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
     await Promise.all(Array.from({length: Math.min(options.concurrency ?? 8, Math.max(1, queue.length))}, worker))
     deleted.sort((a, b) => a.key.localeCompare(b.key))
   }
-  return {prefix, days: options.days, whitelist, dryRun: options.dryRun, cutoff: cutoff.toISOString(), deleted, kept: kept + changed.length, changed}
+  return {
+    prefix,
+    days: options.days,
+    whitelist,
+    dryRun: options.dryRun,
+    cutoff: cutoff.toISOString(),
+    deleted,
+    kept: kept + changed.length,
+    changed,
+  }
 }

@@ -17,10 +17,11 @@ import {startMirrorServer, type MirrorServer} from '../storage/testing/mirror-se
 import {startCuttingProxy, type CuttingProxy} from './testing.js'
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
-const exists = (p: string): Promise<boolean> => stat(p).then(
-  () => true,
-  () => false,
-)
+const exists = (p: string): Promise<boolean> =>
+  stat(p).then(
+    () => true,
+    () => false,
+  )
 
 describe('signed download', () => {
   const data = randomBytes(3 * 1024 * 1024 + 123)
@@ -40,7 +41,10 @@ describe('signed download', () => {
   })
 
   /** Serves files over HTTP; with `cut`, through a proxy that cuts the first responses to GET /img.bin off after that many bytes. */
-  async function serve(files: Record<string, Uint8Array>, options: {ignoreRange?: boolean; cut?: {afterBytes: number; times: number}} = {}) {
+  async function serve(
+    files: Record<string, Uint8Array>,
+    options: {ignoreRange?: boolean; cut?: {afterBytes: number; times: number}} = {},
+  ) {
     root = await mkdtemp(join(tmpdir(), 'mantle-dl-src-'))
     out = await mkdtemp(join(tmpdir(), 'mantle-dl-out-'))
     for (const [name, content] of Object.entries(files)) await writeFile(join(root, name), content)
@@ -123,15 +127,22 @@ describe('signed download', () => {
    * backend's own read (a stream: "bytes=N-", or no Range from 0).
    */
   for (const via of ['getRange', 'stream'] as const) {
-    const sourceOf = (bucket: Bucket): DownloadSource => (via === 'getRange' ? bucket : {read: bucket.read.bind(bucket), urlOf: bucket.urlOf.bind(bucket)})
-    const from = (offset: number): string => (via === 'stream' ? (offset === 0 ? '' : `bytes=${offset}-`) : `bytes=${offset}-${data.length - 1}`)
+    const sourceOf = (bucket: Bucket): DownloadSource =>
+      via === 'getRange' ? bucket : {read: bucket.read.bind(bucket), urlOf: bucket.urlOf.bind(bucket)}
+    const from = (offset: number): string =>
+      via === 'stream' ? (offset === 0 ? '' : `bytes=${offset}-`) : `bytes=${offset}-${data.length - 1}`
 
     it(`resumes a transfer cut off half-way from the right offset on the next run (${via})`, async () => {
       // Given a network that cuts the first transfer off after about 1 MiB
-      const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)}, {cut: {afterBytes: 1024 * 1024, times: 1}})
+      const {server, bucket} = await serve(
+        {'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)},
+        {cut: {afterBytes: 1024 * 1024, times: 1}},
+      )
       const dest = join(out, 'img.bin')
       // When a first run gives up after one attempt
-      const first = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, attempts: 1}).catch((e: unknown) => e)
+      const first = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, attempts: 1}).catch(
+        (e: unknown) => e,
+      )
       expect(first).toBeInstanceOf(Error)
       expect(await exists(dest)).toBe(false)
       const kept = (await stat(`${dest}.part`)).size
@@ -148,7 +159,10 @@ describe('signed download', () => {
 
     it(`retries a cut-off transfer within one run, resuming where it stopped (${via})`, async () => {
       // Given a network that cuts the first two transfers off after about 512 KiB each
-      const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)}, {cut: {afterBytes: 512 * 1024, times: 2}})
+      const {server, bucket} = await serve(
+        {'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)},
+        {cut: {afterBytes: 512 * 1024, times: 2}},
+      )
       const dest = join(out, 'img.bin')
       // When one run downloads it
       const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, retryDelayMs: 1})
@@ -238,7 +252,9 @@ describe('signed download from every storage backend', () => {
         bad[5]! ^= 1
         await backend.writer.write(`${backend.writerPrefix}rel/img.bin`, bad)
         await rm(dest)
-        const error = await download({source: backend.reader, key: `${backend.readerPrefix}rel/img.bin`, destination: dest, keyring}).catch((e: unknown) => e)
+        const error = await download({source: backend.reader, key: `${backend.readerPrefix}rel/img.bin`, destination: dest, keyring}).catch(
+          (e: unknown) => e,
+        )
         expect((error as SignatureError).reason).toBe('bad-signature')
         expect(await exists(dest)).toBe(false)
       } finally {

@@ -79,12 +79,23 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   if (keyring) {
     signatureBytes = await fetchSignature(source, `${key}.sig`, options)
     signature = await DetachedSignature.parse(signatureBytes, keyring, {name: source.urlOf(`${key}.sig`), now: options.now})
-    logger?.debug(`${url}.sig: signed by ${signature.signer.fingerprint} (${signature.signer.hashAlgorithm}, ${signature.signer.mode}); key from ${signature.signer.source}`)
+    logger?.debug(
+      `${url}.sig: signed by ${signature.signer.fingerprint} (${signature.signer.hashAlgorithm}, ${signature.signer.mode}); key from ${signature.signer.source}`,
+    )
     for (const warning of signature.signer.warnings) logger?.warn(`${url}.sig: ${warning}`)
     const existing = await checkExisting(destination, signature, logger)
     if (existing) {
       if (options.keepSignature) await writeAtomically(`${destination}.sig`, signatureBytes!)
-      return {url, path: destination, bytes: existing.bytes, sha256: existing.sha256, verified: true, signer: existing.signer, action: 'up-to-date', resumedFrom: 0}
+      return {
+        url,
+        path: destination,
+        bytes: existing.bytes,
+        sha256: existing.sha256,
+        verified: true,
+        signer: existing.signer,
+        action: 'up-to-date',
+        resumedFrom: 0,
+      }
     }
   }
 
@@ -108,7 +119,16 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     await rename(part, destination)
   }
   if (signatureBytes && options.keepSignature) await writeAtomically(`${destination}.sig`, signatureBytes)
-  return {url, path: destination, bytes: transfer.bytes, sha256, verified: signer !== undefined, signer, action, resumedFrom: transfer.resumedFrom}
+  return {
+    url,
+    path: destination,
+    bytes: transfer.bytes,
+    sha256,
+    verified: signer !== undefined,
+    signer,
+    action,
+    resumedFrom: transfer.resumedFrom,
+  }
 }
 
 async function fetchSignature(source: DownloadSource, key: string, options: DownloadOptions): Promise<Buffer | undefined> {
@@ -173,10 +193,15 @@ async function finishHashes(h: Hashers): Promise<{sha256: string; signer: Signer
 /** Hashes bytes [from, to) of a local file into `h`. */
 async function feedFile(h: Hashers, path: string, from: number, to: number): Promise<void> {
   if (to <= from) return
-  for await (const chunk of createReadStream(path, {start: from, end: to - 1, highWaterMark: 1 << 20}) as AsyncIterable<Buffer>) feed(h, chunk)
+  for await (const chunk of createReadStream(path, {start: from, end: to - 1, highWaterMark: 1 << 20}) as AsyncIterable<Buffer>)
+    feed(h, chunk)
 }
 
-async function checkExisting(path: string, signature: DetachedSignature, logger: Logger | undefined): Promise<{bytes: number; sha256: string; signer: Signer} | undefined> {
+async function checkExisting(
+  path: string,
+  signature: DetachedSignature,
+  logger: Logger | undefined,
+): Promise<{bytes: number; sha256: string; signer: Signer} | undefined> {
   const st = await stat(path).catch(() => undefined)
   if (!st) return undefined
   if (!st.isFile()) throw new UsageError(`${path} exists and is not a regular file`, {hint: 'remove it or choose another destination'})
@@ -248,7 +273,12 @@ function isResumable(error: unknown): boolean {
  * retrying cut-off transfers from where they stopped. Every byte in the part
  * file passes through the hashers exactly once, in order.
  */
-async function fetchToPart(url: string, part: string, options: DownloadOptions, signature: DetachedSignature | undefined): Promise<Transfer> {
+async function fetchToPart(
+  url: string,
+  part: string,
+  options: DownloadOptions,
+  signature: DetachedSignature | undefined,
+): Promise<Transfer> {
   const {source, key, logger, signal} = options
   const initial = (await stat(part).catch(() => undefined))?.size ?? 0
   let h = await newHashers(signature)
@@ -288,7 +318,7 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
         ...(signal ? {signal} : {}),
         // The chunk's buffer is reused once this returns: written, then copied to the hashing threads, before that.
         onChunk: (chunk) => {
-          for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done)
+          for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done)
           feed(h, chunk)
           progress?.advance(chunk.length)
         },
@@ -366,7 +396,8 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
       baseDelayMs: options.retryDelayMs ?? 500,
       retryable: isResumable,
       signal,
-      onRetry: (error, n, delay) => logger?.warn(`${url}: transfer attempt ${n} failed (${(error as Error).message}); resuming in ${delay} ms`),
+      onRetry: (error, n, delay) =>
+        logger?.warn(`${url}: transfer attempt ${n} failed (${(error as Error).message}); resuming in ${delay} ms`),
     })
   } catch (wrapped) {
     const error = unwrap(wrapped)
@@ -378,7 +409,10 @@ async function fetchToPart(url: string, part: string, options: DownloadOptions, 
     if (isMantleError(error)) throw error
     const e = error as {code?: string; message?: string; path?: string}
     if (e.path === part && e.code && PATH_ERRORS.has(e.code)) {
-      throw new UsageError(`${part}: cannot be written (${e.code})`, {hint: 'choose a destination path that can be created and written', cause: error})
+      throw new UsageError(`${part}: cannot be written (${e.code})`, {
+        hint: 'choose a destination path that can be created and written',
+        cause: error,
+      })
     }
     throw new InfraError(`${url}: download failed: ${e.message ?? String(error)}`, {hint, cause: error})
   } finally {
@@ -405,7 +439,7 @@ async function pump(body: Readable, part: string, append: boolean, h: Hashers, p
   const fd = openSync(part, append ? 'a' : 'w')
   try {
     for await (const chunk of chunksOf(body)) {
-      for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done)
+      for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done)
       feed(h, chunk)
       progress?.advance(chunk.length)
     }

@@ -12,7 +12,18 @@ import {forEachLimit} from './limit.js'
 import type {StorageOptions} from './open.js'
 import {azureSdk} from './sdks.js'
 import {sortEntries} from './url.js'
-import type {Bucket, DeleteOptions, IncompleteUpload, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
+import type {
+  Bucket,
+  DeleteOptions,
+  IncompleteUpload,
+  ListEntry,
+  ListOptions,
+  ObjectInfo,
+  Precondition,
+  ReadOptions,
+  ReadResult,
+  WriteOptions,
+} from './types.js'
 
 const BLOCK_SIZE = 16 * 1024 * 1024
 const BLOCK_CONCURRENCY = 4
@@ -59,9 +70,13 @@ export class AzureBucket implements Bucket {
     if (options.connectionString) {
       const named = /AccountName=([^;]+)/i.exec(options.connectionString)?.[1]
       if (named && named !== options.account) {
-        throw new StorageError('invalid-url', `az://${options.account}/${options.container}: the Azure connection string is for the storage account "${named}"`, {
-          hint: `use az://${named}/... or a connection string for ${options.account}`,
-        })
+        throw new StorageError(
+          'invalid-url',
+          `az://${options.account}/${options.container}: the Azure connection string is for the storage account "${named}"`,
+          {
+            hint: `use az://${named}/... or a connection string for ${options.account}`,
+          },
+        )
       }
       service = sdk.BlobServiceClient.fromConnectionString(options.connectionString, pipeline)
     } else {
@@ -83,7 +98,10 @@ export class AzureBucket implements Bucket {
     // connection; with the account key a SAS lets reads use the latter.
     const signRead =
       container.credential instanceof sdk.StorageSharedKeyCredential
-        ? (key: string) => container.getBlobClient(key).generateSasUrl({permissions: sdk.BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 6 * 3600_000)})
+        ? (key: string) =>
+            container
+              .getBlobClient(key)
+              .generateSasUrl({permissions: sdk.BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 6 * 3600_000)})
         : undefined
     return new AzureBucket(options.container, options.account, container, signRead, options.idleTimeoutMs)
   }
@@ -99,7 +117,11 @@ export class AzureBucket implements Bucket {
    */
   private checkKey(key: string): string {
     if (key.split('/').some((s) => s === '.' || s === '..')) {
-      throw new StorageError('invalid-url', `${this.urlOf(key)}: "." and ".." segments are not allowed in Azure blob names (the SDK would resolve them to another blob)`, {url: this.urlOf(key)})
+      throw new StorageError(
+        'invalid-url',
+        `${this.urlOf(key)}: "." and ".." segments are not allowed in Azure blob names (the SDK would resolve them to another blob)`,
+        {url: this.urlOf(key)},
+      )
     }
     return key
   }
@@ -134,7 +156,9 @@ export class AzureBucket implements Bucket {
 
   async stat(key: string, options: {signal?: AbortSignal} = {}): Promise<ObjectInfo | undefined> {
     try {
-      const props = await this.call(this.urlOf(key), () => this.blob(key).getProperties(options.signal ? {abortSignal: options.signal} : {}))
+      const props = await this.call(this.urlOf(key), () =>
+        this.blob(key).getProperties(options.signal ? {abortSignal: options.signal} : {}),
+      )
       return this.infoOf(key, props)
     } catch (error) {
       if (isStorageError(error, 'not-found')) return undefined
@@ -164,7 +188,11 @@ export class AzureBucket implements Bucket {
     ).catch(async (error: unknown) => {
       if (!isStorageError(error, 'range-not-satisfiable')) throw error
       const size = (await this.stat(key).catch(() => undefined))?.size
-      throw new StorageError('range-not-satisfiable', `${url}: range starts at ${start}${size === undefined ? '' : `, the object has ${size} bytes`}`, {url, size})
+      throw new StorageError(
+        'range-not-satisfiable',
+        `${url}: range starts at ${start}${size === undefined ? '' : `, the object has ${size} bytes`}`,
+        {url, size},
+      )
     })
     const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.contentRange ?? '')
     const size = range ? Number(range[3]) : response.contentLength
@@ -173,8 +201,17 @@ export class AzureBucket implements Bucket {
       response.readableStreamBody?.resume()
       throw new StorageError('range-not-satisfiable', `${url}: range starts at ${start}, the object has ${size} bytes`, {url, size})
     }
-    const info = this.infoOf(key, {...response, contentLength: size, contentMD5: response.blobContentMD5 ?? (range ? undefined : response.contentMD5)})
-    return {body: guardBody(response.readableStreamBody as Readable, url, response.contentLength), offset: range ? Number(range[1]) : start, size, info}
+    const info = this.infoOf(key, {
+      ...response,
+      contentLength: size,
+      contentMD5: response.blobContentMD5 ?? (range ? undefined : response.contentMD5),
+    })
+    return {
+      body: guardBody(response.readableStreamBody as Readable, url, response.contentLength),
+      offset: range ? Number(range[1]) : start,
+      size,
+      info,
+    }
   }
 
   /** With the account key: a short-lived read-only SAS, pinned to the ETag the stat saw. */
@@ -236,7 +273,10 @@ export class AzureBucket implements Bucket {
           const blockHash = createHash('md5')
           for (const b of block) blockHash.update(b)
           await this.call(url, () =>
-            client.stageBlock(id, () => partStream(block), length, {transactionalContentMD5: blockHash.digest(), ...(options.signal ? {abortSignal: options.signal} : {})}),
+            client.stageBlock(id, () => partStream(block), length, {
+              transactionalContentMD5: blockHash.digest(),
+              ...(options.signal ? {abortSignal: options.signal} : {}),
+            }),
           )
           sent += length
           options.onProgress?.(sent)
@@ -268,8 +308,12 @@ export class AzureBucket implements Bucket {
     const prefix = options.prefix || undefined
     const url = this.url + (options.prefix ?? '')
     const committed = new Set<string>()
-    for await (const page of this.pages(this.container.listBlobsFlat({prefix}).byPage({maxPageSize: 1000}), url)) for (const b of page) committed.add(b.name)
-    for await (const page of this.pages(this.container.listBlobsFlat({prefix, includeUncommitedBlobs: true}).byPage({maxPageSize: 1000}), url)) {
+    for await (const page of this.pages(this.container.listBlobsFlat({prefix}).byPage({maxPageSize: 1000}), url))
+      for (const b of page) committed.add(b.name)
+    for await (const page of this.pages(
+      this.container.listBlobsFlat({prefix, includeUncommitedBlobs: true}).byPage({maxPageSize: 1000}),
+      url,
+    )) {
       for (const b of page) if (!committed.has(b.name)) yield {key: b.name, id: '', initiated: b.properties.lastModified}
       options.signal?.throwIfAborted()
     }
@@ -329,17 +373,27 @@ export class AzureBucket implements Bucket {
   async delete(key: string, options: DeleteOptions = {}): Promise<void> {
     const url = this.urlOf(key)
     try {
-      await this.call(url, () => this.blob(key).delete({conditions: conditions(options.precondition), ...(options.signal ? {abortSignal: options.signal} : {})}))
+      await this.call(url, () =>
+        this.blob(key).delete({conditions: conditions(options.precondition), ...(options.signal ? {abortSignal: options.signal} : {})}),
+      )
     } catch (error) {
       if (isStorageError(error, 'not-found') && options.precondition?.ifGenerationMatch === undefined) return
-      if (isStorageError(error, 'not-found')) throw new StorageError('precondition-failed', `${url}: deleted by someone else`, {url, cause: error})
+      if (isStorageError(error, 'not-found'))
+        throw new StorageError('precondition-failed', `${url}: deleted by someone else`, {url, cause: error})
       throw error
     }
   }
 
   private infoOf(
     key: string,
-    p: {contentLength?: number | undefined; contentType?: string | undefined; cacheControl?: string | undefined; contentMD5?: Uint8Array | undefined; etag?: string | undefined; lastModified?: Date | undefined},
+    p: {
+      contentLength?: number | undefined
+      contentType?: string | undefined
+      cacheControl?: string | undefined
+      contentMD5?: Uint8Array | undefined
+      etag?: string | undefined
+      lastModified?: Date | undefined
+    },
   ): ObjectInfo {
     return {
       key,
@@ -374,26 +428,53 @@ function azureError(error: unknown, url: string, containerUrl: string): Error {
   const code = e.details?.errorCode ?? e.code
   switch (code) {
     case 'ContainerNotFound':
-      return new StorageError('bucket-not-found', `${containerUrl}: no such container`, {url, cause: error, hint: 'check the account and container names'})
+      return new StorageError('bucket-not-found', `${containerUrl}: no such container`, {
+        url,
+        cause: error,
+        hint: 'check the account and container names',
+      })
     case 'BlobNotFound':
       return new StorageError('not-found', `${url}: not found`, {url, cause: error})
     case 'AuthenticationFailed':
     case 'AuthorizationFailure':
     case 'AuthorizationPermissionMismatch':
     case 'InvalidAuthenticationInfo':
-      return new StorageError('access-denied', `${url}: ${code}`, {url, cause: error, hint: 'check the Azure storage credentials (--azure-connection-string, AZURE_STORAGE_KEY) and their permissions'})
+      return new StorageError('access-denied', `${url}: ${code}`, {
+        url,
+        cause: error,
+        hint: 'check the Azure storage credentials (--azure-connection-string, AZURE_STORAGE_KEY) and their permissions',
+      })
     case 'ConditionNotMet':
     case 'BlobAlreadyExists':
     case 'TargetConditionNotMet':
-      return new StorageError('precondition-failed', `${url}: ${code === 'BlobAlreadyExists' ? 'already exists' : 'changed by someone else'}`, {url, cause: error})
+      return new StorageError(
+        'precondition-failed',
+        `${url}: ${code === 'BlobAlreadyExists' ? 'already exists' : 'changed by someone else'}`,
+        {url, cause: error},
+      )
     case 'InvalidRange':
       return new StorageError('range-not-satisfiable', `${url}: requested range not satisfiable`, {url, cause: error})
   }
   if (e.statusCode !== undefined && e.statusCode > 0) return storageErrorFromStatus(e.statusCode, url, {cause: error, detail: code})
-  return new StorageError('unavailable', `${url}: ${code ?? e.name ?? 'error'}${e.message ? ` (${e.message.split('\n')[0]})` : ''}`, {url, cause: error})
+  return new StorageError('unavailable', `${url}: ${code ?? e.name ?? 'error'}${e.message ? ` (${e.message.split('\n')[0]})` : ''}`, {
+    url,
+    cause: error,
+  })
 }
 
-
-export function azureBucketOptions(account: string, container: string, urlEndpoint: string | undefined, options: StorageOptions): AzureBucketOptions {
-  return {account, container, urlEndpoint, ...options.azure, attempts: options.attempts, idleTimeoutMs: options.idleTimeoutMs, logger: options.logger}
+export function azureBucketOptions(
+  account: string,
+  container: string,
+  urlEndpoint: string | undefined,
+  options: StorageOptions,
+): AzureBucketOptions {
+  return {
+    account,
+    container,
+    urlEndpoint,
+    ...options.azure,
+    attempts: options.attempts,
+    idleTimeoutMs: options.idleTimeoutMs,
+    logger: options.logger,
+  }
 }

@@ -76,7 +76,7 @@ describe('chunksOf', () => {
 describe('splitBody', () => {
   const source = (...chunks: string[]): Readable => Readable.from(chunks.map((c) => Buffer.from(c)))
 
-  it('cuts a long stream into parts of exactly the part size, made of the stream\'s own buffers', async () => {
+  it("cuts a long stream into parts of exactly the part size, made of the stream's own buffers", async () => {
     const chunks = ['abcd', 'efg', 'hijklmn', 'o'].map((c) => Buffer.from(c))
     const split = await splitBody(Readable.from(chunks), 5)
     if (!('parts' in split)) throw new Error('expected parts')

@@ -45,7 +45,11 @@ export const hexToBase64 = (hex: string): string => Buffer.from(hex, 'hex').toSt
  * Checks what arrived against what the caller declared: a short or altered
  * body must never be committed as the object.
  */
-export function checkBody(url: string, got: {bytes: number; md5: string}, want: {size?: number | undefined; md5?: string | undefined}): void {
+export function checkBody(
+  url: string,
+  got: {bytes: number; md5: string},
+  want: {size?: number | undefined; md5?: string | undefined},
+): void {
   if (want.size !== undefined && got.bytes !== want.size) {
     throw new StorageError('corrupt', `${url}: received ${got.bytes} bytes, expected ${want.size}`, {url})
   }
@@ -103,7 +107,10 @@ export async function* partsOf(body: Readable, size: number): AsyncGenerator<Par
  * stream that ends within its first part, is `single`; anything longer comes
  * back as `parts` of `partSize` bytes.
  */
-export async function splitBody(body: Readable | Buffer | string, partSize: number): Promise<{single: Buffer} | {parts: AsyncIterable<Part>}> {
+export async function splitBody(
+  body: Readable | Buffer | string,
+  partSize: number,
+): Promise<{single: Buffer} | {parts: AsyncIterable<Part>}> {
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     const data = Buffer.from(body)
     if (data.length <= partSize) return {single: data}
@@ -127,7 +134,12 @@ export async function splitBody(body: Readable | Buffer | string, partSize: numb
  * bytes received) instead of a bare socket error or a silent short read. The
  * caller resumes with `read(key, {start: offset + received})`.
  */
-export function guardBody(body: Readable, url: string, expected: number | undefined, mapError?: (error: unknown) => Error | undefined): Readable {
+export function guardBody(
+  body: Readable,
+  url: string,
+  expected: number | undefined,
+  mapError?: (error: unknown) => Error | undefined,
+): Readable {
   let received = 0
   const out = new Transform({
     // Room for a few MiB in flight: with the default 16 KiB the socket is paused and resumed
@@ -147,11 +159,18 @@ export function guardBody(body: Readable, url: string, expected: number | undefi
     const mapped = mapError?.(error)
     if (mapped) return void out.destroy(mapped)
     const why = error.code ?? error.name ?? 'error'
-    out.destroy(new StorageError('unavailable', `${url}: the connection failed after ${received}${expected === undefined ? '' : ` of ${expected}`} bytes (${why})`, {url, cause: error}))
+    out.destroy(
+      new StorageError(
+        'unavailable',
+        `${url}: the connection failed after ${received}${expected === undefined ? '' : ` of ${expected}`} bytes (${why})`,
+        {url, cause: error},
+      ),
+    )
   })
   // A body whose socket closes without an error or an end ("aborted") must not look like a clean end.
   body.on('close', () => {
-    if (!body.readableEnded && !out.destroyed) out.destroy(new StorageError('unavailable', `${url}: the connection closed after ${received} bytes`, {url}))
+    if (!body.readableEnded && !out.destroyed)
+      out.destroy(new StorageError('unavailable', `${url}: the connection closed after ${received} bytes`, {url}))
   })
   out.on('close', () => {
     if (!body.destroyed) body.destroy()

@@ -68,7 +68,11 @@ for (const fixture of BACKENDS) {
       const data = randomBytes(20 * MiB)
       const md5 = createHash('md5').update(data).digest('hex')
       let progress = 0
-      const written = await t.writer.write(w('big/blob.bin'), chunked(data), {size: data.length, contentType: 'application/octet-stream', onProgress: (b) => (progress = b)})
+      const written = await t.writer.write(w('big/blob.bin'), chunked(data), {
+        size: data.length,
+        contentType: 'application/octet-stream',
+        onProgress: (b) => (progress = b),
+      })
       expect(written.size).toBe(data.length)
       if (written.md5) expect(written.md5).toBe(md5)
       expect(progress).toBeGreaterThan(0)
@@ -111,31 +115,36 @@ for (const fixture of BACKENDS) {
       }
     })
 
-    it.skipIf(!fixture.enforcesPreconditions)('Given an object replaced while read to a file, then precondition-failed and no file: never two versions spliced', async () => {
-      await t.writer.write(w('ranged/moving.bin'), randomBytes(2 * MiB))
-      // The second range is asked for only once the object was replaced.
-      const replaceOnSecond = <A extends unknown[], R>(original: (...args: A) => Promise<R>) => {
-        let calls = 0
-        return async (...args: A): Promise<R> => {
-          if (++calls === 2) await t.writer.write(w('ranged/moving.bin'), randomBytes(2 * MiB))
-          return original(...args)
+    it.skipIf(!fixture.enforcesPreconditions)(
+      'Given an object replaced while read to a file, then precondition-failed and no file: never two versions spliced',
+      async () => {
+        await t.writer.write(w('ranged/moving.bin'), randomBytes(2 * MiB))
+        // The second range is asked for only once the object was replaced.
+        const replaceOnSecond = <A extends unknown[], R>(original: (...args: A) => Promise<R>) => {
+          let calls = 0
+          return async (...args: A): Promise<R> => {
+            if (++calls === 2) await t.writer.write(w('ranged/moving.bin'), randomBytes(2 * MiB))
+            return original(...args)
+          }
         }
-      }
-      const directRead = t.reader.directRead?.bind(t.reader)
-      const read = t.reader.read.bind(t.reader)
-      const spy = directRead
-        ? vi.spyOn(t.reader as Required<Bucket>, 'directRead').mockImplementation(replaceOnSecond(directRead))
-        : vi.spyOn(t.reader, 'read').mockImplementation(replaceOnSecond(read))
-      const dir = await mkdtemp(join(tmpdir(), 'mantle-moving-'))
-      try {
-        const error = await rejection(readToFile(t.reader, r('ranged/moving.bin'), join(dir, 'img.bin'), {partSize: MiB, parallelFrom: 0, concurrency: 1}))
-        expect(isStorageError(error, 'precondition-failed')).toBe(true)
-        expect(await readdir(dir)).toEqual([])
-      } finally {
-        spy.mockRestore()
-        await rm(dir, {recursive: true, force: true})
-      }
-    })
+        const directRead = t.reader.directRead?.bind(t.reader)
+        const read = t.reader.read.bind(t.reader)
+        const spy = directRead
+          ? vi.spyOn(t.reader as Required<Bucket>, 'directRead').mockImplementation(replaceOnSecond(directRead))
+          : vi.spyOn(t.reader, 'read').mockImplementation(replaceOnSecond(read))
+        const dir = await mkdtemp(join(tmpdir(), 'mantle-moving-'))
+        try {
+          const error = await rejection(
+            readToFile(t.reader, r('ranged/moving.bin'), join(dir, 'img.bin'), {partSize: MiB, parallelFrom: 0, concurrency: 1}),
+          )
+          expect(isStorageError(error, 'precondition-failed')).toBe(true)
+          expect(await readdir(dir)).toEqual([])
+        } finally {
+          spy.mockRestore()
+          await rm(dir, {recursive: true, force: true})
+        }
+      },
+    )
 
     it('Given a read that starts at the end of the object, when read, then range-not-satisfiable carries the size', async () => {
       await t.writer.write(w('done.txt'), 'complete')
@@ -158,16 +167,19 @@ for (const fixture of BACKENDS) {
       expect(await collect(t.reader, r(''), 'tree', '/')).toEqual(['tree/', 'treetop.txt'])
     })
 
-    it.skipIf(fixture.readOnly)('Given content type and cache control, when written, then stat reports them where the backend keeps metadata', async () => {
-      await t.writer.write(w('meta/page.html'), '<p>hi</p>', {contentType: 'text/html', cacheControl: 'public, max-age=60'})
-      const info = await t.reader.stat(r('meta/page.html'))
-      expect(info).toMatchObject({key: r('meta/page.html'), size: 9})
-      expect(info?.generation).toBeTruthy()
-      if (t.reader.metadata) {
-        expect(info?.contentType).toMatch(/^text\/html/)
-        expect(info?.cacheControl).toBe('public, max-age=60')
-      }
-    })
+    it.skipIf(fixture.readOnly)(
+      'Given content type and cache control, when written, then stat reports them where the backend keeps metadata',
+      async () => {
+        await t.writer.write(w('meta/page.html'), '<p>hi</p>', {contentType: 'text/html', cacheControl: 'public, max-age=60'})
+        const info = await t.reader.stat(r('meta/page.html'))
+        expect(info).toMatchObject({key: r('meta/page.html'), size: 9})
+        expect(info?.generation).toBeTruthy()
+        if (t.reader.metadata) {
+          expect(info?.contentType).toMatch(/^text\/html/)
+          expect(info?.cacheControl).toBe('public, max-age=60')
+        }
+      },
+    )
 
     it.skipIf(fixture.readOnly)('Given an object, when copied, then the copy has the same bytes', async () => {
       await t.writer.write(w('copy/src.txt'), 'copy me', {contentType: 'text/plain'})
@@ -176,25 +188,31 @@ for (const fixture of BACKENDS) {
       expect(await text((await t.reader.read(r('copy/dst.txt'))).body)).toBe('copy me')
     })
 
-    it.skipIf(!writable || !fixture.enforcesPreconditions)('Given an existing object, when written create-only, then precondition-failed and the object is unchanged', async () => {
-      await t.writer.write(w('pre/once.txt'), 'first', {precondition: {ifNotExists: true}})
-      const error = await rejection(t.writer.write(w('pre/once.txt'), 'second', {precondition: {ifNotExists: true}}))
-      expect(isStorageError(error, 'precondition-failed')).toBe(true)
-      expect(await text((await t.reader.read(r('pre/once.txt'))).body)).toBe('first')
-    })
+    it.skipIf(!writable || !fixture.enforcesPreconditions)(
+      'Given an existing object, when written create-only, then precondition-failed and the object is unchanged',
+      async () => {
+        await t.writer.write(w('pre/once.txt'), 'first', {precondition: {ifNotExists: true}})
+        const error = await rejection(t.writer.write(w('pre/once.txt'), 'second', {precondition: {ifNotExists: true}}))
+        expect(isStorageError(error, 'precondition-failed')).toBe(true)
+        expect(await text((await t.reader.read(r('pre/once.txt'))).body)).toBe('first')
+      },
+    )
 
-    it.skipIf(!writable || !fixture.enforcesPreconditions)('Given a stale generation, when deleting or overwriting, then precondition-failed; with the current one, it succeeds', async () => {
-      const first = await t.writer.write(w('pre/gen.txt'), 'v1')
-      const second = await t.writer.write(w('pre/gen.txt'), 'v2 longer', {precondition: {ifGenerationMatch: first.generation!}})
-      expect(second.generation).not.toBe(first.generation)
-      const stale = await rejection(t.writer.delete(w('pre/gen.txt'), {precondition: {ifGenerationMatch: first.generation!}}))
-      expect(isStorageError(stale, 'precondition-failed')).toBe(true)
-      const staleWrite = await rejection(t.writer.write(w('pre/gen.txt'), 'v3', {precondition: {ifGenerationMatch: first.generation!}}))
-      expect(isStorageError(staleWrite, 'precondition-failed')).toBe(true)
-      expect(await t.reader.stat(r('pre/gen.txt'))).toMatchObject({size: 9})
-      await t.writer.delete(w('pre/gen.txt'), {precondition: {ifGenerationMatch: second.generation!}})
-      expect(await t.reader.stat(r('pre/gen.txt'))).toBeUndefined()
-    })
+    it.skipIf(!writable || !fixture.enforcesPreconditions)(
+      'Given a stale generation, when deleting or overwriting, then precondition-failed; with the current one, it succeeds',
+      async () => {
+        const first = await t.writer.write(w('pre/gen.txt'), 'v1')
+        const second = await t.writer.write(w('pre/gen.txt'), 'v2 longer', {precondition: {ifGenerationMatch: first.generation!}})
+        expect(second.generation).not.toBe(first.generation)
+        const stale = await rejection(t.writer.delete(w('pre/gen.txt'), {precondition: {ifGenerationMatch: first.generation!}}))
+        expect(isStorageError(stale, 'precondition-failed')).toBe(true)
+        const staleWrite = await rejection(t.writer.write(w('pre/gen.txt'), 'v3', {precondition: {ifGenerationMatch: first.generation!}}))
+        expect(isStorageError(staleWrite, 'precondition-failed')).toBe(true)
+        expect(await t.reader.stat(r('pre/gen.txt'))).toMatchObject({size: 9})
+        await t.writer.delete(w('pre/gen.txt'), {precondition: {ifGenerationMatch: second.generation!}})
+        expect(await t.reader.stat(r('pre/gen.txt'))).toBeUndefined()
+      },
+    )
 
     it.skipIf(!fixture.readOnly)('Given a read-only mirror, when writing, then read-only (exit 2)', async () => {
       const error = await rejection(t.reader.write(r('x.txt'), 'x'))

@@ -10,7 +10,9 @@ import {isStorageError} from './errors.js'
 const DATA = randomBytes(3 * 1024 * 1024 + 123)
 
 /** Serves DATA with ranges, unless a handler says otherwise; records each request's range and authorization. */
-async function serve(handler?: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<{url: string; seen: {range?: string; authorization?: string}[]; server: Server}> {
+async function serve(
+  handler?: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Promise<{url: string; seen: {range?: string; authorization?: string}[]; server: Server}> {
   const seen: {range?: string; authorization?: string}[] = []
   const server = createServer((req, res) => {
     seen.push({range: req.headers.range, authorization: req.headers.authorization})
@@ -52,7 +54,11 @@ describe('getRange: a ranged GET straight from the socket', () => {
       return false
     })
     const sink = collect()
-    await getRange({url: url.replace(/\/obj$/, '/a/./b/../obj%20x?x-id=GetObject')}, 's3://b/a/./b/../obj x', {start: 0, end: 9, onChunk: sink.onChunk})
+    await getRange({url: url.replace(/\/obj$/, '/a/./b/../obj%20x?x-id=GetObject')}, 's3://b/a/./b/../obj x', {
+      start: 0,
+      end: 9,
+      onChunk: sink.onChunk,
+    })
     expect(paths).toEqual(['/a/./b/../obj%20x?x-id=GetObject'])
     expect(sink.bytes().equals(DATA.subarray(0, 10))).toBe(true)
   })
@@ -128,7 +134,11 @@ describe('getRange: a ranged GET straight from the socket', () => {
     })
     const elsewhere = await serve((_req, res) => Boolean(res.writeHead(307, {location: target.url}).end()))
     const sink = collect()
-    await getRange({url: sameOrigin.url.replace(/obj$/, 'old'), headers: {authorization: 'Bearer t'}}, 'u', {start: 0, end: 9, onChunk: sink.onChunk})
+    await getRange({url: sameOrigin.url.replace(/obj$/, 'old'), headers: {authorization: 'Bearer t'}}, 'u', {
+      start: 0,
+      end: 9,
+      onChunk: sink.onChunk,
+    })
     expect(sameOrigin.seen.map((s) => s.authorization)).toEqual(['Bearer t', 'Bearer t'])
     await getRange({url: elsewhere.url, headers: {authorization: 'Bearer t'}}, 'u', {start: 0, end: 9, onChunk: () => undefined})
     expect(target.seen).toEqual([{range: 'bytes=0-9', authorization: undefined}])
@@ -136,7 +146,9 @@ describe('getRange: a ranged GET straight from the socket', () => {
   })
 
   it('stops at once when aborted', async () => {
-    const {url} = await serve((_req, res) => Boolean(res.writeHead(206, {'content-range': `bytes 0-99/${DATA.length}`, 'content-length': '100'})))
+    const {url} = await serve((_req, res) =>
+      Boolean(res.writeHead(206, {'content-range': `bytes 0-99/${DATA.length}`, 'content-length': '100'})),
+    )
     const controller = new AbortController()
     const pending = getRange({url}, 'u', {start: 0, end: 99, signal: controller.signal, onChunk: () => undefined}).catch((e: unknown) => e)
     setTimeout(() => controller.abort(new Error('stopped by the user')), 100)

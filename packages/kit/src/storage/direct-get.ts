@@ -92,20 +92,32 @@ function getOnce(target: DirectRead, url: string, options: GetRangeOptions): Pro
       if (status >= 300 && status < 400 && h.headers.has('location')) {
         const to = new URL(h.headers.get('location')!, u)
         // Credentials go only where they were meant for.
-        const kept = Object.fromEntries(Object.entries(target.headers ?? {}).filter(([k]) => to.origin === u.origin || k.toLowerCase() !== 'authorization'))
+        const kept = Object.fromEntries(
+          Object.entries(target.headers ?? {}).filter(([k]) => to.origin === u.origin || k.toLowerCase() !== 'authorization'),
+        )
         return {url: to.href, headers: kept}
       }
       if (status === 206) {
         const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(h.headers.get('content-range') ?? '')
         if (!range || Number(range[1]) !== options.start) {
-          return new StorageError('unsupported', `${url}: the server answered another range (${h.headers.get('content-range') ?? 'none'}) than bytes ${options.start}-${options.end}`, {url})
+          return new StorageError(
+            'unsupported',
+            `${url}: the server answered another range (${h.headers.get('content-range') ?? 'none'}) than bytes ${options.start}-${options.end}`,
+            {url},
+          )
         }
       } else if (status === 200) {
         // The whole object instead of a range: fine from byte 0 (the caller wants it all), not for a resume.
         if (options.start !== 0) return new StorageError('unsupported', `${url}: the server does not honour byte ranges`, {url})
       } else {
         const total = /^bytes \*\/(\d+)$/.exec(h.headers.get('content-range') ?? '')?.[1]
-        return storageErrorFromStatus(status, url, status === 416 && total !== undefined ? {size: Number(total), detail: `range starts at ${options.start}, the object has ${total} bytes`} : {})
+        return storageErrorFromStatus(
+          status,
+          url,
+          status === 416 && total !== undefined
+            ? {size: Number(total), detail: `range starts at ${options.start}, the object has ${total} bytes`}
+            : {},
+        )
       }
       if (h.headers.get('transfer-encoding')?.toLowerCase().includes('chunked')) {
         return new StorageError('unsupported', `${url}: a chunked answer to a range request`, {url})
@@ -172,7 +184,9 @@ function getOnce(target: DirectRead, url: string, options: GetRangeOptions): Pro
       socket.once('error', (error) => finish(error))
       socket.once('close', () => {
         if (!head) return finish(Object.assign(new Error(`${url}: the connection closed before an answer`), {code: 'ECONNRESET'}))
-        finish(Object.assign(new Error(`${url}: the connection closed with ${remaining} bytes of the range still due`), {code: 'ECONNRESET'}))
+        finish(
+          Object.assign(new Error(`${url}: the connection closed with ${remaining} bytes of the range still due`), {code: 'ECONNRESET'}),
+        )
       })
     }
   })

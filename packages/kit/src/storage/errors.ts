@@ -29,7 +29,14 @@ export type StorageErrorCode =
   | 'corrupt'
   | 'unavailable'
 
-const USAGE_CODES: ReadonlySet<StorageErrorCode> = new Set(['invalid-url', 'bucket-not-found', 'not-found', 'access-denied', 'read-only', 'unsupported'])
+const USAGE_CODES: ReadonlySet<StorageErrorCode> = new Set([
+  'invalid-url',
+  'bucket-not-found',
+  'not-found',
+  'access-denied',
+  'read-only',
+  'unsupported',
+])
 
 const STORAGE_BRAND = Symbol.for('mantle.storage-error')
 
@@ -63,13 +70,20 @@ export function isStorageError(error: unknown, code?: StorageErrorCode): error i
 }
 
 /** The StorageError for an HTTP status, for backends that see raw statuses. */
-export function storageErrorFromStatus(status: number, url: string, options: StorageErrorOptions & {detail?: string | undefined} = {}): StorageError {
+export function storageErrorFromStatus(
+  status: number,
+  url: string,
+  options: StorageErrorOptions & {detail?: string | undefined} = {},
+): StorageError {
   const detail = options.detail ? `: ${options.detail}` : ''
   const opts = {...options, url}
   switch (status) {
     case 401:
     case 403:
-      return new StorageError('access-denied', `${url}: access denied (HTTP ${status})${detail}`, {hint: 'check the credentials and their permissions', ...opts})
+      return new StorageError('access-denied', `${url}: access denied (HTTP ${status})${detail}`, {
+        hint: 'check the credentials and their permissions',
+        ...opts,
+      })
     case 404:
       return new StorageError('not-found', `${url}: not found (HTTP 404)${detail}`, opts)
     case 409:

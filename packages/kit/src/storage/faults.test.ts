@@ -59,7 +59,10 @@ const TARGETS: Target[] = [
     upstream: () => hostPort(env.MANTLE_TEST_S3_ENDPOINT!),
     open: async (origin) => {
       const base = storageOptionsFromEnv(env)
-      return {bucket: await openBucket(`s3://${env.MANTLE_TEST_S3_BUCKET}/`, {...base, ...FAST, s3: {...base.s3, endpoint: origin}}), base: run}
+      return {
+        bucket: await openBucket(`s3://${env.MANTLE_TEST_S3_BUCKET}/`, {...base, ...FAST, s3: {...base.s3, endpoint: origin}}),
+        base: run,
+      }
     },
     direct: () => openBucket(`s3://${env.MANTLE_TEST_S3_BUCKET}/`, storageOptionsFromEnv(env)),
     uploadSurvivesReset: true,
@@ -69,8 +72,17 @@ const TARGETS: Target[] = [
     available: backendAvailable(fixture('azure')),
     upstream: () => hostPort(env.MANTLE_TEST_AZURE_ENDPOINT!),
     open: async (origin) => {
-      const cs = env.MANTLE_TEST_AZURE_CONNECTION_STRING!.replace(/BlobEndpoint=[^;]+/, `BlobEndpoint=${origin}/${env.MANTLE_TEST_AZURE_ACCOUNT}`)
-      return {bucket: await openBucket(`az://${env.MANTLE_TEST_AZURE_ACCOUNT}/${env.MANTLE_TEST_AZURE_CONTAINER}/`, {...FAST, azure: {connectionString: cs}}), base: run}
+      const cs = env.MANTLE_TEST_AZURE_CONNECTION_STRING!.replace(
+        /BlobEndpoint=[^;]+/,
+        `BlobEndpoint=${origin}/${env.MANTLE_TEST_AZURE_ACCOUNT}`,
+      )
+      return {
+        bucket: await openBucket(`az://${env.MANTLE_TEST_AZURE_ACCOUNT}/${env.MANTLE_TEST_AZURE_CONTAINER}/`, {
+          ...FAST,
+          azure: {connectionString: cs},
+        }),
+        base: run,
+      }
     },
     direct: () => openBucket(`az://${env.MANTLE_TEST_AZURE_ACCOUNT}/${env.MANTLE_TEST_AZURE_CONTAINER}/`, storageOptionsFromEnv(env)),
     uploadSurvivesReset: true,
@@ -79,7 +91,13 @@ const TARGETS: Target[] = [
     name: 'gcs (firebase emulator)',
     available: backendAvailable(fixture('gcs')),
     upstream: () => hostPort(env.MANTLE_TEST_GCS_ENDPOINT!),
-    open: async (origin) => ({bucket: await openBucket(`gs://${env.MANTLE_TEST_GCS_BUCKET}/`, {...FAST, gcs: {apiEndpoint: origin, clientOptions: {projectId: 'mantle-test'}}}), base: run}),
+    open: async (origin) => ({
+      bucket: await openBucket(`gs://${env.MANTLE_TEST_GCS_BUCKET}/`, {
+        ...FAST,
+        gcs: {apiEndpoint: origin, clientOptions: {projectId: 'mantle-test'}},
+      }),
+      base: run,
+    }),
     direct: () => openBucket(`gs://${env.MANTLE_TEST_GCS_BUCKET}/`, storageOptionsFromEnv(env)),
     connectionsBeforeBytes: 1,
   },
@@ -147,26 +165,31 @@ describe('faults through a TCP proxy', () => {
 
   for (const t of TARGETS) {
     describe.skipIf(!t.available)(t.name, () => {
-      it.skipIf(t.readOnly)('Given connections reset mid-upload, when writing 20 MiB, then it completes via retry with the right bytes, or fails clearly leaving no object', async () => {
-        const {bucket, base} = await through(t, {kind: 'reset', direction: 'upload', afterBytes: 3 * MiB})
-        const key = `${base}reset-upload.bin`
-        const outcome = await bucket.write(key, Readable.from([DATA.subarray(0, 7 * MiB), DATA.subarray(7 * MiB)]), {size: DATA.length}).then(
-          () => 'ok',
-          (e: unknown) => e,
-        )
-        expect(proxy!.injected).toBeGreaterThan(0)
-        const direct = await t.direct()
-        if (outcome === 'ok') {
-          expect((await readResuming(direct, key)).md5).toBe(MD5)
-        } else {
-          expect(isStorageError(outcome)).toBe(true)
-          expect((outcome as Error).message).not.toContain('\n')
-          const left = await direct.stat(key)
-          if (left) expect((await readResuming(direct, key)).md5).toBe(MD5)
-        }
-        if (t.uploadSurvivesReset) expect(outcome).toBe('ok')
-        else if (outcome !== 'ok') expect((outcome as Error).message).toMatch(/ECONNRESET/)
-      })
+      it.skipIf(t.readOnly)(
+        'Given connections reset mid-upload, when writing 20 MiB, then it completes via retry with the right bytes, or fails clearly leaving no object',
+        async () => {
+          const {bucket, base} = await through(t, {kind: 'reset', direction: 'upload', afterBytes: 3 * MiB})
+          const key = `${base}reset-upload.bin`
+          const outcome = await bucket
+            .write(key, Readable.from([DATA.subarray(0, 7 * MiB), DATA.subarray(7 * MiB)]), {size: DATA.length})
+            .then(
+              () => 'ok',
+              (e: unknown) => e,
+            )
+          expect(proxy!.injected).toBeGreaterThan(0)
+          const direct = await t.direct()
+          if (outcome === 'ok') {
+            expect((await readResuming(direct, key)).md5).toBe(MD5)
+          } else {
+            expect(isStorageError(outcome)).toBe(true)
+            expect((outcome as Error).message).not.toContain('\n')
+            const left = await direct.stat(key)
+            if (left) expect((await readResuming(direct, key)).md5).toBe(MD5)
+          }
+          if (t.uploadSurvivesReset) expect(outcome).toBe('ok')
+          else if (outcome !== 'ok') expect((outcome as Error).message).toMatch(/ECONNRESET/)
+        },
+      )
 
       it('Given a connection reset mid-download, when reading, then a clear error and a resumed read gives the right bytes', async () => {
         const key = t.readOnly ? 'big.bin' : `${run}download.bin`

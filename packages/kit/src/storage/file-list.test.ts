@@ -38,7 +38,12 @@ describe('local directory listings', () => {
     expect(keys(full)).toEqual(['a.txt', 'b/1.txt', 'b/2.txt', 'b/link.txt', 'c/d/e.txt'])
     expect(full.every((e) => e.type === 'object' && e.object.generation !== undefined && e.object.size > 0)).toBe(true)
     // Plain files carry no generation; a symbolic link was stat'ed anyway to learn what it points at.
-    expect(keys(bare.filter((e) => e.type === 'object' && e.object.generation === undefined))).toEqual(['a.txt', 'b/1.txt', 'b/2.txt', 'c/d/e.txt'])
+    expect(keys(bare.filter((e) => e.type === 'object' && e.object.generation === undefined))).toEqual([
+      'a.txt',
+      'b/1.txt',
+      'b/2.txt',
+      'c/d/e.txt',
+    ])
   })
 
   it('Given a delimiter, when listed, then sub-prefixes roll up as object stores do', async () => {

@@ -8,7 +8,18 @@ import {pathToFileURL} from 'node:url'
 
 import {checkBody, HashingStream, md5Hex, toStream} from './body.js'
 import {isStorageError, StorageError} from './errors.js'
-import type {Bucket, DeleteOptions, IncompleteUpload, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
+import type {
+  Bucket,
+  DeleteOptions,
+  IncompleteUpload,
+  ListEntry,
+  ListOptions,
+  ObjectInfo,
+  Precondition,
+  ReadOptions,
+  ReadResult,
+  WriteOptions,
+} from './types.js'
 import {sortEntries} from './url.js'
 
 /** Files up to this size are hashed from one read. */
@@ -91,7 +102,8 @@ export class FileBucket implements Bucket {
         hint: 'index pages on a local directory use index.html only',
       })
     }
-    if (key.split('/').pop()!.includes(PARTIAL)) throw new StorageError('invalid-url', `${this.urlOf(key)}: names containing ${PARTIAL} are reserved`)
+    if (key.split('/').pop()!.includes(PARTIAL))
+      throw new StorageError('invalid-url', `${this.urlOf(key)}: names containing ${PARTIAL} are reserved`)
     return this.path(key)
   }
 
@@ -323,7 +335,8 @@ export class FileBucket implements Bucket {
   }
 
   async abortUpload(upload: IncompleteUpload): Promise<void> {
-    if (!upload.id.includes(PARTIAL) || upload.id.includes('/')) throw new StorageError('invalid-url', `${this.urlOf(upload.key)}: ${upload.id} is not a temporary file of a write`)
+    if (!upload.id.includes(PARTIAL) || upload.id.includes('/'))
+      throw new StorageError('invalid-url', `${this.urlOf(upload.key)}: ${upload.id} is not a temporary file of a write`)
     await unlink(join(dirname(this.objectPath(upload.key)), upload.id)).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw mapFsError(error, this.urlOf(upload.key))
     })
@@ -332,7 +345,8 @@ export class FileBucket implements Bucket {
   /** After a write of `key` succeeded: temporary files of the same name older than `before`, left by killed writers, go. */
   private async removeStaleTemps(key: string, before: number): Promise<void> {
     for await (const upload of this.incompleteUploads({prefix: key})) {
-      if (upload.key === key && upload.initiated && upload.initiated.getTime() < before) await this.abortUpload(upload).catch(() => undefined)
+      if (upload.key === key && upload.initiated && upload.initiated.getTime() < before)
+        await this.abortUpload(upload).catch(() => undefined)
     }
   }
 
@@ -349,7 +363,11 @@ export class FileBucket implements Bucket {
     const current = await this.stat(key)
     if (current?.generation !== precondition.ifGenerationMatch) {
       const url = this.urlOf(key)
-      throw new StorageError('precondition-failed', `${url}: changed by someone else (generation ${current?.generation ?? 'none'}, expected ${precondition.ifGenerationMatch})`, {url})
+      throw new StorageError(
+        'precondition-failed',
+        `${url}: changed by someone else (generation ${current?.generation ?? 'none'}, expected ${precondition.ifGenerationMatch})`,
+        {url},
+      )
     }
   }
 

@@ -24,7 +24,15 @@ const PRECONDITION_FAILED = {
   error: {
     code: 412,
     message: 'At least one of the pre-conditions you specified did not hold.',
-    errors: [{message: 'At least one of the pre-conditions you specified did not hold.', domain: 'global', reason: 'conditionNotMet', locationType: 'header', location: 'If-Match'}],
+    errors: [
+      {
+        message: 'At least one of the pre-conditions you specified did not hold.',
+        domain: 'global',
+        reason: 'conditionNotMet',
+        locationType: 'header',
+        location: 'If-Match',
+      },
+    ],
   },
 }
 const objectResource = (name: string, generation: string, body: string) => ({
@@ -101,7 +109,13 @@ describe('gcs preconditions (recorded responses)', () => {
     nock(ENDPOINT)
       .get('/storage/v1/b/nobucket/o')
       .query(true)
-      .reply(404, {error: {code: 404, message: 'The specified bucket does not exist.', errors: [{message: 'The specified bucket does not exist.', domain: 'global', reason: 'notFound'}]}})
+      .reply(404, {
+        error: {
+          code: 404,
+          message: 'The specified bucket does not exist.',
+          errors: [{message: 'The specified bucket does not exist.', domain: 'global', reason: 'notFound'}],
+        },
+      })
     const bucket = await openBucket('gs://nobucket/', {gcs: {apiEndpoint: ENDPOINT}, attempts: 1})
     const error = await (async () => {
       for await (const _ of bucket.list()) void _
@@ -119,21 +133,33 @@ describe('gcs preconditions (recorded responses)', () => {
       requests.push(`${req.method} ${req.url} ${req.headers.range ?? ''}`.trim())
       const url = new URL(req.url ?? '', 'http://x')
       if (url.pathname !== '/storage/v1/b/releases/o/a%2Fimg.bin') return void res.writeHead(404).end()
-      if (url.searchParams.get('alt') !== 'media') return void res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify(resource))
+      if (url.searchParams.get('alt') !== 'media')
+        return void res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify(resource))
       if (url.searchParams.get('generation') !== '1700000000000005') return void res.writeHead(404).end()
       const [, from, to] = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '') ?? []
       const part = body.slice(Number(from), Number(to) + 1)
-      res.writeHead(206, {'content-range': `bytes ${from}-${Number(from) + part.length - 1}/${body.length}`, 'content-length': String(part.length)}).end(part)
+      res
+        .writeHead(206, {
+          'content-range': `bytes ${from}-${Number(from) + part.length - 1}/${body.length}`,
+          'content-length': String(part.length),
+        })
+        .end(part)
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     nock.enableNetConnect('127.0.0.1')
     const dir = await mkdtemp(join(tmpdir(), 'gcs-read-'))
     try {
-      const bucket = await openBucket('gs://releases/', {gcs: {apiEndpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`}, attempts: 1})
+      const bucket = await openBucket('gs://releases/', {
+        gcs: {apiEndpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`},
+        attempts: 1,
+      })
       await readToFile(bucket, 'a/img.bin', join(dir, 'img.bin'))
       expect(await readFile(join(dir, 'img.bin'), 'utf8')).toBe(body)
       // One metadata request, then the bytes of that generation.
-      expect(requests).toEqual(['GET /storage/v1/b/releases/o/a%2Fimg.bin?', `GET /storage/v1/b/releases/o/a%2Fimg.bin?alt=media&generation=1700000000000005 bytes=0-${body.length - 1}`])
+      expect(requests).toEqual([
+        'GET /storage/v1/b/releases/o/a%2Fimg.bin?',
+        `GET /storage/v1/b/releases/o/a%2Fimg.bin?alt=media&generation=1700000000000005 bytes=0-${body.length - 1}`,
+      ])
     } finally {
       server.close()
       await rm(dir, {recursive: true, force: true})

@@ -12,12 +12,26 @@ import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import type {StorageOptions} from './open.js'
 import {gcsSdk} from './sdks.js'
 import {sortEntries} from './url.js'
-import type {Bucket, DeleteOptions, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
+import type {
+  Bucket,
+  DeleteOptions,
+  ListEntry,
+  ListOptions,
+  ObjectInfo,
+  Precondition,
+  ReadOptions,
+  ReadResult,
+  WriteOptions,
+} from './types.js'
 
 /** Bodies up to this size go in one multipart request; larger ones in a resumable upload. */
 const SINGLE_PUT_MAX = 8 * 1024 * 1024
 
-export type GcsBucketOptions = NonNullable<StorageOptions['gcs']> & {attempts?: number | undefined; idleTimeoutMs?: number | undefined; logger?: Logger | undefined}
+export type GcsBucketOptions = NonNullable<StorageOptions['gcs']> & {
+  attempts?: number | undefined
+  idleTimeoutMs?: number | undefined
+  logger?: Logger | undefined
+}
 
 /**
  * Google Cloud Storage. Uploads are validated by the SDK against the MD5 the
@@ -60,9 +74,18 @@ export class GcsBucket implements Bucket {
     let pageToken: string | undefined
     do {
       const [files, next, response] = await this.call(this.url + (options.prefix ?? ''), () =>
-        this.bucket.getFiles({autoPaginate: false, maxResults: 1000, prefix: options.prefix || undefined, delimiter: options.delimiter, pageToken}),
+        this.bucket.getFiles({
+          autoPaginate: false,
+          maxResults: 1000,
+          prefix: options.prefix || undefined,
+          delimiter: options.delimiter,
+          pageToken,
+        }),
       )
-      const prefixes = ((response as {prefixes?: string[]} | undefined)?.prefixes ?? []).map((prefix): ListEntry => ({type: 'prefix', prefix}))
+      const prefixes = ((response as {prefixes?: string[]} | undefined)?.prefixes ?? []).map((prefix): ListEntry => ({
+        type: 'prefix',
+        prefix,
+      }))
       yield* sortEntries([...files.map((f): ListEntry => ({type: 'object', object: infoOf(f.name, f.metadata)})), ...prefixes])
       pageToken = (next as {pageToken?: string} | null)?.pageToken
       options.signal?.throwIfAborted()
@@ -85,7 +108,10 @@ export class GcsBucket implements Bucket {
     if (!info) throw new StorageError('not-found', `${url}: not found`, {url})
     const start = options.start ?? 0
     if (start > 0 && start >= info.size) {
-      throw new StorageError('range-not-satisfiable', `${url}: range starts at ${start}, the object has ${info.size} bytes`, {url, size: info.size})
+      throw new StorageError('range-not-satisfiable', `${url}: range starts at ${start}, the object has ${info.size} bytes`, {
+        url,
+        size: info.size,
+      })
     }
     const ranged = start > 0 || options.end !== undefined
     // The plain media GET of that generation, as large downloads read: the SDK's read stream stacks five
@@ -93,21 +119,31 @@ export class GcsBucket implements Bucket {
     const direct = await this.directRead(key, info)
     if (direct) {
       const {httpRead} = await import('./http.js')
-      const got = await retry(() => httpRead(direct.url, url, key, {...options, headers: direct.headers, idleTimeoutMs: this.idleTimeoutMs}), {
-        attempts: 5,
-        retryable: (error) => isTransient(error) || isStorageError(error, 'unavailable'),
-      })
+      const got = await retry(
+        () => httpRead(direct.url, url, key, {...options, headers: direct.headers, idleTimeoutMs: this.idleTimeoutMs}),
+        {
+          attempts: 5,
+          retryable: (error) => isTransient(error) || isStorageError(error, 'unavailable'),
+        },
+      )
       // A whole read is checked against the stored MD5, as the SDK checked it.
       const body = !ranged && info.md5 ? checkedBody(got.body, url, info.md5) : got.body
       return {body, offset: got.offset, size: info.size, info}
     }
     const file = this.bucket.file(key, info.generation ? {generation: Number(info.generation)} : {})
     // Whole reads are checked against the stored MD5/CRC32C by the SDK; ranges cannot be.
-    const source = file.createReadStream({...(ranged ? {start, ...(options.end === undefined ? {} : {end: options.end})} : {}), decompress: false, validation: ranged ? false : true})
+    const source = file.createReadStream({
+      ...(ranged ? {start, ...(options.end === undefined ? {} : {end: options.end})} : {}),
+      decompress: false,
+      validation: ranged ? false : true,
+    })
     const expected = (options.end === undefined ? info.size - 1 : Math.min(options.end, info.size - 1)) - start + 1
     if (options.signal) options.signal.addEventListener('abort', () => source.destroy(options.signal!.reason as Error), {once: true})
     // The SDK's own check of a whole read failing is corruption, not a lost connection.
-    const mismatch = (error: unknown): Error | undefined => (/MISMATCH/.test(String((error as {code?: unknown}).code)) ? new StorageError('corrupt', `${url}: the bytes received do not match the stored checksum`, {url, cause: error}) : undefined)
+    const mismatch = (error: unknown): Error | undefined =>
+      /MISMATCH/.test(String((error as {code?: unknown}).code))
+        ? new StorageError('corrupt', `${url}: the bytes received do not match the stored checksum`, {url, cause: error})
+        : undefined
     return {body: guardBody(source, url, expected, mismatch), offset: start, size: info.size, info}
   }
 
@@ -181,7 +217,8 @@ export class GcsBucket implements Bucket {
       await this.call(url, () => this.bucket.file(key).delete(generation === undefined ? {} : {ifGenerationMatch: Number(generation)}))
     } catch (error) {
       if (isStorageError(error, 'not-found') && generation === undefined) return
-      if (isStorageError(error, 'not-found')) throw new StorageError('precondition-failed', `${url}: deleted by someone else`, {url, cause: error})
+      if (isStorageError(error, 'not-found'))
+        throw new StorageError('precondition-failed', `${url}: deleted by someone else`, {url, cause: error})
       throw error
     }
   }
@@ -207,7 +244,11 @@ function checkedBody(body: Readable, url: string, md5: string): Readable {
       },
       flush(callback) {
         const got = hash.digest('hex')
-        callback(got === md5 ? undefined : new StorageError('corrupt', `${url}: the bytes received do not match the stored checksum (MD5 ${got}, stored ${md5})`, {url}))
+        callback(
+          got === md5
+            ? undefined
+            : new StorageError('corrupt', `${url}: the bytes received do not match the stored checksum (MD5 ${got}, stored ${md5})`, {url}),
+        )
       },
     }),
   )
@@ -244,16 +285,30 @@ export function gcsError(error: unknown, url: string, bucketUrl: string): Error 
   if (e.name === 'AbortError') return error as Error
   const message = e.message ?? ''
   if (e.code === 404 && /bucket/i.test(message) && !/object/i.test(message)) {
-    return new StorageError('bucket-not-found', `${bucketUrl}: no such bucket`, {url, cause: error, hint: 'check the bucket name and the endpoint (--gcs-endpoint)'})
+    return new StorageError('bucket-not-found', `${bucketUrl}: no such bucket`, {
+      url,
+      cause: error,
+      hint: 'check the bucket name and the endpoint (--gcs-endpoint)',
+    })
   }
   if (/FILE_NO_UPLOAD|md5|crc32c/i.test(String(e.code)) || /mismatch/i.test(message)) {
-    return new StorageError('corrupt', `${url}: the stored object did not match what was sent (${message.split('\n')[0]})`, {url, cause: error})
+    return new StorageError('corrupt', `${url}: the stored object did not match what was sent (${message.split('\n')[0]})`, {
+      url,
+      cause: error,
+    })
   }
   if (typeof e.code === 'number' && e.code >= 300) return storageErrorFromStatus(e.code, url, {cause: error, detail: e.errors?.[0]?.reason})
   if (/Could not load the default credentials|invalid_grant|Could not refresh access token/i.test(message)) {
-    return new StorageError('access-denied', `${url}: ${message.split('\n')[0]}`, {url, cause: error, hint: 'pass --json-key FILE, or --json-key none for public buckets'})
+    return new StorageError('access-denied', `${url}: ${message.split('\n')[0]}`, {
+      url,
+      cause: error,
+      hint: 'pass --json-key FILE, or --json-key none for public buckets',
+    })
   }
-  return new StorageError('unavailable', `${url}: ${typeof e.code === 'string' ? `${e.code} ` : ''}${message.split('\n')[0] || 'error'}`, {url, cause: error})
+  return new StorageError('unavailable', `${url}: ${typeof e.code === 'string' ? `${e.code} ` : ''}${message.split('\n')[0] || 'error'}`, {
+    url,
+    cause: error,
+  })
 }
 
 export function gcsBucketOptions(options: StorageOptions): GcsBucketOptions {

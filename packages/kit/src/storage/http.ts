@@ -27,21 +27,36 @@ const MAX_REDIRECTS = 5
  * wrappers measured at about half its throughput), following redirects.
  * Resolves once the response starts; the caller reads or discards the body.
  */
-export function httpRequestOnce(method: 'GET' | 'HEAD', url: string, headers: Record<string, string>, options: {idleTimeoutMs?: number | undefined; signal?: AbortSignal | undefined} = {}): Promise<IncomingMessage> {
+export function httpRequestOnce(
+  method: 'GET' | 'HEAD',
+  url: string,
+  headers: Record<string, string>,
+  options: {idleTimeoutMs?: number | undefined; signal?: AbortSignal | undefined} = {},
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const follow = (target: URL, redirects: number): void => {
       const send = target.protocol === 'https:' ? httpsRequest : httpRequest
-      const request = send(target, {method, headers: {'accept-encoding': 'identity', 'user-agent': 'mantle-ts', ...headers}, ...(options.signal ? {signal: options.signal} : {})} as RequestOptions, (response) => {
-        const location = response.headers.location
-        if (location && [301, 302, 303, 307, 308].includes(response.statusCode ?? 0) && redirects < MAX_REDIRECTS) {
-          response.resume()
-          follow(new URL(location, target), redirects + 1)
-          return
-        }
-        // The idle timeout stays on the socket while the body streams.
-        resolve(response)
-      })
-      request.setTimeout(options.idleTimeoutMs ?? 60_000, () => request.destroy(Object.assign(new Error(`no data for ${options.idleTimeoutMs ?? 60_000} ms`), {code: 'ETIMEDOUT'})))
+      const request = send(
+        target,
+        {
+          method,
+          headers: {'accept-encoding': 'identity', 'user-agent': 'mantle-ts', ...headers},
+          ...(options.signal ? {signal: options.signal} : {}),
+        } as RequestOptions,
+        (response) => {
+          const location = response.headers.location
+          if (location && [301, 302, 303, 307, 308].includes(response.statusCode ?? 0) && redirects < MAX_REDIRECTS) {
+            response.resume()
+            follow(new URL(location, target), redirects + 1)
+            return
+          }
+          // The idle timeout stays on the socket while the body streams.
+          resolve(response)
+        },
+      )
+      request.setTimeout(options.idleTimeoutMs ?? 60_000, () =>
+        request.destroy(Object.assign(new Error(`no data for ${options.idleTimeoutMs ?? 60_000} ms`), {code: 'ETIMEDOUT'})),
+      )
       request.on('error', reject)
       request.end()
     }
@@ -54,7 +69,12 @@ export function httpRequestOnce(method: 'GET' | 'HEAD', url: string, headers: Re
  * whole object (offset 0: a resuming caller restarts), 416 range-not-satisfiable
  * with the size; `url` is what messages show (never a signed URL).
  */
-export async function httpRead(requestUrl: string, url: string, key: string, options: ReadOptions & {headers?: Record<string, string> | undefined; idleTimeoutMs?: number | undefined}): Promise<ReadResult> {
+export async function httpRead(
+  requestUrl: string,
+  url: string,
+  key: string,
+  options: ReadOptions & {headers?: Record<string, string> | undefined; idleTimeoutMs?: number | undefined},
+): Promise<ReadResult> {
   const start = options.start ?? 0
   const ranged = start > 0 || options.end !== undefined
   const headers: Record<string, string> = {...options.headers, ...(ranged ? {range: `bytes=${start}-${options.end ?? ''}`} : {})}
@@ -80,7 +100,10 @@ export async function httpRead(requestUrl: string, url: string, key: string, opt
   response.resume()
   if (status === 416) {
     const total = /^bytes \*\/(\d+)$/.exec(header(response.headers, 'content-range') ?? '')?.[1]
-    throw storageErrorFromStatus(416, url, {size: total === undefined ? undefined : Number(total), detail: `range starts at ${start}${total === undefined ? '' : `, the object has ${total} bytes`}`})
+    throw storageErrorFromStatus(416, url, {
+      size: total === undefined ? undefined : Number(total),
+      detail: `range starts at ${start}${total === undefined ? '' : `, the object has ${total} bytes`}`,
+    })
   }
   throw storageErrorFromStatus(status, url)
 }
@@ -117,7 +140,10 @@ export class HttpBucket implements Bucket {
   async stat(key: string, options: {signal?: AbortSignal} = {}): Promise<ObjectInfo | undefined> {
     const url = this.urlOf(key)
     const response = await this.retrying(url, async () => {
-      const r = await httpRequestOnce('HEAD', url, this.options.headers ?? {}, {idleTimeoutMs: this.options.idleTimeoutMs, signal: options.signal})
+      const r = await httpRequestOnce('HEAD', url, this.options.headers ?? {}, {
+        idleTimeoutMs: this.options.idleTimeoutMs,
+        signal: options.signal,
+      })
       r.resume()
       const status = r.statusCode ?? 0
       if (status >= 500 || status === 429) throw storageErrorFromStatus(status, url)
@@ -131,7 +157,9 @@ export class HttpBucket implements Bucket {
 
   async read(key: string, options: ReadOptions = {}): Promise<ReadResult> {
     const url = this.urlOf(key)
-    return this.retrying(url, () => httpRead(url, url, key, {...options, headers: this.options.headers, idleTimeoutMs: this.options.idleTimeoutMs}))
+    return this.retrying(url, () =>
+      httpRead(url, url, key, {...options, headers: this.options.headers, idleTimeoutMs: this.options.idleTimeoutMs}),
+    )
   }
 
   /** The object's URL, pinned to what the stat saw where the mirror gave something to pin to. */
@@ -153,14 +181,18 @@ export class HttpBucket implements Bucket {
 
   private readOnly(key: string): StorageError {
     const url = this.urlOf(key)
-    return new StorageError('read-only', `${url}: HTTP mirrors are read-only`, {url, hint: 'write to the bucket behind the mirror (gs://, s3://, az://)'})
+    return new StorageError('read-only', `${url}: HTTP mirrors are read-only`, {
+      url,
+      hint: 'write to the bucket behind the mirror (gs://, s3://, az://)',
+    })
   }
 
   private retrying<T>(url: string, operation: () => Promise<T>): Promise<T> {
     return retry(operation, {
       attempts: this.options.attempts ?? 5,
       retryable: (error) => isTransient(error) || isStorageError(error, 'unavailable'),
-      onRetry: (error, attempt, delay) => this.options.logger?.debug(`${url}: attempt ${attempt} failed (${(error as Error).message}); retrying in ${delay} ms`),
+      onRetry: (error, attempt, delay) =>
+        this.options.logger?.debug(`${url}: attempt ${attempt} failed (${(error as Error).message}); retrying in ${delay} ms`),
     }).catch((error: unknown) => {
       if (isStorageError(error)) throw error
       const e = error as {code?: string; message: string}

@@ -16,7 +16,16 @@ const TREE = ['a.txt', 'dir/1.txt', 'dir/9/x.bin', 'dir/10/y.bin', 'dir/sub/deep
 
 describe('naturalCompare', () => {
   it('Given numbered names, when sorted, then 9 comes before 10 and text compares as text', () => {
-    expect(['10/', '9/', 'v2.10', 'v2.9', 'b', 'a', '010', '10'].sort(naturalCompare)).toEqual(['9/', '10', '010', '10/', 'a', 'b', 'v2.9', 'v2.10'])
+    expect(['10/', '9/', 'v2.10', 'v2.9', 'b', 'a', '010', '10'].sort(naturalCompare)).toEqual([
+      '9/',
+      '10',
+      '010',
+      '10/',
+      'a',
+      'b',
+      'v2.9',
+      'v2.10',
+    ])
   })
 })
 

@@ -90,7 +90,10 @@ export function buildTree(listing: Listing, includeEmpty: boolean): Map<string, 
   return dirs
 }
 
-const escapeHtml = (s: string): string => (/[&<>"']/.test(s) ? s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;') : s)
+const escapeHtml = (s: string): string =>
+  /[&<>"']/.test(s)
+    ? s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+    : s
 const escapePath = (s: string): string => encodeURIComponent(s).replace(/%2F/g, '/').replace(/'/g, '%27')
 
 /** The listing page of a directory (also its index.html). */
@@ -130,7 +133,11 @@ export async function updateIndexes(options: IndexOptions): Promise<IndexResult>
   const {bucket, logger} = options
   const root = fixPrefix(options.prefix)
   // Keys alone: a local directory then stats only the pages compared below, not every file of the tree.
-  const listing = withoutUnindexable(options.listing ?? (await fetchListing(bucket, root, options.recursive, options.signal, true)), bucket, logger)
+  const listing = withoutUnindexable(
+    options.listing ?? (await fetchListing(bucket, root, options.recursive, options.signal, true)),
+    bucket,
+    logger,
+  )
   // A local directory's keys are machine paths: its pages are titled from the indexed directory down.
   const local = bucket.scheme === 'file'
   const titleRoot = options.titleRoot !== undefined && root.startsWith(fixPrefix(options.titleRoot)) ? fixPrefix(options.titleRoot) : root
@@ -145,7 +152,9 @@ export async function updateIndexes(options: IndexOptions): Promise<IndexResult>
     logger?.notice(`${bucket.urlOf(root)}: a local directory cannot hold the directory objects "p" and "p/"; writing index.html only`)
   }
 
-  const dirs = options.recursive ? [...tree.values()].filter((d) => d.prefix.startsWith(root)) : [tree.get(root) ?? {prefix: root, empty: true, subdirs: [], objects: []}]
+  const dirs = options.recursive
+    ? [...tree.values()].filter((d) => d.prefix.startsWith(root))
+    : [tree.get(root) ?? {prefix: root, empty: true, subdirs: [], objects: []}]
   for (const d of dirs.sort((a, b) => (a.prefix < b.prefix ? -1 : 1))) {
     const page = (): string => renderIndexPage(titleOf(d.prefix), d)
     const deleteIfListed = (key: string): void => {
@@ -170,13 +179,17 @@ export async function updateIndexes(options: IndexOptions): Promise<IndexResult>
     async (job) => {
       const listed = listing.objects.get(job.key)
       // Listed by key alone (no generation): its size and generation come from a stat now.
-      const old = listed && listed.generation === undefined ? await bucket.stat(job.key, options.signal ? {signal: options.signal} : {}) : listed
+      const old =
+        listed && listed.generation === undefined ? await bucket.stat(job.key, options.signal ? {signal: options.signal} : {}) : listed
       if (job.kind === 'delete') {
         const url = bucket.urlOf(job.key)
         if (options.dryRun) logger?.notice(`Would delete ${url}`)
         else {
           logger?.notice(`Deleting ${url}`)
-          await bucket.delete(job.key, {precondition: old?.generation ? {ifGenerationMatch: old.generation} : {}, ...(options.signal ? {signal: options.signal} : {})})
+          await bucket.delete(job.key, {
+            precondition: old?.generation ? {ifGenerationMatch: old.generation} : {},
+            ...(options.signal ? {signal: options.signal} : {}),
+          })
         }
         result.deleted.push(job.key)
         return
@@ -226,16 +239,26 @@ const NAMED_KEYS = 20
 /** Keys for a one-line warning: the first few quoted, then how many more. */
 export function nameKeys(keys: readonly string[]): string {
   const more = keys.length > NAMED_KEYS ? ` and ${keys.length - NAMED_KEYS} more` : ''
-  return keys.slice(0, NAMED_KEYS).map((k) => JSON.stringify(k)).join(', ') + more
+  return (
+    keys
+      .slice(0, NAMED_KEYS)
+      .map((k) => JSON.stringify(k))
+      .join(', ') + more
+  )
 }
 
 /** The listing without the keys of `unindexableKey`, with one warning naming them. */
 function withoutUnindexable(listing: Listing, bucket: Bucket, logger: Logger | undefined): Listing {
   const skipped = [...listing.objects.keys(), ...listing.prefixes].filter(unindexableKey)
   if (skipped.length === 0) return listing
-  logger?.warn(`${bucket.url}: ${skipped.length} key(s) with an empty, "." or ".." path segment are left out of the index pages, which cannot link to them: ${nameKeys(skipped)}`)
+  logger?.warn(
+    `${bucket.url}: ${skipped.length} key(s) with an empty, "." or ".." path segment are left out of the index pages, which cannot link to them: ${nameKeys(skipped)}`,
+  )
   const drop = new Set(skipped)
-  return {objects: new Map([...listing.objects].filter(([k]) => !drop.has(k))), prefixes: new Set([...listing.prefixes].filter((p) => !drop.has(p)))}
+  return {
+    objects: new Map([...listing.objects].filter(([k]) => !drop.has(k))),
+    prefixes: new Set([...listing.prefixes].filter((p) => !drop.has(p))),
+  }
 }
 
 async function sameBytes(bucket: Bucket, old: ObjectInfo, body: Buffer, signal: AbortSignal | undefined): Promise<boolean> {

@@ -3,7 +3,12 @@
  * start; the first failure stops new starts and is thrown once the running
  * ones settle (so nothing is left running behind the caller's back).
  */
-export async function forEachLimit<T>(items: AsyncIterable<T> | Iterable<T>, concurrency: number, worker: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
+export async function forEachLimit<T>(
+  items: AsyncIterable<T> | Iterable<T>,
+  concurrency: number,
+  worker: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   const running = new Set<Promise<void>>()
   let failure: {error: unknown} | undefined
   for await (const item of items) {

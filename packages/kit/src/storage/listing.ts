@@ -16,10 +16,21 @@ export interface Listing {
  * its sub-prefixes) and, as the original did, the redirect object named by
  * the prefix without its slash, which a listing of "p/" cannot show.
  */
-export async function fetchListing(bucket: Bucket, prefix: string, recursive: boolean, signal?: AbortSignal, keysOnly = false): Promise<Listing> {
+export async function fetchListing(
+  bucket: Bucket,
+  prefix: string,
+  recursive: boolean,
+  signal?: AbortSignal,
+  keysOnly = false,
+): Promise<Listing> {
   const fixed = fixPrefix(prefix)
   const listing: Listing = {objects: new Map(), prefixes: new Set()}
-  for await (const entry of bucket.list({prefix: fixed, ...(recursive ? {} : {delimiter: '/'}), ...(signal ? {signal} : {}), ...(keysOnly ? {keysOnly} : {})})) {
+  for await (const entry of bucket.list({
+    prefix: fixed,
+    ...(recursive ? {} : {delimiter: '/'}),
+    ...(signal ? {signal} : {}),
+    ...(keysOnly ? {keysOnly} : {}),
+  })) {
     if (entry.type === 'object') listing.objects.set(entry.object.key, entry.object)
     else listing.prefixes.add(entry.prefix)
   }

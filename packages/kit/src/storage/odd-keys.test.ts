@@ -51,10 +51,22 @@ for (const fixture of [s3, gcs]) {
       // When the tree is indexed
       const {logger, lines} = captureLogger()
       const first = countingBucket(t.writer)
-      const result = await updateIndexes({bucket: first.bucket, prefix: root, directoryHtml: true, indexHtml: true, delete: true, recursive: true, dryRun: false, force: false, logger})
+      const result = await updateIndexes({
+        bucket: first.bucket,
+        prefix: root,
+        directoryHtml: true,
+        indexHtml: true,
+        delete: true,
+        recursive: true,
+        dryRun: false,
+        force: false,
+        logger,
+      })
 
       // Then it succeeds, with pages only for the plain directories, and one warning that names every odd key
-      expect(result.written).toEqual([root.slice(0, -1), ...['', 'a', 'a/', 'a/index.html', 'index.html', 'ok', 'ok/', 'ok/index.html'].map((k) => root + k)].sort())
+      expect(result.written).toEqual(
+        [root.slice(0, -1), ...['', 'a', 'a/', 'a/index.html', 'index.html', 'ok', 'ok/', 'ok/index.html'].map((k) => root + k)].sort(),
+      )
       const warnings = lines.filter((l) => l.includes('warn'))
       expect(warnings).toHaveLength(1)
       for (const k of ODD) expect(warnings[0]).toContain(JSON.stringify(root + k))
@@ -64,7 +76,16 @@ for (const fixture of [s3, gcs]) {
 
       // And a second run makes no write or delete request
       const again = countingBucket(t.writer)
-      const second = await updateIndexes({bucket: again.bucket, prefix: root, directoryHtml: true, indexHtml: true, delete: true, recursive: true, dryRun: false, force: false})
+      const second = await updateIndexes({
+        bucket: again.bucket,
+        prefix: root,
+        directoryHtml: true,
+        indexHtml: true,
+        delete: true,
+        recursive: true,
+        dryRun: false,
+        force: false,
+      })
       expect(again.calls.changes).toEqual([])
       expect(second.written).toEqual([])
     })
@@ -107,7 +128,20 @@ describe.skipIf(!backendAvailable(s3))('sync of odd keys from radosgw into a loc
   it('Given odd keys, when synced to a directory twice, then the first run copies the others with one warning and the second writes nothing', async () => {
     const local = await openBucket(dir)
     const sync = (destination: typeof local, logger?: Logger) =>
-      syncTree({source: t.writer, sourcePrefix: t.writerPrefix + 'tree/', destination, destinationPrefix: dir.slice(1) + '/', delete: true, recursive: true, dryRun: false, force: false, indexDirs: true, indexHtml: true, title: 'release', logger})
+      syncTree({
+        source: t.writer,
+        sourcePrefix: t.writerPrefix + 'tree/',
+        destination,
+        destinationPrefix: dir.slice(1) + '/',
+        delete: true,
+        recursive: true,
+        dryRun: false,
+        force: false,
+        indexDirs: true,
+        indexHtml: true,
+        title: 'release',
+        logger,
+      })
 
     // When synced
     const {logger, lines} = captureLogger()

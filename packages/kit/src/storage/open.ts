@@ -75,7 +75,12 @@ async function openParsed(parsed: ParsedStorageUrl, options: StorageOptions): Pr
     case 'http':
     case 'https': {
       const {HttpBucket} = await import('./http.js')
-      return new HttpBucket(parsed.bucket, {headers: options.http?.headers, attempts: options.attempts, idleTimeoutMs: options.idleTimeoutMs, logger: options.logger})
+      return new HttpBucket(parsed.bucket, {
+        headers: options.http?.headers,
+        attempts: options.attempts,
+        idleTimeoutMs: options.idleTimeoutMs,
+        logger: options.logger,
+      })
     }
     case 's3': {
       const {S3Bucket, s3BucketOptions} = await import('./s3.js')

@@ -10,7 +10,18 @@ import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import {forEachLimit} from './limit.js'
 import type {StorageOptions} from './open.js'
 import {sortEntries} from './url.js'
-import type {Bucket, DeleteOptions, IncompleteUpload, ListEntry, ListOptions, ObjectInfo, Precondition, ReadOptions, ReadResult, WriteOptions} from './types.js'
+import type {
+  Bucket,
+  DeleteOptions,
+  IncompleteUpload,
+  ListEntry,
+  ListOptions,
+  ObjectInfo,
+  Precondition,
+  ReadOptions,
+  ReadResult,
+  WriteOptions,
+} from './types.js'
 
 type S3Sdk = typeof import('@aws-sdk/client-s3')
 
@@ -20,7 +31,11 @@ const PART_CONCURRENCY = 4
 /** Where we keep the MD5 of multipart objects, whose ETag is not one. */
 const MD5_META = 'md5'
 
-export type S3BucketOptions = NonNullable<StorageOptions['s3']> & {attempts?: number | undefined; idleTimeoutMs?: number | undefined; logger?: Logger | undefined}
+export type S3BucketOptions = NonNullable<StorageOptions['s3']> & {
+  attempts?: number | undefined
+  idleTimeoutMs?: number | undefined
+  logger?: Logger | undefined
+}
 
 /**
  * Amazon S3 and S3-compatible stores. Large bodies go up as a multipart
@@ -96,7 +111,10 @@ export class S3Bucket implements Bucket {
         ),
       )
       const entries: ListEntry[] = [
-        ...(page.Contents ?? []).map((o): ListEntry => ({type: 'object', object: infoOf(o.Key!, {size: o.Size, etag: o.ETag, updated: o.LastModified})})),
+        ...(page.Contents ?? []).map((o): ListEntry => ({
+          type: 'object',
+          object: infoOf(o.Key!, {size: o.Size, etag: o.ETag, updated: o.LastModified}),
+        })),
         ...(page.CommonPrefixes ?? []).map((p): ListEntry => ({type: 'prefix', prefix: p.Prefix!})),
       ]
       yield* sortEntries(entries)
@@ -106,8 +124,20 @@ export class S3Bucket implements Bucket {
 
   async stat(key: string, options: {signal?: AbortSignal} = {}): Promise<ObjectInfo | undefined> {
     try {
-      const head = await this.call(this.urlOf(key), () => this.client.send(new this.sdk.HeadObjectCommand({Bucket: this.name, Key: key}), options.signal ? {abortSignal: options.signal} : {}))
-      return infoOf(key, {size: head.ContentLength, etag: head.ETag, updated: head.LastModified, contentType: head.ContentType, cacheControl: head.CacheControl, metadata: head.Metadata})
+      const head = await this.call(this.urlOf(key), () =>
+        this.client.send(
+          new this.sdk.HeadObjectCommand({Bucket: this.name, Key: key}),
+          options.signal ? {abortSignal: options.signal} : {},
+        ),
+      )
+      return infoOf(key, {
+        size: head.ContentLength,
+        etag: head.ETag,
+        updated: head.LastModified,
+        contentType: head.ContentType,
+        cacheControl: head.CacheControl,
+        metadata: head.Metadata,
+      })
     } catch (error) {
       if (isStorageError(error, 'not-found')) return undefined
       throw error
@@ -127,11 +157,22 @@ export class S3Bucket implements Bucket {
       if (!isStorageError(error, 'range-not-satisfiable')) throw error
       // S3's 416 does not carry the size; a HEAD does.
       const size = (await this.stat(key).catch(() => undefined))?.size
-      throw new StorageError('range-not-satisfiable', `${url}: range starts at ${start}${size === undefined ? '' : `, the object has ${size} bytes`}`, {url, size})
+      throw new StorageError(
+        'range-not-satisfiable',
+        `${url}: range starts at ${start}${size === undefined ? '' : `, the object has ${size} bytes`}`,
+        {url, size},
+      )
     })
     const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(got.ContentRange ?? '')
     const size = range ? Number(range[3]) : got.ContentLength
-    const info = infoOf(key, {size, etag: got.ETag, updated: got.LastModified, contentType: got.ContentType, cacheControl: got.CacheControl, metadata: got.Metadata})
+    const info = infoOf(key, {
+      size,
+      etag: got.ETag,
+      updated: got.LastModified,
+      contentType: got.ContentType,
+      cacheControl: got.CacheControl,
+      metadata: got.Metadata,
+    })
     const offset = range ? Number(range[1]) : 0
     return {body: guardBody(got.Body as Readable, url, got.ContentLength), offset, size, info}
   }
@@ -143,9 +184,22 @@ export class S3Bucket implements Bucket {
    * readToFile asks for a fresh one for every range it fetches.
    */
   async directRead(key: string, info: ObjectInfo): Promise<DirectRead | undefined> {
-    const command = new this.sdk.GetObjectCommand({Bucket: this.name, Key: key, ...(info.generation ? {IfMatch: this.etag(info.generation)} : {})})
+    const command = new this.sdk.GetObjectCommand({
+      Bucket: this.name,
+      Key: key,
+      ...(info.generation ? {IfMatch: this.etag(info.generation)} : {}),
+    })
     const stack = this.client.middlewareStack.clone()
-    let signed: {protocol: string; hostname: string; port?: number | undefined; path: string; query: Record<string, string | string[] | null>; headers: Record<string, string>} | undefined
+    let signed:
+      | {
+          protocol: string
+          hostname: string
+          port?: number | undefined
+          path: string
+          query: Record<string, string | string[] | null>
+          headers: Record<string, string>
+        }
+      | undefined
     stack.addRelativeTo(
       () => async (args: {request: unknown}) => {
         signed = args.request as typeof signed
@@ -156,7 +210,9 @@ export class S3Bucket implements Bucket {
     await this.call(this.urlOf(key), () => command.resolveMiddleware(stack as never, this.client.config, {})({input: command.input}))
     if (!signed) return undefined
     const query = Object.entries(signed.query)
-      .flatMap(([k, v]) => (v === null ? [encodeURIComponent(k)] : [v].flat().map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x)}`)))
+      .flatMap(([k, v]) =>
+        v === null ? [encodeURIComponent(k)] : [v].flat().map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x)}`),
+      )
       .join('&')
     const port = signed.port ? `:${signed.port}` : ''
     return {url: `${signed.protocol}//${signed.hostname}${port}${signed.path}${query ? `?${query}` : ''}`, headers: signed.headers}
@@ -191,7 +247,14 @@ export class S3Bucket implements Bucket {
       ),
     )
     options.onProgress?.(data.length)
-    return {key, size: data.length, md5, generation: unquote(put.ETag), contentType: options.contentType, cacheControl: options.cacheControl}
+    return {
+      key,
+      size: data.length,
+      md5,
+      generation: unquote(put.ETag),
+      contentType: options.contentType,
+      cacheControl: options.cacheControl,
+    }
   }
 
   private async putMultipart(key: string, body: AsyncIterable<Part>, options: WriteOptions): Promise<ObjectInfo> {
@@ -233,7 +296,15 @@ export class S3Bucket implements Bucket {
         async ({number, part}) => {
           const up = await this.call(url, () =>
             this.client.send(
-              new this.sdk.UploadPartCommand({Bucket: this.name, Key: key, UploadId: uploadId, PartNumber: number, Body: part, ContentLength: part.length, ContentMD5: createHash('md5').update(part).digest('base64')}),
+              new this.sdk.UploadPartCommand({
+                Bucket: this.name,
+                Key: key,
+                UploadId: uploadId,
+                PartNumber: number,
+                Body: part,
+                ContentLength: part.length,
+                ContentMD5: createHash('md5').update(part).digest('base64'),
+              }),
               signal,
             ),
           )
@@ -250,7 +321,13 @@ export class S3Bucket implements Bucket {
       const earlier = await this.earlierUploads(key, uploadId)
       const done = await this.call(url, () =>
         this.client.send(
-          new this.sdk.CompleteMultipartUploadCommand({Bucket: this.name, Key: key, UploadId: uploadId, MultipartUpload: {Parts: parts}, ...this.conditionalHeaders(options.precondition)}),
+          new this.sdk.CompleteMultipartUploadCommand({
+            Bucket: this.name,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: {Parts: parts},
+            ...this.conditionalHeaders(options.precondition),
+          }),
           signal,
         ),
       )
@@ -258,7 +335,9 @@ export class S3Bucket implements Bucket {
       return {key, size: bytes, md5, generation: unquote(done.ETag), contentType: options.contentType, cacheControl: options.cacheControl}
     } catch (error) {
       // On errors and on the signal of SIGINT/SIGTERM alike: nothing of a failed write stays behind.
-      await this.client.send(new this.sdk.AbortMultipartUploadCommand({Bucket: this.name, Key: key, UploadId: uploadId})).catch(() => undefined)
+      await this.client
+        .send(new this.sdk.AbortMultipartUploadCommand({Bucket: this.name, Key: key, UploadId: uploadId}))
+        .catch(() => undefined)
       throw error
     }
   }
@@ -286,7 +365,9 @@ export class S3Bucket implements Bucket {
     for (const upload of uploads) {
       try {
         await this.abortUpload(upload)
-        this.logger?.notice(`${this.urlOf(key)}: aborted an incomplete upload begun ${upload.initiated?.toISOString() ?? 'earlier'} by an interrupted run`)
+        this.logger?.notice(
+          `${this.urlOf(key)}: aborted an incomplete upload begun ${upload.initiated?.toISOString() ?? 'earlier'} by an interrupted run`,
+        )
       } catch (error) {
         this.logger?.warn(`${this.urlOf(key)}: could not abort the incomplete upload ${upload.id} (${(error as Error).message})`)
       }
@@ -299,7 +380,12 @@ export class S3Bucket implements Bucket {
     do {
       const page = await this.call(this.url + (options.prefix ?? ''), () =>
         this.client.send(
-          new this.sdk.ListMultipartUploadsCommand({Bucket: this.name, Prefix: options.prefix || undefined, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker}),
+          new this.sdk.ListMultipartUploadsCommand({
+            Bucket: this.name,
+            Prefix: options.prefix || undefined,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
           options.signal ? {abortSignal: options.signal} : {},
         ),
       )
@@ -312,7 +398,10 @@ export class S3Bucket implements Bucket {
   async abortUpload(upload: IncompleteUpload, options: {signal?: AbortSignal} = {}): Promise<void> {
     try {
       await this.call(this.urlOf(upload.key), () =>
-        this.client.send(new this.sdk.AbortMultipartUploadCommand({Bucket: this.name, Key: upload.key, UploadId: upload.id}), options.signal ? {abortSignal: options.signal} : {}),
+        this.client.send(
+          new this.sdk.AbortMultipartUploadCommand({Bucket: this.name, Key: upload.key, UploadId: upload.id}),
+          options.signal ? {abortSignal: options.signal} : {},
+        ),
       )
     } catch (error) {
       // NoSuchUpload: aborted or completed meanwhile.
@@ -344,7 +433,11 @@ export class S3Bucket implements Bucket {
     await this.checkPrecondition(key, options.precondition)
     await this.call(this.urlOf(key), () =>
       this.client.send(
-        new this.sdk.DeleteObjectCommand({Bucket: this.name, Key: key, ...(options.precondition?.ifGenerationMatch ? {IfMatch: this.etag(options.precondition.ifGenerationMatch)} : {})}),
+        new this.sdk.DeleteObjectCommand({
+          Bucket: this.name,
+          Key: key,
+          ...(options.precondition?.ifGenerationMatch ? {IfMatch: this.etag(options.precondition.ifGenerationMatch)} : {}),
+        }),
         options.signal ? {abortSignal: options.signal} : {},
       ),
     )
@@ -368,7 +461,11 @@ export class S3Bucket implements Bucket {
     const url = this.urlOf(key)
     if (precondition.ifNotExists && current) throw new StorageError('precondition-failed', `${url}: already exists`, {url})
     if (precondition.ifGenerationMatch !== undefined && current?.generation !== precondition.ifGenerationMatch) {
-      throw new StorageError('precondition-failed', `${url}: changed by someone else (ETag ${current?.generation ?? 'none'}, expected ${precondition.ifGenerationMatch})`, {url})
+      throw new StorageError(
+        'precondition-failed',
+        `${url}: changed by someone else (ETag ${current?.generation ?? 'none'}, expected ${precondition.ifGenerationMatch})`,
+        {url},
+      )
     }
   }
 
@@ -388,7 +485,11 @@ function s3Error(error: unknown, url: string, bucket: string): Error {
   const status = e.$metadata?.httpStatusCode
   switch (e.name) {
     case 'NoSuchBucket':
-      return new StorageError('bucket-not-found', `s3://${bucket}: no such bucket`, {url, cause: error, hint: 'check the bucket name and the endpoint (--s3-endpoint)'})
+      return new StorageError('bucket-not-found', `s3://${bucket}: no such bucket`, {
+        url,
+        cause: error,
+        hint: 'check the bucket name and the endpoint (--s3-endpoint)',
+      })
     case 'NoSuchKey':
     case 'NoSuchUpload':
     case 'NotFound':
@@ -398,7 +499,11 @@ function s3Error(error: unknown, url: string, bucket: string): Error {
     case 'AccessDenied':
     case 'InvalidToken':
     case 'ExpiredToken':
-      return new StorageError('access-denied', `${url}: ${e.name}`, {url, cause: error, hint: 'check the AWS credentials (--profile, --access-id/--secret-key) and their permissions'})
+      return new StorageError('access-denied', `${url}: ${e.name}`, {
+        url,
+        cause: error,
+        hint: 'check the AWS credentials (--profile, --access-id/--secret-key) and their permissions',
+      })
     case 'PreconditionFailed':
       return new StorageError('precondition-failed', `${url}: changed by someone else (HTTP 412)`, {url, cause: error})
     case 'InvalidRange':
@@ -411,12 +516,18 @@ function s3Error(error: unknown, url: string, bucket: string): Error {
   return new StorageError('unavailable', `${url}: ${code ?? e.name ?? 'error'}${e.message ? ` (${e.message})` : ''}`, {url, cause: error})
 }
 
-
 const unquote = (etag: string | undefined): string | undefined => etag?.replace(/^"|"$/g, '')
 
 function infoOf(
   key: string,
-  o: {size?: number | undefined; etag?: string | undefined; updated?: Date | undefined; contentType?: string | undefined; cacheControl?: string | undefined; metadata?: Record<string, string> | undefined},
+  o: {
+    size?: number | undefined
+    etag?: string | undefined
+    updated?: Date | undefined
+    contentType?: string | undefined
+    cacheControl?: string | undefined
+    metadata?: Record<string, string> | undefined
+  },
 ): ObjectInfo {
   const etag = unquote(o.etag)
   // A single-part ETag is the MD5; a multipart one ("...-N") is not, so ours is in the metadata.

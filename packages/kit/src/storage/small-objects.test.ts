@@ -56,15 +56,21 @@ const TARGETS: Target[] = [
     available: backendAvailable(fixture('azure')),
     upstream: () => hostPort(env.MANTLE_TEST_AZURE_ENDPOINT!),
     open: (origin) => {
-      const cs = env.MANTLE_TEST_AZURE_CONNECTION_STRING!.replace(/BlobEndpoint=[^;]+/, `BlobEndpoint=${origin}/${env.MANTLE_TEST_AZURE_ACCOUNT}`)
-      return openBucket(`az://${env.MANTLE_TEST_AZURE_ACCOUNT}/${env.MANTLE_TEST_AZURE_CONTAINER}/`, {azure: {connectionString: cs}} satisfies StorageOptions)
+      const cs = env.MANTLE_TEST_AZURE_CONNECTION_STRING!.replace(
+        /BlobEndpoint=[^;]+/,
+        `BlobEndpoint=${origin}/${env.MANTLE_TEST_AZURE_ACCOUNT}`,
+      )
+      return openBucket(`az://${env.MANTLE_TEST_AZURE_ACCOUNT}/${env.MANTLE_TEST_AZURE_CONTAINER}/`, {
+        azure: {connectionString: cs},
+      } satisfies StorageOptions)
     },
   },
   {
     name: 'gcs (firebase emulator)',
     available: backendAvailable(fixture('gcs')),
     upstream: () => hostPort(env.MANTLE_TEST_GCS_ENDPOINT!),
-    open: (origin) => openBucket(`gs://${env.MANTLE_TEST_GCS_BUCKET}/`, {gcs: {apiEndpoint: origin, clientOptions: {projectId: 'mantle-test'}}}),
+    open: (origin) =>
+      openBucket(`gs://${env.MANTLE_TEST_GCS_BUCKET}/`, {gcs: {apiEndpoint: origin, clientOptions: {projectId: 'mantle-test'}}}),
   },
 ]
 
@@ -107,7 +113,18 @@ describe('small objects: requests per object of a sync', () => {
 
       it(`Given ${N} small files, when synced first, then each object costs one write request and nothing else; when re-synced, then no write and no request per object`, async () => {
         const source = await openBucket(srcDir)
-        const options = {source, sourcePrefix: srcDir.slice(1) + '/', destination: bucket, destinationPrefix: run, delete: false, recursive: true, dryRun: false, force: false, indexDirs: false, indexHtml: false}
+        const options = {
+          source,
+          sourcePrefix: srcDir.slice(1) + '/',
+          destination: bucket,
+          destinationPrefix: run,
+          delete: false,
+          recursive: true,
+          dryRun: false,
+          force: false,
+          indexDirs: false,
+          indexHtml: false,
+        }
 
         counter.reset()
         const first = await syncTree(options)

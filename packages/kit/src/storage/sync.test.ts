@@ -64,7 +64,11 @@ for (const fixture of BACKENDS.filter((f) => !f.readOnly)) {
       const {bucket, calls} = countingBucket(t.writer)
       const result = await run(bucket, {dryRun: true, indexHtml: true})
       expect(calls.changes).toEqual([])
-      expect(result.copied).toEqual(Object.keys(SOURCE).map((k) => dst + k).sort())
+      expect(result.copied).toEqual(
+        Object.keys(SOURCE)
+          .map((k) => dst + k)
+          .sort(),
+      )
       expect(result.index.written).toContain(dst + 'b/index.html')
       expect(await keys(t.writer, dst)).toEqual([])
     })

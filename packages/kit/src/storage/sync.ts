@@ -73,7 +73,8 @@ export async function syncTree(options: SyncOptions): Promise<SyncResult> {
   ])
   const srcPages = indexNames(srcListing)
   const dstPages = indexNames(dstListing)
-  const within = (key: string, prefix: string): boolean => key.startsWith(prefix) && (options.recursive || !key.slice(prefix.length).includes('/'))
+  const within = (key: string, prefix: string): boolean =>
+    key.startsWith(prefix) && (options.recursive || !key.slice(prefix.length).includes('/'))
   const result: SyncResult = {copied: [], deleted: [], unchanged: 0, index: {written: [], deleted: [], unchanged: 0}}
   // What the destination will hold, for the indexer (also in a dry run).
   const after: Listing = {objects: new Map(dstListing.objects), prefixes: new Set(dstListing.prefixes)}
@@ -84,7 +85,9 @@ export async function syncTree(options: SyncOptions): Promise<SyncResult> {
     // A directory cannot hold "a//b" apart from "a/b", nor a "." or ".." name: such keys stay behind.
     const unfit = copies.filter((o) => unindexableKey(o.key.slice(srcPrefix.length)))
     if (unfit.length > 0) {
-      logger?.warn(`${destination.urlOf(dstPrefix)}: ${unfit.length} key(s) with an empty, "." or ".." path segment cannot be files and are not copied: ${nameKeys(unfit.map((o) => o.key))}`)
+      logger?.warn(
+        `${destination.urlOf(dstPrefix)}: ${unfit.length} key(s) with an empty, "." or ".." path segment cannot be files and are not copied: ${nameKeys(unfit.map((o) => o.key))}`,
+      )
       const left = new Set(unfit)
       copies = copies.filter((o) => !left.has(o))
     }
@@ -149,7 +152,10 @@ export async function syncTree(options: SyncOptions): Promise<SyncResult> {
         else {
           logger?.notice(`Deleting ${url}`)
           const old = dstListing.objects.get(key)
-          await destination.delete(key, {precondition: old?.generation ? {ifGenerationMatch: old.generation} : {}, ...(signal ? {signal} : {})})
+          await destination.delete(key, {
+            precondition: old?.generation ? {ifGenerationMatch: old.generation} : {},
+            ...(signal ? {signal} : {}),
+          })
         }
         after.objects.delete(key)
         result.deleted.push(key)
@@ -184,7 +190,15 @@ export async function syncTree(options: SyncOptions): Promise<SyncResult> {
  * stream from the source into the destination's atomic write (a failed
  * transfer leaves nothing behind), retried from the start on transient faults.
  */
-async function copyObject(source: Bucket, src: ObjectInfo, srcMd5: string | undefined, destination: Bucket, key: string, old: ObjectInfo | undefined, options: SyncOptions): Promise<ObjectInfo> {
+async function copyObject(
+  source: Bucket,
+  src: ObjectInfo,
+  srcMd5: string | undefined,
+  destination: Bucket,
+  key: string,
+  old: ObjectInfo | undefined,
+  options: SyncOptions,
+): Promise<ObjectInfo> {
   const precondition = old?.generation ? {ifGenerationMatch: old.generation} : {ifNotExists: true}
   const signal = options.signal ? {signal: options.signal} : {}
   return retry(
@@ -194,8 +208,8 @@ async function copyObject(source: Bucket, src: ObjectInfo, srcMd5: string | unde
       return destination.write(key, body, {
         size: src.size,
         ...(srcMd5 ? {md5: srcMd5} : {}),
-        ...(info?.contentType ?? src.contentType ? {contentType: (info?.contentType ?? src.contentType)!} : {}),
-        ...(info?.cacheControl ?? src.cacheControl ? {cacheControl: (info?.cacheControl ?? src.cacheControl)!} : {}),
+        ...((info?.contentType ?? src.contentType) ? {contentType: (info?.contentType ?? src.contentType)!} : {}),
+        ...((info?.cacheControl ?? src.cacheControl) ? {cacheControl: (info?.cacheControl ?? src.cacheControl)!} : {}),
         precondition,
         ...signal,
       })
@@ -203,7 +217,8 @@ async function copyObject(source: Bucket, src: ObjectInfo, srcMd5: string | unde
     {
       attempts: options.attempts ?? 3,
       retryable: (error) => isTransient(error) || isStorageError(error, 'unavailable') || isStorageError(error, 'corrupt'),
-      onRetry: (error, attempt, delay) => options.logger?.warn(`${destination.urlOf(key)}: attempt ${attempt} failed (${(error as Error).message}); retrying in ${delay} ms`),
+      onRetry: (error, attempt, delay) =>
+        options.logger?.warn(`${destination.urlOf(key)}: attempt ${attempt} failed (${(error as Error).message}); retrying in ${delay} ms`),
       ...signal,
     },
   )

@@ -34,7 +34,12 @@ describe('readToFile', () => {
     server = await startMirrorServer(dir)
     const bucket = await openBucket(server.origin + '/')
     let progress = 0
-    const info = await readToFile(bucket, 'obj.bin', join(dir, 'out.bin'), {partSize: 1 * MiB, concurrency: 3, parallelFrom: 0, onProgress: (b) => (progress = b)})
+    const info = await readToFile(bucket, 'obj.bin', join(dir, 'out.bin'), {
+      partSize: 1 * MiB,
+      concurrency: 3,
+      parallelFrom: 0,
+      onProgress: (b) => (progress = b),
+    })
     expect(info.size).toBe(data.length)
     expect(md5(await readFile(join(dir, 'out.bin')))).toBe(md5(data))
     expect(progress).toBe(data.length)
@@ -45,7 +50,9 @@ describe('readToFile', () => {
   it('Given connections reset mid-range, when read to a file, then each range resumes and the bytes are right', async () => {
     server = await startMirrorServer(dir)
     const {port} = new URL(server.origin)
-    proxy = await startFaultProxy({host: '127.0.0.1', port: Number(port)}, (n) => (n < 3 ? {kind: 'reset', direction: 'download', afterBytes: 700 * 1024} : undefined))
+    proxy = await startFaultProxy({host: '127.0.0.1', port: Number(port)}, (n) =>
+      n < 3 ? {kind: 'reset', direction: 'download', afterBytes: 700 * 1024} : undefined,
+    )
     const bucket = await openBucket(proxy.origin + '/', {attempts: 1})
     await readToFile(bucket, 'obj.bin', join(dir, 'out.bin'), {partSize: 4 * MiB, concurrency: 2, parallelFrom: 0})
     expect(proxy.injected).toBeGreaterThan(0)

@@ -117,7 +117,8 @@ export async function readToFile(bucket: Bucket, key: string, path: string, opti
           async () => {
             if (size === 0) return
             if (!direct || !(await readDirect())) await readThroughBackend()
-            if (at !== range.end + 1) throw new StorageError('unavailable', `${url}: range ended at ${at}, expected ${range.end + 1}`, {url})
+            if (at !== range.end + 1)
+              throw new StorageError('unavailable', `${url}: range ended at ${at}, expected ${range.end + 1}`, {url})
           },
           {
             attempts: options.attempts ?? 5,

@@ -41,7 +41,10 @@ export interface AbortUploadsResult {
 export async function abortIncompleteUploads(options: AbortUploadsOptions): Promise<AbortUploadsResult> {
   const {bucket, logger, signal} = options
   if (!bucket.incompleteUploads || !bucket.abortUpload) {
-    throw new StorageError('unsupported', `${bucket.urlOf(options.prefix)}: ${bucket.scheme === 'gs' ? 'GCS cannot list resumable upload sessions (each is cancelled by the process that began it, or expires after a week)' : 'this backend has no incomplete uploads'}`)
+    throw new StorageError(
+      'unsupported',
+      `${bucket.urlOf(options.prefix)}: ${bucket.scheme === 'gs' ? 'GCS cannot list resumable upload sessions (each is cancelled by the process that began it, or expires after a week)' : 'this backend has no incomplete uploads'}`,
+    )
   }
   const cutOff = (options.now ?? new Date()).getTime() - options.olderThanMs
   const result: AbortUploadsResult = {dryRun: options.dryRun, aborted: [], kept: []}

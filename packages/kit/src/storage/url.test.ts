@@ -9,8 +9,14 @@ describe('parseStorageUrl', () => {
     ['gs://releases', {scheme: 'gs', bucket: 'releases', key: ''}],
     ['s3://my.bucket/p/', {scheme: 's3', bucket: 'my.bucket', key: 'p/'}],
     ['az://acct/images/x/y', {scheme: 'az', account: 'acct', bucket: 'images', key: 'x/y'}],
-    ['https://acct.blob.core.windows.net/images/x%20y', {scheme: 'az', account: 'acct', endpoint: 'https://acct.blob.core.windows.net', bucket: 'images', key: 'x y'}],
-    ['https://mirror.example.com:8443/stable/amd64/v.bin', {scheme: 'https', bucket: 'https://mirror.example.com:8443', key: 'stable/amd64/v.bin'}],
+    [
+      'https://acct.blob.core.windows.net/images/x%20y',
+      {scheme: 'az', account: 'acct', endpoint: 'https://acct.blob.core.windows.net', bucket: 'images', key: 'x y'},
+    ],
+    [
+      'https://mirror.example.com:8443/stable/amd64/v.bin',
+      {scheme: 'https', bucket: 'https://mirror.example.com:8443', key: 'stable/amd64/v.bin'},
+    ],
     ['http://127.0.0.1:8080/', {scheme: 'http', bucket: 'http://127.0.0.1:8080', key: ''}],
     ['file:///srv/mirror/', {scheme: 'file', bucket: '', key: 'srv/mirror/'}],
     ['/srv/mirror/x.bin', {scheme: 'file', bucket: '', key: 'srv/mirror/x.bin'}],

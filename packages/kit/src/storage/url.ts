@@ -61,7 +61,8 @@ export function parseStorageUrl(url: string, cwd?: string): ParsedStorageUrl {
     }
     case 'az': {
       const [account = '', container = '', ...keyParts] = afterSlashes.split('/')
-      if (!/^[a-z0-9]{1,24}$/.test(account)) throw invalid(url, 'expected az://<account>/<container>/<key> with a lower-case storage account name')
+      if (!/^[a-z0-9]{1,24}$/.test(account))
+        throw invalid(url, 'expected az://<account>/<container>/<key> with a lower-case storage account name')
       if (!/^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?$/.test(container)) throw invalid(url, `"${container}" is not a valid container name`)
       return {scheme: 'az', account, bucket: container, key: keyParts.join('/')}
     }
@@ -80,7 +81,13 @@ export function parseStorageUrl(url: string, cwd?: string): ParsedStorageUrl {
       if (azure && scheme === 'https') {
         const [container = '', ...keyParts] = path.split('/')
         if (container === '') throw invalid(url, 'no container after the account host')
-        return {scheme: 'az', account: azure[1]!.toLowerCase(), endpoint: parsed.origin, bucket: container, key: decodeURIComponent(keyParts.join('/'))}
+        return {
+          scheme: 'az',
+          account: azure[1]!.toLowerCase(),
+          endpoint: parsed.origin,
+          bucket: container,
+          key: decodeURIComponent(keyParts.join('/')),
+        }
       }
       return {scheme: scheme as 'https' | 'http', bucket: parsed.origin, key: path}
     }
@@ -100,7 +107,8 @@ function fileLocation(absPath: string): ParsedStorageUrl {
 function checkBucketName(url: string, bucket: string): void {
   if (bucket === '') throw invalid(url, 'no bucket name')
   // The union of GCS and S3 naming rules: what neither accepts is refused here, early and clearly.
-  if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(bucket)) throw invalid(url, `"${bucket}" is not a valid bucket name (lower-case letters, digits, ".", "-", "_"; 3 or more characters)`)
+  if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(bucket))
+    throw invalid(url, `"${bucket}" is not a valid bucket name (lower-case letters, digits, ".", "-", "_"; 3 or more characters)`)
 }
 
 /** Ensures a non-empty prefix ends in "/" and never starts with one. */

@@ -42,10 +42,22 @@ let tmp: {dir: string; cleanup: () => Promise<void>}
 let home: string
 let strangerHome: string
 
-function gpg(args: string[], options: {at?: Date; home?: string; input?: string; check?: boolean} = {}): {status: number; stdout: string; stderr: string} {
+function gpg(
+  args: string[],
+  options: {at?: Date; home?: string; input?: string; check?: boolean} = {},
+): {status: number; stdout: string; stderr: string} {
   const r = spawnSync(
     'gpg',
-    ['--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...(options.at ? [`--faked-system-time=${stamp(options.at)}`] : []), ...args],
+    [
+      '--batch',
+      '--no-tty',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      '',
+      ...(options.at ? [`--faked-system-time=${stamp(options.at)}`] : []),
+      ...args,
+    ],
     {env: {...process.env, GNUPGHOME: options.home ?? home, TZ: 'UTC'}, input: options.input, encoding: 'utf8'},
   )
   if (options.check !== false && r.status !== 0) throw new Error(`gpg ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
@@ -53,7 +65,9 @@ function gpg(args: string[], options: {at?: Date; home?: string; input?: string;
 }
 
 function fingerprintOf(uid: string, h = home): string {
-  const line = gpg(['--with-colons', '--list-keys', uid], {home: h}).stdout.split('\n').find((l) => l.startsWith('fpr:'))
+  const line = gpg(['--with-colons', '--list-keys', uid], {home: h})
+    .stdout.split('\n')
+    .find((l) => l.startsWith('fpr:'))
   return line!.split(':')[9]!
 }
 
@@ -114,14 +128,22 @@ function revocationsFor(primary: string, signingKey: string): {at: number; code:
 /** GnuPG's verdict on one detached signature file, from gpg's own reports (see the comment at the top). */
 function gpgVerdict(sigFile: string, dataFile: string, now: Date): Verdict {
   const verify = (at?: Date): GpgSig[] =>
-    parseStatus(gpg(['--status-fd', '1', '--weak-digest', 'SHA1', '--weak-digest', 'RIPEMD160', '--verify', sigFile, dataFile], {check: false, ...(at ? {at} : {})}).stdout)
-  const run = gpg(['--status-fd', '1', '--weak-digest', 'SHA1', '--weak-digest', 'RIPEMD160', '--verify', sigFile, dataFile], {check: false})
+    parseStatus(
+      gpg(['--status-fd', '1', '--weak-digest', 'SHA1', '--weak-digest', 'RIPEMD160', '--verify', sigFile, dataFile], {
+        check: false,
+        ...(at ? {at} : {}),
+      }).stdout,
+    )
+  const run = gpg(['--status-fd', '1', '--weak-digest', 'SHA1', '--weak-digest', 'RIPEMD160', '--verify', sigFile, dataFile], {
+    check: false,
+  })
   // gpg reports the signature good but fails (exit 2) when a text line is too long for its text filter.
   if (/can't handle text lines longer than/.test(run.stderr)) return {verdict: 'unverifiable-text'}
   let refusal: Verdict | undefined
   for (const [i, sig] of parseStatus(run.stdout).entries()) {
     let verdict: Verdict
-    if (sig.status === 'ERRSIG') verdict = {verdict: sig.fields[5] === '9' ? 'unknown-key' : sig.fields[5] === '5' ? 'weak-digest' : 'malformed-signature'}
+    if (sig.status === 'ERRSIG')
+      verdict = {verdict: sig.fields[5] === '9' ? 'unknown-key' : sig.fields[5] === '5' ? 'weak-digest' : 'malformed-signature'}
     else if (sig.status === 'BADSIG') verdict = {verdict: 'bad-signature'}
     else {
       const [signingKey, , timestamp] = sig.validsig!
@@ -133,7 +155,11 @@ function gpgVerdict(sigFile: string, dataFile: string, now: Date): Verdict {
       if (signedAt > now.getTime() + CLOCK_SKEW_MS) verdict = {verdict: 'future-signature'}
       else if (thenStatus === 'EXPKEYSIG') verdict = {verdict: 'expired-key'}
       else if (voiding) verdict = {verdict: 'revoked-key'}
-      else verdict = {verdict: 'good', warnings: [sig.status === 'EXPKEYSIG' ? 'expired' : '', revocations.length > 0 ? 'revoked' : ''].filter(Boolean)}
+      else
+        verdict = {
+          verdict: 'good',
+          warnings: [sig.status === 'EXPKEYSIG' ? 'expired' : '', revocations.length > 0 ? 'revoked' : ''].filter(Boolean),
+        }
     }
     if (verdict.verdict === 'good') return verdict
     if (verdict.verdict !== 'unknown-key') refusal ??= verdict
@@ -189,7 +215,13 @@ describe('signatures judged as GnuPG judges them (corpus made by gpg)', () => {
 
     // A key that expired in 2021, and a signature it made while valid.
     newKey('Expired <expired@test>', y2020, 'sign', '2021-01-01')
-    cases.push({name: 'signed before the key expired', sig: sign(data, s('before.sig'), 'expired@test', at('2020-06-01')), data, expected: 'good', says: /expired on 2021-01-01/})
+    cases.push({
+      name: 'signed before the key expired',
+      sig: sign(data, s('before.sig'), 'expired@test', at('2020-06-01')),
+      data,
+      expected: 'good',
+      says: /expired on 2021-01-01/,
+    })
 
     // A signature dated 2022, by a key whose expiry (set by a self-signature of 2020-06) is 2021-01-01.
     const late = newKey('Late <late@test>', y2020, 'sign', 'never')
@@ -200,18 +232,62 @@ describe('signatures judged as GnuPG judges them (corpus made by gpg)', () => {
     // A key that never expires: future-dated, weak digests, text mode, a good and a tampered control.
     newKey('Current <current@test>', y2020, 'sign', 'never')
     const future = new Date(now.getTime() + 400 * DAY)
-    cases.push({name: 'dated in the future', sig: sign(data, s('future.sig'), 'current@test', future), data, expected: 'future-signature', says: /in the future|from the future/})
-    cases.push({name: 'SHA-1 digest', sig: sign(data, s('sha1.sig'), 'current@test', at('2023-01-01'), ['--digest-algo', 'SHA1']), data, expected: 'weak-digest', says: /SHA-1/})
-    cases.push({name: 'RIPEMD-160 digest', sig: sign(data, s('rmd.sig'), 'current@test', at('2023-01-01'), ['--digest-algo', 'RIPEMD160']), data, expected: 'weak-digest', says: /RIPEMD-160/})
-    cases.push({name: 'MD5 digest', sig: sign(data, s('md5.sig'), 'current@test', at('2023-01-01'), ['--digest-algo', 'MD5']), data, expected: 'weak-digest', says: /MD5/})
+    cases.push({
+      name: 'dated in the future',
+      sig: sign(data, s('future.sig'), 'current@test', future),
+      data,
+      expected: 'future-signature',
+      says: /in the future|from the future/,
+    })
+    cases.push({
+      name: 'SHA-1 digest',
+      sig: sign(data, s('sha1.sig'), 'current@test', at('2023-01-01'), ['--digest-algo', 'SHA1']),
+      data,
+      expected: 'weak-digest',
+      says: /SHA-1/,
+    })
+    cases.push({
+      name: 'RIPEMD-160 digest',
+      sig: sign(data, s('rmd.sig'), 'current@test', at('2023-01-01'), ['--digest-algo', 'RIPEMD160']),
+      data,
+      expected: 'weak-digest',
+      says: /RIPEMD-160/,
+    })
+    cases.push({
+      name: 'MD5 digest',
+      sig: sign(data, s('md5.sig'), 'current@test', at('2023-01-01'), ['--digest-algo', 'MD5']),
+      data,
+      expected: 'weak-digest',
+      says: /MD5/,
+    })
     cases.push({name: 'good binary signature', sig: sign(data, s('good.sig'), 'current@test', at('2023-01-01')), data, expected: 'good'})
     const tampered = file('tampered.bin', Buffer.concat([readFileSync(data), Buffer.from('x')]))
     cases.push({name: 'good signature over other data', sig: s('good.sig'), data: tampered, expected: 'bad-signature'})
     const textSig = sign(text, s('text.sig'), 'current@test', at('2023-01-01'), ['--textmode'])
-    cases.push({name: 'text mode over a text file (CRLF, trailing blanks and CRs, no final newline)', sig: textSig, data: text, expected: 'good'})
-    cases.push({name: 'text mode over the same text with LF line ends', sig: textSig, data: file('notes-lf.txt', 'release notes  \nline two\t\nthree\nfour\rstill four\n\nlast line without newline  '), expected: 'good'})
-    cases.push({name: 'text mode over the text with a blank removed', sig: textSig, data: file('notes-bad.txt', 'release notes \nline two\t\nthree\nfour\rstill four\n\nlast line without newline  '), expected: 'bad-signature'})
-    cases.push({name: 'text mode over binary data', sig: sign(data, s('bintext.sig'), 'current@test', at('2023-01-01'), ['--textmode']), data, expected: 'good'})
+    cases.push({
+      name: 'text mode over a text file (CRLF, trailing blanks and CRs, no final newline)',
+      sig: textSig,
+      data: text,
+      expected: 'good',
+    })
+    cases.push({
+      name: 'text mode over the same text with LF line ends',
+      sig: textSig,
+      data: file('notes-lf.txt', 'release notes  \nline two\t\nthree\nfour\rstill four\n\nlast line without newline  '),
+      expected: 'good',
+    })
+    cases.push({
+      name: 'text mode over the text with a blank removed',
+      sig: textSig,
+      data: file('notes-bad.txt', 'release notes \nline two\t\nthree\nfour\rstill four\n\nlast line without newline  '),
+      expected: 'bad-signature',
+    })
+    cases.push({
+      name: 'text mode over binary data',
+      sig: sign(data, s('bintext.sig'), 'current@test', at('2023-01-01'), ['--textmode']),
+      data,
+      expected: 'good',
+    })
     const longLine = file('long.txt', `${'x'.repeat(25_000)}\n`)
     gpg(['-u', 'current@test', '--detach-sign', '--textmode', '-o', s('long.sig'), longLine], {check: false})
     cases.push({name: 'text mode over a line longer than GnuPG handles', sig: s('long.sig'), data: longLine, expected: 'unverifiable-text'})
@@ -227,7 +303,13 @@ describe('signatures judged as GnuPG judges them (corpus made by gpg)', () => {
       addSigningSubkey(fpr, y2020)
       const sig = sign(data, s(`${who}.sig`), `${who}@test`, at('2021-06-01'))
       revokeSubkey(fpr, 1, menuReason, `test: ${who}`, at(revokedAt))
-      cases.push({name: `signing subkey revoked as ${who} on ${revokedAt}, signature of 2021-06-01`, sig, data, expected, says: expected === 'good' ? /revoked on/ : /revoked on/})
+      cases.push({
+        name: `signing subkey revoked as ${who} on ${revokedAt}, signature of 2021-06-01`,
+        sig,
+        data,
+        expected,
+        says: expected === 'good' ? /revoked on/ : /revoked on/,
+      })
     }
 
     // A primary key revoked with no reason (gpg's own revocation certificate, reason code 00).
@@ -241,13 +323,24 @@ describe('signatures judged as GnuPG judges them (corpus made by gpg)', () => {
     newKey('Stranger <stranger@test>', y2020, 'sign', 'never', strangerHome)
     const strange = sign(data, s('stranger.sig'), 'stranger@test', at('2023-01-01'), [], strangerHome)
     cases.push({name: 'signed by an unknown key', sig: strange, data, expected: 'unknown-key'})
-    cases.push({name: 'two signatures in one .sig, one from an unknown key', sig: file('two.sig', Buffer.concat([readFileSync(strange), readFileSync(s('good.sig'))])), data, expected: 'good'})
+    cases.push({
+      name: 'two signatures in one .sig, one from an unknown key',
+      sig: file('two.sig', Buffer.concat([readFileSync(strange), readFileSync(s('good.sig'))])),
+      data,
+      expected: 'good',
+    })
 
     // A signing subkey that expires within 30 days.
     const soon = newKey('Soon <soon@test>', y2020, 'cert', 'never')
     addSigningSubkey(soon, new Date(now.getTime() - DAY), '20d')
     const soonExpiry = new Date(now.getTime() + 19 * DAY).toISOString().slice(0, 10)
-    cases.push({name: 'signing subkey expiring within 30 days', sig: sign(data, s('soon.sig'), 'soon@test', new Date(now.getTime() - 60_000)), data, expected: 'good', says: new RegExp(`expires on ${soonExpiry}`)})
+    cases.push({
+      name: 'signing subkey expiring within 30 days',
+      sig: sign(data, s('soon.sig'), 'soon@test', new Date(now.getTime() - 60_000)),
+      data,
+      expected: 'good',
+      says: new RegExp(`expires on ${soonExpiry}`),
+    })
 
     const exported = execFileSync('gpg', ['--export'], {env: {...process.env, GNUPGHOME: home}})
     keyring = await Keyring.of((await parseKeys(exported, 'gpg --export')).map((key) => ({key, source: 'gpg --export'})))

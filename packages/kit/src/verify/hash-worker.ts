@@ -66,7 +66,8 @@ class TextHasher {
       const lf = chunk.indexOf(LF, start)
       const end = lf === -1 ? chunk.length : lf
       this.lineLength += end - start
-      if (this.lineLength > MAX_TEXT_LINE) throw new LongLineError(`a line is longer than ${MAX_TEXT_LINE} bytes, more than GnuPG can verify in text mode`)
+      if (this.lineLength > MAX_TEXT_LINE)
+        throw new LongLineError(`a line is longer than ${MAX_TEXT_LINE} bytes, more than GnuPG can verify in text mode`)
       let keep = end
       while (keep > start && (chunk[keep - 1] === CR || chunk[keep - 1] === NUL)) keep--
       if (keep > start) {

@@ -21,7 +21,8 @@ describe('keyring', () => {
     const fromText = await parseKeys(`${a.publicArmored}\n${b.publicArmored}`, 'both.asc')
     const fromBinary = await parseKeys(binary, 'both.gpg')
     // Then both keys come out of each
-    for (const keys of [fromText, fromBinary]) expect(keys.map((k) => k.getFingerprint().toUpperCase())).toEqual([a.fingerprint, b.fingerprint])
+    for (const keys of [fromText, fromBinary])
+      expect(keys.map((k) => k.getFingerprint().toUpperCase())).toEqual([a.fingerprint, b.fingerprint])
   })
 
   it('keeps only the public part of a private key', async () => {
@@ -88,7 +89,11 @@ describe('keyring', () => {
   it("ships Flatcar's real image-signing key, with its published fingerprint", async () => {
     // Given the embedded keys directory (../shared/keys/README.md: the flatcar.org file of 2025-03-07)
     const file = join(embeddedKeyDirectory(), 'flatcar-buildbot.asc')
-    expect(createHash('sha256').update(await readFile(file)).digest('hex')).toBe('74a1ecbc274577853f4e50596289eb7bcbb70737941df0135dc91ac79ae2c331')
+    expect(
+      createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex'),
+    ).toBe('74a1ecbc274577853f4e50596289eb7bcbb70737941df0135dc91ac79ae2c331')
     // When the default keyring is loaded
     const keyring = await loadDefaultKeyring({userDirectory: join(await tempDir(), 'none')})
     const entry = keyring.entries.find((e) => e.key.getFingerprint().toUpperCase() === 'F88CFEDEFF29A5B4D9523864E25D9AED0593B34A')
@@ -97,7 +102,17 @@ describe('keyring', () => {
     const info = await describeKey(entry!, new Date('2026-12-06T00:00:00Z'))
     expect(info.userIds).toEqual(['Flatcar Buildbot (Official Builds) <buildbot@flatcar-linux.org>'])
     expect(info.expires).toBeNull()
-    expect(info.subkeys.map((k) => k.status)).toEqual(['revoked', 'revoked', 'expired', 'expired', 'expired', 'expired', 'expired', 'expired', 'valid'])
+    expect(info.subkeys.map((k) => k.status)).toEqual([
+      'revoked',
+      'revoked',
+      'expired',
+      'expired',
+      'expired',
+      'expired',
+      'expired',
+      'expired',
+      'valid',
+    ])
     const active = info.subkeys.at(-1)!
     expect(formatFingerprint(active.fingerprint)).toBe('52F1 45DF D00B BDCD 928C  BB5A 32DA 80F9 1EF5 2974')
     expect(active.canSign).toBe(true)

@@ -100,7 +100,10 @@ export async function parseKeys(data: Uint8Array | string, source: string): Prom
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   const text = bytes.toString('latin1')
   const bad = (why: string, cause?: unknown): UsageError =>
-    new UsageError(`key file ${source}: ${why}`, {hint: 'give an OpenPGP public key, armored (gpg --armor --export) or binary (gpg --export)', cause})
+    new UsageError(`key file ${source}: ${why}`, {
+      hint: 'give an OpenPGP public key, armored (gpg --armor --export) or binary (gpg --export)',
+      cause,
+    })
   if (bytes.length === 0 || text.trim() === '') throw bad('is empty')
   const keys: PublicKey[] = []
   try {

@@ -37,7 +37,11 @@ export class ParallelHasher {
   private closed = false
   private readonly results: Promise<HashOutcome>[]
 
-  private constructor(private readonly workers: Worker[], ring: SharedArrayBuffer, control: SharedArrayBuffer) {
+  private constructor(
+    private readonly workers: Worker[],
+    ring: SharedArrayBuffer,
+    control: SharedArrayBuffer,
+  ) {
     this.ring = new Uint8Array(ring)
     this.control = new BigInt64Array(control)
     this.results = workers.map(
@@ -58,7 +62,15 @@ export class ParallelHasher {
     const workers = jobs.map(
       (job, slot) =>
         new Worker(workerFile(), {
-          workerData: {ring, control, slot, algorithm: job.algorithm, prefix: job.prefix ?? new Uint8Array(0), suffix: job.suffix ?? new Uint8Array(0), text: job.text ?? false},
+          workerData: {
+            ring,
+            control,
+            slot,
+            algorithm: job.algorithm,
+            prefix: job.prefix ?? new Uint8Array(0),
+            suffix: job.suffix ?? new Uint8Array(0),
+            text: job.text ?? false,
+          },
         }),
     )
     await Promise.all(workers.map((w) => new Promise((resolve, reject) => w.once('online', resolve).once('error', reject))))

@@ -77,7 +77,14 @@ const WEAK_DIGESTS: Record<string, string> = {md5: 'MD5', sha1: 'SHA-1', ripemd:
 /** RFC 4880 5.2.3.23: a key superseded or retired keeps the signatures it made before; any other reason (or none) voids them all. */
 const SOFT_REVOCATIONS = new Set([1, 3])
 /** Node's (OpenSSL's) names of the OpenPGP digests it can compute. */
-const NODE_HASHES: Record<string, string> = {sha224: 'sha224', sha256: 'sha256', sha384: 'sha384', sha512: 'sha512', sha3_256: 'sha3-256', sha3_512: 'sha3-512'}
+const NODE_HASHES: Record<string, string> = {
+  sha224: 'sha224',
+  sha256: 'sha256',
+  sha384: 'sha384',
+  sha512: 'sha512',
+  sha3_256: 'sha3-256',
+  sha3_512: 'sha3-512',
+}
 const REVOCATION_REASONS: Record<number, string> = {0: 'with no reason given', 1: 'as superseded', 2: 'as compromised', 3: 'as retired'}
 
 /**
@@ -111,9 +118,13 @@ export class DetachedSignature {
         hint: 'publish the detached signature next to the file, or pass --no-verify to download without verification',
       })
     }
-    if (data.byteLength > MAX_SIGNATURE_BYTES) throw malformed(name, `it is larger than ${MAX_SIGNATURE_BYTES} bytes, too large for a detached signature`)
+    if (data.byteLength > MAX_SIGNATURE_BYTES)
+      throw malformed(name, `it is larger than ${MAX_SIGNATURE_BYTES} bytes, too large for a detached signature`)
     const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1')
-    if (data.byteLength === 0 || text.trim() === '') throw new SignatureError('empty-signature', `empty signature: ${name} has no content`, {hint: 'the signature upload is incomplete; publish it again'})
+    if (data.byteLength === 0 || text.trim() === '')
+      throw new SignatureError('empty-signature', `empty signature: ${name} has no content`, {
+        hint: 'the signature upload is incomplete; publish it again',
+      })
     const signature = await readSignature(data, text, name)
     const dataSigs = [...signature.packets].filter((p) => p.signatureType === 0 || p.signatureType === 1)
     if (dataSigs.length === 0) throw malformed(name, 'it holds no signature over data (binary or text)')
@@ -142,11 +153,17 @@ export class DetachedSignature {
     }
     if (refusal) throw refusal
     const ids = dataSigs.map((p) => p.issuerKeyID.toHex().toUpperCase()).join(', ')
-    const fingerprints = dataSigs.flatMap((p) => (p.issuerFingerprint ? [formatFingerprint(Buffer.from(p.issuerFingerprint).toString('hex'))] : []))
+    const fingerprints = dataSigs.flatMap((p) =>
+      p.issuerFingerprint ? [formatFingerprint(Buffer.from(p.issuerFingerprint).toString('hex'))] : [],
+    )
     const detail = fingerprints.length > 0 ? ` (fingerprint ${fingerprints.join(', ')})` : ''
-    throw new SignatureError('unknown-key', `unknown key: ${name} is signed by key ${ids}${detail}, which is not in the keyring (${keyring.size} keys)`, {
-      hint: "import the publisher's public key with `gangue keys import FILE`, or pass --verify-key FILE",
-    })
+    throw new SignatureError(
+      'unknown-key',
+      `unknown key: ${name} is signed by key ${ids}${detail}, which is not in the keyring (${keyring.size} keys)`,
+      {
+        hint: "import the publisher's public key with `gangue keys import FILE`, or pass --verify-key FILE",
+      },
+    )
   }
 
   /** The digest this signature is over: its algorithm, what is hashed around the data, and whether lines are canonicalised (text mode). */
@@ -268,8 +285,15 @@ async function revocationsOf(key: PublicKey, signingKey: PublicKey | Subkey): Pr
   const openpgp = await loadOpenpgp()
   const primary = key.keyPacket
   const isSubkey = signingKey !== key
-  const targets: {sigs: SignaturePacket[]; type: number; data: object}[] = [{sigs: key.revocationSignatures, type: openpgp.enums.signature.keyRevocation, data: {key: primary}}]
-  if (isSubkey) targets.push({sigs: (signingKey as Subkey).revocationSignatures, type: openpgp.enums.signature.subkeyRevocation, data: {key: primary, bind: signingKey.keyPacket}})
+  const targets: {sigs: SignaturePacket[]; type: number; data: object}[] = [
+    {sigs: key.revocationSignatures, type: openpgp.enums.signature.keyRevocation, data: {key: primary}},
+  ]
+  if (isSubkey)
+    targets.push({
+      sigs: (signingKey as Subkey).revocationSignatures,
+      type: openpgp.enums.signature.subkeyRevocation,
+      data: {key: primary, bind: signingKey.keyPacket},
+    })
   const found: Revocation[] = []
   for (const {sigs, type, data} of targets) {
     for (const sig of sigs) {
@@ -291,15 +315,25 @@ async function revocationsOf(key: PublicKey, signingKey: PublicKey | Subkey): Pr
  * Whether `key` (through `signingKey`) may vouch for `packet` when judged at
  * `now`: a refusal, or the warnings that go with a good signature.
  */
-async function judge(packet: SignaturePacket, key: PublicKey, signingKey: PublicKey | Subkey, now: Date, name: string): Promise<SignatureError | {warnings: string[]}> {
+async function judge(
+  packet: SignaturePacket,
+  key: PublicKey,
+  signingKey: PublicKey | Subkey,
+  now: Date,
+  name: string,
+): Promise<SignatureError | {warnings: string[]}> {
   const openpgp = await loadOpenpgp()
   const who = describeSigner(key, signingKey)
   const hash = packet.hashAlgorithm === null ? undefined : (openpgp.enums.read(openpgp.enums.hash, packet.hashAlgorithm) as string)
   const weak = hash === undefined ? undefined : WEAK_DIGESTS[hash]
   if (weak) {
-    return new SignatureError('weak-digest', `weak digest: ${name} is made with ${weak}, a digest too weak to trust for signatures (by ${who})`, {
-      hint: 'ask the publisher to sign with SHA-256 or stronger',
-    })
+    return new SignatureError(
+      'weak-digest',
+      `weak digest: ${name} is made with ${weak}, a digest too weak to trust for signatures (by ${who})`,
+      {
+        hint: 'ask the publisher to sign with SHA-256 or stronger',
+      },
+    )
   }
   if (!hash || !NODE_HASHES[hash] || !getHashes().includes(NODE_HASHES[hash])) {
     return malformed(name, `its digest algorithm ${hash ?? packet.hashAlgorithm} is not supported`)
@@ -307,36 +341,58 @@ async function judge(packet: SignaturePacket, key: PublicKey, signingKey: Public
   const signedAt = packet.created
   if (!signedAt) return malformed(name, 'it has no creation time')
   if (signedAt.getTime() > now.getTime() + CLOCK_SKEW_MS) {
-    return new SignatureError('future-signature', `signature from the future: ${name} says it was made on ${when(signedAt)}, after the current time ${when(now)} (by ${who})`, {
-      hint: "check this machine's clock; a signature dated in the future is never accepted",
-    })
+    return new SignatureError(
+      'future-signature',
+      `signature from the future: ${name} says it was made on ${when(signedAt)}, after the current time ${when(now)} (by ${who})`,
+      {
+        hint: "check this machine's clock; a signature dated in the future is never accepted",
+      },
+    )
   }
   const signatureExpiry = packet.getExpirationTime()
   if (signatureExpiry instanceof Date && signatureExpiry.getTime() <= now.getTime()) {
-    return new SignatureError('expired-signature', `expired signature: ${name} (made on ${when(signedAt)} by ${who}) expired on ${when(signatureExpiry)}`, {
-      hint: 'the publisher limited the life of this signature; get a freshly signed release',
-    })
+    return new SignatureError(
+      'expired-signature',
+      `expired signature: ${name} (made on ${when(signedAt)} by ${who}) expired on ${when(signatureExpiry)}`,
+      {
+        hint: 'the publisher limited the life of this signature; get a freshly signed release',
+      },
+    )
   }
   if (signingKey.getCreationTime().getTime() > signedAt.getTime()) {
-    return new SignatureError('invalid-key', `invalid key: ${name} says it was made on ${when(signedAt)}, before ${who} existed (created ${when(signingKey.getCreationTime())})`, {
-      hint: 'the signature or the key is forged or mis-dated; do not use the file',
-    })
+    return new SignatureError(
+      'invalid-key',
+      `invalid key: ${name} says it was made on ${when(signedAt)}, before ${who} existed (created ${when(signingKey.getCreationTime())})`,
+      {
+        hint: 'the signature or the key is forged or mis-dated; do not use the file',
+      },
+    )
   }
 
   const warnings: string[] = []
   for (const revocation of await revocationsOf(key, signingKey)) {
     const reason = `${REVOCATION_REASONS[revocation.flag] ?? `with reason code ${revocation.flag}`}${revocation.text ? ` ("${revocation.text}")` : ''}`
     if (!revocation.soft) {
-      return new SignatureError('revoked-key', `revoked key: ${name} is signed by ${who}, which was revoked on ${when(revocation.created)} ${reason}: none of its signatures can be trusted`, {
-        hint: 'the publisher withdrew this key; get a release signed with a current key',
-      })
+      return new SignatureError(
+        'revoked-key',
+        `revoked key: ${name} is signed by ${who}, which was revoked on ${when(revocation.created)} ${reason}: none of its signatures can be trusted`,
+        {
+          hint: 'the publisher withdrew this key; get a release signed with a current key',
+        },
+      )
     }
     if (revocation.created.getTime() <= signedAt.getTime()) {
-      return new SignatureError('revoked-key', `revoked key: ${name} was made on ${when(signedAt)} by ${who}, which had been revoked on ${when(revocation.created)} ${reason}`, {
-        hint: 'a key retired or superseded before it signed cannot vouch for the signature; get a release signed with a current key',
-      })
+      return new SignatureError(
+        'revoked-key',
+        `revoked key: ${name} was made on ${when(signedAt)} by ${who}, which had been revoked on ${when(revocation.created)} ${reason}`,
+        {
+          hint: 'a key retired or superseded before it signed cannot vouch for the signature; get a release signed with a current key',
+        },
+      )
     }
-    warnings.push(`${who} was revoked on ${day(revocation.created)} ${reason}, after it made this signature (on ${day(signedAt)}): the signature stays valid`)
+    warnings.push(
+      `${who} was revoked on ${day(revocation.created)} ${reason}, after it made this signature (on ${day(signedAt)}): the signature stays valid`,
+    )
   }
 
   // Everything else (binding signatures, key flags, expiry) as the key stood when it signed.
@@ -346,14 +402,22 @@ async function judge(packet: SignaturePacket, key: PublicKey, signingKey: Public
     const message = firstLine(error)
     if (/expired/i.test(message)) {
       const expiry = await expiryOf(key, signingKey, signedAt)
-      return new SignatureError('expired-key', `expired key: ${name} was made on ${when(signedAt)} by ${who}, which had expired${expiry ? ` on ${when(expiry)}` : ''}`, {
-        hint: 'a signature made after its key expired is never valid; if the publisher extended the key, import the refreshed key with `gangue keys import FILE`',
-      })
+      return new SignatureError(
+        'expired-key',
+        `expired key: ${name} was made on ${when(signedAt)} by ${who}, which had expired${expiry ? ` on ${when(expiry)}` : ''}`,
+        {
+          hint: 'a signature made after its key expired is never valid; if the publisher extended the key, import the refreshed key with `gangue keys import FILE`',
+        },
+      )
     }
     if (/revoked/i.test(message)) {
-      return new SignatureError('revoked-key', `revoked key: ${name} is signed by ${who}, which is revoked`, {hint: 'the publisher withdrew this key; get a release signed with a current key'})
+      return new SignatureError('revoked-key', `revoked key: ${name} is signed by ${who}, which is revoked`, {
+        hint: 'the publisher withdrew this key; get a release signed with a current key',
+      })
     }
-    return new SignatureError('invalid-key', `invalid key: ${name} is signed by ${who}, which could not make this signature (${message})`, {hint: 'check the key with `gangue keys list`'})
+    return new SignatureError('invalid-key', `invalid key: ${name} is signed by ${who}, which could not make this signature (${message})`, {
+      hint: 'check the key with `gangue keys list`',
+    })
   }
 
   const expiry = await expiryOf(key, signingKey, now)

@@ -53,7 +53,10 @@ export async function makeKeyWithRevokedSubkey(): Promise<TestKey & {subkeyId: K
   const key = await makeTestKey({signingSubkey: true})
   const signing = key.privateKey.subkeys.at(-1)!
   const unrevoked = key.privateKey
-  const revokedSubkey = await signing.revoke(key.privateKey.keyPacket as SecretKeyPacket, {flag: openpgp.enums.reasonForRevocation.keyCompromised, string: 'test: subkey compromised'})
+  const revokedSubkey = await signing.revoke(key.privateKey.keyPacket as SecretKeyPacket, {
+    flag: openpgp.enums.reasonForRevocation.keyCompromised,
+    string: 'test: subkey compromised',
+  })
   // openpgp has no public "replace subkey": a copy of the key carries the revoked one.
   const copy = await openpgp.readPrivateKey({binaryKey: unrevoked.write()})
   copy.subkeys[copy.subkeys.length - 1] = revokedSubkey
@@ -98,6 +101,12 @@ export async function makeLapsedKey(): Promise<TestKey & {signedAt: Date}> {
   const openpgp = await loadOpenpgp()
   const created = new Date(Date.now() - 3 * DAY * 1000)
   const key = await makeTestKey({date: created})
-  const {privateKey: lapsed} = await openpgp.reformatKey({privateKey: key.privateKey, userIDs: [{name: 'Lapsed Buildbot', email: 'buildbot@example.test'}], keyExpirationTime: DAY, date: created, format: 'object'})
+  const {privateKey: lapsed} = await openpgp.reformatKey({
+    privateKey: key.privateKey,
+    userIDs: [{name: 'Lapsed Buildbot', email: 'buildbot@example.test'}],
+    keyExpirationTime: DAY,
+    date: created,
+    format: 'object',
+  })
   return {...key, publicArmored: lapsed.toPublic().armor(), signedAt: new Date(Date.now() - 3600 * 1000)}
 }

@@ -23,7 +23,16 @@ export default class Bootchart extends BaseCommand<typeof Bootchart> {
     const settings = platformSettingsFrom(this.flags, env, {...this.context})
     const registry = await availablePlatforms(settings.modules)
     const platform = registry.get(settings.platform).name
-    const result = await bootchart({platform, createFlight: () => registry.flightFor(platform, settings.options, settings.common), userData, output: this.flags.output, outputDir: this.flags['output-dir'], cwd: this.context.cwd, logger, signal})
+    const result = await bootchart({
+      platform,
+      createFlight: () => registry.flightFor(platform, settings.options, settings.common),
+      userData,
+      output: this.flags.output,
+      outputDir: this.flags['output-dir'],
+      cwd: this.context.cwd,
+      logger,
+      signal,
+    })
     this.log(`${result.svg}: ${result.startup}`)
     return result
   }

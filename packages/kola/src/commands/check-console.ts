@@ -4,8 +4,13 @@ import {checkConsole, type CheckConsoleResult} from '../services/signatures.js'
 
 export default class CheckConsole extends BaseCommand<typeof CheckConsole> {
   static override summary = 'Scan console logs for failure signatures (emergency shell, kernel panic, oops, WARNING, segfault, core dump).'
-  static override description = 'Takes console log files, or directories searched for console.txt files (default: the latest run). Exits 1 when a signature is found.'
-  static override examples = ['<%= config.bin %> check-console', '<%= config.bin %> check-console _kola_temp/qemu-latest', '<%= config.bin %> check-console console.txt --json']
+  static override description =
+    'Takes console log files, or directories searched for console.txt files (default: the latest run). Exits 1 when a signature is found.'
+  static override examples = [
+    '<%= config.bin %> check-console',
+    '<%= config.bin %> check-console _kola_temp/qemu-latest',
+    '<%= config.bin %> check-console console.txt --json',
+  ]
   static override enableJsonFlag = true
   static override strict = false
   static override args = {path: Args.string({description: 'console log files or directories', required: false})}

@@ -13,11 +13,26 @@ describe('kola on hostile input', () => {
   it.each([
     [['run', '--parallel', '{"a":'], /^kola: error: --parallel wants a positive number or "auto", got "\{\\"a\\":"$/],
     [['run', '--parallel', '0'], /^kola: error: --parallel wants a positive number or "auto", got "0"$/],
-    [['check-console', '/dev/zero'], /^kola: error: the console log \/dev\/zero is larger than 64 MiB, the most kola reads \(pass console\.txt files or a run output directory\)$/],
-    [['spawn', '--output-dir', '/dev/zero'], /^kola: error: the output directory \/dev\/zero exists and is not a directory \(pass a new or existing directory to --output-dir\)$/],
-    [['run', '--denylist', '/dev/zero'], /^kola: error: the denylist \/dev\/zero is larger than 1 MiB, the most kola reads \(pass an existing YAML file to --denylist\)$/],
-    [['spawn', '--userdata', '/dev/zero'], /^kola: error: the Ignition config \/dev\/zero is larger than 16 MiB, the most kola reads \(pass an Ignition config file to --userdata\)$/],
-    [['bootchart', '--userdata', '/dev/zero'], /^kola: error: the Ignition config \/dev\/zero is larger than 16 MiB, the most kola reads \(pass an Ignition config file to --userdata\)$/],
+    [
+      ['check-console', '/dev/zero'],
+      /^kola: error: the console log \/dev\/zero is larger than 64 MiB, the most kola reads \(pass console\.txt files or a run output directory\)$/,
+    ],
+    [
+      ['spawn', '--output-dir', '/dev/zero'],
+      /^kola: error: the output directory \/dev\/zero exists and is not a directory \(pass a new or existing directory to --output-dir\)$/,
+    ],
+    [
+      ['run', '--denylist', '/dev/zero'],
+      /^kola: error: the denylist \/dev\/zero is larger than 1 MiB, the most kola reads \(pass an existing YAML file to --denylist\)$/,
+    ],
+    [
+      ['spawn', '--userdata', '/dev/zero'],
+      /^kola: error: the Ignition config \/dev\/zero is larger than 16 MiB, the most kola reads \(pass an Ignition config file to --userdata\)$/,
+    ],
+    [
+      ['bootchart', '--userdata', '/dev/zero'],
+      /^kola: error: the Ignition config \/dev\/zero is larger than 16 MiB, the most kola reads \(pass an Ignition config file to --userdata\)$/,
+    ],
   ])('kola %j: one line, exit 2', {timeout: 90_000}, async (args, message) => {
     const dir = tempDir()
     const result = await runCli('kola', args, {env: isolatedEnv(join(dir, 'home')), cwd: dir, timeoutMs: 60_000})

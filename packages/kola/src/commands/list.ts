@@ -16,13 +16,23 @@ export default class List extends BaseCommand<typeof List> {
   static override flags = {
     filter: Flags.string({summary: 'Only tests whose names match this glob (filepath.Match syntax).'}),
     'tests-dir': Flags.string({multiple: true, summary: 'Also load test modules (*.js, *.mjs exporting `tests`) from this directory.'}),
-    exttest: Flags.string({char: 'E', multiple: true, summary: "Also load external tests: a project directory holding tests/kola (coreos-assembler's layout)."}),
+    exttest: Flags.string({
+      char: 'E',
+      multiple: true,
+      summary: "Also load external tests: a project directory holding tests/kola (coreos-assembler's layout).",
+    }),
     platform: Flags.string({char: 'p', summary: 'Only tests that run on this platform.'}),
-    'platform-module': Flags.string({multiple: true, summary: 'Also load platforms from this module (exporting `platform` or `platforms`).'}),
+    'platform-module': Flags.string({
+      multiple: true,
+      summary: 'Also load platforms from this module (exporting `platform` or `platforms`).',
+    }),
   }
 
   async run(): Promise<{tests: ListedTest[]}> {
-    const platform = this.flags.platform === undefined ? undefined : (await availablePlatforms(this.flags['platform-module'])).get(this.flags.platform).name
+    const platform =
+      this.flags.platform === undefined
+        ? undefined
+        : (await availablePlatforms(this.flags['platform-module'])).get(this.flags.platform).name
     const tests = listTests({tests: await availableTests(this.flags['tests-dir'], this.flags.exttest), filter: this.flags.filter, platform})
     this.log(formatTestTable(tests))
     return {tests}

@@ -17,11 +17,19 @@ describe('kola rerun, warn-only tests and --sharding (machineless tests)', () =>
   it('kola rerun runs only the test that failed in the last report', {timeout: 120_000}, async () => {
     // Given a run with one failure and one pass
     const dir = tempDir()
-    const first = await runCli('kola', ['run', '--tests-dir', MACHINELESS, '--output-dir', join(dir, '_a_temp'), 'nomachine.passes', 'nomachine.fails'], {env: kolaEnv(dir)})
+    const first = await runCli(
+      'kola',
+      ['run', '--tests-dir', MACHINELESS, '--output-dir', join(dir, '_a_temp'), 'nomachine.passes', 'nomachine.fails'],
+      {env: kolaEnv(dir)},
+    )
     expect(first.code).toBe(1)
 
     // When kola rerun reads that run's report
-    const again = await runCli('kola', ['rerun', '--from', join(dir, '_a_temp'), '--tests-dir', MACHINELESS, '--output-dir', join(dir, '_b_temp')], {env: kolaEnv(dir)})
+    const again = await runCli(
+      'kola',
+      ['rerun', '--from', join(dir, '_a_temp'), '--tests-dir', MACHINELESS, '--output-dir', join(dir, '_b_temp')],
+      {env: kolaEnv(dir)},
+    )
 
     // Then it ran the failed test alone (and it failed again)
     expect(again.stderr).toContain('rerunning 1 failed test(s)')
@@ -36,16 +44,46 @@ describe('kola rerun, warn-only tests and --sharding (machineless tests)', () =>
     await writeFile(denylist, '- pattern: nomachine.fails\n  reason: new test, watched for a while\n  warn: true\n')
 
     // When it fails beside a passing test
-    const warned = await runCli('kola', ['run', '--tests-dir', MACHINELESS, '--denylist', denylist, '--output-dir', join(dir, '_w_temp'), 'nomachine.passes', 'nomachine.fails'], {env: kolaEnv(dir)})
+    const warned = await runCli(
+      'kola',
+      [
+        'run',
+        '--tests-dir',
+        MACHINELESS,
+        '--denylist',
+        denylist,
+        '--output-dir',
+        join(dir, '_w_temp'),
+        'nomachine.passes',
+        'nomachine.fails',
+      ],
+      {env: kolaEnv(dir)},
+    )
 
     // Then kola exits 77, the report marks it a warning, and TAP marks it TODO
     expect(warned.code).toBe(77)
     expect(warned.stdout).toMatch(/1 passed, 0 failed, 0 skipped, 1 warning\(s\)/)
-    expect((await report(join(dir, '_w_temp'))).tests).toContainEqual(expect.objectContaining({name: 'nomachine.fails', result: 'FAIL', warn: true}))
+    expect((await report(join(dir, '_w_temp'))).tests).toContainEqual(
+      expect.objectContaining({name: 'nomachine.fails', result: 'FAIL', warn: true}),
+    )
     expect(await readFile(join(dir, '_w_temp', 'test.tap'), 'utf8')).toMatch(/^not ok - nomachine\.fails # TODO warn-only/m)
 
     // And with a real failure beside it, kola exits 1
-    const failed = await runCli('kola', ['run', '--tests-dir', MACHINELESS, '--denylist', denylist, '--output-dir', join(dir, '_f_temp'), 'nomachine.fails', 'nomachine.panics'], {env: kolaEnv(dir)})
+    const failed = await runCli(
+      'kola',
+      [
+        'run',
+        '--tests-dir',
+        MACHINELESS,
+        '--denylist',
+        denylist,
+        '--output-dir',
+        join(dir, '_f_temp'),
+        'nomachine.fails',
+        'nomachine.panics',
+      ],
+      {env: kolaEnv(dir)},
+    )
     expect(failed.code).toBe(1)
   })
 
@@ -55,7 +93,9 @@ describe('kola rerun, warn-only tests and --sharding (machineless tests)', () =>
     const ran: string[] = []
     for (const m of [1, 2, 3]) {
       const out = join(dir, `_s${m}_temp`)
-      const r = await runCli('kola', ['run', '--tests-dir', MACHINELESS, '--sharding', `hash:${m}/3`, '--output-dir', out, ...names], {env: kolaEnv(dir)})
+      const r = await runCli('kola', ['run', '--tests-dir', MACHINELESS, '--sharding', `hash:${m}/3`, '--output-dir', out, ...names], {
+        env: kolaEnv(dir),
+      })
       // A shard may hold none of them: that is a usage error (no test matches), with no report.
       if (r.code === 2) continue
       ran.push(...(await report(out)).tests.map((t) => t.name))

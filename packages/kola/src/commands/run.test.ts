@@ -21,44 +21,65 @@ const tempDir = useTempDir()
 function machineDirs(out: string): string[] {
   return readdirSync(out, {withFileTypes: true})
     .filter((d) => d.isDirectory() && d.name !== 'reports')
-    .flatMap((t) => readdirSync(join(out, t.name)).filter((m) => UUID.test(m)).map((m) => join(out, t.name, m)))
+    .flatMap((t) =>
+      readdirSync(join(out, t.name))
+        .filter((m) => UUID.test(m))
+        .map((m) => join(out, t.name, m)),
+    )
 }
 
 describe.skipIf(!image.available)('kola run on real VMs (test image)', () => {
-  it('passes the built-in suite with --parallel 2 and reports a failing test as failed in TAP, JSON and JUnit', {timeout: 30 * 60_000}, async () => {
-    const dir = tempDir()
-    // Given the built-in suite and a test that fails on purpose, loaded from a tests directory
-    const out = join(dir, '_it_temp')
+  it(
+    'passes the built-in suite with --parallel 2 and reports a failing test as failed in TAP, JSON and JUnit',
+    {timeout: 30 * 60_000},
+    async () => {
+      const dir = tempDir()
+      // Given the built-in suite and a test that fails on purpose, loaded from a tests directory
+      const out = join(dir, '_it_temp')
 
-    // When kola runs them all, two at a time
-    const result = await runCli('kola', ['run', '--parallel', '2', '--tests-dir', FAILING_TESTS, '--output-dir', out, 'coreos.*', 'kolatest.*'], {env: kolaEnv(dir)})
+      // When kola runs them all, two at a time
+      const result = await runCli(
+        'kola',
+        ['run', '--parallel', '2', '--tests-dir', FAILING_TESTS, '--output-dir', out, 'coreos.*', 'kolatest.*'],
+        {env: kolaEnv(dir)},
+      )
 
-    // Then it exits 1 (a test failed), every built-in test passed, and the failing one is reported in all three formats
-    expect(result.stderr).not.toMatch(/internal error/)
-    expect(result.code).toBe(1)
-    const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {result: string; platform: string; tests: Array<{name: string; result: string}>}
-    const results = Object.fromEntries(report.tests.map((t) => [t.name, t.result]))
-    expect(results).toMatchObject({'coreos.basic': 'PASS', 'coreos.ignition': 'PASS', 'coreos.network.private': 'PASS', 'kolatest.fails': 'FAIL'})
-    expect(report).toMatchObject({result: 'FAIL', platform: 'qemu'})
-    const tap = await readFile(join(out, 'test.tap'), 'utf8')
-    expect(tap.startsWith('1..4\n')).toBe(true)
-    expect(tap).toMatch(/^ok - coreos\.basic$/m)
-    expect(tap).toMatch(/^not ok - kolatest\.fails$/m)
-    expect(tap).toContain('# deliberate failure')
-    const junit = await readFile(join(out, 'reports', 'junit.xml'), 'utf8')
-    expect(junit).toMatch(/<testcase name="kolatest\.fails"[^>]*>\s*<failure message="[^"]*deliberate failure/)
+      // Then it exits 1 (a test failed), every built-in test passed, and the failing one is reported in all three formats
+      expect(result.stderr).not.toMatch(/internal error/)
+      expect(result.code).toBe(1)
+      const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {
+        result: string
+        platform: string
+        tests: Array<{name: string; result: string}>
+      }
+      const results = Object.fromEntries(report.tests.map((t) => [t.name, t.result]))
+      expect(results).toMatchObject({
+        'coreos.basic': 'PASS',
+        'coreos.ignition': 'PASS',
+        'coreos.network.private': 'PASS',
+        'kolatest.fails': 'FAIL',
+      })
+      expect(report).toMatchObject({result: 'FAIL', platform: 'qemu'})
+      const tap = await readFile(join(out, 'test.tap'), 'utf8')
+      expect(tap.startsWith('1..4\n')).toBe(true)
+      expect(tap).toMatch(/^ok - coreos\.basic$/m)
+      expect(tap).toMatch(/^not ok - kolatest\.fails$/m)
+      expect(tap).toContain('# deliberate failure')
+      const junit = await readFile(join(out, 'reports', 'junit.xml'), 'utf8')
+      expect(junit).toMatch(/<testcase name="kolatest\.fails"[^>]*>\s*<failure message="[^"]*deliberate failure/)
 
-    // And every machine (1 + 1 + 2 + 1) left its console, journal and Ignition config
-    const machines = machineDirs(out)
-    expect(machines).toHaveLength(5)
-    for (const m of machines) {
-      expect(readFileSync(join(m, 'console.txt'), 'utf8')).toContain('Ignition finished successfully')
-      expect(readFileSync(join(m, 'journal.txt'), 'utf8')).toMatch(/systemd\[1\]: .*Started .*ssh/i)
-      expect(existsSync(join(m, 'journal-raw.txt.gz'))).toBe(true)
-      expect(JSON.parse(readFileSync(join(m, 'ignition.json'), 'utf8'))).toHaveProperty('ignition.version')
-    }
-    expect(qemuProcesses(out)).toEqual([])
-  })
+      // And every machine (1 + 1 + 2 + 1) left its console, journal and Ignition config
+      const machines = machineDirs(out)
+      expect(machines).toHaveLength(5)
+      for (const m of machines) {
+        expect(readFileSync(join(m, 'console.txt'), 'utf8')).toContain('Ignition finished successfully')
+        expect(readFileSync(join(m, 'journal.txt'), 'utf8')).toMatch(/systemd\[1\]: .*Started .*ssh/i)
+        expect(existsSync(join(m, 'journal-raw.txt.gz'))).toBe(true)
+        expect(JSON.parse(readFileSync(join(m, 'ignition.json'), 'utf8'))).toHaveProperty('ignition.version')
+      }
+      expect(qemuProcesses(out)).toEqual([])
+    },
+  )
 
   it('on SIGINT mid-boot stops every QEMU before exiting, and still writes the reports', {timeout: 10 * 60_000}, async () => {
     const dir = tempDir()
@@ -67,7 +88,10 @@ describe.skipIf(!image.available)('kola run on real VMs (test image)', () => {
     await mkdir(bin)
     for (const tool of ['qemu-system-x86_64', 'qemu-img']) await symlink(`/usr/bin/${tool}`, join(bin, tool))
     const out = join(dir, '_sigint_temp')
-    const child = spawn(process.execPath, [binPath('kola'), 'run', 'coreos.basic', '--output-dir', out], {env: kolaEnv(dir, {PATH: bin}), stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [binPath('kola'), 'run', 'coreos.basic', '--output-dir', out], {
+      env: kolaEnv(dir, {PATH: bin}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     child.stdout.resume()
@@ -90,7 +114,10 @@ describe.skipIf(!image.available)('kola run on real VMs (test image)', () => {
     expect(existsSync(`/proc/${booting[0]}`)).toBe(false)
     const tap = await readFile(join(out, 'test.tap'), 'utf8')
     expect(tap.startsWith('1..1\nnot ok - coreos.basic # INTERRUPTED: interrupted by SIGINT\n')).toBe(true)
-    const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {result: string; tests: Array<{name: string; result: string}>}
+    const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {
+      result: string
+      tests: Array<{name: string; result: string}>
+    }
     expect(report.result).toBe('INTERRUPTED')
     expect(report.tests).toEqual([expect.objectContaining({name: 'coreos.basic', result: 'INTERRUPTED'})])
     expect(existsSync(join(out, 'reports', 'junit.xml'))).toBe(true)
@@ -101,7 +128,9 @@ describe('kola run without an image', () => {
   it('exits 2 with a hint when no image is given', async () => {
     const dir = tempDir()
     // Given no image flags and no KOLA_TEST_* variables
-    const result = await runCli('kola', ['run', 'coreos.basic', '--output-dir', join(dir, '_none_temp')], {env: isolatedEnv(join(dir, 'home'))})
+    const result = await runCli('kola', ['run', 'coreos.basic', '--output-dir', join(dir, '_none_temp')], {
+      env: isolatedEnv(join(dir, 'home')),
+    })
 
     // Then it is a usage error that says how to get an image
     expect(result.code).toBe(2)
@@ -110,34 +139,51 @@ describe('kola run without an image', () => {
 
   it('exits 2 when no test matches', async () => {
     const dir = tempDir()
-    const result = await runCli('kola', ['run', 'no.such.*', '--output-dir', join(dir, '_none_temp')], {env: isolatedEnv(join(dir, 'home'))})
+    const result = await runCli('kola', ['run', 'no.such.*', '--output-dir', join(dir, '_none_temp')], {
+      env: isolatedEnv(join(dir, 'home')),
+    })
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/no test matches no\.such\.\*/)
   })
 })
 
 describe.skipIf(!image.available)('kola run --rerun and timeouts on real VMs (test image)', () => {
-  it('reports a test that fails once then passes as a flake, fails a hung test at its timeout leaving no QEMU, and runs a script from --tests-dir', {timeout: 30 * 60_000}, async () => {
-    const dir = tempDir()
-    // Given a flaky test (fails until a marker file exists), one that sleeps past its 90 s timeout, and a script
-    const out = join(dir, '_ci_temp')
-    const marker = join(dir, 'flaky-marker')
+  it(
+    'reports a test that fails once then passes as a flake, fails a hung test at its timeout leaving no QEMU, and runs a script from --tests-dir',
+    {timeout: 30 * 60_000},
+    async () => {
+      const dir = tempDir()
+      // Given a flaky test (fails until a marker file exists), one that sleeps past its 90 s timeout, and a script
+      const out = join(dir, '_ci_temp')
+      const marker = join(dir, 'flaky-marker')
 
-    // When both run with --rerun, two at a time
-    const result = await runCli('kola', ['run', '--rerun', '--parallel', '2', '--tests-dir', CI_TESTS, '--output-dir', out, 'kolaci.*', 'script.*'], {env: kolaEnv(dir, {KOLA_FLAKE_MARKER: marker})})
+      // When both run with --rerun, two at a time
+      const result = await runCli(
+        'kola',
+        ['run', '--rerun', '--parallel', '2', '--tests-dir', CI_TESTS, '--output-dir', out, 'kolaci.*', 'script.*'],
+        {env: kolaEnv(dir, {KOLA_FLAKE_MARKER: marker})},
+      )
 
-    // Then the flaky test passes as a flake, the hung one fails as timed out (twice), and the run exits 1
-    expect(result.stderr).not.toMatch(/internal error/)
-    expect(result.code).toBe(1)
-    const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {tests: Array<{name: string; result: string; flake?: boolean; failure?: string; output: string}>}
-    expect(report.tests.find((t) => t.name === 'kolaci.flaky')).toMatchObject({result: 'PASS', flake: true})
-    expect(report.tests.find((t) => t.name === 'kolaci.hangs')).toMatchObject({result: 'FAIL', failure: 'timeout'})
-    expect(report.tests.find((t) => t.name === 'kolaci.hangs')?.output).toContain('test timed out after 90.0s')
-    expect(report.tests.find((t) => t.name === 'script.hello')).toMatchObject({result: 'PASS', output: expect.stringMatching(/^hello from debian on 6\.1\./)})
-    const tap = await readFile(join(out, 'test.tap'), 'utf8')
-    expect(tap).toMatch(/^ok - kolaci\.flaky # flake: passed on rerun$/m)
-    expect(tap).toMatch(/^not ok - kolaci\.hangs$/m)
-    expect(await readFile(join(out, 'reports', 'junit.xml'), 'utf8')).toMatch(/<testcase name="kolaci\.flaky"[^>]*>\s*<properties><property name="flake" value="true"\/>/)
-    expect(qemuProcesses(out)).toEqual([])
-  })
+      // Then the flaky test passes as a flake, the hung one fails as timed out (twice), and the run exits 1
+      expect(result.stderr).not.toMatch(/internal error/)
+      expect(result.code).toBe(1)
+      const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {
+        tests: Array<{name: string; result: string; flake?: boolean; failure?: string; output: string}>
+      }
+      expect(report.tests.find((t) => t.name === 'kolaci.flaky')).toMatchObject({result: 'PASS', flake: true})
+      expect(report.tests.find((t) => t.name === 'kolaci.hangs')).toMatchObject({result: 'FAIL', failure: 'timeout'})
+      expect(report.tests.find((t) => t.name === 'kolaci.hangs')?.output).toContain('test timed out after 90.0s')
+      expect(report.tests.find((t) => t.name === 'script.hello')).toMatchObject({
+        result: 'PASS',
+        output: expect.stringMatching(/^hello from debian on 6\.1\./),
+      })
+      const tap = await readFile(join(out, 'test.tap'), 'utf8')
+      expect(tap).toMatch(/^ok - kolaci\.flaky # flake: passed on rerun$/m)
+      expect(tap).toMatch(/^not ok - kolaci\.hangs$/m)
+      expect(await readFile(join(out, 'reports', 'junit.xml'), 'utf8')).toMatch(
+        /<testcase name="kolaci\.flaky"[^>]*>\s*<properties><property name="flake" value="true"\/>/,
+      )
+      expect(qemuProcesses(out)).toEqual([])
+    },
+  )
 })

@@ -36,14 +36,27 @@ Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests 
       summary: 'Run at most this many tests at once, or "auto": as many machines as free memory and cores allow.',
     }),
     'output-dir': Flags.string({summary: 'Output directory; an existing one is emptied only if kola made it (_*_temp or .harness_temp).'}),
-    'denylist-test': Flags.string({multiple: true, aliases: ['blacklist-test'], summary: 'Do not run tests (or subtests) matching this glob; they are reported as skipped.'}),
-    denylist: Flags.string({summary: 'YAML file of denied globs, each with a reason and an optional "snooze: YYYY-MM-DD" after which it expires.'}),
-    'tests-dir': Flags.string({multiple: true, summary: 'Also load tests from this directory: modules (*.js, *.mjs exporting `tests`) and executable scripts.'}),
+    'denylist-test': Flags.string({
+      multiple: true,
+      aliases: ['blacklist-test'],
+      summary: 'Do not run tests (or subtests) matching this glob; they are reported as skipped.',
+    }),
+    denylist: Flags.string({
+      summary: 'YAML file of denied globs, each with a reason and an optional "snooze: YYYY-MM-DD" after which it expires.',
+    }),
+    'tests-dir': Flags.string({
+      multiple: true,
+      summary: 'Also load tests from this directory: modules (*.js, *.mjs exporting `tests`) and executable scripts.',
+    }),
     timeout: Flags.integer({default: 600, min: 1, summary: 'Seconds a test may take unless it sets its own timeout.'}),
     'extend-timeout-percentage': Flags.integer({default: 0, min: 0, summary: "Lengthen every test's timeout by this percentage."}),
     rerun: Flags.boolean({summary: 'Run failed tests once more; a pass on rerun is reported as a flake and does not fail the run.'}),
     multiply: Flags.integer({default: 1, min: 1, summary: 'Run each selected test this many times (<name>~1 ... <name>~N).'}),
-    'metrics-port': Flags.integer({min: 0, max: 65535, summary: 'Serve Prometheus metrics (assertions_failed, tests_run, ...) on this port during the run and after it, until Ctrl-C.'}),
+    'metrics-port': Flags.integer({
+      min: 0,
+      max: 65535,
+      summary: 'Serve Prometheus metrics (assertions_failed, tests_run, ...) on this port during the run and after it, until Ctrl-C.',
+    }),
     'metrics-host': Flags.string({default: '127.0.0.1', summary: 'Address the metrics server listens on (with --metrics-port).'}),
   }
 
@@ -67,7 +80,10 @@ Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests 
     let parallel: number
     const parallelFlag = parallelFrom(this.flags.parallel)
     if (parallelFlag === 'auto') {
-      const auto = autoParallel({availableMiB: freemem() / 2 ** 20, cores: availableParallelism()}, {memoryMiB: qemu.memoryMiB, cpus: qemu.cpus})
+      const auto = autoParallel(
+        {availableMiB: freemem() / 2 ** 20, cores: availableParallelism()},
+        {memoryMiB: qemu.memoryMiB, cpus: qemu.cpus},
+      )
       logger.info(`--parallel auto: ${auto.machines} machine(s) at once (${auto.reason})`)
       parallel = auto.machines
     } else parallel = parallelFlag
@@ -113,7 +129,9 @@ Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests 
     }
     if (result.interrupted) throw signal.reason instanceof Error ? signal.reason : new InfraError('interrupted')
     if (result.infraFailures > 0) {
-      throw new InfraError(`${result.infraFailures} test(s) could not run: a machine never came up`, {hint: `see console.txt of the machines under ${result.outputDir}`})
+      throw new InfraError(`${result.infraFailures} test(s) could not run: a machine never came up`, {
+        hint: `see console.txt of the machines under ${result.outputDir}`,
+      })
     }
     if (result.failed > 0) throw new CheckFailedError(`${result.failed} test(s) failed`, {hint: `see ${result.reports.tap}`})
     if (result.warnings > 0) throw new WarningsOnlyError(result.warnings, result.reports.tap)
@@ -124,7 +142,9 @@ Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests 
   private printSummary(result: RunResult): void {
     for (const t of result.tests) {
       if (t.name.includes('/')) continue
-      this.log(`${t.result === 'INTERRUPTED' ? t.result : t.result.padEnd(4)} ${t.name} (${(t.durationMs / 1000).toFixed(1)}s)${t.flake ? ' flake: passed on rerun' : ''}${t.warn ? ' warn-only' : ''}${t.reason ? ` ${t.reason}` : ''}`)
+      this.log(
+        `${t.result === 'INTERRUPTED' ? t.result : t.result.padEnd(4)} ${t.name} (${(t.durationMs / 1000).toFixed(1)}s)${t.flake ? ' flake: passed on rerun' : ''}${t.warn ? ' warn-only' : ''}${t.reason ? ` ${t.reason}` : ''}`,
+      )
     }
     const flakes = result.flakes > 0 ? `, ${result.flakes} flake(s)` : ''
     const cut = `${result.interruptedTests > 0 ? `, ${result.interruptedTests} interrupted` : ''}${result.warnings > 0 ? `, ${result.warnings} warning(s)` : ''}`

@@ -23,14 +23,28 @@ The private key, an ssh_config (hosts m0, m1, ...) and machines.env are written 
     ...platformFlags,
     nodecount: Flags.integer({char: 'c', default: 1, min: 1, summary: 'Number of machines.'}),
     userdata: Flags.string({char: 'u', summary: 'File with an Ignition config (JSON) for the machines.'}),
-    shell: Flags.boolean({char: 's', summary: 'Open an interactive SSH session on the first machine; remove the machines when it ends.', exclusive: ['detach', 'exec']}),
+    shell: Flags.boolean({
+      char: 's',
+      summary: 'Open an interactive SSH session on the first machine; remove the machines when it ends.',
+      exclusive: ['detach', 'exec'],
+    }),
     exec: Flags.string({
-      summary: 'Run this program once the machines are up, with KOLA_MACHINES, KOLA_MACHINE_ADDRESSES, KOLA_SSH_KEY, KOLA_SSH_USER and KOLA_SSH_CONFIG in its environment; remove the machines when it exits and exit with its code.',
+      summary:
+        'Run this program once the machines are up, with KOLA_MACHINES, KOLA_MACHINE_ADDRESSES, KOLA_SSH_KEY, KOLA_SSH_USER and KOLA_SSH_CONFIG in its environment; remove the machines when it exits and exit with its code.',
       exclusive: ['detach'],
     }),
-    interactive: Flags.boolean({summary: 'Keep the machines up and the connection files written until SIGINT or SIGTERM, then remove them (the default without --shell, --detach or --exec).', exclusive: ['detach', 'exec', 'shell']}),
+    interactive: Flags.boolean({
+      summary:
+        'Keep the machines up and the connection files written until SIGINT or SIGTERM, then remove them (the default without --shell, --detach or --exec).',
+      exclusive: ['detach', 'exec', 'shell'],
+    }),
     detach: Flags.boolean({char: 't', summary: 'Print how to reach the machines and exit, leaving them running.'}),
-    remove: Flags.boolean({char: 'r', default: true, allowNo: true, summary: 'Remove the machines when spawn ends (--no-remove leaves them running).'}),
+    remove: Flags.boolean({
+      char: 'r',
+      default: true,
+      allowNo: true,
+      summary: 'Remove the machines when spawn ends (--no-remove leaves them running).',
+    }),
     'output-dir': Flags.string({summary: 'Where console logs, journals and the connection files go.'}),
   }
 
@@ -57,7 +71,8 @@ The private key, an ssh_config (hosts m0, m1, ...) and machines.env are written 
       onReady: (machines, files) => {
         for (const m of machines) this.log(`${m.id}  ${m.ip}:${m.sshPort}  private ${m.privateIp}  ${m.ssh}`)
         this.log(`key ${files.key}, ssh_config ${files.sshConfig}, env ${files.env}`)
-        if (!this.flags.detach && !this.flags.shell && !this.flags.exec && this.flags.remove) logger.notice('machines are up; Ctrl-C (or SIGTERM) removes them')
+        if (!this.flags.detach && !this.flags.shell && !this.flags.exec && this.flags.remove)
+          logger.notice('machines are up; Ctrl-C (or SIGTERM) removes them')
       },
     })
     if (result.exitCode !== undefined && result.exitCode !== 0) throw new ProgramExitError(this.flags.exec as string, result.exitCode)

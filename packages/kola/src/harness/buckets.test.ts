@@ -28,6 +28,11 @@ describe('planMachines', () => {
       t('d', {exclusive: false, machine: {minMemoryMiB: 2048}}),
       t('e', {exclusive: false, clusterSize: 2}),
     ])
-    expect(plan.map((p) => (p.kind === 'shared' ? p.tests.map((x) => x.name).join('+') : `alone:${p.test.name}`))).toEqual(['alone:e', 'a+b', 'c', 'd'])
+    expect(plan.map((p) => (p.kind === 'shared' ? p.tests.map((x) => x.name).join('+') : `alone:${p.test.name}`))).toEqual([
+      'alone:e',
+      'a+b',
+      'c',
+      'd',
+    ])
   })
 })

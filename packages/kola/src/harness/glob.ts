@@ -46,5 +46,7 @@ function escapeChar(c: string): string {
 }
 
 function badPattern(pattern: string): UsageError {
-  return new UsageError(`malformed test pattern ${JSON.stringify(pattern)}`, {hint: 'patterns are filepath.Match globs: *, ?, [a-z], \\ escapes'})
+  return new UsageError(`malformed test pattern ${JSON.stringify(pattern)}`, {
+    hint: 'patterns are filepath.Match globs: *, ?, [a-z], \\ escapes',
+  })
 }

@@ -192,7 +192,11 @@ export class H {
    * subtest) inside this test's slot of the parallel cap: the tests sharing
    * one machine, one after another. Stopping this test stops it too.
    */
-  async runTest(name: string, fn: (h: H) => Promise<void>, timeoutMs?: number): Promise<{failed: boolean; failure?: FailureKind | undefined}> {
+  async runTest(
+    name: string,
+    fn: (h: H) => Promise<void>,
+    timeoutMs?: number,
+  ): Promise<{failed: boolean; failure?: FailureKind | undefined}> {
     const test = new H(this.suite, name)
     const denied = this.suite.denied(name)
     if (denied !== undefined) {

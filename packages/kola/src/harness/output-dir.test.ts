@@ -53,12 +53,15 @@ describe('prepareOutputDir', () => {
     expect(existsSync(join(cwd, 'precious', 'thesis.tex'))).toBe(true)
   })
 
-  it.each([['/dev/zero'], ['/dev/zero/run']])('refuses --output-dir %s (a device, or a path through one) as a usage error', async (path) => {
-    // When the output directory is a device, or lies under one
-    const refused = await prepareOutputDir({outputDir: path, platform: 'qemu', cwd}).catch((error: unknown) => error)
+  it.each([['/dev/zero'], ['/dev/zero/run']])(
+    'refuses --output-dir %s (a device, or a path through one) as a usage error',
+    async (path) => {
+      // When the output directory is a device, or lies under one
+      const refused = await prepareOutputDir({outputDir: path, platform: 'qemu', cwd}).catch((error: unknown) => error)
 
-    // Then it is a usage error (exit 2) naming the path
-    expect(refused).toMatchObject({exitCode: 2})
-    expect((refused as Error).message).toContain(path)
-  })
+      // Then it is a usage error (exit 2) naming the path
+      expect(refused).toMatchObject({exitCode: 2})
+      expect((refused as Error).message).toContain(path)
+    },
+  )
 })

@@ -26,12 +26,16 @@ export async function prepareOutputDir(options: OutputDirOptions): Promise<strin
     const dir = resolve(options.cwd, options.outputDir)
     const existing = await stat(dir).catch(() => undefined)
     if (existing && !existing.isDirectory()) {
-      throw new UsageError(`the output directory ${dir} exists and is not a directory`, {hint: 'pass a new or existing directory to --output-dir'})
+      throw new UsageError(`the output directory ${dir} exists and is not a directory`, {
+        hint: 'pass a new or existing directory to --output-dir',
+      })
     }
     await cleanOutputDir(dir)
     await mkdir(dir, {recursive: true}).catch((error: NodeJS.ErrnoException) => {
       // A path through a file (/dev/zero/x), or one the user may not write: theirs to fix.
-      throw new UsageError(`cannot create the output directory ${dir}: ${error.code ?? error.message}`, {hint: 'pass a directory you can write to --output-dir'})
+      throw new UsageError(`cannot create the output directory ${dir}: ${error.code ?? error.message}`, {
+        hint: 'pass a directory you can write to --output-dir',
+      })
     })
     await writeFile(join(dir, MARKER_FILE), '')
     return dir

@@ -27,7 +27,8 @@ export function tapLines(record: TestRecord): string {
   if (record.result === 'SKIP') return `ok - ${name} # SKIP${record.skipReason ? ` ${oneLine(record.skipReason)}` : ''}\n`
   if (record.result === 'PASS') return `ok - ${name}${record.flake ? ' # flake: passed on rerun' : ''}\n`
   // TAP's TODO: a failure that does not fail the run.
-  if (record.result === 'FAIL' && record.warn) return `not ok - ${name} # TODO warn-only${record.message ? `: ${oneLine(record.message)}` : ''}\n`
+  if (record.result === 'FAIL' && record.warn)
+    return `not ok - ${name} # TODO warn-only${record.message ? `: ${oneLine(record.message)}` : ''}\n`
   // TAP knows only ok and not ok: a test cut short did not pass, so it is "not ok", marked INTERRUPTED, and
   // the file ends with "Bail out!" (bailOut), which TAP consumers report as an aborted run, not as failures.
   if (record.result === 'INTERRUPTED') return `not ok - ${name} # INTERRUPTED${record.message ? `: ${oneLine(record.message)}` : ''}\n`
@@ -99,12 +100,21 @@ export function junitReport(info: ReportInfo, suiteName = 'kola'): string {
     }
     lines.push(`${head}>`)
     // A warn-only failure is no JUnit failure (CI would fail on it): a property and its output say what happened.
-    if (r.result === 'FAIL' && r.warn) lines.push('      <properties><property name="warn" value="true"/></properties>', `      <system-err>${xml(r.output)}</system-err>`)
-    else if (r.result === 'FAIL') lines.push(`      <failure message="${xml(r.message ?? (firstLine(r.output) || 'failed'))}" type="${r.failure ?? 'test'}">${xml(r.output)}</failure>`)
+    if (r.result === 'FAIL' && r.warn)
+      lines.push('      <properties><property name="warn" value="true"/></properties>', `      <system-err>${xml(r.output)}</system-err>`)
+    else if (r.result === 'FAIL')
+      lines.push(
+        `      <failure message="${xml(r.message ?? (firstLine(r.output) || 'failed'))}" type="${r.failure ?? 'test'}">${xml(r.output)}</failure>`,
+      )
     if (r.result === 'SKIP') lines.push(`      <skipped message="${xml(r.skipReason ?? '')}"/>`)
-    if (r.result === 'INTERRUPTED') lines.push(`      <error message="${xml(r.message ?? 'interrupted')}" type="interrupted">${xml(r.output)}</error>`)
+    if (r.result === 'INTERRUPTED')
+      lines.push(`      <error message="${xml(r.message ?? 'interrupted')}" type="interrupted">${xml(r.output)}</error>`)
     // JUnit has no flake element; the convention (Bazel, Gradle, Maven surefire) is a property and the output.
-    if (r.flake) lines.push('      <properties><property name="flake" value="true"/></properties>', `      <system-out>${xml('flake: failed, then passed on rerun')}</system-out>`)
+    if (r.flake)
+      lines.push(
+        '      <properties><property name="flake" value="true"/></properties>',
+        `      <system-out>${xml('flake: failed, then passed on rerun')}</system-out>`,
+      )
     else if (r.output && r.result !== 'FAIL' && r.result !== 'INTERRUPTED') lines.push(`      <system-out>${xml(r.output)}</system-out>`)
     lines.push('    </testcase>')
   }

@@ -46,7 +46,10 @@ export async function clusterClient(kubeconfigPath: string, logger: Logger): Pro
       return await Promise.race([
         fn(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new InfraError(`${what}: no answer from ${server} in ${CALL_TIMEOUT_MS / 1000} s`)), CALL_TIMEOUT_MS)
+          timer = setTimeout(
+            () => reject(new InfraError(`${what}: no answer from ${server} in ${CALL_TIMEOUT_MS / 1000} s`)),
+            CALL_TIMEOUT_MS,
+          )
         }),
       ])
     } catch (error) {
@@ -92,7 +95,9 @@ export async function clusterClient(kubeconfigPath: string, logger: Logger): Pro
           if (c.restartCount > 0) attempts.push({previous: true, suffix: '.previous'})
           for (const a of attempts) {
             try {
-              const log = await call(`reading the log of ${namespace}/${name}/${c.name}`, () => core.readNamespacedPodLog({name, namespace, container: c.name, previous: a.previous}))
+              const log = await call(`reading the log of ${namespace}/${name}/${c.name}`, () =>
+                core.readNamespacedPodLog({name, namespace, container: c.name, previous: a.previous}),
+              )
               await writeFile(join(out, `${name}_${c.name}${a.suffix}.log`), log)
             } catch (error) {
               logger.debug(`no log for ${namespace}/${name}/${c.name}: ${firstLine(error)}`)

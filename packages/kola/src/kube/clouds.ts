@@ -10,7 +10,11 @@ import {UsageError} from '@mantle/kit'
 
 import type {KubeFlagValues, KubeSettingsContext} from './options.js'
 
-export async function managedApi(cloud: 'gke' | 'eks' | 'aks', flags: KubeFlagValues, ctx: KubeSettingsContext): Promise<ManagedClusterApi> {
+export async function managedApi(
+  cloud: 'gke' | 'eks' | 'aks',
+  flags: KubeFlagValues,
+  ctx: KubeSettingsContext,
+): Promise<ManagedClusterApi> {
   const base = {env: ctx.env, home: ctx.home, logger: ctx.logger, redactor: ctx.redactor}
   const call = {logger: ctx.logger}
   switch (cloud) {
@@ -20,13 +24,34 @@ export async function managedApi(cloud: 'gke' | 'eks' | 'aks', flags: KubeFlagVa
       return gcloud.gkeClusters({...call, auth, project: flags.project, location: flags.location})
     }
     case 'eks': {
-      const auth = await resolveAws({...base, profile: flags.profile, credentialsFile: flags['credentials-file'], accessKeyId: flags['access-id'], secretAccessKey: flags['secret-key'], region: flags.region})
+      const auth = await resolveAws({
+        ...base,
+        profile: flags.profile,
+        credentialsFile: flags['credentials-file'],
+        accessKeyId: flags['access-id'],
+        secretAccessKey: flags['secret-key'],
+        region: flags.region,
+      })
       const eks = await aws.eksApi({...call, auth})
-      return aws.eksClusters({eks, roleArn: flags['role-arn'] ?? '', nodeRoleArn: flags['node-role-arn'] ?? '', subnetIds: (flags.subnets ?? '').split(',').map((s) => s.trim()).filter(Boolean)})
+      return aws.eksClusters({
+        eks,
+        roleArn: flags['role-arn'] ?? '',
+        nodeRoleArn: flags['node-role-arn'] ?? '',
+        subnetIds: (flags.subnets ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      })
     }
     case 'aks': {
       const auth = await resolveAzure({...base, credentialsFile: flags['azure-credentials'], profile: flags['azure-profile']})
-      return azure.aksClusters({...call, credential: await azureTokenCredential(auth), subscriptionId: flags.subscription ?? auth.subscriptionId, resourceGroup: flags['resource-group'] ?? '', location: flags.location ?? ''})
+      return azure.aksClusters({
+        ...call,
+        credential: await azureTokenCredential(auth),
+        subscriptionId: flags.subscription ?? auth.subscriptionId,
+        resourceGroup: flags['resource-group'] ?? '',
+        location: flags.location ?? '',
+      })
     }
   }
 }

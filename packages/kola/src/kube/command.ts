@@ -36,11 +36,24 @@ export class CommandDeployer implements Deployer {
   }
 
   static restore(ctx: DeployerContext, env: NodeJS.ProcessEnv, state: DeployerState): CommandDeployer {
-    return new CommandDeployer(ctx, {upCommand: String(state.upCommand), downCommand: String(state.downCommand), kubeconfig: String(state.kubeconfig), cwd: String(state.cwd), env})
+    return new CommandDeployer(ctx, {
+      upCommand: String(state.upCommand),
+      downCommand: String(state.downCommand),
+      kubeconfig: String(state.kubeconfig),
+      cwd: String(state.cwd),
+      env,
+    })
   }
 
   state(): DeployerState {
-    return {deployer: 'command', runId: this.ctx.runId, upCommand: this.options.upCommand, downCommand: this.options.downCommand, kubeconfig: this.path, cwd: this.options.cwd}
+    return {
+      deployer: 'command',
+      runId: this.ctx.runId,
+      upCommand: this.options.upCommand,
+      downCommand: this.options.downCommand,
+      kubeconfig: this.path,
+      cwd: this.options.cwd,
+    }
   }
 
   kubeconfig(): string {
@@ -55,12 +68,19 @@ export class CommandDeployer implements Deployer {
     }
     if (result.code !== 0) {
       await this.down().catch((error: unknown) => this.ctx.logger.warn(`down after a failed up: ${(error as Error).message}`))
-      throw new InfraError(`up command exited ${result.code}: ${lastLine(result.stderr)}`, {hint: `the command was: ${this.options.upCommand}`})
+      throw new InfraError(`up command exited ${result.code}: ${lastLine(result.stderr)}`, {
+        hint: `the command was: ${this.options.upCommand}`,
+      })
     }
-    const exists = await access(this.path).then(() => true, () => false)
+    const exists = await access(this.path).then(
+      () => true,
+      () => false,
+    )
     if (!exists) {
       await this.down().catch(() => undefined)
-      throw new UsageError(`the up command left no kubeconfig at ${this.path}`, {hint: 'make it write there, or point --kubeconfig where it writes'})
+      throw new UsageError(`the up command left no kubeconfig at ${this.path}`, {
+        hint: 'make it write there, or point --kubeconfig where it writes',
+      })
     }
     return this.path
   }

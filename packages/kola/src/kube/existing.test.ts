@@ -15,7 +15,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 const kubeconfig = process.env.KUBECONFIG
 const kubectl = process.env.MANTLE_KUBE_KUBECTL
 const available = Boolean(kubeconfig && kubectl && existsSync(kubeconfig))
-if (process.env.CI && !available) throw new Error('KUBECONFIG/MANTLE_KUBE_KUBECTL missing: start scripts/services/kube.sh first (CI must run these tests)')
+if (process.env.CI && !available)
+  throw new Error('KUBECONFIG/MANTLE_KUBE_KUBECTL missing: start scripts/services/kube.sh first (CI must run these tests)')
 
 let tmp: {dir: string; cleanup: () => Promise<void>}
 beforeAll(async () => {
@@ -34,14 +35,24 @@ describe.skipIf(!available)('kola kube exec --deployer kubeconfig (the service c
     k('create', 'namespace', theirs)
     try {
       const job = join(tmp.dir, 'job.yaml')
-      await writeFile(job, 'apiVersion: batch/v1\nkind: Job\nmetadata: {name: hi}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {name: hi, image: "mantle.local/busybox:local", command: [echo, hi from the existing cluster]}\n')
+      await writeFile(
+        job,
+        'apiVersion: batch/v1\nkind: Job\nmetadata: {name: hi}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {name: hi, image: "mantle.local/busybox:local", command: [echo, hi from the existing cluster]}\n',
+      )
       const script = join(tmp.dir, 'test.sh')
-      await writeFile(script, `#!/bin/sh\nset -e\n${kubectl} -n "$KOLA_NAMESPACE" apply -f ${job}\n${kubectl} -n "$KOLA_NAMESPACE" wait --for=condition=complete job/hi --timeout=120s\necho "$KOLA_NAMESPACE" > "$ARTIFACTS/ns"\n`)
+      await writeFile(
+        script,
+        `#!/bin/sh\nset -e\n${kubectl} -n "$KOLA_NAMESPACE" apply -f ${job}\n${kubectl} -n "$KOLA_NAMESPACE" wait --for=condition=complete job/hi --timeout=120s\necho "$KOLA_NAMESPACE" > "$ARTIFACTS/ns"\n`,
+      )
       await chmod(script, 0o755)
       const out = join(tmp.dir, 'out')
 
       // When kola runs it with the kubeconfig deployer
-      const result = await runCli('kola', ['kube', 'exec', '--deployer', 'kubeconfig', '--kubeconfig', kubeconfig!, '--output-dir', out, '--', script], {env: isolatedEnv(join(tmp.dir, 'home'))})
+      const result = await runCli(
+        'kola',
+        ['kube', 'exec', '--deployer', 'kubeconfig', '--kubeconfig', kubeconfig!, '--output-dir', out, '--', script],
+        {env: isolatedEnv(join(tmp.dir, 'home'))},
+      )
 
       // Then it passed, only the run's namespace was dumped, and only it is being deleted
       expect(result.stderr).not.toMatch(/error/)

@@ -77,7 +77,15 @@ export class LocalDeployer implements Deployer {
   }
 
   state(): LocalState {
-    return {deployer: 'local', runId: this.ctx.runId, name: this.clusterName, dir: this.dir, portBase: this.portBase ?? 0, subnet: this.subnet ?? 0, binDir: this.binDir}
+    return {
+      deployer: 'local',
+      runId: this.ctx.runId,
+      name: this.clusterName,
+      dir: this.dir,
+      portBase: this.portBase ?? 0,
+      subnet: this.subnet ?? 0,
+      binDir: this.binDir,
+    }
   }
 
   kubeconfig(): string | undefined {
@@ -89,8 +97,13 @@ export class LocalDeployer implements Deployer {
     this.portBase ??= await freePortBase()
     this.subnet ??= freeSubnet()
     await mkdir(LOCAL_MARKER_DIR, {recursive: true})
-    await writeFile(join(LOCAL_MARKER_DIR, `${this.clusterName}.json`), JSON.stringify({...this.state(), pid: process.pid, created: new Date().toISOString()}) + '\n')
-    this.ctx.logger.info(`local: starting cluster ${this.clusterName} in ${this.dir} (ports ${this.portBase}-${this.portBase + 4}, pods 10.${this.subnet}.0.0/16)`)
+    await writeFile(
+      join(LOCAL_MARKER_DIR, `${this.clusterName}.json`),
+      JSON.stringify({...this.state(), pid: process.pid, created: new Date().toISOString()}) + '\n',
+    )
+    this.ctx.logger.info(
+      `local: starting cluster ${this.clusterName} in ${this.dir} (ports ${this.portBase}-${this.portBase + 4}, pods 10.${this.subnet}.0.0/16)`,
+    )
     const result = await this.script('start')
     if (result.code !== 0) {
       await this.down()
@@ -101,15 +114,22 @@ export class LocalDeployer implements Deployer {
         .pop()
         ?.replace(/^cluster\.sh\[[a-z0-9]+\]: /, '')
       if (result.aborted) this.ctx.signal?.throwIfAborted()
-      throw new InfraError(`local cluster did not start: ${last ?? `cluster.sh exited ${result.code}`}`, {hint: `logs in ${join(this.dir, 'log')}`})
+      throw new InfraError(`local cluster did not start: ${last ?? `cluster.sh exited ${result.code}`}`, {
+        hint: `logs in ${join(this.dir, 'log')}`,
+      })
     }
     return join(this.dir, 'kubeconfig')
   }
 
   async down(): Promise<void> {
     // Teardown runs to its end even after an abort: it is what the abort is for.
-    const result = await runProgram('bash', [CLUSTER_SCRIPT, 'stop', this.dir], {env: this.scriptEnv(), stdio: 'pipe', onStderr: (l) => this.ctx.logger.debug(l)})
-    if (result.code !== 0) throw new InfraError(`local cluster ${this.clusterName} did not stop cleanly: ${result.stderr.trim().split('\n').pop() ?? ''}`)
+    const result = await runProgram('bash', [CLUSTER_SCRIPT, 'stop', this.dir], {
+      env: this.scriptEnv(),
+      stdio: 'pipe',
+      onStderr: (l) => this.ctx.logger.debug(l),
+    })
+    if (result.code !== 0)
+      throw new InfraError(`local cluster ${this.clusterName} did not stop cleanly: ${result.stderr.trim().split('\n').pop() ?? ''}`)
     await rm(join(LOCAL_MARKER_DIR, `${this.clusterName}.json`), {force: true})
   }
 
@@ -128,7 +148,12 @@ export class LocalDeployer implements Deployer {
 
   private async build(): Promise<string> {
     this.ctx.logger.info('local: finding the Kubernetes binaries (a first build from Debian source takes ~5 minutes)')
-    const result = await runProgram('bash', [BUILD_SCRIPT], {env: this.options.env, stdio: 'pipe', signal: this.ctx.signal, onStderr: (l) => this.ctx.logger.info(l)})
+    const result = await runProgram('bash', [BUILD_SCRIPT], {
+      env: this.options.env,
+      stdio: 'pipe',
+      signal: this.ctx.signal,
+      onStderr: (l) => this.ctx.logger.info(l),
+    })
     if (result.aborted) this.ctx.signal?.throwIfAborted()
     if (result.code !== 0) throw new InfraError(`building Kubernetes failed: ${result.stderr.trim().split('\n').pop() ?? ''}`)
     return result.stdout.trim().split('\n').pop() ?? ''
@@ -197,10 +222,22 @@ export async function localLeftovers(): Promise<{name: string; dir: string; binD
   const names = await readdir(LOCAL_MARKER_DIR).catch(() => [] as string[])
   const out = []
   for (const n of names.filter((x) => x.endsWith('.json'))) {
-    const record = JSON.parse(await readFile(join(LOCAL_MARKER_DIR, n), 'utf8').catch(() => '{}')) as {name?: string; dir?: string; binDir?: string; runId?: string; pid?: number}
+    const record = JSON.parse(await readFile(join(LOCAL_MARKER_DIR, n), 'utf8').catch(() => '{}')) as {
+      name?: string
+      dir?: string
+      binDir?: string
+      runId?: string
+      pid?: number
+    }
     if (!record.name || !record.dir) continue
     if (record.pid && record.pid !== process.pid && alive(record.pid)) continue
-    out.push({name: record.name, dir: record.dir, runId: record.runId ?? '', pid: record.pid ?? 0, ...(record.binDir ? {binDir: record.binDir} : {})})
+    out.push({
+      name: record.name,
+      dir: record.dir,
+      runId: record.runId ?? '',
+      pid: record.pid ?? 0,
+      ...(record.binDir ? {binDir: record.binDir} : {}),
+    })
   }
   return out
 }

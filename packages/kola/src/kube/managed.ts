@@ -52,7 +52,10 @@ export class ManagedDeployer implements Deployer {
   async up(): Promise<string> {
     const call = {logger: this.ctx.logger, signal: this.ctx.signal}
     try {
-      await this.options.api.create({name: this.clusterName, runId: this.ctx.runId, nodeCount: this.options.nodeCount, version: this.options.version}, call)
+      await this.options.api.create(
+        {name: this.clusterName, runId: this.ctx.runId, nodeCount: this.options.nodeCount, version: this.options.version},
+        call,
+      )
       const cluster = await this.options.api.waitReady(this.clusterName, {...call, timeoutMs: this.options.timeoutMs})
       const path = join(this.ctx.outputDir, 'kubeconfig')
       await writeFile(path, this.options.api.kubeconfig(cluster), {mode: 0o600})
@@ -60,7 +63,9 @@ export class ManagedDeployer implements Deployer {
       return path
     } catch (error) {
       // Half-made clusters cost money: remove whatever exists, then report the first failure.
-      await this.down().catch((e: unknown) => this.ctx.logger.warn(`${this.name}: removing the half-made cluster ${this.clusterName}: ${(e as Error).message}`))
+      await this.down().catch((e: unknown) =>
+        this.ctx.logger.warn(`${this.name}: removing the half-made cluster ${this.clusterName}: ${(e as Error).message}`),
+      )
       throw error
     }
   }

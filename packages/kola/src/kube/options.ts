@@ -11,15 +11,35 @@ import type {DeployerSpec} from './registry.js'
 import {managedApi} from './clouds.js'
 
 export const kubeFlags = {
-  deployer: Flags.option({options: DEPLOYER_NAMES, default: 'local' as const, summary: 'Where the cluster comes from: local (a single-node cluster started here), kubeconfig (an existing one), command (your up/down commands), gke, eks, aks.', helpGroup: 'DEPLOYER'})(),
+  deployer: Flags.option({
+    options: DEPLOYER_NAMES,
+    default: 'local' as const,
+    summary:
+      'Where the cluster comes from: local (a single-node cluster started here), kubeconfig (an existing one), command (your up/down commands), gke, eks, aks.',
+    helpGroup: 'DEPLOYER',
+  })(),
   'output-dir': Flags.string({default: '_kube_temp', summary: 'Where the kubeconfig, state, logs, artifacts and junit_runner.xml go.'}),
-  kubeconfig: Flags.string({summary: 'kubeconfig deployer: the existing cluster\'s file. command deployer: where the up command leaves it.', helpGroup: 'DEPLOYER'}),
-  'up-command': Flags.string({summary: 'command deployer: shell command that makes the cluster (run with sh -c; KOLA_RUN_ID and KOLA_KUBECONFIG set).', helpGroup: 'DEPLOYER'}),
+  kubeconfig: Flags.string({
+    summary: "kubeconfig deployer: the existing cluster's file. command deployer: where the up command leaves it.",
+    helpGroup: 'DEPLOYER',
+  }),
+  'up-command': Flags.string({
+    summary: 'command deployer: shell command that makes the cluster (run with sh -c; KOLA_RUN_ID and KOLA_KUBECONFIG set).',
+    helpGroup: 'DEPLOYER',
+  }),
   'down-command': Flags.string({summary: 'command deployer: shell command that removes it; runs on every way out.', helpGroup: 'DEPLOYER'}),
-  'local-bin': Flags.string({summary: 'local deployer: directory of the Kubernetes binaries (default: built once from Debian source into ~/.cache/mantle-ts/kubernetes).', helpGroup: 'DEPLOYER'}),
-  'local-images': Flags.string({default: 'busybox,node', summary: 'local deployer: test images to load besides pause (comma separated: busybox, node; empty for none).', helpGroup: 'DEPLOYER'}),
+  'local-bin': Flags.string({
+    summary:
+      'local deployer: directory of the Kubernetes binaries (default: built once from Debian source into ~/.cache/mantle-ts/kubernetes).',
+    helpGroup: 'DEPLOYER',
+  }),
+  'local-images': Flags.string({
+    default: 'busybox,node',
+    summary: 'local deployer: test images to load besides pause (comma separated: busybox, node; empty for none).',
+    helpGroup: 'DEPLOYER',
+  }),
   nodes: Flags.integer({default: 1, min: 1, summary: 'gke/eks/aks: worker nodes.', helpGroup: 'CLOUD'}),
-  'kube-version': Flags.string({summary: 'gke/eks/aks: Kubernetes version (default: the cloud\'s).', helpGroup: 'CLOUD'}),
+  'kube-version': Flags.string({summary: "gke/eks/aks: Kubernetes version (default: the cloud's).", helpGroup: 'CLOUD'}),
   project: Flags.string({summary: 'gke: the Google Cloud project.', helpGroup: 'CLOUD'}),
   location: Flags.string({summary: 'gke: zone or region; aks: Azure location.', helpGroup: 'CLOUD'}),
   'role-arn': Flags.string({summary: 'eks: IAM role of the cluster.', helpGroup: 'CLOUD'}),
@@ -79,7 +99,10 @@ export async function kubeSpecFrom(flags: KubeFlagValues, ctx: KubeSettingsConte
       env: ctx.env,
       binDir: flags['local-bin'],
       nodeBinary: ctx.nodeBinary,
-      images: flags['local-images'].split(',').map((s) => s.trim()).filter(Boolean),
+      images: flags['local-images']
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
     },
   }
   for (const image of spec.local.images ?? []) {
@@ -93,7 +116,13 @@ export async function kubeSpecFrom(flags: KubeFlagValues, ctx: KubeSettingsConte
     if (!flags['up-command'] || !flags['down-command'] || !flags.kubeconfig) {
       throw new UsageError('the command deployer needs --up-command, --down-command and --kubeconfig (where up leaves it)')
     }
-    spec.command = {upCommand: flags['up-command'], downCommand: flags['down-command'], kubeconfig: flags.kubeconfig, cwd: ctx.cwd, env: ctx.env}
+    spec.command = {
+      upCommand: flags['up-command'],
+      downCommand: flags['down-command'],
+      kubeconfig: flags.kubeconfig,
+      cwd: ctx.cwd,
+      env: ctx.env,
+    }
   }
   if (flags.deployer === 'gke' || flags.deployer === 'eks' || flags.deployer === 'aks') {
     spec.managed = {api: await managedApi(flags.deployer, flags, ctx), nodeCount: flags.nodes, version: flags['kube-version']}

@@ -87,7 +87,10 @@ class Phases {
 
   write(path: string, deployer: string): Promise<void> {
     const failed = this.records.some((r) => r.result === 'FAIL')
-    return writeFile(path, junitReport({platform: deployer, version: '', result: failed ? 'FAIL' : 'PASS', records: this.records}, 'kubetest2'))
+    return writeFile(
+      path,
+      junitReport({platform: deployer, version: '', result: failed ? 'FAIL' : 'PASS', records: this.records}, 'kubetest2'),
+    )
   }
 }
 
@@ -108,7 +111,9 @@ export async function kubeUp(options: KubeRunOptions): Promise<{runId: string; d
  * `up --interactive`: up, print where the kubeconfig is (onReady), keep the
  * cluster until the signal fires (SIGINT or SIGTERM), then down.
  */
-export async function kubeInteractive(options: KubeRunOptions & {onReady(kubeconfig: string): void}): Promise<{runId: string; deployer: string; kubeconfig: string}> {
+export async function kubeInteractive(
+  options: KubeRunOptions & {onReady(kubeconfig: string): void},
+): Promise<{runId: string; deployer: string; kubeconfig: string}> {
   const up = await kubeUp(options)
   try {
     options.onReady(up.kubeconfig)
@@ -153,12 +158,19 @@ async function downAll(options: KubeRunOptions): Promise<string[]> {
   if (spec.deployer === 'local') {
     for (const left of await localLeftovers()) {
       logger.info(`down --all: local cluster ${left.name} (run ${left.runId}, kola pid ${left.pid} is gone) in ${left.dir}`)
-      const d = LocalDeployer.restore({logger, runId: left.runId, outputDir: left.dir}, spec.local, {deployer: 'local', runId: left.runId, name: left.name, dir: left.dir, binDir: left.binDir})
+      const d = LocalDeployer.restore({logger, runId: left.runId, outputDir: left.dir}, spec.local, {
+        deployer: 'local',
+        runId: left.runId,
+        name: left.name,
+        dir: left.dir,
+        binDir: left.binDir,
+      })
       await d.down()
       removed.push(`local ${left.name}`)
     }
   }
-  const kubeconfig = spec.deployer === 'kubeconfig' ? spec.kubeconfig?.path : spec.deployer === 'command' ? spec.command?.kubeconfig : undefined
+  const kubeconfig =
+    spec.deployer === 'kubeconfig' ? spec.kubeconfig?.path : spec.deployer === 'command' ? spec.command?.kubeconfig : undefined
   if (kubeconfig) {
     const client = await clusterClient(resolve(spec.command?.cwd ?? '.', kubeconfig), logger)
     for (const ns of await client.deleteRunNamespaces(undefined)) removed.push(`namespace ${ns}`)
@@ -174,7 +186,9 @@ async function downAll(options: KubeRunOptions): Promise<string[]> {
   return removed
 }
 
-export async function kubeStatus(options: KubeRunOptions): Promise<{deployer: string; runId: string; up: boolean; kubeconfig?: string | undefined}> {
+export async function kubeStatus(
+  options: KubeRunOptions,
+): Promise<{deployer: string; runId: string; up: boolean; kubeconfig?: string | undefined}> {
   const state = await loadState(resolve(options.outputDir))
   const deployer = restoreDeployer(state, options.spec, context(options, state.runId))
   return {deployer: state.deployer, runId: state.runId, up: await deployer.isUp(), kubeconfig: deployer.kubeconfig()}
@@ -258,8 +272,14 @@ export async function kubeExec(options: KubeExecOptions): Promise<KubeExecResult
     await phases.write(junit, deployer.name)
   }
   if (failure) {
-    if (!phases.records.some((r) => r.name === 'Up' && r.result === 'PASS') && !(failure instanceof UsageError) && !(failure instanceof InterruptedError)) {
-      throw failure instanceof InfraError ? failure : new InfraError(`the cluster did not come up: ${(failure as Error).message}`, {cause: failure})
+    if (
+      !phases.records.some((r) => r.name === 'Up' && r.result === 'PASS') &&
+      !(failure instanceof UsageError) &&
+      !(failure instanceof InterruptedError)
+    ) {
+      throw failure instanceof InfraError
+        ? failure
+        : new InfraError(`the cluster did not come up: ${(failure as Error).message}`, {cause: failure})
     }
     throw failure
   }

@@ -29,9 +29,33 @@ export type DistroName = (typeof DISTRO_NAMES)[number]
  * Debian's Ignition `opt/com.coreos/config`.
  */
 const DISTROS: Record<DistroName, Distro> = {
-  flatcar: {name: 'flatcar', fwCfgName: 'opt/org.flatcar-linux/config', ignitionVersion: '3.3.0', ignitionMajors: [2, 3], user: 'core', osIds: ['flatcar'], checkSystemd: true},
-  fcos: {name: 'fcos', fwCfgName: 'opt/com.coreos/config', ignitionVersion: '3.4.0', ignitionMajors: [3], user: 'core', osIds: ['fedora'], checkSystemd: true},
-  test: {name: 'test', fwCfgName: 'opt/com.coreos/config', ignitionVersion: '3.3.0', ignitionMajors: [3], user: 'core', osIds: ['debian'], checkSystemd: true},
+  flatcar: {
+    name: 'flatcar',
+    fwCfgName: 'opt/org.flatcar-linux/config',
+    ignitionVersion: '3.3.0',
+    ignitionMajors: [2, 3],
+    user: 'core',
+    osIds: ['flatcar'],
+    checkSystemd: true,
+  },
+  fcos: {
+    name: 'fcos',
+    fwCfgName: 'opt/com.coreos/config',
+    ignitionVersion: '3.4.0',
+    ignitionMajors: [3],
+    user: 'core',
+    osIds: ['fedora'],
+    checkSystemd: true,
+  },
+  test: {
+    name: 'test',
+    fwCfgName: 'opt/com.coreos/config',
+    ignitionVersion: '3.3.0',
+    ignitionMajors: [3],
+    user: 'core',
+    osIds: ['debian'],
+    checkSystemd: true,
+  },
 }
 
 export function distroByName(name: string): Distro {

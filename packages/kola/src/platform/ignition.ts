@@ -41,13 +41,16 @@ const DEFAULT_DIALECT: IgnitionDialect = {name: 'test', ignitionVersion: IGNITIO
  * and 3.x, the others 3.x).
  */
 export function toIgnition(userData: IgnitionConfig | string | undefined, dialect: IgnitionDialect = DEFAULT_DIALECT): IgnitionConfig {
-  if (userData === undefined || (typeof userData === 'string' && userData.trim() === '')) return {ignition: {version: dialect.ignitionVersion}}
+  if (userData === undefined || (typeof userData === 'string' && userData.trim() === ''))
+    return {ignition: {version: dialect.ignitionVersion}}
   let config: unknown
   if (typeof userData === 'string') {
     try {
       config = JSON.parse(userData)
     } catch {
-      throw new UsageError('userData is not an Ignition config (JSON)', {hint: 'the QEMU platform boots images configured by Ignition; cloud-config is not supported'})
+      throw new UsageError('userData is not an Ignition config (JSON)', {
+        hint: 'the QEMU platform boots images configured by Ignition; cloud-config is not supported',
+      })
     }
   } else config = structuredClone(userData)
   const version = (config as IgnitionConfig | null)?.ignition?.version
@@ -79,7 +82,9 @@ export function addFile(config: IgnitionConfig, path: string, text: string, mode
   const out = structuredClone(config)
   out.storage ??= {}
   // Spec 2.x names the file system and has no `overwrite`.
-  const file: IgnitionFile = out.ignition.version.startsWith('2.') ? {filesystem: 'root', path, mode, contents: {source: dataUrl(text)}} : {path, mode, overwrite: true, contents: {source: dataUrl(text)}}
+  const file: IgnitionFile = out.ignition.version.startsWith('2.')
+    ? {filesystem: 'root', path, mode, contents: {source: dataUrl(text)}}
+    : {path, mode, overwrite: true, contents: {source: dataUrl(text)}}
   out.storage.files = [...(out.storage.files ?? []).filter((f) => f.path !== path), file]
   return out
 }

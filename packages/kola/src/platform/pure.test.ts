@@ -8,7 +8,8 @@ import {parseStartupCheck} from './startup.js'
 
 describe('parseForwardedPort', () => {
   it('reads the host port of the SSH forward from `info usernet`', () => {
-    const usernet = 'Hub -1 (eth0):\r\n  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ\r\n  TCP[HOST_FORWARD]  14       127.0.0.1 42461       10.0.2.15    22     0     0\r\n'
+    const usernet =
+      'Hub -1 (eth0):\r\n  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ\r\n  TCP[HOST_FORWARD]  14       127.0.0.1 42461       10.0.2.15    22     0     0\r\n'
     expect(parseForwardedPort(usernet)).toBe(42461)
     expect(parseForwardedPort('Hub -1 (eth0):\r\n')).toBeUndefined()
   })
@@ -57,7 +58,8 @@ describe('journal export format', () => {
 
 describe('journal export format after a restarted recorder', () => {
   it('keeps each entry once, by cursor', () => {
-    const boot = '__CURSOR=s=1;i=1\n__REALTIME_TIMESTAMP=1700000000000000\nMESSAGE=one\n\n__CURSOR=s=1;i=2\n__REALTIME_TIMESTAMP=1700000001000000\nMESSAGE=two\n\n'
+    const boot =
+      '__CURSOR=s=1;i=1\n__REALTIME_TIMESTAMP=1700000000000000\nMESSAGE=one\n\n__CURSOR=s=1;i=2\n__REALTIME_TIMESTAMP=1700000001000000\nMESSAGE=two\n\n'
     const again = boot + '__CURSOR=s=1;i=3\n__REALTIME_TIMESTAMP=1700000002000000\nMESSAGE=three\n\n'
     expect(parseExport(Buffer.from(boot + again)).map((e) => e.MESSAGE)).toEqual(['one', 'two', 'three'])
   })
@@ -65,6 +67,10 @@ describe('journal export format after a restarted recorder', () => {
 
 describe('parseStartupCheck', () => {
   it('reads the state, the OS and the failed units', () => {
-    expect(parseStartupCheck('state=degraded\nos=debian\nfailed=foo.service\nfailed=bar.mount\n')).toEqual({state: 'degraded', os: 'debian', failedUnits: ['foo.service', 'bar.mount']})
+    expect(parseStartupCheck('state=degraded\nos=debian\nfailed=foo.service\nfailed=bar.mount\n')).toEqual({
+      state: 'degraded',
+      os: 'debian',
+      failedUnits: ['foo.service', 'bar.mount'],
+    })
   })
 })

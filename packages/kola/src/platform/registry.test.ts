@@ -14,24 +14,35 @@ const LAB_TESTS = join(TESTDATA, 'platform-module', 'tests')
 const tempDir = useTempDir()
 
 describe('the platform registry', () => {
-  it('Given a platform defined outside kola, when kola run selects it by name, then its flight boots the test machines and the report names it', {timeout: 120_000}, async () => {
-    const dir = tempDir()
-    const out = join(dir, '_lab_temp')
-    const record = join(dir, 'record.txt')
+  it(
+    'Given a platform defined outside kola, when kola run selects it by name, then its flight boots the test machines and the report names it',
+    {timeout: 120_000},
+    async () => {
+      const dir = tempDir()
+      const out = join(dir, '_lab_temp')
+      const record = join(dir, 'record.txt')
 
-    // When kola runs a test restricted to that platform, loading the platform from a module
-    const r = await runCli('kola', ['run', '-p', 'lab', '--platform-module', LAB, '--tests-dir', LAB_TESTS, '--output-dir', out, 'lab.*'], {env: kolaEnv(dir, {LAB_RECORD: record})})
+      // When kola runs a test restricted to that platform, loading the platform from a module
+      const r = await runCli(
+        'kola',
+        ['run', '-p', 'lab', '--platform-module', LAB, '--tests-dir', LAB_TESTS, '--output-dir', out, 'lab.*'],
+        {env: kolaEnv(dir, {LAB_RECORD: record})},
+      )
 
-    // Then the test passed on the lab machine, the report says lab, and the flight was made and destroyed once
-    expect(r.stderr).not.toMatch(/internal error/)
-    expect(r.code).toBe(0)
-    const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {platform: string; tests: Array<{name: string; result: string}>}
-    expect(report.platform).toBe('lab')
-    expect(report.tests.find((t) => t.name === 'lab.echo')?.result).toBe('PASS')
-    const lines = (await readFile(record, 'utf8')).trim().split('\n')
-    expect(lines[0]).toMatch(/^flight distro=test user=core run=kola-[0-9a-f]{8} options=\{\}$/)
-    expect(lines.slice(1)).toEqual(['machine lab-0 in lab.echo', 'destroy lab-0', 'flight destroyed'])
-  })
+      // Then the test passed on the lab machine, the report says lab, and the flight was made and destroyed once
+      expect(r.stderr).not.toMatch(/internal error/)
+      expect(r.code).toBe(0)
+      const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {
+        platform: string
+        tests: Array<{name: string; result: string}>
+      }
+      expect(report.platform).toBe('lab')
+      expect(report.tests.find((t) => t.name === 'lab.echo')?.result).toBe('PASS')
+      const lines = (await readFile(record, 'utf8')).trim().split('\n')
+      expect(lines[0]).toMatch(/^flight distro=test user=core run=kola-[0-9a-f]{8} options=\{\}$/)
+      expect(lines.slice(1)).toEqual(['machine lab-0 in lab.echo', 'destroy lab-0', 'flight destroyed'])
+    },
+  )
 
   it('Given an unknown platform name, when kola run is asked for it, then one line naming the platforms and exit 2', async () => {
     const dir = tempDir()
@@ -44,7 +55,9 @@ describe('the platform registry', () => {
   it('Given the lab platform, when kola list filters by it or by its alias, then only the tests that run there are listed', async () => {
     const dir = tempDir()
     const list = async (platform: string) => {
-      const r = await runCli('kola', ['list', '--json', '-p', platform, '--platform-module', LAB, '--tests-dir', LAB_TESTS], {env: kolaEnv(dir)})
+      const r = await runCli('kola', ['list', '--json', '-p', platform, '--platform-module', LAB, '--tests-dir', LAB_TESTS], {
+        env: kolaEnv(dir),
+      })
       expect(r.code).toBe(0)
       return (JSON.parse(r.stdout) as {tests: Array<{name: string}>}).tests.map((t) => t.name)
     }
@@ -65,7 +78,11 @@ describe('the platform registry', () => {
       },
     }
     const registry = new PlatformRegistry([fake as PlatformDefinition<never>])
-    await registry.flightFor('gce-like', {'gcp-like': {zone: 'z1'}}, {logger: undefined as never, distro: distroByName('flatcar'), sshTimeoutMs: 1, runId: 'kola-1'})
+    await registry.flightFor(
+      'gce-like',
+      {'gcp-like': {zone: 'z1'}},
+      {logger: undefined as never, distro: distroByName('flatcar'), sshTimeoutMs: 1, runId: 'kola-1'},
+    )
     expect(seen).toEqual([{zone: 'z1'}])
     expect(() => registry.add(fake as PlatformDefinition<never>)).toThrow(/defined twice/)
   })

@@ -43,7 +43,10 @@ export class PlatformRegistry {
   }
 
   add(definition: PlatformDefinition<never>): void {
-    if (!/^[a-z][a-z0-9-]*$/.test(definition.name)) throw new UsageError(`invalid platform name ${JSON.stringify(definition.name)}`, {hint: 'platform names use lowercase letters, digits and "-"'})
+    if (!/^[a-z][a-z0-9-]*$/.test(definition.name))
+      throw new UsageError(`invalid platform name ${JSON.stringify(definition.name)}`, {
+        hint: 'platform names use lowercase letters, digits and "-"',
+      })
     for (const n of [definition.name, ...(definition.aliases ?? [])]) {
       if (this.byName.has(n)) throw new UsageError(`platform ${n} is defined twice`)
       this.byName.set(n, definition)
@@ -63,7 +66,8 @@ export class PlatformRegistry {
   /** The definition of a name or alias; a usage error listing the names otherwise. */
   get(name: string): PlatformDefinition<never> {
     const definition = this.byName.get(name)
-    if (!definition) throw new UsageError(`unknown platform "${name}"`, {hint: `--platform takes ${[...this.byName.keys()].sort().join(', ')}`})
+    if (!definition)
+      throw new UsageError(`unknown platform "${name}"`, {hint: `--platform takes ${[...this.byName.keys()].sort().join(', ')}`})
     return definition
   }
 
@@ -76,6 +80,11 @@ export class PlatformRegistry {
 }
 
 /** The flight of a platform: the one place that maps a name to a flight. */
-export function flightFor(name: string, options: PlatformOptions, common: CommonFlightOptions, registry = new PlatformRegistry()): Promise<Flight> {
+export function flightFor(
+  name: string,
+  options: PlatformOptions,
+  common: CommonFlightOptions,
+  registry = new PlatformRegistry(),
+): Promise<Flight> {
   return registry.flightFor(name, options, common)
 }

@@ -89,16 +89,20 @@ export class SshConnection {
       // A failed attempt may report more errors after the first: they are expected.
       client.on('error', () => undefined)
       try {
-        await handshake(client, {
-          host: options.host,
-          port: options.port,
-          username: options.identity.user,
-          privateKey: options.identity.privateKey,
-          // sshd answered: the handshake itself may be slow on an emulated CPU.
-          readyTimeout: Math.min(options.attemptTimeoutMs ?? 30_000, Math.max(1000, left)),
-          keepaliveInterval: 5000,
-          keepaliveCountMax: 6,
-        }, options.signal)
+        await handshake(
+          client,
+          {
+            host: options.host,
+            port: options.port,
+            username: options.identity.user,
+            privateKey: options.identity.privateKey,
+            // sshd answered: the handshake itself may be slow on an emulated CPU.
+            readyTimeout: Math.min(options.attemptTimeoutMs ?? 30_000, Math.max(1000, left)),
+            keepaliveInterval: 5000,
+            keepaliveCountMax: 6,
+          },
+          options.signal,
+        )
         options.logger?.debug(`ssh ${target}: connected after ${attempt} attempt(s)`)
         return new SshConnection(client, target)
       } catch (error) {
@@ -145,7 +149,9 @@ export class SshConnection {
   async open(command: string, pty = false): Promise<ClientChannel> {
     if (this.closed) throw new InfraError(`ssh ${this.target}: connection closed`)
     return new Promise((resolve, reject) => {
-      this.client.exec(command, pty ? {pty: true} : {}, (error, channel) => (error ? reject(new InfraError(`ssh ${this.target}: ${error.message}`)) : resolve(channel)))
+      this.client.exec(command, pty ? {pty: true} : {}, (error, channel) =>
+        error ? reject(new InfraError(`ssh ${this.target}: ${error.message}`)) : resolve(channel),
+      )
     })
   }
 

@@ -41,16 +41,25 @@ export interface StartupCheckOptions {
   logger?: Logger | undefined
 }
 
-export async function checkStartup(connection: SshConnection, machineId: string, options: StartupCheckOptions = {}): Promise<StartupReport> {
+export async function checkStartup(
+  connection: SshConnection,
+  machineId: string,
+  options: StartupCheckOptions = {},
+): Promise<StartupReport> {
   const result = await connection.exec(STARTUP_CHECK, {signal: options.signal})
   const report = parseStartupCheck(result.stdout)
   if (!report.os) throw new CheckFailedError(`machine ${machineId}: /etc/os-release has no ID`)
   const distro = options.distro
-  if (distro && !distro.osIds.includes(report.os)) options.logger?.warn(`machine ${machineId}: os-release ID is ${report.os}, not what ${distro.name} images report (${distro.osIds.join(', ')}); is --distro right?`)
+  if (distro && !distro.osIds.includes(report.os))
+    options.logger?.warn(
+      `machine ${machineId}: os-release ID is ${report.os}, not what ${distro.name} images report (${distro.osIds.join(', ')}); is --distro right?`,
+    )
   if (distro && !distro.checkSystemd) return report
   if (report.state !== 'running' || report.failedUnits.length > 0) {
     const failed = report.failedUnits.length > 0 ? `; failed units: ${report.failedUnits.join(', ')}` : ''
-    throw new CheckFailedError(`machine ${machineId}: system is ${report.state || 'unknown'}${failed}`, {hint: 'see the machine journal.txt'})
+    throw new CheckFailedError(`machine ${machineId}: system is ${report.state || 'unknown'}${failed}`, {
+      hint: 'see the machine journal.txt',
+    })
   }
   return report
 }

@@ -62,7 +62,7 @@ export function systemTests(secondUser: SshIdentity): KolaTest[] {
     {
       ...shared,
       name: 'ignition.hostname',
-      description: 'The hostname Ignition wrote to /etc/hostname is the machine\'s',
+      description: "The hostname Ignition wrote to /etc/hostname is the machine's",
       run: async (c) => {
         const name = await c.mustSsh(first(c), 'hostname')
         if (name !== 'kola-ignited') c.fatal(`hostname is ${JSON.stringify(name)}, want "kola-ignited"`)
@@ -74,7 +74,8 @@ export function systemTests(secondUser: SshIdentity): KolaTest[] {
       description: 'A sysctl.d file Ignition wrote is applied at boot',
       run: async (c) => {
         const values = await c.mustSsh(first(c), 'cat /proc/sys/vm/swappiness /proc/sys/kernel/pid_max')
-        if (values.split('\n').join(' ') !== '13 65000') c.fatal(`vm.swappiness and kernel.pid_max are ${JSON.stringify(values)}, want 13 and 65000`)
+        if (values.split('\n').join(' ') !== '13 65000')
+          c.fatal(`vm.swappiness and kernel.pid_max are ${JSON.stringify(values)}, want 13 and 65000`)
       },
     },
     {
@@ -83,7 +84,13 @@ export function systemTests(secondUser: SshIdentity): KolaTest[] {
       description: 'A second user created by Ignition logs in over SSH with its own key',
       run: async (c) => {
         const m = first(c)
-        const connection = await SshConnection.connect({host: m.ip, port: m.sshPort, identity: secondUser, deadline: Date.now() + 60_000, signal: c.signal})
+        const connection = await SshConnection.connect({
+          host: m.ip,
+          port: m.sshPort,
+          identity: secondUser,
+          deadline: Date.now() + 60_000,
+          signal: c.signal,
+        })
         try {
           const who = await connection.exec('id -un', {signal: c.signal})
           if (who.stdout.trim() !== SECOND_USER) c.fatal(`logged in as ${JSON.stringify(who.stdout.trim())}, want ${SECOND_USER}`)
@@ -109,7 +116,10 @@ export function systemTests(secondUser: SshIdentity): KolaTest[] {
         const m = first(c)
         const deadline = Date.now() + 120_000
         while ((await m.ssh('test -s /var/lib/kola-timer-fired', {signal: c.signal})).code !== 0) {
-          if (Date.now() > deadline) c.fatal(`kola-fire.timer did not fire within 120 s: ${await c.mustSsh(m, 'systemctl list-timers --all --no-pager kola-fire.timer || true')}`)
+          if (Date.now() > deadline)
+            c.fatal(
+              `kola-fire.timer did not fire within 120 s: ${await c.mustSsh(m, 'systemctl list-timers --all --no-pager kola-fire.timer || true')}`,
+            )
           await sleep(2000, undefined, {signal: c.signal})
         }
         const last = await c.mustSsh(m, 'systemctl show -p Result --value kola-fire.service')

@@ -58,7 +58,17 @@ const KEYS = [
 ] as const
 
 /** Keys coreos-assembler knows that this kola does not implement: named in the error rather than "unknown". */
-const UNSUPPORTED = ['primaryDisk', 'injectContainer', 'numaNodes', 'appendFirstbootKernelArgs', 'noInstanceCreds', 'instanceType', 'bindMountHostRO', 'requiredHostPorts', 'bootFrom']
+const UNSUPPORTED = [
+  'primaryDisk',
+  'injectContainer',
+  'numaNodes',
+  'appendFirstbootKernelArgs',
+  'noInstanceCreds',
+  'instanceType',
+  'bindMountHostRO',
+  'requiredHostPorts',
+  'bootFrom',
+]
 
 /** Validates parsed metadata (JSON or YAML) and normalises it. */
 export function parseMeta(raw: unknown, source: string): ExternalMeta {
@@ -87,7 +97,8 @@ export function parseMeta(raw: unknown, source: string): ExternalMeta {
         break
       case 'creationDate': {
         const d = value instanceof Date ? value.toISOString().slice(0, 10) : str(value, source, k)
-        if (!/^\d{4}-\d{2}-\d{2}$/.test(d) || Number.isNaN(Date.parse(`${d}T00:00:00Z`))) throw bad(source, `creationDate ${JSON.stringify(d)} is not a date`, 'write YYYY-MM-DD')
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(d) || Number.isNaN(Date.parse(`${d}T00:00:00Z`)))
+          throw bad(source, `creationDate ${JSON.stringify(d)} is not a date`, 'write YYYY-MM-DD')
         meta.creationDate = d
         break
       }
@@ -110,8 +121,10 @@ export function parseMeta(raw: unknown, source: string): ExternalMeta {
     }
   }
   for (const size of meta.additionalDisks ?? []) diskSizeMiB(size, source)
-  if (meta.conflicts?.length && meta.exclusive !== false) throw bad(source, 'conflicts only make sense with "exclusive": false', 'an exclusive test has a machine of its own already')
-  if (meta.allowConfigWarnings && meta.exclusive === false) throw bad(source, 'a non-exclusive test cannot allow config warnings', 'its Ignition config is shared with other tests')
+  if (meta.conflicts?.length && meta.exclusive !== false)
+    throw bad(source, 'conflicts only make sense with "exclusive": false', 'an exclusive test has a machine of its own already')
+  if (meta.allowConfigWarnings && meta.exclusive === false)
+    throw bad(source, 'a non-exclusive test cannot allow config warnings', 'its Ignition config is shared with other tests')
   return meta
 }
 

@@ -35,11 +35,26 @@ describe('loadExternalTests (coreos-assembler layout)', () => {
       'ext.demo.tagged',
     ])
     // And kola.json applies to every executable of its directory
-    expect(byName.get('ext.demo.shared.check-3')).toMatchObject({exclusive: false, tags: ['shared', 'smoke'], architectures: ['x86_64', 'aarch64'], excludeDistros: ['fcos'], timeoutMs: 300_000})
+    expect(byName.get('ext.demo.shared.check-3')).toMatchObject({
+      exclusive: false,
+      tags: ['shared', 'smoke'],
+      architectures: ['x86_64', 'aarch64'],
+      excludeDistros: ['fcos'],
+      timeoutMs: 300_000,
+    })
     // And inline JSON and YAML stanzas are read, comments in YAML included
-    expect(byName.get('ext.demo.conflict.first')).toMatchObject({exclusive: false, description: 'Holds a lock file that its conflicting partner must never see'})
+    expect(byName.get('ext.demo.conflict.first')).toMatchObject({
+      exclusive: false,
+      description: 'Holds a lock file that its conflicting partner must never see',
+    })
     expect(byName.get('ext.demo.conflict.second')).toMatchObject({exclusive: false, conflicts: ['ext.demo.conflict.first']})
-    expect(byName.get('ext.demo.machine')?.machine).toEqual({minMemoryMiB: 1536, minDiskGiB: 3, additionalDisksMiB: [1024, 512], additionalNics: 1, appendKernelArgs: 'kola.demo=yes'})
+    expect(byName.get('ext.demo.machine')?.machine).toEqual({
+      minMemoryMiB: 1536,
+      minDiskGiB: 3,
+      additionalDisksMiB: [1024, 512],
+      additionalNics: 1,
+      appendKernelArgs: 'kola.demo=yes',
+    })
     expect(byName.get('ext.demo.elsewhere')?.platforms).toEqual(['aws', 'gcp'])
     expect(byName.get('ext.demo.tagged')?.requiredTag).toBe('special')
     expect(byName.get('ext.demo.reboot')).toMatchObject({exclusive: true, timeoutMs: 900_000})

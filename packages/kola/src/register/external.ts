@@ -55,7 +55,10 @@ export async function loadExternalTests(options: ExternalTestsOptions): Promise<
   const project = resolve(options.dir)
   let root = join(project, 'tests', 'kola')
   if (!(await isDir(root))) {
-    if (!(await isDir(project))) throw new UsageError(`cannot read the external tests directory ${project}`, {hint: 'pass a project directory holding tests/kola to --exttest'})
+    if (!(await isDir(project)))
+      throw new UsageError(`cannot read the external tests directory ${project}`, {
+        hint: 'pass a project directory holding tests/kola to --exttest',
+      })
     root = project
   }
   const name = basename(root === project && basename(project) === 'kola' ? resolve(project, '..', '..') : project)
@@ -137,7 +140,8 @@ export function externalTest(spec: ExternalSpec): KolaTest {
       appendKernelArgs: meta.appendKernelArgs,
     },
     run: async (c) => {
-      if (warnings.length > 0 && !meta.allowConfigWarnings) c.fatal(`config.ign has warnings: ${warnings.join('; ')} (set "allowConfigWarnings": true to accept them)`)
+      if (warnings.length > 0 && !meta.allowConfigWarnings)
+        c.fatal(`config.ign has warnings: ${warnings.join('; ')} (set "allowConfigWarnings": true to accept them)`)
       for (const w of warnings) c.log(`config.ign warning: ${w}`)
       const [m] = c.machines
       if (!m) return c.fatal('no machine')
@@ -197,7 +201,10 @@ async function upload(c: TestCluster, m: Machine, dir: string, spec: ExternalSpe
   if (spec.dataDir) items.push(['-C', resolve(spec.dataDir, '..'), basename(spec.dataDir)])
   // -h: data/ may be a symlink, and so may files inside it.
   const {stdout: tarball} = await execFileAsync('tar', ['-ch', ...items.flat()], {encoding: 'buffer', maxBuffer: 1 << 30})
-  const unpacked = await m.ssh(`sudo rm -rf ${dir} && sudo mkdir -p ${dir} && sudo tar -x -C ${dir}${spec.dataDir && basename(spec.dataDir) !== 'data' ? ` && sudo mv ${dir}/${basename(spec.dataDir)} ${dir}/data` : ''}`, {stdin: tarball, signal: c.signal})
+  const unpacked = await m.ssh(
+    `sudo rm -rf ${dir} && sudo mkdir -p ${dir} && sudo tar -x -C ${dir}${spec.dataDir && basename(spec.dataDir) !== 'data' ? ` && sudo mv ${dir}/${basename(spec.dataDir)} ${dir}/data` : ''}`,
+    {stdin: tarball, signal: c.signal},
+  )
   if (unpacked.code !== 0) c.fatal(`cannot copy ${spec.exe} to ${m.id}: ${unpacked.stderr.trim()}`)
   await installRebootHelper(c, m)
 }

@@ -33,7 +33,13 @@ describe('globToRegExp (filepath.Match)', () => {
 })
 
 describe('selectTests', () => {
-  const all = [t('coreos.basic'), t('coreos.ignition'), t('docker.network'), t('cl.only-aws', {platforms: ['aws']}), t('new.feature', {minVersion: '3000'})]
+  const all = [
+    t('coreos.basic'),
+    t('coreos.ignition'),
+    t('docker.network'),
+    t('cl.only-aws', {platforms: ['aws']}),
+    t('new.feature', {minVersion: '3000'}),
+  ]
 
   it('selects by globs, and every test when no glob is given', () => {
     // When selecting with and without patterns
@@ -95,7 +101,8 @@ describe('selectTests: tags, requiredTag, sharding, skip reasons', () => {
     t('a.cloud', {platforms: ['aws', 'gcp']}),
     t('a.notx86', {excludeArchitectures: ['x86_64']}),
   ]
-  const pick = (o: Partial<Parameters<typeof selectTests>[1]>): string[] => names(selectTests(tagged, {patterns: [], platform: 'qemu', architecture: 'x86_64', ...o}).tests)
+  const pick = (o: Partial<Parameters<typeof selectTests>[1]>): string[] =>
+    names(selectTests(tagged, {patterns: [], platform: 'qemu', architecture: 'x86_64', ...o}).tests)
 
   it('selects by --tag T, leaves out by --tag !T, and runs requiredTag tests only when their tag is asked for', () => {
     expect(pick({tags: ['smoke']})).toEqual(['a.fast', 'a.both'])
@@ -131,6 +138,7 @@ describe('selectTests: tags, requiredTag, sharding, skip reasons', () => {
 
   it('parses hash:M/N and refuses anything else', () => {
     expect(parseSharding('hash:2/4')).toEqual({index: 2, count: 4})
-    for (const bad of ['hash:0/4', 'hash:5/4', 'hash:1/0', 'mod:1/2', 'hash:1']) expect(() => parseSharding(bad)).toThrow(/invalid sharding/)
+    for (const bad of ['hash:0/4', 'hash:5/4', 'hash:1/0', 'mod:1/2', 'hash:1'])
+      expect(() => parseSharding(bad)).toThrow(/invalid sharding/)
   })
 })

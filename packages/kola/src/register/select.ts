@@ -80,7 +80,8 @@ export function parseSharding(text: string): Sharding {
   const m = /^hash:(\d+)\/(\d+)$/.exec(text)
   const index = Number(m?.[1])
   const count = Number(m?.[2])
-  if (!m || count < 1 || index < 1 || index > count) throw new UsageError(`invalid sharding ${JSON.stringify(text)}`, {hint: 'write hash:M/N with 1 <= M <= N, e.g. --sharding hash:2/4'})
+  if (!m || count < 1 || index < 1 || index > count)
+    throw new UsageError(`invalid sharding ${JSON.stringify(text)}`, {hint: 'write hash:M/N with 1 <= M <= N, e.g. --sharding hash:2/4'})
   return {index, count}
 }
 
@@ -111,8 +112,10 @@ export function denier(rules: readonly DenyRule[], now: Date): (name: string) =>
  * (left out silently: outside the version bounds), or undefined (it applies).
  */
 function notApplicable(test: KolaTest, o: SelectOptions, exact: boolean): string | null | undefined {
-  if (!allowed(o.platform, test.platforms, test.excludePlatforms)) return `not for platform ${o.platform} (platforms: ${describe(test.platforms, test.excludePlatforms)})`
-  if (o.distro && !allowed(o.distro, test.distros, test.excludeDistros)) return `not for distro ${o.distro} (distros: ${describe(test.distros, test.excludeDistros)})`
+  if (!allowed(o.platform, test.platforms, test.excludePlatforms))
+    return `not for platform ${o.platform} (platforms: ${describe(test.platforms, test.excludePlatforms)})`
+  if (o.distro && !allowed(o.distro, test.distros, test.excludeDistros))
+    return `not for distro ${o.distro} (distros: ${describe(test.distros, test.excludeDistros)})`
   if (o.architecture && !allowed(o.architecture, test.architectures, test.excludeArchitectures)) {
     return `not for architecture ${o.architecture} (architectures: ${describe(test.architectures, test.excludeArchitectures)})`
   }

@@ -127,10 +127,12 @@ export class Registry {
   }
 
   register(test: KolaTest): void {
-    if (!/^[A-Za-z0-9_.-]+$/.test(test.name)) throw new UsageError(`invalid test name ${JSON.stringify(test.name)}`, {hint: 'names use letters, digits, ".", "_" and "-"'})
+    if (!/^[A-Za-z0-9_.-]+$/.test(test.name))
+      throw new UsageError(`invalid test name ${JSON.stringify(test.name)}`, {hint: 'names use letters, digits, ".", "_" and "-"'})
     if (this.tests.has(test.name)) throw new BugError(`test ${test.name} registered twice`)
     for (const f of test.flags ?? []) {
-      if (!(TEST_FLAGS as readonly string[]).includes(f)) throw new UsageError(`test ${test.name}: unknown flag ${f}`, {hint: `flags: ${TEST_FLAGS.join(', ')}`})
+      if (!(TEST_FLAGS as readonly string[]).includes(f))
+        throw new UsageError(`test ${test.name}: unknown flag ${f}`, {hint: `flags: ${TEST_FLAGS.join(', ')}`})
     }
     this.tests.set(test.name, test)
   }

@@ -31,14 +31,25 @@ export async function parseDenylist(text: string, source = 'denylist'): Promise<
     throw new UsageError(`${source}: not valid YAML: ${error instanceof Error ? error.message : String(error)}`)
   }
   if (doc === null || doc === undefined) return []
-  if (!Array.isArray(doc)) throw new UsageError(`${source}: want a list of entries`, {hint: '- pattern: coreos.basic\n  reason: why\n  snooze: 2026-12-31'})
+  if (!Array.isArray(doc))
+    throw new UsageError(`${source}: want a list of entries`, {hint: '- pattern: coreos.basic\n  reason: why\n  snooze: 2026-12-31'})
   return doc.map((entry: unknown, i) => {
-    const e = (typeof entry === 'string' ? {pattern: entry} : entry) as {pattern?: unknown; reason?: unknown; snooze?: unknown; warn?: unknown}
+    const e = (typeof entry === 'string' ? {pattern: entry} : entry) as {
+      pattern?: unknown
+      reason?: unknown
+      snooze?: unknown
+      warn?: unknown
+    }
     if (typeof e?.pattern !== 'string' || !e.pattern) throw new UsageError(`${source}: entry ${i + 1} has no pattern`)
     globToRegExp(e.pattern)
     if (e.warn !== undefined && typeof e.warn !== 'boolean') throw new UsageError(`${source}: entry ${i + 1}: warn must be true or false`)
     // warn: true runs the test and turns its failure into a warning (coreos-assembler's kola-denylist.yaml).
-    return {pattern: e.pattern, reason: e.reason === undefined ? undefined : String(e.reason), snoozeUntil: snoozeEnd(e.snooze, source, i), ...(e.warn === true ? {warn: true} : {})}
+    return {
+      pattern: e.pattern,
+      reason: e.reason === undefined ? undefined : String(e.reason),
+      snoozeUntil: snoozeEnd(e.snooze, source, i),
+      ...(e.warn === true ? {warn: true} : {}),
+    }
   })
 }
 

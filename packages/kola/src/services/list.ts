@@ -51,9 +51,25 @@ function runsOn(test: KolaTest, platform: string): boolean {
 
 /** The table `kola list` prints. */
 export function formatTestTable(tests: readonly ListedTest[]): string {
-  const rows = [['Test Name', 'Platforms', 'Architectures', 'Distributions', 'Machines'], ...tests.map((t) => [t.name, listOrAll(t.platforms, t.excludePlatforms), listOrAll(t.architectures, []), listOrAll(t.distros, []), String(t.clusterSize)])]
+  const rows = [
+    ['Test Name', 'Platforms', 'Architectures', 'Distributions', 'Machines'],
+    ...tests.map((t) => [
+      t.name,
+      listOrAll(t.platforms, t.excludePlatforms),
+      listOrAll(t.architectures, []),
+      listOrAll(t.distros, []),
+      String(t.clusterSize),
+    ]),
+  ]
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
 function listOrAll(only: readonly string[], excluded: readonly string[]): string {

@@ -18,7 +18,10 @@ export async function loadTestModules(dir: string): Promise<KolaTest[]> {
   const root = resolve(dir)
   let all: string[]
   try {
-    all = (await readdir(root, {withFileTypes: true})).filter((e) => e.isFile()).map((e) => e.name).sort()
+    all = (await readdir(root, {withFileTypes: true}))
+      .filter((e) => e.isFile())
+      .map((e) => e.name)
+      .sort()
   } catch {
     throw new UsageError(`cannot read the tests directory ${root}`, {hint: 'pass an existing directory to --tests-dir'})
   }
@@ -38,9 +41,11 @@ export async function loadTestModules(dir: string): Promise<KolaTest[]> {
     }
     let exported = mod.tests ?? mod.default
     if (typeof exported === 'function') exported = await (exported as () => unknown)()
-    if (!Array.isArray(exported)) throw new UsageError(`test module ${file} exports no tests`, {hint: 'export const tests = [{name, run}, ...]'})
+    if (!Array.isArray(exported))
+      throw new UsageError(`test module ${file} exports no tests`, {hint: 'export const tests = [{name, run}, ...]'})
     for (const t of exported as KolaTest[]) {
-      if (typeof t?.name !== 'string' || typeof t.run !== 'function') throw new UsageError(`test module ${file}: every test needs a name and a run function`)
+      if (typeof t?.name !== 'string' || typeof t.run !== 'function')
+        throw new UsageError(`test module ${file}: every test needs a name and a run function`)
       tests.push(t)
     }
   }
@@ -56,7 +61,9 @@ async function executable(file: string): Promise<boolean> {
 
 /** An executable file as a test: copied to a machine, run as core, its output captured; a non-zero exit fails it. */
 function scriptTest(file: string): KolaTest {
-  const name = `script.${basename(file).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '-')}`
+  const name = `script.${basename(file)
+    .replace(/\.[^.]*$/, '')
+    .replace(/[^A-Za-z0-9_-]/g, '-')}`
   return {
     name,
     description: `runs ${file} on a machine`,

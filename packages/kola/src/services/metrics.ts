@@ -37,8 +37,18 @@ export class TestMetrics {
       ...metric('tests_run', 'gauge', 'Tests with a result in this run.', [['', latest.length]]),
       ...metric('tests_run_total', 'counter', 'Test results since kola started, reruns included.', [['', this.runTotal]]),
       ...metric('test_suites_run_total', 'counter', 'Runs of the suite that finished.', [['', this.suitesTotal]]),
-      ...metric('kola_test_failed', 'gauge', 'Whether the latest result of the test is a failure.', latest.map((r) => [labels({test: r.name}), r.result === 'FAIL' ? 1 : 0])),
-      ...metric('kola_test_duration_seconds', 'gauge', 'How long the latest run of the test took.', latest.map((r) => [labels({test: r.name, result: r.result}), r.durationMs / 1000])),
+      ...metric(
+        'kola_test_failed',
+        'gauge',
+        'Whether the latest result of the test is a failure.',
+        latest.map((r) => [labels({test: r.name}), r.result === 'FAIL' ? 1 : 0]),
+      ),
+      ...metric(
+        'kola_test_duration_seconds',
+        'gauge',
+        'How long the latest run of the test took.',
+        latest.map((r) => [labels({test: r.name, result: r.result}), r.durationMs / 1000]),
+      ),
     ]
     return lines.join('\n') + '\n'
   }
@@ -66,7 +76,9 @@ export async function serveMetrics(metrics: TestMetrics, host: string, port: num
     }
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new InfraError(`cannot serve metrics on ${host}:${port}: ${error.message}`, {hint: 'choose another --metrics-port'})))
+    server.once('error', (error) =>
+      reject(new InfraError(`cannot serve metrics on ${host}:${port}: ${error.message}`, {hint: 'choose another --metrics-port'})),
+    )
     server.listen(port, host, () => resolve())
   })
   const address = server.address() as AddressInfo

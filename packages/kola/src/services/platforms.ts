@@ -22,9 +22,11 @@ export async function availablePlatforms(modules: readonly string[] = []): Promi
       throw new UsageError(`cannot load platform module ${path}: ${error instanceof Error ? error.message : String(error)}`)
     }
     const defined = mod.platforms ?? (mod.platform === undefined ? undefined : [mod.platform])
-    if (!Array.isArray(defined) || defined.length === 0) throw new UsageError(`platform module ${path} exports no platform`, {hint: 'export const platform = {name, summary, createFlight}'})
+    if (!Array.isArray(defined) || defined.length === 0)
+      throw new UsageError(`platform module ${path} exports no platform`, {hint: 'export const platform = {name, summary, createFlight}'})
     for (const d of defined as PlatformDefinition<never>[]) {
-      if (typeof d?.name !== 'string' || typeof d.createFlight !== 'function') throw new UsageError(`platform module ${path}: a platform needs a name and a createFlight function`)
+      if (typeof d?.name !== 'string' || typeof d.createFlight !== 'function')
+        throw new UsageError(`platform module ${path}: a platform needs a name and a createFlight function`)
       registry.add(d)
     }
   }

@@ -29,25 +29,43 @@ describe('readLimited', () => {
   it('refuses a file over the limit with a usage error naming the file and the limit', async () => {
     const file = join(dir, 'eleven')
     await writeFile(file, '0123456789a')
-    await expect(readLimited(file, 10, 'console log')).rejects.toMatchObject({exitCode: 2, message: `the console log ${file} is larger than 10 bytes, the most kola reads`})
+    await expect(readLimited(file, 10, 'console log')).rejects.toMatchObject({
+      exitCode: 2,
+      message: `the console log ${file} is larger than 10 bytes, the most kola reads`,
+    })
   })
 
   it('stops reading an endless device at the limit', async () => {
-    await expect(readLimited('/dev/zero', 1024 * 1024, 'denylist')).rejects.toMatchObject({exitCode: 2, message: 'the denylist /dev/zero is larger than 1 MiB, the most kola reads'})
+    await expect(readLimited('/dev/zero', 1024 * 1024, 'denylist')).rejects.toMatchObject({
+      exitCode: 2,
+      message: 'the denylist /dev/zero is larger than 1 MiB, the most kola reads',
+    })
   })
 
   it('says a directory or a missing file cannot be read, as a usage error', async () => {
-    await expect(readLimited(dir, 10, 'denylist')).rejects.toMatchObject({exitCode: 2, message: `cannot read the denylist ${dir}: it is a directory`})
-    await expect(readLimited(join(dir, 'nope'), 10, 'denylist')).rejects.toMatchObject({exitCode: 2, message: `cannot read the denylist ${join(dir, 'nope')}: no such file`})
+    await expect(readLimited(dir, 10, 'denylist')).rejects.toMatchObject({
+      exitCode: 2,
+      message: `cannot read the denylist ${dir}: it is a directory`,
+    })
+    await expect(readLimited(join(dir, 'nope'), 10, 'denylist')).rejects.toMatchObject({
+      exitCode: 2,
+      message: `cannot read the denylist ${join(dir, 'nope')}: no such file`,
+    })
   })
 })
 
 describe('files the user names are read with a limit', () => {
   it('check-console refuses /dev/zero as a usage error instead of reading it forever', async () => {
-    await expect(checkConsole({paths: ['/dev/zero']})).rejects.toMatchObject({exitCode: 2, message: 'the console log /dev/zero is larger than 64 MiB, the most kola reads'})
+    await expect(checkConsole({paths: ['/dev/zero']})).rejects.toMatchObject({
+      exitCode: 2,
+      message: 'the console log /dev/zero is larger than 64 MiB, the most kola reads',
+    })
   })
 
   it('a denylist from /dev/zero is a usage error', async () => {
-    await expect(loadDenylist('/dev/zero')).rejects.toMatchObject({exitCode: 2, message: 'the denylist /dev/zero is larger than 1 MiB, the most kola reads'})
+    await expect(loadDenylist('/dev/zero')).rejects.toMatchObject({
+      exitCode: 2,
+      message: 'the denylist /dev/zero is larger than 1 MiB, the most kola reads',
+    })
   })
 })

@@ -13,7 +13,10 @@ export const MiB = 1024 * 1024
  */
 export async function readLimited(path: string, limit: number, what: string, hint?: string): Promise<string> {
   const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(`cannot read the ${what} ${path}: ${error.code === 'ENOENT' ? 'no such file' : (error.code ?? error.message)}`, hint ? {hint} : {})
+    throw new UsageError(
+      `cannot read the ${what} ${path}: ${error.code === 'ENOENT' ? 'no such file' : (error.code ?? error.message)}`,
+      hint ? {hint} : {},
+    )
   })
   try {
     const chunks: Buffer[] = []
@@ -22,12 +25,16 @@ export async function readLimited(path: string, limit: number, what: string, hin
       // One byte past the limit tells "exactly at the limit" from "over it".
       const buffer = Buffer.allocUnsafe(Math.min(4 * MiB, limit + 1 - total))
       const {bytesRead} = await handle.read(buffer, 0, buffer.length, null).catch((error: NodeJS.ErrnoException) => {
-        throw new UsageError(`cannot read the ${what} ${path}: ${error.code === 'EISDIR' ? 'it is a directory' : (error.code ?? error.message)}`, hint ? {hint} : {})
+        throw new UsageError(
+          `cannot read the ${what} ${path}: ${error.code === 'EISDIR' ? 'it is a directory' : (error.code ?? error.message)}`,
+          hint ? {hint} : {},
+        )
       })
       if (bytesRead === 0) break
       chunks.push(buffer.subarray(0, bytesRead))
       total += bytesRead
-      if (total > limit) throw new UsageError(`the ${what} ${path} is larger than ${formatLimit(limit)}, the most kola reads`, hint ? {hint} : {})
+      if (total > limit)
+        throw new UsageError(`the ${what} ${path} is larger than ${formatLimit(limit)}, the most kola reads`, hint ? {hint} : {})
     }
     return Buffer.concat(chunks, total).toString('utf8')
   } finally {

@@ -23,10 +23,14 @@ export async function failedTestsOf(options: FailedTestsOptions): Promise<{repor
   try {
     doc = JSON.parse(await readFile(report, 'utf8')) as typeof doc
   } catch (error) {
-    throw new UsageError(`cannot read the report ${report}: ${error instanceof Error ? error.message : String(error)}`, {hint: 'a run that was killed may have left no report'})
+    throw new UsageError(`cannot read the report ${report}: ${error instanceof Error ? error.message : String(error)}`, {
+      hint: 'a run that was killed may have left no report',
+    })
   }
   if (!Array.isArray(doc.tests)) throw new UsageError(`${report} is not a kola report (no tests list)`)
-  const names = doc.tests.filter((t) => t.result === 'FAIL' && typeof t.name === 'string').map((t) => (t.name as string).split('/')[0]?.replace(/~\d+$/, '') as string)
+  const names = doc.tests
+    .filter((t) => t.result === 'FAIL' && typeof t.name === 'string')
+    .map((t) => (t.name as string).split('/')[0]?.replace(/~\d+$/, '') as string)
   const tests = [...new Set(names)]
   if (tests.length === 0) throw new UsageError(`no test failed in ${report}: nothing to rerun`)
   return {report, tests}

@@ -110,12 +110,22 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
     architecture: options.architecture,
     distro: options.distro,
   })
-  const chosen = multiply([...selection.tests, ...selection.denied.map((d) => d.test), ...selection.skipped.map((d) => d.test)], options.multiply ?? 1)
+  const chosen = multiply(
+    [...selection.tests, ...selection.denied.map((d) => d.test), ...selection.skipped.map((d) => d.test)],
+    options.multiply ?? 1,
+  )
   if (chosen.length === 0) {
-    throw new UsageError(`no test matches ${options.patterns.length ? options.patterns.join(' ') : '*'} on ${options.platform}`, {hint: 'kola list shows the tests'})
+    throw new UsageError(`no test matches ${options.patterns.length ? options.patterns.join(' ') : '*'} on ${options.platform}`, {
+      hint: 'kola list shows the tests',
+    })
   }
   const outputDir = await prepareOutputDir({outputDir: options.outputDir, platform: options.platform, cwd: options.cwd})
-  const reports = {tap: join(outputDir, 'test.tap'), json: join(outputDir, 'reports', 'report.json'), junit: join(outputDir, 'reports', 'junit.xml'), html: join(outputDir, 'reports', 'report.html')}
+  const reports = {
+    tap: join(outputDir, 'test.tap'),
+    json: join(outputDir, 'reports', 'report.json'),
+    junit: join(outputDir, 'reports', 'junit.xml'),
+    html: join(outputDir, 'reports', 'report.html'),
+  }
   const tap = new TapWriter(reports.tap, chosen.length)
   options.logger.notice(`${selection.tests.length * (options.multiply ?? 1)} test(s) on ${options.platform}, output in ${outputDir}`)
   const notApplicable = new Map(selection.skipped.map((s) => [s.test.name, s.reason]))
@@ -187,14 +197,28 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
   // A run whose only failures are warn-only tests passed, with warnings.
   const result = overallResult(top.map((r) => (r.warn ? {...r, result: 'PASS' as const} : r)))
   await writeReports(reports, {platform: options.platform, version: options.version, result, records})
-  await writeHtmlReport(reports.html, outputDir, {platform: options.platform, version: options.version, result, records, durationMs: performance.now() - started})
+  await writeHtmlReport(reports.html, outputDir, {
+    platform: options.platform,
+    version: options.version,
+    result,
+    records,
+    durationMs: performance.now() - started,
+  })
   // TAP's own word for a run that stopped before its end, after the tests it cut short.
   if (top.some((r) => r.result === 'INTERRUPTED')) await appendFile(reports.tap, bailOut(records))
   return {
     result,
     outputDir,
     reports,
-    tests: records.map((r) => ({name: r.name, result: r.result, durationMs: r.durationMs, failure: r.failure, reason: r.skipReason, flake: r.flake, warn: r.warn})),
+    tests: records.map((r) => ({
+      name: r.name,
+      result: r.result,
+      durationMs: r.durationMs,
+      failure: r.failure,
+      reason: r.skipReason,
+      flake: r.flake,
+      warn: r.warn,
+    })),
     passed: top.filter((r) => r.result === 'PASS').length,
     failed: top.filter((r) => r.result === 'FAIL' && !r.warn).length,
     warnings: top.filter((r) => r.result === 'FAIL' && r.warn).length,

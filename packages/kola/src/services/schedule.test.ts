@@ -29,8 +29,13 @@ describe('planFor and withNotRun', () => {
     const tests = [t('a', {exclusive: false}), t('b', {exclusive: false})]
     const plan = planFor(tests, (name) => (name === 'b' ? 'denylisted' : undefined))
     // Then only the other boots a shared machine; the denied one is alone (skipped without a machine)
-    expect(plan.map((p) => (p.kind === 'shared' ? `shared:${p.tests.map((x) => x.name).join('+')}` : `alone:${p.test.name}`))).toEqual(['shared:a', 'alone:b'])
+    expect(plan.map((p) => (p.kind === 'shared' ? `shared:${p.tests.map((x) => x.name).join('+')}` : `alone:${p.test.name}`))).toEqual([
+      'shared:a',
+      'alone:b',
+    ])
     // And a test with no record gets one
-    expect(withNotRun([], [t('a')]).map((r) => [r.name, r.result, r.skipReason])).toEqual([['a', 'SKIP', 'not run: the run was interrupted']])
+    expect(withNotRun([], [t('a')]).map((r) => [r.name, r.result, r.skipReason])).toEqual([
+      ['a', 'SKIP', 'not run: the run was interrupted'],
+    ])
   })
 })

@@ -66,7 +66,14 @@ function weightOf(test: KolaTest, machines: number, options: ScheduleOptions): n
 /** Options for the cluster of a test (or of the tests sharing a machine). */
 function clusterOptions(name: string, outputDir: string, test: KolaTest, signal: AbortSignal): ClusterOptions {
   const noKey = test.flags?.includes('NoSSHKeyInUserData') ?? false
-  const options = {name, outputDir, signal, flags: test.flags, noSshKeyInUserData: noKey, noSshKeyInMetadata: test.flags?.includes('NoSSHKeyInMetadata') ?? false}
+  const options = {
+    name,
+    outputDir,
+    signal,
+    flags: test.flags,
+    noSshKeyInUserData: noKey,
+    noSshKeyInMetadata: test.flags?.includes('NoSSHKeyInMetadata') ?? false,
+  }
   return options as ClusterOptions
 }
 
@@ -167,7 +174,9 @@ function sharedMachine(name: string, tests: readonly KolaTest[], options: Schedu
               } finally {
                 watch?.stop()
               }
-              if (checks) for (const hit of scanText((await m.consoleOutput()).slice(from), `console of ${m.id}`)) h.error(`${hit.description} in ${hit.source}: ${hit.match}`)
+              if (checks)
+                for (const hit of scanText((await m.consoleOutput()).slice(from), `console of ${m.id}`))
+                  h.error(`${hit.description} in ${hit.source}: ${hit.match}`)
             },
             timeoutOf(test, options),
           )
@@ -252,7 +261,17 @@ export function planFor(tests: readonly KolaTest[], denied: (name: string) => st
 export function withNotRun(records: TestRecord[], tests: readonly KolaTest[]): TestRecord[] {
   const seen = new Set(records.filter((r) => !r.subtest).map((r) => r.name))
   const missing = tests.filter((t) => !seen.has(t.name))
-  return [...records, ...missing.map((t): TestRecord => ({name: t.name, result: 'SKIP', durationMs: 0, output: '', skipReason: 'not run: the run was interrupted', subtest: false}))]
+  return [
+    ...records,
+    ...missing.map((t): TestRecord => ({
+      name: t.name,
+      result: 'SKIP',
+      durationMs: 0,
+      output: '',
+      skipReason: 'not run: the run was interrupted',
+      subtest: false,
+    })),
+  ]
 }
 
 /** coreos-assembler's grace period: a test created less than this long ago only warns when it fails. */
@@ -261,7 +280,9 @@ export const GRACE_PERIOD_MS = 30 * 24 * 3600_000
 /** Which tests only warn when they fail: a denylist entry with `warn: true`, or a `creationDate` less than 30 days ago. */
 export function warnOnlyTests(tests: readonly KolaTest[], denylist: readonly DenyRule[], now: Date): (name: string) => boolean {
   const rules = denylist.filter((r) => r.warn && (!r.snoozeUntil || now < r.snoozeUntil)).map((r) => globToRegExp(r.pattern))
-  const young = new Set(tests.filter((t) => t.creationDate && now.getTime() - Date.parse(`${t.creationDate}T00:00:00Z`) < GRACE_PERIOD_MS).map((t) => t.name))
+  const young = new Set(
+    tests.filter((t) => t.creationDate && now.getTime() - Date.parse(`${t.creationDate}T00:00:00Z`) < GRACE_PERIOD_MS).map((t) => t.name),
+  )
   return (name) => {
     const top = name.split('/')[0] as string
     return young.has(top) || young.has(top.replace(/~\d+$/, '')) || rules.some((re) => re.test(top.replace(/~\d+$/, '')))
@@ -273,7 +294,10 @@ export function warnOnlyTests(tests: readonly KolaTest[], denylist: readonly Den
  * machine and waits for Ctrl-C, then they go with the flight; with
  * `--keep-failed`, leaves them running and says where they are.
  */
-export async function handleKept(kept: KeptMachines, options: {keepFailed?: KeepMode | undefined; logger: Logger; signal: AbortSignal}): Promise<Array<{test: string; ssh: string[]}>> {
+export async function handleKept(
+  kept: KeptMachines,
+  options: {keepFailed?: KeepMode | undefined; logger: Logger; signal: AbortSignal},
+): Promise<Array<{test: string; ssh: string[]}>> {
   const list = kept.entries.map((e) => ({test: e.test, ssh: e.ssh}))
   if (options.keepFailed === 'keep') {
     for (const e of kept.entries) {

@@ -22,7 +22,13 @@ describe('failure signatures', () => {
       'Nov 21 kola kernel: sshd[312]: segfault at 0 ip 00007f sp 00007ffd error 4',
       'systemd-coredump[400]: Process 312 (sshd) of user 0 dumped core.',
     ].join('\n')
-    expect(scanText(bad, 'console').map((h) => h.description)).toEqual(['emergency shell', 'kernel panic', 'kernel warning', 'SIGSEGV', 'core dump'])
+    expect(scanText(bad, 'console').map((h) => h.description)).toEqual([
+      'emergency shell',
+      'kernel panic',
+      'kernel warning',
+      'SIGSEGV',
+      'core dump',
+    ])
     expect(scanText('[  1.0] Linux version 6.1\nStarted ssh.service\n', 'console')).toEqual([])
   })
 

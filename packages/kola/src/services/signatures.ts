@@ -12,7 +12,11 @@ export interface Signature {
 }
 
 export const FAILURE_SIGNATURES: readonly Signature[] = [
-  {description: 'emergency shell', pattern: /You are in emergency mode|Starting (?:emergency\.service - )?Emergency Shell|Press Enter for maintenance|Entering emergency mode/},
+  {
+    description: 'emergency shell',
+    pattern:
+      /You are in emergency mode|Starting (?:emergency\.service - )?Emergency Shell|Press Enter for maintenance|Entering emergency mode/,
+  },
   {description: 'kernel panic', pattern: /Kernel panic - not syncing: [^\n]*/},
   {description: 'kernel oops', pattern: /\bOops: [^\n]*|BUG: unable to handle [^\n]*/},
   {description: 'kernel warning', pattern: /WARNING: CPU: \d+ PID: \d+ at [^\n]*/},
@@ -57,7 +61,8 @@ export async function checkConsole(options: CheckConsoleOptions): Promise<CheckC
   const files: string[] = []
   for (const p of options.paths) files.push(...(await consoleFiles(p)))
   const hits: SignatureHit[] = []
-  for (const f of files) hits.push(...scanText(await readLimited(f, CONSOLE_LOG_LIMIT, 'console log', 'pass console.txt files or a run output directory'), f))
+  for (const f of files)
+    hits.push(...scanText(await readLimited(f, CONSOLE_LOG_LIMIT, 'console log', 'pass console.txt files or a run output directory'), f))
   return {scanned: files, hits}
 }
 

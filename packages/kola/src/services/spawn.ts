@@ -176,7 +176,11 @@ async function readEnvFile(path: string): Promise<Record<string, string>> {
 }
 
 /** Runs the program with the terminal's stdio; SIGINT/SIGTERM to kola are passed on to it. */
-async function runProgram(exec: {command: string; args: string[]; env: NodeJS.ProcessEnv}, vars: Record<string, string>, signal: AbortSignal): Promise<number> {
+async function runProgram(
+  exec: {command: string; args: string[]; env: NodeJS.ProcessEnv},
+  vars: Record<string, string>,
+  signal: AbortSignal,
+): Promise<number> {
   const child = spawn(exec.command, exec.args, {stdio: 'inherit', env: {...exec.env, ...vars}})
   const onAbort = (): void => void child.kill('SIGTERM')
   signal.addEventListener('abort', onAbort, {once: true})

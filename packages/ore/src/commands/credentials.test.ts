@@ -34,15 +34,28 @@ describe('ore credentials never prints a secret', () => {
     await mkdir(join(home, '.azure'), {recursive: true})
     await mkdir(cfg, {recursive: true})
     const write = (p: string, s: string) => writeFile(p, s, {mode: 0o600})
-    await write(join(home, '.aws', 'credentials'), `[default]\naws_access_key_id = AKIAFIXTURE\naws_secret_access_key = ${SECRETS.awsSecret}\naws_session_token = ${SECRETS.awsToken}\n`)
+    await write(
+      join(home, '.aws', 'credentials'),
+      `[default]\naws_access_key_id = AKIAFIXTURE\naws_secret_access_key = ${SECRETS.awsSecret}\naws_session_token = ${SECRETS.awsToken}\n`,
+    )
     await write(
       join(cfg, 'gcp.json'),
-      JSON.stringify({type: 'service_account', client_email: 'ci@p.iam', private_key: `-----BEGIN PRIVATE KEY-----\n${SECRETS.gcePrivateKeyLine}\n-----END PRIVATE KEY-----\n`}),
+      JSON.stringify({
+        type: 'service_account',
+        client_email: 'ci@p.iam',
+        private_key: `-----BEGIN PRIVATE KEY-----\n${SECRETS.gcePrivateKeyLine}\n-----END PRIVATE KEY-----\n`,
+      }),
     )
-    await write(join(home, '.azure', 'azureCreds.json'), JSON.stringify({appId: 'app', password: SECRETS.azurePassword, subscription: 's', tenant: 't'}))
+    await write(
+      join(home, '.azure', 'azureCreds.json'),
+      JSON.stringify({appId: 'app', password: SECRETS.azurePassword, subscription: 's', tenant: 't'}),
+    )
     await write(join(cfg, 'digitalocean.json'), JSON.stringify({default: {token: SECRETS.doToken}}))
     await write(join(cfg, 'esx.json'), JSON.stringify({default: {server: 'esx', user: 'root', password: SECRETS.esxPassword}}))
-    await write(join(cfg, 'openstack.json'), JSON.stringify({default: {auth_url: 'https://ks', username: 'u', password: SECRETS.openstackPassword}}))
+    await write(
+      join(cfg, 'openstack.json'),
+      JSON.stringify({default: {auth_url: 'https://ks', username: 'u', password: SECRETS.openstackPassword}}),
+    )
     await write(join(cfg, 'packet.json'), JSON.stringify({default: {api_key: SECRETS.packetKey, project: 'p'}}))
     // Files whose content is broken after the secret: the parse error must not quote it.
     await write(join(home, 'broken-do.json'), `{"default": {"token": "${SECRETS.doToken}"`)
@@ -56,18 +69,23 @@ describe('ore credentials never prints a secret', () => {
     return r
   }
 
-  it.each(['aws', 'gce', 'azure', 'do', 'esx', 'openstack', 'packet'])('%s resolves with --debug --json and prints its source', async (provider) => {
-    const r = await run([provider, '--debug', '--json'], {AZURE_STORAGE_ACCOUNT: 'acct', AZURE_STORAGE_KEY: SECRETS.azureStorageKey})
-    expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout)).toMatchObject({provider: provider === 'gce' ? 'gce' : provider})
-    const human = await run([provider, '--debug'])
-    expect(human.code).toBe(0)
-    expect(human.stdout).toMatch(/^provider: /)
-  })
+  it.each(['aws', 'gce', 'azure', 'do', 'esx', 'openstack', 'packet'])(
+    '%s resolves with --debug --json and prints its source',
+    async (provider) => {
+      const r = await run([provider, '--debug', '--json'], {AZURE_STORAGE_ACCOUNT: 'acct', AZURE_STORAGE_KEY: SECRETS.azureStorageKey})
+      expect(r.code).toBe(0)
+      expect(JSON.parse(r.stdout)).toMatchObject({provider: provider === 'gce' ? 'gce' : provider})
+      const human = await run([provider, '--debug'])
+      expect(human.code).toBe(0)
+      expect(human.stdout).toMatch(/^provider: /)
+    },
+  )
 
   it('aws static keys from flags and the environment', async () => {
     expect((await run(['aws', '--access-id', 'AKIAFLAG', '--secret-key', SECRETS.awsFlagSecret, '--debug', '--json'])).code).toBe(0)
-    expect((await run(['aws', '--debug', '--json'], {AWS_ACCESS_KEY_ID: 'AKIAENV', AWS_SECRET_ACCESS_KEY: SECRETS.awsEnvSecret})).code).toBe(0)
+    expect(
+      (await run(['aws', '--debug', '--json'], {AWS_ACCESS_KEY_ID: 'AKIAENV', AWS_SECRET_ACCESS_KEY: SECRETS.awsEnvSecret})).code,
+    ).toBe(0)
   })
 
   it('error paths: malformed files exit 2 with one line', async () => {
@@ -79,7 +97,9 @@ describe('ore credentials never prints a secret', () => {
     expect(r2.stderr.trim().split('\n')).toHaveLength(1)
     const r3 = await run(['packet', '--packet-profile', 'missing'])
     expect(r3.code).toBe(2)
-    expect(r3.stderr.trim()).toBe(`ore: error: packet credentials ${join(home, '.config', 'packet.json')} (profile "missing"): profile not found (profiles in file: default) (choose one with --packet-profile)`)
+    expect(r3.stderr.trim()).toBe(
+      `ore: error: packet credentials ${join(home, '.config', 'packet.json')} (profile "missing"): profile not found (profiles in file: default) (choose one with --packet-profile)`,
+    )
   })
 
   it('no secret appears anywhere in what was printed', () => {

@@ -1,4 +1,15 @@
-import {awsAuth, azureAuth, describeAws, describeAzure, describeGce, describeProfile, gceAuth, profileAuth, type AuthContext, type CredentialSummary} from '@mantle/auth'
+import {
+  awsAuth,
+  azureAuth,
+  describeAws,
+  describeAzure,
+  describeGce,
+  describeProfile,
+  gceAuth,
+  profileAuth,
+  type AuthContext,
+  type CredentialSummary,
+} from '@mantle/auth'
 
 import type {CredentialInput} from '../options.js'
 

@@ -25,10 +25,27 @@ describe('plume fails early, in one line, before any write', () => {
   })
 
   const plume = (stage: string, ...args: string[]) =>
-    runCli('plume', [stage, '--config', join(dir, 'channels.yaml'), '-C', 'test', '-B', 'amd64-usr', '-V', '1.2.3', '--cache-dir', join(dir, 'cache'), ...args], {
-      env: isolatedEnv(dir),
-      cwd: dir,
-    })
+    runCli(
+      'plume',
+      [
+        stage,
+        '--config',
+        join(dir, 'channels.yaml'),
+        '-C',
+        'test',
+        '-B',
+        'amd64-usr',
+        '-V',
+        '1.2.3',
+        '--cache-dir',
+        join(dir, 'cache'),
+        ...args,
+      ],
+      {
+        env: isolatedEnv(dir),
+        cwd: dir,
+      },
+    )
   const releaseDir = (): string => join(urlsOf(world).source, 'amd64-usr', '1.2.3')
 
   function nothingWritten(): void {
@@ -45,7 +62,9 @@ describe('plume fails early, in one line, before any write', () => {
       // When the stage runs
       const r = await plume(stage)
       // Then it says so in one line, exit 2, and wrote nothing
-      expect(r.stderr).toMatch(/^plume: error: source file:\/\/\/.*\/amd64-usr\/1\.2\.3\/ has no version\.txt: not a build of amd64-usr 1\.2\.3 \(.*\)\n$/)
+      expect(r.stderr).toMatch(
+        /^plume: error: source file:\/\/\/.*\/amd64-usr\/1\.2\.3\/ has no version\.txt: not a build of amd64-usr 1\.2\.3 \(.*\)\n$/,
+      )
       expect(r.code).toBe(2)
       nothingWritten()
     })
@@ -72,18 +91,28 @@ describe('plume fails early, in one line, before any write', () => {
   })
 
   it('a channel missing from the config exits 2 and names the channels it has', async () => {
-    const r = await runCli('plume', ['pre-release', '--config', join(dir, 'channels.yaml'), '-C', 'nightly', '-V', '1.2.3'], {env: isolatedEnv(dir), cwd: dir})
-    expect(r.stderr).toBe(`plume: error: channel "nightly" is not in ${join(dir, 'channels.yaml')} (channels: test) (choose one with -C/--channel or add it to the file)\n`)
+    const r = await runCli('plume', ['pre-release', '--config', join(dir, 'channels.yaml'), '-C', 'nightly', '-V', '1.2.3'], {
+      env: isolatedEnv(dir),
+      cwd: dir,
+    })
+    expect(r.stderr).toBe(
+      `plume: error: channel "nightly" is not in ${join(dir, 'channels.yaml')} (channels: test) (choose one with -C/--channel or add it to the file)\n`,
+    )
     expect(r.code).toBe(2)
     nothingWritten()
   })
 
   it('an invalid config file exits 2 and names the file, the field and what was expected', async () => {
     const config = join(dir, 'channels.yaml')
-    await writeFile(config, (await readFile(config, 'utf8')).replace('{name: arm64-usr, platforms: [aws, azure]}', '{name: arm64-usr, platforms: [aws, ec2]}'))
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8')).replace('{name: arm64-usr, platforms: [aws, azure]}', '{name: arm64-usr, platforms: [aws, ec2]}'),
+    )
     const r = await plume('pre-release')
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1)
-    expect(r.stderr).toContain(`plume: error: channel config ${config}: $.channels.test.boards[1].platforms[1]: must be equal to one of the allowed values (expected a cloud: aws, azure or gce)`)
+    expect(r.stderr).toContain(
+      `plume: error: channel config ${config}: $.channels.test.boards[1].platforms[1]: must be equal to one of the allowed values (expected a cloud: aws, azure or gce)`,
+    )
     expect(r.code).toBe(2)
     nothingWritten()
   })

@@ -14,7 +14,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
  */
 describe('plume on the shipped local configuration', () => {
   let dir: string
-  const plume = (...args: string[]) => runCli('plume', [...args, '-B', 'amd64-usr', '-V', '1.2.3', '--verify-key', 'key.asc'], {env: isolatedEnv(dir), cwd: dir})
+  const plume = (...args: string[]) =>
+    runCli('plume', [...args, '-B', 'amd64-usr', '-V', '1.2.3', '--verify-key', 'key.asc'], {env: isolatedEnv(dir), cwd: dir})
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'plume-local-'))
@@ -38,7 +39,12 @@ describe('plume on the shipped local configuration', () => {
     const rel = await plume('release')
     expect({code: rel.code, stderr: rel.stderr}).toEqual({code: 0, stderr: ''})
     expect(rel.stdout).toMatch(/release user\/amd64-usr\/1\.2\.3: \d+ steps performed/)
-    expect((await readdir(join(dir, 'release', 'amd64-usr', 'current'))).sort()).toEqual(['flatcar_production_image.bin.bz2', 'flatcar_production_image.bin.bz2.sig', 'index.html', 'version.txt'])
+    expect((await readdir(join(dir, 'release', 'amd64-usr', 'current'))).sort()).toEqual([
+      'flatcar_production_image.bin.bz2',
+      'flatcar_production_image.bin.bz2.sig',
+      'index.html',
+      'version.txt',
+    ])
     expect(await readdir(join(dir, 'release'))).toContain('index.html')
     const plan = await plume('plan')
     expect(plan.stdout).toBe('nothing to do: pre-release and release of user/amd64-usr/1.2.3 are complete\n')

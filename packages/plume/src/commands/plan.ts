@@ -13,7 +13,11 @@ export default class Plan extends BaseCommand<typeof Plan> {
   static override enableJsonFlag = true
   static override flags = {
     ...planFlags,
-    board: Flags.string({char: 'B', summary: 'Board, or "all" for every board of the channel (default: src/scripts/.default_board of --sdk-root, else <arch>-usr).', helpGroup: 'SPEC'}),
+    board: Flags.string({
+      char: 'B',
+      summary: 'Board, or "all" for every board of the channel (default: src/scripts/.default_board of --sdk-root, else <arch>-usr).',
+      helpGroup: 'SPEC',
+    }),
   }
 
   async run(): Promise<{stages: StageResult[]; complete: boolean}> {
@@ -22,7 +26,8 @@ export default class Plan extends BaseCommand<typeof Plan> {
     const {planStages} = await import('../services/stages.js')
     const {stageLines} = await import('../report.js')
     // -B all: each board is its own release (its names, architecture and clouds), planned one after the other.
-    const boards = this.flags.board === 'all' ? channelOf(await loadConfig(this.flags, this.context.cwd), this.flags.channel).boards : [this.flags.board]
+    const boards =
+      this.flags.board === 'all' ? channelOf(await loadConfig(this.flags, this.context.cwd), this.flags.channel).boards : [this.flags.board]
     const stages: StageResult[] = []
     for (const board of boards) {
       const planned = await planStages(await stageOptions({...this.flags, board}, this.context))

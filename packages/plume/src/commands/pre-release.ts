@@ -7,7 +7,8 @@ import {stageFlags} from '../flags.js'
 import type {ImageList, StageResult} from '../services/stages.js'
 
 export default class PreRelease extends BaseCommand<typeof PreRelease> {
-  static override summary = 'Prepare a release without making anything public: verify the images, upload them to the clouds, write the image lists.'
+  static override summary =
+    'Prepare a release without making anything public: verify the images, upload them to the clouds, write the image lists.'
   static override description =
     'Every step checks whether it is already done, so running again after any failure completes the release with the same end state. Nothing is made public: that is `plume release`.'
   static override examples = [
@@ -18,7 +19,9 @@ export default class PreRelease extends BaseCommand<typeof PreRelease> {
   static override enableJsonFlag = true
   static override flags = {
     ...stageFlags,
-    'write-image-list': Flags.string({summary: 'Write the images made ({"aws": {"amis": [{name, hvm}]}, "azure": {"image"}}) to this JSON file.'}),
+    'write-image-list': Flags.string({
+      summary: 'Write the images made ({"aws": {"amis": [{name, hvm}]}, "azure": {"image"}}) to this JSON file.',
+    }),
   }
 
   async run(): Promise<StageResult & {imageList?: ImageList}> {
@@ -33,7 +36,12 @@ export default class PreRelease extends BaseCommand<typeof PreRelease> {
       await writeFile(resolve(target), JSON.stringify(list, null, 2) + '\n')
       // A SAS URL is a credential: in the file asked for, never on stdout, in --json or in a log.
       for (const url of Object.values(list.azure?.sasUrls ?? {})) this.context.redactor.add(new URL(url).search.slice(1))
-      result.imageList = list.azure?.sasUrls ? {...list, azure: {...list.azure, sasUrls: Object.fromEntries(Object.keys(list.azure.sasUrls).map((env) => [env, `(in ${target})`]))}} : list
+      result.imageList = list.azure?.sasUrls
+        ? {
+            ...list,
+            azure: {...list.azure, sasUrls: Object.fromEntries(Object.keys(list.azure.sasUrls).map((env) => [env, `(in ${target})`]))},
+          }
+        : list
     }
     for (const line of stageLines(result)) this.log(line)
     return result

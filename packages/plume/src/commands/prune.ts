@@ -21,10 +21,16 @@ export default class Prune extends BaseCommand<typeof Prune> {
     'azure-profile': credentialFlags['azure-profile'],
     days: Flags.integer({summary: 'Keep images and blobs created less than this many days ago.', min: 0}),
     'keep-last': Flags.integer({summary: 'Keep this many of the newest AMIs of each architecture in each region.', min: 0}),
-    'days-last-launched': Flags.integer({summary: 'Keep images launched less than this many days ago (EC2 lastLaunchedTime); implies --check-last-launched.', min: 0}),
+    'days-last-launched': Flags.integer({
+      summary: 'Keep images launched less than this many days ago (EC2 lastLaunchedTime); implies --check-last-launched.',
+      min: 0,
+    }),
     // Flatcar spells it -c; here -c is --config, as on every plume command.
     'check-last-launched': Flags.boolean({summary: 'Keep images launched recently: within --days-last-launched days, else within --days.'}),
-    'days-soft-deleted': Flags.integer({summary: 'Soft-delete first (private, tagged SoftDeleteDate); delete only what was soft-deleted at least this many days ago.', min: 0}),
+    'days-soft-deleted': Flags.integer({
+      summary: 'Soft-delete first (private, tagged SoftDeleteDate); delete only what was soft-deleted at least this many days ago.',
+      min: 0,
+    }),
     'dry-run': Flags.boolean({char: 'n', summary: 'List what would be deleted; delete nothing.'}),
   }
 

@@ -69,7 +69,9 @@ describe('loadChannels', () => {
     // Then the one-line message says where and what
     expect(exitCode).toBe(2)
     expect(message).toContain(join(dir, 'channels.yaml'))
-    expect(message).toContain('$.channels.alpha.aws.partitions[0].regions: must be array (expected a non-empty list of region names that get the image)')
+    expect(message).toContain(
+      '$.channels.alpha.aws.partitions[0].regions: must be array (expected a non-empty list of region names that get the image)',
+    )
     expect(message).not.toContain('\n')
   })
 
@@ -80,11 +82,15 @@ describe('loadChannels', () => {
 
   it('names an unknown field and lists the known ones', async () => {
     const {message} = await failure('channels:\n  alpha:\n    source: gs://b/a\n    boards: [amd64-usr]\n    destination: []\n')
-    expect(message).toMatch(/\$\.channels\.alpha\.destination: unknown field \(expected one of: source, boards, verify, verifyKey, destinations, gce, aws, azure\)/)
+    expect(message).toMatch(
+      /\$\.channels\.alpha\.destination: unknown field \(expected one of: source, boards, verify, verifyKey, destinations, gce, aws, azure\)/,
+    )
   })
 
   it('says what a bad value must look like', async () => {
-    const {message} = await failure('channels:\n  alpha:\n    source: gs://b/a\n    boards: [amd64-usr]\n    aws: {baseName: F, image: i, partitions: [{name: A, bucket: b, bucketRegion: mars, regions: [us-east-1]}]}\n')
+    const {message} = await failure(
+      'channels:\n  alpha:\n    source: gs://b/a\n    boards: [amd64-usr]\n    aws: {baseName: F, image: i, partitions: [{name: A, bucket: b, bucketRegion: mars, regions: [us-east-1]}]}\n',
+    )
     expect(message).toContain('$.channels.alpha.aws.partitions[0].bucketRegion: must match pattern')
     expect(message).toContain('(expected a region name such as us-east-1')
   })

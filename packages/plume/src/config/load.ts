@@ -54,7 +54,9 @@ export async function parseChannels(file: string, text: string): Promise<Channel
     })
   }
   const channels: Record<string, ChannelSpec> = {}
-  for (const [name, raw] of Object.entries((value as {channels: Record<string, Omit<ChannelSpec, 'boards'> & {boards: BoardEntry[]}>}).channels)) {
+  for (const [name, raw] of Object.entries(
+    (value as {channels: Record<string, Omit<ChannelSpec, 'boards'> & {boards: BoardEntry[]}>}).channels,
+  )) {
     channels[name] = {...raw, ...boardsOf(file, name, raw.boards)}
   }
   return {file, channels}
@@ -75,7 +77,10 @@ function boardsOf(file: string, channel: string, entries: BoardEntry[]): Pick<Ch
     const where = `channel config ${file}: $.channels.${channel}.boards[${i}]`
     if (Object.hasOwn(boardSettings, name)) throw new UsageError(`${where}: board ${name} is listed twice`)
     const known = arch ?? archOfBoard(name)
-    if (!known) throw new UsageError(`${where}: the architecture of board ${name} is not in its name`, {hint: `give it as {name: ${name}, arch: amd64} (or arm64)`})
+    if (!known)
+      throw new UsageError(`${where}: the architecture of board ${name} is not in its name`, {
+        hint: `give it as {name: ${name}, arch: amd64} (or arm64)`,
+      })
     boards.push(name)
     boardSettings[name] = {arch: known, ...(platforms ? {platforms} : {})}
   }
@@ -106,12 +111,18 @@ async function compiledSchema(): Promise<{validate: ValidateFunction; schema: Sc
  */
 function pickError(errors: ErrorObject[]): ErrorObject {
   const depth = (e: ErrorObject): number => pathOf(e).length
-  return [...errors].sort((a, b) => depth(b) - depth(a))[0] ?? ({instancePath: '', keyword: 'unknown', params: {}, schemaPath: '#'} as ErrorObject)
+  return (
+    [...errors].sort((a, b) => depth(b) - depth(a))[0] ??
+    ({instancePath: '', keyword: 'unknown', params: {}, schemaPath: '#'} as ErrorObject)
+  )
 }
 
 /** The instance path as JSON path segments, including the offending property of additionalProperties/required/propertyNames. */
 function pathOf(error: ErrorObject): string[] {
-  const segments = error.instancePath.split('/').slice(1).map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+  const segments = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
   const p = error.params as {additionalProperty?: string; missingProperty?: string; propertyName?: string}
   if (error.keyword === 'additionalProperties' && p.additionalProperty !== undefined) segments.push(p.additionalProperty)
   if (error.keyword === 'required' && p.missingProperty !== undefined) segments.push(p.missingProperty)
@@ -119,7 +130,9 @@ function pathOf(error: ErrorObject): string[] {
 }
 
 function jsonPath(segments: string[]): string {
-  return '$' + segments.map((s) => (/^\d+$/.test(s) ? `[${s}]` : /^[A-Za-z_$][\w$]*$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`)).join('')
+  return (
+    '$' + segments.map((s) => (/^\d+$/.test(s) ? `[${s}]` : /^[A-Za-z_$][\w$]*$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`)).join('')
+  )
 }
 
 function describeError(error: ErrorObject, schema: SchemaNode): string {

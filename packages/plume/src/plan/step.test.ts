@@ -66,8 +66,16 @@ describe('runSteps', () => {
   it('shows which step runs, and where, on a terminal', async () => {
     // Given a progress view drawing to a terminal
     const drawn: string[] = []
-    const progress = new Progress({stream: {write: (s: string) => drawn.push(s), isTTY: true}, enabled: true, label: 'plume release', now: () => 0})
-    const steps: Step[] = ['us-east-1', 'eu-west-1'].map((region) => ({...step(`aws/AWS/${region}/publish`, new Set(), []), where: `aws AWS ${region}`}))
+    const progress = new Progress({
+      stream: {write: (s: string) => drawn.push(s), isTTY: true},
+      enabled: true,
+      label: 'plume release',
+      now: () => 0,
+    })
+    const steps: Step[] = ['us-east-1', 'eu-west-1'].map((region) => ({
+      ...step(`aws/AWS/${region}/publish`, new Set(), []),
+      where: `aws AWS ${region}`,
+    }))
     // When the steps run
     await runSteps(steps, {dryRun: false, signal: new AbortController().signal, logger, progress})
     // Then each step and its region were drawn in turn, and the line was finished

@@ -74,7 +74,8 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
     const where = (region: string): string => `aws ${partition.name} ${region}`
     const stagingKey = `${board}/${version}/${basename(rawImage(stage))}`
     const stagingUrl = `s3://${partition.bucket}/${stagingKey}`
-    const stagedSize = async (): Promise<number | undefined> => (await (await stage.clients.staging(partition)).stat(stagingKey, {signal: ctx.signal}))?.size
+    const stagedSize = async (): Promise<number | undefined> =>
+      (await (await stage.clients.staging(partition)).stat(stagingKey, {signal: ctx.signal}))?.size
     if (ctx.force) steps.push(replaceStep(stage, partition, name))
     steps.push({
       id: `aws/${partition.name}/${home}/upload`,
@@ -103,7 +104,9 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
       check: async () => {
         if (await findImage(stage, partition, home, name)) return []
         const r = registerSettings(spec)
-        return [`import ${stagingUrl} as a snapshot and register AMI ${name} in ${home} (${arch.aws}, boot mode ${r.bootMode}, root ${r.volumeSizeGiB} GiB ${r.volumeType})`]
+        return [
+          `import ${stagingUrl} as a snapshot and register AMI ${name} in ${home} (${arch.aws}, boot mode ${r.bootMode}, root ${r.volumeSizeGiB} GiB ${r.volumeType})`,
+        ]
       },
       run: async () => {
         // ore's uploadImage reuses a tagged snapshot or a running import, else imports the staged object, and deletes it.
@@ -127,7 +130,10 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
       // uploadImage deletes what it staged, but a run killed during the import leaves the object behind.
       id: `aws/${partition.name}/${home}/staged-object`,
       where: where(home),
-      check: async () => ((await (await stage.clients.staging(partition)).stat(stagingKey, {signal: ctx.signal})) ? [`delete the staged object ${stagingUrl}`] : []),
+      check: async () =>
+        (await (await stage.clients.staging(partition)).stat(stagingKey, {signal: ctx.signal}))
+          ? [`delete the staged object ${stagingUrl}`]
+          : [],
       run: async () => (await stage.clients.staging(partition)).delete(stagingKey, {signal: ctx.signal}),
     })
     const others = partition.regions.filter((r) => r !== home)
@@ -171,7 +177,12 @@ export function awsPreReleaseSteps(stage: AwsStage): Step[] {
             const ec2 = await stage.clients.ec2(partition, region)
             const image = await waitAvailable(stage, ec2, name)
             await ec2.modifyImageAttribute({ImageId: image.id, LaunchPermission: {Add: users.map((UserId) => ({UserId}))}})
-            await ec2.modifySnapshotAttribute({SnapshotId: image.snapshotId, Attribute: 'createVolumePermission', OperationType: 'add', UserIds: users})
+            await ec2.modifySnapshotAttribute({
+              SnapshotId: image.snapshotId,
+              Attribute: 'createVolumePermission',
+              OperationType: 'add',
+              UserIds: users,
+            })
           },
         })
       }
@@ -195,7 +206,9 @@ function replaceStep(stage: AwsStage, partition: AwsPartitionSpec, name: string)
     const ec2 = await stage.clients.ec2(partition, region)
     const images = await aws.findImagesByName(ec2, name)
     const snapshots = (await ec2.describeSnapshots({OwnerIds: ['self'], Filters: [{Name: 'tag:Name', Values: [name]}]})).Snapshots ?? []
-    const ids = new Set([...images.map((i) => snapshotOf(i)), ...snapshots.map((x) => x.SnapshotId)].filter((x): x is string => x !== undefined))
+    const ids = new Set(
+      [...images.map((i) => snapshotOf(i)), ...snapshots.map((x) => x.SnapshotId)].filter((x): x is string => x !== undefined),
+    )
     return {ec2, images, snapshots: [...ids]}
   }
   return {
@@ -234,32 +247,37 @@ export function awsReleaseSteps(stage: AwsStage): Step[] {
   const {ctx, spec} = stage
   const name = amiName(spec, ctx.release.channel, ctx.release.version, releaseArch(ctx.release))
   return spec.partitions.flatMap((partition) =>
-    partition.regions.map(
-      (region): Step => ({
-        id: `aws/${partition.name}/${region}/publish`,
-        where: `aws ${partition.name} ${region}`,
-        check: async () => {
-          const ec2 = await stage.clients.ec2(partition, region)
-          const image = await aws.findImageByName(ec2, name)
-          if (!image?.ImageId) return [`make AMI ${name} and its snapshot public in ${region} (the AMI does not exist yet: run pre-release first)`]
-          const actions: string[] = []
-          const snapshotId = snapshotOf(image)
-          if (snapshotId && !(await snapshotSharedWith(ec2, snapshotId, 'all'))) actions.push(`make snapshot ${snapshotId} public in ${region}`)
-          if (!image.Public) actions.push(`make AMI ${image.ImageId} (${name}) public in ${region}`)
-          return actions
-        },
-        run: async () => {
-          const ec2 = await stage.clients.ec2(partition, region)
-          if (!(await aws.findImageByName(ec2, name))) {
-            throw new UsageError(`aws ${partition.name}: no AMI ${name} in ${region}`, {hint: 'run plume pre-release first'})
-          }
-          const image = await waitAvailable(stage, ec2, name)
-          // The snapshot first: a public AMI whose snapshot is private cannot be launched by others.
-          await ec2.modifySnapshotAttribute({SnapshotId: image.snapshotId, Attribute: 'createVolumePermission', OperationType: 'add', GroupNames: ['all']})
-          await ec2.modifyImageAttribute({ImageId: image.id, LaunchPermission: {Add: [{Group: 'all'}]}})
-        },
-      }),
-    ),
+    partition.regions.map((region): Step => ({
+      id: `aws/${partition.name}/${region}/publish`,
+      where: `aws ${partition.name} ${region}`,
+      check: async () => {
+        const ec2 = await stage.clients.ec2(partition, region)
+        const image = await aws.findImageByName(ec2, name)
+        if (!image?.ImageId)
+          return [`make AMI ${name} and its snapshot public in ${region} (the AMI does not exist yet: run pre-release first)`]
+        const actions: string[] = []
+        const snapshotId = snapshotOf(image)
+        if (snapshotId && !(await snapshotSharedWith(ec2, snapshotId, 'all')))
+          actions.push(`make snapshot ${snapshotId} public in ${region}`)
+        if (!image.Public) actions.push(`make AMI ${image.ImageId} (${name}) public in ${region}`)
+        return actions
+      },
+      run: async () => {
+        const ec2 = await stage.clients.ec2(partition, region)
+        if (!(await aws.findImageByName(ec2, name))) {
+          throw new UsageError(`aws ${partition.name}: no AMI ${name} in ${region}`, {hint: 'run plume pre-release first'})
+        }
+        const image = await waitAvailable(stage, ec2, name)
+        // The snapshot first: a public AMI whose snapshot is private cannot be launched by others.
+        await ec2.modifySnapshotAttribute({
+          SnapshotId: image.snapshotId,
+          Attribute: 'createVolumePermission',
+          OperationType: 'add',
+          GroupNames: ['all'],
+        })
+        await ec2.modifyImageAttribute({ImageId: image.id, LaunchPermission: {Add: [{Group: 'all'}]}})
+      },
+    })),
   )
 }
 
@@ -280,7 +298,10 @@ export function awsMarketplaceSteps(stage: AwsStage): Step[] {
   if (products.length === 0) return []
   const region = market.region ?? 'us-east-1'
   const partition = spec.partitions.find((p) => p.regions.includes(region))
-  if (!partition) throw new UsageError(`aws marketplace: no partition of channel "${channel}" has the region ${region}`, {hint: 'set aws.marketplace.region to one of the partitions\' regions'})
+  if (!partition)
+    throw new UsageError(`aws marketplace: no partition of channel "${channel}" has the region ${region}`, {
+      hint: "set aws.marketplace.region to one of the partitions' regions",
+    })
   const name = amiName(spec, channel, version, arch)
   const marketplace = async () => {
     if (!stage.clients.marketplace) throw new UsageError('aws marketplace: no Marketplace credentials to work with')
@@ -307,8 +328,11 @@ export function awsMarketplaceSteps(stage: AwsStage): Step[] {
       where: `aws marketplace ${region}`,
       check: async () => {
         const d = await delivery()
-        if (!d) return [`add the public AMI ${name} of ${region} to Marketplace product ${productId} as version ${version} (once it is public)`]
-        return (await aws.offersAmi(await marketplace(), d)) ? [] : [`add ${d.amiId} (${name}) to Marketplace product ${productId} as version ${version} (${d.instanceType})`]
+        if (!d)
+          return [`add the public AMI ${name} of ${region} to Marketplace product ${productId} as version ${version} (once it is public)`]
+        return (await aws.offersAmi(await marketplace(), d))
+          ? []
+          : [`add ${d.amiId} (${name}) to Marketplace product ${productId} as version ${version} (${d.instanceType})`]
       },
       run: async () => {
         const d = await delivery()
@@ -373,7 +397,10 @@ function amiListsStep(stage: AwsStage, name: string): Step {
     },
     run: async () => {
       const files = await wanted()
-      if (!files) throw new InfraError(`aws: AMI ${name} is missing in some region; cannot write the AMI lists`, {hint: 'run plume pre-release again'})
+      if (!files)
+        throw new InfraError(`aws: AMI ${name} is missing in some region; cannot write the AMI lists`, {
+          hint: 'run plume pre-release again',
+        })
       for (const file of await stale(files)) {
         const contentType = file.endsWith('.json') ? 'application/json' : 'text/plain'
         await bucket.write(`${prefix}${file}`, files.get(file)!, {contentType, signal: ctx.signal})
@@ -397,7 +424,15 @@ async function importedOrImporting(ec2: Ec2Api, name: string): Promise<boolean> 
 }
 
 /** The tags a copy and its snapshot must carry: the original's and its snapshot's, without AWS's own. */
-async function copyTags(stage: AwsStage, partition: AwsPartitionSpec, region: string, source: {Tags?: {Key?: string | undefined; Value?: string | undefined}[] | undefined; BlockDeviceMappings?: {Ebs?: {SnapshotId?: string | undefined} | undefined}[] | undefined}) {
+async function copyTags(
+  stage: AwsStage,
+  partition: AwsPartitionSpec,
+  region: string,
+  source: {
+    Tags?: {Key?: string | undefined; Value?: string | undefined}[] | undefined
+    BlockDeviceMappings?: {Ebs?: {SnapshotId?: string | undefined} | undefined}[] | undefined
+  },
+) {
   const own = (tags: {Key?: string | undefined; Value?: string | undefined}[] | undefined): Record<string, string> =>
     Object.fromEntries((tags ?? []).filter((t) => t.Key && !t.Key.startsWith('aws:')).map((t) => [t.Key!, t.Value ?? '']))
   const snapshotId = snapshotOf(source)
@@ -407,12 +442,20 @@ async function copyTags(stage: AwsStage, partition: AwsPartitionSpec, region: st
 }
 
 /** What a region still lacks of its copy: the copy itself, its being available, its tags and its snapshot's. */
-async function copyActions(stage: AwsStage, partition: AwsPartitionSpec, region: string, name: string, wanted: {image: Record<string, string>; snapshot: Record<string, string>} | undefined): Promise<string[]> {
+async function copyActions(
+  stage: AwsStage,
+  partition: AwsPartitionSpec,
+  region: string,
+  name: string,
+  wanted: {image: Record<string, string>; snapshot: Record<string, string>} | undefined,
+): Promise<string[]> {
   const image = await findImage(stage, partition, region, name)
   if (!image?.ImageId) return [`copy AMI ${name} from {home} to ${region}`]
-  if (image.State !== 'available') return [`wait for the copy ${image.ImageId} of ${name} in ${region} (${image.State}), then tag it and its snapshot`]
+  if (image.State !== 'available')
+    return [`wait for the copy ${image.ImageId} of ${name} in ${region} (${image.State}), then tag it and its snapshot`]
   if (!wanted) return []
-  const lacks = (want: Record<string, string>, have: Record<string, string>): boolean => Object.entries(want).some(([k, v]) => have[k] !== v)
+  const lacks = (want: Record<string, string>, have: Record<string, string>): boolean =>
+    Object.entries(want).some(([k, v]) => have[k] !== v)
   const actions: string[] = []
   if (lacks(wanted.image, aws.fromTags(image.Tags))) actions.push(`tag the copy ${image.ImageId} of ${name} in ${region}`)
   const snapshotId = snapshotOf(image)
@@ -433,7 +476,9 @@ async function requireImage(stage: AwsStage, partition: AwsPartitionSpec, region
   return image
 }
 
-function snapshotOf(image: {BlockDeviceMappings?: {Ebs?: {SnapshotId?: string | undefined} | undefined}[] | undefined}): string | undefined {
+function snapshotOf(image: {
+  BlockDeviceMappings?: {Ebs?: {SnapshotId?: string | undefined} | undefined}[] | undefined
+}): string | undefined {
   return image.BlockDeviceMappings?.find((b) => b.Ebs?.SnapshotId)?.Ebs?.SnapshotId
 }
 
@@ -443,7 +488,8 @@ async function waitAvailable(stage: AwsStage, ec2: Ec2Api, name: string): Promis
     async () => {
       const image = await aws.findImageByName(ec2, name)
       if (!image?.ImageId) throw new InfraError(`aws: no AMI ${name} in ${ec2.region}`)
-      if (image.State === 'failed' || image.State === 'error' || image.State === 'invalid') throw new InfraError(`aws: AMI ${image.ImageId} in ${ec2.region} is ${image.State}`)
+      if (image.State === 'failed' || image.State === 'error' || image.State === 'invalid')
+        throw new InfraError(`aws: AMI ${image.ImageId} in ${ec2.region} is ${image.State}`)
       const snapshotId = snapshotOf(image)
       return image.State === 'available' && snapshotId ? {id: image.ImageId, snapshotId} : undefined
     },
@@ -451,7 +497,13 @@ async function waitAvailable(stage: AwsStage, ec2: Ec2Api, name: string): Promis
   )
 }
 
-async function missingGrants(stage: AwsStage, partition: AwsPartitionSpec, region: string, name: string, users: string[]): Promise<string[]> {
+async function missingGrants(
+  stage: AwsStage,
+  partition: AwsPartitionSpec,
+  region: string,
+  name: string,
+  users: string[],
+): Promise<string[]> {
   const ec2 = await stage.clients.ec2(partition, region)
   const image = await aws.findImageByName(ec2, name)
   if (!image?.ImageId) return users

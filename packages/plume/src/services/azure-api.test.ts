@@ -25,10 +25,23 @@ describe.skipIf(!available)('azureImagesApi blobs (Azurite)', () => {
   const blob = `plume-${Date.now().toString(36)}/flatcar-linux-1.2.3-test-amd64.vhd`
   const context = {logger: new Logger({level: 'error', stream: process.stderr, redactor: new Redactor()}), pollIntervalMs: 0}
   const session = azure.connectAzure({
-    auth: {principal: undefined, subscriptionId: 'sub', cloud: undefined, source: 'test', storage: {connectionString: process.env.MANTLE_TEST_AZURE_CONNECTION_STRING!}},
+    auth: {
+      principal: undefined,
+      subscriptionId: 'sub',
+      cloud: undefined,
+      source: 'test',
+      storage: {connectionString: process.env.MANTLE_TEST_AZURE_CONNECTION_STRING!},
+    },
     context,
   })
-  const spec = {name: 'flatcar-linux', image: 'x.vhd.bz2', storageAccount: 'devstoreaccount1', resourceGroup: 'rg', container, environments: [{name: 'AzurePublicCloud'}]}
+  const spec = {
+    name: 'flatcar-linux',
+    image: 'x.vhd.bz2',
+    storageAccount: 'devstoreaccount1',
+    resourceGroup: 'rg',
+    container,
+    environments: [{name: 'AzurePublicCloud'}],
+  }
   const api = azureImagesApi(session, spec, 'test', context)
 
   beforeAll(async () => {
@@ -93,13 +106,34 @@ describe('azureImagesApi over Resource Manager (recorded HTTP)', () => {
   const NAME = 'flatcar-linux-1.2.3-test-amd64'
   const apiVersion = (q: Record<string, unknown>) => typeof q['api-version'] === 'string' && Object.keys(q).length === 1
   const credential = {getToken: async () => ({token: 'test-arm-token', expiresOnTimestamp: Date.now() + 3_600_000})}
-  const spec = {name: 'flatcar-linux', offer: 'Flatcar', image: 'x.vhd.bz2', storageAccount: 'flatcartest', resourceGroup: 'flatcar', container: 'publish', environments: [{name: 'AzurePublicCloud'}]}
+  const spec = {
+    name: 'flatcar-linux',
+    offer: 'Flatcar',
+    image: 'x.vhd.bz2',
+    storageAccount: 'flatcartest',
+    resourceGroup: 'flatcar',
+    container: 'publish',
+    environments: [{name: 'AzurePublicCloud'}],
+  }
   const key = Buffer.from('plume-test-account-key').toString('base64')
-  const community = {publisherUri: 'https://www.flatcar.org', publisherContact: 'maintainers@flatcar.org', eula: 'https://www.flatcar.org/eula', publicNamePrefix: 'flatcar'}
+  const community = {
+    publisherUri: 'https://www.flatcar.org',
+    publisherContact: 'maintainers@flatcar.org',
+    eula: 'https://www.flatcar.org/eula',
+    publicNamePrefix: 'flatcar',
+  }
   const adapter = () => {
     const context = testContext(new Date('2026-11-21T12:00:00Z'))
     const session = azure.connectAzure({
-      auth: {principal: undefined, subscriptionId: SUB, cloud: undefined, source: 'test', storage: {connectionString: `DefaultEndpointsProtocol=https;AccountName=flatcartest;AccountKey=${key};EndpointSuffix=core.windows.net`}},
+      auth: {
+        principal: undefined,
+        subscriptionId: SUB,
+        cloud: undefined,
+        source: 'test',
+        storage: {
+          connectionString: `DefaultEndpointsProtocol=https;AccountName=flatcartest;AccountKey=${key};EndpointSuffix=core.windows.net`,
+        },
+      },
       context,
     })
     const compute = azure.azureComputeApi({credential, subscriptionId: SUB, pollIntervalMs: 0, ...context})
@@ -115,7 +149,10 @@ describe('azureImagesApi over Resource Manager (recorded HTTP)', () => {
     nock(BLOB).head(`/publish/${NAME}.vhd`).reply(404)
     nock(BLOB).head(`/publish/${NAME}.vhd`).reply(200, undefined, {'content-length': '1048576', 'x-ms-blob-type': 'PageBlob'})
     nock(BLOB).head(`/publish/${NAME}.vhd${UPLOADED_SUFFIX}`).reply(404)
-    nock(BLOB).head(`/publish/${NAME}.vhd`).matchHeader('authorization', /^SharedKey flatcartest:/).reply(200, undefined, {'x-ms-blob-type': 'PageBlob'})
+    nock(BLOB)
+      .head(`/publish/${NAME}.vhd`)
+      .matchHeader('authorization', /^SharedKey flatcartest:/)
+      .reply(200, undefined, {'x-ms-blob-type': 'PageBlob'})
     nock(BLOB).head(`/publish/${NAME}.vhd${UPLOADED_SUFFIX}`).reply(200, undefined, {'x-ms-blob-type': 'PageBlob'})
     const api = adapter()
     expect(await api.blobState('publish', `${NAME}.vhd`)).toBe('absent')
@@ -126,8 +163,15 @@ describe('azureImagesApi over Resource Manager (recorded HTTP)', () => {
 
   it('tells an existing image and creates a missing one from the blob (GET, then PUT)', async () => {
     const put = bodies()
-    nock(ARM).get(`${RG}/images/${NAME}`).query(apiVersion).reply(200, {id: `${RG}/images/${NAME}`, name: NAME, location: 'westeurope'})
-    nock(ARM).get(`${RG}/images/${NAME}`).query(apiVersion).twice().reply(404, {error: {code: 'ResourceNotFound', message: 'not found'}})
+    nock(ARM)
+      .get(`${RG}/images/${NAME}`)
+      .query(apiVersion)
+      .reply(200, {id: `${RG}/images/${NAME}`, name: NAME, location: 'westeurope'})
+    nock(ARM)
+      .get(`${RG}/images/${NAME}`)
+      .query(apiVersion)
+      .twice()
+      .reply(404, {error: {code: 'ResourceNotFound', message: 'not found'}})
     nock(ARM)
       .put(`${RG}/images/${NAME}`, put.push)
       .query(apiVersion)
@@ -143,26 +187,57 @@ describe('azureImagesApi over Resource Manager (recorded HTTP)', () => {
         tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'},
         properties: {
           hyperVGeneration: 'V2',
-          storageProfile: {osDisk: {osType: 'Linux', osState: 'Generalized', blobUri: `https://flatcartest.blob.core.windows.net/publish/${NAME}.vhd`, storageAccountType: 'Standard_LRS'}},
+          storageProfile: {
+            osDisk: {
+              osType: 'Linux',
+              osState: 'Generalized',
+              blobUri: `https://flatcartest.blob.core.windows.net/publish/${NAME}.vhd`,
+              storageAccountType: 'Standard_LRS',
+            },
+          },
         },
       },
     ])
   })
 
-  for (const board of [{arch: 'amd64', azure: 'x64', definition: 'flatcar-linux', sku: 'test'}, {arch: 'arm64', azure: 'Arm64', definition: 'flatcar-linux-arm64', sku: 'test-arm64'}] as const) {
+  for (const board of [
+    {arch: 'amd64', azure: 'x64', definition: 'flatcar-linux', sku: 'test'},
+    {arch: 'arm64', azure: 'Arm64', definition: 'flatcar-linux-arm64', sku: 'test-arm64'},
+  ] as const) {
     it(`${board.arch}: creates the community gallery, a ${board.azure} definition with Flatcar's features and the version replicated to every configured region`, async () => {
       const gallery = bodies()
       const definition = bodies()
       const version = bodies()
       const D = `${G}/images/${board.definition}`
       const blobUrl = `https://flatcartest.blob.core.windows.net/publish/flatcar-linux-1.2.3-test-${board.arch}.vhd`
-      nock(ARM).get(`${D}/versions/1.2.3`).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
-      nock(ARM).get(G).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
-      nock(ARM).put(G, gallery.push).query(apiVersion).reply(200, {id: G, name: 'flatcar_test', properties: {provisioningState: 'Succeeded'}})
-      nock(ARM).get(D).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
-      nock(ARM).put(D, definition.push).query(apiVersion).reply(200, {id: D, properties: {provisioningState: 'Succeeded'}})
-      nock(ARM).get(`${D}/versions/1.2.3`).query(apiVersion).reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
-      nock(ARM).put(`${D}/versions/1.2.3`, version.push).query(apiVersion).reply(200, {id: `${D}/versions/1.2.3`, properties: {provisioningState: 'Succeeded'}})
+      nock(ARM)
+        .get(`${D}/versions/1.2.3`)
+        .query(apiVersion)
+        .reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+      nock(ARM)
+        .get(G)
+        .query(apiVersion)
+        .reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+      nock(ARM)
+        .put(G, gallery.push)
+        .query(apiVersion)
+        .reply(200, {id: G, name: 'flatcar_test', properties: {provisioningState: 'Succeeded'}})
+      nock(ARM)
+        .get(D)
+        .query(apiVersion)
+        .reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+      nock(ARM)
+        .put(D, definition.push)
+        .query(apiVersion)
+        .reply(200, {id: D, properties: {provisioningState: 'Succeeded'}})
+      nock(ARM)
+        .get(`${D}/versions/1.2.3`)
+        .query(apiVersion)
+        .reply(404, {error: {code: 'ResourceNotFound', message: 'nope'}})
+      nock(ARM)
+        .put(`${D}/versions/1.2.3`, version.push)
+        .query(apiVersion)
+        .reply(200, {id: `${D}/versions/1.2.3`, properties: {provisioningState: 'Succeeded'}})
       const api = adapter()
       expect(await api.galleryImageVersion('flatcar', 'flatcar_test', board.definition, '1.2.3')).toBeUndefined()
       // The request as plume's pre-release builds it for this board
@@ -215,7 +290,14 @@ describe('azureImagesApi over Resource Manager (recorded HTTP)', () => {
           tags: {'created-by': 'mantle', 'created-at': '2026-11-21T12:00:00.000Z'},
           properties: {
             publishingProfile: {targetRegions: [{name: 'westeurope'}, {name: 'northeurope'}, {name: 'eastus'}]},
-            storageProfile: {osDiskImage: {source: {uri: blobUrl, storageAccountId: `/subscriptions/${SUB}/resourceGroups/flatcar/providers/Microsoft.Storage/storageAccounts/flatcartest`}}},
+            storageProfile: {
+              osDiskImage: {
+                source: {
+                  uri: blobUrl,
+                  storageAccountId: `/subscriptions/${SUB}/resourceGroups/flatcar/providers/Microsoft.Storage/storageAccounts/flatcartest`,
+                },
+              },
+            },
           },
         },
       ])
@@ -224,9 +306,23 @@ describe('azureImagesApi over Resource Manager (recorded HTTP)', () => {
 
   it('tells a community gallery by its sharing profile, and shares one with POST share {EnableCommunity}', async () => {
     const share = bodies()
-    nock(ARM).get(G).query(apiVersion).reply(200, {id: G, name: 'flatcar_test', properties: {sharingProfile: {permissions: 'Community', communityGalleryInfo: {...community, communityGalleryEnabled: false}}}})
+    nock(ARM)
+      .get(G)
+      .query(apiVersion)
+      .reply(200, {
+        id: G,
+        name: 'flatcar_test',
+        properties: {sharingProfile: {permissions: 'Community', communityGalleryInfo: {...community, communityGalleryEnabled: false}}},
+      })
     nock(ARM).post(`${G}/share`, share.push).query(apiVersion).reply(200, {operationType: 'EnableCommunity'})
-    nock(ARM).get(G).query(apiVersion).reply(200, {id: G, name: 'flatcar_test', properties: {sharingProfile: {permissions: 'Community', communityGalleryInfo: {...community, communityGalleryEnabled: true}}}})
+    nock(ARM)
+      .get(G)
+      .query(apiVersion)
+      .reply(200, {
+        id: G,
+        name: 'flatcar_test',
+        properties: {sharingProfile: {permissions: 'Community', communityGalleryInfo: {...community, communityGalleryEnabled: true}}},
+      })
     const api = adapter()
     expect(await api.gallerySharing('flatcar', 'flatcar_test')).toEqual({permissions: 'Community', communityEnabled: false})
     await api.shareWithCommunity('flatcar', 'flatcar_test')

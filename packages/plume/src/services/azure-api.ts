@@ -18,7 +18,9 @@ export function azureImagesApi(session: azure.AzureSession, spec: AzureSpec, _ch
   return {
     blobState: async (container, blob) => {
       if (!(await (await session.pageBlob(container, blob)).exists({abortSignal: context.signal}))) return 'absent'
-      return (await (await session.pageBlob(container, blob + UPLOADED_SUFFIX)).exists({abortSignal: context.signal})) ? 'complete' : 'partial'
+      return (await (await session.pageBlob(container, blob + UPLOADED_SUFFIX)).exists({abortSignal: context.signal}))
+        ? 'complete'
+        : 'partial'
     },
     uploadVhd: async (container, blob, file) => {
       const marker = await session.pageBlob(container, blob + UPLOADED_SUFFIX)
@@ -29,9 +31,13 @@ export function azureImagesApi(session: azure.AzureSession, spec: AzureSpec, _ch
     },
     blobUrl: async (container, blob) => (await session.pageBlob(container, blob)).url,
     sasUrl: async (container, blob, expiresOn) => azure.readOnlySasUrl(await session.pageBlob(container, blob), expiresOn),
-    listBlobs: async (container) => (await session.listBlobs(container)).filter((b) => !b.name.endsWith(UPLOADED_SUFFIX)).map(({name, lastModified}) => ({name, lastModified})),
+    listBlobs: async (container) =>
+      (await session.listBlobs(container))
+        .filter((b) => !b.name.endsWith(UPLOADED_SUFFIX))
+        .map(({name, lastModified}) => ({name, lastModified})),
     deleteBlob: async (container, blob) => {
-      for (const name of [blob + UPLOADED_SUFFIX, blob]) await (await session.pageBlob(container, name)).deleteIfExists({abortSignal: context.signal, deleteSnapshots: 'include'})
+      for (const name of [blob + UPLOADED_SUFFIX, blob])
+        await (await session.pageBlob(container, name)).deleteIfExists({abortSignal: context.signal, deleteSnapshots: 'include'})
     },
     imageExists: async (rg, name) => (await (await compute()).getImage(rg, name))?.id !== undefined,
     createImage: async (rg, name, location, blobUrl, hyperVGeneration) => {
@@ -62,13 +68,25 @@ export function azureImagesApi(session: azure.AzureSession, spec: AzureSpec, _ch
       })
     },
     replicate: async (rg, gallery, definition, version, regions) => {
-      await azure.replicateGalleryImage({compute: await compute(), resourceGroup: rg, gallery, image: definition, version, add: regions, context})
+      await azure.replicateGalleryImage({
+        compute: await compute(),
+        resourceGroup: rg,
+        gallery,
+        image: definition,
+        version,
+        add: regions,
+        context,
+      })
     },
-    deleteGalleryImageVersion: async (rg, gallery, definition, version) => (await compute()).deleteGalleryImageVersion(rg, gallery, definition, version),
+    deleteGalleryImageVersion: async (rg, gallery, definition, version) =>
+      (await compute()).deleteGalleryImageVersion(rg, gallery, definition, version),
     gallerySharing: async (rg, gallery) => {
       const g = await (await compute()).getGallery(rg, gallery)
       if (!g) return undefined
-      return {permissions: g.sharingProfile?.permissions, communityEnabled: g.sharingProfile?.communityGalleryInfo?.communityGalleryEnabled === true}
+      return {
+        permissions: g.sharingProfile?.permissions,
+        communityEnabled: g.sharingProfile?.communityGalleryInfo?.communityGalleryEnabled === true,
+      }
     },
     shareWithCommunity: async (rg, gallery) => {
       await azure.shareGallery({compute: await compute(), resourceGroup: rg, gallery, permission: 'public', context})

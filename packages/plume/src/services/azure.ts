@@ -80,8 +80,15 @@ export function azureImageName(spec: AzureSpec, channel: string, version: string
 }
 
 /** A gallery definition has one architecture: `<name>` for amd64, `<name>-arm64` for arm64, each with its own SKU. */
-export function galleryDefinition(spec: AzureSpec, channel: string, arch: BoardArch): {name: string; identifier: {publisher: string; offer: string; sku: string}} {
-  return {name: `${spec.name}${arch.nameTag}`, identifier: {publisher: spec.offer ?? spec.name, offer: spec.offer ?? spec.name, sku: `${channel}${arch.nameTag}`}}
+export function galleryDefinition(
+  spec: AzureSpec,
+  channel: string,
+  arch: BoardArch,
+): {name: string; identifier: {publisher: string; offer: string; sku: string}} {
+  return {
+    name: `${spec.name}${arch.nameTag}`,
+    identifier: {publisher: spec.offer ?? spec.name, offer: spec.offer ?? spec.name, sku: `${channel}${arch.nameTag}`},
+  }
 }
 
 /**
@@ -129,7 +136,8 @@ export function azurePreReleaseSteps(stage: AzureStage): Step[] {
         check: async () => {
           const api = await stage.api(env)
           const actions: string[] = []
-          if (spec.gallery && (await api.galleryImageVersion(spec.resourceGroup, spec.gallery, definition.name, version))) actions.push(`--force: delete gallery image version ${spec.gallery}/${definition.name}/${version}`)
+          if (spec.gallery && (await api.galleryImageVersion(spec.resourceGroup, spec.gallery, definition.name, version)))
+            actions.push(`--force: delete gallery image version ${spec.gallery}/${definition.name}/${version}`)
           if (await api.imageExists(spec.resourceGroup, name)) actions.push(`--force: delete image ${name}`)
           return actions
         },
@@ -157,7 +165,10 @@ export function azurePreReleaseSteps(stage: AzureStage): Step[] {
     steps.push({
       id: `azure/${env.name}/image`,
       where,
-      check: async () => ((await (await stage.api(env)).imageExists(spec.resourceGroup, name)) ? [] : [`create image ${name} (${generation}) in ${spec.resourceGroup} (${location})`]),
+      check: async () =>
+        (await (await stage.api(env)).imageExists(spec.resourceGroup, name))
+          ? []
+          : [`create image ${name} (${generation}) in ${spec.resourceGroup} (${location})`],
       run: async () => {
         const api = await stage.api(env)
         await api.createImage(spec.resourceGroup, name, location, await api.blobUrl(spec.container, blob), generation)
@@ -171,7 +182,12 @@ export function azurePreReleaseSteps(stage: AzureStage): Step[] {
         where,
         check: async () => {
           const existing = await (await stage.api(env)).galleryImageVersion(spec.resourceGroup, gallery, definition.name, version)
-          if (!existing) return [`create version ${version} of ${gallery}/${definition.name} (${arch.azure}, ${generation}, ${galleryFeatures(spec).map((f) => `${f.name} ${f.value}`).join(', ')}) from ${blob}, replicated to ${regions.join(', ')}`]
+          if (!existing)
+            return [
+              `create version ${version} of ${gallery}/${definition.name} (${arch.azure}, ${generation}, ${galleryFeatures(spec)
+                .map((f) => `${f.name} ${f.value}`)
+                .join(', ')}) from ${blob}, replicated to ${regions.join(', ')}`,
+            ]
           const missing = regions.filter((r) => !existing.regions.includes(r))
           return missing.length === 0 ? [] : [`replicate ${gallery}/${definition.name}/${version} to ${missing.join(', ')}`]
         },
@@ -218,15 +234,21 @@ export function azureReleaseSteps(stage: AzureStage): Step[] {
   return spec.environments.map((env) => ({
     id: `azure/${env.name}/share`,
     where: `azure ${env.name}`,
-    check: async () => ((await (await stage.api(env)).gallerySharing(spec.resourceGroup, gallery))?.communityEnabled ? [] : [`share gallery ${gallery} with the community`]),
+    check: async () =>
+      (await (await stage.api(env)).gallerySharing(spec.resourceGroup, gallery))?.communityEnabled
+        ? []
+        : [`share gallery ${gallery} with the community`],
     run: async () => {
       const api = await stage.api(env)
       const sharing = await api.gallerySharing(spec.resourceGroup, gallery)
       if (!sharing) throw new UsageError(`azure: no gallery ${gallery} in ${spec.resourceGroup}`, {hint: 'run plume pre-release first'})
       if (sharing.permissions !== 'Community') {
-        throw new UsageError(`azure: gallery ${gallery} was created without a community sharing profile (permissions ${sharing.permissions ?? 'Private'}), and Azure shares only such a gallery with the community`, {
-          hint: 'create the gallery again with the channel\'s azure.community settings (delete it, then run plume pre-release)',
-        })
+        throw new UsageError(
+          `azure: gallery ${gallery} was created without a community sharing profile (permissions ${sharing.permissions ?? 'Private'}), and Azure shares only such a gallery with the community`,
+          {
+            hint: "create the gallery again with the channel's azure.community settings (delete it, then run plume pre-release)",
+          },
+        )
       }
       await api.shareWithCommunity(spec.resourceGroup, gallery)
     },

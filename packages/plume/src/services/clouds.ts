@@ -28,16 +28,19 @@ export function awsClients(options: AwsClientsOptions): AwsClients {
   const session = (partition: AwsPartitionSpec): Promise<aws.AwsSession> => {
     let s = sessions.get(partition.name)
     if (!s) {
-      s = options.auth(partition.profile).then((auth) =>
-        aws.connectAws({auth: {...auth, region: partition.bucketRegion}, context: options.context, s3Endpoint: options.s3Endpoint}),
-      )
+      s = options
+        .auth(partition.profile)
+        .then((auth) =>
+          aws.connectAws({auth: {...auth, region: partition.bucketRegion}, context: options.context, s3Endpoint: options.s3Endpoint}),
+        )
       sessions.set(partition.name, s)
     }
     return s
   }
   return {
     ec2: async (partition, region) => (await session(partition)).ec2(region),
-    staging: async (partition) => (options.staging ? options.staging(partition) : (await session(partition)).stagingStore(partition.bucket)),
+    staging: async (partition) =>
+      options.staging ? options.staging(partition) : (await session(partition)).stagingStore(partition.bucket),
     marketplace: async (profile) => aws.marketplaceApi({auth: await options.auth(profile), region: 'us-east-1', ...options.context}),
   }
 }
@@ -49,7 +52,17 @@ export function azureClients(options: {auth: () => Promise<AzureAuth>; context: 
     let api = apis.get(environment.name)
     if (!api) {
       api = options.auth().then((auth) =>
-        azureImagesApi(azure.connectAzure({auth, subscriptionId: environment.subscription, storageAccount: spec.storageAccount, context: options.context}), spec, channel, options.context),
+        azureImagesApi(
+          azure.connectAzure({
+            auth,
+            subscriptionId: environment.subscription,
+            storageAccount: spec.storageAccount,
+            context: options.context,
+          }),
+          spec,
+          channel,
+          options.context,
+        ),
       )
       apis.set(environment.name, api)
     }

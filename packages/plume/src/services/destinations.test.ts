@@ -25,7 +25,13 @@ describe('indexDestinations (plume index)', () => {
   })
 
   const index = (o: {dryRun: boolean; boards?: string[]}) =>
-    indexDestinations({destinations: run.options.release.spec.destinations ?? [], storage: run.options.storage, force: false, signal: run.options.signal, ...o})
+    indexDestinations({
+      destinations: run.options.release.spec.destinations ?? [],
+      storage: run.options.storage,
+      force: false,
+      signal: run.options.signal,
+      ...o,
+    })
 
   it('has nothing to do right after a release', async () => {
     expect((await index({dryRun: true})).map((d) => d.actions)).toEqual([[], []])

@@ -31,7 +31,9 @@ export function destinationSteps(ctx: StageContext): Step[] {
       where,
       check: async (c) => {
         const {location: destination, pages} = await open(sub)
-        return (await storageSync().sync({source: sourceLocation(ctx), destination, ...pages, dryRun: true, force: ctx.force, signal: c.signal})).actions
+        return (
+          await storageSync().sync({source: sourceLocation(ctx), destination, ...pages, dryRun: true, force: ctx.force, signal: c.signal})
+        ).actions
       },
       run: async (c) => {
         const {location: destination, pages} = await open(sub)
@@ -49,8 +51,10 @@ export function destinationSteps(ctx: StageContext): Step[] {
         check: async (c) => {
           const {location, pages} = await open(sub)
           // A dry index now would list the tree as it is before the syncs above.
-          for (const s of syncs) if ((await s.check(c)).length > 0) return [`regenerate the index pages of ${location.bucket.urlOf(location.key)}`]
-          return (await storageSync().index({location, ...pages, recursive: false, dryRun: true, force: ctx.force, signal: c.signal})).actions
+          for (const s of syncs)
+            if ((await s.check(c)).length > 0) return [`regenerate the index pages of ${location.bucket.urlOf(location.key)}`]
+          return (await storageSync().index({location, ...pages, recursive: false, dryRun: true, force: ctx.force, signal: c.signal}))
+            .actions
         },
         run: async (c) => {
           const {location, pages} = await open(sub)
@@ -87,11 +91,22 @@ export async function indexDestinations(options: IndexDestinationsOptions): Prom
     const base = await openLocation(dest.url, options.storage)
     const root: StorageLocation = {bucket: base.bucket, key: fixPrefix(base.key)}
     const targets = options.boards
-      ? [...options.boards.map((b) => ({location: {bucket: root.bucket, key: `${root.key}${b}/`}, recursive: true})), {location: root, recursive: false}]
+      ? [
+          ...options.boards.map((b) => ({location: {bucket: root.bucket, key: `${root.key}${b}/`}, recursive: true})),
+          {location: root, recursive: false},
+        ]
       : [{location: root, recursive: true}]
     const actions: string[] = []
     for (const t of targets) {
-      const done = await storageSync().index({location: t.location, ...indexOptions(dest), titleRoot: root.key, recursive: t.recursive, dryRun: options.dryRun, force: options.force, signal: options.signal})
+      const done = await storageSync().index({
+        location: t.location,
+        ...indexOptions(dest),
+        titleRoot: root.key,
+        recursive: t.recursive,
+        dryRun: options.dryRun,
+        force: options.force,
+        signal: options.signal,
+      })
       actions.push(...done.actions)
     }
     out.push({url: dest.url, actions})

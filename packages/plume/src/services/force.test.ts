@@ -4,7 +4,18 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {BOARDS, createWorld, emulatorEnv, endState, REGIONS, removeWorldObjects, worldRun, type EmulatorEnv, type WorldDescriptor, type WorldRun} from '../testing/world.js'
+import {
+  BOARDS,
+  createWorld,
+  emulatorEnv,
+  endState,
+  REGIONS,
+  removeWorldObjects,
+  worldRun,
+  type EmulatorEnv,
+  type WorldDescriptor,
+  type WorldRun,
+} from '../testing/world.js'
 import {planStages, runStage, type StageName} from './stages.js'
 
 /**
@@ -18,7 +29,12 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
     let root: string
     let world: WorldDescriptor
     const runs = new Map<string, WorldRun>()
-    const order: [StageName, string][] = [['pre-release', 'amd64-usr'], ['pre-release', 'arm64-usr'], ['release', 'amd64-usr'], ['release', 'arm64-usr']]
+    const order: [StageName, string][] = [
+      ['pre-release', 'amd64-usr'],
+      ['pre-release', 'arm64-usr'],
+      ['release', 'amd64-usr'],
+      ['release', 'arm64-usr'],
+    ]
     const releaseAll = async (force: boolean) => {
       for (const [stage, board] of order) await runStage(stage, {...runs.get(board)!.options, force})
     }
@@ -61,7 +77,10 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
         expect(azureWrites).toContain(`createImage flatcar flatcar-linux-1.2.3-test-${arch}`)
         expect(azureWrites).toContain(`uploadPages publish/flatcar-linux-1.2.3-test-${arch}.vhd`)
       }
-      expect(azureWrites.filter((w) => w.startsWith('deleteGalleryImageVersion'))).toEqual(['deleteGalleryImageVersion flatcar_test/flatcar-linux/1.2.3', 'deleteGalleryImageVersion flatcar_test/flatcar-linux-arm64/1.2.3'])
+      expect(azureWrites.filter((w) => w.startsWith('deleteGalleryImageVersion'))).toEqual([
+        'deleteGalleryImageVersion flatcar_test/flatcar-linux/1.2.3',
+        'deleteGalleryImageVersion flatcar_test/flatcar-linux-arm64/1.2.3',
+      ])
       expect(after.azure.images).toHaveLength(2)
       expect(after.azure.galleryVersions).toHaveLength(2)
       expect(after.azure.blobs).toHaveLength(4)
@@ -83,6 +102,7 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
 
 suite('local directories', undefined)
 const emulators = emulatorEnv(process.env)
-if (process.env.CI && !emulators) throw new Error('CI is set but the storage emulators are missing (scripts/services/{radosgw,azurite,gcs}.sh start)')
+if (process.env.CI && !emulators)
+  throw new Error('CI is set but the storage emulators are missing (scripts/services/{radosgw,azurite,gcs}.sh start)')
 if (emulators) suite('source on GCS; destinations on S3, Azure, GCS and a directory', emulators)
 else describe.skip('--force on a released two-board version (emulators): not running', () => it('skipped', () => undefined))

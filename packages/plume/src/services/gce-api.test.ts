@@ -49,28 +49,61 @@ describe('gceImagesApi over the Compute REST API (recorded HTTP)', () => {
       .matchHeader('authorization', 'Bearer gce-test-token')
       .reply(200, {
         items: [
-          {name: 'flatcar-test-1-2-3-v20261121', family: 'flatcar-test', status: 'READY', creationTimestamp: '2026-11-21T10:00:00.000-08:00'},
-          {name: 'flatcar-test-1-2-2-v20261001', family: 'flatcar-test', status: 'READY', creationTimestamp: '2026-10-01T10:00:00.000-07:00', deprecated: {state: 'DEPRECATED', replacement: `${GCE}${P}/global/images/flatcar-test-1-2-3-v20261121`}},
+          {
+            name: 'flatcar-test-1-2-3-v20261121',
+            family: 'flatcar-test',
+            status: 'READY',
+            creationTimestamp: '2026-11-21T10:00:00.000-08:00',
+          },
+          {
+            name: 'flatcar-test-1-2-2-v20261001',
+            family: 'flatcar-test',
+            status: 'READY',
+            creationTimestamp: '2026-10-01T10:00:00.000-07:00',
+            deprecated: {state: 'DEPRECATED', replacement: `${GCE}${P}/global/images/flatcar-test-1-2-3-v20261121`},
+          },
           {name: 'flatcar-test-arm-1-2-3', family: 'flatcar-test-arm', status: 'READY', creationTimestamp: '2026-11-21T10:00:00.000-08:00'},
         ],
       })
     const images = await adapter().listFamily(PROJECT, 'flatcar-test')
     expect(images).toEqual([
-      {name: 'flatcar-test-1-2-2-v20261001', status: 'READY', family: 'flatcar-test', creationTimestamp: '2026-10-01T10:00:00.000-07:00', deprecated: {state: 'DEPRECATED', replacement: `${GCE}${P}/global/images/flatcar-test-1-2-3-v20261121`}},
-      {name: 'flatcar-test-1-2-3-v20261121', status: 'READY', family: 'flatcar-test', creationTimestamp: '2026-11-21T10:00:00.000-08:00', deprecated: undefined},
+      {
+        name: 'flatcar-test-1-2-2-v20261001',
+        status: 'READY',
+        family: 'flatcar-test',
+        creationTimestamp: '2026-10-01T10:00:00.000-07:00',
+        deprecated: {state: 'DEPRECATED', replacement: `${GCE}${P}/global/images/flatcar-test-1-2-3-v20261121`},
+      },
+      {
+        name: 'flatcar-test-1-2-3-v20261121',
+        status: 'READY',
+        family: 'flatcar-test',
+        creationTimestamp: '2026-11-21T10:00:00.000-08:00',
+        deprecated: undefined,
+      },
     ])
   })
 
   it('creates an image from the gs:// tarball and waits while it is PENDING until READY', async () => {
     const inserted = bodies()
     const name = 'flatcar-test-1-2-3-v20261121'
-    nock(GCE).get(`${P}/global/images/${name}`).reply(404, {error: {code: 404, message: 'not found'}})
+    nock(GCE)
+      .get(`${P}/global/images/${name}`)
+      .reply(404, {error: {code: 404, message: 'not found'}})
     nock(GCE).post(`${P}/global/images`, inserted.push).reply(200, {name: 'operation-insert', status: 'RUNNING'})
     nock(GCE).get(`${P}/global/operations/operation-insert`).reply(200, {name: 'operation-insert', status: 'RUNNING'})
     nock(GCE).get(`${P}/global/operations/operation-insert`).reply(200, {name: 'operation-insert', status: 'DONE'})
     nock(GCE).get(`${P}/global/images/${name}`).times(2).reply(200, {name, status: 'PENDING'})
     nock(GCE).get(`${P}/global/images/${name}`).reply(200, {name, status: 'READY'})
-    await adapter().createImage(PROJECT, {name, family: 'flatcar-test', description: 'Flatcar test channel', licenses: ['projects/plume-test/global/licenses/flatcar'], sourceUri: 'gs://builds/amd64-usr/1.2.3/flatcar_production_gce.tar.gz', guestOsFeatures: [], architecture: 'X86_64'})
+    await adapter().createImage(PROJECT, {
+      name,
+      family: 'flatcar-test',
+      description: 'Flatcar test channel',
+      licenses: ['projects/plume-test/global/licenses/flatcar'],
+      sourceUri: 'gs://builds/amd64-usr/1.2.3/flatcar_production_gce.tar.gz',
+      guestOsFeatures: [],
+      architecture: 'X86_64',
+    })
     expect(inserted.all).toEqual([
       {
         name,
@@ -88,10 +121,18 @@ describe('gceImagesApi over the Compute REST API (recorded HTTP)', () => {
     it(`${board}: images.insert carries Flatcar's guest OS features and the board's architecture`, async () => {
       // The request as plume's release builds it for the board (gce.ts), from the staged verified tarball
       const arch = boardArch(board === 'arm64-usr' ? 'arm64' : 'amd64')
-      const spec: GceSpec = {project: PROJECT, family: 'flatcar-test', image: 'flatcar_production_gce.tar.gz', description: 'Flatcar test channel', licenses: ['projects/plume-test/global/licenses/flatcar']}
+      const spec: GceSpec = {
+        project: PROJECT,
+        family: 'flatcar-test',
+        image: 'flatcar_production_gce.tar.gz',
+        description: 'Flatcar test channel',
+        licenses: ['projects/plume-test/global/licenses/flatcar'],
+      }
       const name = gceImageName(spec, '1.2.3', arch)
       const inserted = bodies()
-      nock(GCE).get(`${P}/global/images/${name}`).reply(404, {error: {code: 404, message: 'not found'}})
+      nock(GCE)
+        .get(`${P}/global/images/${name}`)
+        .reply(404, {error: {code: 404, message: 'not found'}})
       nock(GCE).post(`${P}/global/images`, inserted.push).reply(200, {name: 'operation-insert', status: 'DONE'})
       nock(GCE).get(`${P}/global/images/${name}`).reply(200, {name, status: 'READY'})
       await adapter().createImage(PROJECT, {
@@ -126,7 +167,15 @@ describe('gceImagesApi over the Compute REST API (recorded HTTP)', () => {
     nock(GCE).post(`${P}/global/images`).reply(200, {name: 'operation-insert', status: 'DONE'})
     nock(GCE).get(`${P}/global/images/${name}`).reply(200, {name, status: 'PENDING'})
     nock(GCE).get(`${P}/global/images/${name}`).reply(200, {name, status: 'FAILED'})
-    const error = await rejection(adapter().createImage(PROJECT, {name, family: 'flatcar-test', sourceUri: 'gs://builds/x.tar.gz', guestOsFeatures: [], architecture: 'X86_64'}))
+    const error = await rejection(
+      adapter().createImage(PROJECT, {
+        name,
+        family: 'flatcar-test',
+        sourceUri: 'gs://builds/x.tar.gz',
+        guestOsFeatures: [],
+        architecture: 'X86_64',
+      }),
+    )
     expect(error.message).toBe(`gce: image ${name} FAILED`)
   })
 
@@ -146,12 +195,23 @@ describe('gceImagesApi over the Compute REST API (recorded HTTP)', () => {
 
   it('reads the IAM policy to tell a public image, and makes one public keeping its bindings and etag', async () => {
     const set = bodies()
-    nock(GCE).get(`${P}/global/images/img/getIamPolicy`).times(2).reply(200, {version: 1, etag: 'BwX1', bindings: [{role: 'roles/compute.imageUser', members: ['user:qa@example.com']}]})
+    nock(GCE)
+      .get(`${P}/global/images/img/getIamPolicy`)
+      .times(2)
+      .reply(200, {version: 1, etag: 'BwX1', bindings: [{role: 'roles/compute.imageUser', members: ['user:qa@example.com']}]})
     nock(GCE).post(`${P}/global/images/img/setIamPolicy`, set.push).reply(200, {version: 1, etag: 'BwX2'})
     const api = adapter()
     expect(await api.isPublic(PROJECT, 'img')).toBe(false)
     await api.makePublic(PROJECT, 'img')
-    expect(set.all).toEqual([{policy: {version: 1, etag: 'BwX1', bindings: [{role: 'roles/compute.imageUser', members: ['user:qa@example.com', 'allAuthenticatedUsers']}]}}])
+    expect(set.all).toEqual([
+      {
+        policy: {
+          version: 1,
+          etag: 'BwX1',
+          bindings: [{role: 'roles/compute.imageUser', members: ['user:qa@example.com', 'allAuthenticatedUsers']}],
+        },
+      },
+    ])
   })
 })
 
@@ -164,15 +224,31 @@ describe('plume release on GCE over the Compute REST API (recorded HTTP)', () =>
   afterAll(async () => {
     if (dir) await rm(dir, {recursive: true, force: true})
   })
-  const spec = (): GceSpec => ({project: PROJECT, family: 'flatcar-test', image: 'flatcar_production_gce.tar.gz', public: true, staging: join(dir, 'staging')})
+  const spec = (): GceSpec => ({
+    project: PROJECT,
+    family: 'flatcar-test',
+    image: 'flatcar_production_gce.tar.gz',
+    public: true,
+    staging: join(dir, 'staging'),
+  })
   const name = 'flatcar-test-1-2-3'
   const image = {name, family: 'flatcar-test', status: 'READY', architecture: 'X86_64', creationTimestamp: '2026-11-21T10:00:00.000-08:00'}
-  const older = {name: 'flatcar-test-1-2-2', family: 'flatcar-test', status: 'READY', creationTimestamp: '2026-10-01T10:00:00.000-07:00', deprecated: {state: 'DEPRECATED', replacement: `${GCE}${P}/global/images/${name}`}}
+  const older = {
+    name: 'flatcar-test-1-2-2',
+    family: 'flatcar-test',
+    status: 'READY',
+    creationTimestamp: '2026-10-01T10:00:00.000-07:00',
+    deprecated: {state: 'DEPRECATED', replacement: `${GCE}${P}/global/images/${name}`},
+  }
   const publicPolicy = {version: 1, etag: 'BwX3', bindings: [{role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]}
   const ctx = () =>
     ({
       release: {channel: 'test', board: 'amd64-usr', version: '1.2.3', spec: {boardSettings: {'amd64-usr': {arch: 'amd64'}}}},
-      source: {url: 'gs://builds/boards/amd64-usr/1.2.3/', prefix: 'boards/amd64-usr/1.2.3/', bucket: {scheme: 'gs', urlOf: (key: string) => `gs://builds/${key}`}},
+      source: {
+        url: 'gs://builds/boards/amd64-usr/1.2.3/',
+        prefix: 'boards/amd64-usr/1.2.3/',
+        bucket: {scheme: 'gs', urlOf: (key: string) => `gs://builds/${key}`},
+      },
       images: new Map(),
       storage: {cwd: dir},
       force: false,
@@ -190,7 +266,11 @@ describe('plume release on GCE over the Compute REST API (recorded HTTP)', () =>
   it('makes the READY image public: one getIamPolicy to check, one more and a setIamPolicy to act', async () => {
     // Given the image of the version, READY, the older one deprecated in its favour, not public yet
     nock(GCE).get(`${P}/global/images/${name}`).reply(200, image).persist()
-    nock(GCE).get(`${P}/global/images`).query(FAMILY_QUERY).reply(200, {items: [older, image]}).persist()
+    nock(GCE)
+      .get(`${P}/global/images`)
+      .query(FAMILY_QUERY)
+      .reply(200, {items: [older, image]})
+      .persist()
     nock(GCE).get(`${P}/global/images/${name}/getIamPolicy`).times(2).reply(200, {version: 1, etag: 'BwX2'})
     const set = bodies()
     nock(GCE).post(`${P}/global/images/${name}/setIamPolicy`, set.push).reply(200, publicPolicy)
@@ -198,12 +278,18 @@ describe('plume release on GCE over the Compute REST API (recorded HTTP)', () =>
     const report = await run(false)
     // Then only the public step had work, and it sent the binding with the etag it read
     expect(report.performed.map((s) => s.actions)).toEqual([[`make image ${name} public`]])
-    expect(set.all).toEqual([{policy: {version: 1, etag: 'BwX2', bindings: [{role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]}}])
+    expect(set.all).toEqual([
+      {policy: {version: 1, etag: 'BwX2', bindings: [{role: 'roles/compute.imageUser', members: ['allAuthenticatedUsers']}]}},
+    ])
   })
 
   it('plan: a published image leaves nothing to do, and only reads', async () => {
     nock(GCE).get(`${P}/global/images/${name}`).reply(200, image).persist()
-    nock(GCE).get(`${P}/global/images`).query(FAMILY_QUERY).reply(200, {items: [older, image]}).persist()
+    nock(GCE)
+      .get(`${P}/global/images`)
+      .query(FAMILY_QUERY)
+      .reply(200, {items: [older, image]})
+      .persist()
     nock(GCE).get(`${P}/global/images/${name}/getIamPolicy`).reply(200, publicPolicy)
     const report = await run(true)
     expect(report.performed).toEqual([])
@@ -213,11 +299,33 @@ describe('plume release on GCE over the Compute REST API (recorded HTTP)', () =>
   it('deprecates the older ACTIVE image of its architecture, and leaves OBSOLETE, DELETED and other architectures alone', async () => {
     // Given older images: one ACTIVE, one OBSOLETE, one DELETED, one ARM64 ACTIVE
     const active = {name: 'flatcar-test-1-2-1', family: 'flatcar-test', status: 'READY', creationTimestamp: '2026-09-01T10:00:00.000-07:00'}
-    const obsolete = {name: 'flatcar-test-1-2-0', family: 'flatcar-test', status: 'READY', creationTimestamp: '2026-08-01T10:00:00.000-07:00', deprecated: {state: 'OBSOLETE'}}
-    const deleted = {name: 'flatcar-test-1-1-9', family: 'flatcar-test', status: 'READY', creationTimestamp: '2026-07-01T10:00:00.000-07:00', deprecated: {state: 'DELETED'}}
-    const arm = {name: 'flatcar-test-1-2-1-arm64', family: 'flatcar-test', status: 'READY', architecture: 'ARM64', creationTimestamp: '2026-09-01T10:00:00.000-07:00'}
+    const obsolete = {
+      name: 'flatcar-test-1-2-0',
+      family: 'flatcar-test',
+      status: 'READY',
+      creationTimestamp: '2026-08-01T10:00:00.000-07:00',
+      deprecated: {state: 'OBSOLETE'},
+    }
+    const deleted = {
+      name: 'flatcar-test-1-1-9',
+      family: 'flatcar-test',
+      status: 'READY',
+      creationTimestamp: '2026-07-01T10:00:00.000-07:00',
+      deprecated: {state: 'DELETED'},
+    }
+    const arm = {
+      name: 'flatcar-test-1-2-1-arm64',
+      family: 'flatcar-test',
+      status: 'READY',
+      architecture: 'ARM64',
+      creationTimestamp: '2026-09-01T10:00:00.000-07:00',
+    }
     nock(GCE).get(`${P}/global/images/${name}`).reply(200, image).persist()
-    nock(GCE).get(`${P}/global/images`).query(FAMILY_QUERY).reply(200, {items: [deleted, obsolete, active, arm, image]}).persist()
+    nock(GCE)
+      .get(`${P}/global/images`)
+      .query(FAMILY_QUERY)
+      .reply(200, {items: [deleted, obsolete, active, arm, image]})
+      .persist()
     nock(GCE).get(`${P}/global/images/${name}/getIamPolicy`).reply(200, publicPolicy)
     const deprecation = bodies()
     nock(GCE).get(`${P}/global/images/${active.name}`).reply(200, active)

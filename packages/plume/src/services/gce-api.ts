@@ -13,7 +13,8 @@ export function gceImagesApi(compute: () => Promise<gcloud.GceComputeApi>, conte
     architecture: i.architecture,
   })
   return {
-    listFamily: async (_project, family) => (await gcloud.listImages({compute: await compute(), prefix: `${family}-`})).filter((i) => i.family === family).map(strip),
+    listFamily: async (_project, family) =>
+      (await gcloud.listImages({compute: await compute(), prefix: `${family}-`})).filter((i) => i.family === family).map(strip),
     getImage: async (_project, name) => {
       const image = await (await compute()).getImage(name)
       return image && strip(image)

@@ -78,7 +78,9 @@ export function gceDescription(spec: GceSpec, version: string, board: string, no
 export function gceStagingUrl(ctx: StageContext, spec: GceSpec): string {
   if (spec.staging) return spec.staging
   if (ctx.source.bucket.scheme !== 'gs') {
-    throw new UsageError(`gce: images are made from a gs:// object, and the channel's source is ${ctx.source.url}`, {hint: 'set gce.staging to a gs:// location in the channel config'})
+    throw new UsageError(`gce: images are made from a gs:// object, and the channel's source is ${ctx.source.url}`, {
+      hint: 'set gce.staging to a gs:// location in the channel config',
+    })
   }
   return ctx.source.bucket.urlOf('gce-staging/')
 }
@@ -133,7 +135,10 @@ export function gceReleaseSteps(stage: GceStage): Step[] {
   }
   const current = async (): Promise<GceImage | undefined> => {
     const image = await (await stage.api()).getImage(spec.project, name)
-    if (image?.status === 'FAILED') throw new InfraError(`gce: image ${image.name} FAILED`, {hint: `delete it (ore gcloud delete-images ${image.name}) or run release --force`})
+    if (image?.status === 'FAILED')
+      throw new InfraError(`gce: image ${image.name} FAILED`, {
+        hint: `delete it (ore gcloud delete-images ${image.name}) or run release --force`,
+      })
     return image
   }
   const sameArch = (i: GceImage): boolean => (i.architecture ?? 'X86_64') === arch.gce
@@ -150,7 +155,8 @@ export function gceReleaseSteps(stage: GceStage): Step[] {
     steps.push({
       id: 'gce/replace',
       where,
-      check: async () => ((await (await stage.api()).getImage(spec.project, name)) ? [`--force: delete image ${name} to make it again`] : []),
+      check: async () =>
+        (await (await stage.api()).getImage(spec.project, name)) ? [`--force: delete image ${name} to make it again`] : [],
       run: async () => {
         await (await stage.api()).deleteImage(spec.project, name)
         ctx.logger.notice(`--force: deleted GCE image ${name}`)
@@ -187,14 +193,16 @@ export function gceReleaseSteps(stage: GceStage): Step[] {
       where,
       check: async () => {
         const image = await current()
-        if (!image) return [`create image ${name} (${arch.gce}, ${features.join(', ')}) in family ${spec.family} from ${(await staged()).url}`]
+        if (!image)
+          return [`create image ${name} (${arch.gce}, ${features.join(', ')}) in family ${spec.family} from ${(await staged()).url}`]
         return image.status === 'READY' ? [] : [`wait for image ${image.name} (${image.status})`]
       },
       run: async () => {
         const api = await stage.api()
         if (!(await current())) {
           // Checked again right before: images.insert reads exactly the bytes that verified.
-          if (!(await stagedIsVerified())) throw new InfraError(`gce: ${(await staged()).url} does not hold the verified ${spec.image}`, {hint: 'run plume release again'})
+          if (!(await stagedIsVerified()))
+            throw new InfraError(`gce: ${(await staged()).url} does not hold the verified ${spec.image}`, {hint: 'run plume release again'})
           await api.createImage(spec.project, {
             name,
             family: spec.family,
@@ -236,7 +244,8 @@ export function gceReleaseSteps(stage: GceStage): Step[] {
     steps.push({
       id: 'gce/publish-file',
       where: `source ${ctx.source.url}`,
-      check: async () => ((await readText(ctx.source.bucket, key, ctx.signal)) === content ? [] : [`write ${spec.publish} (${name}) to ${ctx.source.url}`]),
+      check: async () =>
+        (await readText(ctx.source.bucket, key, ctx.signal)) === content ? [] : [`write ${spec.publish} (${name}) to ${ctx.source.url}`],
       run: async () => {
         await ctx.source.bucket.write(key, content, {contentType: 'text/plain', signal: ctx.signal})
       },

@@ -7,7 +7,16 @@ import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {boundariesOf} from '../plan/step.js'
-import {createWorld, emulatorEnv, endState, removeWorldObjects, worldRun, type EmulatorEnv, type EndState, type WorldDescriptor} from '../testing/world.js'
+import {
+  createWorld,
+  emulatorEnv,
+  endState,
+  removeWorldObjects,
+  worldRun,
+  type EmulatorEnv,
+  type EndState,
+  type WorldDescriptor,
+} from '../testing/world.js'
 import {prepareStages, runStage, type StageName} from './stages.js'
 
 const PACKAGE = fileURLToPath(new URL('../../', import.meta.url))
@@ -24,7 +33,11 @@ const RUNS: Run[] = [
 ]
 
 /** Runs a stage of the world for a board in a child that SIGKILLs itself at `point`. */
-function killAt(world: WorldDescriptor, run: Run, point: string): Promise<{signal: NodeJS.Signals | null; code: number | null; output: string}> {
+function killAt(
+  world: WorldDescriptor,
+  run: Run,
+  point: string,
+): Promise<{signal: NodeJS.Signals | null; code: number | null; output: string}> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, world.dir, run.stage, point, run.board], {stdio: ['ignore', 'pipe', 'pipe']})
     let output = ''
@@ -57,7 +70,12 @@ function nothingPublic(state: EndState): void {
 
 /** No AMI twice under one name in a region, no snapshot without the image it belongs to, nothing left staged. */
 function noDuplicates(state: EndState): void {
-  const names = state.ec2.images.map((l) => l.split(' ').filter((_, i) => i === 0 || i === 2).join(' '))
+  const names = state.ec2.images.map((l) =>
+    l
+      .split(' ')
+      .filter((_, i) => i === 0 || i === 2)
+      .join(' '),
+  )
   expect(new Set(names).size).toBe(names.length)
   expect(state.ec2.snapshots).toHaveLength(state.ec2.images.length)
   expect(state.staging).toEqual([])
@@ -97,7 +115,19 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
     beforeAll(async () => {
       // The child runs the code under test, bundled from the sources (the workspace packages it imports are built).
       const esbuild = join(PACKAGE, '..', '..', 'node_modules', '.bin', 'esbuild')
-      execFileSync(esbuild, [join(PACKAGE, 'src', 'testing', 'kill-child.ts'), '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${CHILD}`, '--log-level=warning'], {stdio: 'inherit'})
+      execFileSync(
+        esbuild,
+        [
+          join(PACKAGE, 'src', 'testing', 'kill-child.ts'),
+          '--bundle',
+          '--platform=node',
+          '--format=esm',
+          '--packages=external',
+          `--outfile=${CHILD}`,
+          '--log-level=warning',
+        ],
+        {stdio: 'inherit'},
+      )
       root = await mkdtemp(join(tmpdir(), 'plume-kill-'))
       // Given an uninterrupted two-board pre-release and release of a world
       const ref = await newWorld('ref-')
@@ -106,7 +136,11 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
         try {
           const {steps} = await prepareStages([r.stage], run.options)
           // after:<id> leaves the world as before:<next id> does (nothing runs between the two), so the befores and before:end cover every state a kill can leave.
-          points.push(...boundariesOf(steps.get(r.stage)!).filter((point) => point.startsWith('before:')).map((point) => ({index, point})))
+          points.push(
+            ...boundariesOf(steps.get(r.stage)!)
+              .filter((point) => point.startsWith('before:'))
+              .map((point) => ({index, point})),
+          )
           await runStage(r.stage, run.options)
         } finally {
           run.restore()
@@ -119,12 +153,16 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
       if (root) await rm(root, {recursive: true, force: true})
     })
 
-    it('has at least 20 step boundaries in each board\'s pre-release and release', () => {
-      for (const board of ['amd64-usr', 'arm64-usr']) expect(points.filter((p) => RUNS[p.index]!.board === board).length).toBeGreaterThanOrEqual(20)
+    it("has at least 20 step boundaries in each board's pre-release and release", () => {
+      for (const board of ['amd64-usr', 'arm64-usr'])
+        expect(points.filter((p) => RUNS[p.index]!.board === board).length).toBeGreaterThanOrEqual(20)
       expect(new Set(points.map((p) => p.index))).toEqual(new Set([0, 1, 2, 3]))
       // and the reference has both boards' images: two AMIs per region, two blobs, two gallery definitions
       expect(reference.ec2.images.filter((l) => l.includes('-arm64-hvm '))).toHaveLength(reference.ec2.images.length / 2)
-      expect(reference.azure.filter((l) => l.startsWith('definition '))).toEqual(['definition flatcar_test/flatcar-linux x64 test', 'definition flatcar_test/flatcar-linux-arm64 Arm64 test-arm64'])
+      expect(reference.azure.filter((l) => l.startsWith('definition '))).toEqual([
+        'definition flatcar_test/flatcar-linux x64 test',
+        'definition flatcar_test/flatcar-linux-arm64 Arm64 test-arm64',
+      ])
     })
 
     it(`completes with the same end state after a SIGKILL at ${process.env.KILL_ANYWHERE_ALL ? 'every' : 'a spread of'} step boundar${process.env.KILL_ANYWHERE_ALL ? 'y' : 'ies'}`, async () => {
@@ -153,6 +191,7 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
 
 suite('local directories', undefined)
 const emulators = emulatorEnv(process.env)
-if (process.env.CI && !emulators) throw new Error('CI is set but the storage emulators are missing (scripts/services/{radosgw,azurite,gcs}.sh start)')
+if (process.env.CI && !emulators)
+  throw new Error('CI is set but the storage emulators are missing (scripts/services/{radosgw,azurite,gcs}.sh start)')
 if (emulators) suite('S3, Azure and GCS emulators', emulators)
 else describe.skip('kill anywhere (S3, Azure and GCS emulators): emulators not running', () => it('skipped', () => undefined))

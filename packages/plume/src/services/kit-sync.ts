@@ -64,7 +64,9 @@ export function storageSync(): StorageSync {
         titleRoot: r.titleRoot,
         signal: r.signal,
       })
-      return {actions: lines(r.destination.bucket, {copied: out.copied, written: out.index.written, deleted: out.deleted}, out.index.deleted)}
+      return {
+        actions: lines(r.destination.bucket, {copied: out.copied, written: out.index.written, deleted: out.deleted}, out.index.deleted),
+      }
     },
     index: async (r) => {
       const out = await updateIndexes({

@@ -62,7 +62,13 @@ describe('AWS Marketplace delivery of a two-board release', () => {
                 {
                   Details: {
                     AmiDeliveryOptionDetails: {
-                      AmiSource: {AmiId: ami.id, AccessRoleArn: 'arn:aws:iam::123456789012:role/marketplace-ami-access', UserName: 'core', OperatingSystemName: 'OTHERLINUX', OperatingSystemVersion: '1.2.3'},
+                      AmiSource: {
+                        AmiId: ami.id,
+                        AccessRoleArn: 'arn:aws:iam::123456789012:role/marketplace-ami-access',
+                        UserName: 'core',
+                        OperatingSystemName: 'OTHERLINUX',
+                        OperatingSystemVersion: '1.2.3',
+                      },
                       UsageInstructions:
                         'You can spin up single instances of Flatcar Container Linux using the instructions here: https://www.flatcar.org/docs/latest/installing/cloud/aws-ec2/\n\nFlatcar Container Linux supports a declarative provisioning using the Config format. Learn more from https://www.flatcar.org/docs/latest/provisioning/',
                       // cmd/plume/release.go doAWS: t3.medium, m6g.medium for arm64-usr

@@ -29,13 +29,18 @@ describe('pre-release on local storage with fake control planes', () => {
     const state = await endState(world)
     // and each region has one AMI, shared with the grantee, not public
     expect(state.ec2.images).toHaveLength(REGIONS.length)
-    for (const line of state.ec2.images) expect(line).toMatch(new RegExp(`Flatcar-test-1\\.2\\.3-hvm available public=false users=${GRANTEE}`))
+    for (const line of state.ec2.images)
+      expect(line).toMatch(new RegExp(`Flatcar-test-1\\.2\\.3-hvm available public=false users=${GRANTEE}`))
     expect(state.ec2.snapshots.every((s) => s.includes('public=false'))).toBe(true)
     expect(state.staging).toEqual([])
     // and the AMI lists sit next to the source
-    const lists = state.source.map((l) => l.split(' ')[0]!).filter((f) => f.startsWith('flatcar_production_ami_') && !f.includes('image.bin'))
+    const lists = state.source
+      .map((l) => l.split(' ')[0]!)
+      .filter((f) => f.startsWith('flatcar_production_ami_') && !f.includes('image.bin'))
     expect(lists.sort()).toEqual(
-      ['all.json', 'all.txt', 'hvm.txt', ...REGIONS.flatMap((r) => [`hvm_${r}.txt`, `${r}.txt`])].map((f) => `flatcar_production_ami_${f}`).sort(),
+      ['all.json', 'all.txt', 'hvm.txt', ...REGIONS.flatMap((r) => [`hvm_${r}.txt`, `${r}.txt`])]
+        .map((f) => `flatcar_production_ami_${f}`)
+        .sort(),
     )
     // and Azure has the blob, its copy, the image and the gallery version, but nothing is shared
     expect(state.azure).toEqual([
@@ -55,7 +60,10 @@ describe('pre-release on local storage with fake control planes', () => {
     // Given a channel asking for SAS URLs valid 30 days
     run.restore()
     const config = join(dir, 'channels.yaml')
-    await writeFile(config, (await readFile(config, 'utf8')).replace('      gallery: flatcar_test\n', '      gallery: flatcar_test\n      sasUrlDays: 30\n'))
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8')).replace('      gallery: flatcar_test\n', '      gallery: flatcar_test\n      sasUrlDays: 30\n'),
+    )
     run = await worldRun(world)
     await runStage('pre-release', run.options)
     // When the image list is made
@@ -64,7 +72,10 @@ describe('pre-release on local storage with fake control planes', () => {
     expect(list.azure).toEqual({
       image: 'flatcar-linux-1.2.3-test-amd64',
       blob: 'flatcar-linux-1.2.3-test-amd64.vhd',
-      sasUrls: {AzurePublicCloud: 'https://flatcartest.blob.core.windows.net/publish/flatcar-linux-1.2.3-test-amd64.vhd?sp=r&se=2026-12-21T12:00:00.000Z&sig=fake'},
+      sasUrls: {
+        AzurePublicCloud:
+          'https://flatcartest.blob.core.windows.net/publish/flatcar-linux-1.2.3-test-amd64.vhd?sp=r&se=2026-12-21T12:00:00.000Z&sig=fake',
+      },
     })
   })
 
@@ -88,20 +99,24 @@ describe('pre-release on local storage with fake control planes', () => {
     expect(run.azure.read().writes).toEqual([])
   })
 
-  it('copies to the partition\'s other regions at the same time, and skips a region that has the AMI', async () => {
+  it("copies to the partition's other regions at the same time, and skips a region that has the AMI", async () => {
     // Given a fake EC2 whose CopyImage answers only once every copy it expects has been asked for
     run.restore()
     const others = REGIONS.filter((r) => r !== REGIONS[0])
     const asked: string[] = []
     let release: () => void = () => undefined
     const allAsked = new Promise<void>((resolve) => (release = resolve))
-    run = await worldRun(world, {}, {
-      beforeCopy: async (region) => {
-        asked.push(region)
-        if (asked.length === others.length) release()
-        await allAsked
+    run = await worldRun(
+      world,
+      {},
+      {
+        beforeCopy: async (region) => {
+          asked.push(region)
+          if (asked.length === others.length) release()
+          await allAsked
+        },
       },
-    })
+    )
     // When pre-release runs (copied one after another, the first copy would wait forever)
     await runStage('pre-release', run.options)
     // Then both copies were in flight together, and every region has the AMI
@@ -115,12 +130,26 @@ describe('pre-release on local storage with fake control planes', () => {
     run = await worldRun(world, {}, {beforeCopy: async (region) => void asked.push(region)})
     run.ec2.update((s) => {
       s.snapshots.push({id: 'snap-earlier', region: REGIONS[2], state: 'completed', tags: {}, volumeUsers: [], public: false})
-      s.images.push({id: 'ami-earlier', region: REGIONS[2], name: 'Flatcar-test-1.2.3-hvm', state: 'available', snapshotId: 'snap-earlier', tags: {}, launchUsers: [], public: false})
+      s.images.push({
+        id: 'ami-earlier',
+        region: REGIONS[2],
+        name: 'Flatcar-test-1.2.3-hvm',
+        state: 'available',
+        snapshotId: 'snap-earlier',
+        tags: {},
+        launchUsers: [],
+        public: false,
+      })
     })
     // When pre-release runs
     await runStage('pre-release', run.options)
     // Then only the region without it was copied to, and the earlier AMI is the one that region keeps
     expect(asked).toEqual([REGIONS[1]])
-    expect(run.ec2.read().images.filter((i) => i.region === REGIONS[2]).map((i) => i.id)).toEqual(['ami-earlier'])
+    expect(
+      run.ec2
+        .read()
+        .images.filter((i) => i.region === REGIONS[2])
+        .map((i) => i.id),
+    ).toEqual(['ami-earlier'])
   }, 30_000)
 })

@@ -37,7 +37,18 @@ describe('plume prune', () => {
         for (const [version, created, channel, architecture, name] of seeds) {
           const id = `${region}-${version}`
           s.snapshots.push({id: `snap-${id}`, region, state: 'completed', tags: {Name: name}, volumeUsers: [], public: true})
-          s.images.push({id: `ami-${id}`, region, name, architecture, state: 'available', snapshotId: `snap-${id}`, tags: {Channel: channel, Version: version}, launchUsers: [], public: true, created: `${created}T00:00:00.000Z`})
+          s.images.push({
+            id: `ami-${id}`,
+            region,
+            name,
+            architecture,
+            state: 'available',
+            snapshotId: `snap-${id}`,
+            tags: {Channel: channel, Version: version},
+            launchUsers: [],
+            public: true,
+            created: `${created}T00:00:00.000Z`,
+          })
         }
       }
     })
@@ -47,23 +58,54 @@ describe('plume prune', () => {
     await rm(dir, {recursive: true, force: true})
   })
 
-  const prune = (o: {days?: number; keepLast?: number; daysLastLaunched?: number; checkLastLaunched?: boolean; daysSoftDeleted?: number; dryRun: boolean; now?: Date}) =>
-    pruneAws({channel: 'test', spec: run.options.release.spec.aws!, clients: run.options.clouds.aws!, now: TODAY, logger: run.options.logger, signal: run.options.signal, ...o})
-  const names = (region: string) => run.ec2.read().images.filter((i) => i.region === region).map((i) => i.name).sort()
+  const prune = (o: {
+    days?: number
+    keepLast?: number
+    daysLastLaunched?: number
+    checkLastLaunched?: boolean
+    daysSoftDeleted?: number
+    dryRun: boolean
+    now?: Date
+  }) =>
+    pruneAws({
+      channel: 'test',
+      spec: run.options.release.spec.aws!,
+      clients: run.options.clouds.aws!,
+      now: TODAY,
+      logger: run.options.logger,
+      signal: run.options.signal,
+      ...o,
+    })
+  const names = (region: string) =>
+    run.ec2
+      .read()
+      .images.filter((i) => i.region === region)
+      .map((i) => i.name)
+      .sort()
 
   it('deletes the tagged images older than --days beyond the --keep-last newest of each architecture, with their snapshots', async () => {
     // When pruning to the newest one, and nothing younger than 30 days
     const pruned = await prune({days: 30, keepLast: 1, dryRun: false})
     // Then 1.0.0 and 1.1.0 are gone in every region; 1.2.0, the only arm64 one, and the other channel's (whatever their names) stay
-    expect(pruned.map((p) => `${p.region} ${p.name} ${p.action}`).sort()).toEqual(REGIONS.flatMap((r) => [`${r} Flatcar-test-1.0.0-hvm deleted`, `${r} Flatcar-test-1.1.0-hvm deleted`]).sort())
-    for (const region of REGIONS) expect(names(region)).toEqual(['Flatcar-other-9.0.0-hvm', 'Flatcar-test-1.0.0-arm64-hvm', 'Flatcar-test-1.2.0-hvm', 'Flatcar-test-8.0.0-hvm'])
+    expect(pruned.map((p) => `${p.region} ${p.name} ${p.action}`).sort()).toEqual(
+      REGIONS.flatMap((r) => [`${r} Flatcar-test-1.0.0-hvm deleted`, `${r} Flatcar-test-1.1.0-hvm deleted`]).sort(),
+    )
+    for (const region of REGIONS)
+      expect(names(region)).toEqual([
+        'Flatcar-other-9.0.0-hvm',
+        'Flatcar-test-1.0.0-arm64-hvm',
+        'Flatcar-test-1.2.0-hvm',
+        'Flatcar-test-8.0.0-hvm',
+      ])
     const left = run.ec2.read()
     expect(left.snapshots).toHaveLength(left.images.length)
   })
 
   it('keeps images younger than --days even beyond --keep-last', async () => {
     const pruned = await prune({days: 200, dryRun: false})
-    expect(pruned.map((p) => p.name).sort()).toEqual(REGIONS.flatMap(() => ['Flatcar-test-1.0.0-arm64-hvm', 'Flatcar-test-1.0.0-hvm']).sort())
+    expect(pruned.map((p) => p.name).sort()).toEqual(
+      REGIONS.flatMap(() => ['Flatcar-test-1.0.0-arm64-hvm', 'Flatcar-test-1.0.0-hvm']).sort(),
+    )
   })
 
   it('--dry-run lists the same images and deletes nothing', async () => {
@@ -94,14 +136,30 @@ describe('plume prune', () => {
     // When pruning 8 days later: the soft-deleted images and their snapshots are gone
     const second = await prune({days: 30, keepLast: 1, daysSoftDeleted: 7, dryRun: false, now: later(8)})
     expect(second.map((p) => `${p.imageId} ${p.action}`).sort()).toEqual(first.map((p) => `${p.imageId} deleted`).sort())
-    for (const region of REGIONS) expect(names(region)).toEqual(['Flatcar-other-9.0.0-hvm', 'Flatcar-test-1.0.0-arm64-hvm', 'Flatcar-test-1.2.0-hvm', 'Flatcar-test-8.0.0-hvm'])
+    for (const region of REGIONS)
+      expect(names(region)).toEqual([
+        'Flatcar-other-9.0.0-hvm',
+        'Flatcar-test-1.0.0-arm64-hvm',
+        'Flatcar-test-1.2.0-hvm',
+        'Flatcar-test-8.0.0-hvm',
+      ])
     expect(run.ec2.read().snapshots).toHaveLength(REGIONS.length * 4)
   })
 
   it('warns about a snapshot it cannot delete and goes on with the others', async () => {
     // Given 1.0.0's AMI in the first region sharing its snapshot with an AMI that stays (EC2 refuses to delete it)
     run.ec2.update((s) => {
-      s.images.push({id: 'ami-keeper', region: REGIONS[0], name: 'keeper', state: 'available', snapshotId: `snap-${REGIONS[0]}-1.0.0`, tags: {}, launchUsers: [], public: false, created: '2026-01-01T00:00:00.000Z'})
+      s.images.push({
+        id: 'ami-keeper',
+        region: REGIONS[0],
+        name: 'keeper',
+        state: 'available',
+        snapshotId: `snap-${REGIONS[0]}-1.0.0`,
+        tags: {},
+        launchUsers: [],
+        public: false,
+        created: '2026-01-01T00:00:00.000Z',
+      })
     })
     const pruned = await prune({days: 30, keepLast: 1, dryRun: false})
     // Then every due AMI is deregistered, the shared snapshot is kept with a warning, and every other snapshot is deleted
@@ -123,7 +181,9 @@ describe('plume prune', () => {
       }
     })
     const pruned = await prune({days: 30, keepLast: 1, daysLastLaunched: 30, dryRun: false})
-    const deleted = REGIONS.flatMap((r) => (r === REGIONS[1] ? [`${r} Flatcar-test-1.1.0-hvm`] : [`${r} Flatcar-test-1.0.0-hvm`, `${r} Flatcar-test-1.1.0-hvm`]))
+    const deleted = REGIONS.flatMap((r) =>
+      r === REGIONS[1] ? [`${r} Flatcar-test-1.1.0-hvm`] : [`${r} Flatcar-test-1.0.0-hvm`, `${r} Flatcar-test-1.1.0-hvm`],
+    )
     expect(pruned.map((p) => `${p.region} ${p.name}`).sort()).toEqual(deleted.sort())
     expect(names(REGIONS[1])).toContain('Flatcar-test-1.0.0-hvm')
   })
@@ -134,14 +194,23 @@ describe('plume prune', () => {
     })
     const pruned = await prune({days: 30, keepLast: 1, checkLastLaunched: true, dryRun: true})
     expect(pruned.map((p) => p.name)).toEqual(REGIONS.map(() => 'Flatcar-test-1.1.0-hvm'))
-    await expect(prune({keepLast: 1, checkLastLaunched: true, dryRun: true})).rejects.toThrow(/--check-last-launched needs --days-last-launched or --days/)
+    await expect(prune({keepLast: 1, checkLastLaunched: true, dryRun: true})).rejects.toThrow(
+      /--check-last-launched needs --days-last-launched or --days/,
+    )
   })
 
   it("prunes the channel's old Azure VHD blobs by age, in every container, and no other blob", async () => {
     // Given blobs of this channel (old and new), of another channel, and another file, uploaded 60 days ago or today
     const old = new Date(TODAY.getTime() - 60 * DAY).toISOString()
     run.azure.update((s) => {
-      const blob = (container: string, name: string, lastModified: string) => ({container, blob: name, size: 1, md5: '', complete: true, lastModified})
+      const blob = (container: string, name: string, lastModified: string) => ({
+        container,
+        blob: name,
+        size: 1,
+        md5: '',
+        complete: true,
+        lastModified,
+      })
       s.blobs.push(
         blob('publish', 'flatcar-linux-1.0.0-test-amd64.vhd', old),
         blob('mirror', 'flatcar-linux-1.0.0-test-arm64.vhd', old),
@@ -151,10 +220,28 @@ describe('plume prune', () => {
       )
     })
     // When the channel is pruned with --days 30
-    const {images, blobs} = await pruneChannel({channel: 'test', spec: run.options.release.spec, clouds: run.options.clouds, days: 30, keepLast: 1, dryRun: false, now: TODAY, logger: run.options.logger, signal: run.options.signal})
+    const {images, blobs} = await pruneChannel({
+      channel: 'test',
+      spec: run.options.release.spec,
+      clouds: run.options.clouds,
+      days: 30,
+      keepLast: 1,
+      dryRun: false,
+      now: TODAY,
+      logger: run.options.logger,
+      signal: run.options.signal,
+    })
     // Then the AMIs and the old blobs of this channel are gone, and nothing else
     expect(images).toHaveLength(REGIONS.length * 2)
-    expect(blobs.map((b) => `${b.container}/${b.blob} ${b.action}`).sort()).toEqual(['mirror/flatcar-linux-1.0.0-test-arm64.vhd deleted', 'publish/flatcar-linux-1.0.0-test-amd64.vhd deleted'])
-    expect(run.azure.read().blobs.map((b) => `${b.container}/${b.blob}`).sort()).toEqual(['publish/flatcar-linux-1.0.0-other-amd64.vhd', 'publish/flatcar-linux-1.2.0-test-amd64.vhd', 'publish/notes-test.txt'])
+    expect(blobs.map((b) => `${b.container}/${b.blob} ${b.action}`).sort()).toEqual([
+      'mirror/flatcar-linux-1.0.0-test-arm64.vhd deleted',
+      'publish/flatcar-linux-1.0.0-test-amd64.vhd deleted',
+    ])
+    expect(
+      run.azure
+        .read()
+        .blobs.map((b) => `${b.container}/${b.blob}`)
+        .sort(),
+    ).toEqual(['publish/flatcar-linux-1.0.0-other-amd64.vhd', 'publish/flatcar-linux-1.2.0-test-amd64.vhd', 'publish/notes-test.txt'])
   })
 })

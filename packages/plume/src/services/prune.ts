@@ -71,7 +71,9 @@ export async function pruneAws(options: PruneOptions): Promise<PrunedImage[]> {
   const checkLaunch = options.checkLastLaunched === true || options.daysLastLaunched !== undefined
   const launchDays = options.daysLastLaunched ?? options.days
   if (checkLaunch && launchDays === undefined) {
-    throw new UsageError('--check-last-launched needs --days-last-launched or --days: launched within how many days keeps an image', {hint: 'e.g. --check-last-launched --days-last-launched 30'})
+    throw new UsageError('--check-last-launched needs --days-last-launched or --days: launched within how many days keeps an image', {
+      hint: 'e.g. --check-last-launched --days-last-launched 30',
+    })
   }
   const launchCutoff = checkLaunch && launchDays !== undefined ? daysAgo(launchDays) : undefined
   const softDays = options.daysSoftDeleted ?? 0
@@ -81,7 +83,9 @@ export async function pruneAws(options: PruneOptions): Promise<PrunedImage[]> {
     for (const region of partition.regions) {
       options.signal.throwIfAborted()
       const ec2 = await options.clients.ec2(partition, region)
-      const tagged = ((await ec2.describeImages({Owners: ['self'], Filters: [{Name: 'tag:Channel', Values: [options.channel]}]})).Images ?? []).filter((i) => i.ImageId)
+      const tagged = (
+        (await ec2.describeImages({Owners: ['self'], Filters: [{Name: 'tag:Channel', Values: [options.channel]}]})).Images ?? []
+      ).filter((i) => i.ImageId)
       // keep-last counts per architecture: a channel publishes each board's AMI, and the newest arm64 AMI must not push out the newest amd64 one.
       const byArch = new Map<string, typeof tagged>()
       for (const i of tagged) byArch.set(i.Architecture ?? '', [...(byArch.get(i.Architecture ?? '') ?? []), i])
@@ -128,7 +132,15 @@ export async function pruneAws(options: PruneOptions): Promise<PrunedImage[]> {
 }
 
 /** Deregisters an AMI, then deletes its snapshots; a snapshot that cannot go is a warning (Flatcar's RemoveImage). */
-async function deleteAmi(ec2: aws.Ec2Api, image: {ImageId?: string | undefined; Name?: string | undefined; BlockDeviceMappings?: {Ebs?: {SnapshotId?: string | undefined} | undefined}[] | undefined}, ctx: {logger: Logger}): Promise<string[]> {
+async function deleteAmi(
+  ec2: aws.Ec2Api,
+  image: {
+    ImageId?: string | undefined
+    Name?: string | undefined
+    BlockDeviceMappings?: {Ebs?: {SnapshotId?: string | undefined} | undefined}[] | undefined
+  },
+  ctx: {logger: Logger},
+): Promise<string[]> {
   await ec2.deregisterImage({ImageId: image.ImageId!})
   ctx.logger.info(`deregistered ${image.ImageId} (${image.Name}) in ${ec2.region}`)
   const errors: string[] = []
@@ -190,7 +202,13 @@ export async function pruneAzureBlobs(options: {
           await api.deleteBlob(container, blob.name)
           options.logger.info(`deleted blob ${container}/${blob.name}`)
         }
-        out.push({environment: env.name, container, blob: blob.name, lastModified: blob.lastModified.toISOString(), action: options.dryRun ? 'would delete' : 'deleted'})
+        out.push({
+          environment: env.name,
+          container,
+          blob: blob.name,
+          lastModified: blob.lastModified.toISOString(),
+          action: options.dryRun ? 'would delete' : 'deleted',
+        })
       }
     }
   }
@@ -216,6 +234,8 @@ export async function pruneChannel(options: PruneChannelOptions): Promise<{image
   }
   const images = spec.aws ? await pruneAws({...options, spec: spec.aws, clients: need(clouds.aws, 'aws')}) : []
   const azure = spec.azure
-  const blobs = azure ? await pruneAzureBlobs({...options, spec: azure, api: (env) => need(clouds.azure, 'azure')(env, azure, options.channel)}) : []
+  const blobs = azure
+    ? await pruneAzureBlobs({...options, spec: azure, api: (env) => need(clouds.azure, 'azure')(env, azure, options.channel)})
+    : []
   return {images, blobs}
 }

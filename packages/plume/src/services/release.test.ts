@@ -6,7 +6,21 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {openLocation} from '@mantle/kit'
 
-import {cloudWrites, createWorld, removeWorldObjects, emulatorEnv, endState, objectVersions, REGIONS, storageOf, urlsOf, worldRun, type EmulatorEnv, type WorldDescriptor, type WorldRun} from '../testing/world.js'
+import {
+  cloudWrites,
+  createWorld,
+  removeWorldObjects,
+  emulatorEnv,
+  endState,
+  objectVersions,
+  REGIONS,
+  storageOf,
+  urlsOf,
+  worldRun,
+  type EmulatorEnv,
+  type WorldDescriptor,
+  type WorldRun,
+} from '../testing/world.js'
 import {imageList, planStages, runStage} from './stages.js'
 import {readText} from './text.js'
 
@@ -44,7 +58,10 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
       const urls = urlsOf(world)
       for (const [i, tree] of state.destinations.entries()) {
         const directoryHtml = Boolean(emulators) && i === 0
-        expect({url: urls.destinations[i], keys: tree.map((l) => l.split(' ')[0])}).toEqual({url: urls.destinations[i], keys: expectedTree(sourceFiles, directoryHtml)})
+        expect({url: urls.destinations[i], keys: tree.map((l) => l.split(' ')[0])}).toEqual({
+          url: urls.destinations[i],
+          keys: expectedTree(sourceFiles, directoryHtml),
+        })
         // and the copies are the source's bytes
         for (const line of state.source) {
           const [file, digest] = line.split(' ')
@@ -63,7 +80,10 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
     it('the image list names the AMI of every region and the Azure image', async () => {
       const list = await imageList(run.options)
       const all = JSON.parse(await readSource(world, 'flatcar_production_ami_all.json')) as {amis: unknown}
-      expect(list).toEqual({aws: {amis: all.amis}, azure: {image: 'flatcar-linux-1.2.3-test-amd64', blob: 'flatcar-linux-1.2.3-test-amd64.vhd'}})
+      expect(list).toEqual({
+        aws: {amis: all.amis},
+        azure: {image: 'flatcar-linux-1.2.3-test-amd64', blob: 'flatcar-linux-1.2.3-test-amd64.vhd'},
+      })
       expect(list.aws?.amis.map((a) => a.name)).toEqual([...REGIONS].sort())
     })
 
@@ -91,6 +111,7 @@ async function readSource(world: WorldDescriptor, file: string): Promise<string>
 }
 suite('local directories', undefined)
 const emulators = emulatorEnv(process.env)
-if (process.env.CI && !emulators) throw new Error('CI is set but the storage emulators are missing (scripts/services/{radosgw,azurite,gcs}.sh start)')
+if (process.env.CI && !emulators)
+  throw new Error('CI is set but the storage emulators are missing (scripts/services/{radosgw,azurite,gcs}.sh start)')
 if (emulators) suite('source on GCS; destinations on S3, Azure, GCS and a directory', emulators)
 else describe.skip('pre-release and release end to end (emulators): not running', () => it('skipped', () => undefined))

@@ -19,7 +19,11 @@ describe('the EC2 requests of a two-board pre-release', () => {
   const HOME = REGIONS[0]
   const boards = {
     'amd64-usr': {name: 'Flatcar-test-1.2.3-hvm', description: 'Flatcar Container Linux test 1.2.3 (HVM)', architecture: 'x86_64'},
-    'arm64-usr': {name: 'Flatcar-test-1.2.3-arm64-hvm', description: 'Flatcar Container Linux test 1.2.3 arm64 (HVM)', architecture: 'arm64'},
+    'arm64-usr': {
+      name: 'Flatcar-test-1.2.3-arm64-hvm',
+      description: 'Flatcar Container Linux test 1.2.3 arm64 (HVM)',
+      architecture: 'arm64',
+    },
   } as const
 
   beforeAll(async () => {
@@ -59,11 +63,21 @@ describe('the EC2 requests of a two-board pre-release', () => {
         EnaSupport: true,
         SriovNetSupport: 'simple',
         // cmd/plume/prerelease.go awsUploadToPartition tags the AMI Channel and Version (and createImage its Name); here at registration
-        TagSpecifications: [{ResourceType: 'image', Tags: [{Key: 'Name', Value: want.name}, {Key: 'created-by', Value: 'mantle'}, {Key: 'Channel', Value: 'test'}, {Key: 'Version', Value: '1.2.3'}]}],
+        TagSpecifications: [
+          {
+            ResourceType: 'image',
+            Tags: [
+              {Key: 'Name', Value: want.name},
+              {Key: 'created-by', Value: 'mantle'},
+              {Key: 'Channel', Value: 'test'},
+              {Key: 'Version', Value: '1.2.3'},
+            ],
+          },
+        ],
       })
       // and its snapshot came from this board's import, tagged with the AMI's name, Channel and Version
       const snapshot = ec2.snapshots.find((s) => s.id === image.snapshotId)!
-      expect(snapshot.tags).toEqual({'Name': want.name, 'created-by': 'mantle', 'Channel': 'test', 'Version': '1.2.3'})
+      expect(snapshot.tags).toEqual({Name: want.name, 'created-by': 'mantle', Channel: 'test', Version: '1.2.3'})
       const task = ec2.importTasks.find((t) => t.snapshotId === image.snapshotId)!
       expect(task.key).toBe(`${board}/1.2.3/flatcar_production_ami_image.bin`)
     })
@@ -83,7 +97,10 @@ describe('the EC2 requests of a two-board pre-release', () => {
         expect(ec2.snapshots.find((s) => s.id === copy.snapshotId)!.tags).toEqual(sourceSnapshot.tags)
         // (each once: the image, then its snapshot)
         const tagged = ec2.writes.filter((w) => w.startsWith(`CreateTags ${copy.region} `))
-        expect(tagged.filter((w) => w.endsWith(` ${copy.id}`) || w.endsWith(` ${copy.snapshotId}`))).toEqual([`CreateTags ${copy.region} ${copy.id}`, `CreateTags ${copy.region} ${copy.snapshotId}`])
+        expect(tagged.filter((w) => w.endsWith(` ${copy.id}`) || w.endsWith(` ${copy.snapshotId}`))).toEqual([
+          `CreateTags ${copy.region} ${copy.id}`,
+          `CreateTags ${copy.region} ${copy.snapshotId}`,
+        ])
       }
     })
   }

@@ -28,7 +28,10 @@ describe('plume -P/--partition and -Z/--private', () => {
     expect((await endState(t.world)).source.filter((l) => l.startsWith('flatcar_production_ami_') && !l.includes('image.bin'))).toEqual([])
     // and plan on that partition has no pre-release work left, and on AWS only that partition's AMI to publish
     const plan = await planStages({...t.run.options, platforms: ['aws'], partition: 'AWS-EU'})
-    expect(plan.map((s) => s.actions.map((a) => a.id).filter((id) => id.startsWith('aws/')))).toEqual([[], [`aws/AWS-EU/${REGIONS[2]}/publish`]])
+    expect(plan.map((s) => s.actions.map((a) => a.id).filter((id) => id.startsWith('aws/')))).toEqual([
+      [],
+      [`aws/AWS-EU/${REGIONS[2]}/publish`],
+    ])
     expect(plan[0]!.actions).toEqual([])
   })
 
@@ -36,7 +39,9 @@ describe('plume -P/--partition and -Z/--private', () => {
     await expect(runStage('pre-release', {...t.run.options, partition: 'AWS-CN'})).rejects.toThrow(
       `channel "test" in ${join(t.dir, 'channels.yaml')} has no aws partition "AWS-CN"`,
     )
-    await expect(runStage('pre-release', {...t.run.options, partition: 'AWS-CN'}).catch((e: {hint?: string}) => e.hint)).resolves.toBe('partitions: AWS, AWS-EU')
+    await expect(runStage('pre-release', {...t.run.options, partition: 'AWS-CN'}).catch((e: {hint?: string}) => e.hint)).resolves.toBe(
+      'partitions: AWS, AWS-EU',
+    )
   })
 
   it('-Z: release makes nothing public but syncs the destinations, and plan with -Z has nothing left', async () => {
@@ -49,10 +54,14 @@ describe('plume -P/--partition and -Z/--private', () => {
     expect(state.ec2.images.filter((l) => l.includes('public=true'))).toEqual([])
     expect(state.ec2.snapshots.filter((l) => l.includes('public=true'))).toEqual([])
     expect(state.azure.filter((l) => l.startsWith('shared'))).toEqual([])
-    expect(state.destinations.every((tree) => tree.some((l) => l.startsWith('amd64-usr/current/flatcar_production_image.bin.bz2 ')))).toBe(true)
+    expect(state.destinations.every((tree) => tree.some((l) => l.startsWith('amd64-usr/current/flatcar_production_image.bin.bz2 ')))).toBe(
+      true,
+    )
     // and plan with -Z says nothing is left, while plan without it lists the sharing still to do
     expect((await planStages({...t.run.options, private: true})).map((s) => s.actions)).toEqual([[], []])
     const open = await planStages(t.run.options)
-    expect(open[1]!.actions.map((a) => a.id).sort()).toEqual(['azure/AzurePublicCloud/share', ...REGIONS.map((r) => `aws/${r === REGIONS[2] ? 'AWS-EU' : 'AWS'}/${r}/publish`)].sort())
+    expect(open[1]!.actions.map((a) => a.id).sort()).toEqual(
+      ['azure/AzurePublicCloud/share', ...REGIONS.map((r) => `aws/${r === REGIONS[2] ? 'AWS-EU' : 'AWS'}/${r}/publish`)].sort(),
+    )
   })
 })

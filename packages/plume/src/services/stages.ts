@@ -68,7 +68,10 @@ export interface StageResult {
  * `platforms` in the channel; Flatcar publishes arm64 on AWS and Azure, not
  * GCE: doGCE runs for amd64-usr only in cmd/plume/release.go).
  */
-export function selectPlatforms(release: ReleaseSpec, asked: readonly Platform[] | undefined): {platforms: Set<Platform>; notForBoard: Platform[]} {
+export function selectPlatforms(
+  release: ReleaseSpec,
+  asked: readonly Platform[] | undefined,
+): {platforms: Set<Platform>; notForBoard: Platform[]} {
   const configured = PLATFORMS.filter((p) => release.spec[p] !== undefined)
   const missing = (asked ?? []).filter((p) => !configured.includes(p))
   if (missing.length > 0) {
@@ -78,17 +81,25 @@ export function selectPlatforms(release: ReleaseSpec, asked: readonly Platform[]
   }
   const chosen = !asked || asked.length === 0 ? configured : [...asked]
   const forBoard = boardPlatforms(release)
-  return {platforms: new Set(chosen.filter((p) => !forBoard || forBoard.includes(p))), notForBoard: chosen.filter((p) => forBoard && !forBoard.includes(p))}
+  return {
+    platforms: new Set(chosen.filter((p) => !forBoard || forBoard.includes(p))),
+    notForBoard: chosen.filter((p) => forBoard && !forBoard.includes(p)),
+  }
 }
 
 /** The release with its AWS partitions narrowed to the one asked for. */
 export function selectPartition(release: ReleaseSpec, partition: string | undefined): ReleaseSpec {
   if (partition === undefined) return release
   const aws = release.spec.aws
-  if (!aws) throw new UsageError(`channel "${release.channel}" in ${release.configFile} has no aws settings, so no partition ${partition}`, {hint: 'leave out -P/--partition'})
+  if (!aws)
+    throw new UsageError(`channel "${release.channel}" in ${release.configFile} has no aws settings, so no partition ${partition}`, {
+      hint: 'leave out -P/--partition',
+    })
   const chosen = aws.partitions.filter((p) => p.name === partition)
   if (chosen.length === 0) {
-    throw new UsageError(`channel "${release.channel}" in ${release.configFile} has no aws partition "${partition}"`, {hint: `partitions: ${aws.partitions.map((p) => p.name).join(', ')}`})
+    throw new UsageError(`channel "${release.channel}" in ${release.configFile} has no aws partition "${partition}"`, {
+      hint: `partitions: ${aws.partitions.map((p) => p.name).join(', ')}`,
+    })
   }
   return {...release, spec: {...release.spec, aws: {...aws, partitions: chosen}}}
 }
@@ -115,10 +126,16 @@ function imagesOf(stage: StageName, release: ReleaseSpec, platforms: ReadonlySet
  * this version, and every image the stages use must verify. Then the steps,
  * in the order of the spec.
  */
-export async function prepareStages(stages: readonly StageName[], options: StageOptions): Promise<{ctx: StageContext; steps: Map<StageName, Step[]>}> {
+export async function prepareStages(
+  stages: readonly StageName[],
+  options: StageOptions,
+): Promise<{ctx: StageContext; steps: Map<StageName, Step[]>}> {
   const release = selectPartition(options.release, options.partition)
   const {platforms, notForBoard} = selectPlatforms(release, options.platforms)
-  if (notForBoard.length > 0) options.logger.notice(`board ${release.board} does not publish to ${notForBoard.join(', ')} (its platforms in ${release.configFile}): skipping it`)
+  if (notForBoard.length > 0)
+    options.logger.notice(
+      `board ${release.board} does not publish to ${notForBoard.join(', ')} (its platforms in ${release.configFile}): skipping it`,
+    )
   const source = await openSource(release, options.storage)
   await checkSource(release, source, options.signal)
   const files = new Set<string>()
@@ -159,7 +176,8 @@ export async function prepareStages(stages: readonly StageName[], options: Stage
 }
 
 function cloud<T>(value: T | undefined, platform: Platform): T {
-  if (value === undefined) throw new UsageError(`no ${platform} credentials to work with`, {hint: `pass --platform without ${platform} to skip it`})
+  if (value === undefined)
+    throw new UsageError(`no ${platform} credentials to work with`, {hint: `pass --platform without ${platform} to skip it`})
   return value
 }
 
@@ -211,7 +229,13 @@ export async function planStages(options: StageOptions): Promise<StageResult[]> 
 async function run(stage: StageName, steps: Step[], options: StageOptions): Promise<RunReport> {
   const {release} = options
   const progress = options.progress?.(`plume ${stage} ${release.channel}/${release.board}/${release.version}`)
-  return runSteps(steps, {dryRun: options.dryRun ?? false, signal: options.signal, logger: options.logger, progress, onBoundary: options.onBoundary})
+  return runSteps(steps, {
+    dryRun: options.dryRun ?? false,
+    signal: options.signal,
+    logger: options.logger,
+    progress,
+    onBoundary: options.onBoundary,
+  })
 }
 
 function result(stage: StageName, ctx: StageContext, report: RunReport, dryRun: boolean): StageResult {
@@ -237,7 +261,8 @@ export async function imageList(options: StageOptions): Promise<ImageList> {
       const expiresOn = new Date(ctx.now().getTime() + azure.sasUrlDays * 86_400_000)
       const api = cloud(options.clouds.azure, 'azure')
       const sasUrls: Record<string, string> = {}
-      for (const env of azure.environments) sasUrls[env.name] = await (await api(env, azure, channel)).sasUrl(azure.container, blob, expiresOn)
+      for (const env of azure.environments)
+        sasUrls[env.name] = await (await api(env, azure, channel)).sasUrl(azure.container, blob, expiresOn)
       list.azure.sasUrls = sasUrls
     }
   }

@@ -6,11 +6,30 @@ import {join} from 'node:path'
 import {openLocation} from '@mantle/kit'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {BOARDS, cloudWrites, createWorld, emulatorEnv, endState, IMAGES, objectVersions, REGIONS, removeWorldObjects, storageOf, urlsOf, worldRun, type EmulatorEnv, type WorldDescriptor, type WorldRun} from '../testing/world.js'
+import {
+  BOARDS,
+  cloudWrites,
+  createWorld,
+  emulatorEnv,
+  endState,
+  IMAGES,
+  objectVersions,
+  REGIONS,
+  removeWorldObjects,
+  storageOf,
+  urlsOf,
+  worldRun,
+  type EmulatorEnv,
+  type WorldDescriptor,
+  type WorldRun,
+} from '../testing/world.js'
 import {imageList, planStages, runStage, type StageName, type StageResult} from './stages.js'
 import {readText} from './text.js'
 
-const md5 = async (file: string) => createHash('md5').update(await readFile(file)).digest('hex')
+const md5 = async (file: string) =>
+  createHash('md5')
+    .update(await readFile(file))
+    .digest('hex')
 
 /**
  * A release of a channel with two boards, as Flatcar's: amd64-usr on AWS,
@@ -24,7 +43,12 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
     let world: WorldDescriptor
     const runs = new Map<string, WorldRun>()
     const results: StageResult[] = []
-    const order: [StageName, string][] = [['pre-release', 'amd64-usr'], ['pre-release', 'arm64-usr'], ['release', 'amd64-usr'], ['release', 'arm64-usr']]
+    const order: [StageName, string][] = [
+      ['pre-release', 'amd64-usr'],
+      ['pre-release', 'arm64-usr'],
+      ['release', 'amd64-usr'],
+      ['release', 'arm64-usr'],
+    ]
 
     beforeAll(async () => {
       root = await mkdtemp(join(tmpdir(), 'plume-2b-'))
@@ -42,7 +66,9 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
     it('registers one AMI per board in every region, named and described as Flatcar does, each public', async () => {
       const ec2 = runs.get('amd64-usr')!.ec2.read()
       for (const region of REGIONS) {
-        const here = ec2.images.filter((i) => i.region === region).map((i) => `${i.name} ${i.architecture} ${i.description} public=${i.public}`)
+        const here = ec2.images
+          .filter((i) => i.region === region)
+          .map((i) => `${i.name} ${i.architecture} ${i.description} public=${i.public}`)
         expect(here.sort()).toEqual([
           'Flatcar-test-1.2.3-arm64-hvm arm64 Flatcar Container Linux test 1.2.3 arm64 (HVM) public=true',
           'Flatcar-test-1.2.3-hvm x86_64 Flatcar Container Linux test 1.2.3 (HVM) public=true',
@@ -60,7 +86,8 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
         const mine = Object.fromEntries(ec2.images.filter((i) => i.name === name).map((i) => [i.region, i.id]))
         const all = JSON.parse(await readSource(world, board, 'flatcar_production_ami_all.json')) as {amis: {name: string; hvm: string}[]}
         expect({board, amis: all.amis}).toEqual({board, amis: [...REGIONS].sort().map((r) => ({name: r, hvm: mine[r]}))})
-        for (const region of REGIONS) expect(await readSource(world, board, `flatcar_production_ami_hvm_${region}.txt`)).toBe(`${mine[region]}\n`)
+        for (const region of REGIONS)
+          expect(await readSource(world, board, `flatcar_production_ami_hvm_${region}.txt`)).toBe(`${mine[region]}\n`)
         const list = await imageList(runs.get(board)!.options)
         expect(list.aws?.amis).toEqual(all.amis)
       }
@@ -69,7 +96,12 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
     it("uploads each board's VHD under Flatcar's blob name, with an image and an Arm64 or x64 gallery definition of its own", async () => {
       const azure = runs.get('amd64-usr')!.azure.read()
       const cache = (board: string) => join(world.dir, 'cache', world.channel, board, world.version, IMAGES.azure.replace(/\.bz2$/, ''))
-      expect(azure.blobs.filter((b) => b.container === 'publish').map((b) => `${b.blob} ${b.md5}`).sort()).toEqual([
+      expect(
+        azure.blobs
+          .filter((b) => b.container === 'publish')
+          .map((b) => `${b.blob} ${b.md5}`)
+          .sort(),
+      ).toEqual([
         `flatcar-linux-1.2.3-test-amd64.vhd ${await md5(cache('amd64-usr'))}`,
         `flatcar-linux-1.2.3-test-arm64.vhd ${await md5(cache('arm64-usr'))}`,
       ])
@@ -78,12 +110,19 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
         'flatcar-linux-1.2.3-test-amd64 flatcar-linux-1.2.3-test-amd64.vhd',
         'flatcar-linux-1.2.3-test-arm64 flatcar-linux-1.2.3-test-arm64.vhd',
       ])
-      expect(azure.definitions.map((d) => `${d.name} ${d.architecture} ${d.identifier.sku}`).sort()).toEqual(['flatcar-linux x64 test', 'flatcar-linux-arm64 Arm64 test-arm64'])
-      expect(azure.galleryVersions.map((v) => `${v.definition}/${v.version} ${v.blobUrl.split('/').pop()} ${v.regions.join(',')}`).sort()).toEqual([
+      expect(azure.definitions.map((d) => `${d.name} ${d.architecture} ${d.identifier.sku}`).sort()).toEqual([
+        'flatcar-linux x64 test',
+        'flatcar-linux-arm64 Arm64 test-arm64',
+      ])
+      expect(
+        azure.galleryVersions.map((v) => `${v.definition}/${v.version} ${v.blobUrl.split('/').pop()} ${v.regions.join(',')}`).sort(),
+      ).toEqual([
         'flatcar-linux-arm64/1.2.3 flatcar-linux-1.2.3-test-arm64.vhd westeurope,northeurope',
         'flatcar-linux/1.2.3 flatcar-linux-1.2.3-test-amd64.vhd westeurope,northeurope',
       ])
-      expect(azure.galleries.map((g) => `${g.name} ${g.permissions} shared=${g.communityEnabled}`)).toEqual(['flatcar_test Community shared=true'])
+      expect(azure.galleries.map((g) => `${g.name} ${g.permissions} shared=${g.communityEnabled}`)).toEqual([
+        'flatcar_test Community shared=true',
+      ])
     })
 
     it('leaves arm64 out of GCE, as Flatcar publishes GCE for amd64 only', async () => {
@@ -91,7 +130,9 @@ function suite(name: string, emulators: EmulatorEnv | undefined): void {
       expect(arm64.flatMap((r) => [...r.actions.map((a) => a.id), ...r.done]).filter((id) => id.startsWith('gce/'))).toEqual([])
       if (!emulators) return
       const gce = runs.get('amd64-usr')!.gce.read()
-      expect(gce.images.map((i) => `${i.name} ${i.architecture} ${i.status} public=${i.public}`)).toEqual(['flatcar-test-1-2-3 X86_64 READY public=true'])
+      expect(gce.images.map((i) => `${i.name} ${i.architecture} ${i.status} public=${i.public}`)).toEqual([
+        'flatcar-test-1-2-3 X86_64 READY public=true',
+      ])
       // and the image was made from the bytes that verified, not from the source object
       const verified = join(world.dir, 'cache', world.channel, 'amd64-usr', world.version, IMAGES.gce)
       expect(gce.images[0]!.sourceMd5).toBe(await md5(verified))
@@ -120,6 +161,7 @@ async function readSource(world: WorldDescriptor, board: string, file: string): 
 
 suite('local directories', undefined)
 const emulators = emulatorEnv(process.env)
-if (process.env.CI && !emulators) throw new Error('CI is set but the storage emulators are missing (scripts/services/{radosgw,azurite,gcs}.sh start)')
+if (process.env.CI && !emulators)
+  throw new Error('CI is set but the storage emulators are missing (scripts/services/{radosgw,azurite,gcs}.sh start)')
 if (emulators) suite('source on GCS; destinations on S3, Azure, GCS and a directory', emulators)
 else describe.skip('a two-board release end to end (emulators): not running', () => it('skipped', () => undefined))

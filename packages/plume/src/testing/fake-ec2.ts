@@ -70,7 +70,8 @@ function awsError(name: string, message: string): Error {
   return Object.assign(e, {Code: name, $metadata: {httpStatusCode: 400}})
 }
 
-const tagsOf = (list: EC2.Tag[] | undefined): Record<string, string> => Object.fromEntries((list ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
+const tagsOf = (list: EC2.Tag[] | undefined): Record<string, string> =>
+  Object.fromEntries((list ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
 const toTags = (map: Record<string, string>): EC2.Tag[] => Object.entries(map).map(([Key, Value]) => ({Key, Value}))
 
 /**
@@ -83,7 +84,9 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
   const state = new StateFile<FakeEc2State>(options.stateFile, () => ({images: [], snapshots: [], importTasks: [], writes: [], counter: 0}))
   const ec2 = mockClient(EC2.EC2Client)
   const sts = mockClient(STS.STSClient)
-  sts.on(STS.GetCallerIdentityCommand).resolves({Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/plume-test', UserId: 'AIDATEST'})
+  sts
+    .on(STS.GetCallerIdentityCommand)
+    .resolves({Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/plume-test', UserId: 'AIDATEST'})
 
   const regionOf = async (getClient: () => {config: {region: unknown}}): Promise<string> => {
     const r = getClient().config.region
@@ -114,14 +117,18 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
     const bucket = input.DiskContainer?.UserBucket?.S3Bucket ?? ''
     const key = input.DiskContainer?.UserBucket?.S3Key ?? ''
     if (!(await options.objectExists(bucket, key))) throw awsError('InvalidParameter', `s3://${bucket}/${key} does not exist`)
-    return state.update(
-      (s) => {
-        const task: FakeImportTask = {id: id(s, 'import-snap', `${region}/${input.Description}`), region, description: input.Description ?? '', bucket, key, status: 'active'}
-        s.importTasks.push(task)
-        return {ImportTaskId: task.id}
-      },
-      `ImportSnapshot ${region} ${input.Description}`,
-    )
+    return state.update((s) => {
+      const task: FakeImportTask = {
+        id: id(s, 'import-snap', `${region}/${input.Description}`),
+        region,
+        description: input.Description ?? '',
+        bucket,
+        key,
+        status: 'active',
+      }
+      s.importTasks.push(task)
+      return {ImportTaskId: task.id}
+    }, `ImportSnapshot ${region} ${input.Description}`)
   })
 
   ec2.on(EC2.DescribeImportSnapshotTasksCommand).callsFake(async (input: EC2.DescribeImportSnapshotTasksCommandInput, getClient) => {
@@ -131,13 +138,24 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
       for (const t of tasks) {
         // An import finishes by the time someone asks: the snapshot appears, untagged.
         if (t.status !== 'active') continue
-        const snap: FakeSnapshot = {id: id(s, 'snap', `${region}/${t.description}`), region, state: 'completed', tags: {}, volumeUsers: [], public: false}
+        const snap: FakeSnapshot = {
+          id: id(s, 'snap', `${region}/${t.description}`),
+          region,
+          state: 'completed',
+          tags: {},
+          volumeUsers: [],
+          public: false,
+        }
         s.snapshots.push(snap)
         t.status = 'completed'
         t.snapshotId = snap.id
       }
       return {
-        ImportSnapshotTasks: tasks.map((t) => ({ImportTaskId: t.id, Description: t.description, SnapshotTaskDetail: {Status: t.status, SnapshotId: t.snapshotId}})),
+        ImportSnapshotTasks: tasks.map((t) => ({
+          ImportTaskId: t.id,
+          Description: t.description,
+          SnapshotTaskDetail: {Status: t.status, SnapshotId: t.snapshotId},
+        })),
       }
     })
   })
@@ -161,7 +179,8 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
     state.update(
       (s) => {
         for (const rid of input.Resources ?? []) {
-          const target = s.snapshots.find((x) => x.id === rid && x.region === region) ?? s.images.find((x) => x.id === rid && x.region === region)
+          const target =
+            s.snapshots.find((x) => x.id === rid && x.region === region) ?? s.images.find((x) => x.id === rid && x.region === region)
           if (!target) throw awsError('InvalidID', `no resource ${rid} in ${region}`)
           Object.assign(target.tags, tagsOf(input.Tags))
         }
@@ -173,18 +192,30 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
 
   ec2.on(EC2.RegisterImageCommand).callsFake(async (input: EC2.RegisterImageCommandInput, getClient) => {
     const region = await regionOf(getClient)
-    return state.update(
-      (s) => {
-        if (s.images.some((i) => i.region === region && i.name === input.Name)) throw awsError('InvalidAMIName.Duplicate', `AMI name ${input.Name} is already in use`)
-        const snapshotId = input.BlockDeviceMappings?.find((b) => b.Ebs?.SnapshotId)?.Ebs?.SnapshotId ?? ''
-        if (!s.snapshots.some((x) => x.id === snapshotId && x.region === region)) throw awsError('InvalidSnapshot.NotFound', `no snapshot ${snapshotId}`)
-        const tags = tagsOf(input.TagSpecifications?.find((t) => t.ResourceType === 'image')?.Tags)
-        const image: FakeImage = {id: id(s, 'ami', `${region}/${input.Name}`), region, name: input.Name ?? '', description: input.Description, state: 'pending', snapshotId, tags, launchUsers: [], public: false, created: created(s), request: {command: 'RegisterImage', input}, architecture: input.Architecture}
-        s.images.push(image)
-        return {ImageId: image.id}
-      },
-      `RegisterImage ${region} ${input.Name}`,
-    )
+    return state.update((s) => {
+      if (s.images.some((i) => i.region === region && i.name === input.Name))
+        throw awsError('InvalidAMIName.Duplicate', `AMI name ${input.Name} is already in use`)
+      const snapshotId = input.BlockDeviceMappings?.find((b) => b.Ebs?.SnapshotId)?.Ebs?.SnapshotId ?? ''
+      if (!s.snapshots.some((x) => x.id === snapshotId && x.region === region))
+        throw awsError('InvalidSnapshot.NotFound', `no snapshot ${snapshotId}`)
+      const tags = tagsOf(input.TagSpecifications?.find((t) => t.ResourceType === 'image')?.Tags)
+      const image: FakeImage = {
+        id: id(s, 'ami', `${region}/${input.Name}`),
+        region,
+        name: input.Name ?? '',
+        description: input.Description,
+        state: 'pending',
+        snapshotId,
+        tags,
+        launchUsers: [],
+        public: false,
+        created: created(s),
+        request: {command: 'RegisterImage', input},
+        architecture: input.Architecture,
+      }
+      s.images.push(image)
+      return {ImageId: image.id}
+    }, `RegisterImage ${region} ${input.Name}`)
   })
 
   ec2.on(EC2.DescribeImagesCommand).callsFake(async (input: EC2.DescribeImagesCommandInput, getClient) => {
@@ -195,12 +226,19 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
         images = images.filter((i) => input.ImageIds!.includes(i.id))
         if (images.length === 0) throw awsError('InvalidAMIID.NotFound', `no image ${input.ImageIds.join(',')}`)
       }
-      const glob = (pattern: string): RegExp => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`)
+      const glob = (pattern: string): RegExp =>
+        new RegExp(
+          `^${pattern
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replaceAll('*', '.*')
+            .replaceAll('?', '.')}$`,
+        )
       for (const f of input.Filters ?? []) {
         if (f.Name === 'name') images = images.filter((i) => (f.Values ?? []).some((v) => glob(v).test(i.name)))
         if (f.Name?.startsWith('tag:')) images = images.filter((i) => f.Values?.includes(i.tags[f.Name!.slice(4)] ?? '\0'))
       }
-      if (input.ExecutableUsers?.length) images = images.filter((i) => input.ExecutableUsers!.every((u) => (u === 'all' ? i.public : i.public || i.launchUsers.includes(u))))
+      if (input.ExecutableUsers?.length)
+        images = images.filter((i) => input.ExecutableUsers!.every((u) => (u === 'all' ? i.public : i.public || i.launchUsers.includes(u))))
       const out = images.map(describeImage)
       // An image is available once it has been seen pending.
       for (const i of images) i.state = 'available'
@@ -211,19 +249,37 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
   ec2.on(EC2.CopyImageCommand).callsFake(async (input: EC2.CopyImageCommandInput, getClient) => {
     const region = await regionOf(getClient)
     await options.beforeCopy?.(region)
-    return state.update(
-      (s) => {
-        const source = s.images.find((i) => i.id === input.SourceImageId && i.region === input.SourceRegion)
-        if (!source) throw awsError('InvalidAMIID.NotFound', `no image ${input.SourceImageId} in ${input.SourceRegion}`)
-        if (s.images.some((i) => i.region === region && i.name === input.Name)) throw awsError('InvalidAMIName.Duplicate', `AMI name ${input.Name} is already in use`)
-        const snap: FakeSnapshot = {id: id(s, 'snap', `${region}/${input.Name}`), region, state: 'completed', tags: {}, volumeUsers: [], public: false}
-        s.snapshots.push(snap)
-        const image: FakeImage = {id: id(s, 'ami', `${region}/${input.Name}`), region, name: input.Name ?? source.name, description: input.Description, state: 'pending', snapshotId: snap.id, tags: {}, launchUsers: [], public: false, created: created(s), request: {command: 'CopyImage', input}, architecture: source.architecture}
-        s.images.push(image)
-        return {ImageId: image.id}
-      },
-      `CopyImage ${region} ${input.Name}`,
-    )
+    return state.update((s) => {
+      const source = s.images.find((i) => i.id === input.SourceImageId && i.region === input.SourceRegion)
+      if (!source) throw awsError('InvalidAMIID.NotFound', `no image ${input.SourceImageId} in ${input.SourceRegion}`)
+      if (s.images.some((i) => i.region === region && i.name === input.Name))
+        throw awsError('InvalidAMIName.Duplicate', `AMI name ${input.Name} is already in use`)
+      const snap: FakeSnapshot = {
+        id: id(s, 'snap', `${region}/${input.Name}`),
+        region,
+        state: 'completed',
+        tags: {},
+        volumeUsers: [],
+        public: false,
+      }
+      s.snapshots.push(snap)
+      const image: FakeImage = {
+        id: id(s, 'ami', `${region}/${input.Name}`),
+        region,
+        name: input.Name ?? source.name,
+        description: input.Description,
+        state: 'pending',
+        snapshotId: snap.id,
+        tags: {},
+        launchUsers: [],
+        public: false,
+        created: created(s),
+        request: {command: 'CopyImage', input},
+        architecture: source.architecture,
+      }
+      s.images.push(image)
+      return {ImageId: image.id}
+    }, `CopyImage ${region} ${input.Name}`)
   })
 
   ec2.on(EC2.ModifyImageAttributeCommand).callsFake(async (input: EC2.ModifyImageAttributeCommandInput, getClient) => {
@@ -264,13 +320,17 @@ export function installFakeEc2(options: FakeEc2Options): {state: StateFile<FakeE
     const region = await regionOf(getClient)
     const image = state.read().images.find((i) => i.id === input.ImageId && i.region === region)
     if (!image) throw awsError('InvalidAMIID.NotFound', `no image ${input.ImageId}`)
-    if (input.Attribute !== 'lastLaunchedTime') throw awsError('InvalidParameterValue', `the fake knows only lastLaunchedTime, not ${input.Attribute}`)
+    if (input.Attribute !== 'lastLaunchedTime')
+      throw awsError('InvalidParameterValue', `the fake knows only lastLaunchedTime, not ${input.Attribute}`)
     return {ImageId: image.id, LastLaunchedTime: image.lastLaunched ? {Value: image.lastLaunched} : {}}
   })
 
   ec2.on(EC2.DeregisterImageCommand).callsFake(async (input: EC2.DeregisterImageCommandInput, getClient) => {
     const region = await regionOf(getClient)
-    state.update((s) => void (s.images = s.images.filter((i) => !(i.id === input.ImageId && i.region === region))), `DeregisterImage ${region} ${input.ImageId}`)
+    state.update(
+      (s) => void (s.images = s.images.filter((i) => !(i.id === input.ImageId && i.region === region))),
+      `DeregisterImage ${region} ${input.ImageId}`,
+    )
     return {}
   })
 

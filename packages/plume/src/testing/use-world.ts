@@ -11,7 +11,10 @@ import {createWorld, worldRun, type WorldDescriptor, type WorldRun} from './worl
  * channel configuration, the fake control planes), removed after it.
  * `prepare` may change the world's files before its run is made.
  */
-export function useLocalWorld(prefix: string, prepare?: (world: WorldDescriptor) => Promise<void>): {readonly dir: string; readonly world: WorldDescriptor; readonly run: WorldRun} {
+export function useLocalWorld(
+  prefix: string,
+  prepare?: (world: WorldDescriptor) => Promise<void>,
+): {readonly dir: string; readonly world: WorldDescriptor; readonly run: WorldRun} {
   let current: {dir: string; world: WorldDescriptor; run: WorldRun} | undefined
   beforeEach(async () => {
     const dir = await mkdtemp(join(tmpdir(), prefix))

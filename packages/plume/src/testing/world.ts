@@ -73,8 +73,18 @@ export function emulatorEnv(env: NodeJS.ProcessEnv): EmulatorEnv | undefined {
   ]
   if (need.some((n) => !env[n])) return undefined
   return {
-    s3: {endpoint: env.MANTLE_TEST_S3_ENDPOINT!, accessKey: env.MANTLE_TEST_S3_ACCESS_KEY!, secretKey: env.MANTLE_TEST_S3_SECRET_KEY!, bucket: env.MANTLE_TEST_S3_BUCKET!, region: env.MANTLE_TEST_S3_REGION ?? 'us-east-1'},
-    azure: {connectionString: env.MANTLE_TEST_AZURE_CONNECTION_STRING!, account: env.MANTLE_TEST_AZURE_ACCOUNT!, container: env.MANTLE_TEST_AZURE_CONTAINER!},
+    s3: {
+      endpoint: env.MANTLE_TEST_S3_ENDPOINT!,
+      accessKey: env.MANTLE_TEST_S3_ACCESS_KEY!,
+      secretKey: env.MANTLE_TEST_S3_SECRET_KEY!,
+      bucket: env.MANTLE_TEST_S3_BUCKET!,
+      region: env.MANTLE_TEST_S3_REGION ?? 'us-east-1',
+    },
+    azure: {
+      connectionString: env.MANTLE_TEST_AZURE_CONNECTION_STRING!,
+      account: env.MANTLE_TEST_AZURE_ACCOUNT!,
+      container: env.MANTLE_TEST_AZURE_CONTAINER!,
+    },
     gcs: {endpoint: env.MANTLE_TEST_GCS_ENDPOINT!, bucket: env.MANTLE_TEST_GCS_BUCKET!},
   }
 }
@@ -85,7 +95,12 @@ export function storageOf(world: WorldDescriptor): StorageOptions {
   return {
     cwd: world.dir,
     attempts: 2,
-    s3: {endpoint: e.s3.endpoint, region: e.s3.region, forcePathStyle: true, credentials: {accessKeyId: e.s3.accessKey, secretAccessKey: e.s3.secretKey}},
+    s3: {
+      endpoint: e.s3.endpoint,
+      region: e.s3.region,
+      forcePathStyle: true,
+      credentials: {accessKeyId: e.s3.accessKey, secretAccessKey: e.s3.secretKey},
+    },
     azure: {connectionString: e.azure.connectionString},
     gcs: {apiEndpoint: e.gcs.endpoint, clientOptions: {projectId: 'mantle-test'}},
   }
@@ -98,7 +113,12 @@ export function urlsOf(world: WorldDescriptor): {source: string; destinations: s
   if (!e) return {source: join(world.dir, 'builds', 'boards'), destinations: [local('pub'), local('mirror')], staging: local('staging')}
   return {
     source: `gs://${e.gcs.bucket}/${world.run}/builds/boards`,
-    destinations: [`s3://${e.s3.bucket}/${world.run}/pub/`, `az://${e.azure.account}/${e.azure.container}/${world.run}/pub/`, `gs://${e.gcs.bucket}/${world.run}/pub/`, local('pub')],
+    destinations: [
+      `s3://${e.s3.bucket}/${world.run}/pub/`,
+      `az://${e.azure.account}/${e.azure.container}/${world.run}/pub/`,
+      `gs://${e.gcs.bucket}/${world.run}/pub/`,
+      local('pub'),
+    ],
     staging: `s3://${e.s3.bucket}/${world.run}/staging/`,
   }
 }
@@ -111,8 +131,20 @@ export const IMAGES = {
 }
 
 /** Makes the world: key, signed build in the source, configuration. */
-export async function createWorld(dir: string, emulators: EmulatorEnv | undefined, options: {version?: string} = {}): Promise<WorldDescriptor> {
-  const world: WorldDescriptor = {dir, run: `plume-${randomBytes(4).toString('hex')}`, emulators, channel: 'test', board: 'amd64-usr', boards: [...BOARDS], version: options.version ?? '1.2.3'}
+export async function createWorld(
+  dir: string,
+  emulators: EmulatorEnv | undefined,
+  options: {version?: string} = {},
+): Promise<WorldDescriptor> {
+  const world: WorldDescriptor = {
+    dir,
+    run: `plume-${randomBytes(4).toString('hex')}`,
+    emulators,
+    channel: 'test',
+    board: 'amd64-usr',
+    boards: [...BOARDS],
+    version: options.version ?? '1.2.3',
+  }
   // Loaded here, not at the top: the kill-anywhere child loads this module but never makes a world, and kit's test modules are not in its dist.
   const {makeTestKey, signDetached} = await import('@mantle/kit/verify/testing')
   const key = await makeTestKey({name: 'plume test builds'})
@@ -157,7 +189,14 @@ function configYaml(world: WorldDescriptor): string {
   const urls = urlsOf(world)
   const e = world.emulators
   const dest = (url: string, i: number): string =>
-    [`      - url: ${url}`, `        title: release-${i}`, '        namedPath: current', '        versionPath: true', `        directoryHtml: ${i === 0 && e ? 'true' : 'false'}`, '        indexHtml: true'].join('\n')
+    [
+      `      - url: ${url}`,
+      `        title: release-${i}`,
+      '        namedPath: current',
+      '        versionPath: true',
+      `        directoryHtml: ${i === 0 && e ? 'true' : 'false'}`,
+      '        indexHtml: true',
+    ].join('\n')
   const gce = e
     ? `
     gce:
@@ -229,7 +268,11 @@ export interface WorldRun {
  * fake control planes in place of the clouds. Staged AWS objects go to the
  * world's staging location (a prefix of the S3 emulator, or a directory).
  */
-export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptions> = {}, fakes: Pick<FakeEc2Options, 'beforeCopy'> & {board?: string} = {}): Promise<WorldRun> {
+export async function worldRun(
+  world: WorldDescriptor,
+  extra: Partial<StageOptions> = {},
+  fakes: Pick<FakeEc2Options, 'beforeCopy'> & {board?: string} = {},
+): Promise<WorldRun> {
   const logger = extra.logger ?? new Logger({level: 'warn', stream: process.stderr, redactor: new Redactor()})
   const signal = extra.signal ?? new AbortController().signal
   const storage = storageOf(world)
@@ -249,7 +292,14 @@ export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptio
   const azure = fakeAzure(join(world.dir, 'azure.json'), 'flatcartest', () => TODAY)
   const marketplace = fakeMarketplace(join(world.dir, 'marketplace.json'), MARKETPLACE_PRODUCTS)
   const config = await loadChannels(join(world.dir, 'channels.yaml'))
-  const release = await resolveSpec({config, channel: world.channel, board: fakes.board ?? world.board, version: world.version, sdkRoot: world.dir, storage})
+  const release = await resolveSpec({
+    config,
+    channel: world.channel,
+    board: fakes.board ?? world.board,
+    version: world.version,
+    sdkRoot: world.dir,
+    storage,
+  })
   const keyring: Keyring = await loadKeyring({files: [join(world.dir, 'key.asc')]})
   const options: StageOptions = {
     release,
@@ -258,7 +308,11 @@ export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptio
     keyring,
     clouds: {
       aws: {
-        ...awsClients({auth: async () => TEST_AWS_AUTH, context: {logger, signal, pollIntervalMs: 0, retry: {baseDelayMs: 1, maxDelayMs: 2}}, staging: async () => staging}),
+        ...awsClients({
+          auth: async () => TEST_AWS_AUTH,
+          context: {logger, signal, pollIntervalMs: 0, retry: {baseDelayMs: 1, maxDelayMs: 2}},
+          staging: async () => staging,
+        }),
         marketplace: async () => marketplace.api,
       },
       gce: async () => gce.api,
@@ -274,7 +328,10 @@ export async function worldRun(world: WorldDescriptor, extra: Partial<StageOptio
 }
 
 /** The staging bucket of the world, as the keys of the partition's bucket see it. */
-async function stagingStore(world: WorldDescriptor, storage: StorageOptions): Promise<Pick<Bucket, 'write' | 'delete' | 'stat'> & {list: Bucket['list']; prefix: string; bucket: Bucket}> {
+async function stagingStore(
+  world: WorldDescriptor,
+  storage: StorageOptions,
+): Promise<Pick<Bucket, 'write' | 'delete' | 'stat'> & {list: Bucket['list']; prefix: string; bucket: Bucket}> {
   const location = await openLocation(urlsOf(world).staging, storage)
   const prefix = fixPrefix(location.key)
   const b = location.bucket
@@ -305,7 +362,8 @@ export interface EndState {
 export async function endState(world: WorldDescriptor): Promise<EndState> {
   const storage = storageOf(world)
   const urls = urlsOf(world)
-  const norm = (s: string): string => s.replaceAll(world.run, '<run>').replaceAll(world.dir.replace(/^\//, ''), '<dir>').replaceAll(world.dir, '/<dir>')
+  const norm = (s: string): string =>
+    s.replaceAll(world.run, '<run>').replaceAll(world.dir.replace(/^\//, ''), '<dir>').replaceAll(world.dir, '/<dir>')
   const tree = async (url: string): Promise<string[]> => {
     const {bucket, key} = await openLocation(url, storage)
     const prefix = fixPrefix(key)
@@ -316,7 +374,11 @@ export async function endState(world: WorldDescriptor): Promise<EndState> {
       const chunks: Buffer[] = []
       for await (const c of body as AsyncIterable<Buffer>) chunks.push(c)
       // Each world signs with its own key: a signature is compared by presence only.
-      const digest = e.object.key.endsWith('.sig') ? 'signature' : createHash('md5').update(norm(Buffer.concat(chunks).toString('latin1'))).digest('hex')
+      const digest = e.object.key.endsWith('.sig')
+        ? 'signature'
+        : createHash('md5')
+            .update(norm(Buffer.concat(chunks).toString('latin1')))
+            .digest('hex')
       out.push(`${e.object.key.slice(prefix.length)} ${digest}`)
     }
     return out.sort()
@@ -329,20 +391,39 @@ export async function endState(world: WorldDescriptor): Promise<EndState> {
     const {bucket, key} = await openLocation(`gs://${world.emulators.gcs.bucket}/${world.run}/gce-staging/`, storage)
     for await (const e of bucket.list({prefix: key})) if (e.type === 'object') stagingKeys.push(`gce:${e.object.key.slice(key.length)}`)
   }
-  const readState = async <T>(name: string, empty: T): Promise<T> => JSON.parse(await readFile(join(world.dir, name), 'utf8').catch(() => JSON.stringify(empty))) as T
+  const readState = async <T>(name: string, empty: T): Promise<T> =>
+    JSON.parse(await readFile(join(world.dir, name), 'utf8').catch(() => JSON.stringify(empty))) as T
   const ec2 = await readState<FakeEc2State>('ec2.json', {images: [], snapshots: [], importTasks: [], writes: [], counter: 0})
   const gce = await readState<FakeGceState>('gce.json', {images: [], writes: [], tick: 0})
-  const azure = await readState<FakeAzureState>('azure.json', {blobs: [], images: [], galleries: [], definitions: [], galleryVersions: [], writes: []})
+  const azure = await readState<FakeAzureState>('azure.json', {
+    blobs: [],
+    images: [],
+    galleries: [],
+    definitions: [],
+    galleryVersions: [],
+    writes: [],
+  })
   return {
     destinations: await Promise.all(urls.destinations.map(tree)),
     source: await tree(`${urls.source}/${world.board}/${world.version}/`),
-    sources: Object.fromEntries(await Promise.all(world.boards.map(async (b) => [b, await tree(`${urls.source}/${b}/${world.version}/`)] as const))),
+    sources: Object.fromEntries(
+      await Promise.all(world.boards.map(async (b) => [b, await tree(`${urls.source}/${b}/${world.version}/`)] as const)),
+    ),
     staging: stagingKeys.sort(),
     ec2: {
-      images: ec2.images.map((i) => `${i.region} ${i.id} ${i.name} ${i.state} public=${i.public} users=${i.launchUsers.join(',')} tags=${JSON.stringify(i.tags)}`).sort(),
-      snapshots: ec2.snapshots.map((s) => `${s.region} ${s.id} public=${s.public} users=${s.volumeUsers.join(',')} tags=${JSON.stringify(s.tags)}`).sort(),
+      images: ec2.images
+        .map(
+          (i) =>
+            `${i.region} ${i.id} ${i.name} ${i.state} public=${i.public} users=${i.launchUsers.join(',')} tags=${JSON.stringify(i.tags)}`,
+        )
+        .sort(),
+      snapshots: ec2.snapshots
+        .map((s) => `${s.region} ${s.id} public=${s.public} users=${s.volumeUsers.join(',')} tags=${JSON.stringify(s.tags)}`)
+        .sort(),
     },
-    gce: gce.images.map((i) => `${i.name} ${i.status} ${i.architecture ?? ''} public=${i.public} deprecated=${JSON.stringify(i.deprecated ?? null)}`).sort(),
+    gce: gce.images
+      .map((i) => `${i.name} ${i.status} ${i.architecture ?? ''} public=${i.public} deprecated=${JSON.stringify(i.deprecated ?? null)}`)
+      .sort(),
     azure: [
       ...azure.blobs.map((b) => `blob ${b.container}/${b.blob} ${b.size} complete=${b.complete}`),
       ...azure.images.map((i) => `image ${i.resourceGroup}/${i.name}`),
@@ -366,7 +447,8 @@ export async function objectVersions(world: WorldDescriptor): Promise<string[]> 
   for (const url of [...urls.destinations, `${urls.source}/`, urls.staging, ...gceStaging]) {
     const {bucket, key} = await openLocation(url, storage)
     for await (const e of bucket.list({prefix: fixPrefix(key)})) {
-      if (e.type === 'object') out.push(`${bucket.urlOf(e.object.key)} ${e.object.generation ?? ''} ${e.object.updated?.toISOString() ?? ''} ${e.object.size}`)
+      if (e.type === 'object')
+        out.push(`${bucket.urlOf(e.object.key)} ${e.object.generation ?? ''} ${e.object.updated?.toISOString() ?? ''} ${e.object.size}`)
     }
   }
   return out.sort()
@@ -382,7 +464,11 @@ export async function removeWorldObjects(world: WorldDescriptor): Promise<void> 
   const e = world.emulators
   if (!e) return
   const storage = storageOf(world)
-  for (const url of [`s3://${e.s3.bucket}/${world.run}/`, `az://${e.azure.account}/${e.azure.container}/${world.run}/`, `gs://${e.gcs.bucket}/${world.run}/`]) {
+  for (const url of [
+    `s3://${e.s3.bucket}/${world.run}/`,
+    `az://${e.azure.account}/${e.azure.container}/${world.run}/`,
+    `gs://${e.gcs.bucket}/${world.run}/`,
+  ]) {
     const {bucket, key} = await openLocation(url, storage)
     const keys: string[] = []
     for await (const entry of bucket.list({prefix: key})) if (entry.type === 'object') keys.push(entry.object.key)

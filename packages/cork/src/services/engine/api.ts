@@ -26,7 +26,10 @@ const ignoreError = (): void => {}
 
 /** Closes a prepared connection once it is open (or forgets it, if it never opened). */
 const discard = (spare: Promise<Socket>): void => {
-  spare.then((socket) => socket.destroy(), () => undefined)
+  spare.then(
+    (socket) => socket.destroy(),
+    () => undefined,
+  )
 }
 
 /** How long a connection opened ahead (prepare) may wait for its call. */
@@ -212,8 +215,11 @@ export class EngineApi {
 
   private failure(error: unknown, what: string): Error {
     if (isUnreachable(error)) return engineUnreachable(this.endpoint, error)
-    if (error instanceof InfraError || (error as Error)?.name === 'AbortError' || (error as {exitCode?: number})?.exitCode !== undefined) return error as Error
-    return new InfraError(`the engine at ${this.endpoint.url} failed on ${what}: ${(error as Error)?.message ?? String(error)}`, {cause: error})
+    if (error instanceof InfraError || (error as Error)?.name === 'AbortError' || (error as {exitCode?: number})?.exitCode !== undefined)
+      return error as Error
+    return new InfraError(`the engine at ${this.endpoint.url} failed on ${what}: ${(error as Error)?.message ?? String(error)}`, {
+      cause: error,
+    })
   }
 }
 
@@ -259,7 +265,8 @@ export function dechunk(data: Buffer): Buffer {
 
 /** The `message` of an engine's JSON error body, or the body itself. */
 export function apiMessage(body: unknown): string {
-  if (typeof body === 'object' && body !== null && typeof (body as {message?: unknown}).message === 'string') return (body as {message: string}).message
+  if (typeof body === 'object' && body !== null && typeof (body as {message?: unknown}).message === 'string')
+    return (body as {message: string}).message
   if (typeof body === 'string') {
     try {
       return apiMessage(JSON.parse(body))

@@ -36,7 +36,9 @@ export function engineError(endpoint: Endpoint, error: unknown, what: string): E
   if (isUnreachable(error)) return engineUnreachable(endpoint, error)
   const e = error as {statusCode?: number; json?: {message?: string} | null; reason?: string; message?: string}
   const detail = e.json?.message ?? e.reason ?? e.message ?? String(error)
-  return new InfraError(`the engine at ${endpoint.url} failed to ${what}: ${e.statusCode ? `${e.statusCode} ` : ''}${detail}`, {cause: error})
+  return new InfraError(`the engine at ${endpoint.url} failed to ${what}: ${e.statusCode ? `${e.statusCode} ` : ''}${detail}`, {
+    cause: error,
+  })
 }
 
 export function statusOf(error: unknown): number | undefined {

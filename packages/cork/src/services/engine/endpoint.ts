@@ -43,7 +43,9 @@ function readTls(options: EndpointOptions): {ca: Buffer; cert: Buffer; key: Buff
   try {
     return {ca: readFileSync(join(dir, 'ca.pem')), cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem'))}
   } catch (error) {
-    throw new UsageError(`cannot read the engine's TLS files in ${dir}: ${(error as Error).message}`, {hint: 'set DOCKER_CERT_PATH to the directory with ca.pem, cert.pem and key.pem'})
+    throw new UsageError(`cannot read the engine's TLS files in ${dir}: ${(error as Error).message}`, {
+      hint: 'set DOCKER_CERT_PATH to the directory with ca.pem, cert.pem and key.pem',
+    })
   }
 }
 
@@ -51,12 +53,24 @@ function readTls(options: EndpointOptions): {ca: Buffer; cert: Buffer; key: Buff
 export function engineUnreachable(endpoint: Endpoint, cause: unknown): InfraError {
   const reason = (cause as NodeJS.ErrnoException)?.code ?? (cause as Error)?.message ?? String(cause)
   return new InfraError(`no container engine answers at ${endpoint.url} (${reason})`, {
-    hint: 'start dockerd or Podman\'s service (podman system service), or point --docker-host or DOCKER_HOST at one',
+    hint: "start dockerd or Podman's service (podman system service), or point --docker-host or DOCKER_HOST at one",
     cause,
   })
 }
 
-const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENOTSOCK', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'ENOTFOUND'])
+const UNREACHABLE = new Set([
+  'ENOENT',
+  'ECONNREFUSED',
+  'EACCES',
+  'EPERM',
+  'ENOTSOCK',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+])
 
 /** Socket-level failures (as opposed to an engine that answered with an error). */
 export function isUnreachable(error: unknown): boolean {

@@ -83,7 +83,8 @@ async function createExec(api: EngineApi, options: ExecOptions): Promise<string>
     }
     r = await api.request<{Id?: string}>('POST', path, config, options.signal)
   }
-  if (r.status === 404) throw new UsageError(`no SDK container ${options.container} at ${api.endpoint.url}`, {hint: 'run cork create first'})
+  if (r.status === 404)
+    throw new UsageError(`no SDK container ${options.container} at ${api.endpoint.url}`, {hint: 'run cork create first'})
   if (r.status !== 201 || !r.body.Id) throw new InfraError(`cannot run a process in ${options.container}: ${apiMessage(r.body)}`)
   return r.body.Id
 }

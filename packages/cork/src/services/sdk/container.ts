@@ -58,7 +58,11 @@ export interface ContainerState {
  */
 const KEEP_ALIVE = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done']
 
-export async function inspectImage(docker: Docker, endpoint: Endpoint, ref: string): Promise<{id: string; labels: Record<string, string>} | undefined> {
+export async function inspectImage(
+  docker: Docker,
+  endpoint: Endpoint,
+  ref: string,
+): Promise<{id: string; labels: Record<string, string>} | undefined> {
   try {
     const info = await docker.getImage(ref).inspect()
     return {id: info.Id, labels: info.Config?.Labels ?? {}}
@@ -97,7 +101,13 @@ export async function importImage(
 export async function inspectContainer(docker: Docker, endpoint: Endpoint, name: string): Promise<ContainerState | undefined> {
   try {
     const info = await docker.getContainer(name).inspect()
-    return {name: info.Name.replace(/^\//, ''), id: info.Id, image: info.Image, running: info.State.Running, labels: info.Config.Labels ?? {}}
+    return {
+      name: info.Name.replace(/^\//, ''),
+      id: info.Id,
+      image: info.Image,
+      running: info.State.Running,
+      labels: info.Config.Labels ?? {},
+    }
   } catch (error) {
     if (statusOf(error) === 404) return undefined
     throw engineError(endpoint, error, `inspect container ${name}`)
@@ -110,7 +120,13 @@ export async function listSdkContainers(docker: Docker, endpoint: Endpoint, root
     const list = await docker.listContainers({all: true, filters: {label: [`${LABEL.managed}=1`]}})
     return list
       .filter((c) => c.Labels?.[LABEL.source] === root)
-      .map((c) => ({name: (c.Names[0] ?? c.Id).replace(/^\//, ''), id: c.Id, image: c.ImageID, running: c.State === 'running', labels: c.Labels ?? {}}))
+      .map((c) => ({
+        name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+        id: c.Id,
+        image: c.ImageID,
+        running: c.State === 'running',
+        labels: c.Labels ?? {},
+      }))
   } catch (error) {
     throw engineError(endpoint, error, 'list containers')
   }
@@ -118,7 +134,10 @@ export async function listSdkContainers(docker: Docker, endpoint: Endpoint, root
 
 /** A digest of what the container was created with (mounts, environment), to notice drift. */
 export function configDigest(spec: Pick<ContainerSpec, 'mounts' | 'env' | 'uid' | 'gid'>): string {
-  return createHash('sha256').update(JSON.stringify([spec.mounts, spec.env, spec.uid, spec.gid])).digest('hex').slice(0, 16)
+  return createHash('sha256')
+    .update(JSON.stringify([spec.mounts, spec.env, spec.uid, spec.gid]))
+    .digest('hex')
+    .slice(0, 16)
 }
 
 export type EnsureOutcome = 'created' | 'reused' | 'replaced'
@@ -171,7 +190,8 @@ export async function ensureContainer(
       abortSignal: options.signal,
     })
   } catch (error) {
-    if (statusOf(error) === 409) throw new UsageError(`container ${spec.name} already exists`, {hint: 'pass --replace to recreate it', cause: error})
+    if (statusOf(error) === 409)
+      throw new UsageError(`container ${spec.name} already exists`, {hint: 'pass --replace to recreate it', cause: error})
     throw engineError(endpoint, error, `create container ${spec.name}`)
   }
   await startContainer(docker, endpoint, spec.name)

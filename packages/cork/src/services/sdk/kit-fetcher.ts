@@ -1,7 +1,16 @@
 import {mkdir} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
-import {BugError, chooseKeyring, download, openLocation, userKeyDirectory, type Logger, type Progress, type StorageOptions} from '@mantle/kit'
+import {
+  BugError,
+  chooseKeyring,
+  download,
+  openLocation,
+  userKeyDirectory,
+  type Logger,
+  type Progress,
+  type StorageOptions,
+} from '@mantle/kit'
 
 import type {FetchRequest, FetchResult, SdkFetcher} from './fetcher.js'
 
@@ -26,7 +35,9 @@ export function kitFetcher(options: KitFetcherOptions): SdkFetcher {
     async fetch(request: FetchRequest): Promise<FetchResult> {
       const verify = request.verify !== false
       // Keys given explicitly are the only ones trusted; otherwise the embedded keys and the user's keyring.
-      const keyring = verify ? await chooseKeyring({keyFiles: request.keys, userDirectory: userKeyDirectory(options.env, options.home)}) : undefined
+      const keyring = verify
+        ? await chooseKeyring({keyFiles: request.keys, userDirectory: userKeyDirectory(options.env, options.home)})
+        : undefined
       const {bucket, key} = await openLocation(request.url, {...options.storage, logger: options.logger, signal: request.signal})
       await mkdir(dirname(request.dest), {recursive: true})
       const result = await download({

@@ -10,13 +10,18 @@ import {containerName, containerWorkdir, imageRef, parseShellVars, resolveLayout
 
 describe('version.txt', () => {
   it('reads Flatcar keys, quoted or not, with comments and export', () => {
-    const text = '# generated\nexport FLATCAR_VERSION="3033.2.0+dev-1"\nFLATCAR_VERSION_ID=3033.2.0\nFLATCAR_BUILD_ID=""\nFLATCAR_SDK_VERSION=\'3033.0.0\'\n'
+    const text =
+      '# generated\nexport FLATCAR_VERSION="3033.2.0+dev-1"\nFLATCAR_VERSION_ID=3033.2.0\nFLATCAR_BUILD_ID=""\nFLATCAR_SDK_VERSION=\'3033.0.0\'\n'
     expect(versionsFromFile(text, 'v.txt')).toEqual({name: 'flatcar', os: '3033.2.0+dev-1', sdk: '3033.0.0', file: 'v.txt'})
     expect(parseShellVars(text).get('FLATCAR_BUILD_ID')).toBe('')
   })
 
   it('reads the CoreOS spelling', () => {
-    expect(versionsFromFile('COREOS_VERSION=1688.5.3\nCOREOS_SDK_VERSION=1688.4.0\n', 'v.txt')).toMatchObject({name: 'coreos', os: '1688.5.3', sdk: '1688.4.0'})
+    expect(versionsFromFile('COREOS_VERSION=1688.5.3\nCOREOS_SDK_VERSION=1688.4.0\n', 'v.txt')).toMatchObject({
+      name: 'coreos',
+      os: '1688.5.3',
+      sdk: '1688.4.0',
+    })
   })
 
   it('names the missing key', () => {
@@ -44,12 +49,18 @@ describe('version.txt', () => {
 
 describe('names', () => {
   it('follow the Flatcar SDK container conventions, with + as -', () => {
-    expect(imageRef('flatcar', 'amd64', '3033.0.0+nightly')).toEqual({repo: 'flatcar-sdk-amd64', tag: '3033.0.0-nightly', ref: 'flatcar-sdk-amd64:3033.0.0-nightly'})
+    expect(imageRef('flatcar', 'amd64', '3033.0.0+nightly')).toEqual({
+      repo: 'flatcar-sdk-amd64',
+      tag: '3033.0.0-nightly',
+      ref: 'flatcar-sdk-amd64:3033.0.0-nightly',
+    })
     expect(containerName('flatcar', 'amd64', '3033.0.0', '3033.2.0+dev')).toBe('flatcar-sdk-amd64-3033.0.0_os-3033.2.0-dev')
   })
 
   it('SDK URLs take a bare host (https) or any storage URL', () => {
-    expect(sdkUrl('mirror.release.flatcar-linux.net', 'sdk', 'amd64', '1.0', 'f.tar.bz2')).toBe('https://mirror.release.flatcar-linux.net/sdk/amd64/1.0/f.tar.bz2')
+    expect(sdkUrl('mirror.release.flatcar-linux.net', 'sdk', 'amd64', '1.0', 'f.tar.bz2')).toBe(
+      'https://mirror.release.flatcar-linux.net/sdk/amd64/1.0/f.tar.bz2',
+    )
     expect(sdkUrl('gs://bucket/', '/sdk/', 'arm64', '1.0', 'f.tar.bz2')).toBe('gs://bucket/sdk/arm64/1.0/f.tar.bz2')
     expect(sdkUrl('/srv/mirror', '', 'amd64', '1.0', 'f.tar.bz2')).toBe('/srv/mirror/amd64/1.0/f.tar.bz2')
   })

@@ -46,7 +46,9 @@ export function versionsFromFile(text: string, file: string): Versions {
     const sdk = vars.get(`${prefix}_SDK_VERSION`)
     if (os === undefined && sdk === undefined) continue
     if (!os || !sdk) {
-      throw new UsageError(`${file} has no ${prefix}_${os ? 'SDK_VERSION' : 'VERSION'}`, {hint: 'pass --sdk-version, or fix the version file'})
+      throw new UsageError(`${file} has no ${prefix}_${os ? 'SDK_VERSION' : 'VERSION'}`, {
+        hint: 'pass --sdk-version, or fix the version file',
+      })
     }
     return {name: prefix.toLowerCase(), os, sdk, file}
   }
@@ -96,14 +98,20 @@ export async function resolveLayout(options: ResolveOptions): Promise<SdkLayout>
   }
   const sdk = options.sdkVersion ?? fromFile?.sdk
   if (!sdk) {
-    throw new UsageError(`no version file in ${root} (${VERSION_FILES.join(' or ')})`, {hint: 'run cork in a checkout, pass --root, or pass --sdk-version'})
+    throw new UsageError(`no version file in ${root} (${VERSION_FILES.join(' or ')})`, {
+      hint: 'run cork in a checkout, pass --root, or pass --sdk-version',
+    })
   }
   // Without a version file the OS version is the SDK's: release SDKs build the OS release of the same number.
   const os = options.osVersion ?? fromFile?.os ?? sdk
   const name = options.name ?? fromFile?.name ?? 'flatcar'
   const versions: Versions = {name, os, sdk, file: fromFile?.file}
-  for (const [what, v] of [['SDK version', sdk], ['OS version', os]] as const) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(v)) throw new UsageError(`invalid ${what} ${JSON.stringify(v)}`, {hint: 'versions look like 3033.2.0 or 3033.2.0+nightly-1'})
+  for (const [what, v] of [
+    ['SDK version', sdk],
+    ['OS version', os],
+  ] as const) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(v))
+      throw new UsageError(`invalid ${what} ${JSON.stringify(v)}`, {hint: 'versions look like 3033.2.0 or 3033.2.0+nightly-1'})
   }
   const board = options.board ?? (readSmallFile(join(root, 'src/scripts/.default_board'))?.trim() || `${hostArch()}-usr`)
   return {root, versions, board, arch: archOfBoard(board)}
@@ -162,7 +170,9 @@ export function sdkContainerName(layout: SdkLayout, chroot?: string): string {
 export function checkChrootName(name: string | undefined): string | undefined {
   if (name === undefined) return undefined
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]+$/.test(name)) {
-    throw new UsageError(`invalid --chroot ${JSON.stringify(name)}`, {hint: 'a container name: two or more of letters, digits, _ . -, starting with a letter or digit'})
+    throw new UsageError(`invalid --chroot ${JSON.stringify(name)}`, {
+      hint: 'a container name: two or more of letters, digits, _ . -, starting with a letter or digit',
+    })
   }
   return name
 }

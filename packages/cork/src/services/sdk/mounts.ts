@@ -65,7 +65,10 @@ export async function sdkMounts(options: MountOptions): Promise<ContainerEnviron
 
   for (const kind of options.cloudCredentials) {
     const [source, target] = credentialPaths(kind, options, home)
-    if (!existsSync(source)) throw new UsageError(`no ${kind} credentials at ${source}`, {hint: `set them up on the host first, or drop --cloud-credentials ${kind}`})
+    if (!existsSync(source))
+      throw new UsageError(`no ${kind} credentials at ${source}`, {
+        hint: `set them up on the host first, or drop --cloud-credentials ${kind}`,
+      })
     mounts.push({source, target, readOnly: true})
   }
   if (options.jsonKey) {
@@ -110,7 +113,10 @@ async function gpgMounts(options: MountOptions, home: string): Promise<BindMount
 
 async function agentSocket(env: NodeJS.ProcessEnv, gnupgHome: string, uid: number): Promise<string | undefined> {
   try {
-    const {stdout} = await promisify(execFile)('gpgconf', ['--list-dirs', 'agent-socket'], {env: {...env, GNUPGHOME: gnupgHome}, timeout: 5000})
+    const {stdout} = await promisify(execFile)('gpgconf', ['--list-dirs', 'agent-socket'], {
+      env: {...env, GNUPGHOME: gnupgHome},
+      timeout: 5000,
+    })
     const path = stdout.trim()
     if (path) return path
   } catch {

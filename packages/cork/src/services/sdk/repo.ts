@@ -41,7 +41,10 @@ export function repoSteps(options: RepoOptions): RepoStep[] {
   if (manifest) {
     steps.push({step: 'repo init', command: ['repo', 'init', '-u', manifest.url, '-b', manifest.branch, '-m', manifest.name]})
     if (options.verifySignature) {
-      steps.push({step: 'the manifest signature check', command: ['git', '-C', '.repo/manifests', 'verify-tag', manifestTag(manifest.branch)]})
+      steps.push({
+        step: 'the manifest signature check',
+        command: ['git', '-C', '.repo/manifests', 'verify-tag', manifestTag(manifest.branch)],
+      })
     }
   }
   steps.push({step: 'repo sync', command: options.forceSync ? ['repo', 'sync', '--force-sync'] : ['repo', 'sync']})
@@ -62,15 +65,24 @@ export async function syncCheckout(
   const steps = repoSteps(options)
   for (const {step, command} of steps) {
     options.logger.notice(`${step} in ${container}: ${command.join(' ')}`)
-    const {code, lastLine} = await runStep(endpoint, container, command, {user: options.user, logger: options.logger, signal: options.signal})
+    const {code, lastLine} = await runStep(endpoint, container, command, {
+      user: options.user,
+      logger: options.logger,
+      signal: options.signal,
+    })
     if (code === 0) continue
     const detail = lastLine ? `: ${lastLine}` : ''
     if (command[0] === 'git') {
-      throw new CheckFailedError(`the manifest tag ${command.at(-1)} in .repo/manifests does not verify (git verify-tag exited ${code})${detail}`, {
-        hint: 'check --manifest-branch names a signed tag whose key is in your GPG keyring',
-      })
+      throw new CheckFailedError(
+        `the manifest tag ${command.at(-1)} in .repo/manifests does not verify (git verify-tag exited ${code})${detail}`,
+        {
+          hint: 'check --manifest-branch names a signed tag whose key is in your GPG keyring',
+        },
+      )
     }
-    throw new InfraError(`${step} failed in ${container} (exit ${code})${detail}`, {hint: 'run it with cork enter to see all of its output'})
+    throw new InfraError(`${step} failed in ${container} (exit ${code})${detail}`, {
+      hint: 'run it with cork enter to see all of its output',
+    })
   }
   return steps
 }
@@ -86,7 +98,16 @@ export async function runStep(
   const stderr = new LineLog(options.logger)
   const api = new EngineApi(endpoint)
   try {
-    const code = await execInContainer(api, {container, cmd: command, user: options.user, workdir: SOURCE_MOUNT, tty: false, stdout, stderr, signal: options.signal})
+    const code = await execInContainer(api, {
+      container,
+      cmd: command,
+      user: options.user,
+      workdir: SOURCE_MOUNT,
+      tty: false,
+      stdout,
+      stderr,
+      signal: options.signal,
+    })
     stdout.flush()
     stderr.flush()
     return {code, lastLine: stderr.last}

@@ -14,7 +14,10 @@ export default class KeysImport extends BaseCommand<typeof KeysImport> {
   static override strict = false
   static override args = {file: Args.string({description: 'Armored or binary key file (several may be given)', required: true})}
   static override flags = {
-    fingerprint: Flags.string({summary: 'Import only if every key has this fingerprint (repeatable): the one the publisher announced.', multiple: true}),
+    fingerprint: Flags.string({
+      summary: 'Import only if every key has this fingerprint (repeatable): the one the publisher announced.',
+      multiple: true,
+    }),
   }
 
   async run(): Promise<{imported: ImportedKey[]}> {

@@ -4,7 +4,10 @@ import {removeKeysOptions} from '../../options.js'
 
 export default class KeysRemove extends BaseCommand<typeof KeysRemove> {
   static override summary = 'Remove keys from your keyring, by fingerprint or 16-digit key ID.'
-  static override examples = ['<%= config.bin %> keys remove F88CFEDEFF29A5B4D9523864E25D9AED0593B34A', '<%= config.bin %> keys remove E25D9AED0593B34A --json']
+  static override examples = [
+    '<%= config.bin %> keys remove F88CFEDEFF29A5B4D9523864E25D9AED0593B34A',
+    '<%= config.bin %> keys remove E25D9AED0593B34A --json',
+  ]
   static override enableJsonFlag = true
   static override strict = false
   static override args = {id: Args.string({description: 'Fingerprint or key ID (several may be given)', required: true})}

@@ -82,7 +82,15 @@ export const BACKENDS: readonly BackendFixture[] = [
       const dir = await tempRoot()
       const bucket = await openBucket(dir)
       const prefix = dir.slice(1) + '/'
-      return {writer: bucket, writerPrefix: prefix, reader: bucket, readerPrefix: prefix, url: dir + '/', options: {}, cleanup: () => rm(dir, {recursive: true, force: true})}
+      return {
+        writer: bucket,
+        writerPrefix: prefix,
+        reader: bucket,
+        readerPrefix: prefix,
+        url: dir + '/',
+        options: {},
+        cleanup: () => rm(dir, {recursive: true, force: true}),
+      }
     },
   },
   {

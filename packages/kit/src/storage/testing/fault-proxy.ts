@@ -24,7 +24,10 @@ export interface FaultProxy {
  * connection, `plan(n)` (n from 0) says whether and when to reset it (RST)
  * or to stall it (stop forwarding, keep it open) mid-transfer.
  */
-export async function startFaultProxy(target: {host: string; port: number}, plan: (connection: number) => Fault | undefined): Promise<FaultProxy> {
+export async function startFaultProxy(
+  target: {host: string; port: number},
+  plan: (connection: number) => Fault | undefined,
+): Promise<FaultProxy> {
   const sockets = new Set<Socket>()
   const state = {connections: 0, injected: 0}
   const server: Server = createServer((client) => {

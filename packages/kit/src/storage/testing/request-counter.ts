@@ -28,10 +28,13 @@ export async function startRequestCounter(target: {host: string; port: number}):
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
     requests.push({method: req.method ?? 'GET', path: decodeURIComponent(url.pathname), query: [...url.searchParams.keys()].sort()})
-    const upstream = request({host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers, agent}, (answer: IncomingMessage) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers)
-      answer.pipe(res)
-    })
+    const upstream = request(
+      {host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers, agent},
+      (answer: IncomingMessage) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      },
+    )
     upstream.on('error', () => res.destroy())
     req.pipe(upstream)
   })

@@ -13,7 +13,9 @@ export default class KubeStatus extends BaseCommand<typeof KubeStatus> {
     const {logger, signal, env, cwd, home, redactor} = this.context
     const spec = await kubeSpecFrom(this.flags, {env, cwd, home, logger, redactor, nodeBinary: process.execPath})
     const status = await kubeStatus({spec, outputDir: this.flags['output-dir'], logger, signal})
-    this.log(`${status.deployer} run ${status.runId}: ${status.up ? 'up' : 'down'}${status.kubeconfig ? ` (KUBECONFIG=${status.kubeconfig})` : ''}`)
+    this.log(
+      `${status.deployer} run ${status.runId}: ${status.up ? 'up' : 'down'}${status.kubeconfig ? ` (KUBECONFIG=${status.kubeconfig})` : ''}`,
+    )
     if (!status.up && !this.jsonEnabled()) throw new CheckFailedError(`the ${status.deployer} cluster of run ${status.runId} is not up`)
     return status
   }

@@ -7,7 +7,10 @@ export default class KubeUp extends BaseCommand<typeof KubeUp> {
   static override summary = 'Bring a cluster up and write its kubeconfig to the output directory.'
   static override description = `Without --interactive the cluster stays up after kola exits; \`kola kube down\` with the same --output-dir removes it.
 With --interactive kola keeps it until SIGINT or SIGTERM, then takes it down.`
-  static override examples = ['<%= config.bin %> kube up --interactive', '<%= config.bin %> kube up --output-dir _dev && KUBECONFIG=_dev/kubeconfig kubectl get nodes']
+  static override examples = [
+    '<%= config.bin %> kube up --interactive',
+    '<%= config.bin %> kube up --output-dir _dev && KUBECONFIG=_dev/kubeconfig kubectl get nodes',
+  ]
   static override enableJsonFlag = true
   static override flags = {
     ...kubeFlags,

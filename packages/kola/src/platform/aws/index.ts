@@ -47,20 +47,38 @@ async function createAwsFlight(options: AwsPlatformOptions, common: CommonFlight
     created.keyName = await aws.importRunKey(ec2, common.runId, common.runId, identity.publicKey)
     const group = await aws.runSecurityGroup(ec2, options.securityGroup, common.runId)
     if (group.created) created.groupId = group.groupId
-    common.logger.info(`aws: run ${common.runId} in ${ec2.region}: key pair ${created.keyName}, security group ${group.groupId}${group.created ? ' (made for the run)' : ''}`)
+    common.logger.info(
+      `aws: run ${common.runId} in ${ec2.region}: key pair ${created.keyName}, security group ${group.groupId}${group.created ? ' (made for the run)' : ''}`,
+    )
     const withKey = new Ec2Provisioner(ec2, options, {...context, keyName: created.keyName, groupId: group.groupId, runId: common.runId})
     const withoutKey = withKey.withoutKey()
-    return new RemoteFlight('aws', identity, (o) => (o.flags?.includes('NoSSHKeyInMetadata') ? withoutKey : withKey), common, () => deleteRunResources(ec2, created, common))
+    return new RemoteFlight(
+      'aws',
+      identity,
+      (o) => (o.flags?.includes('NoSSHKeyInMetadata') ? withoutKey : withKey),
+      common,
+      () => deleteRunResources(ec2, created, common),
+    )
   } catch (error) {
     await deleteRunResources(ec2, created, common)
     throw error
   }
 }
 
-async function deleteRunResources(ec2: aws.Ec2Api, created: {keyName?: string | undefined; groupId?: string | undefined}, common: CommonFlightOptions): Promise<void> {
+async function deleteRunResources(
+  ec2: aws.Ec2Api,
+  created: {keyName?: string | undefined; groupId?: string | undefined},
+  common: CommonFlightOptions,
+): Promise<void> {
   const context = {logger: common.logger}
-  if (created.keyName) await ec2.deleteKeyPair({KeyName: created.keyName}).catch((e: unknown) => common.logger.warn(`aws: cannot delete key pair ${created.keyName}: ${String(e)}; ore aws gc will`))
-  if (created.groupId) await aws.deleteSecurityGroup(ec2, created.groupId, context).catch((e: unknown) => common.logger.warn(`aws: cannot delete security group ${created.groupId}: ${String(e)}; ore aws gc will`))
+  if (created.keyName)
+    await ec2
+      .deleteKeyPair({KeyName: created.keyName})
+      .catch((e: unknown) => common.logger.warn(`aws: cannot delete key pair ${created.keyName}: ${String(e)}; ore aws gc will`))
+  if (created.groupId)
+    await aws
+      .deleteSecurityGroup(ec2, created.groupId, context)
+      .catch((e: unknown) => common.logger.warn(`aws: cannot delete security group ${created.groupId}: ${String(e)}; ore aws gc will`))
   created.keyName = undefined
   created.groupId = undefined
 }

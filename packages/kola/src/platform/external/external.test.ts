@@ -31,45 +31,82 @@ describe('the external platform', () => {
     expect(r.stderr).toContain('kola: error: the external platform needs a provisioning command (pass --external-provisioning-cmds)\n')
   })
 
-  it.skipIf(!image.available)('Given a lab of local QEMU machines behind provisioning scripts, when kola runs the built-in suite on it, then every test passes and every machine is deprovisioned', {timeout: 45 * 60_000}, async () => {
-    const dir = tempDir()
-    const state = join(dir, 'lab')
-    await mkdir(state)
-    const out = join(dir, '_external_temp')
-    const env = kolaEnv(dir, {EXTERNAL_STATE: state, EXTERNAL_MCAST: `239.77.${process.pid % 250}.1:${20_000 + (process.pid % 30_000)}`, NODE: process.execPath})
+  it.skipIf(!image.available)(
+    'Given a lab of local QEMU machines behind provisioning scripts, when kola runs the built-in suite on it, then every test passes and every machine is deprovisioned',
+    {timeout: 45 * 60_000},
+    async () => {
+      const dir = tempDir()
+      const state = join(dir, 'lab')
+      await mkdir(state)
+      const out = join(dir, '_external_temp')
+      const env = kolaEnv(dir, {
+        EXTERNAL_STATE: state,
+        EXTERNAL_MCAST: `239.77.${process.pid % 250}.1:${20_000 + (process.pid % 30_000)}`,
+        NODE: process.execPath,
+      })
 
-    // When kola runs coreos.* on the external platform with the lab's three scripts
-    const r = await runCli(
-      'kola',
-      [
-        // Generous: under TCG on a loaded 2-core machine a boot has taken over 5 minutes.
-        'run', '-p', 'external', '--parallel', '2', '--ssh-timeout', '900', '--timeout', '1800', '--output-dir', out,
-        '--external-provisioning-cmds', join(LAB, 'provision.sh'),
-        '--external-serial-console-cmd', join(LAB, 'console.sh'),
-        '--external-deprovisioning-cmds', join(LAB, 'deprovision.sh'),
-        'coreos.*',
-      ],
-      {env},
-    )
+      // When kola runs coreos.* on the external platform with the lab's three scripts
+      const r = await runCli(
+        'kola',
+        [
+          // Generous: under TCG on a loaded 2-core machine a boot has taken over 5 minutes.
+          'run',
+          '-p',
+          'external',
+          '--parallel',
+          '2',
+          '--ssh-timeout',
+          '900',
+          '--timeout',
+          '1800',
+          '--output-dir',
+          out,
+          '--external-provisioning-cmds',
+          join(LAB, 'provision.sh'),
+          '--external-serial-console-cmd',
+          join(LAB, 'console.sh'),
+          '--external-deprovisioning-cmds',
+          join(LAB, 'deprovision.sh'),
+          'coreos.*',
+        ],
+        {env},
+      )
 
-    // Then the suite passed on the lab's machines, reached at the addresses the script printed
-    expect(r.stderr).not.toMatch(/internal error/)
-    expect(r.code).toBe(0)
-    const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {platform: string; tests: Array<{name: string; result: string}>}
-    expect(report.platform).toBe('external')
-    expect(Object.fromEntries(report.tests.filter((t) => !t.name.includes('/')).map((t) => [t.name, t.result]))).toEqual({'coreos.basic': 'PASS', 'coreos.ignition': 'PASS', 'coreos.network.private': 'PASS'})
-    // And each machine's console came from the console command, its journal over SSH
-    const machines = readdirSync(out, {withFileTypes: true})
-      .filter((d) => d.isDirectory() && d.name.startsWith('coreos.'))
-      .flatMap((t) => readdirSync(join(out, t.name)).filter((m) => /^[0-9a-f-]{36}$/.test(m)).map((m) => join(out, t.name, m)))
-    expect(machines).toHaveLength(4)
-    for (const m of machines) {
-      expect(readFileSync(join(m, 'instance.txt'), 'utf8')).toMatch(/^127\.77\.0\.\d+ 127\.77\.0\.\d+:22\n$/)
-      expect(readFileSync(join(m, 'console.txt'), 'utf8')).toContain('Ignition finished successfully')
-      expect(readFileSync(join(m, 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
-    }
-    // And the deprovisioning script ran for all four, leaving no QEMU of the lab
-    expect(readFileSync(join(state, 'deprovisioned'), 'utf8').trim().split('\n').sort()).toEqual(['127.77.0.10', '127.77.0.11', '127.77.0.12', '127.77.0.13'])
-    expect(qemuProcesses(state)).toEqual([])
-  })
+      // Then the suite passed on the lab's machines, reached at the addresses the script printed
+      expect(r.stderr).not.toMatch(/internal error/)
+      expect(r.code).toBe(0)
+      const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {
+        platform: string
+        tests: Array<{name: string; result: string}>
+      }
+      expect(report.platform).toBe('external')
+      expect(Object.fromEntries(report.tests.filter((t) => !t.name.includes('/')).map((t) => [t.name, t.result]))).toEqual({
+        'coreos.basic': 'PASS',
+        'coreos.ignition': 'PASS',
+        'coreos.network.private': 'PASS',
+      })
+      // And each machine's console came from the console command, its journal over SSH
+      const machines = readdirSync(out, {withFileTypes: true})
+        .filter((d) => d.isDirectory() && d.name.startsWith('coreos.'))
+        .flatMap((t) =>
+          readdirSync(join(out, t.name))
+            .filter((m) => /^[0-9a-f-]{36}$/.test(m))
+            .map((m) => join(out, t.name, m)),
+        )
+      expect(machines).toHaveLength(4)
+      for (const m of machines) {
+        expect(readFileSync(join(m, 'instance.txt'), 'utf8')).toMatch(/^127\.77\.0\.\d+ 127\.77\.0\.\d+:22\n$/)
+        expect(readFileSync(join(m, 'console.txt'), 'utf8')).toContain('Ignition finished successfully')
+        expect(readFileSync(join(m, 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
+      }
+      // And the deprovisioning script ran for all four, leaving no QEMU of the lab
+      expect(readFileSync(join(state, 'deprovisioned'), 'utf8').trim().split('\n').sort()).toEqual([
+        '127.77.0.10',
+        '127.77.0.11',
+        '127.77.0.12',
+        '127.77.0.13',
+      ])
+      expect(qemuProcesses(state)).toEqual([])
+    },
+  )
 })

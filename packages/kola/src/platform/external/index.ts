@@ -37,7 +37,8 @@ export const externalPlatform: PlatformDefinition<ExternalOptions> = {
   name: 'external',
   summary: "machines the user's own commands provision (bare metal, PXE/IPMI labs, Terraform)",
   createFlight: async (options, common) => {
-    if (!options.provisionCommand) throw new UsageError('the external platform needs a provisioning command', {hint: 'pass --external-provisioning-cmds'})
+    if (!options.provisionCommand)
+      throw new UsageError('the external platform needs a provisioning command', {hint: 'pass --external-provisioning-cmds'})
     const provisioner = new CommandProvisioner(options, common.logger)
     return new RemoteFlight('external', await generateIdentity(common.distro.user), () => provisioner, common)
   },
@@ -60,7 +61,13 @@ class CommandProvisioner implements Provisioner {
       KOLA_MACHINE_DIR: request.dir,
     }
     const out = await runCommand('provisioning', this.options.provisionCommand, env, request.signal)
-    const address = parseAddress(out.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? '')
+    const address = parseAddress(
+      out
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .pop() ?? '',
+    )
     const machineEnv = {...this.options.env, IPADDR: address.ip, KOLA_MACHINE_ID: request.id, KOLA_MACHINE_DIR: request.dir}
     const deprovision = async (): Promise<void> => {
       if (this.options.deprovisionCommand) await runCommand('deprovisioning', this.options.deprovisionCommand, machineEnv)
@@ -103,7 +110,9 @@ export function parseAddress(line: string): {ip: string; port: number; privateIp
   if (v6) [ip, port] = [v6[1] as string, Number(v6[2])]
   else if (v4) [ip, port] = [v4[1] as string, Number(v4[2])]
   if (!isIP(ip) || !(port > 0 && port < 65536) || (privateIp !== undefined && !isIP(privateIp))) {
-    throw new InfraError(`the provisioning command printed ${JSON.stringify(line)}, not an address`, {hint: 'its last line must be IP, IP:PORT or [IPv6]:PORT, optionally followed by a private IP'})
+    throw new InfraError(`the provisioning command printed ${JSON.stringify(line)}, not an address`, {
+      hint: 'its last line must be IP, IP:PORT or [IPv6]:PORT, optionally followed by a private IP',
+    })
   }
   return {ip, port, privateIp}
 }

@@ -30,11 +30,13 @@ function values(args: string[], flag: string): string[] {
 }
 
 describe('QEMU arguments per distro and firmware', () => {
-  it('Given the flatcar distro, when a machine starts, then its Ignition config goes under Flatcar\'s fw_cfg name', () => {
+  it("Given the flatcar distro, when a machine starts, then its Ignition config goes under Flatcar's fw_cfg name", () => {
     // flatcar/mantle platform/machine/qemu: Flatcar's Ignition reads opt/org.flatcar-linux/config
     const args = qemuArgs(spec({fwCfgName: distroByName('flatcar').fwCfgName}), paths)
     expect(values(args, '-fw_cfg')).toEqual(['name=opt/org.flatcar-linux/config,file=/o/ignition.json'])
-    expect(values(qemuArgs(spec({fwCfgName: distroByName('fcos').fwCfgName}), paths), '-fw_cfg')).toEqual(['name=opt/com.coreos/config,file=/o/ignition.json'])
+    expect(values(qemuArgs(spec({fwCfgName: distroByName('fcos').fwCfgName}), paths), '-fw_cfg')).toEqual([
+      'name=opt/com.coreos/config,file=/o/ignition.json',
+    ])
   })
 
   it('Given --qemu-firmware uefi and a whole disk, when a machine starts, then OVMF code is read-only flash, its variables a per-machine copy, and no kernel is passed', async () => {
@@ -70,12 +72,16 @@ describe('QEMU arguments per distro and firmware', () => {
     expect(() => distroByName('rhel')).toThrow(/unknown distribution "rhel"/)
   })
 
-  it('Given each distro, when a test gives no config or a spec 2 one, then the distro\'s version is written and spec 2 is accepted by Flatcar only', () => {
+  it("Given each distro, when a test gives no config or a spec 2 one, then the distro's version is written and spec 2 is accepted by Flatcar only", () => {
     expect(toIgnition(undefined, distroByName('fcos')).ignition.version).toBe('3.4.0')
     expect(toIgnition(undefined, distroByName('flatcar')).ignition.version).toBe('3.3.0')
     const v2 = toIgnition('{"ignition":{"version":"2.3.0"}}', distroByName('flatcar'))
     // Spec 2.x files name their file system and have no overwrite (Ignition's config/v2_3/types).
-    expect(addFile(v2, '/etc/x', 'y').storage?.files).toEqual([{filesystem: 'root', path: '/etc/x', mode: 0o644, contents: {source: 'data:,y'}}])
-    expect(() => toIgnition('{"ignition":{"version":"2.3.0"}}', distroByName('fcos'))).toThrow(/unsupported Ignition config version "2.3.0" for fcos/)
+    expect(addFile(v2, '/etc/x', 'y').storage?.files).toEqual([
+      {filesystem: 'root', path: '/etc/x', mode: 0o644, contents: {source: 'data:,y'}},
+    ])
+    expect(() => toIgnition('{"ignition":{"version":"2.3.0"}}', distroByName('fcos'))).toThrow(
+      /unsupported Ignition config version "2.3.0" for fcos/,
+    )
   })
 })

@@ -50,7 +50,8 @@ export class QemuCluster extends BaseCluster<QemuMachine> {
     const id = randomUUID()
     const privateNic = {group: this.group, mac: randomMac(), ip: `${PRIVATE_PREFIX}${PRIVATE_FIRST + index}`}
     let config = toIgnition(options.userData, this.context.distro)
-    if (!this.options.flags?.includes('NoSSHKeyInUserData')) config = addSshKey(config, this.context.identity.user, this.context.identity.publicKey)
+    if (!this.options.flags?.includes('NoSSHKeyInUserData'))
+      config = addSshKey(config, this.context.identity.user, this.context.identity.publicKey)
     config = addFile(config, '/etc/systemd/network/10-kola-private.network', privateNetwork(privateNic.mac, privateNic.ip))
     const start = QemuMachine.start({
       id,
@@ -77,7 +78,6 @@ export class QemuCluster extends BaseCluster<QemuMachine> {
     return this.track(start)
   }
 
-
   /** Leaves every machine running past kola's exit; see QemuMachine.detach. */
   async detach(): Promise<Array<{id: string; pid: number | undefined}>> {
     this.destroying ??= Promise.resolve()
@@ -91,5 +91,15 @@ function randomMac(): string {
 }
 
 function privateNetwork(mac: string, ip: string): string {
-  return ['# kola: the cluster\'s private network', '[Match]', `MACAddress=${mac}`, '', '[Network]', `Address=${ip}/24`, 'LinkLocalAddressing=no', 'IPv6AcceptRA=no', ''].join('\n')
+  return [
+    "# kola: the cluster's private network",
+    '[Match]',
+    `MACAddress=${mac}`,
+    '',
+    '[Network]',
+    `Address=${ip}/24`,
+    'LinkLocalAddressing=no',
+    'IPv6AcceptRA=no',
+    '',
+  ].join('\n')
 }

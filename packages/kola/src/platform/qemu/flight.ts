@@ -81,7 +81,15 @@ export class QemuFlight implements Flight {
 
   async newCluster(options: ClusterOptions): Promise<Cluster> {
     const cluster = new QemuCluster(
-      {image: this.image, qemu: this.qemu, identity: this.identity, sshTimeoutMs: this.common.sshTimeoutMs, runDir: this.runDir, logger: this.common.logger, distro: this.common.distro},
+      {
+        image: this.image,
+        qemu: this.qemu,
+        identity: this.identity,
+        sshTimeoutMs: this.common.sshTimeoutMs,
+        runDir: this.runDir,
+        logger: this.common.logger,
+        distro: this.common.distro,
+      },
       options,
     )
     this.clusters.add(cluster)
@@ -129,7 +137,9 @@ export async function resolveFirmware(choice: string | undefined): Promise<Firmw
 
 async function describeImage(options: QemuOptions): Promise<QemuImage> {
   if (!options.image) {
-    throw new UsageError('no image to boot', {hint: 'pass --qemu-image, or run scripts/services/test-image.sh start and source .services/test-image.env'})
+    throw new UsageError('no image to boot', {
+      hint: 'pass --qemu-image, or run scripts/services/test-image.sh start and source .services/test-image.env',
+    })
   }
   const path = resolve(options.image)
   await readable(path, 'image', '--qemu-image')
@@ -155,7 +165,9 @@ async function readable(path: string, what: string, flag: string): Promise<void>
   try {
     await access(path, constants.R_OK)
   } catch {
-    throw new UsageError(`no ${what} at ${path}`, {hint: `pass ${flag}; scripts/services/test-image.sh start builds the test image and writes its paths to .services/test-image.env`})
+    throw new UsageError(`no ${what} at ${path}`, {
+      hint: `pass ${flag}; scripts/services/test-image.sh start builds the test image and writes its paths to .services/test-image.env`,
+    })
   }
 }
 

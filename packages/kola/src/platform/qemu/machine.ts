@@ -92,12 +92,24 @@ export interface MachineHardware {
 }
 
 /** QEMU's command line for a machine: pure, so tests can read it. */
-export function qemuArgs(spec: QemuMachineSpec, paths: {overlay: string; qmp: string; console: string; config: string; vars?: string; extraDisks?: readonly string[]}): string[] {
+export function qemuArgs(
+  spec: QemuMachineSpec,
+  paths: {overlay: string; qmp: string; console: string; config: string; vars?: string; extraDisks?: readonly string[]},
+): string[] {
   const {qemu, image} = spec
   const hw = spec.hardware ?? {}
   const args = ['-name', `kola-${spec.id}`, '-accel', qemu.accel]
   if (qemu.accel === 'kvm') args.push('-cpu', 'host')
-  args.push('-m', String(Math.max(qemu.memoryMiB, hw.memoryMiB ?? 0)), '-smp', String(qemu.cpus), '-display', 'none', '-nodefaults', '-no-user-config')
+  args.push(
+    '-m',
+    String(Math.max(qemu.memoryMiB, hw.memoryMiB ?? 0)),
+    '-smp',
+    String(qemu.cpus),
+    '-display',
+    'none',
+    '-nodefaults',
+    '-no-user-config',
+  )
   const fw = qemu.firmware
   if (fw?.bios) args.push('-bios', fw.code)
   else if (fw) {
@@ -112,28 +124,48 @@ export function qemuArgs(spec: QemuMachineSpec, paths: {overlay: string; qmp: st
     args.push('-append', [image.append ?? 'root=/dev/vda console=ttyS0', hw.appendKernelArgs].filter(Boolean).join(' '))
   }
   args.push(
-    '-drive', `if=none,id=disk0,file=${paths.overlay},format=qcow2,cache=unsafe,discard=unmap`,
-    '-device', 'virtio-blk-pci,drive=disk0,bootindex=1',
-    '-netdev', 'user,id=eth0,restrict=yes,hostfwd=tcp:127.0.0.1:0-:22',
-    '-device', `virtio-net-pci,netdev=eth0,mac=${spec.userMac}`,
+    '-drive',
+    `if=none,id=disk0,file=${paths.overlay},format=qcow2,cache=unsafe,discard=unmap`,
+    '-device',
+    'virtio-blk-pci,drive=disk0,bootindex=1',
+    '-netdev',
+    'user,id=eth0,restrict=yes,hostfwd=tcp:127.0.0.1:0-:22',
+    '-device',
+    `virtio-net-pci,netdev=eth0,mac=${spec.userMac}`,
   )
   if (spec.privateNic) {
-    args.push('-netdev', `socket,id=priv0,mcast=${spec.privateNic.group},localaddr=127.0.0.1`, '-device', `virtio-net-pci,netdev=priv0,mac=${spec.privateNic.mac}`)
+    args.push(
+      '-netdev',
+      `socket,id=priv0,mcast=${spec.privateNic.group},localaddr=127.0.0.1`,
+      '-device',
+      `virtio-net-pci,netdev=priv0,mac=${spec.privateNic.mac}`,
+    )
   }
   for (const [i, disk] of (paths.extraDisks ?? []).entries()) {
-    args.push('-drive', `if=none,id=extra${i},file=${disk},format=qcow2,cache=unsafe,discard=unmap`, '-device', `virtio-blk-pci,drive=extra${i},serial=kola-extra-${i}`)
+    args.push(
+      '-drive',
+      `if=none,id=extra${i},file=${disk},format=qcow2,cache=unsafe,discard=unmap`,
+      '-device',
+      `virtio-blk-pci,drive=extra${i},serial=kola-extra-${i}`,
+    )
   }
   for (let i = 0; i < (hw.additionalNics ?? 0); i++) {
     // Isolated like the first: each extra NIC gets a user network of its own with nothing forwarded.
     args.push('-netdev', `user,id=nic${i},restrict=yes,net=10.${100 + i}.0.0/24`, '-device', `virtio-net-pci,netdev=nic${i}`)
   }
   args.push(
-    '-chardev', `file,id=log,path=${paths.console}`,
-    '-serial', 'chardev:log',
-    '-fw_cfg', `name=${qemu.fwCfgName},file=${paths.config}`,
-    '-object', 'rng-random,filename=/dev/urandom,id=rng0',
-    '-device', 'virtio-rng-pci,rng=rng0',
-    '-qmp', `unix:${paths.qmp},server=on,wait=off`,
+    '-chardev',
+    `file,id=log,path=${paths.console}`,
+    '-serial',
+    'chardev:log',
+    '-fw_cfg',
+    `name=${qemu.fwCfgName},file=${paths.config}`,
+    '-object',
+    'rng-random,filename=/dev/urandom,id=rng0',
+    '-device',
+    'virtio-rng-pci,rng=rng0',
+    '-qmp',
+    `unix:${paths.qmp},server=on,wait=off`,
   )
   args.push(...(qemu.extraArgs ?? []))
   return args
@@ -154,7 +186,16 @@ export class QemuMachine implements Machine {
   private connection: SshConnection | undefined
   private readonly journal: JournalRecorder
   private destroying: Promise<void> | undefined
-  private readonly paths: {overlay: string; qmp: string; console: string; config: string; qemuLog: string; journal: string; vars?: string; extraDisks: string[]}
+  private readonly paths: {
+    overlay: string
+    qmp: string
+    console: string
+    config: string
+    qemuLog: string
+    journal: string
+    vars?: string
+    extraDisks: string[]
+  }
 
   private constructor(private readonly spec: QemuMachineSpec) {
     this.paths = {
@@ -206,12 +247,24 @@ export class QemuMachine implements Machine {
     if (spec.signal?.aborted) throw spec.signal.reason
     await mkdir(spec.dir, {recursive: true})
     await writeFile(paths.config, JSON.stringify(spec.config, null, 2) + '\n')
-    if (spec.hardware?.appendKernelArgs && !spec.image.kernel) throw new InfraError(`machine ${spec.id}: kernel arguments can be appended only with direct kernel boot (--qemu-kernel)`)
+    if (spec.hardware?.appendKernelArgs && !spec.image.kernel)
+      throw new InfraError(`machine ${spec.id}: kernel arguments can be appended only with direct kernel boot (--qemu-kernel)`)
     const size = spec.hardware?.diskGiB ? [`${spec.hardware.diskGiB}G`] : []
     for (const [i, mib] of (spec.hardware?.additionalDisksMiB ?? []).entries()) {
       await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', paths.extraDisks[i] as string, `${mib}M`])
     }
-    await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', spec.image.path, '-F', spec.image.format, paths.overlay, ...size]).catch((error: Error & {stderr?: string}) => {
+    await execFileAsync('qemu-img', [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-b',
+      spec.image.path,
+      '-F',
+      spec.image.format,
+      paths.overlay,
+      ...size,
+    ]).catch((error: Error & {stderr?: string}) => {
       throw new InfraError(`machine ${spec.id}: cannot create its disk overlay: ${(error.stderr || error.message).trim()}`)
     })
     if (paths.vars && spec.qemu.firmware?.vars) await copyFile(spec.qemu.firmware.vars, paths.vars)
@@ -221,20 +274,31 @@ export class QemuMachine implements Machine {
     this.sshPort = await this.forwardedPort(deadline)
     spec.logger.debug(`machine ${spec.id}: QEMU pid ${this.child?.pid}, ssh on 127.0.0.1:${this.sshPort}`)
     try {
-      this.connection = await SshConnection.connect({host: this.ip, port: this.sshPort, identity: spec.identity, deadline, signal: spec.signal, logger: spec.logger, gone})
+      this.connection = await SshConnection.connect({
+        host: this.ip,
+        port: this.sshPort,
+        identity: spec.identity,
+        deadline,
+        signal: spec.signal,
+        logger: spec.logger,
+        gone,
+      })
     } catch (error) {
       throw await this.explainBootFailure(error)
     }
     spec.logger.info(`machine ${spec.id}: SSH answered after ${((Date.now() - started) / 1000).toFixed(1)}s`)
     await this.journal.start(() => this.conn())
-    if (!spec.skipStartupCheck) await checkStartup(this.connection, spec.id, {signal: spec.signal, distro: spec.distro, logger: spec.logger})
+    if (!spec.skipStartupCheck)
+      await checkStartup(this.connection, spec.id, {signal: spec.signal, distro: spec.distro, logger: spec.logger})
   }
 
   private spawn(): void {
     const {spec, paths} = this
     const args = qemuArgs(spec, paths)
     const log = openSync(paths.qemuLog, 'a')
-    const [command, argv] = spec.qemu.setpriv ? [spec.qemu.setpriv, ['--pdeathsig', 'KILL', '--', spec.qemu.binary, ...args]] : [spec.qemu.binary, args]
+    const [command, argv] = spec.qemu.setpriv
+      ? [spec.qemu.setpriv, ['--pdeathsig', 'KILL', '--', spec.qemu.binary, ...args]]
+      : [spec.qemu.binary, args]
     // A process group of its own: the terminal's Ctrl-C reaches kola, which then
     // tears machines down in order (journal first) instead of QEMU dying mid-write.
     const child = spawn(command, argv, {stdio: ['ignore', log, log], detached: true})
@@ -272,7 +336,11 @@ export class QemuMachine implements Machine {
     if (!(error instanceof InfraError)) return error
     const console = await readFile(this.paths.console, 'utf8').catch(() => '')
     const qemuLog = await readFile(this.paths.qemuLog, 'utf8').catch(() => '')
-    const clue = /Ignition failed[^\n]*/.exec(console)?.[0] ?? /Kernel panic[^\n]*/.exec(console)?.[0] ?? /emergency (mode|shell)[^\n]*/i.exec(console)?.[0] ?? qemuLog.trim().split('\n').pop()
+    const clue =
+      /Ignition failed[^\n]*/.exec(console)?.[0] ??
+      /Kernel panic[^\n]*/.exec(console)?.[0] ??
+      /emergency (mode|shell)[^\n]*/i.exec(console)?.[0] ??
+      qemuLog.trim().split('\n').pop()
     const message = `machine ${this.spec.id} never came up: ${error.message}${clue ? `; console: ${clue.trim()}` : ''}`
     return new InfraError(message, {hint: `see ${this.paths.console}`, cause: error})
   }
@@ -305,7 +373,14 @@ export class QemuMachine implements Machine {
     await this.journal.stop()
     const deadline = Date.now() + this.spec.sshTimeoutMs
     this.connection = await rebootOver(await this.conn(), () =>
-      SshConnection.connect({host: this.ip, port: this.sshPort, identity: this.spec.identity, deadline, signal: this.spec.signal, gone: () => this.goneReason()}),
+      SshConnection.connect({
+        host: this.ip,
+        port: this.sshPort,
+        identity: this.spec.identity,
+        deadline,
+        signal: this.spec.signal,
+        gone: () => this.goneReason(),
+      }),
     )
     await this.journal.start(() => this.conn())
     await checkStartup(this.connection, this.id, {signal: this.spec.signal, distro: this.spec.distro, logger: this.spec.logger})

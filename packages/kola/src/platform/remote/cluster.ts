@@ -36,10 +36,19 @@ export class RemoteCluster extends BaseCluster<RemoteMachine> {
     const index = this.next++
     const id = randomUUID()
     let config = toIgnition(options.userData, this.context.distro)
-    if (!this.options.flags?.includes('NoSSHKeyInUserData')) config = addSshKey(config, this.context.identity.user, this.context.identity.publicKey)
+    if (!this.options.flags?.includes('NoSSHKeyInUserData'))
+      config = addSshKey(config, this.context.identity.user, this.context.identity.publicKey)
     return this.track(
       RemoteMachine.start(
-        {id, dir: join(this.outputDir, id), identity: this.context.identity, distro: this.context.distro, sshTimeoutMs: this.context.sshTimeoutMs, logger: this.context.logger, signal: this.signal},
+        {
+          id,
+          dir: join(this.outputDir, id),
+          identity: this.context.identity,
+          distro: this.context.distro,
+          sshTimeoutMs: this.context.sshTimeoutMs,
+          logger: this.context.logger,
+          signal: this.signal,
+        },
         config,
         this.context.provisioner,
         resourceName(this.context.runId, this.name, index),
@@ -50,7 +59,10 @@ export class RemoteCluster extends BaseCluster<RemoteMachine> {
 
 /** `<run id>-<test>-<n>`: lowercase letters, digits and '-', at most 63 characters (GCE's rule, the strictest). */
 export function resourceName(runId: string, cluster: string, index: number): string {
-  const test = cluster.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')
+  const test = cluster
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
   const suffix = `-${index}`
   return `${runId}-${test}`.slice(0, 63 - suffix.length).replace(/-+$/, '') + suffix
 }

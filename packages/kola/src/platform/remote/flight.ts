@@ -18,7 +18,10 @@ export class RemoteFlight implements Flight {
 
   async newCluster(options: ClusterOptions): Promise<Cluster> {
     const {distro, sshTimeoutMs, logger, runId} = this.common
-    const cluster = new RemoteCluster({provisioner: this.provisioner(options), identity: this.identity, distro, sshTimeoutMs, logger, runId}, options)
+    const cluster = new RemoteCluster(
+      {provisioner: this.provisioner(options), identity: this.identity, distro, sshTimeoutMs, logger, runId},
+      options,
+    )
     this.clusters.add(cluster)
     return cluster
   }

@@ -130,14 +130,22 @@ export class RemoteMachine implements Machine {
   private async conn(): Promise<SshConnection> {
     if (this.destroying) throw new InfraError(`machine ${this.id} is destroyed`)
     if (this.connection?.isOpen) return this.connection
-    this.connection = await SshConnection.connect({host: this.ip, port: this.sshPort, identity: this.spec.identity, deadline: Date.now() + 30_000, signal: this.spec.signal})
+    this.connection = await SshConnection.connect({
+      host: this.ip,
+      port: this.sshPort,
+      identity: this.spec.identity,
+      deadline: Date.now() + 30_000,
+      signal: this.spec.signal,
+    })
     return this.connection
   }
 
   async reboot(): Promise<void> {
     await this.journal.stop()
     const deadline = Date.now() + this.spec.sshTimeoutMs
-    this.connection = await rebootOver(await this.conn(), () => SshConnection.connect({host: this.ip, port: this.sshPort, identity: this.spec.identity, deadline, signal: this.spec.signal}))
+    this.connection = await rebootOver(await this.conn(), () =>
+      SshConnection.connect({host: this.ip, port: this.sshPort, identity: this.spec.identity, deadline, signal: this.spec.signal}),
+    )
     await this.journal.start(() => this.conn())
     await checkStartup(this.connection, this.id, {signal: this.spec.signal, distro: this.spec.distro, logger: this.spec.logger})
   }
@@ -161,7 +169,9 @@ export class RemoteMachine implements Machine {
   }
 
   private async teardown(): Promise<void> {
-    await this.journal.finish(join(this.spec.dir, 'journal.txt')).catch((error: unknown) => this.spec.logger.debug(`machine ${this.id}: journal: ${String(error)}`))
+    await this.journal
+      .finish(join(this.spec.dir, 'journal.txt'))
+      .catch((error: unknown) => this.spec.logger.debug(`machine ${this.id}: journal: ${String(error)}`))
     this.connection?.close()
     try {
       await writeFile(join(this.spec.dir, 'console.txt'), await this.machine.console())

@@ -115,15 +115,23 @@ export class FakeEc2 {
     try {
       const key = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1]
       if (key !== FAKE_ACCESS_KEY) {
-        throw sts ? new Ec2Error(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.') : new Ec2Error(401, 'AuthFailure', 'AWS was not able to validate the provided access credentials')
+        throw sts
+          ? new Ec2Error(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.')
+          : new Ec2Error(401, 'AuthFailure', 'AWS was not able to validate the provided access credentials')
       }
       return {status: 200, body: await this.act(action, params)}
     } catch (error) {
       if (!(error instanceof Ec2Error)) throw error
       if (sts) {
-        return {status: error.status, body: `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${error.code}</Code><Message>${esc(error.message)}</Message></Error><RequestId>${rid()}</RequestId></ErrorResponse>`}
+        return {
+          status: error.status,
+          body: `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${error.code}</Code><Message>${esc(error.message)}</Message></Error><RequestId>${rid()}</RequestId></ErrorResponse>`,
+        }
       }
-      return {status: error.status, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${error.code}</Code><Message>${esc(error.message)}</Message></Error></Errors><RequestID>${rid()}</RequestID></Response>`}
+      return {
+        status: error.status,
+        body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${error.code}</Code><Message>${esc(error.message)}</Message></Error></Errors><RequestID>${rid()}</RequestID></Response>`,
+      }
     }
   }
 
@@ -135,30 +143,45 @@ export class FakeEc2 {
         const ids = list(p, 'ImageId')
         const unknown = ids.find((id) => id !== FAKE_AMI)
         if (unknown) throw new Ec2Error(400, 'InvalidAMIID.NotFound', `The image id '[${unknown}]' does not exist`)
-        return ec2('DescribeImages', `<imagesSet><item><imageId>${FAKE_AMI}</imageId><imageState>available</imageState><name>kola-test-image</name><architecture>x86_64</architecture></item></imagesSet>`)
+        return ec2(
+          'DescribeImages',
+          `<imagesSet><item><imageId>${FAKE_AMI}</imageId><imageState>available</imageState><name>kola-test-image</name><architecture>x86_64</architecture></item></imagesSet>`,
+        )
       }
       case 'ImportKeyPair': {
         const name = p.get('KeyName') ?? ''
-        if ([...this.keyPairs.values()].some((k) => k.name === name)) throw new Ec2Error(400, 'InvalidKeyPair.Duplicate', `The keypair '${name}' already exists.`)
+        if ([...this.keyPairs.values()].some((k) => k.name === name))
+          throw new Ec2Error(400, 'InvalidKeyPair.Duplicate', `The keypair '${name}' already exists.`)
         const key: KeyPair = {id: `key-${hex(17)}`, name, created: new Date(), tags: tagsOf(p, 'key-pair')}
         this.keyPairs.set(key.id, key)
-        return ec2('ImportKeyPair', `<keyName>${esc(name)}</keyName><keyFingerprint>00:11</keyFingerprint><keyPairId>${key.id}</keyPairId>${tagSet(key.tags)}`)
+        return ec2(
+          'ImportKeyPair',
+          `<keyName>${esc(name)}</keyName><keyFingerprint>00:11</keyFingerprint><keyPairId>${key.id}</keyPairId>${tagSet(key.tags)}`,
+        )
       }
       case 'DescribeKeyPairs': {
         const keys = [...this.keyPairs.values()].filter((k) => matches(k, filters(p), {'key-name': k.name}))
-        return ec2('DescribeKeyPairs', `<keySet>${keys.map((k) => `<item><keyPairId>${k.id}</keyPairId><keyName>${esc(k.name)}</keyName><keyFingerprint>00:11</keyFingerprint><createTime>${k.created.toISOString()}</createTime>${tagSet(k.tags)}</item>`).join('')}</keySet>`)
+        return ec2(
+          'DescribeKeyPairs',
+          `<keySet>${keys.map((k) => `<item><keyPairId>${k.id}</keyPairId><keyName>${esc(k.name)}</keyName><keyFingerprint>00:11</keyFingerprint><createTime>${k.created.toISOString()}</createTime>${tagSet(k.tags)}</item>`).join('')}</keySet>`,
+        )
       }
       case 'DeleteKeyPair': {
-        for (const k of [...this.keyPairs.values()]) if (k.id === p.get('KeyPairId') || k.name === p.get('KeyName')) this.keyPairs.delete(k.id)
+        for (const k of [...this.keyPairs.values()])
+          if (k.id === p.get('KeyPairId') || k.name === p.get('KeyName')) this.keyPairs.delete(k.id)
         return ec2('DeleteKeyPair', '<return>true</return>')
       }
       case 'DescribeSecurityGroups': {
         const groups = [...this.groups.values()].filter((g) => matches(g, filters(p), {'group-name': g.name, 'group-id': g.id}))
-        return ec2('DescribeSecurityGroups', `<securityGroupInfo>${groups.map((g) => `<item><ownerId>123456789012</ownerId><groupId>${g.id}</groupId><groupName>${esc(g.name)}</groupName><groupDescription>kola</groupDescription><vpcId>vpc-0fa4e</vpcId>${tagSet(g.tags)}</item>`).join('')}</securityGroupInfo>`)
+        return ec2(
+          'DescribeSecurityGroups',
+          `<securityGroupInfo>${groups.map((g) => `<item><ownerId>123456789012</ownerId><groupId>${g.id}</groupId><groupName>${esc(g.name)}</groupName><groupDescription>kola</groupDescription><vpcId>vpc-0fa4e</vpcId>${tagSet(g.tags)}</item>`).join('')}</securityGroupInfo>`,
+        )
       }
       case 'CreateSecurityGroup': {
         const name = p.get('GroupName') ?? ''
-        if ([...this.groups.values()].some((g) => g.name === name)) throw new Ec2Error(400, 'InvalidGroup.Duplicate', `The security group '${name}' already exists`)
+        if ([...this.groups.values()].some((g) => g.name === name))
+          throw new Ec2Error(400, 'InvalidGroup.Duplicate', `The security group '${name}' already exists`)
         const group: Group = {id: `sg-${hex(17)}`, name, tags: tagsOf(p, 'security-group')}
         this.groups.set(group.id, group)
         return ec2('CreateSecurityGroup', `<return>true</return><groupId>${group.id}</groupId>${tagSet(group.tags)}`)
@@ -168,7 +191,8 @@ export class FakeEc2 {
       case 'DeleteSecurityGroup': {
         const id = p.get('GroupId') ?? ''
         if (!this.groups.has(id)) throw new Ec2Error(400, 'InvalidGroup.NotFound', `The security group '${id}' does not exist`)
-        if ([...this.instances.values()].some((i) => i.state !== 'terminated' && i.groups.includes(id))) throw new Ec2Error(400, 'DependencyViolation', `resource ${id} has a dependent object`)
+        if ([...this.instances.values()].some((i) => i.state !== 'terminated' && i.groups.includes(id)))
+          throw new Ec2Error(400, 'DependencyViolation', `resource ${id} has a dependent object`)
         this.groups.delete(id)
         return ec2('DeleteSecurityGroup', '<return>true</return>')
       }
@@ -178,14 +202,22 @@ export class FakeEc2 {
         const ids = list(p, 'InstanceId')
         const missing = ids.find((id) => !this.instances.has(id))
         if (missing) throw new Ec2Error(400, 'InvalidInstanceID.NotFound', `The instance ID '${missing}' does not exist`)
-        const found = [...this.instances.values()].filter((i) => (ids.length === 0 || ids.includes(i.id)) && matches(i, filters(p), {'instance-state-name': i.state, 'instance-id': i.id}))
-        return ec2('DescribeInstances', `<reservationSet>${found.map((i) => `<item><reservationId>r-${i.id.slice(2)}</reservationId><ownerId>123456789012</ownerId><instancesSet>${this.instanceXml(i)}</instancesSet></item>`).join('')}</reservationSet>`)
+        const found = [...this.instances.values()].filter(
+          (i) => (ids.length === 0 || ids.includes(i.id)) && matches(i, filters(p), {'instance-state-name': i.state, 'instance-id': i.id}),
+        )
+        return ec2(
+          'DescribeInstances',
+          `<reservationSet>${found.map((i) => `<item><reservationId>r-${i.id.slice(2)}</reservationId><ownerId>123456789012</ownerId><instancesSet>${this.instanceXml(i)}</instancesSet></item>`).join('')}</reservationSet>`,
+        )
       }
       case 'GetConsoleOutput': {
         const i = this.instances.get(p.get('InstanceId') ?? '')
         if (!i) throw new Ec2Error(400, 'InvalidInstanceID.NotFound', `The instance ID '${p.get('InstanceId')}' does not exist`)
         const text = i.machine ? await i.machine.console() : i.console
-        return ec2('GetConsoleOutput', `<instanceId>${i.id}</instanceId><timestamp>${new Date().toISOString()}</timestamp><output>${Buffer.from(text).toString('base64')}</output>`)
+        return ec2(
+          'GetConsoleOutput',
+          `<instanceId>${i.id}</instanceId><timestamp>${new Date().toISOString()}</timestamp><output>${Buffer.from(text).toString('base64')}</output>`,
+        )
       }
       case 'TerminateInstances': {
         const ids = list(p, 'InstanceId')
@@ -210,12 +242,19 @@ export class FakeEc2 {
     if (imageId !== FAKE_AMI) throw new Ec2Error(400, 'InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`)
     const active = [...this.instances.values()].filter((i) => i.state !== 'terminated').length
     const limit = this.options.instanceLimit ?? Number.POSITIVE_INFINITY
-    if (active + 1 > limit) throw new Ec2Error(400, 'InstanceLimitExceeded', `You have requested more instances (${active + 1}) than your current instance limit of ${limit} allows for the specified instance type.`)
+    if (active + 1 > limit)
+      throw new Ec2Error(
+        400,
+        'InstanceLimitExceeded',
+        `You have requested more instances (${active + 1}) than your current instance limit of ${limit} allows for the specified instance type.`,
+      )
     await sleep(this.options.launchDelayMs ?? 0)
     const groups = list(p, 'SecurityGroupId')
-    for (const g of groups) if (!this.groups.has(g)) throw new Ec2Error(400, 'InvalidGroup.NotFound', `The security group '${g}' does not exist`)
+    for (const g of groups)
+      if (!this.groups.has(g)) throw new Ec2Error(400, 'InvalidGroup.NotFound', `The security group '${g}' does not exist`)
     const keyName = p.get('KeyName') ?? undefined
-    if (keyName && ![...this.keyPairs.values()].some((k) => k.name === keyName)) throw new Ec2Error(400, 'InvalidKeyPair.NotFound', `The key pair '${keyName}' does not exist`)
+    if (keyName && ![...this.keyPairs.values()].some((k) => k.name === keyName))
+      throw new Ec2Error(400, 'InvalidKeyPair.NotFound', `The key pair '${keyName}' does not exist`)
     const userData = Buffer.from(p.get('UserData') ?? '', 'base64').toString('utf8')
     const instance: Instance = {
       id: `i-${hex(17)}`,
@@ -242,7 +281,10 @@ export class FakeEc2 {
         instance.state = 'terminated'
       },
     )
-    return ec2('RunInstances', `<reservationId>r-${instance.id.slice(2)}</reservationId><ownerId>123456789012</ownerId><groupSet/><instancesSet>${this.instanceXml(instance)}</instancesSet>`)
+    return ec2(
+      'RunInstances',
+      `<reservationId>r-${instance.id.slice(2)}</reservationId><ownerId>123456789012</ownerId><groupSet/><instancesSet>${this.instanceXml(instance)}</instancesSet>`,
+    )
   }
 
   private terminate(i: Instance): void {
@@ -259,7 +301,8 @@ export class FakeEc2 {
 
   private instanceXml(i: Instance): string {
     if (i.state === 'pending' && i.machine && Date.now() >= i.runningAt) i.state = 'running'
-    const ip = i.state === 'running' && i.machine ? `<privateIpAddress>${i.machine.ip}</privateIpAddress><ipAddress>${i.machine.ip}</ipAddress>` : ''
+    const ip =
+      i.state === 'running' && i.machine ? `<privateIpAddress>${i.machine.ip}</privateIpAddress><ipAddress>${i.machine.ip}</ipAddress>` : ''
     const key = i.keyName ? `<keyName>${esc(i.keyName)}</keyName>` : ''
     return `<item><instanceId>${i.id}</instanceId><imageId>${i.imageId}</imageId><instanceState><code>${STATE_CODES[i.state]}</code><name>${i.state}</name></instanceState>${ip}${key}<instanceType>${esc(i.type)}</instanceType><launchTime>${i.launchTime.toISOString()}</launchTime><groupSet>${i.groups.map((g) => `<item><groupId>${g}</groupId></item>`).join('')}</groupSet>${tagSet(i.tags)}</item>`
   }
@@ -278,7 +321,8 @@ function list(p: URLSearchParams, prefix: string): string[] {
 
 function filters(p: URLSearchParams): Array<{name: string; values: string[]}> {
   const out: Array<{name: string; values: string[]}> = []
-  for (let n = 1; p.has(`Filter.${n}.Name`); n++) out.push({name: p.get(`Filter.${n}.Name`) as string, values: list(p, `Filter.${n}.Value`)})
+  for (let n = 1; p.has(`Filter.${n}.Name`); n++)
+    out.push({name: p.get(`Filter.${n}.Name`) as string, values: list(p, `Filter.${n}.Value`)})
   return out
 }
 
@@ -294,7 +338,8 @@ function tagsOf(p: URLSearchParams, type: string): Map<string, string> {
   const tags = new Map<string, string>()
   for (let n = 1; p.has(`TagSpecification.${n}.ResourceType`); n++) {
     if (p.get(`TagSpecification.${n}.ResourceType`) !== type) continue
-    for (let m = 1; p.has(`TagSpecification.${n}.Tag.${m}.Key`); m++) tags.set(p.get(`TagSpecification.${n}.Tag.${m}.Key`) as string, p.get(`TagSpecification.${n}.Tag.${m}.Value`) ?? '')
+    for (let m = 1; p.has(`TagSpecification.${n}.Tag.${m}.Key`); m++)
+      tags.set(p.get(`TagSpecification.${n}.Tag.${m}.Key`) as string, p.get(`TagSpecification.${n}.Tag.${m}.Value`) ?? '')
   }
   return tags
 }
@@ -308,7 +353,9 @@ function esc(s: string): string {
 }
 
 function hex(n: number): string {
-  return randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n)
+  return randomBytes(Math.ceil(n / 2))
+    .toString('hex')
+    .slice(0, n)
 }
 
 function rid(): string {

@@ -46,18 +46,63 @@ export function qemuMachines(dir: string, env: NodeJS.ProcessEnv = process.env):
       const vmDir = join(dir, ip)
       await mkdir(vmDir, {recursive: true})
       await writeFile(join(vmDir, 'config.ign'), userData)
-      await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', env.KOLA_TEST_IMAGE as string, '-F', 'raw', join(vmDir, 'disk.qcow2')])
+      await execFileAsync('qemu-img', [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '-b',
+        env.KOLA_TEST_IMAGE as string,
+        '-F',
+        'raw',
+        join(vmDir, 'disk.qcow2'),
+      ])
       const log = openSync(join(vmDir, 'qemu.log'), 'a')
       // setpriv: the machines die with the test process, whatever happens to it.
       const child = spawn(
         'setpriv',
-        ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', '-name', `fake-${name}`, '-accel', 'tcg', '-m', '1024', '-smp', '1', '-display', 'none', '-nodefaults', '-no-user-config',
-          '-kernel', env.KOLA_TEST_KERNEL as string, '-initrd', env.KOLA_TEST_INITRD as string, '-append', 'root=/dev/vda console=ttyS0 systemd.show_status=0 loglevel=5',
-          '-drive', `if=none,id=d0,file=${join(vmDir, 'disk.qcow2')},format=qcow2,cache=unsafe`, '-device', 'virtio-blk-pci,drive=d0',
-          '-netdev', `user,id=n0,restrict=yes,hostfwd=tcp:${ip}:22-:22`, '-device', 'virtio-net-pci,netdev=n0',
-          '-object', 'rng-random,filename=/dev/urandom,id=rng0', '-device', 'virtio-rng-pci,rng=rng0',
-          '-fw_cfg', `name=opt/com.coreos/config,file=${join(vmDir, 'config.ign')}`,
-          '-chardev', `file,id=ser0,path=${join(vmDir, 'serial.log')}`, '-serial', 'chardev:ser0'],
+        [
+          '--pdeathsig',
+          'KILL',
+          '--',
+          'qemu-system-x86_64',
+          '-name',
+          `fake-${name}`,
+          '-accel',
+          'tcg',
+          '-m',
+          '1024',
+          '-smp',
+          '1',
+          '-display',
+          'none',
+          '-nodefaults',
+          '-no-user-config',
+          '-kernel',
+          env.KOLA_TEST_KERNEL as string,
+          '-initrd',
+          env.KOLA_TEST_INITRD as string,
+          '-append',
+          'root=/dev/vda console=ttyS0 systemd.show_status=0 loglevel=5',
+          '-drive',
+          `if=none,id=d0,file=${join(vmDir, 'disk.qcow2')},format=qcow2,cache=unsafe`,
+          '-device',
+          'virtio-blk-pci,drive=d0',
+          '-netdev',
+          `user,id=n0,restrict=yes,hostfwd=tcp:${ip}:22-:22`,
+          '-device',
+          'virtio-net-pci,netdev=n0',
+          '-object',
+          'rng-random,filename=/dev/urandom,id=rng0',
+          '-device',
+          'virtio-rng-pci,rng=rng0',
+          '-fw_cfg',
+          `name=opt/com.coreos/config,file=${join(vmDir, 'config.ign')}`,
+          '-chardev',
+          `file,id=ser0,path=${join(vmDir, 'serial.log')}`,
+          '-serial',
+          'chardev:ser0',
+        ],
         {stdio: ['ignore', log, log]},
       )
       closeSync(log)
@@ -77,10 +122,12 @@ export function qemuMachines(dir: string, env: NodeJS.ProcessEnv = process.env):
       }
     },
     async stopAll() {
-      await Promise.all([...live.values()].map(async (vm) => {
-        vm.child.kill('SIGKILL')
-        await vm.exited
-      }))
+      await Promise.all(
+        [...live.values()].map(async (vm) => {
+          vm.child.kill('SIGKILL')
+          await vm.exited
+        }),
+      )
       live.clear()
     },
   }
@@ -98,7 +145,10 @@ export function stubMachines(): MachineFactory {
     running: () => live.size,
     async start(_name, userData) {
       const ip = nextIp()
-      const keys = (JSON.parse(userData) as {passwd?: {users?: Array<{sshAuthorizedKeys?: string[]}>}}).passwd?.users?.flatMap((u) => u.sshAuthorizedKeys ?? []) ?? []
+      const keys =
+        (JSON.parse(userData) as {passwd?: {users?: Array<{sshAuthorizedKeys?: string[]}>}}).passwd?.users?.flatMap(
+          (u) => u.sshAuthorizedKeys ?? [],
+        ) ?? []
       const server = await sshStub(ip, 22, keys)
       live.set(ip, server.close)
       return {

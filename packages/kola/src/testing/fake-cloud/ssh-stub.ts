@@ -12,7 +12,10 @@ export async function sshStub(host: string, port: number, authorizedKeys: string
     client.on('error', () => undefined)
     client.on('authentication', (ctx) => {
       if (ctx.method !== 'publickey') return ctx.reject(['publickey'])
-      const ok = allowed.some((k) => k.type === ctx.key.algo && k.getPublicSSH().length === ctx.key.data.length && timingSafeEqual(k.getPublicSSH(), ctx.key.data))
+      const ok = allowed.some(
+        (k) =>
+          k.type === ctx.key.algo && k.getPublicSSH().length === ctx.key.data.length && timingSafeEqual(k.getPublicSSH(), ctx.key.data),
+      )
       if (!ok) return ctx.reject()
       if (ctx.signature && ctx.blob) {
         const key = allowed.find((k) => timingSafeEqual(k.getPublicSSH(), ctx.key.data))

@@ -21,17 +21,25 @@ describe('ore aws: bad input', () => {
   beforeAll(async () => {
     ;({dir: home, cleanup} = await makeTempDir())
     await mkdir(join(home, '.aws'))
-    await writeFile(join(home, '.aws', 'credentials'), '[default]\naws_access_key_id = AKIATESTCLI000001\naws_secret_access_key = cli-secret-0123456789abcdefgh\n', {mode: 0o600})
+    await writeFile(
+      join(home, '.aws', 'credentials'),
+      '[default]\naws_access_key_id = AKIATESTCLI000001\naws_secret_access_key = cli-secret-0123456789abcdefgh\n',
+      {mode: 0o600},
+    )
     sts = createServer((req, res) => {
       req.resume().on('end', () => {
         if (stsAnswer === 'ok') {
-          res.writeHead(200, {'content-type': 'text/xml'}).end(
-            '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ci</Arn><UserId>AIDATEST</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></GetCallerIdentityResponse>',
-          )
+          res
+            .writeHead(200, {'content-type': 'text/xml'})
+            .end(
+              '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ci</Arn><UserId>AIDATEST</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></GetCallerIdentityResponse>',
+            )
         } else {
-          res.writeHead(403, {'content-type': 'text/xml'}).end(
-            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error><RequestId>r2</RequestId></ErrorResponse>',
-          )
+          res
+            .writeHead(403, {'content-type': 'text/xml'})
+            .end(
+              '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error><RequestId>r2</RequestId></ErrorResponse>',
+            )
         }
       })
     })
@@ -49,17 +57,32 @@ describe('ore aws: bad input', () => {
   it('a missing credentials file: exit 2, one line naming it', async () => {
     const r = await ore(['aws', 'list-regions', '--region', 'us-west-2', '--credentials-file', join(home, 'nope')])
     expect(r.code).toBe(2)
-    expect(r.stderr.trim()).toBe(`ore: error: aws credentials ${join(home, 'nope')} (profile "default"): file not found (check the path given to --credentials-file)`)
+    expect(r.stderr.trim()).toBe(
+      `ore: error: aws credentials ${join(home, 'nope')} (profile "default"): file not found (check the path given to --credentials-file)`,
+    )
   })
 
   it('an unknown region: exit 2, one line', async () => {
     const r = await ore(['aws', 'gc', '--region', 'nowhere'])
     expect(r.code).toBe(2)
-    expect(r.stderr.trim()).toBe('ore: error: aws: unknown region "nowhere" (regions look like us-east-1; `ore aws list-regions` lists them)')
+    expect(r.stderr.trim()).toBe(
+      'ore: error: aws: unknown region "nowhere" (regions look like us-east-1; `ore aws list-regions` lists them)',
+    )
   })
 
   it('a missing file to upload: exit 2, one line, before any cloud call', async () => {
-    const r = await ore(['aws', 'upload', '--region', 'us-west-2', '--bucket', 's3://staging', '--name', 'test-image', '--file', join(home, 'missing.bin')])
+    const r = await ore([
+      'aws',
+      'upload',
+      '--region',
+      'us-west-2',
+      '--bucket',
+      's3://staging',
+      '--name',
+      'test-image',
+      '--file',
+      join(home, 'missing.bin'),
+    ])
     expect(r.code).toBe(2)
     expect(r.stderr.trim()).toBe(`ore: error: cannot read ${join(home, 'missing.bin')}: ENOENT (check the path given to --file)`)
   })
@@ -70,7 +93,9 @@ describe('ore aws: bad input', () => {
     stsAnswer = 'ok'
     expect(r.code).toBe(2)
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
-    expect(r.stderr).toMatch(/^ore: error: sts getCallerIdentity: AWS rejected the credentials \(InvalidClientTokenId: The security token included in the request is invalid\.\) \(check --profile/)
+    expect(r.stderr).toMatch(
+      /^ore: error: sts getCallerIdentity: AWS rejected the credentials \(InvalidClientTokenId: The security token included in the request is invalid\.\) \(check --profile/,
+    )
     expect(r.stderr).not.toContain('cli-secret-0123456789abcdefgh')
   })
 

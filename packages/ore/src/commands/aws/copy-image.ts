@@ -7,7 +7,10 @@ import {awsCopyImageInput, awsSessionInput} from '../../options.js'
 
 export default class AwsCopyImage extends BaseCommand<typeof AwsCopyImage> {
   static override summary = 'Copy an AMI to other regions in parallel, skipping regions that have it.'
-  static override examples = ['<%= config.bin %> <%= command.id %> --region us-west-2 --image ami-0123456789abcdef0 us-east-1 eu-west-1', '<%= config.bin %> <%= command.id %> --image ami-0123 ap-south-1 --wait --json']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --region us-west-2 --image ami-0123456789abcdef0 us-east-1 eu-west-1',
+    '<%= config.bin %> <%= command.id %> --image ami-0123 ap-south-1 --wait --json',
+  ]
   static override enableJsonFlag = true
   static override strict = false
   static override args = {regions: Args.string({required: true, description: 'Target regions.'})}

@@ -6,7 +6,10 @@ import {awsDeleteOptions, awsSessionInput} from '../../options.js'
 
 export default class AwsDelete extends BaseCommand<typeof AwsDelete> {
   static override summary = 'Deregister an AMI and delete its snapshots.'
-  static override examples = ['<%= config.bin %> <%= command.id %> --region us-west-2 --image ami-0123456789abcdef0', '<%= config.bin %> <%= command.id %> --name Flatcar-alpha-4000.0.0-hvm --keep-snapshots --json']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --region us-west-2 --image ami-0123456789abcdef0',
+    '<%= config.bin %> <%= command.id %> --name Flatcar-alpha-4000.0.0-hvm --keep-snapshots --json',
+  ]
   static override enableJsonFlag = true
   static override flags = {
     ...awsFlags,

@@ -14,8 +14,16 @@ export default class AwsInitialize extends BaseCommand<typeof AwsInitialize> {
     const bucket = awsInitializeBucket(this.flags.bucket)
     const {auth} = awsSessionInput(this.flags, this.context.env)
     const session = await aws.connectAws({auth: await awsAuth(auth, this.context), context: this.context})
-    const result = await aws.initializeAccount({s3: await session.s3Buckets(), iam: await session.iam(), bucket, region: session.region, context: this.context})
-    this.log(`bucket ${result.bucket} (${result.bucketCreated ? 'created' : 'exists'}), role ${result.role} (${result.roleCreated ? 'created' : 'exists'})`)
+    const result = await aws.initializeAccount({
+      s3: await session.s3Buckets(),
+      iam: await session.iam(),
+      bucket,
+      region: session.region,
+      context: this.context,
+    })
+    this.log(
+      `bucket ${result.bucket} (${result.bucketCreated ? 'created' : 'exists'}), role ${result.role} (${result.roleCreated ? 'created' : 'exists'})`,
+    )
     return result
   }
 }

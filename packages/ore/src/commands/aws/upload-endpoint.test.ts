@@ -10,7 +10,8 @@ import {isolatedEnv, makeTempDir, runCli, serviceEnv} from '@mantle/test-utils'
 
 const RADOSGW = ['MANTLE_TEST_S3_ENDPOINT', 'MANTLE_TEST_S3_ACCESS_KEY', 'MANTLE_TEST_S3_SECRET_KEY', 'MANTLE_TEST_S3_BUCKET'] as const
 const service = serviceEnv(RADOSGW)
-if (!service.available && process.env.CI) throw new Error(`radosgw is not running (missing ${service.missing.join(', ')}; scripts/services/radosgw.sh start)`)
+if (!service.available && process.env.CI)
+  throw new Error(`radosgw is not running (missing ${service.missing.join(', ')}; scripts/services/radosgw.sh start)`)
 
 /**
  * `ore aws upload` stages the image on S3 through the suite's one endpoint
@@ -72,7 +73,10 @@ describe.skipIf(!service.available)('ore aws upload: the staging endpoint', () =
           return {status: 200, body: `<DescribeSnapshotsResponse ${ns}><requestId>r</requestId><snapshotSet/></DescribeSnapshotsResponse>`}
         case 'DescribeImportSnapshotTasks':
           seen.push({action})
-          return {status: 200, body: `<DescribeImportSnapshotTasksResponse ${ns}><requestId>r</requestId><importSnapshotTaskSet/></DescribeImportSnapshotTasksResponse>`}
+          return {
+            status: 200,
+            body: `<DescribeImportSnapshotTasksResponse ${ns}><requestId>r</requestId><importSnapshotTaskSet/></DescribeImportSnapshotTasksResponse>`,
+          }
         default:
           // ImportSnapshot (or anything else): note whether the staged object is on radosgw, then refuse.
           seen.push({action, objectThere: (await bucket.stat(key)) !== undefined})
@@ -94,16 +98,31 @@ describe.skipIf(!service.available)('ore aws upload: the staging endpoint', () =
     const file = join(home, 'image.bin')
     await writeFile(file, randomBytes(64 * 1024))
 
-    const r = await runCli('ore', ['aws', 'upload', '--region', 'us-east-1', '--bucket', `s3://${env.MANTLE_TEST_S3_BUCKET}/${prefix}`, '--file', file, '--name', 'endpoint-test'], {
-      env: isolatedEnv(home, {
-        AWS_ENDPOINT_URL: env.MANTLE_TEST_S3_ENDPOINT,
-        AWS_ENDPOINT_URL_STS: stsUrl,
-        AWS_ENDPOINT_URL_EC2: ec2Url,
-        AWS_ACCESS_KEY_ID: env.MANTLE_TEST_S3_ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY: env.MANTLE_TEST_S3_SECRET_KEY,
-        AWS_EC2_METADATA_DISABLED: 'true',
-      }),
-    })
+    const r = await runCli(
+      'ore',
+      [
+        'aws',
+        'upload',
+        '--region',
+        'us-east-1',
+        '--bucket',
+        `s3://${env.MANTLE_TEST_S3_BUCKET}/${prefix}`,
+        '--file',
+        file,
+        '--name',
+        'endpoint-test',
+      ],
+      {
+        env: isolatedEnv(home, {
+          AWS_ENDPOINT_URL: env.MANTLE_TEST_S3_ENDPOINT,
+          AWS_ENDPOINT_URL_STS: stsUrl,
+          AWS_ENDPOINT_URL_EC2: ec2Url,
+          AWS_ACCESS_KEY_ID: env.MANTLE_TEST_S3_ACCESS_KEY,
+          AWS_SECRET_ACCESS_KEY: env.MANTLE_TEST_S3_SECRET_KEY,
+          AWS_EC2_METADATA_DISABLED: 'true',
+        }),
+      },
+    )
 
     expect(seen.find((s) => s.action === 'ImportSnapshot')).toEqual({action: 'ImportSnapshot', objectThere: true})
     expect(r.code).not.toBe(0)

@@ -25,8 +25,16 @@ export default class AwsUpload extends BaseCommand<typeof AwsUpload> {
     'object-format': Flags.option({options: ['raw', 'vmdk'] as const, summary: 'Format of the disk image.', default: 'raw'})(),
     'disk-size-gib': Flags.integer({summary: 'Root volume size in GiB (default: the snapshot size).', min: 1}),
     'disk-size-inspect': Flags.boolean({summary: 'Set the root volume size from the image (qemu-img info).'}),
-    'boot-mode': Flags.option({options: ['legacy-bios', 'uefi', 'uefi-preferred'] as const, summary: 'Boot mode of the AMI (Flatcar registers uefi-preferred: UEFI, Secure Boot and NitroTPM where the instance type has them).', default: 'uefi-preferred'})(),
-    'volume-type': Flags.option({options: ['gp2', 'gp3'] as const, summary: 'EBS volume type of the root device (Flatcar registers gp2).', default: 'gp3'})(),
+    'boot-mode': Flags.option({
+      options: ['legacy-bios', 'uefi', 'uefi-preferred'] as const,
+      summary: 'Boot mode of the AMI (Flatcar registers uefi-preferred: UEFI, Secure Boot and NitroTPM where the instance type has them).',
+      default: 'uefi-preferred',
+    })(),
+    'volume-type': Flags.option({
+      options: ['gp2', 'gp3'] as const,
+      summary: 'EBS volume type of the root device (Flatcar registers gp2).',
+      default: 'gp3',
+    })(),
     'delete-object': Flags.boolean({summary: 'Delete the staged S3 object afterwards.', default: true, allowNo: true}),
     force: Flags.boolean({summary: 'Replace an AMI of the same name and upload again.'}),
     'ami-name': Flags.string({summary: 'AMI name (default: --name).'}),
@@ -40,7 +48,8 @@ export default class AwsUpload extends BaseCommand<typeof AwsUpload> {
     const f = this.flags
     const plan = awsUploadPlan(f)
     if (plan.file) await requireFile(plan.file)
-    const volumeSizeGiB = f['disk-size-gib'] ?? (f['disk-size-inspect'] && f.file ? Math.ceil((await virtualSize(f.file)) / 2 ** 30) : undefined)
+    const volumeSizeGiB =
+      f['disk-size-gib'] ?? (f['disk-size-inspect'] && f.file ? Math.ceil((await virtualSize(f.file)) / 2 ** 30) : undefined)
     const {auth, s3Endpoint} = awsSessionInput(f, this.context.env)
     const session = await aws.connectAws({auth: await awsAuth(auth, this.context), context: this.context, s3Endpoint})
     const store = plan.bucket ? await session.stagingStore(plan.bucket) : undefined

@@ -30,7 +30,8 @@ describe('ore azure upload-blob', () => {
   beforeAll(async () => ({dir: home, cleanup} = await makeTempDir()))
   afterAll(() => cleanup())
 
-  const ore = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli('ore', ['azure', 'upload-blob', ...args], {env: isolatedEnv(home, env)})
+  const ore = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    runCli('ore', ['azure', 'upload-blob', ...args], {env: isolatedEnv(home, env)})
 
   it('refuses a corrupted VHD in one line (exit 2) before any credentials are needed', async () => {
     const file = await vhd(home, 'corrupt', 2 * MiB)
@@ -40,7 +41,9 @@ describe('ore azure upload-blob', () => {
     const r = await ore(['--file', file])
     expect(r.code).toBe(2)
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
-    expect(r.stderr).toMatch(/^ore: error: .*corrupt\.vhd is not a VHD Azure accepts: footer checksum is 0x[0-9a-f]+, its content sums to 0x[0-9a-f]+ \(the file is corrupt or truncated; copy or convert it again\)$/m)
+    expect(r.stderr).toMatch(
+      /^ore: error: .*corrupt\.vhd is not a VHD Azure accepts: footer checksum is 0x[0-9a-f]+, its content sums to 0x[0-9a-f]+ \(the file is corrupt or truncated; copy or convert it again\)$/m,
+    )
   })
 
   it('a missing file: exit 2, one line', async () => {

@@ -24,9 +24,14 @@ export default class AzureCreateGalleryImage extends BaseCommand<typeof AzureCre
     'hyper-v-generation': Flags.option({options: ['V1', 'V2'] as const, summary: 'Hyper-V generation.', default: 'V2'})(),
     architecture: Flags.option({options: ['x64', 'Arm64'] as const, summary: 'CPU architecture.', default: 'x64'})(),
     feature: Flags.string({
-      summary: 'Feature of a new image definition, name=value (repeatable; default Flatcar\'s: DiskControllerTypes=NVMe,SCSI SecurityType=TrustedLaunchAndConfidentialVMSupported IsAcceleratedNetworkSupported=true).',
+      summary:
+        "Feature of a new image definition, name=value (repeatable; default Flatcar's: DiskControllerTypes=NVMe,SCSI SecurityType=TrustedLaunchAndConfidentialVMSupported IsAcceleratedNetworkSupported=true).",
       multiple: true,
-      default: ['DiskControllerTypes=NVMe,SCSI', 'SecurityType=TrustedLaunchAndConfidentialVMSupported', 'IsAcceleratedNetworkSupported=true'],
+      default: [
+        'DiskControllerTypes=NVMe,SCSI',
+        'SecurityType=TrustedLaunchAndConfidentialVMSupported',
+        'IsAcceleratedNetworkSupported=true',
+      ],
     }),
     region: Flags.string({summary: 'Replicate the version to this region too (repeatable).', multiple: true}),
   }

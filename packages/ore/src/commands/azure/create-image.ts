@@ -7,7 +7,9 @@ import {azureCreateImageOptions, azureSessionInput} from '../../options.js'
 
 export default class AzureCreateImage extends BaseCommand<typeof AzureCreateImage> {
   static override summary = 'Create a managed image from an uploaded VHD blob.'
-  static override examples = ['<%= config.bin %> <%= command.id %> --image-name flatcar-4000.0.0 --blob-url https://acct.blob.core.windows.net/vhds/flatcar.vhd --resource-group images']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --image-name flatcar-4000.0.0 --blob-url https://acct.blob.core.windows.net/vhds/flatcar.vhd --resource-group images',
+  ]
   static override enableJsonFlag = true
   static override flags = {
     ...azureTopicFlags,

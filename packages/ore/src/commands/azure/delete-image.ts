@@ -7,7 +7,10 @@ import {azureDeleteImageTarget, azureSessionInput} from '../../options.js'
 
 export default class AzureDeleteImage extends BaseCommand<typeof AzureDeleteImage> {
   static override summary = 'Delete a managed image, or a gallery image version.'
-  static override examples = ['<%= config.bin %> <%= command.id %> --image-name flatcar-4000.0.0', '<%= config.bin %> <%= command.id %> --gallery flatcar --image-name stable --version 4000.0.0 --json']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --image-name flatcar-4000.0.0',
+    '<%= config.bin %> <%= command.id %> --gallery flatcar --image-name stable --version 4000.0.0 --json',
+  ]
   static override enableJsonFlag = true
   static override flags = {
     ...azureTopicFlags,

@@ -6,7 +6,8 @@ import {azureTopicFlags, gcFlags} from '../../flags.js'
 import {aksGcInput, azureSessionInput, gcOptions} from '../../options.js'
 
 export default class AzureGc extends BaseCommand<typeof AzureGc> {
-  static override summary = 'Delete test resource groups and AKS clusters (kola kube, in --resource-group) that carry our tag and are older than --duration.'
+  static override summary =
+    'Delete test resource groups and AKS clusters (kola kube, in --resource-group) that carry our tag and are older than --duration.'
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --duration 2h --dry-run --json']
   static override enableJsonFlag = true
   static override flags = {...azureTopicFlags, ...gcFlags}
@@ -15,7 +16,12 @@ export default class AzureGc extends BaseCommand<typeof AzureGc> {
     const {auth, subscriptionId} = azureSessionInput(this.flags)
     const session = azure.connectAzure({auth: await azureAuth(auth, this.context), subscriptionId, context: this.context})
     const aks = aksGcInput(this.flags)
-    const result = await azure.gcAzure({resources: await session.resources(), clusters: await session.aks(aks.resourceGroup, aks.location), ...gcOptions(this.flags), context: this.context})
+    const result = await azure.gcAzure({
+      resources: await session.resources(),
+      clusters: await session.aks(aks.resourceGroup, aks.location),
+      ...gcOptions(this.flags),
+      context: this.context,
+    })
     for (const g of [...result.deletedResourceGroups, ...(result.deletedClusters ?? [])]) this.log(g)
     return result
   }

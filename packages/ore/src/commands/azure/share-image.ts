@@ -7,7 +7,10 @@ import {azureSessionInput, azureShareOptions} from '../../options.js'
 
 export default class AzureShareImage extends BaseCommand<typeof AzureShareImage> {
   static override summary = 'Share a gallery: public (community), private (withdraw all shares), or with subscriptions.'
-  static override examples = ['<%= config.bin %> <%= command.id %> --gallery flatcar --permission public', '<%= config.bin %> <%= command.id %> --gallery flatcar --subscription 0000-1111 --json']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --gallery flatcar --permission public',
+    '<%= config.bin %> <%= command.id %> --gallery flatcar --subscription 0000-1111 --json',
+  ]
   static override enableJsonFlag = true
   static override flags = {
     ...azureTopicFlags,

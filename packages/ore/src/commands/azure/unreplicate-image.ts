@@ -7,7 +7,9 @@ import {azureReplicateOptions, azureSessionInput} from '../../options.js'
 
 export default class AzureUnreplicateImage extends BaseCommand<typeof AzureUnreplicateImage> {
   static override summary = 'Stop replicating a gallery image version to some regions (its home location stays).'
-  static override examples = ['<%= config.bin %> <%= command.id %> --gallery flatcar --image-name stable --version 4000.0.0 --region eastus --region westeurope']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --gallery flatcar --image-name stable --version 4000.0.0 --region eastus --region westeurope',
+  ]
   static override enableJsonFlag = true
   static override flags = {
     ...azureTopicFlags,

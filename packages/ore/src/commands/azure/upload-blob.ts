@@ -7,7 +7,8 @@ import {azureBlobName, azureSessionInput, azureUploadBlobOptions} from '../../op
 
 export default class AzureUploadBlob extends BaseCommand<typeof AzureUploadBlob> {
   static override summary = 'Upload a fixed VHD as a page blob, sending only the pages that hold data.'
-  static override description = 'Validates the VHD first (fixed, whole MiB, footer checksum). An existing blob is left alone unless --overwrite.'
+  static override description =
+    'Validates the VHD first (fixed, whole MiB, footer checksum). An existing blob is left alone unless --overwrite.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> --azure-storage-account acct --container vhds --file flatcar_production_azure_image.vhd',
     'AZURE_STORAGE_CONNECTION_STRING=... <%= config.bin %> <%= command.id %> --file disk.vhd --blob-name flatcar-4000.0.0.vhd --overwrite --json',

@@ -15,7 +15,11 @@ export default class DoDeleteKeys extends BaseCommand<typeof DoDeleteKeys> {
   async run(): Promise<{deleted: digitalocean.DoKey[]}> {
     const keys = keysToDelete(this.flags, this.context.argv, 'do')
     const {credentials} = await profileAuth('do', profileAuthInput('do', this.flags), this.context)
-    const result = await digitalocean.deleteDoKeys({api: await digitalocean.doApi({credentials, ...this.context}), ...keys, context: this.context})
+    const result = await digitalocean.deleteDoKeys({
+      api: await digitalocean.doApi({credentials, ...this.context}),
+      ...keys,
+      context: this.context,
+    })
     for (const k of result.deleted) this.log(`deleted ${k.name}`)
     return result
   }

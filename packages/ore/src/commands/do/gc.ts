@@ -13,7 +13,11 @@ export default class DoGc extends BaseCommand<typeof DoGc> {
 
   async run(): Promise<{deletedDroplets: number[]}> {
     const {credentials} = await profileAuth('do', profileAuthInput('do', this.flags), this.context)
-    const result = await digitalocean.gcDo({api: await digitalocean.doApi({credentials, ...this.context}), ...gcOptions(this.flags), context: this.context})
+    const result = await digitalocean.gcDo({
+      api: await digitalocean.doApi({credentials, ...this.context}),
+      ...gcOptions(this.flags),
+      context: this.context,
+    })
     for (const id of result.deletedDroplets) this.log(String(id))
     return result
   }

@@ -5,7 +5,7 @@ import {BaseCommand, Flags} from '@mantle/kit'
 import {esxCreateBaseOptions} from '../../options.js'
 
 export default class EsxCreateBase extends BaseCommand<typeof EsxCreateBase> {
-  static override summary = 'Create the base VM from an OVA (through vCenter\'s content library).'
+  static override summary = "Create the base VM from an OVA (through vCenter's content library)."
   static override examples = ['<%= config.bin %> <%= command.id %> --name flatcar-base --file flatcar_production_vmware_ova.ova']
   static override enableJsonFlag = true
   static override flags = {
@@ -21,7 +21,9 @@ export default class EsxCreateBase extends BaseCommand<typeof EsxCreateBase> {
     const f = this.flags
     await requireFile(f.file)
     const {credentials} = await profileAuth('esx', profileAuthInput('esx', f), this.context)
-    const result = await esx.createBaseVm(esxCreateBaseOptions(f, await esx.esxApi({credentials, insecure: f.insecure, ...this.context}), this.context))
+    const result = await esx.createBaseVm(
+      esxCreateBaseOptions(f, await esx.esxApi({credentials, insecure: f.insecure, ...this.context}), this.context),
+    )
     this.log(`${result.vm} ${result.name}${result.created ? '' : ' (existing)'}`)
     return result
   }

@@ -9,7 +9,9 @@ export default class GcloudCreateImage extends BaseCommand<typeof GcloudCreateIm
   static override summary = 'Create a GCE image from a disk image in storage and wait until it is READY.'
   static override description =
     'Reads <source-root>/<board>/<version>/<source-name> and names the image <family>-<version> (dots and plus signs become dashes). An existing READY image is kept, a PENDING one is waited for, a FAILED one is an error unless --force.'
-  static override examples = ['<%= config.bin %> <%= command.id %> --project my-project --family flatcar-alpha --version 4000.0.0 --source-root gs://my-builds/boards']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --project my-project --family flatcar-alpha --version 4000.0.0 --source-root gs://my-builds/boards',
+  ]
   static override enableJsonFlag = true
   static override flags = {
     ...gcloudTopicFlags,
@@ -20,7 +22,8 @@ export default class GcloudCreateImage extends BaseCommand<typeof GcloudCreateIm
     'source-name': Flags.string({summary: 'File name of the GCE disk image tarball.', default: 'flatcar_production_gce.tar.gz'}),
     description: Flags.string({summary: 'Image description.'}),
     'guest-os-feature': Flags.string({
-      summary: 'Guest OS feature of the image (repeatable; default Flatcar\'s VIRTIO_SCSI_MULTIQUEUE, UEFI_COMPATIBLE, GVNIC). The architecture follows --board.',
+      summary:
+        "Guest OS feature of the image (repeatable; default Flatcar's VIRTIO_SCSI_MULTIQUEUE, UEFI_COMPATIBLE, GVNIC). The architecture follows --board.",
       multiple: true,
       default: ['VIRTIO_SCSI_MULTIQUEUE', 'UEFI_COMPATIBLE', 'GVNIC'],
     }),

@@ -7,12 +7,18 @@ import {gcloudComputeInput, gcloudDeprecateOptions} from '../../options.js'
 
 export default class GcloudDeprecateImage extends BaseCommand<typeof GcloudDeprecateImage> {
   static override summary = "Set an image's deprecation state, pointing at its replacement."
-  static override examples = ['<%= config.bin %> <%= command.id %> flatcar-alpha-3999-0-0 --state DEPRECATED --replacement flatcar-alpha-4000-0-0']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> flatcar-alpha-3999-0-0 --state DEPRECATED --replacement flatcar-alpha-4000-0-0',
+  ]
   static override enableJsonFlag = true
   static override args = {name: Args.string({required: true, description: 'Image name.'})}
   static override flags = {
     ...gcloudTopicFlags,
-    state: Flags.option({options: ['DEPRECATED', 'OBSOLETE', 'DELETED', 'ACTIVE'] as const, summary: 'Deprecation state.', default: 'DEPRECATED'})(),
+    state: Flags.option({
+      options: ['DEPRECATED', 'OBSOLETE', 'DELETED', 'ACTIVE'] as const,
+      summary: 'Deprecation state.',
+      default: 'DEPRECATED',
+    })(),
     replacement: Flags.string({summary: 'The image to use instead.'}),
   }
 

@@ -7,7 +7,10 @@ import {GKE_GC_LOCATION, gcloudComputeInput, gcloudInstancesInput, gcOptions} fr
 
 export default class GcloudGc extends BaseCommand<typeof GcloudGc> {
   static override summary = 'Delete our instances and GKE clusters (kola kube) older than --duration.'
-  static override examples = ['<%= config.bin %> <%= command.id %> --project my-project', '<%= config.bin %> <%= command.id %> --duration 2h --dry-run --json']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --project my-project',
+    '<%= config.bin %> <%= command.id %> --duration 2h --dry-run --json',
+  ]
   static override enableJsonFlag = true
   static override flags = {...gcloudTopicFlags, ...gcFlags}
 
@@ -16,7 +19,13 @@ export default class GcloudGc extends BaseCommand<typeof GcloudGc> {
     const auth = await gceAuth(authInput, this.context)
     const compute = await gcloud.gceComputeApi({auth, project, ...this.context})
     const clusters = await gcloud.gkeClusters({auth, project, location: GKE_GC_LOCATION, ...this.context})
-    const result = await gcloud.gcGcloud({compute, clusters, ...gcloudInstancesInput(this.flags), ...gcOptions(this.flags), context: this.context})
+    const result = await gcloud.gcGcloud({
+      compute,
+      clusters,
+      ...gcloudInstancesInput(this.flags),
+      ...gcOptions(this.flags),
+      context: this.context,
+    })
     for (const i of result.deleted) this.log(i.name)
     for (const c of result.deletedClusters ?? []) this.log(c)
     return result

@@ -18,7 +18,9 @@ describe('ore gcloud', () => {
   it('a missing key file: exit 2, one line naming it', async () => {
     const r = await ore(['list-images', '--json-key', join(home, 'nope.json')])
     expect(r.code).toBe(2)
-    expect(r.stderr.trim()).toBe(`ore: error: gce credentials ${join(home, 'nope.json')}: file not found (check the path given to --json-key)`)
+    expect(r.stderr.trim()).toBe(
+      `ore: error: gce credentials ${join(home, 'nope.json')}: file not found (check the path given to --json-key)`,
+    )
   })
 
   it('no credentials at all: exit 2, one line', async () => {
@@ -30,7 +32,15 @@ describe('ore gcloud', () => {
 
   it('a key without a project and no --project: exit 2', async () => {
     const key = join(home, 'key.json')
-    await writeFile(key, JSON.stringify({type: 'service_account', client_email: 'ci@x.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n'}), {mode: 0o600})
+    await writeFile(
+      key,
+      JSON.stringify({
+        type: 'service_account',
+        client_email: 'ci@x.iam.gserviceaccount.com',
+        private_key: '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n',
+      }),
+      {mode: 0o600},
+    )
     const r = await ore(['list-instances', '--json-key', key])
     expect(r.code).toBe(2)
     expect(r.stderr.trim()).toBe('ore: error: gce: no project given (pass --project, or use a key file that names its project_id)')
@@ -54,11 +64,19 @@ describe('ore gcloud', () => {
     await writeFile(file, randomBytes(100_000))
     const prefix = `ore-cli-${Date.now()}`
     const bucketUrl = `gs://${process.env.MANTLE_TEST_GCS_BUCKET}`
-    const r = await ore(['upload', '--bucket', `${bucketUrl}/${prefix}`, '--board', 'arm64-usr', '--file', file, '--json'], {STORAGE_EMULATOR_HOST: process.env.MANTLE_TEST_GCS_ENDPOINT})
+    const r = await ore(['upload', '--bucket', `${bucketUrl}/${prefix}`, '--board', 'arm64-usr', '--file', file, '--json'], {
+      STORAGE_EMULATOR_HOST: process.env.MANTLE_TEST_GCS_ENDPOINT,
+    })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout)).toEqual({url: `${bucketUrl}/${prefix}/arm64-usr/flatcar_production_gce.tar.gz`, size: 100_000, uploaded: true})
-    const bucket = await openBucket(`${bucketUrl}/`, {gcs: {apiEndpoint: process.env.MANTLE_TEST_GCS_ENDPOINT, clientOptions: {projectId: 'mantle-test'}}})
+    expect(JSON.parse(r.stdout)).toEqual({
+      url: `${bucketUrl}/${prefix}/arm64-usr/flatcar_production_gce.tar.gz`,
+      size: 100_000,
+      uploaded: true,
+    })
+    const bucket = await openBucket(`${bucketUrl}/`, {
+      gcs: {apiEndpoint: process.env.MANTLE_TEST_GCS_ENDPOINT, clientOptions: {projectId: 'mantle-test'}},
+    })
     expect((await bucket.stat(`${prefix}/arm64-usr/flatcar_production_gce.tar.gz`))?.size).toBe(100_000)
     await bucket.delete(`${prefix}/arm64-usr/flatcar_production_gce.tar.gz`)
   })

@@ -15,7 +15,8 @@ export default class GcloudListImages extends BaseCommand<typeof GcloudListImage
     const {auth, project} = gcloudComputeInput(this.flags)
     const compute = await gcloud.gceComputeApi({auth: await gceAuth(auth, this.context), project, ...this.context})
     const images = await gcloud.listImages({compute, ...gcloudImagesInput(this.flags)})
-    for (const i of images) this.log(`${i.name} ${i.status ?? ''}${i.family ? ` family=${i.family}` : ''}${i.deprecated?.state ? ` ${i.deprecated.state}` : ''}`)
+    for (const i of images)
+      this.log(`${i.name} ${i.status ?? ''}${i.family ? ` family=${i.family}` : ''}${i.deprecated?.state ? ` ${i.deprecated.state}` : ''}`)
     return {images}
   }
 }

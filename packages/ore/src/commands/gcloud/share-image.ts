@@ -9,7 +9,10 @@ export default class GcloudShareImage extends BaseCommand<typeof GcloudShareImag
   static override summary = 'Make an image public: let every Google account use it (roles/compute.imageUser for allAuthenticatedUsers).'
   static override description =
     "Reads the image's IAM policy and adds the binding only when it is missing; every other binding is kept, and the policy is written back with the etag read, so a concurrent change is not overwritten. An image that is already public is left alone. plume release does the same for a channel whose gce settings say `public: true`."
-  static override examples = ['<%= config.bin %> <%= command.id %> flatcar-stable-4000-0-0-v20260501 --project my-project', '<%= config.bin %> <%= command.id %> flatcar-stable-4000-0-0-v20260501 --json']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> flatcar-stable-4000-0-0-v20260501 --project my-project',
+    '<%= config.bin %> <%= command.id %> flatcar-stable-4000-0-0-v20260501 --json',
+  ]
   static override enableJsonFlag = true
   static override args = {name: Args.string({required: true, description: 'Image name.'})}
   static override flags = gcloudTopicFlags

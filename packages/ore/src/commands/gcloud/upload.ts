@@ -7,7 +7,9 @@ import {gcloudUploadKey} from '../../options.js'
 
 export default class GcloudUpload extends BaseCommand<typeof GcloudUpload> {
   static override summary = 'Upload a GCE disk image tarball to Cloud Storage for create-image.'
-  static override examples = ['<%= config.bin %> <%= command.id %> --bucket gs://my-builds/boards --board amd64-usr --file flatcar_production_gce.tar.gz']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --bucket gs://my-builds/boards --board amd64-usr --file flatcar_production_gce.tar.gz',
+  ]
   static override enableJsonFlag = true
   static override flags = {
     ...gcloudTopicFlags,
@@ -22,8 +24,17 @@ export default class GcloudUpload extends BaseCommand<typeof GcloudUpload> {
   async run(): Promise<gcloud.UploadObjectResult> {
     const f = this.flags
     await requireFile(f.file)
-    const location = await openLocation(f.bucket, await storageOptions(f.bucket, {gce: gceAuthInput(f), endpoints: {gcs: f['gcs-endpoint']}}, this.context))
-    const result = await gcloud.uploadObject({bucket: location.bucket, key: gcloudUploadKey(f, location.key), file: f.file, force: f.force, context: this.context})
+    const location = await openLocation(
+      f.bucket,
+      await storageOptions(f.bucket, {gce: gceAuthInput(f), endpoints: {gcs: f['gcs-endpoint']}}, this.context),
+    )
+    const result = await gcloud.uploadObject({
+      bucket: location.bucket,
+      key: gcloudUploadKey(f, location.key),
+      file: f.file,
+      force: f.force,
+      context: this.context,
+    })
     this.log(`${result.url}${result.uploaded ? '' : ' (existing)'}`)
     return result
   }

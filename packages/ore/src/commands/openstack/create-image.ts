@@ -6,7 +6,9 @@ import {openstackCreateImageOptions} from '../../options.js'
 
 export default class OpenstackCreateImage extends BaseCommand<typeof OpenstackCreateImage> {
   static override summary = 'Create a Glance image from a disk file and wait until it is active.'
-  static override examples = ['<%= config.bin %> <%= command.id %> --name flatcar-alpha-4000.0.0 --file flatcar_production_openstack_image.img']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --name flatcar-alpha-4000.0.0 --file flatcar_production_openstack_image.img',
+  ]
   static override enableJsonFlag = true
   static override flags = {
     ...openstackFlags,
@@ -20,7 +22,9 @@ export default class OpenstackCreateImage extends BaseCommand<typeof OpenstackCr
     const f = this.flags
     await requireFile(f.file)
     const {credentials} = await profileAuth('openstack', profileAuthInput('openstack', f), this.context)
-    const result = await openstack.createOpenStackImage(openstackCreateImageOptions(f, await openstack.openStackApi({credentials, ...this.context}), this.context))
+    const result = await openstack.createOpenStackImage(
+      openstackCreateImageOptions(f, await openstack.openStackApi({credentials, ...this.context}), this.context),
+    )
     this.log(`${result.id} ${result.name}${result.created ? '' : ' (existing)'}`)
     return result
   }

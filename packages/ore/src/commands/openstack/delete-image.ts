@@ -11,7 +11,11 @@ export default class OpenstackDeleteImage extends BaseCommand<typeof OpenstackDe
 
   async run(): Promise<{deleted: string[]}> {
     const {credentials} = await profileAuth('openstack', profileAuthInput('openstack', this.flags), this.context)
-    const result = await openstack.deleteOpenStackImage({api: await openstack.openStackApi({credentials, ...this.context}), image: this.args.image, context: this.context})
+    const result = await openstack.deleteOpenStackImage({
+      api: await openstack.openStackApi({credentials, ...this.context}),
+      image: this.args.image,
+      context: this.context,
+    })
     for (const id of result.deleted) this.log(`deleted ${id}`)
     return result
   }

@@ -13,7 +13,11 @@ export default class OpenstackGc extends BaseCommand<typeof OpenstackGc> {
 
   async run(): Promise<{deletedServers: string[]}> {
     const {credentials} = await profileAuth('openstack', profileAuthInput('openstack', this.flags), this.context)
-    const result = await openstack.gcOpenStack({api: await openstack.openStackApi({credentials, ...this.context}), ...gcOptions(this.flags), context: this.context})
+    const result = await openstack.gcOpenStack({
+      api: await openstack.openStackApi({credentials, ...this.context}),
+      ...gcOptions(this.flags),
+      context: this.context,
+    })
     for (const id of result.deletedServers) this.log(id)
     return result
   }

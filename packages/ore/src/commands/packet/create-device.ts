@@ -8,7 +8,9 @@ import {packetCreateDeviceOptions} from '../../options.js'
 
 export default class PacketCreateDevice extends BaseCommand<typeof PacketCreateDevice> {
   static override summary = 'Create a device tagged as ours and wait until it is active.'
-  static override examples = ['<%= config.bin %> <%= command.id %> --hostname kola-1 --plan c3.small.x86 --metro da --ipxe-script-url https://example.org/flatcar.ipxe --user-data config.ign']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --hostname kola-1 --plan c3.small.x86 --metro da --ipxe-script-url https://example.org/flatcar.ipxe --user-data config.ign',
+  ]
   static override enableJsonFlag = true
   static override flags = {
     ...packetFlags,
@@ -24,8 +26,12 @@ export default class PacketCreateDevice extends BaseCommand<typeof PacketCreateD
     const f = this.flags
     const userdata = f['user-data'] ? (await requireFile(f['user-data'], '--user-data'), await readFile(f['user-data'], 'utf8')) : undefined
     const {credentials} = await profileAuth('packet', profileAuthInput('packet', f), this.context)
-    const device = await packet.createPacketDevice(packetCreateDeviceOptions(f, userdata, await packet.packetApi({credentials, ...this.context}), this.context))
-    this.log(`${device.id} ${device.hostname} ${device.ip_addresses?.find((a) => a.public && a.address_family === 4)?.address ?? ''}`.trim())
+    const device = await packet.createPacketDevice(
+      packetCreateDeviceOptions(f, userdata, await packet.packetApi({credentials, ...this.context}), this.context),
+    )
+    this.log(
+      `${device.id} ${device.hostname} ${device.ip_addresses?.find((a) => a.public && a.address_family === 4)?.address ?? ''}`.trim(),
+    )
     return device
   }
 }

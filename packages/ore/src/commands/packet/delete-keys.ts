@@ -15,7 +15,12 @@ export default class PacketDeleteKeys extends BaseCommand<typeof PacketDeleteKey
   async run(): Promise<{deleted: packet.PacketKey[]}> {
     const {names: labels, prefix} = keysToDelete(this.flags, this.context.argv, 'packet')
     const {credentials} = await profileAuth('packet', profileAuthInput('packet', this.flags), this.context)
-    const result = await packet.deletePacketKeys({api: await packet.packetApi({credentials, ...this.context}), labels, prefix, context: this.context})
+    const result = await packet.deletePacketKeys({
+      api: await packet.packetApi({credentials, ...this.context}),
+      labels,
+      prefix,
+      context: this.context,
+    })
     for (const k of result.deleted) this.log(`deleted ${k.label}`)
     return result
   }

@@ -13,7 +13,11 @@ export default class PacketGc extends BaseCommand<typeof PacketGc> {
 
   async run(): Promise<{deletedDevices: string[]}> {
     const {credentials} = await profileAuth('packet', profileAuthInput('packet', this.flags), this.context)
-    const result = await packet.gcPacket({api: await packet.packetApi({credentials, ...this.context}), ...gcOptions(this.flags), context: this.context})
+    const result = await packet.gcPacket({
+      api: await packet.packetApi({credentials, ...this.context}),
+      ...gcOptions(this.flags),
+      context: this.context,
+    })
     for (const id of result.deletedDevices) this.log(id)
     return result
   }

@@ -48,7 +48,9 @@ Pages already up to date are not written again; every write and delete carries a
       const {bucket, key} = await openLocation(url, storage)
       const r = await updateIndexes(indexOptions(f, {bucket, key}, this.context))
       result.locations.push({url, ...r})
-      this.log(`${url}: ${r.written.length} ${f['dry-run'] ? 'to write' : 'written'}, ${r.deleted.length} ${f['dry-run'] ? 'to delete' : 'deleted'}, ${r.unchanged} unchanged`)
+      this.log(
+        `${url}: ${r.written.length} ${f['dry-run'] ? 'to write' : 'written'}, ${r.deleted.length} ${f['dry-run'] ? 'to delete' : 'deleted'}, ${r.unchanged} unchanged`,
+      )
     }
     return result
   }

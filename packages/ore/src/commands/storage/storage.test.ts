@@ -22,7 +22,11 @@ describe('ore storage index / sync (and the gcloud spellings)', () => {
   })
   afterAll(() => cleanup())
   const ore = (args: string[], extra: NodeJS.ProcessEnv = {}) => runCli('ore', args, {env: isolatedEnv(home, extra), cwd: home})
-  const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('ore: error:'))
+  const oneLine = (stderr: string) =>
+    stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('ore: error:'))
 
   it('Given a local tree, when indexed twice, then pages are written once and the second run writes nothing', async () => {
     const first = await ore(['storage', 'index', '-r', '-T', 'mirror', 'site/'])
@@ -50,7 +54,9 @@ describe('ore storage index / sync (and the gcloud spellings)', () => {
     expect(dry.code).toBe(0)
     const listed = JSON.parse(dry.stdout) as {dryRun: boolean; aborted: {key: string; id: string}[]; kept: {key: string}[]}
     expect(listed.dryRun).toBe(true)
-    expect(listed.aborted.map((u) => [u.key.slice(home.length - 1), u.id])).toEqual([['/up/image.bin', '.image.bin.mantle-partial-0a1b2c3d4e5f']])
+    expect(listed.aborted.map((u) => [u.key.slice(home.length - 1), u.id])).toEqual([
+      ['/up/image.bin', '.image.bin.mantle-partial-0a1b2c3d4e5f'],
+    ])
     expect(listed.kept.map((u) => u.key.slice(home.length - 1))).toEqual(['/up/other.bin'])
     expect(existsSync(old)).toBe(true)
 
@@ -65,7 +71,9 @@ describe('ore storage index / sync (and the gcloud spellings)', () => {
   it('Given a GCS URL, when abort-uploads runs, then one line says GCS sessions cannot be listed, exit 2', async () => {
     const r = await ore(['storage', 'abort-uploads', 'gs://releases/x/', '--json-key', 'none'])
     expect(r.code).toBe(2)
-    expect(oneLine(r.stderr)).toEqual(['ore: error: gs://releases/x/: GCS cannot list resumable upload sessions (each is cancelled by the process that began it, or expires after a week)'])
+    expect(oneLine(r.stderr)).toEqual([
+      'ore: error: gs://releases/x/: GCS cannot list resumable upload sessions (each is cancelled by the process that began it, or expires after a week)',
+    ])
   })
 
   it('Given a dry run, when syncing, then it says what it would do and writes nothing', async () => {
@@ -95,7 +103,20 @@ describe('ore storage index / sync (and the gcloud spellings)', () => {
         srv.close(() => resolve(p))
       })
     })
-    const r = await ore(['storage', 'index', '--s3-endpoint', `http://127.0.0.1:${port}`, '--access-id', 'AKIA', '--secret-key', 'secret-000000', 's3://releases/'], {AWS_MAX_ATTEMPTS: '1'})
+    const r = await ore(
+      [
+        'storage',
+        'index',
+        '--s3-endpoint',
+        `http://127.0.0.1:${port}`,
+        '--access-id',
+        'AKIA',
+        '--secret-key',
+        'secret-000000',
+        's3://releases/',
+      ],
+      {AWS_MAX_ATTEMPTS: '1'},
+    )
     expect(r.code).toBe(3)
     expect(oneLine(r.stderr)).toHaveLength(1)
     expect(r.stderr).toMatch(/^ore: error: s3:\/\/releases\/: ECONNREFUSED/)
@@ -105,16 +126,28 @@ describe('ore storage index / sync (and the gcloud spellings)', () => {
     const flags = () => ['--s3-endpoint', env.MANTLE_TEST_S3_ENDPOINT!, '--access-id', env.MANTLE_TEST_S3_ACCESS_KEY!]
 
     it('Given a wrong secret key, when syncing, then access denied in one line, exit 2', async () => {
-      const r = await ore(['storage', 'sync', 'site/', `s3://${env.MANTLE_TEST_S3_BUCKET}/cli/`, ...flags(), '--secret-key', 'not-the-secret-key'])
+      const r = await ore([
+        'storage',
+        'sync',
+        'site/',
+        `s3://${env.MANTLE_TEST_S3_BUCKET}/cli/`,
+        ...flags(),
+        '--secret-key',
+        'not-the-secret-key',
+      ])
       expect(r.code).toBe(2)
-      expect(oneLine(r.stderr)).toEqual([`ore: error: s3://${env.MANTLE_TEST_S3_BUCKET}/cli/: SignatureDoesNotMatch (check the AWS credentials (--profile, --access-id/--secret-key) and their permissions)`])
+      expect(oneLine(r.stderr)).toEqual([
+        `ore: error: s3://${env.MANTLE_TEST_S3_BUCKET}/cli/: SignatureDoesNotMatch (check the AWS credentials (--profile, --access-id/--secret-key) and their permissions)`,
+      ])
       expect(r.stderr).not.toContain('not-the-secret-key')
     })
 
     it('Given a missing bucket, when indexing, then one line, exit 2', async () => {
       const r = await ore(['storage', 'index', 's3://no-such-bucket-here/', ...flags(), '--secret-key', env.MANTLE_TEST_S3_SECRET_KEY!])
       expect(r.code).toBe(2)
-      expect(oneLine(r.stderr)).toEqual(['ore: error: s3://no-such-bucket-here: no such bucket (check the bucket name and the endpoint (--s3-endpoint))'])
+      expect(oneLine(r.stderr)).toEqual([
+        'ore: error: s3://no-such-bucket-here: no such bucket (check the bucket name and the endpoint (--s3-endpoint))',
+      ])
     })
 
     it('Given good credentials, when syncing a tree with index pages, then it arrives and a re-run changes nothing', async () => {
@@ -131,12 +164,25 @@ describe('ore storage index / sync (and the gcloud spellings)', () => {
   describe.skipIf(!azure.available)('Azurite', () => {
     it('Given a wrong account key, when indexing, then access denied in one line, exit 2', async () => {
       const url = `az://${env.MANTLE_TEST_AZURE_ACCOUNT}/${env.MANTLE_TEST_AZURE_CONTAINER}/`
-      const r = await ore(['storage', 'index', url, '--azure-storage-account', env.MANTLE_TEST_AZURE_ACCOUNT!, '--azure-blob-endpoint', env.MANTLE_TEST_AZURE_ENDPOINT!], {
-        AZURE_STORAGE_KEY: Buffer.from('not the key at all, not at all').toString('base64'),
-      })
+      const r = await ore(
+        [
+          'storage',
+          'index',
+          url,
+          '--azure-storage-account',
+          env.MANTLE_TEST_AZURE_ACCOUNT!,
+          '--azure-blob-endpoint',
+          env.MANTLE_TEST_AZURE_ENDPOINT!,
+        ],
+        {
+          AZURE_STORAGE_KEY: Buffer.from('not the key at all, not at all').toString('base64'),
+        },
+      )
       expect(r.code).toBe(2)
       expect(oneLine(r.stderr)).toHaveLength(1)
-      expect(r.stderr).toMatch(/^ore: error: az:\/\/devstoreaccount1\/mantle-test\/: AuthorizationFailure|AuthenticationFailed|access denied/)
+      expect(r.stderr).toMatch(
+        /^ore: error: az:\/\/devstoreaccount1\/mantle-test\/: AuthorizationFailure|AuthenticationFailed|access denied/,
+      )
     })
   })
 })

@@ -13,7 +13,12 @@ export default class Index extends BaseCommand<typeof Index> {
     ...credentialFlags,
     config: specFlags.config,
     channel: Flags.string({char: 'C', summary: 'Channel, or "all".', default: 'user', helpGroup: 'SPEC'}),
-    board: Flags.string({char: 'B', summary: 'Board, or "all" (default): which board directories to index.', default: 'all', helpGroup: 'SPEC'}),
+    board: Flags.string({
+      char: 'B',
+      summary: 'Board, or "all" (default): which board directories to index.',
+      default: 'all',
+      helpGroup: 'SPEC',
+    }),
     'dry-run': Flags.boolean({char: 'n', summary: 'Print the pages that would be written or deleted; write nothing.'}),
     force: Flags.boolean({summary: 'Write every page even when it is up to date.'}),
   }
@@ -27,10 +32,15 @@ export default class Index extends BaseCommand<typeof Index> {
     const specs = channels.map((c) => ({channel: c, spec: channelOf(config, c)}))
     if (this.flags.board !== 'all') {
       for (const {channel, spec} of specs) {
-        if (!spec.boards.includes(this.flags.board)) throw new UsageError(`board "${this.flags.board}" is not published by channel "${channel}" (boards: ${spec.boards.join(', ')})`)
+        if (!spec.boards.includes(this.flags.board))
+          throw new UsageError(`board "${this.flags.board}" is not published by channel "${channel}" (boards: ${spec.boards.join(', ')})`)
       }
     }
-    const storage = await storageFor(specs.flatMap(({spec}) => (spec.destinations ?? []).map((d) => d.url)), this.flags, this.context)
+    const storage = await storageFor(
+      specs.flatMap(({spec}) => (spec.destinations ?? []).map((d) => d.url)),
+      this.flags,
+      this.context,
+    )
     const out: {channel: string; url: string; actions: string[]}[] = []
     for (const {channel, spec} of specs) {
       const done = await indexDestinations({
