@@ -68,3 +68,29 @@ export function pruneLimits(flags: PruneFlags): PruneLimits {
     dryRun: flags['dry-run'] ?? false,
   }
 }
+
+/** What `plume index` regenerates, as its flags give it. */
+export interface IndexScopeFlags {
+  channel: string
+  board: string
+  'dry-run'?: boolean | undefined
+  force?: boolean | undefined
+}
+
+export interface IndexScope {
+  /** The channels to index; undefined: all of the configuration's. */
+  channels: string[] | undefined
+  /** Only below these boards (and the root page); undefined: the whole tree. */
+  boards: string[] | undefined
+  dryRun: boolean
+  force: boolean
+}
+
+export function indexScope(flags: IndexScopeFlags): IndexScope {
+  return {
+    channels: flags.channel === 'all' ? undefined : [flags.channel],
+    boards: flags.board === 'all' ? undefined : [flags.board],
+    dryRun: flags['dry-run'] ?? false,
+    force: flags.force ?? false,
+  }
+}

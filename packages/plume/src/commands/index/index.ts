@@ -1,6 +1,7 @@
 import {BaseCommand, Flags, UsageError} from '@mantle/kit'
 
 import {credentialFlags, specFlags} from '../../flags.js'
+import {indexScope} from '../../options.js'
 
 export default class Index extends BaseCommand<typeof Index> {
   static override summary = "Regenerate the index pages of a channel's storage destinations."
@@ -27,13 +28,13 @@ export default class Index extends BaseCommand<typeof Index> {
     const {loadConfig, storageFor} = await import('../../setup.js')
     const {channelOf} = await import('../../config/load.js')
     const {indexDestinations} = await import('../../services/destinations.js')
+    const scope = indexScope(this.flags)
     const config = await loadConfig(this.flags, this.context.cwd)
-    const channels = this.flags.channel === 'all' ? Object.keys(config.channels) : [this.flags.channel]
-    const specs = channels.map((c) => ({channel: c, spec: channelOf(config, c)}))
-    if (this.flags.board !== 'all') {
+    const specs = (scope.channels ?? Object.keys(config.channels)).map((c) => ({channel: c, spec: channelOf(config, c)}))
+    for (const board of scope.boards ?? []) {
       for (const {channel, spec} of specs) {
-        if (!spec.boards.includes(this.flags.board))
-          throw new UsageError(`board "${this.flags.board}" is not published by channel "${channel}" (boards: ${spec.boards.join(', ')})`)
+        if (!spec.boards.includes(board))
+          throw new UsageError(`board "${board}" is not published by channel "${channel}" (boards: ${spec.boards.join(', ')})`)
       }
     }
     const storage = await storageFor(
@@ -45,14 +46,14 @@ export default class Index extends BaseCommand<typeof Index> {
     for (const {channel, spec} of specs) {
       const done = await indexDestinations({
         destinations: spec.destinations ?? [],
-        boards: this.flags.board === 'all' ? undefined : [this.flags.board],
+        boards: scope.boards,
         storage,
-        dryRun: this.flags['dry-run'],
-        force: this.flags.force,
+        dryRun: scope.dryRun,
+        force: scope.force,
         signal: this.context.signal,
       })
       for (const d of done) {
-        for (const a of d.actions) this.log(`${this.flags['dry-run'] ? 'todo' : 'done'}  ${d.url}: ${a}`)
+        for (const a of d.actions) this.log(`${scope.dryRun ? 'todo' : 'done'}  ${d.url}: ${a}`)
         if (d.actions.length === 0) this.log(`${d.url}: index pages up to date`)
         out.push({channel, ...d})
       }
