@@ -44,7 +44,12 @@ describe.skipIf(!image.available)('kola on AWS (fake EC2, real machines)', () =>
       `[default]\naws_access_key_id = ${accessKey}\naws_secret_access_key = ${FAKE_SECRET_KEY}\n`,
       {mode: 0o600},
     )
-    return kolaEnv(home, {AWS_ENDPOINT_URL_EC2: fake.url, AWS_ENDPOINT_URL_STS: fake.url, AWS_EC2_METADATA_DISABLED: 'true'})
+    return kolaEnv(home, {
+      AWS_ENDPOINT_URL_EC2: fake.url,
+      AWS_ENDPOINT_URL_STS: fake.url,
+      AWS_ENDPOINT_URL_EKS: fake.url,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    })
   }
 
   const kolaArgs = (out: string, ...rest: string[]) => [

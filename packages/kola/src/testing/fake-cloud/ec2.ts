@@ -80,6 +80,12 @@ export class FakeEc2 {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
+      // `ore aws gc` also collects kola kube's EKS clusters: EKS's REST ListClusters (GET /clusters, JSON
+      // {"clusters": [...]}, EKS API reference) answers that this account has none.
+      if (req.method === 'GET' && new URL(req.url ?? '/', 'http://fake').pathname === '/clusters') {
+        res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({clusters: []}))
+        return
+      }
       void this.handle(req).then(
         ({status, body}) => res.writeHead(status, {'content-type': 'text/xml;charset=UTF-8'}).end(body),
         (error: unknown) => res.writeHead(500).end(String(error)),
