@@ -45,6 +45,6 @@ start() {
 
 case "${1:-}" in
   start) start ;;
-  stop) rm -f "$env_file"; daemon_stop dockerd.sh "$pidfile" ;;
+  stop) rm -f "$env_file"; daemon_stop dockerd.sh "$pidfile"; unmount_below "$root" ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

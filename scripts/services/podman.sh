@@ -56,6 +56,6 @@ CONF
 
 case "${1:-}" in
   start) start ;;
-  stop) rm -f "$env_file"; daemon_stop podman.sh "$pidfile" ;;
+  stop) rm -f "$env_file"; daemon_stop podman.sh "$pidfile"; unmount_below "$root" ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

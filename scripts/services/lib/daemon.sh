@@ -40,5 +40,15 @@ daemon_stop() {
   echo "$name: stopped" >&2
 }
 
+# unmount_below DIR: unmounts what a stopped engine left mounted under DIR (dockerd's
+# exec/netns/default, Podman's storage/overlay), deepest first, so a stop undoes its start.
+unmount_below() {
+  local dir mnt
+  dir="$(realpath -m "$1")"
+  awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r | while read -r mnt; do
+    umount "$mnt" 2>/dev/null || umount -l "$mnt"
+  done
+}
+
 # socket_answers SOCKET: the Engine API's /_ping answers on the unix socket.
 socket_answers() { curl -fsS --max-time 2 --unix-socket "$1" http://engine/_ping >/dev/null 2>&1; }
