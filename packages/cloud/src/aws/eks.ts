@@ -15,7 +15,7 @@ import {KOLA_RUN_TAG, kubeconfigYaml, type ManagedCluster, type ManagedClusterAp
 import {markerTags, MARKER_KEY, MARKER_VALUE} from '../common/marker.js'
 import {withRetry, type CallContext} from '../common/retry.js'
 import {pollUntil} from '../common/wait.js'
-import {awsError} from './errors.js'
+import {awsError, isPermissionDenied} from './errors.js'
 
 /** The EKS calls made here (narrowed from the SDK client). */
 export interface EksApi {
@@ -206,11 +206,18 @@ export function eksClusters(options: EksOptions): ManagedClusterApi {
         timeoutMs: 40 * 60_000,
       })
     },
-    async list() {
+    async list(ctx) {
       const names: string[] = []
       let nextToken: string | undefined
       do {
-        const page = await eks.listClusters({...(nextToken ? {nextToken} : {})})
+        const page = await eks.listClusters({...(nextToken ? {nextToken} : {})}).catch((e: unknown) => {
+          // Credentials for EC2 alone (no eks:ListClusters): gc of instances, images and groups must not fail
+          // for it; the clusters are left to credentials that may list them, and the log says so.
+          if (!isPermissionDenied(e)) throw e
+          ctx.logger.warn(`eks: not allowed to list clusters in ${eks.region}; EKS clusters not collected (${(e as Error).message})`)
+          return undefined
+        })
+        if (!page) return []
         names.push(...(page.clusters ?? []))
         nextToken = page.nextToken
       } while (nextToken)

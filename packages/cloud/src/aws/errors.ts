@@ -26,6 +26,11 @@ export function awsCode(error: unknown): string | undefined {
   return undefined
 }
 
+/** AWS refused the call for want of a permission (the credentials themselves are good). */
+export function isPermissionDenied(error: unknown): boolean {
+  return PERMISSION_CODES.has(awsCode(error) ?? '')
+}
+
 /** Turns an SDK error into one of ours: bad credentials and permissions exit 2, the rest exit 3. */
 export function awsError(what: string, error: unknown): Error {
   if (isMantleError(error)) return error

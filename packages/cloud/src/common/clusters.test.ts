@@ -115,6 +115,25 @@ describe('gc of EKS clusters (aws-sdk-client-mock)', () => {
     eks.on(DescribeClusterCommand, {name: 'prod'}).resolves({cluster: cluster('prod', hoursAgo(900), {team: 'web'})})
   }
 
+  it('credentials without eks:ListClusters: gc collects no cluster, warns once, and does not fail', async () => {
+    // Given an account that may not list EKS clusters (the AccessDeniedException EKS answers, as the SDK raises it)
+    eks.on(ListClustersCommand).rejects(
+      Object.assign(new Error('User: arn:aws:iam::1:user/ci is not authorized to perform: eks:ListClusters'), {
+        name: 'AccessDeniedException',
+        $metadata: {httpStatusCode: 403},
+      }),
+    )
+    const context = testContext(NOW)
+
+    // When gc runs
+    const deleted = await gcManagedClusters({clusters: await api(context), olderThanMs: FIVE_HOURS, context})
+
+    // Then nothing is deleted and the log says why
+    expect(deleted).toEqual([])
+    expect(eks).toHaveReceivedCommandTimes(DeleteClusterCommand, 0)
+    expect(context.lines.filter((l) => /not allowed to list clusters/.test(l))).toHaveLength(1)
+  })
+
   it('deletes the node group, then the cluster, of an expired cluster of ours; keeps a young one and one without our tag', async () => {
     // Given three clusters; the old one's node group and then the cluster go away once deleted
     given()
