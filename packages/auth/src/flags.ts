@@ -54,6 +54,9 @@ export const doFlags = profileFlags('do', 'DigitalOcean')
 export const esxFlags = profileFlags('esx', 'ESX')
 export const openstackFlags = profileFlags('openstack', 'OpenStack')
 export const packetFlags = profileFlags('packet', 'Packet')
+export const hetznerFlags = profileFlags('hetzner', 'Hetzner')
+export const scalewayFlags = profileFlags('scaleway', 'Scaleway')
+export const akamaiFlags = profileFlags('akamai', 'Akamai')
 
 /** What every resolver takes besides its typed input: read once by the base command. */
 export type AuthContext = Pick<CommandContext, 'env' | 'home' | 'logger' | 'redactor'>

@@ -18,6 +18,12 @@ const FIXTURES: {[P in ProfileProvider]: Record<string, Record<string, string>>}
     staging: {auth_url: 'https://keystone2:5000/v3', username: 'os2', password: 'os-pass-staging'},
   },
   packet: {default: {api_key: 'packet-key-default', project: 'p-1'}, staging: {api_key: 'packet-key-staging', project: 'p-2'}},
+  hetzner: {default: {token: 'hcloud-token-default-0001'}, staging: {token: 'hcloud-token-staging-0002'}},
+  scaleway: {
+    default: {access_key: 'SCWAAAAAAAAAAAAAAAA1', secret_key: 'scw-secret-default-0001', project_id: 'p-1'},
+    staging: {access_key: 'SCWAAAAAAAAAAAAAAAA2', secret_key: 'scw-secret-staging-0002', project_id: 'p-2', organization_id: 'o-2'},
+  },
+  akamai: {default: {token: 'linode-token-default-0001'}, staging: {token: 'linode-token-staging-0002'}},
 }
 
 describe.each(Object.keys(PROFILE_PROVIDERS) as ProfileProvider[])('loadProfile(%s)', (provider) => {
@@ -88,5 +94,60 @@ describe.each(Object.keys(PROFILE_PROVIDERS) as ProfileProvider[])('loadProfile(
     const secret = PROFILE_PROVIDERS[provider].secrets[0] as string
     const value = (r.credentials as unknown as Record<string, string>)[secret]!
     expect(cap.redactor.redact(`leak ${value}`)).toBe('leak ***')
+  })
+})
+
+describe("the clouds' own environment variables (hetzner, scaleway, akamai)", () => {
+  let home: string
+  let cleanup: () => Promise<void>
+  beforeEach(async () => {
+    ;({dir: home, cleanup} = await makeTempDir())
+  })
+  afterEach(() => cleanup())
+  const load = (provider: ProfileProvider, env: NodeJS.ProcessEnv, opts: {file?: string; profile?: string} = {}) => {
+    const cap = captureLogger()
+    return {cap, result: loadProfile(provider, {home, logger: cap.logger, redactor: cap.redactor, env, ...opts})}
+  }
+
+  it('Given HCLOUD_TOKEN and no file, when hetzner credentials resolve, then they come from the environment, redacted', async () => {
+    const {cap, result} = load('hetzner', {HCLOUD_TOKEN: 'hcloud-env-token-0001'})
+    const r = await result
+    expect(r).toEqual({
+      provider: 'hetzner',
+      file: 'environment (HCLOUD_TOKEN)',
+      profile: 'env',
+      credentials: {token: 'hcloud-env-token-0001'},
+    })
+    expect(cap.redactor.redact('x hcloud-env-token-0001')).toBe('x ***')
+  })
+
+  it("Given Scaleway's SCW_* variables, when scaleway credentials resolve, then all four fields are taken", async () => {
+    const r = await load('scaleway', {
+      SCW_ACCESS_KEY: 'SCWENV00000000000001',
+      SCW_SECRET_KEY: 'scw-env-secret-0001',
+      SCW_DEFAULT_PROJECT_ID: 'proj-env',
+      SCW_DEFAULT_ORGANIZATION_ID: 'org-env',
+    }).result
+    expect(r.credentials).toEqual({
+      access_key: 'SCWENV00000000000001',
+      secret_key: 'scw-env-secret-0001',
+      project_id: 'proj-env',
+      organization_id: 'org-env',
+    })
+  })
+
+  it('Given LINODE_TOKEN but an explicit --akamai-config-file, when akamai credentials resolve, then the file wins', async () => {
+    const file = join(home, 'akamai.json')
+    await writeFile(file, JSON.stringify({default: {token: 'linode-file-token-0001'}}), {mode: 0o600})
+    const r = await load('akamai', {LINODE_TOKEN: 'linode-env-token-0001'}, {file}).result
+    expect(r.credentials).toEqual({token: 'linode-file-token-0001'})
+  })
+
+  it('Given only part of the Scaleway variables, when credentials resolve, then the default file is read (and its absence is exit 2)', async () => {
+    const error = await load('scaleway', {SCW_SECRET_KEY: 'scw-env-secret-0001'}).result.catch((e: unknown) => e)
+    expect((error as UsageError).exitCode).toBe(ExitCode.Usage)
+    expect((error as Error).message).toBe(
+      `scaleway credentials ${join(home, '.config', 'scaleway.json')} (profile "default"): file not found`,
+    )
   })
 })

@@ -18,6 +18,20 @@ export const PROFILE_PROVIDERS = {
     secrets: ['password'],
   },
   packet: {file: '.config/packet.json', required: ['api_key', 'project'], optional: [], secrets: ['api_key']},
+  hetzner: {file: '.config/hetzner.json', required: ['token'], optional: [], secrets: ['token'], env: {token: 'HCLOUD_TOKEN'}},
+  scaleway: {
+    file: '.config/scaleway.json',
+    required: ['access_key', 'secret_key', 'project_id'],
+    optional: ['organization_id'],
+    secrets: ['secret_key'],
+    env: {
+      access_key: 'SCW_ACCESS_KEY',
+      secret_key: 'SCW_SECRET_KEY',
+      project_id: 'SCW_DEFAULT_PROJECT_ID',
+      organization_id: 'SCW_DEFAULT_ORGANIZATION_ID',
+    },
+  },
+  akamai: {file: '.config/akamai.json', required: ['token'], optional: [], secrets: ['token'], env: {token: 'LINODE_TOKEN'}},
 } as const
 
 export type ProfileProvider = keyof typeof PROFILE_PROVIDERS
@@ -45,7 +59,25 @@ export interface PacketCredentials {
   api_key: string
   project: string
 }
+/** Hetzner Cloud API token (HCLOUD_TOKEN). */
+export interface HetznerCredentials {
+  token: string
+}
+/** Scaleway API key (SCW_ACCESS_KEY, SCW_SECRET_KEY) and the project resources go to (SCW_DEFAULT_PROJECT_ID). */
+export interface ScalewayCredentials {
+  access_key: string
+  secret_key: string
+  project_id: string
+  organization_id?: string
+}
+/** Akamai (Linode API v4) personal access token (LINODE_TOKEN). */
+export interface AkamaiCredentials {
+  token: string
+}
 export interface ProfileCredentials {
+  hetzner: HetznerCredentials
+  scaleway: ScalewayCredentials
+  akamai: AkamaiCredentials
   do: DoCredentials
   esx: EsxCredentials
   openstack: OpenStackCredentials
@@ -59,6 +91,8 @@ export interface ProfileOptions {
   home: string
   logger: Logger
   redactor: Redactor
+  /** For the providers whose own tools read environment variables (HCLOUD_TOKEN, SCW_*, LINODE_TOKEN). */
+  env?: NodeJS.ProcessEnv | undefined
 }
 
 export interface ResolvedProfile<P extends ProfileProvider> {
@@ -70,6 +104,8 @@ export interface ResolvedProfile<P extends ProfileProvider> {
 
 export async function loadProfile<P extends ProfileProvider>(provider: P, options: ProfileOptions): Promise<ResolvedProfile<P>> {
   const spec = PROFILE_PROVIDERS[provider]
+  const fromEnv = options.file === undefined && options.profile === undefined ? profileFromEnv(provider, options) : undefined
+  if (fromEnv) return fromEnv
   const file = options.file ?? join(options.home, spec.file)
   const profile = options.profile ?? 'default'
   const ctx: FileContext = {provider, file, profile, logger: options.logger}
@@ -86,4 +122,22 @@ export async function loadProfile<P extends ProfileProvider>(provider: P, option
   const credentials: Record<string, string> = requireStrings(ctx, entry, spec.required)
   for (const o of spec.optional) if (typeof entry[o] === 'string') credentials[o] = entry[o]
   return {provider, file, profile, credentials: credentials as unknown as ProfileCredentials[P]}
+}
+
+/**
+ * A cloud's own environment variables (HCLOUD_TOKEN, ...), used when no
+ * profile or file is chosen and every required one is set: the cloud's own
+ * CLI reads them too. A file or profile named on the command line wins.
+ */
+function profileFromEnv<P extends ProfileProvider>(provider: P, options: ProfileOptions): ResolvedProfile<P> | undefined {
+  const spec = PROFILE_PROVIDERS[provider]
+  if (!('env' in spec) || !options.env) return undefined
+  const names = spec.env as Record<string, string>
+  const env = options.env
+  if (!spec.required.every((f) => env[names[f]!])) return undefined
+  const credentials: Record<string, string> = {}
+  for (const [field, name] of Object.entries(names)) if (env[name]) credentials[field] = env[name]
+  for (const s of spec.secrets) if (credentials[s]) options.redactor.add(credentials[s])
+  const used = spec.required.map((f) => names[f]).join(', ')
+  return {provider, file: `environment (${used})`, profile: 'env', credentials: credentials as unknown as ProfileCredentials[P]}
 }
