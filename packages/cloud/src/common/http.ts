@@ -47,6 +47,12 @@ export interface RestClientOptions extends CallContext {
   describeError?: ((body: unknown) => string | undefined) | undefined
   /** False accepts self-signed certificates (lab vCenters); default true. */
   rejectUnauthorized?: boolean | undefined
+  /**
+   * Signs every attempt (OCI's HTTP Signatures): gets the URL as sent (query
+   * included), the method and the exact body bytes (a JSON body is serialised
+   * here, once), returns the headers to add.
+   */
+  sign?: ((request: {method: string; url: string; body: Buffer | undefined; stream: boolean}) => Record<string, string>) | undefined
 }
 
 /** Error texts as the REST clouds send them: {message}, {error: {message}}, {id, message}, ... */
@@ -67,6 +73,21 @@ function defaultDescribe(body: unknown): string | undefined {
   return b.badRequest?.message ?? b.itemNotFound?.message
 }
 
+/** The URL, body bytes and headers of a signed request: signed as it will be sent. */
+function signedParts(
+  method: string,
+  url: string,
+  searchParams: Record<string, string | number | boolean>,
+  req: RestRequest,
+  sign: NonNullable<RestClientOptions['sign']>,
+): {url: string; body: Buffer | undefined; headers: Record<string, string>} {
+  const target = new URL(url)
+  for (const [k, v] of Object.entries(searchParams)) target.searchParams.set(k, String(v))
+  const stream = req.body !== undefined && !Buffer.isBuffer(req.body)
+  const body = req.json !== undefined ? Buffer.from(JSON.stringify(req.json)) : Buffer.isBuffer(req.body) ? req.body : undefined
+  return {url: target.href, body, headers: sign({method, url: target.href, body, stream})}
+}
+
 export async function restClient(options: RestClientOptions): Promise<RestClient> {
   const {default: got} = await import('got')
   const base = options.baseUrl.replace(/\/+$/, '')
@@ -85,12 +106,13 @@ export async function restClient(options: RestClientOptions): Promise<RestClient
         string,
         string | number | boolean
       >
-      const promise = got(url, {
+      const signed = options.sign ? signedParts(method, url, searchParams, req, options.sign) : undefined
+      const promise = got(signed?.url ?? url, {
         method,
-        headers,
-        searchParams,
-        ...(req.json !== undefined ? {json: req.json} : {}),
-        ...(req.body !== undefined ? {body: req.body} : {}),
+        headers: {...headers, ...signed?.headers},
+        ...(signed ? {} : {searchParams}),
+        ...(req.json !== undefined && !signed ? {json: req.json} : {}),
+        ...((signed?.body ?? req.body) !== undefined ? {body: signed?.body ?? req.body} : {}),
         // One retry policy: kit's, around this call.
         retry: {limit: 0},
         throwHttpErrors: false,

@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {ExitCode, isMantleError} from '@mantle/kit'
 
+import {OCI_DOC_TEST_KEY} from '../testing/oci-key.js'
 import {ociPrivateKey, ociSigningString, signOciRequest} from './signer.js'
 
 /*
@@ -11,21 +12,6 @@ import {ociPrivateKey, ociSigningString, signOciRequest} from './signer.js'
  * requests, and the signatures it prints. The same values are the expected
  * results of oci-go-sdk's common/http_signer_test.go (read with fetch).
  */
-const TEST_KEY = `-----BEGIN RSA PRIVATE KEY-----
-MIICXgIBAAKBgQDCFENGw33yGihy92pDjZQhl0C36rPJj+CvfSC8+q28hxA161QF
-NUd13wuCTUcq0Qd2qsBe/2hFyc2DCJJg0h1L78+6Z4UMR7EOcpfdUE9Hf3m/hs+F
-UR45uBJeDK1HSFHD8bHKD6kv8FPGfJTotc+2xjJwoYi+1hqp1fIekaxsyQIDAQAB
-AoGBAJR8ZkCUvx5kzv+utdl7T5MnordT1TvoXXJGXK7ZZ+UuvMNUCdN2QPc4sBiA
-QWvLw1cSKt5DsKZ8UETpYPy8pPYnnDEz2dDYiaew9+xEpubyeW2oH4Zx71wqBtOK
-kqwrXa/pzdpiucRRjk6vE6YY7EBBs/g7uanVpGibOVAEsqH1AkEA7DkjVH28WDUg
-f1nqvfn2Kj6CT7nIcE3jGJsZZ7zlZmBmHFDONMLUrXR/Zm3pR5m0tCmBqa5RK95u
-412jt1dPIwJBANJT3v8pnkth48bQo/fKel6uEYyboRtA5/uHuHkZ6FQF7OUkGogc
-mSJluOdc5t6hI1VsLn0QZEjQZMEOWr+wKSMCQQCC4kXJEsHAve77oP6HtG/IiEn7
-kpyUXRNvFsDE0czpJJBvL/aRFUJxuRK91jhjC68sA7NsKMGg5OXb5I5Jj36xAkEA
-gIT7aFOYBFwGgQAQkWNKLvySgKbAZRTeLBacpHMuQdl1DfdntvAyqpAZ0lY0RKmW
-G6aFKaqQfOXKCyWoUiVknQJAXrlgySFci/2ueKlIE1QqIiLSZ8V8OlpFLRnb1pzI
-7U1yQXnTAEFYM560yJlzUpOb1V4cScGd365tiSMvxLOvTA==
------END RSA PRIVATE KEY-----`
 const KEY_ID =
   'ocid1.tenancy.oc1..aaaaaaaaba3pv6wkcr4jqae5f15p2b2m2yt2j6rx32uzr4h25vqstifsfdsq/' +
   'ocid1.user.oc1..aaaaaaaat5nvwcna5j6aqzjcaty5eqbb6qt2jvpkanghtgdaqedqw3rynjq/20:3b:97:13:55:1c:5b:0d:d3:37:d8:50:4e:c5:3a:34'
@@ -41,7 +27,7 @@ const POST_BODY = `{
     "volumeId": "${VOLUME}"
 }`
 
-const key = () => ({keyId: KEY_ID, privateKey: ociPrivateKey(TEST_KEY)})
+const key = () => ({keyId: KEY_ID, privateKey: ociPrivateKey(OCI_DOC_TEST_KEY)})
 
 describe('OCI request signatures (the documentation example)', () => {
   it('signs the documented GET byte for byte', () => {
