@@ -24,6 +24,22 @@ const FIXTURES: {[P in ProfileProvider]: Record<string, Record<string, string>>}
     staging: {access_key: 'SCWAAAAAAAAAAAAAAAA2', secret_key: 'scw-secret-staging-0002', project_id: 'p-2', organization_id: 'o-2'},
   },
   akamai: {default: {token: 'linode-token-default-0001'}, staging: {token: 'linode-token-staging-0002'}},
+  oci: {
+    default: {
+      tenancy: 'ocid1.tenancy.oc1..t',
+      user: 'ocid1.user.oc1..u',
+      fingerprint: 'aa:bb',
+      region: 'eu-frankfurt-1',
+      key: 'oci-key-default-0001',
+    },
+    staging: {
+      tenancy: 'ocid1.tenancy.oc1..t2',
+      user: 'ocid1.user.oc1..u2',
+      fingerprint: 'cc:dd',
+      region: 'us-ashburn-1',
+      key_file: '/k.pem',
+    },
+  },
 }
 
 describe.each(Object.keys(PROFILE_PROVIDERS) as ProfileProvider[])('loadProfile(%s)', (provider) => {

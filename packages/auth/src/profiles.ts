@@ -32,6 +32,22 @@ export const PROFILE_PROVIDERS = {
     },
   },
   akamai: {file: '.config/akamai.json', required: ['token'], optional: [], secrets: ['token'], env: {token: 'LINODE_TOKEN'}},
+  // The OCI CLI's own variables (docs: "CLI Environment Variables"); the key from key_file or the key itself.
+  oci: {
+    file: '.config/oci.json',
+    required: ['tenancy', 'user', 'fingerprint', 'region'],
+    optional: ['key_file', 'key', 'pass_phrase', 'compartment'],
+    secrets: ['key', 'pass_phrase'],
+    env: {
+      tenancy: 'OCI_CLI_TENANCY',
+      user: 'OCI_CLI_USER',
+      fingerprint: 'OCI_CLI_FINGERPRINT',
+      region: 'OCI_CLI_REGION',
+      key_file: 'OCI_CLI_KEY_FILE',
+      key: 'OCI_CLI_KEY_CONTENT',
+      pass_phrase: 'OCI_CLI_PASSPHRASE',
+    },
+  },
 } as const
 
 export type ProfileProvider = keyof typeof PROFILE_PROVIDERS
@@ -74,7 +90,19 @@ export interface ScalewayCredentials {
 export interface AkamaiCredentials {
   token: string
 }
+/** An OCI API signing key: the user's OCIDs, the key's fingerprint, and the PEM key itself or its file. */
+export interface OciProfileCredentials {
+  tenancy: string
+  user: string
+  fingerprint: string
+  region: string
+  key_file?: string
+  key?: string
+  pass_phrase?: string
+  compartment?: string
+}
 export interface ProfileCredentials {
+  oci: OciProfileCredentials
   hetzner: HetznerCredentials
   scaleway: ScalewayCredentials
   akamai: AkamaiCredentials
