@@ -1,12 +1,13 @@
 import {randomBytes} from 'node:crypto'
 
-import {resolveAws} from '@mantle/auth'
+import {loadProfile, resolveAws} from '@mantle/auth'
 import {type CommandContext, Flags, type Logger, UsageError} from '@mantle/kit'
 
 import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
 import type {CommonFlightOptions} from './platform/platform.js'
 import type {AwsPlatformOptions} from './platform/aws/index.js'
 import type {ExternalOptions} from './platform/external/index.js'
+import type {OpenStackPlatformOptions} from './platform/openstack/index.js'
 import type {QemuOptions} from './platform/qemu/index.js'
 import type {PlatformOptions} from './platform/registry.js'
 import {parseSharding, type Sharding} from './register/select.js'
@@ -19,7 +20,7 @@ export const platformFlags = {
   platform: Flags.string({
     char: 'p',
     default: 'qemu',
-    summary: 'Platform to boot machines on: qemu, external, aws (and those of --platform-module).',
+    summary: 'Platform to boot machines on: qemu, external, aws, openstack (and those of --platform-module).',
     helpGroup: 'PLATFORM',
   }),
   distro: Flags.option({
@@ -90,6 +91,20 @@ export const platformFlags = {
     helpGroup: 'AWS',
   }),
   'aws-iam-profile': Flags.string({summary: 'IAM instance profile name for the machines.', helpGroup: 'AWS'}),
+  'openstack-config-file': Flags.string({
+    summary: 'OpenStack credentials file (default: ~/.config/openstack.json).',
+    helpGroup: 'OPENSTACK',
+  }),
+  'openstack-profile': Flags.string({summary: 'OpenStack profile (default: "default").', helpGroup: 'OPENSTACK'}),
+  'openstack-region': Flags.string({summary: "OpenStack region (default: the profile's region_name).", helpGroup: 'OPENSTACK'}),
+  'openstack-image': Flags.string({summary: 'OpenStack image id or name machines boot.', helpGroup: 'OPENSTACK'}),
+  'openstack-flavor': Flags.string({default: '1', summary: 'OpenStack flavor id or name.', helpGroup: 'OPENSTACK'}),
+  'openstack-network': Flags.string({summary: 'OpenStack network id or name (default: the first network).', helpGroup: 'OPENSTACK'}),
+  'openstack-domain': Flags.string({summary: "OpenStack domain (default: the profile's).", helpGroup: 'OPENSTACK'}),
+  'openstack-floating-ip-pool': Flags.string({
+    summary: "Give each machine a floating IP from this pool (default: the profile's floating_ip_pool); else its fixed address is used.",
+    helpGroup: 'OPENSTACK',
+  }),
 }
 
 export interface PlatformFlagValues {
@@ -117,6 +132,14 @@ export interface PlatformFlagValues {
   'aws-type'?: string | undefined
   'aws-sg'?: string | undefined
   'aws-iam-profile'?: string | undefined
+  'openstack-config-file'?: string | undefined
+  'openstack-profile'?: string | undefined
+  'openstack-region'?: string | undefined
+  'openstack-image'?: string | undefined
+  'openstack-flavor'?: string | undefined
+  'openstack-network'?: string | undefined
+  'openstack-domain'?: string | undefined
+  'openstack-floating-ip-pool'?: string | undefined
 }
 
 /** What a command hands to `flightFor`: the platform's name, every platform's own options, and the common ones. */
@@ -124,7 +147,7 @@ export interface PlatformSettings {
   platform: string
   /** Modules defining more platforms. */
   modules: string[]
-  options: PlatformOptions & {qemu: QemuOptions; external: ExternalOptions; aws: AwsPlatformOptions}
+  options: PlatformOptions & {qemu: QemuOptions; external: ExternalOptions; aws: AwsPlatformOptions; openstack: OpenStackPlatformOptions}
   common: CommonFlightOptions
 }
 
@@ -164,6 +187,26 @@ export function platformSettingsFrom(
         instanceType: flags['aws-type'] ?? 'm4.large',
         securityGroup: flags['aws-sg'] ?? 'kola',
         iamInstanceProfile: flags['aws-iam-profile'],
+      },
+      openstack: {
+        // Read by the flight, so that only a run on OpenStack reads the profile.
+        credentials: async () => {
+          if (!context.home || !context.redactor) throw new Error('the OpenStack platform needs the command context')
+          const {credentials} = await loadProfile('openstack', {
+            file: flags['openstack-config-file'],
+            profile: flags['openstack-profile'],
+            home: context.home,
+            logger: context.logger,
+            redactor: context.redactor,
+          })
+          return credentials
+        },
+        region: flags['openstack-region'],
+        image: flags['openstack-image'] ?? '',
+        flavor: flags['openstack-flavor'] ?? '1',
+        network: flags['openstack-network'],
+        domain: flags['openstack-domain'],
+        floatingIpPool: flags['openstack-floating-ip-pool'],
       },
     },
     common: {
