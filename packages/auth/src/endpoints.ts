@@ -3,6 +3,8 @@ export interface StorageEndpoints {
   gcs?: string | undefined
   s3?: string | undefined
   azureBlob?: string | undefined
+  /** Hetzner Cloud's API root (default https://api.hetzner.cloud/v1). */
+  hetzner?: string | undefined
 }
 
 /**
@@ -19,6 +21,8 @@ export function resolveEndpoints(given: StorageEndpoints, env: NodeJS.ProcessEnv
     gcs: gcs ? withScheme(gcs) : undefined,
     s3: given.s3 ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
     azureBlob: given.azureBlob,
+    // hcloud-go's and the hcloud CLI's variable.
+    hetzner: given.hetzner ?? env.HCLOUD_ENDPOINT,
   }
 }
 

@@ -1,13 +1,13 @@
 import {randomBytes} from 'node:crypto'
 
-import {loadProfile, resolveAws} from '@mantle/auth'
+import {loadProfile, type ProfileCredentials, resolveAws, resolveEndpoints} from '@mantle/auth'
 import {type CommandContext, Flags, type Logger, UsageError} from '@mantle/kit'
 
 import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
 import type {CommonFlightOptions} from './platform/platform.js'
 import type {AwsPlatformOptions} from './platform/aws/index.js'
 import type {ExternalOptions} from './platform/external/index.js'
-import type {OpenStackPlatformOptions} from './platform/openstack/index.js'
+import type {HetznerPlatformOptions} from './platform/hetzner/index.js'
 import type {QemuOptions} from './platform/qemu/index.js'
 import type {PlatformOptions} from './platform/registry.js'
 import {parseSharding, type Sharding} from './register/select.js'
@@ -20,7 +20,7 @@ export const platformFlags = {
   platform: Flags.string({
     char: 'p',
     default: 'qemu',
-    summary: 'Platform to boot machines on: qemu, external, aws, openstack (and those of --platform-module).',
+    summary: 'Platform to boot machines on: qemu, external, aws (and those of --platform-module).',
     helpGroup: 'PLATFORM',
   }),
   distro: Flags.option({
@@ -91,20 +91,14 @@ export const platformFlags = {
     helpGroup: 'AWS',
   }),
   'aws-iam-profile': Flags.string({summary: 'IAM instance profile name for the machines.', helpGroup: 'AWS'}),
-  'openstack-config-file': Flags.string({
-    summary: 'OpenStack credentials file (default: ~/.config/openstack.json).',
-    helpGroup: 'OPENSTACK',
+  'hetzner-profile': Flags.string({
+    summary: 'Hetzner profile in ~/.config/hetzner.json (default: "default"; else HCLOUD_TOKEN).',
+    helpGroup: 'HETZNER',
   }),
-  'openstack-profile': Flags.string({summary: 'OpenStack profile (default: "default").', helpGroup: 'OPENSTACK'}),
-  'openstack-region': Flags.string({summary: "OpenStack region (default: the profile's region_name).", helpGroup: 'OPENSTACK'}),
-  'openstack-image': Flags.string({summary: 'OpenStack image id or name machines boot.', helpGroup: 'OPENSTACK'}),
-  'openstack-flavor': Flags.string({default: '1', summary: 'OpenStack flavor id or name.', helpGroup: 'OPENSTACK'}),
-  'openstack-network': Flags.string({summary: 'OpenStack network id or name (default: the first network).', helpGroup: 'OPENSTACK'}),
-  'openstack-domain': Flags.string({summary: "OpenStack domain (default: the profile's).", helpGroup: 'OPENSTACK'}),
-  'openstack-floating-ip-pool': Flags.string({
-    summary: "Give each machine a floating IP from this pool (default: the profile's floating_ip_pool); else its fixed address is used.",
-    helpGroup: 'OPENSTACK',
-  }),
+  'hetzner-config-file': Flags.string({summary: 'Hetzner credentials file (default: ~/.config/hetzner.json).', helpGroup: 'HETZNER'}),
+  'hetzner-image': Flags.string({summary: 'Hetzner image id or name machines boot.', helpGroup: 'HETZNER'}),
+  'hetzner-server-type': Flags.string({default: 'cpx22', summary: 'Hetzner server type.', helpGroup: 'HETZNER'}),
+  'hetzner-location': Flags.string({default: 'fsn1', summary: 'Hetzner location name.', helpGroup: 'HETZNER'}),
 }
 
 export interface PlatformFlagValues {
@@ -132,14 +126,11 @@ export interface PlatformFlagValues {
   'aws-type'?: string | undefined
   'aws-sg'?: string | undefined
   'aws-iam-profile'?: string | undefined
-  'openstack-config-file'?: string | undefined
-  'openstack-profile'?: string | undefined
-  'openstack-region'?: string | undefined
-  'openstack-image'?: string | undefined
-  'openstack-flavor'?: string | undefined
-  'openstack-network'?: string | undefined
-  'openstack-domain'?: string | undefined
-  'openstack-floating-ip-pool'?: string | undefined
+  'hetzner-profile'?: string | undefined
+  'hetzner-config-file'?: string | undefined
+  'hetzner-image'?: string | undefined
+  'hetzner-server-type'?: string | undefined
+  'hetzner-location'?: string | undefined
 }
 
 /** What a command hands to `flightFor`: the platform's name, every platform's own options, and the common ones. */
@@ -147,7 +138,7 @@ export interface PlatformSettings {
   platform: string
   /** Modules defining more platforms. */
   modules: string[]
-  options: PlatformOptions & {qemu: QemuOptions; external: ExternalOptions; aws: AwsPlatformOptions; openstack: OpenStackPlatformOptions}
+  options: PlatformOptions & {qemu: QemuOptions; external: ExternalOptions; aws: AwsPlatformOptions}
   common: CommonFlightOptions
 }
 
@@ -163,6 +154,7 @@ export function platformSettingsFrom(
     modules: flags['platform-module'] ?? [],
     options: {
       qemu,
+      hetzner: hetznerOptionsFrom(flags, env, context),
       external: {
         provisionCommand: flags['external-provisioning-cmds'] ?? '',
         consoleCommand: flags['external-serial-console-cmd'],
@@ -187,26 +179,6 @@ export function platformSettingsFrom(
         instanceType: flags['aws-type'] ?? 'm4.large',
         securityGroup: flags['aws-sg'] ?? 'kola',
         iamInstanceProfile: flags['aws-iam-profile'],
-      },
-      openstack: {
-        // Read by the flight, so that only a run on OpenStack reads the profile.
-        credentials: async () => {
-          if (!context.home || !context.redactor) throw new Error('the OpenStack platform needs the command context')
-          const {credentials} = await loadProfile('openstack', {
-            file: flags['openstack-config-file'],
-            profile: flags['openstack-profile'],
-            home: context.home,
-            logger: context.logger,
-            redactor: context.redactor,
-          })
-          return credentials
-        },
-        region: flags['openstack-region'],
-        image: flags['openstack-image'] ?? '',
-        flavor: flags['openstack-flavor'] ?? '1',
-        network: flags['openstack-network'],
-        domain: flags['openstack-domain'],
-        floatingIpPool: flags['openstack-floating-ip-pool'],
       },
     },
     common: {
@@ -354,5 +326,33 @@ export function runTestsFrom(
     helm: flags.helm ?? env.MANTLE_KUBE_HELM ?? 'helm',
     parallelism: flags.parallelism,
     timeoutSeconds: flags.timeout,
+  }
+}
+
+/** The clouds of #24 whose credentials are a profile map or the cloud's own environment variables. */
+type ProfileContext = {logger: Logger} & Partial<Pick<CommandContext, 'home' | 'redactor'>>
+
+/** A resolver of one profile-map cloud's credentials, read by the flight so that only a run on that cloud reads them. */
+function profileCredentials<P extends 'hetzner' | 'scaleway' | 'akamai'>(
+  provider: P,
+  file: string | undefined,
+  profile: string | undefined,
+  env: NodeJS.ProcessEnv,
+  context: ProfileContext,
+): () => Promise<ProfileCredentials[P]> {
+  return async () => {
+    if (!context.home || !context.redactor) throw new Error(`the ${provider} platform needs the command context`)
+    const {home, logger, redactor} = context
+    return (await loadProfile(provider, {file, profile, env, home, logger, redactor})).credentials
+  }
+}
+
+function hetznerOptionsFrom(flags: PlatformFlagValues, env: NodeJS.ProcessEnv, context: ProfileContext): HetznerPlatformOptions {
+  return {
+    credentials: profileCredentials('hetzner', flags['hetzner-config-file'], flags['hetzner-profile'], env, context),
+    endpoint: resolveEndpoints({}, env).hetzner,
+    image: flags['hetzner-image'] ?? '',
+    serverType: flags['hetzner-server-type'] ?? 'cpx22',
+    location: flags['hetzner-location'] ?? 'fsn1',
   }
 }
