@@ -39,7 +39,17 @@ export interface MachineOptions {
   additionalNics?: number | undefined
   /** Appended to the kernel command line (QEMU: direct kernel boot only). */
   appendKernelArgs?: string | undefined
+  /** Files kola serves the machine over HTTP, by path (`/dir/name`), at `MACHINE_HTTP_URL`: the remote sources of its Ignition config. */
+  httpFiles?: Readonly<Record<string, string | Uint8Array>> | undefined
 }
+
+/**
+ * Where a machine reaches the files of `MachineOptions.httpFiles`. QEMU maps
+ * it (a guestfwd of the machine's isolated user network) to kola's HTTP
+ * server on the host's loopback interface; the other platforms do not serve
+ * files yet, so tests that use it name `platforms: ['qemu']`.
+ */
+export const MACHINE_HTTP_URL = 'http://10.0.2.100:8080'
 
 /** The machines of one test, after the original `platform.Cluster`. */
 export interface Cluster {

@@ -19,6 +19,8 @@ export interface QemuClusterContext {
   runDir: string
   logger: Logger
   distro: Distro
+  /** The flight's HTTP file server, started on first use, serving these files too; resolves to its port. */
+  serveHttp: (files: Readonly<Record<string, string | Uint8Array>>) => Promise<number>
 }
 
 /** The private network's addresses: 192.168.100.10 and up. */
@@ -53,6 +55,7 @@ export class QemuCluster extends BaseCluster<QemuMachine> {
     if (!this.options.flags?.includes('NoSSHKeyInUserData'))
       config = addSshKey(config, this.context.identity.user, this.context.identity.publicKey)
     config = addFile(config, '/etc/systemd/network/10-kola-private.network', privateNetwork(privateNic.mac, privateNic.ip))
+    const httpPort = options.httpFiles ? await this.context.serveHttp(options.httpFiles) : undefined
     const start = QemuMachine.start({
       id,
       dir: join(this.outputDir, id),
@@ -67,6 +70,7 @@ export class QemuCluster extends BaseCluster<QemuMachine> {
       logger: this.context.logger,
       distro: this.context.distro,
       signal: this.signal,
+      httpPort,
       hardware: {
         memoryMiB: options.memoryMiB,
         diskGiB: options.diskGiB,

@@ -7,6 +7,7 @@ import {promisify} from 'node:util'
 
 import {InfraError, UsageError} from '@mantle/kit'
 
+import {HttpFileServer} from '../http-files.js'
 import type {Cluster, ClusterOptions, CommonFlightOptions, DetachedFlight, Flight} from '../platform.js'
 import {generateIdentity, type SshIdentity} from '../ssh.js'
 import {type AccelChoice, chooseAccel} from './accel.js'
@@ -43,6 +44,7 @@ export const DEFAULT_APPEND = 'root=/dev/vda console=ttyS0 systemd.show_status=0
 export class QemuFlight implements Flight {
   readonly platform = 'qemu'
   private readonly clusters = new Set<QemuCluster>()
+  private http: Promise<HttpFileServer> | undefined
 
   private constructor(
     readonly identity: SshIdentity,
@@ -89,11 +91,20 @@ export class QemuFlight implements Flight {
         runDir: this.runDir,
         logger: this.common.logger,
         distro: this.common.distro,
+        serveHttp: (files) => this.serveHttp(files),
       },
       options,
     )
     this.clusters.add(cluster)
     return cluster
+  }
+
+  /** Adds files to the flight's HTTP server, started on first use; its port on 127.0.0.1. */
+  private async serveHttp(files: Readonly<Record<string, string | Uint8Array>>): Promise<number> {
+    this.http ??= HttpFileServer.start(this.common.logger)
+    const server = await this.http
+    server.add(files)
+    return server.port
   }
 
   /** Leaves every machine running past kola's exit, with their overlays in `runDir`. */
@@ -106,6 +117,7 @@ export class QemuFlight implements Flight {
   async destroy(): Promise<void> {
     await Promise.allSettled([...this.clusters].map((c) => c.destroy()))
     this.clusters.clear()
+    await (await this.http?.catch(() => undefined))?.close()
     await rm(this.runDir, {recursive: true, force: true})
   }
 }

@@ -1,5 +1,5 @@
 import {type ChildProcess, execFile, spawn} from 'node:child_process'
-import {closeSync, existsSync, openSync} from 'node:fs'
+import {closeSync, existsSync, openSync, readFileSync, statSync} from 'node:fs'
 import {copyFile, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
@@ -10,7 +10,7 @@ import type {Client} from 'ssh2'
 import type {Distro} from '../distro.js'
 import type {IgnitionConfig} from '../ignition.js'
 import {JournalRecorder, renderExport} from '../journal.js'
-import type {Machine} from '../platform.js'
+import {type Machine, MACHINE_HTTP_URL} from '../platform.js'
 import {type ExecOptions, rebootOver, SshConnection, type SshIdentity, type SshResult} from '../ssh.js'
 import {checkStartup} from '../startup.js'
 import type {Accel} from './accel.js'
@@ -41,6 +41,8 @@ export interface QemuSettings {
   firmware?: Firmware | undefined
   /** The fw_cfg name the image's Ignition reads its config from (the distro's). */
   fwCfgName: string
+  /** The Node binary that bridges a machine's HTTP connections to kola's file server; default kola's own. */
+  node?: string | undefined
 }
 
 export interface Firmware {
@@ -81,6 +83,8 @@ export interface QemuMachineSpec {
   skipStartupCheck?: boolean | undefined
   /** What the test asked for beyond the flight's defaults (kola's external tests: minMemory, minDisk, ...). */
   hardware?: MachineHardware | undefined
+  /** The port of kola's HTTP file server on 127.0.0.1: the machine reaches it at MACHINE_HTTP_URL. */
+  httpPort?: number | undefined
 }
 
 export interface MachineHardware {
@@ -89,6 +93,45 @@ export interface MachineHardware {
   additionalDisksMiB?: readonly number[] | undefined
   additionalNics?: number | undefined
   appendKernelArgs?: string | undefined
+}
+
+/**
+ * Why a boot failed, from its console: Ignition failed (with Ignition's own
+ * first critical message: the test image's initramfs and Fedora CoreOS's and
+ * Flatcar's journals on the console all log it as `CRITICAL : ...`), the
+ * kernel panicked, or systemd went to emergency mode. Undefined while none of
+ * that shows.
+ */
+export function bootFailure(console: string): string | undefined {
+  if (/Ignition (?:has )?failed/.test(console)) {
+    const critical = /CRITICAL\s*: ([^\n]*)/.exec(console)?.[1]?.trim()
+    return `Ignition failed${critical ? `: ${critical}` : ''} (console)`
+  }
+  const panic = /Kernel panic - not syncing[^\n]*/.exec(console)?.[0]
+  if (panic) return `${panic.trim()} (console)`
+  if (/You are in emergency mode|Entering emergency mode/.test(console)) return 'systemd entered emergency mode (console)'
+  return undefined
+}
+
+/**
+ * The user network's forward of MACHINE_HTTP_URL to kola's HTTP server. The
+ * network stays restricted (the machine reaches nothing else): a guestfwd is
+ * the one way out it allows. Its `cmd:` form starts a process per connection,
+ * with the connection as stdin and stdout; this one is Node (kola's own, so
+ * nothing to install) piping it to the server. QEMU's option syntax doubles
+ * the commas.
+ */
+export function httpForward(port: number, node: string): string {
+  const {hostname, port: guestPort} = new URL(MACHINE_HTTP_URL)
+  const bridge = [
+    `const s = require("net").connect({host: "127.0.0.1", port: ${port}})`,
+    'process.stdin.pipe(s)',
+    's.pipe(process.stdout)',
+    // Once the server is done, stop reading the machine: Node exits when the last write is out.
+    's.on("end", () => process.stdin.destroy())',
+    's.on("error", () => process.exit(1))',
+  ].join('; ')
+  return `tcp:${hostname}:${guestPort}-cmd:'${node}' -e '${bridge}'`.replaceAll(',', ',,')
 }
 
 /** QEMU's command line for a machine: pure, so tests can read it. */
@@ -129,7 +172,7 @@ export function qemuArgs(
     '-device',
     'virtio-blk-pci,drive=disk0,bootindex=1',
     '-netdev',
-    'user,id=eth0,restrict=yes,hostfwd=tcp:127.0.0.1:0-:22',
+    `user,id=eth0,restrict=yes,hostfwd=tcp:127.0.0.1:0-:22${spec.httpPort ? `,guestfwd=${httpForward(spec.httpPort, qemu.node ?? process.execPath)}` : ''}`,
     '-device',
     `virtio-net-pci,netdev=eth0,mac=${spec.userMac}`,
   )
@@ -269,7 +312,8 @@ export class QemuMachine implements Machine {
     })
     if (paths.vars && spec.qemu.firmware?.vars) await copyFile(spec.qemu.firmware.vars, paths.vars)
     this.spawn()
-    const gone = (): string | undefined => this.goneReason()
+    // While SSH is awaited, a console showing that the boot failed ends the wait at once, with the console's reason.
+    const gone = (): string | undefined => this.goneReason() ?? this.consoleFailure()
     this.qmp = await Qmp.connect(paths.qmp, Date.now() + 30_000, gone)
     this.sshPort = await this.forwardedPort(deadline)
     spec.logger.debug(`machine ${spec.id}: QEMU pid ${this.child?.pid}, ssh on 127.0.0.1:${this.sshPort}`)
@@ -317,6 +361,21 @@ export class QemuMachine implements Machine {
     })
   }
 
+  private consoleSeen = -1
+
+  /** The reason the console gives for a failed boot, read again only when it grew. */
+  private consoleFailure(): string | undefined {
+    let size: number
+    try {
+      size = statSync(this.paths.console).size
+    } catch {
+      return undefined
+    }
+    if (size === this.consoleSeen) return undefined
+    this.consoleSeen = size
+    return bootFailure(readFileSync(this.paths.console, 'utf8'))
+  }
+
   private goneReason(): string | undefined {
     if (!this.exit) return undefined
     return `QEMU exited (${this.exit.signal ?? `code ${this.exit.code}`}); see ${this.paths.qemuLog}`
@@ -335,6 +394,9 @@ export class QemuMachine implements Machine {
   private async explainBootFailure(error: unknown): Promise<unknown> {
     if (!(error instanceof InfraError)) return error
     const console = await readFile(this.paths.console, 'utf8').catch(() => '')
+    const failure = bootFailure(console)
+    if (failure)
+      return new InfraError(`machine ${this.spec.id} never came up: ${failure}`, {hint: `see ${this.paths.console}`, cause: error})
     const qemuLog = await readFile(this.paths.qemuLog, 'utf8').catch(() => '')
     const clue =
       /Ignition failed[^\n]*/.exec(console)?.[0] ??
