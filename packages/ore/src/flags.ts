@@ -1,4 +1,4 @@
-import {azureFlags, gceFlags} from '@mantle/auth'
+import {azureFlags, gceFlags, ociFlags} from '@mantle/auth'
 import {Flags} from '@mantle/kit'
 
 /** `--duration` of every gc command: how old a resource must be before it is collected. */
@@ -28,4 +28,15 @@ export const gcloudTopicFlags = {
   disktype: Flags.string({summary: 'Disk type for instances.', default: 'pd-ssd', helpGroup: 'GOOGLE'}),
   basename: Flags.string({summary: 'Prefix of instance names.', default: 'kola', helpGroup: 'GOOGLE'}),
   network: Flags.string({summary: 'Network for instances.', default: 'default', helpGroup: 'GOOGLE'}),
+}
+
+/** The oci topic's shared flags: the profile flags, the compartment and an endpoint override (the original's --oraclecloud-compartment-id). */
+export const ociTopicFlags = {
+  ...ociFlags,
+  'oci-compartment': Flags.string({summary: 'Compartment OCID (default: "compartment" of the OCI profile).', helpGroup: 'OCI'}),
+  'oci-endpoint': Flags.string({
+    summary: "One base URL for Core Services, Identity and Object Storage instead of the region's (private endpoints, tests).",
+    helpGroup: 'OCI',
+    hidden: true,
+  }),
 }

@@ -2,6 +2,7 @@ import {basename} from 'node:path'
 
 import {
   awsAuthInput,
+  type ProfileFlagValues,
   azureAuthInput,
   gceAuthInput,
   profileAuthInput,
@@ -11,7 +12,7 @@ import {
   type GceAuthInput,
   type ProfileAuthInput,
 } from '@mantle/auth'
-import {aws, azure, digitalocean, esx, gcloud, openstack, packet, parseDuration, type ServiceContext} from '@mantle/cloud'
+import {aws, azure, digitalocean, esx, gcloud, oci, openstack, packet, parseDuration, type ServiceContext} from '@mantle/cloud'
 import {UsageError, type AbortUploadsOptions, type BaseFlags, type CommandContext, type IndexOptions, type SyncOptions} from '@mantle/kit'
 
 import type AwsCopyImage from './commands/aws/copy-image.js'
@@ -30,6 +31,7 @@ import type GcloudCreateImage from './commands/gcloud/create-image.js'
 import type GcloudCreateInstances from './commands/gcloud/create-instances.js'
 import type GcloudDeprecateImage from './commands/gcloud/deprecate-image.js'
 import type GcloudUpload from './commands/gcloud/upload.js'
+import type OciCreateImage from './commands/oci/create-image.js'
 import type OpenstackCreateImage from './commands/openstack/create-image.js'
 import type PacketCreateDevice from './commands/packet/create-device.js'
 import type PacketDeleteKeys from './commands/packet/delete-keys.js'
@@ -339,127 +341,39 @@ export function gcloudComputeInput(flags: Parameters<typeof gceAuthInput>[0] & {
   return {auth: gceAuthInput(flags), project: flags.project}
 }
 
-export function gcloudCreateImageOptions(
-  flags: BaseFlags<typeof GcloudCreateImage>,
-  compute: gcloud.GceComputeApi,
-  context: ServiceContext,
-): Parameters<typeof gcloud.createImage>[0] {
+// ---- oci
+
+/** Every oci command: the profile, the compartment, and --oci-endpoint for all three services. */
+export function ociApiInput(
+  flags: ProfileFlagValues<'oci'> & {'oci-compartment'?: string | undefined; 'oci-endpoint'?: string | undefined},
+): {
+  auth: ProfileAuthInput
+  compartmentId: string | undefined
+  endpoints: oci.OciEndpoints | undefined
+} {
+  const e = flags['oci-endpoint']?.replace(/\/+$/, '')
   return {
-    compute,
-    name: gcloud.imageName(flags.family, flags.version),
-    family: flags.family,
-    description: flags.description,
-    source: `${flags['source-root'].replace(/\/+$/, '')}/${flags.board}/${flags.version}/${flags['source-name']}`,
-    guestOsFeatures: flags['guest-os-feature'],
-    architecture: flags.board.startsWith('arm64') ? 'ARM64' : 'X86_64',
-    force: flags.force,
-    context,
+    auth: profileAuthInput('oci', flags),
+    compartmentId: flags['oci-compartment'],
+    endpoints: e ? {iaas: e, identity: e, objectStorage: e} : undefined,
   }
 }
 
-/** create-instances' machines (--image is required; checked before any credential is read). */
-export function gcloudCreateInstancesInput(
-  flags: BaseFlags<typeof GcloudCreateInstances>,
-): Omit<Parameters<typeof gcloud.createInstances>[0], 'compute' | 'userData' | 'context'> {
-  if (!flags.image) throw new UsageError('gcloud create-instances: --image is required')
-  return {
-    zone: flags.zone,
-    count: flags.count,
-    basename: flags.basename,
-    image: flags.image,
-    machineType: flags.machinetype,
-    diskType: flags.disktype,
-    network: flags.network,
-    sshKeys: flags['ssh-key'],
-  }
-}
-
-export function gcloudDeprecateOptions(
-  flags: BaseFlags<typeof GcloudDeprecateImage>,
-  name: string,
-  compute: gcloud.GceComputeApi,
+/** create-image: the object is <board>/<file name> unless --object names it (the original's default). */
+export function ociCreateImageOptions(
+  flags: BaseFlags<typeof OciCreateImage>,
+  api: oci.OciApi,
   context: ServiceContext,
-): Parameters<typeof gcloud.deprecateImage>[0] {
-  return {compute, name, state: flags.state, replacement: flags.replacement, context}
-}
-
-/** The object gcloud upload writes: <bucket prefix>/<board>/<name or the file's name>. */
-export function gcloudUploadKey(flags: BaseFlags<typeof GcloudUpload>, locationKey: string): string {
-  const prefix = locationKey ? `${locationKey.replace(/\/+$/, '')}/` : ''
-  return `${prefix}${flags.board}/${flags.name ?? basename(flags.file)}`
-}
-
-// ---- do, esx, openstack, packet
-
-/** The ESX connection's --insecure (accept the server's self-signed certificate). */
-export function esxApiInput(flags: {insecure: boolean}): {insecure: boolean} {
-  return {insecure: flags.insecure}
-}
-
-/** VMs by name: the names given (positional), else those starting with --prefix (every VM without either, for listing). */
-export function esxVmsInput(flags: {prefix?: string | undefined}, names: readonly string[]): {names: string[]; prefix: string | undefined} {
-  return {names: [...names], prefix: flags.prefix}
-}
-
-export function doCreateImageOptions(
-  flags: BaseFlags<typeof DoCreateImage>,
-  api: digitalocean.DoApi,
-  context: ServiceContext,
-): Parameters<typeof digitalocean.createDoImage>[0] {
+): Parameters<typeof oci.createOciImage>[0] {
   return {
     api,
     name: flags.name,
-    url: flags.url,
-    region: flags.region,
-    distribution: flags.distribution,
-    description: flags.description,
-    context,
-  }
-}
-
-/** delete-keys of do and packet: the names given, or --prefix. */
-export function keysToDelete(
-  flags: BaseFlags<typeof DoDeleteKeys> | BaseFlags<typeof PacketDeleteKeys>,
-  names: readonly string[],
-  topic: 'do' | 'packet',
-): {names: string[]; prefix: string | undefined} {
-  if (names.length === 0 && !flags.prefix) throw new UsageError(`${topic} delete-keys: name the keys, or give --prefix`)
-  return {names: [...names], prefix: flags.prefix}
-}
-
-export function esxCreateBaseOptions(
-  flags: BaseFlags<typeof EsxCreateBase>,
-  api: esx.EsxApi,
-  context: ServiceContext,
-): Parameters<typeof esx.createBaseVm>[0] {
-  return {api, name: flags.name, file: flags.file, datastore: flags.datastore, resourcePool: flags['resource-pool'], context}
-}
-
-export function openstackCreateImageOptions(
-  flags: BaseFlags<typeof OpenstackCreateImage>,
-  api: openstack.OpenStackApi,
-  context: ServiceContext,
-): Parameters<typeof openstack.createOpenStackImage>[0] {
-  return {api, name: flags.name, file: flags.file, diskFormat: flags['disk-format'], force: flags.force, context}
-}
-
-export function packetCreateDeviceOptions(
-  flags: BaseFlags<typeof PacketCreateDevice>,
-  userdata: string | undefined,
-  api: packet.PacketApi,
-  context: ServiceContext,
-): Parameters<typeof packet.createPacketDevice>[0] {
-  return {
-    api,
-    input: {
-      hostname: flags.hostname,
-      plan: flags.plan,
-      metro: flags.metro,
-      operating_system: flags['operating-system'],
-      ipxe_script_url: flags['ipxe-script-url'],
-      userdata,
-      ...(flags['ipxe-script-url'] ? {always_pxe: false} : {}),
-    },
+    file: flags.file,
+    bucket: flags.bucket,
+    namespace: flags.namespace,
+    object: flags.object ?? `${flags.board}/${basename(flags.file)}`,
+    compartmentId: flags['oci-compartment'],
+    sourceImageType: flags['source-image-type'] as 'QCOW2' | 'VMDK' | undefined,
     context,
   }
 }

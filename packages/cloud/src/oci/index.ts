@@ -8,6 +8,7 @@ import {uploadProgress, type ServiceContext} from '../common/context.js'
 import {restClient, type RestClient} from '../common/http.js'
 import {isExpired, MARKER_KEY, MARKER_VALUE} from '../common/marker.js'
 import type {CallContext} from '../common/retry.js'
+import {requireFile} from '../common/files.js'
 import {pollUntil} from '../common/wait.js'
 import {ociPrivateKey, signOciRequest, type OciSigningKey} from './signer.js'
 
@@ -272,6 +273,7 @@ export async function createOciImage(options: {
 }): Promise<{id: string; name: string; created: boolean}> {
   const {api, name, context: ctx} = options
   const compartmentId = requireCompartment(api, options.compartmentId)
+  const size = await requireFile(options.file)
   const waitAvailable = (id: string) =>
     pollUntil(
       async () => {
@@ -295,7 +297,7 @@ export async function createOciImage(options: {
   }
   const namespace = options.namespace ?? (await api.getNamespace())
   const object = options.object ?? basename(options.file)
-  const progress = uploadProgress(ctx, `uploading ${object}`, (await stat(options.file)).size)
+  const progress = uploadProgress(ctx, `uploading ${object}`, size)
   try {
     await api.putObject({namespace, bucket: options.bucket, object, file: options.file, onProgress: progress.onProgress})
   } finally {
