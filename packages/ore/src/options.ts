@@ -341,6 +341,131 @@ export function gcloudComputeInput(flags: Parameters<typeof gceAuthInput>[0] & {
   return {auth: gceAuthInput(flags), project: flags.project}
 }
 
+export function gcloudCreateImageOptions(
+  flags: BaseFlags<typeof GcloudCreateImage>,
+  compute: gcloud.GceComputeApi,
+  context: ServiceContext,
+): Parameters<typeof gcloud.createImage>[0] {
+  return {
+    compute,
+    name: gcloud.imageName(flags.family, flags.version),
+    family: flags.family,
+    description: flags.description,
+    source: `${flags['source-root'].replace(/\/+$/, '')}/${flags.board}/${flags.version}/${flags['source-name']}`,
+    guestOsFeatures: flags['guest-os-feature'],
+    architecture: flags.board.startsWith('arm64') ? 'ARM64' : 'X86_64',
+    force: flags.force,
+    context,
+  }
+}
+
+/** create-instances' machines (--image is required; checked before any credential is read). */
+export function gcloudCreateInstancesInput(
+  flags: BaseFlags<typeof GcloudCreateInstances>,
+): Omit<Parameters<typeof gcloud.createInstances>[0], 'compute' | 'userData' | 'context'> {
+  if (!flags.image) throw new UsageError('gcloud create-instances: --image is required')
+  return {
+    zone: flags.zone,
+    count: flags.count,
+    basename: flags.basename,
+    image: flags.image,
+    machineType: flags.machinetype,
+    diskType: flags.disktype,
+    network: flags.network,
+    sshKeys: flags['ssh-key'],
+  }
+}
+
+export function gcloudDeprecateOptions(
+  flags: BaseFlags<typeof GcloudDeprecateImage>,
+  name: string,
+  compute: gcloud.GceComputeApi,
+  context: ServiceContext,
+): Parameters<typeof gcloud.deprecateImage>[0] {
+  return {compute, name, state: flags.state, replacement: flags.replacement, context}
+}
+
+/** The object gcloud upload writes: <bucket prefix>/<board>/<name or the file's name>. */
+export function gcloudUploadKey(flags: BaseFlags<typeof GcloudUpload>, locationKey: string): string {
+  const prefix = locationKey ? `${locationKey.replace(/\/+$/, '')}/` : ''
+  return `${prefix}${flags.board}/${flags.name ?? basename(flags.file)}`
+}
+
+// ---- do, esx, openstack, packet
+
+/** The ESX connection's --insecure (accept the server's self-signed certificate). */
+export function esxApiInput(flags: {insecure: boolean}): {insecure: boolean} {
+  return {insecure: flags.insecure}
+}
+
+/** VMs by name: the names given (positional), else those starting with --prefix (every VM without either, for listing). */
+export function esxVmsInput(flags: {prefix?: string | undefined}, names: readonly string[]): {names: string[]; prefix: string | undefined} {
+  return {names: [...names], prefix: flags.prefix}
+}
+
+export function doCreateImageOptions(
+  flags: BaseFlags<typeof DoCreateImage>,
+  api: digitalocean.DoApi,
+  context: ServiceContext,
+): Parameters<typeof digitalocean.createDoImage>[0] {
+  return {
+    api,
+    name: flags.name,
+    url: flags.url,
+    region: flags.region,
+    distribution: flags.distribution,
+    description: flags.description,
+    context,
+  }
+}
+
+/** delete-keys of do and packet: the names given, or --prefix. */
+export function keysToDelete(
+  flags: BaseFlags<typeof DoDeleteKeys> | BaseFlags<typeof PacketDeleteKeys>,
+  names: readonly string[],
+  topic: 'do' | 'packet',
+): {names: string[]; prefix: string | undefined} {
+  if (names.length === 0 && !flags.prefix) throw new UsageError(`${topic} delete-keys: name the keys, or give --prefix`)
+  return {names: [...names], prefix: flags.prefix}
+}
+
+export function esxCreateBaseOptions(
+  flags: BaseFlags<typeof EsxCreateBase>,
+  api: esx.EsxApi,
+  context: ServiceContext,
+): Parameters<typeof esx.createBaseVm>[0] {
+  return {api, name: flags.name, file: flags.file, datastore: flags.datastore, resourcePool: flags['resource-pool'], context}
+}
+
+export function openstackCreateImageOptions(
+  flags: BaseFlags<typeof OpenstackCreateImage>,
+  api: openstack.OpenStackApi,
+  context: ServiceContext,
+): Parameters<typeof openstack.createOpenStackImage>[0] {
+  return {api, name: flags.name, file: flags.file, diskFormat: flags['disk-format'], force: flags.force, context}
+}
+
+export function packetCreateDeviceOptions(
+  flags: BaseFlags<typeof PacketCreateDevice>,
+  userdata: string | undefined,
+  api: packet.PacketApi,
+  context: ServiceContext,
+): Parameters<typeof packet.createPacketDevice>[0] {
+  return {
+    api,
+    input: {
+      hostname: flags.hostname,
+      plan: flags.plan,
+      metro: flags.metro,
+      operating_system: flags['operating-system'],
+      ipxe_script_url: flags['ipxe-script-url'],
+      userdata,
+      ...(flags['ipxe-script-url'] ? {always_pxe: false} : {}),
+    },
+    context,
+  }
+}
+
 // ---- oci
 
 /** Every oci command: the profile, the compartment, and --oci-endpoint for all three services. */
