@@ -2,6 +2,7 @@ import {availableParallelism, freemem} from 'node:os'
 
 import {BaseCommand, CheckFailedError, Flags, InfraError} from '@mantle/kit'
 
+import {kubeDeployerFlags, kubeSpecFrom} from '../kube/options.js'
 import {architectureOf, parallelFrom, platformFlags, platformSettingsFrom, selectionFlags, selectionFrom} from '../options.js'
 import type {DenyRule} from '../register/select.js'
 import {autoParallel} from '../services/capacity.js'
@@ -16,7 +17,9 @@ export default class Run extends BaseCommand<typeof Run> {
   static override description = `Boots a cluster of machines for each test on the platform, runs the test over SSH and tears the cluster down.
 Writes test.tap, reports/report.json and reports/junit.xml, plus console.txt and journal.txt for every machine, under
 _kola_temp/<platform>-<stamp>-<pid> (linked from _kola_temp/<platform>-latest) or --output-dir.
-Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests failed, 1 a test failed, 2 usage, 3 a machine never came up or the run was interrupted.`
+Cluster tests (kube.* and tests declaring \`kube\`) get a Kubernetes cluster from --deployer (default local) instead of machines; the
+compatible ones share one. They run when a pattern or --tag names them.
+Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests failed, 1 a test failed, 2 usage, 3 a machine or cluster never came up or the run was interrupted.`
   static override examples = [
     '<%= config.bin %> run',
     "<%= config.bin %> run 'coreos.*' --parallel 2",
@@ -24,6 +27,7 @@ Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests 
     "<%= config.bin %> run --denylist-test 'coreos.network.*' --output-dir _ci_temp --json",
     '<%= config.bin %> run --parallel auto --rerun --denylist denylist.yaml',
     '<%= config.bin %> run --tests-dir ./tests --metrics-port 9091',
+    "<%= config.bin %> run 'kube.*' --deployer kubeconfig --kubeconfig ~/.kube/config",
   ]
   static override strict = false
   static override enableJsonFlag = true
@@ -58,6 +62,7 @@ Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests 
       summary: 'Serve Prometheus metrics (assertions_failed, tests_run, ...) on this port during the run and after it, until Ctrl-C.',
     }),
     'metrics-host': Flags.string({default: '127.0.0.1', summary: 'Address the metrics server listens on (with --metrics-port).'}),
+    ...kubeDeployerFlags,
   }
 
   async run(): Promise<RunResult> {
@@ -117,6 +122,11 @@ Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests 
         logger,
         signal,
         onResult: (r) => metrics?.record(r),
+        kube: {
+          // Asked only when a cluster test runs: a cloud deployer's credentials are not needed otherwise.
+          spec: () => kubeSpecFrom(this.flags, {...this.context, nodeBinary: process.execPath}),
+          env,
+        },
       })
       metrics?.suiteFinished()
       this.printSummary(result)
@@ -129,8 +139,8 @@ Exit codes: 0 every test passed (or passed on --rerun), 77 only warn-only tests 
     }
     if (result.interrupted) throw signal.reason instanceof Error ? signal.reason : new InfraError('interrupted')
     if (result.infraFailures > 0) {
-      throw new InfraError(`${result.infraFailures} test(s) could not run: a machine never came up`, {
-        hint: `see console.txt of the machines under ${result.outputDir}`,
+      throw new InfraError(`${result.infraFailures} test(s) could not run: a machine or cluster never came up`, {
+        hint: `see console.txt of the machines (or _kube-cluster-*/logs) under ${result.outputDir}`,
       })
     }
     if (result.failed > 0) throw new CheckFailedError(`${result.failed} test(s) failed`, {hint: `see ${result.reports.tap}`})

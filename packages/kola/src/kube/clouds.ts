@@ -12,7 +12,7 @@ import type {KubeFlagValues, KubeSettingsContext} from './options.js'
 
 export async function managedApi(
   cloud: 'gke' | 'eks' | 'aks',
-  flags: KubeFlagValues,
+  flags: Omit<KubeFlagValues, 'output-dir'>,
   ctx: KubeSettingsContext,
 ): Promise<ManagedClusterApi> {
   const base = {env: ctx.env, home: ctx.home, logger: ctx.logger, redactor: ctx.redactor}

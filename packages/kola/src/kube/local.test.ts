@@ -1,10 +1,11 @@
 import {execFileSync, spawn} from 'node:child_process'
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync} from 'node:fs'
 import {chmod, mkdir, readFile, writeFile} from 'node:fs/promises'
 import {createServer, type AddressInfo} from 'node:net'
 import {join} from 'node:path'
 
 import {binPath, isolatedEnv, makeTempDir, runCli} from '@mantle/test-utils'
+import {kubeBridges, kubeLeftovers, leakedNetns, netnsList} from '@mantle/test-utils/kube-leftovers'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {CLUSTER_SCRIPT} from './local.js'
@@ -38,56 +39,8 @@ function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return isolatedEnv(join(tmp.dir, 'home'), {...extra})
 }
 
-/** What a cluster leaves on the machine: found by its directory, and /run/mantle-kube/k* (kola's local clusters; the service's is svc). */
-function leftovers(outputDir: string): {processes: string[]; mounts: string[]; links: string[]} {
-  const ours = (l: string) => l.includes(outputDir) || l.includes('/run/mantle-kube/k')
-  const processes = execFileSync('ps', ['-eo', 'pid=,args='], {encoding: 'utf8'})
-    .split('\n')
-    .filter((l) => ours(l) && !l.includes('vitest'))
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(ours)
-  return {processes, mounts, links: bridges()}
-}
-
-function netnsList(): string[] {
-  return existsSync('/var/run/netns')
-    ? readdirSync('/var/run/netns')
-        .filter((n) => n.startsWith('cni-'))
-        .sort()
-    : []
-}
-
-/** The pod subnets (10.X) a network namespace's interfaces are on; none once its veth is gone. */
-function netnsSubnets(name: string): number[] {
-  try {
-    const out = execFileSync('ip', ['-n', name, '-o', '-4', 'addr', 'show'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
-    return [...out.matchAll(/inet 10\.(\d+)\./g)].map((m) => Number(m[1]))
-  } catch {
-    return []
-  }
-}
-
-/**
- * Pod network namespaces that appeared since `before` and are not the service
- * cluster's (pods 10.244, which other test files use meanwhile). One of a pod
- * of the service's that is being set up or torn down has no address for a
- * moment, so a candidate counts only if it is still there, still without a
- * 10.244 address, a few seconds later.
- */
-async function leakedNetns(before: string[]): Promise<string[]> {
-  const candidates = () => netnsList().filter((n) => !before.includes(n) && !netnsSubnets(n).includes(244))
-  const first = candidates()
-  if (first.length === 0) return []
-  await new Promise((r) => setTimeout(r, 5000))
-  return candidates().filter((n) => first.includes(n))
-}
-
-function bridges(): string[] {
-  return execFileSync('ip', ['-o', 'link', 'show'], {encoding: 'utf8'})
-    .split('\n')
-    .map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1] ?? '')
-    .filter((n) => n.startsWith('mk-k'))
-    .sort()
-}
+const leftovers = kubeLeftovers
+const bridges = kubeBridges
 
 /** A port nothing listens on (it was free a moment ago). */
 function closedPort(): Promise<number> {

@@ -53,6 +53,13 @@ export const kubeFlags = {
   'azure-profile': azureFlags['azure-profile'],
 }
 
+/**
+ * `kola run`'s flags for cluster tests: the deployer flags of `kola kube`, the
+ * same names and meanings (default local), without its --output-dir (kola
+ * run's own holds the clusters' files, under _kube-cluster-N).
+ */
+export const {'output-dir': _outputDir, ...kubeDeployerFlags} = kubeFlags
+
 export interface KubeFlagValues {
   deployer: DeployerName
   'output-dir': string
@@ -92,7 +99,7 @@ export interface KubeSettingsContext {
 }
 
 /** Flags to a DeployerSpec; bad combinations are usage errors here, before anything starts. */
-export async function kubeSpecFrom(flags: KubeFlagValues, ctx: KubeSettingsContext): Promise<DeployerSpec> {
+export async function kubeSpecFrom(flags: Omit<KubeFlagValues, 'output-dir'>, ctx: KubeSettingsContext): Promise<DeployerSpec> {
   const spec: DeployerSpec = {
     deployer: flags.deployer,
     local: {

@@ -33,6 +33,17 @@ describe('globToRegExp (filepath.Match)', () => {
 })
 
 describe('selectTests', () => {
+  it('leaves cluster tests out of a run without patterns; a pattern or a tag selects them', () => {
+    // Given a machine test and a cluster test
+    const mixed = [t('coreos.basic'), t('kube.deployment', {kube: {}, tags: ['kube']})]
+    const select = (patterns: string[], tags: string[] = []) => names(selectTests(mixed, {patterns, platform: 'qemu', tags}).tests)
+    // Then a bare run is the machine tests, and naming the cluster test (or its tag) runs it
+    expect(select([])).toEqual(['coreos.basic'])
+    expect(select(['kube.*'])).toEqual(['kube.deployment'])
+    expect(select(['*'])).toEqual(['coreos.basic', 'kube.deployment'])
+    expect(select([], ['kube'])).toEqual(['kube.deployment'])
+  })
+
   const all = [
     t('coreos.basic'),
     t('coreos.ignition'),

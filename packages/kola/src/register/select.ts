@@ -65,6 +65,8 @@ export function selectTests(all: readonly KolaTest[], options: SelectOptions): S
     if (negative.some((t) => test.tags?.includes(t))) continue
     if (test.requiredTag && !positive.includes(test.requiredTag)) continue
     if (typed ? !nameMatch && !tagMatch : positive.length > 0 && !tagMatch) continue
+    // A bare `kola run` is the machine tests: cluster tests need a deployer (the local one builds Kubernetes on first use).
+    if (!typed && test.kube && !tagMatch) continue
     const why = notApplicable(test, options, exact)
     if (why === null) continue
     const reason = why ?? deny(test.name)

@@ -1,6 +1,7 @@
 import {BugError, UsageError} from '@mantle/kit'
 
 import type {H} from '../harness/h.js'
+import type {KubeTestContext} from '../kube/run-tests/kube-test.js'
 import type {IgnitionConfig} from '../platform/ignition.js'
 import type {Cluster, Machine, SshResult} from '../platform/platform.js'
 
@@ -51,6 +52,13 @@ export interface KolaTest {
   conflicts?: string[]
   /** What its machines need beyond the platform's defaults. */
   machine?: MachineNeeds
+  /**
+   * A cluster test (pluton's): it gets a Kubernetes cluster from the run's
+   * deployer (`kola run --deployer`, default local) instead of machines, as
+   * `c.kube`, in a namespace of its own. `clusterSize` and the machine fields
+   * do not apply.
+   */
+  kube?: KubeNeeds
   /** `YYYY-MM-DD`: for 30 days after it, a failure only warns (coreos-assembler's grace period). */
   creationDate?: string
   /** Ignition config warnings do not fail the test. */
@@ -67,12 +75,29 @@ export interface MachineNeeds {
   appendKernelArgs?: string
 }
 
+/** What a cluster test asks of its cluster. */
+export interface KubeNeeds {
+  /**
+   * Default false: the test shares one cluster, one test after another, with
+   * the other cluster tests of the run that ask for the same (each in its own
+   * namespace). True: a cluster of its own (a test that changes the nodes or
+   * cluster-wide objects).
+   */
+  exclusive?: boolean
+}
+
 /** What a test's `run` gets: the harness handle and the cluster booted for it. */
 export class TestCluster {
   constructor(
     readonly h: H,
     readonly cluster: Cluster,
+    private readonly kubeContext?: KubeTestContext,
   ) {}
+
+  /** A cluster test's cluster: kubeconfig, client, kubectl(args), apply(yaml), waitReady(). */
+  get kube(): KubeTestContext {
+    return this.kubeContext ?? this.fatal('this test has no Kubernetes cluster: declare `kube: {}` in its record')
+  }
 
   get machines(): Machine[] {
     return this.cluster.machines()
@@ -100,7 +125,7 @@ export class TestCluster {
 
   /** A subtest `<test>/<name>` on the same cluster. */
   async run(name: string, fn: (c: TestCluster) => Promise<void>): Promise<boolean> {
-    return this.h.run(name, (h) => fn(new TestCluster(h, this.cluster)))
+    return this.h.run(name, (h) => fn(new TestCluster(h, this.cluster, this.kubeContext)))
   }
 
   /** Runs a command over SSH; a non-zero exit fails the test. Returns stdout without the final newline. */

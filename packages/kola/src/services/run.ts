@@ -1,17 +1,19 @@
 import {appendFile, mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {InfraError, type Logger, UsageError} from '@mantle/kit'
+import {BugError, type Logger, UsageError} from '@mantle/kit'
 
 import type {TestRecord, TestResult} from '../harness/h.js'
 import {prepareOutputDir} from '../harness/output-dir.js'
 import {writeHtmlReport} from '../harness/html-report.js'
 import {bailOut, TapWriter, tapLines, writeReports} from '../harness/reports.js'
 import {overallResult, runSuite} from '../harness/suite.js'
-import type {Cluster, Flight} from '../platform/platform.js'
+import type {Flight} from '../platform/platform.js'
 import {type DenyRule, denier, type Sharding, selectTests} from '../register/select.js'
 import type {KolaTest} from '../register/test.js'
-import {handleKept, type KeepMode, KeptMachines, planFor, suiteTestsFor, warnOnlyTests, withNotRun} from './schedule.js'
+import type {DeployerSpec} from '../kube/registry.js'
+import {KubeClusters, type KubeRunSettings, kubeSuiteTests} from './kube-clusters.js'
+import {handleKept, type KeepMode, KeptMachines, machinelessCluster, planFor, suiteTestsFor, warnOnlyTests, withNotRun} from './schedule.js'
 
 export const DEFAULT_TEST_TIMEOUT_MS = 10 * 60_000
 
@@ -60,6 +62,8 @@ export interface RunOptions {
   machineMemoryMiB?: number | undefined
   /** How often consoles are checked while tests run (ms). */
   watchIntervalMs?: number | undefined
+  /** Where cluster tests (`kube` in their record) get their clusters. */
+  kube?: KubeRunSettings | undefined
 }
 
 export interface RunTestResult {
@@ -93,6 +97,8 @@ export interface RunResult {
   infraFailures: number
   interrupted: boolean
   durationMs: number
+  /** Kubernetes clusters started for cluster tests (compatible tests share one). */
+  kubeClusters: number
 }
 
 /**
@@ -119,6 +125,8 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
       hint: 'kola list shows the tests',
     })
   }
+  // The deployer's flags are checked before anything starts, and only when a cluster test is to run.
+  const kubeSpec = selection.tests.some((t) => t.kube) ? await kubeSpecOf(options) : undefined
   const outputDir = await prepareOutputDir({outputDir: options.outputDir, platform: options.platform, cwd: options.cwd})
   const reports = {
     tap: join(outputDir, 'test.tap'),
@@ -133,7 +141,9 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
   const kept = new KeptMachines()
 
   // Pre-flight checks (image, QEMU) only when some test boots machines.
-  const flight = selection.tests.some((t) => (t.clusterSize ?? 1) > 0) ? await options.createFlight() : machineless(options.platform)
+  const bootsMachines = selection.tests.some((t) => !t.kube && (t.clusterSize ?? 1) > 0)
+  const flight = bootsMachines ? await options.createFlight() : machineless(options.platform)
+  const clusters = new KubeClusters()
   let records: TestRecord[] = []
   let keptMachines: RunResult['kept'] = []
   let interrupted = false
@@ -141,18 +151,42 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
   try {
     const suite = async (tests: KolaTest[], dir: string, onResult: (r: TestRecord) => void): Promise<TestRecord[]> => {
       const result = await runSuite({
-        tests: suiteTestsFor(planFor(tests, deny), {
-          flight,
-          outputDir: dir,
-          defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,
-          extendTimeoutPercent: options.extendTimeoutPercent,
-          parallelByMachines: options.parallelByMachines,
-          defaultMemoryMiB: options.machineMemoryMiB,
-          keep: options.keepFailed,
-          kept,
-          logger: options.logger,
-          watchIntervalMs: options.watchIntervalMs,
-        }),
+        tests: [
+          ...(options.kube && kubeSpec
+            ? kubeSuiteTests(
+                tests.filter((t) => t.kube),
+                deny,
+                {
+                  spec: kubeSpec,
+                  env: options.kube.env,
+                  clusters,
+                  outputDir: dir,
+                  defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,
+                  extendTimeoutPercent: options.extendTimeoutPercent,
+                  logger: options.logger,
+                },
+              )
+            : // Every cluster test chosen is denied or inapplicable: the harness records each as skipped.
+              tests.filter((t) => t.kube).map((t) => ({name: t.name, run: async () => undefined}))),
+          ...suiteTestsFor(
+            planFor(
+              tests.filter((t) => !t.kube),
+              deny,
+            ),
+            {
+              flight,
+              outputDir: dir,
+              defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,
+              extendTimeoutPercent: options.extendTimeoutPercent,
+              parallelByMachines: options.parallelByMachines,
+              defaultMemoryMiB: options.machineMemoryMiB,
+              keep: options.keepFailed,
+              kept,
+              logger: options.logger,
+              watchIntervalMs: options.watchIntervalMs,
+            },
+          ),
+        ],
         parallel: options.parallel,
         outputDir: dir,
         signal: options.signal,
@@ -191,7 +225,11 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
     }
     if (kept.size > 0) keptMachines = await handleKept(kept, options)
   } finally {
-    await flight.destroy()
+    try {
+      await clusters.downAll()
+    } finally {
+      await flight.destroy()
+    }
   }
   const top = records.filter((r) => !r.subtest)
   // A run whose only failures are warn-only tests passed, with warnings.
@@ -229,7 +267,13 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
     infraFailures: top.filter((r) => r.failure === 'infra' && !r.warn).length,
     interrupted: interrupted || options.signal.aborted,
     durationMs: Math.round(performance.now() - started),
+    kubeClusters: clusters.started,
   }
+}
+
+async function kubeSpecOf(options: RunOptions): Promise<DeployerSpec> {
+  if (!options.kube) throw new BugError('cluster tests selected but the run has no kube settings')
+  return options.kube.spec()
 }
 
 /** `--multiply N`: N copies of each test, `<name>~1` ... `<name>~N`. */
@@ -261,23 +305,13 @@ function mergeRerun(first: TestRecord[], again: TestRecord[]): TestRecord[] {
   return merged
 }
 
-/** The flight of a run whose tests boot no machine (clusterSize 0): no image or QEMU needed. */
+/** The flight of a run whose tests boot no machine (clusterSize 0, or cluster tests): no image or QEMU needed. */
 function machineless(platform: string): Flight {
   return {
     platform,
     identity: {user: 'core', privateKey: '', publicKey: ''},
-    newCluster: async (o) => {
-      const cluster: Cluster = {
-        name: o.name,
-        outputDir: o.outputDir,
-        newMachine: async () => Promise.reject(new InfraError(`test ${o.name} has clusterSize 0 and cannot boot machines in this run`)),
-        machines: () => [],
-        destroy: async () => undefined,
-        consoleOutput: async () => ({}),
-        journalOutput: async () => ({}),
-      }
-      return cluster
-    },
+    newCluster: async (o) =>
+      machinelessCluster(o.name, o.outputDir, `test ${o.name} has clusterSize 0 and cannot boot machines in this run`),
     destroy: async () => undefined,
   }
 }

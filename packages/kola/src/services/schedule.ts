@@ -1,7 +1,7 @@
 import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {CheckFailedError, type Logger} from '@mantle/kit'
+import {CheckFailedError, InfraError, type Logger} from '@mantle/kit'
 
 import {type MachinePlan, planMachines} from '../harness/buckets.js'
 import {globToRegExp} from '../harness/glob.js'
@@ -50,7 +50,7 @@ export function suiteTestsFor(plan: readonly MachinePlan[], options: ScheduleOpt
   return plan.map((p) => (p.kind === 'exclusive' ? exclusiveTest(p.test, options) : sharedMachine(p.name, p.tests, options)))
 }
 
-function timeoutOf(test: KolaTest, options: ScheduleOptions): number {
+export function timeoutOf(test: KolaTest, options: Pick<ScheduleOptions, 'defaultTimeoutMs' | 'extendTimeoutPercent'>): number {
   const base = test.timeoutMs ?? options.defaultTimeoutMs
   return Math.round(base * (1 + (options.extendTimeoutPercent ?? 0) / 100))
 }
@@ -248,6 +248,19 @@ async function keepForDebugging(h: H, test: string, cluster: Cluster, options: S
 /** The OpenSSH command line that logs in to a machine with the flight's key. */
 export function sshCommand(key: string, user: string, m: Machine): string {
   return `ssh -i ${key} -p ${m.sshPort} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes ${user}@${m.ip}`
+}
+
+/** A cluster without machines (a test that boots none, a cluster test): asking it for one fails with `why`. */
+export function machinelessCluster(name: string, outputDir: string, why: string): Cluster {
+  return {
+    name,
+    outputDir,
+    newMachine: async () => Promise.reject(new InfraError(why)),
+    machines: () => [],
+    destroy: async () => undefined,
+    consoleOutput: async () => ({}),
+    journalOutput: async () => ({}),
+  }
 }
 
 /** Tests that run go onto machines by the plan; denied and inapplicable ones stay alone so they are skipped without booting anything. */

@@ -3,9 +3,8 @@
  * a @kubernetes/client-node KubeConfig, `kubectl(args)`, `apply(yaml)`
  * (server-side apply into the test's namespace) and `waitReady()` (every node
  * Ready, and every Deployment, StatefulSet and DaemonSet of the namespace
- * available). The building block for cluster tests in kola's harness (#20,
- * part 3); the harness wiring (a test asking for a cluster instead of
- * machines) is not done yet.
+ * available). What a cluster test of kola's harness gets as `c.kube`
+ * (services/kube-clusters.ts).
  */
 import {InfraError, type Logger} from '@mantle/kit'
 
