@@ -18,7 +18,7 @@ import {fileURLToPath} from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bytes = Number(process.env.GANGUE_BENCH_BYTES ?? 1024 ** 3)
 const rounds = Number(process.env.GANGUE_BENCH_ROUNDS ?? 5)
-const gangue = join(root, 'packages', 'gangue', 'bin', 'run.js')
+const gangue = join(root, 'packages', 'gangue', 'bin', 'run.cjs')
 
 const work = mkdtempSync(join(tmpdir(), 'gangue-bench-'))
 const srv = join(work, 'srv')

@@ -19,7 +19,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const rounds = Number(process.env.INDEX_BENCH_ROUNDS ?? 5)
 const [tops, subs] = (process.env.INDEX_BENCH_DIRS ?? '50,100').split(',').map(Number)
 const files = Number(process.env.INDEX_BENCH_FILES ?? 20)
-const ore = join(root, 'packages', 'ore', 'bin', 'run.js')
+const ore = join(root, 'packages', 'ore', 'bin', 'run.cjs')
 
 const work = mkdtempSync(join(tmpdir(), 'index-bench-'))
 const tree = join(work, 'release')

@@ -21,7 +21,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 import {build} from 'esbuild'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const kola = join(root, 'packages', 'kola', 'bin', 'run.js')
+const kola = join(root, 'packages', 'kola', 'bin', 'run.cjs')
 const rounds = Number(process.argv[2] ?? 3)
 
 // The fake is test code (TypeScript, not in kola's dist): bundle it for node.

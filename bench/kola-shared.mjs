@@ -16,7 +16,7 @@ import {fileURLToPath} from 'node:url'
 import {testImageEnv} from './test-image-env.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const kola = join(root, 'packages', 'kola', 'bin', 'run.js')
+const kola = join(root, 'packages', 'kola', 'bin', 'run.cjs')
 const rounds = Number(process.argv[2] ?? 1)
 const env = testImageEnv(root, 'kola-shared')
 

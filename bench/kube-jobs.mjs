@@ -17,7 +17,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const kola = join(root, 'packages', 'kola', 'bin', 'run.js')
+const kola = join(root, 'packages', 'kola', 'bin', 'run.cjs')
 const env = {...process.env}
 for (const line of readFileSync(join(root, '.services', 'kube.env'), 'utf8').split('\n')) {
   const m = /^([A-Z0-9_]+)=(.*)$/.exec(line)

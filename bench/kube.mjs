@@ -22,7 +22,7 @@ import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const assets = join(root, 'packages', 'kola', 'assets', 'kube')
-const kola = join(root, 'packages', 'kola', 'bin', 'run.js')
+const kola = join(root, 'packages', 'kola', 'bin', 'run.cjs')
 
 function run(command, args, env) {
   const t0 = process.hrtime.bigint()

@@ -15,7 +15,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const rounds = Number(process.env.SMALL_BENCH_ROUNDS ?? 3)
 const fileCount = Number(process.env.SMALL_BENCH_FILES ?? 5000)
 const only = process.env.SMALL_BENCH_ONLY?.split(',')
-const ore = join(root, 'packages', 'ore', 'bin', 'run.js')
+const ore = join(root, 'packages', 'ore', 'bin', 'run.cjs')
 const stateDir = join(root, '.services')
 
 function loadEnv(name) {

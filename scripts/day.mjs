@@ -20,7 +20,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const day = join(root, '.day')
 const board = 'amd64-usr'
 const imageName = 'flatcar_production_image.bin.bz2'
-const tool = (name) => join(root, 'packages', name, 'bin', 'run.js')
+const tool = (name) => join(root, 'packages', name, 'bin', 'run.cjs')
 const stages = []
 let current
 let interrupted = false

@@ -8,7 +8,7 @@ export type Tool = (typeof TOOLS)[number]
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
-/** The tool's entry, as its package.json names it (cork's is CommonJS, the others' ES modules). */
+/** The tool's entry, as its package.json names it (bin/run.cjs, CommonJS, for every tool: packages/kit/src/start.cts). */
 export function binPath(tool: Tool): string {
   const dir = join(REPO_ROOT, 'packages', tool)
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {bin: Record<string, string>}
