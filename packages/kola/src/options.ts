@@ -7,6 +7,8 @@ import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
 import type {CommonFlightOptions} from './platform/platform.js'
 import type {AwsPlatformOptions} from './platform/aws/index.js'
 import type {ExternalOptions} from './platform/external/index.js'
+import type {EsxPlatformOptions} from './platform/esx/index.js'
+import type {OpenStackPlatformOptions} from './platform/openstack/index.js'
 import type {HetznerPlatformOptions} from './platform/hetzner/index.js'
 import type {QemuOptions} from './platform/qemu/index.js'
 import type {PlatformOptions} from './platform/registry.js'
@@ -20,7 +22,7 @@ export const platformFlags = {
   platform: Flags.string({
     char: 'p',
     default: 'qemu',
-    summary: 'Platform to boot machines on: qemu, external, aws (and those of --platform-module).',
+    summary: 'Platform to boot machines on: qemu, external, aws, openstack, esx (and those of --platform-module).',
     helpGroup: 'PLATFORM',
   }),
   distro: Flags.option({
@@ -91,6 +93,28 @@ export const platformFlags = {
     helpGroup: 'AWS',
   }),
   'aws-iam-profile': Flags.string({summary: 'IAM instance profile name for the machines.', helpGroup: 'AWS'}),
+  'esx-config-file': Flags.string({summary: 'ESX credentials file (default: ~/.config/esx.json).', helpGroup: 'ESX'}),
+  'esx-profile': Flags.string({summary: 'ESX profile (default: "default").', helpGroup: 'ESX'}),
+  'esx-server': Flags.string({summary: "vCenter server (default: the profile's server).", helpGroup: 'ESX'}),
+  'esx-base-vm': Flags.string({
+    summary: 'Base image machines are deployed from: its item in the content library ore esx create-base fills.',
+    helpGroup: 'ESX',
+  }),
+  'esx-insecure': Flags.boolean({summary: "Accept the vCenter's self-signed certificate.", helpGroup: 'ESX'}),
+  'openstack-config-file': Flags.string({
+    summary: 'OpenStack credentials file (default: ~/.config/openstack.json).',
+    helpGroup: 'OPENSTACK',
+  }),
+  'openstack-profile': Flags.string({summary: 'OpenStack profile (default: "default").', helpGroup: 'OPENSTACK'}),
+  'openstack-region': Flags.string({summary: "OpenStack region (default: the profile's region_name).", helpGroup: 'OPENSTACK'}),
+  'openstack-image': Flags.string({summary: 'OpenStack image id or name machines boot.', helpGroup: 'OPENSTACK'}),
+  'openstack-flavor': Flags.string({default: '1', summary: 'OpenStack flavor id or name.', helpGroup: 'OPENSTACK'}),
+  'openstack-network': Flags.string({summary: 'OpenStack network id or name (default: the first network).', helpGroup: 'OPENSTACK'}),
+  'openstack-domain': Flags.string({summary: "OpenStack domain (default: the profile's).", helpGroup: 'OPENSTACK'}),
+  'openstack-floating-ip-pool': Flags.string({
+    summary: "Give each machine a floating IP from this pool (default: the profile's floating_ip_pool); else its fixed address is used.",
+    helpGroup: 'OPENSTACK',
+  }),
   'hetzner-profile': Flags.string({
     summary: 'Hetzner profile in ~/.config/hetzner.json (default: "default"; else HCLOUD_TOKEN).',
     helpGroup: 'HETZNER',
@@ -126,6 +150,19 @@ export interface PlatformFlagValues {
   'aws-type'?: string | undefined
   'aws-sg'?: string | undefined
   'aws-iam-profile'?: string | undefined
+  'esx-config-file'?: string | undefined
+  'esx-profile'?: string | undefined
+  'esx-server'?: string | undefined
+  'esx-base-vm'?: string | undefined
+  'esx-insecure'?: boolean | undefined
+  'openstack-config-file'?: string | undefined
+  'openstack-profile'?: string | undefined
+  'openstack-region'?: string | undefined
+  'openstack-image'?: string | undefined
+  'openstack-flavor'?: string | undefined
+  'openstack-network'?: string | undefined
+  'openstack-domain'?: string | undefined
+  'openstack-floating-ip-pool'?: string | undefined
   'hetzner-profile'?: string | undefined
   'hetzner-config-file'?: string | undefined
   'hetzner-image'?: string | undefined
@@ -138,7 +175,13 @@ export interface PlatformSettings {
   platform: string
   /** Modules defining more platforms. */
   modules: string[]
-  options: PlatformOptions & {qemu: QemuOptions; external: ExternalOptions; aws: AwsPlatformOptions}
+  options: PlatformOptions & {
+    qemu: QemuOptions
+    external: ExternalOptions
+    aws: AwsPlatformOptions
+    openstack: OpenStackPlatformOptions
+    esx: EsxPlatformOptions
+  }
   common: CommonFlightOptions
 }
 
@@ -179,6 +222,43 @@ export function platformSettingsFrom(
         instanceType: flags['aws-type'] ?? 'm4.large',
         securityGroup: flags['aws-sg'] ?? 'kola',
         iamInstanceProfile: flags['aws-iam-profile'],
+      },
+      esx: {
+        // Read by the flight, so that only a run on ESX reads the profile.
+        credentials: async () => {
+          if (!context.home || !context.redactor) throw new Error('the ESX platform needs the command context')
+          const {credentials} = await loadProfile('esx', {
+            file: flags['esx-config-file'],
+            profile: flags['esx-profile'],
+            home: context.home,
+            logger: context.logger,
+            redactor: context.redactor,
+          })
+          return credentials
+        },
+        server: flags['esx-server'],
+        baseVm: flags['esx-base-vm'] ?? '',
+        insecure: flags['esx-insecure'],
+      },
+      openstack: {
+        // Read by the flight, so that only a run on OpenStack reads the profile.
+        credentials: async () => {
+          if (!context.home || !context.redactor) throw new Error('the OpenStack platform needs the command context')
+          const {credentials} = await loadProfile('openstack', {
+            file: flags['openstack-config-file'],
+            profile: flags['openstack-profile'],
+            home: context.home,
+            logger: context.logger,
+            redactor: context.redactor,
+          })
+          return credentials
+        },
+        region: flags['openstack-region'],
+        image: flags['openstack-image'] ?? '',
+        flavor: flags['openstack-flavor'] ?? '1',
+        network: flags['openstack-network'],
+        domain: flags['openstack-domain'],
+        floatingIpPool: flags['openstack-floating-ip-pool'],
       },
     },
     common: {

@@ -7,6 +7,7 @@ import {InfraError, UsageError} from '@mantle/kit'
 import {uploadProgress, type ServiceContext} from '../common/context.js'
 import {requireFile} from '../common/files.js'
 import {restClient, type RestClient} from '../common/http.js'
+import {isExpired} from '../common/marker.js'
 import type {CallContext} from '../common/retry.js'
 import {pollUntil} from '../common/wait.js'
 
@@ -36,7 +37,14 @@ export interface EsxApi {
   createLibraryItem(library: string, name: string): Promise<string>
   deleteLibraryItem(item: string): Promise<void>
   uploadToItem(item: string, file: string, size: number, onProgress: (bytes: number) => void, pollIntervalMs?: number): Promise<void>
-  deployItem(item: string, target: {name: string; resourcePool: string; datastore: string}): Promise<string>
+  /** Deploys the OVF item as a VM (powered off); `properties` set the OVF's vApp properties (PropertyParams). */
+  deployItem(
+    item: string,
+    target: {name: string; resourcePool: string; datastore: string; properties?: Array<{id: string; value: string}> | undefined},
+  ): Promise<string>
+  powerOn(vm: string): Promise<void>
+  /** The guest's identity as VMware Tools report it; undefined while the tools do not run yet (503). */
+  guestIdentity(vm: string): Promise<{ip_address?: string | undefined; host_name?: string | undefined} | undefined>
 }
 
 export async function esxApi(options: CallContext & {credentials: EsxCredentials; insecure?: boolean | undefined}): Promise<EsxApi> {
@@ -113,6 +121,13 @@ export async function esxApi(options: CallContext & {credentials: EsxCredentials
         throw error
       }
     },
+    powerOn: async (vm) => {
+      await rest.request('POST', `vcenter/vm/${vm}/power`, {searchParams: {action: 'start'}})
+    },
+    guestIdentity: async (vm) => {
+      const r = await rest.request<{ip_address?: string; host_name?: string}>('GET', `vcenter/vm/${vm}/guest/identity`, {expect: [503]})
+      return r.status === 503 ? undefined : r.body
+    },
     deployItem: async (item, target) => {
       const out = await rest.post<{
         succeeded: boolean
@@ -122,7 +137,19 @@ export async function esxApi(options: CallContext & {credentials: EsxCredentials
         `vcenter/ovf/library-item/${item}`,
         {
           target: {resource_pool_id: target.resourcePool},
-          deployment_spec: {name: target.name, accept_all_EULA: true, default_datastore_id: target.datastore, storage_provisioning: 'thin'},
+          deployment_spec: {
+            name: target.name,
+            accept_all_EULA: true,
+            default_datastore_id: target.datastore,
+            storage_provisioning: 'thin',
+            ...(target.properties
+              ? {
+                  additional_parameters: [
+                    {'@class': 'com.vmware.vcenter.ovf.property_params', type: 'PropertyParams', properties: target.properties},
+                  ],
+                }
+              : {}),
+          },
         },
         {searchParams: {action: 'deploy'}},
       )
@@ -208,4 +235,85 @@ export async function removeBaseVm(options: {
   const item = library ? await api.findLibraryItem(library, name) : undefined
   if (item) await api.deleteLibraryItem(item)
   return {removed, libraryItem: item}
+}
+
+/**
+ * The names of the VMs kola deploys: `<run resource name>-t<creation time,
+ * base-36 seconds>`. vSphere's REST API shows neither tags nor a creation
+ * time for a VM, so the name carries both the run (`kola-<8 hex>-`, the
+ * marker) and the age that `ore esx gc` needs.
+ */
+export function runVmName(name: string, now: Date = new Date()): string {
+  return `${name}-t${Math.floor(now.getTime() / 1000).toString(36)}`
+}
+
+/** When a VM named by runVmName was made; undefined for any other name. */
+export function runVmCreated(name: string): Date | undefined {
+  const m = /^kola-[0-9a-f]{8}-.*-t([0-9a-z]{6,8})$/.exec(name)
+  return m ? new Date(parseInt(m[1]!, 36) * 1000) : undefined
+}
+
+/**
+ * Deploys a VM from the OVF library item with the Ignition config in the
+ * guestinfo vApp properties Flatcar's VMware image reads
+ * (guestinfo.ignition.config.data, base64, and its .encoding), powers it on
+ * and waits until VMware Tools report an IPv4 address. On any failure the VM
+ * is removed again.
+ */
+export async function launchVm(
+  api: EsxApi,
+  options: {item: string; name: string; resourcePool: string; datastore: string; ignition: string; context: ServiceContext},
+): Promise<{vm: string; ip: string}> {
+  const ctx = options.context
+  const vm = await api.deployItem(options.item, {
+    name: options.name,
+    resourcePool: options.resourcePool,
+    datastore: options.datastore,
+    properties: [
+      {id: 'guestinfo.ignition.config.data', value: Buffer.from(options.ignition).toString('base64')},
+      {id: 'guestinfo.ignition.config.data.encoding', value: 'base64'},
+    ],
+  })
+  try {
+    await api.powerOn(vm)
+    const ip = await pollUntil(
+      async () => {
+        const address = (await api.guestIdentity(vm))?.ip_address
+        return address && /^\d+\.\d+\.\d+\.\d+$/.test(address) ? address : undefined
+      },
+      {
+        what: `VM ${options.name} to report its address`,
+        intervalMs: ctx.pollIntervalMs ?? 2000,
+        timeoutMs: 15 * 60_000,
+        signal: ctx.signal,
+      },
+    )
+    return {vm, ip}
+  } catch (error) {
+    await removeVm(api, vm).catch((e: unknown) => ctx.logger.warn(`esx: cannot remove VM ${options.name}: ${String(e)}; ore esx gc will`))
+    throw error
+  }
+}
+
+/** Powers the VM off (if it is on) and deletes it. */
+export async function removeVm(api: EsxApi, vm: string): Promise<void> {
+  await api.powerOff(vm).catch(() => undefined)
+  await api.deleteVm(vm)
+}
+
+/** Removes kola's VMs (named by runVmName) made before the cutoff. */
+export async function gcEsx(options: {
+  api: EsxApi
+  olderThanMs: number
+  dryRun?: boolean | undefined
+  context: ServiceContext
+}): Promise<{removedVms: string[]}> {
+  const {api, context: ctx} = options
+  const cutoff = new Date((ctx.now?.() ?? new Date()).getTime() - options.olderThanMs)
+  const doomed = (await api.listVms()).filter((v) => isExpired({marked: true, created: runVmCreated(v.name)}, cutoff))
+  for (const v of doomed) {
+    ctx.logger.notice(`${options.dryRun ? 'would remove' : 'removing'} VM ${v.name} (${v.vm})`)
+    if (!options.dryRun) await removeVm(api, v.vm)
+  }
+  return {removedVms: doomed.map((v) => v.name)}
 }

@@ -1,8 +1,10 @@
 import {UsageError} from '@mantle/kit'
 
 import {type AwsPlatformOptions, awsPlatform} from './aws/index.js'
+import {type EsxPlatformOptions, esxPlatform} from './esx/index.js'
 import {type ExternalOptions, externalPlatform} from './external/index.js'
 import {type HetznerPlatformOptions, hetznerPlatform} from './hetzner/index.js'
+import {type OpenStackPlatformOptions, openstackPlatform} from './openstack/index.js'
 import type {CommonFlightOptions, Flight} from './platform.js'
 import {qemuPlatform, type QemuOptions} from './qemu/index.js'
 
@@ -26,13 +28,15 @@ export interface PlatformOptions {
   qemu?: QemuOptions | undefined
   external?: ExternalOptions | undefined
   aws?: AwsPlatformOptions | undefined
+  openstack?: OpenStackPlatformOptions | undefined
+  esx?: EsxPlatformOptions | undefined
   hetzner?: HetznerPlatformOptions | undefined
   [platform: string]: unknown
 }
 
 /** The platforms built into kola. */
 export function builtinPlatforms(): PlatformDefinition<never>[] {
-  return [qemuPlatform, externalPlatform, awsPlatform, hetznerPlatform]
+  return [qemuPlatform, externalPlatform, awsPlatform, hetznerPlatform, openstackPlatform, esxPlatform]
 }
 
 /** Platform names (and aliases) to their definitions. */

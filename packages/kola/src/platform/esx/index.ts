@@ -1,0 +1,96 @@
+import type {EsxCredentials} from '@mantle/auth'
+import {esx} from '@mantle/cloud'
+import {InfraError, UsageError} from '@mantle/kit'
+
+import type {CommonFlightOptions, Flight} from '../platform.js'
+import type {PlatformDefinition} from '../registry.js'
+import {RemoteFlight} from '../remote/flight.js'
+import type {Provisioned, Provisioner, ProvisionRequest} from '../remote/machine.js'
+import {generateIdentity} from '../ssh.js'
+
+/** The ESX platform's own options (flatcar/mantle cmd/kola/options.go: --esx-*). */
+export interface EsxPlatformOptions {
+  /** Reads the profile (--esx-config-file, --esx-profile); called once, when the flight is made. */
+  credentials: () => Promise<EsxCredentials>
+  /** Overrides the profile's server (vCenter). */
+  server?: string | undefined
+  /** The content library item (in the library `ore esx create-base` fills) machines are deployed from. */
+  baseVm: string
+  /** Accept the server's self-signed certificate. */
+  insecure?: boolean | undefined
+  /** Between two polls of a VM's guest identity. */
+  pollIntervalMs?: number | undefined
+}
+
+export const esxPlatform: PlatformDefinition<EsxPlatformOptions> = {
+  name: 'esx',
+  summary: 'VMware vSphere VMs deployed from the base OVF, the Ignition config in guestinfo',
+  createFlight: createEsxFlight,
+}
+
+/**
+ * A vCenter session (vSphere Automation REST API): the base image's library
+ * item, a datastore and a resource pool found before anything is made. A run
+ * makes nothing but its VMs (the SSH key is in the Ignition config).
+ */
+async function createEsxFlight(options: EsxPlatformOptions, common: CommonFlightOptions): Promise<Flight> {
+  if (!options.baseVm) throw new UsageError('esx: no base image to deploy', {hint: 'pass --esx-base-vm (made by ore esx create-base)'})
+  const profile = await options.credentials()
+  const credentials = {...profile, ...(options.server ? {server: options.server} : {})}
+  const api = await esx.esxApi({credentials, insecure: options.insecure, logger: common.logger, signal: common.signal})
+  const library = await api.findLibrary()
+  const item = library ? await api.findLibraryItem(library, options.baseVm) : undefined
+  if (!item)
+    throw new InfraError(`esx: no base image ${JSON.stringify(options.baseVm)} in the content library "${esx.LIBRARY_NAME}"`, {
+      hint: 'make it with ore esx create-base',
+    })
+  const datastore = await api.datastore()
+  const resourcePool = await api.resourcePool()
+  const identity = await generateIdentity(common.distro.user)
+  const provisioner = new EsxProvisioner({
+    api,
+    item,
+    datastore,
+    resourcePool,
+    context: {logger: common.logger, pollIntervalMs: options.pollIntervalMs},
+  })
+  common.logger.info(`esx: run ${common.runId}: VMs from library item ${item}`)
+  return new RemoteFlight('esx', identity, () => provisioner, common)
+}
+
+interface EsxSettings {
+  api: esx.EsxApi
+  item: string
+  datastore: string
+  resourcePool: string
+  context: {logger: CommonFlightOptions['logger']; pollIntervalMs?: number | undefined}
+}
+
+/** One VM per machine: deployed, powered on, its address from VMware Tools, powered off and deleted. */
+class EsxProvisioner implements Provisioner {
+  constructor(private readonly settings: EsxSettings) {}
+
+  async provision(request: ProvisionRequest): Promise<Provisioned> {
+    const {api, context} = this.settings
+    const name = esx.runVmName(request.name)
+    const {vm, ip} = await esx.launchVm(api, {
+      item: this.settings.item,
+      name,
+      resourcePool: this.settings.resourcePool,
+      datastore: this.settings.datastore,
+      ignition: JSON.stringify(request.config),
+      context: {...context, signal: request.signal},
+    })
+    context.logger.info(`esx: ${name} is ${vm}`)
+    return {
+      instanceId: vm,
+      ip,
+      sshPort: 22,
+      privateIp: ip,
+      // The vSphere Automation API has no call that reads a VM's serial console.
+      console: async () =>
+        `esx: no console for ${name} (${vm}): the vSphere Automation REST API has no call that reads a VM's serial console\n`,
+      terminate: () => esx.removeVm(api, vm),
+    }
+  }
+}
