@@ -5,6 +5,8 @@ export interface StorageEndpoints {
   azureBlob?: string | undefined
   /** Hetzner Cloud's API root (default https://api.hetzner.cloud/v1). */
   hetzner?: string | undefined
+  /** Scaleway's API root (default https://api.scaleway.com). */
+  scaleway?: string | undefined
 }
 
 /**
@@ -23,6 +25,8 @@ export function resolveEndpoints(given: StorageEndpoints, env: NodeJS.ProcessEnv
     azureBlob: given.azureBlob,
     // hcloud-go's and the hcloud CLI's variable.
     hetzner: given.hetzner ?? env.HCLOUD_ENDPOINT,
+    // scaleway-sdk-go's and the scw CLI's variable.
+    scaleway: given.scaleway ?? env.SCW_API_URL,
   }
 }
 

@@ -7,6 +7,7 @@ import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
 import type {CommonFlightOptions} from './platform/platform.js'
 import type {AwsPlatformOptions} from './platform/aws/index.js'
 import type {ExternalOptions} from './platform/external/index.js'
+import type {ScalewayPlatformOptions} from './platform/scaleway/index.js'
 import type {EsxPlatformOptions} from './platform/esx/index.js'
 import type {OpenStackPlatformOptions} from './platform/openstack/index.js'
 import type {HetznerPlatformOptions} from './platform/hetzner/index.js'
@@ -123,6 +124,15 @@ export const platformFlags = {
   'hetzner-image': Flags.string({summary: 'Hetzner image id or name machines boot.', helpGroup: 'HETZNER'}),
   'hetzner-server-type': Flags.string({default: 'cpx22', summary: 'Hetzner server type.', helpGroup: 'HETZNER'}),
   'hetzner-location': Flags.string({default: 'fsn1', summary: 'Hetzner location name.', helpGroup: 'HETZNER'}),
+  'scaleway-profile': Flags.string({
+    summary:
+      'Scaleway profile in ~/.config/scaleway.json (default: "default"; else SCW_ACCESS_KEY, SCW_SECRET_KEY, SCW_DEFAULT_PROJECT_ID).',
+    helpGroup: 'SCALEWAY',
+  }),
+  'scaleway-config-file': Flags.string({summary: 'Scaleway credentials file (default: ~/.config/scaleway.json).', helpGroup: 'SCALEWAY'}),
+  'scaleway-image': Flags.string({summary: 'Scaleway snapshot id machines boot from.', helpGroup: 'SCALEWAY'}),
+  'scaleway-instance-type': Flags.string({default: 'DEV1-S', summary: 'Scaleway instance type.', helpGroup: 'SCALEWAY'}),
+  'scaleway-zone': Flags.string({default: 'fr-par-1', summary: 'Scaleway zone.', helpGroup: 'SCALEWAY'}),
 }
 
 export interface PlatformFlagValues {
@@ -168,6 +178,11 @@ export interface PlatformFlagValues {
   'hetzner-image'?: string | undefined
   'hetzner-server-type'?: string | undefined
   'hetzner-location'?: string | undefined
+  'scaleway-profile'?: string | undefined
+  'scaleway-config-file'?: string | undefined
+  'scaleway-image'?: string | undefined
+  'scaleway-instance-type'?: string | undefined
+  'scaleway-zone'?: string | undefined
 }
 
 /** What a command hands to `flightFor`: the platform's name, every platform's own options, and the common ones. */
@@ -197,6 +212,7 @@ export function platformSettingsFrom(
     modules: flags['platform-module'] ?? [],
     options: {
       qemu,
+      scaleway: scalewayOptionsFrom(flags, env, context),
       hetzner: hetznerOptionsFrom(flags, env, context),
       external: {
         provisionCommand: flags['external-provisioning-cmds'] ?? '',
@@ -434,5 +450,15 @@ function hetznerOptionsFrom(flags: PlatformFlagValues, env: NodeJS.ProcessEnv, c
     image: flags['hetzner-image'] ?? '',
     serverType: flags['hetzner-server-type'] ?? 'cpx22',
     location: flags['hetzner-location'] ?? 'fsn1',
+  }
+}
+
+function scalewayOptionsFrom(flags: PlatformFlagValues, env: NodeJS.ProcessEnv, context: ProfileContext): ScalewayPlatformOptions {
+  return {
+    credentials: profileCredentials('scaleway', flags['scaleway-config-file'], flags['scaleway-profile'], env, context),
+    endpoint: resolveEndpoints({}, env).scaleway,
+    image: flags['scaleway-image'] ?? '',
+    instanceType: flags['scaleway-instance-type'] ?? 'DEV1-S',
+    zone: flags['scaleway-zone'] ?? 'fr-par-1',
   }
 }

@@ -35,6 +35,7 @@ import type OciCreateImage from './commands/oci/create-image.js'
 import type OpenstackCreateImage from './commands/openstack/create-image.js'
 import type PacketCreateDevice from './commands/packet/create-device.js'
 import type PacketDeleteKeys from './commands/packet/delete-keys.js'
+import type ScalewayCreateImage from './commands/scaleway/create-image.js'
 import type StorageAbortUploads from './commands/storage/abort-uploads.js'
 import type StorageIndex from './commands/storage/index-pages.js'
 import type StorageSync from './commands/storage/sync.js'
@@ -565,4 +566,26 @@ export function abortUploadsOptions(
     logger: context.logger,
     signal: context.signal,
   }
+}
+
+// ---- scaleway (#24)
+
+/** The zone of every scaleway command, and the API root (SCW_API_URL, the Scaleway CLI's variable). */
+export function scalewayApiInput(flags: {'scaleway-zone': string}, env: NodeJS.ProcessEnv): {zone: string; endpoint: string | undefined} {
+  return {zone: flags['scaleway-zone'], endpoint: resolveEndpoints({}, env).scaleway}
+}
+
+/** Where create-image stages the disk: <channel>/<version>/<board>/<file> in --bucket (the original's key), and the snapshot's name. */
+export function scalewayCreateImagePlan(flags: BaseFlags<typeof ScalewayCreateImage>): {
+  bucket: string
+  key: string
+  file: string
+  name: string
+} {
+  if (!/\.qcow2$/i.test(flags.file))
+    throw new UsageError(`scaleway create-image: ${flags.file} is not a .qcow2 disk`, {
+      hint: 'Scaleway imports qcow2 images; convert with qemu-img convert -O qcow2',
+    })
+  const key = `${flags.channel}/${flags.version}/${flags.board}/${basename(flags.file)}`
+  return {bucket: flags.bucket, key, file: flags.file, name: flags.name ?? key}
 }

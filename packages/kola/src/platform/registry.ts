@@ -3,6 +3,7 @@ import {UsageError} from '@mantle/kit'
 import {type AwsPlatformOptions, awsPlatform} from './aws/index.js'
 import {type EsxPlatformOptions, esxPlatform} from './esx/index.js'
 import {type ExternalOptions, externalPlatform} from './external/index.js'
+import {type ScalewayPlatformOptions, scalewayPlatform} from './scaleway/index.js'
 import {type HetznerPlatformOptions, hetznerPlatform} from './hetzner/index.js'
 import {type OpenStackPlatformOptions, openstackPlatform} from './openstack/index.js'
 import type {CommonFlightOptions, Flight} from './platform.js'
@@ -31,12 +32,13 @@ export interface PlatformOptions {
   openstack?: OpenStackPlatformOptions | undefined
   esx?: EsxPlatformOptions | undefined
   hetzner?: HetznerPlatformOptions | undefined
+  scaleway?: ScalewayPlatformOptions | undefined
   [platform: string]: unknown
 }
 
 /** The platforms built into kola. */
 export function builtinPlatforms(): PlatformDefinition<never>[] {
-  return [qemuPlatform, externalPlatform, awsPlatform, hetznerPlatform, openstackPlatform, esxPlatform]
+  return [qemuPlatform, externalPlatform, awsPlatform, hetznerPlatform, openstackPlatform, esxPlatform, scalewayPlatform]
 }
 
 /** Platform names (and aliases) to their definitions. */
