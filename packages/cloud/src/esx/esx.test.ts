@@ -11,7 +11,7 @@ import {makeTempDir} from '@mantle/test-utils'
 import {useRecordedHttp} from '../testing/recorded-http.js'
 import {testContext} from '../testing/fakes.js'
 import {recordingServer} from '../testing/server.js'
-import {createBaseVm, esxApi, removeVms} from './index.js'
+import {createBaseVm, esxApi, gcEsx, removeVms, runVmCreated, runVmName} from './index.js'
 
 /** vCenter's Automation REST API (/api) answered with recorded shapes (nock). */
 const VC = 'https://vcenter.example.org'
@@ -118,6 +118,28 @@ describe('esx via vCenter (recorded HTTP)', () => {
     const context = testContext()
     const result = await removeVms({api: await esxApi({credentials, ...context}), prefix: 'kola-', context})
     expect(result.removed.map((v) => v.name)).toEqual(['kola-a', 'kola-b'])
+  })
+
+  it("gc removes only kola's run VMs made before the cutoff, as their names tell", async () => {
+    const now = new Date('2026-12-06T12:00:00Z')
+    const old = runVmName('kola-0a1b2c3d-coreos-basic-0', new Date(now.getTime() - 6 * 3_600_000))
+    const fresh = runVmName('kola-0a1b2c3d-coreos-basic-1', new Date(now.getTime() - 3_600_000))
+    expect(old).toMatch(/^kola-0a1b2c3d-coreos-basic-0-t[0-9a-z]+$/)
+    expect(runVmCreated(old)).toEqual(new Date(now.getTime() - 6 * 3_600_000))
+    expect(runVmCreated('kola-base-t0000000')).toBeUndefined()
+    session()
+    nock(VC)
+      .get('/api/vcenter/vm')
+      .query({})
+      .reply(200, [
+        {vm: 'vm-1', name: old, power_state: 'POWERED_ON'},
+        {vm: 'vm-2', name: fresh, power_state: 'POWERED_ON'},
+        {vm: 'vm-3', name: 'prod-t0000001', power_state: 'POWERED_ON'},
+      ])
+    nock(VC).post('/api/vcenter/vm/vm-1/power').query({action: 'stop'}).reply(204)
+    nock(VC).delete('/api/vcenter/vm/vm-1').reply(204)
+    const context = testContext(now)
+    expect(await gcEsx({api: await esxApi({credentials, ...context}), olderThanMs: 5 * 3_600_000, context})).toEqual({removedVms: [old]})
   })
 
   it('a password vCenter refuses is a credentials error (exit 2)', async () => {

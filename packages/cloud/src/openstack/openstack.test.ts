@@ -19,7 +19,7 @@ const NOVA = 'https://nova.example.org:8774/v2.1'
 const NOW = new Date('2026-05-01T12:00:00Z')
 const credentials = {auth_url: `${KS}/v3`, username: 'ci', password: 'os-test-password-1', tenant_name: 'images', region_name: 'RegionOne'}
 
-function login(glance = 'https://glance.example.org') {
+function login(glance = 'https://glance.example.org', network?: string) {
   const bodies: unknown[] = []
   nock(KS)
     .post('/v3/auth/tokens', (b) => (bodies.push(b), true))
@@ -36,6 +36,7 @@ function login(glance = 'https://glance.example.org') {
               ],
             },
             {type: 'compute', endpoints: [{interface: 'public', region: 'RegionOne', url: NOVA}]},
+            ...(network ? [{type: 'network', endpoints: [{interface: 'public', region: 'RegionOne', url: network}]}] : []),
           ],
         },
       },
@@ -122,6 +123,56 @@ describe('openstack (recorded HTTP)', () => {
     const context = testContext(NOW)
     expect(await gcOpenStack({api: await openStackApi({credentials, ...context}), olderThanMs: 5 * 3_600_000, context})).toEqual({
       deletedServers: ['s1'],
+    })
+  })
+
+  it("gc with run resources also releases the servers' floating IPs and deletes kola's unused old key pairs and marked groups", async () => {
+    const NEUTRON = 'https://neutron.example.org:9696'
+    login(undefined, NEUTRON)
+    const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000).toISOString()
+    const nova = nock('https://nova.example.org:8774')
+    nova
+      .get('/v2.1/servers/detail')
+      .query({limit: '200'})
+      .reply(200, {
+        servers: [
+          {id: 's1', name: 'kola-0a1b2c3d-x-0', created: hoursAgo(8), metadata: {'created-by': 'mantle'}, key_name: 'kola-0a1b2c3d'},
+          {id: 's2', name: 'kola-11111111-x-0', created: hoursAgo(1), metadata: {'created-by': 'mantle'}, key_name: 'kola-11111111'},
+        ],
+      })
+    nova.get('/v2.1/os-floating-ips').reply(200, {floating_ips: [{id: 'f1', ip: '203.0.113.7', instance_id: 's1'}]})
+    nova.post('/v2.1/servers/s1/action', {removeFloatingIp: {address: '203.0.113.7'}}).reply(202)
+    nova.delete('/v2.1/os-floating-ips/f1').reply(202)
+    nova.delete('/v2.1/servers/s1').reply(204)
+    nova.get('/v2.1/servers/s1').reply(404, {itemNotFound: {code: 404, message: 'Instance s1 could not be found.'}})
+    nova.get('/v2.1/os-keypairs').reply(200, {
+      keypairs: ['kola-0a1b2c3d', 'kola-11111111', 'kola-22222222', 'alice'].map((name) => ({keypair: {name}})),
+    })
+    // Nova's times carry no zone.
+    for (const [name, h] of [
+      ['kola-0a1b2c3d', 8],
+      ['kola-11111111', 8],
+      ['kola-22222222', 1],
+      ['alice', 80],
+    ] as const)
+      nova.get(`/v2.1/os-keypairs/${name}`).reply(200, {keypair: {name, created_at: hoursAgo(h).replace('Z', '')}})
+    nova.delete('/v2.1/os-keypairs/kola-0a1b2c3d').reply(202)
+    nock(NEUTRON)
+      .get('/v2.0/security-groups')
+      .reply(200, {
+        security_groups: [
+          {id: 'g1', name: 'kola-0a1b2c3d', description: 'created-by=mantle', created_at: hoursAgo(8)},
+          {id: 'g2', name: 'kola-22222222', description: 'created-by=mantle', created_at: hoursAgo(1)},
+          {id: 'g3', name: 'default', description: 'Default security group', created_at: hoursAgo(900)},
+        ],
+      })
+    nock(NEUTRON).delete('/v2.0/security-groups/g1').reply(204)
+    const context = testContext(NOW)
+    const api = await openStackApi({credentials, ...context})
+    expect(await gcOpenStack({api, olderThanMs: 5 * 3_600_000, runResources: true, context})).toEqual({
+      deletedServers: ['s1'],
+      deletedKeyPairs: ['kola-0a1b2c3d'],
+      deletedSecurityGroups: ['g1'],
     })
   })
 

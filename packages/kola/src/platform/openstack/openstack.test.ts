@@ -1,9 +1,8 @@
 import {readFileSync} from 'node:fs'
-import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {makeTempDir, runCli} from '@mantle/test-utils'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {runCli} from '@mantle/test-utils'
+import {beforeAll, describe, expect, it} from 'vitest'
 
 import {qemuMachines} from '../../testing/fake-cloud/machines.js'
 import {
@@ -14,8 +13,8 @@ import {
   FAKE_OS_USER,
   FakeOpenStack,
 } from '../../testing/fake-cloud/openstack.js'
-import {errorLines, machineDir, startKolaRun, topLevelResults} from '../../testing/fake-cloud/runs.js'
-import {kolaEnv, testImage} from '../../testing/vm.js'
+import {errorLines, machineDir, profileEnv, startKolaRun, topLevelResults, useFakeCloud} from '../../testing/fake-cloud/runs.js'
+import {testImage} from '../../testing/vm.js'
 
 // kola's unchanged OpenStack platform against a fake OpenStack
 // (testing/fake-cloud/openstack.ts): Keystone, Nova, Glance and Neutron
@@ -30,33 +29,23 @@ const image = testImage()
 const EMPTY = {servers: [], keyPairs: [], securityGroups: [], floatingIps: []}
 
 describe.skipIf(!image.available)('kola on OpenStack (fake Nova, real machines)', () => {
+  const cloud = useFakeCloud((dir) => new FakeOpenStack({machines: qemuMachines(join(dir, 'machines')), activeDelayMs: 1000}).start())
   let fake: FakeOpenStack
   let dir: string
-  let cleanup: () => Promise<void>
-
-  beforeAll(async () => {
-    ;({dir, cleanup} = await makeTempDir())
-    fake = await new FakeOpenStack({machines: qemuMachines(join(dir, 'machines')), activeDelayMs: 1000}).start()
-  })
-  afterAll(async () => {
-    await fake?.stop()
-    await cleanup?.()
+  beforeAll(() => {
+    fake = cloud.fake()
+    dir = cloud.dir()
   })
 
   /** An isolated home whose ~/.config/openstack.json points at a fake. */
-  async function env(name: string, options: {password?: string; authUrl?: string} = {}): Promise<NodeJS.ProcessEnv> {
-    const home = join(dir, name)
-    await mkdir(join(home, 'home', '.config'), {recursive: true})
-    const profile = {
+  const env = (name: string, options: {password?: string; authUrl?: string} = {}) =>
+    profileEnv(dir, name, 'openstack.json', {
       auth_url: options.authUrl ?? fake.authUrl,
       username: FAKE_OS_USER,
       password: options.password ?? FAKE_OS_PASSWORD,
       tenant_name: FAKE_OS_PROJECT,
       region_name: 'RegionOne',
-    }
-    await writeFile(join(home, 'home', '.config', 'openstack.json'), JSON.stringify({default: profile}), {mode: 0o600})
-    return kolaEnv(home)
-  }
+    })
 
   const kolaArgs = (out: string, ...rest: string[]) => [
     'run',
@@ -80,11 +69,15 @@ describe.skipIf(!image.available)('kola on OpenStack (fake Nova, real machines)'
   ]
 
   it(
-    'Given the fake OpenStack, when kola runs coreos.basic and coreos.ignition on openstack, then both pass on real machines configured by the user data, each console comes from os-getConsoleOutput, and nothing is left',
+    'Given the fake OpenStack, when kola runs coreos.basic and coreos.ignition on openstack with a floating IP pool, then both pass on real machines configured by the user data, reached at their floating IPs, each console comes from os-getConsoleOutput, and nothing is left',
     {timeout: 45 * 60_000},
     async () => {
       const out = join(dir, '_os_temp')
-      const r = await runCli('kola', kolaArgs(out, '--parallel', '2', 'coreos.basic', 'coreos.ignition'), {env: await env('e2e')})
+      const r = await runCli(
+        'kola',
+        kolaArgs(out, '--parallel', '2', '--openstack-floating-ip-pool', 'public', 'coreos.basic', 'coreos.ignition'),
+        {env: await env('e2e')},
+      )
 
       expect(r.stderr).not.toMatch(/internal error/)
       expect(r.code).toBe(0)
@@ -93,8 +86,10 @@ describe.skipIf(!image.available)('kola on OpenStack (fake Nova, real machines)'
       expect(servers).toHaveLength(2)
       for (const test of ['coreos.basic', 'coreos.ignition']) {
         const m = machineDir(out, test)
-        const [serverId] = readFileSync(join(m, 'instance.txt'), 'utf8').split(' ')
-        expect(readFileSync(join(m, 'instance.txt'), 'utf8')).toMatch(/^[0-9a-f-]{36} 127\.\d+\.\d+\.\d+:22\n$/)
+        const [serverId, address] = readFileSync(join(m, 'instance.txt'), 'utf8').trim().split(' ')
+        // SSH went to the floating IP (the fake forwards its port 22 to the fixed address, as Neutron's NAT does).
+        expect(address).toMatch(/^127\.\d+\.\d+\.\d+:22$/)
+        expect(address?.startsWith(`${fake.floatingPrefix}.`)).toBe(true)
         // The machine was configured by exactly the user_data Nova received: kola's Ignition config.
         const server = fake.servers.get(serverId as string)
         expect(JSON.parse(server?.userData ?? 'null')).toEqual(JSON.parse(readFileSync(join(m, 'ignition.json'), 'utf8')))
@@ -110,6 +105,8 @@ describe.skipIf(!image.available)('kola on OpenStack (fake Nova, real machines)'
         expect(s.status).toBe('DELETED')
       }
       expect(fake.actions.filter((a) => a === 'os-getConsoleOutput').length).toBeGreaterThanOrEqual(2)
+      expect(fake.actions.filter((a) => a === 'addFloatingIp')).toHaveLength(2)
+      expect(fake.actions.filter((a) => a === 'removeFloatingIp')).toHaveLength(2)
       expect(fake.live()).toEqual(EMPTY)
     },
   )

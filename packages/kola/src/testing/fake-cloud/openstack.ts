@@ -10,9 +10,9 @@
 // It refuses what the real API refuses: a wrong password (401), a missing
 // or wrong X-Auth-Token (401), unknown flavor/image/key/group/network (400),
 // an exhausted instance quota (403), an in-use security group (409).
-import {randomUUID} from 'node:crypto'
+import {randomInt, randomUUID} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
+import {type AddressInfo, connect, createServer as createTcpServer, type Server as TcpServer} from 'node:net'
 
 import type {FakeMachine, MachineFactory} from './machines.js'
 
@@ -65,7 +65,10 @@ export class FakeOpenStack {
   readonly servers = new Map<string, FakeServer>()
   readonly keyPairs = new Map<string, {name: string; publicKey: string; created: Date}>()
   readonly groups = new Map<string, {id: string; name: string; description: string; created: Date; rules: unknown[]}>()
-  readonly floatingIps = new Map<string, {id: string; ip: string; pool: string; instanceId: string | null}>()
+  readonly floatingIps = new Map<string, {id: string; ip: string; pool: string; instanceId: string | null; nat?: TcpServer | undefined}>()
+  /** Floating IPs are loopback addresses of a /24 of their own; an associated one forwards its port 22 to the server's (1:1 NAT). */
+  readonly floatingPrefix = `127.${randomInt(100, 250)}.${randomInt(1, 250)}`
+  private nextFloating = 10
   readonly networks = [{id: randomUUID(), name: FAKE_OS_NETWORK, status: 'ACTIVE'}]
   /** Every request, as `METHOD /path` without the query (server and resource ids as they came). */
   readonly calls: string[] = []
@@ -100,6 +103,7 @@ export class FakeOpenStack {
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
     this.server?.closeAllConnections()
+    for (const f of this.floatingIps.values()) f.nat?.close()
     await this.options.machines.stopAll()
   }
 
@@ -303,8 +307,7 @@ export class FakeOpenStack {
     if (method === 'POST' && !id) {
       const pool = (body as {pool?: string})?.pool
       if (pool !== 'public') throw nova(404, 'itemNotFound', `Floating IP pool not found.`)
-      // Not reachable from here: the fake's tests use fixed addresses.
-      const f = {id: randomUUID(), ip: `203.0.113.${this.floatingIps.size + 10}`, pool, instanceId: null}
+      const f = {id: randomUUID(), ip: `${this.floatingPrefix}.${this.nextFloating++}`, pool, instanceId: null}
       this.floatingIps.set(f.id, f)
       return {status: 200, body: {floating_ip: {id: f.id, ip: f.ip, pool, fixed_ip: null, instance_id: null}}}
     }
@@ -313,7 +316,12 @@ export class FakeOpenStack {
         status: 200,
         body: {floating_ips: [...this.floatingIps.values()].map((f) => ({id: f.id, ip: f.ip, pool: f.pool, instance_id: f.instanceId}))},
       }
-    if (method === 'DELETE' && id && this.floatingIps.delete(id)) return {status: 202}
+    const f = id ? this.floatingIps.get(id) : undefined
+    if (method === 'DELETE' && f) {
+      if (f.instanceId) throw nova(409, 'conflictingRequest', `Floating IP ${f.ip} is associated with instance ${f.instanceId}.`)
+      this.floatingIps.delete(f.id)
+      return {status: 202}
+    }
     throw nova(404, 'itemNotFound', `Floating IP ${id} could not be found.`)
   }
 
@@ -375,13 +383,17 @@ export class FakeOpenStack {
     if (b.addFloatingIp) {
       const f = [...this.floatingIps.values()].find((x) => x.ip === b.addFloatingIp?.address)
       if (!f) throw nova(404, 'itemNotFound', `floating IP not found`)
+      if (!s.machine) throw nova(400, 'badRequest', `Instance ${s.id} has no fixed IP address to associate with.`)
       f.instanceId = s.id
+      f.nat = await nat(f.ip, s.machine.ip)
       return {status: 202}
     }
     if (b.removeFloatingIp) {
       const f = [...this.floatingIps.values()].find((x) => x.ip === b.removeFloatingIp?.address && x.instanceId === s.id)
       if (!f) throw nova(409, 'conflictingRequest', `Floating IP ${b.removeFloatingIp.address} is not associated with instance ${s.id}.`)
       f.instanceId = null
+      f.nat?.close()
+      f.nat = undefined
       return {status: 202}
     }
     throw nova(400, 'badRequest', 'There is no such action')
@@ -390,6 +402,13 @@ export class FakeOpenStack {
   private deleteServer(s: FakeServer): void {
     if (s.deleting) return
     s.deleting = true
+    // Deleting a server disassociates its floating IPs; they stay allocated to the project.
+    for (const f of this.floatingIps.values())
+      if (f.instanceId === s.id) {
+        f.instanceId = null
+        f.nat?.close()
+        f.nat = undefined
+      }
     void (async () => {
       const machine = s.machine ?? (await s.starting?.catch(() => undefined))
       if (machine) {
@@ -427,4 +446,19 @@ export class FakeOpenStack {
       ...(s.status === 'ERROR' ? {fault: {code: 500, message: s.console.trim()}} : {}),
     }
   }
+}
+
+/** Forwards `from`:22 to `to`:22, as a floating IP's NAT does. */
+async function nat(from: string, to: string): Promise<TcpServer> {
+  const server = createTcpServer((inbound) => {
+    const outbound = connect(22, to)
+    inbound.on('error', () => outbound.destroy())
+    outbound.on('error', () => inbound.destroy())
+    inbound.pipe(outbound).pipe(inbound)
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(22, from, () => resolve())
+  })
+  return server
 }

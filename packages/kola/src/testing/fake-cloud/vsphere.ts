@@ -1,0 +1,260 @@
+// A fake vCenter for kola's own tests: the vSphere Automation REST API
+// (/api, vCenter 7.0U2+) over real HTTP, with the request and response shapes
+// of its reference: POST /api/session with Basic auth, then the
+// vmware-api-session-id header; datastores, resource pools, content library
+// and item find; POST /api/vcenter/ovf/library-item/{id}?action=deploy with
+// PropertyParams in additional_parameters; power start/stop; guest identity
+// (503 until VMware Tools run); VM list and delete. The library item stands
+// for Flatcar's VMware OVA, whose vApp properties are
+// guestinfo.ignition.config.data and .encoding (flatcar/mantle
+// platform/api/esx/api.go, updateOVFEnv): a deploy setting any other
+// property, or data that is not base64, is refused. Each powered-on VM is a
+// real machine from a MachineFactory configured by that guestinfo.
+import {randomInt} from 'node:crypto'
+import {createServer, type IncomingMessage, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+
+import type {FakeMachine, MachineFactory} from './machines.js'
+
+export const FAKE_VC_USER = 'administrator@vsphere.local'
+export const FAKE_VC_PASSWORD = 'fake-vcenter-password-0000'
+export const FAKE_BASE_VM = 'flatcar-kola-base'
+
+const OVF_PROPERTIES = ['guestinfo.ignition.config.data', 'guestinfo.ignition.config.data.encoding']
+
+export interface FakeVsphereOptions {
+  machines: MachineFactory
+  /** Time from power-on (once the machine runs) until VMware Tools report the guest identity. */
+  toolsDelayMs?: number
+  /** VMs the resource pool has room for: a deploy beyond it fails as vCenter reports it (succeeded: false). */
+  vmLimit?: number
+}
+
+interface FakeVm {
+  vm: string
+  name: string
+  power: 'POWERED_ON' | 'POWERED_OFF'
+  properties: Record<string, string>
+  toolsAt: number
+  machine?: FakeMachine | undefined
+  starting?: Promise<FakeMachine | undefined> | undefined
+  deleted?: boolean | undefined
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export class FakeVsphere {
+  readonly vms = new Map<string, FakeVm>()
+  /** Every request, as `METHOD /path[?action=...]`. */
+  readonly calls: string[] = []
+  private readonly sessions = new Set<string>()
+  private readonly library = 'e1f2a3b4-0000-4000-8000-00000000c0de'
+  private readonly item = 'a9b8c7d6-0000-4000-8000-0000000b0a5e'
+  private server: Server | undefined
+  url = ''
+
+  constructor(private readonly options: FakeVsphereOptions) {}
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      void this.handle(req).then(
+        ({status, body}) => {
+          res.writeHead(status, body === undefined ? {} : {'content-type': 'application/json'})
+          res.end(body === undefined ? '' : JSON.stringify(body))
+        },
+        (error: unknown) => res.writeHead(500).end(String(error)),
+      )
+    })
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve))
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+    return this
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
+    this.server?.closeAllConnections()
+    await this.options.machines.stopAll()
+  }
+
+  /** VMs not deleted. */
+  live(): string[] {
+    return [...this.vms.values()].filter((v) => !v.deleted).map((v) => v.name)
+  }
+
+  /** Requests that create something. */
+  creates(): string[] {
+    return this.calls.filter((c) => c.endsWith('?action=deploy'))
+  }
+
+  private async handle(req: IncomingMessage): Promise<{status: number; body?: unknown}> {
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const text = Buffer.concat(chunks).toString('utf8')
+    const url = new URL(req.url ?? '/', 'http://fake')
+    const method = req.method ?? 'GET'
+    const action = url.searchParams.get('action')
+    this.calls.push(`${method} ${url.pathname}${action ? `?action=${action}` : ''}`)
+    try {
+      let body: unknown
+      if (text) {
+        try {
+          body = JSON.parse(text)
+        } catch {
+          throw new ApiError(400, 'INVALID_ARGUMENT', 'The request body is not JSON.')
+        }
+      }
+      if (method === 'POST' && url.pathname === '/api/session') return this.login(req.headers.authorization)
+      const session = req.headers['vmware-api-session-id']
+      if (typeof session !== 'string' || !this.sessions.has(session)) throw new ApiError(401, 'UNAUTHENTICATED', 'Authentication required.')
+      return await this.route(method, url.pathname.replace(/^\/api\//, '').split('/'), action, body, url.searchParams)
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error
+      return {
+        status: error.status,
+        body: {error_type: error.type, messages: [{args: [], default_message: error.message, id: `vapi.${error.type.toLowerCase()}`}]},
+      }
+    }
+  }
+
+  private login(authorization: string | undefined): {status: number; body: unknown} {
+    const expected = `Basic ${Buffer.from(`${FAKE_VC_USER}:${FAKE_VC_PASSWORD}`).toString('base64')}`
+    if (authorization !== expected) throw new ApiError(401, 'UNAUTHENTICATED', 'Authentication required.')
+    const session = `${randomInt(1e9).toString(16)}${randomInt(1e9).toString(16)}`
+    this.sessions.add(session)
+    return {status: 201, body: session}
+  }
+
+  private async route(
+    method: string,
+    path: string[],
+    action: string | null,
+    body: unknown,
+    q: URLSearchParams,
+  ): Promise<{status: number; body?: unknown}> {
+    const p = path.join('/')
+    if (method === 'GET' && p === 'vcenter/datastore')
+      return {status: 200, body: [{datastore: 'datastore-11', name: 'datastore1', type: 'VMFS', free_space: 5e11, capacity: 1e12}]}
+    if (method === 'GET' && p === 'vcenter/resource-pool') return {status: 200, body: [{resource_pool: 'resgroup-8', name: 'Resources'}]}
+    if (method === 'POST' && p === 'content/library' && action === 'find')
+      return {status: 200, body: (body as {name?: string})?.name === 'mantle' ? [this.library] : []}
+    if (method === 'POST' && p === 'content/library/item' && action === 'find') {
+      const b = body as {library_id?: string; name?: string}
+      return {status: 200, body: b?.library_id === this.library && b.name === FAKE_BASE_VM ? [this.item] : []}
+    }
+    if (method === 'POST' && path[0] === 'vcenter' && path[1] === 'ovf' && path[2] === 'library-item' && action === 'deploy')
+      return this.deploy(path[3] ?? '', body)
+    if (method === 'GET' && p === 'vcenter/vm') {
+      const names = q.getAll('names').flatMap((n) => n.split(','))
+      const list = [...this.vms.values()].filter((v) => !v.deleted && (names.length === 0 || names.includes(v.name)))
+      return {status: 200, body: list.map((v) => ({vm: v.vm, name: v.name, power_state: v.power, cpu_count: 1, memory_size_MiB: 1024}))}
+    }
+    if (path[0] !== 'vcenter' || path[1] !== 'vm' || !path[2]) throw new ApiError(404, 'NOT_FOUND', `No such resource /api/${p}`)
+    const vm = this.vms.get(path[2])
+    if (!vm || vm.deleted) throw new ApiError(404, 'NOT_FOUND', `Virtual machine with identifier '${path[2]}' does not exist.`)
+    const rest = path.slice(3).join('/')
+    if (method === 'POST' && rest === 'power' && action === 'start') return this.powerOn(vm)
+    if (method === 'POST' && rest === 'power' && action === 'stop') return this.powerOff(vm)
+    if (method === 'GET' && rest === 'power') return {status: 200, body: {state: vm.power}}
+    if (method === 'GET' && rest === 'guest/identity') {
+      if (vm.power !== 'POWERED_ON' || !vm.machine || Date.now() < vm.toolsAt)
+        throw new ApiError(503, 'SERVICE_UNAVAILABLE', 'VMware Tools are not running in the guest.')
+      return {
+        status: 200,
+        body: {
+          family: 'LINUX',
+          name: 'OTHER_5X_LINUX_64',
+          full_name: {default_message: 'Other 5.x Linux (64-bit)'},
+          host_name: vm.name,
+          ip_address: vm.machine.ip,
+        },
+      }
+    }
+    if (method === 'DELETE' && rest === '') {
+      if (vm.power === 'POWERED_ON') throw new ApiError(400, 'RESOURCE_IN_USE', `The virtual machine '${vm.vm}' is powered on.`)
+      vm.deleted = true
+      return {status: 204}
+    }
+    throw new ApiError(404, 'NOT_FOUND', `No such resource /api/${p}`)
+  }
+
+  private deploy(item: string, body: unknown): {status: number; body: unknown} {
+    if (item !== this.item) throw new ApiError(404, 'NOT_FOUND', `Library item '${item}' does not exist.`)
+    const b = body as {
+      target?: {resource_pool_id?: string}
+      deployment_spec?: {
+        name?: string
+        accept_all_EULA?: boolean
+        default_datastore_id?: string
+        additional_parameters?: Array<{type?: string; properties?: Array<{id?: string; value?: string}>}>
+      }
+    }
+    const spec = b?.deployment_spec
+    if (b?.target?.resource_pool_id !== 'resgroup-8')
+      throw new ApiError(400, 'INVALID_ARGUMENT', `Resource pool '${b?.target?.resource_pool_id}' does not exist.`)
+    if (!spec?.name || spec.accept_all_EULA !== true || spec.default_datastore_id !== 'datastore-11')
+      throw new ApiError(400, 'INVALID_ARGUMENT', 'Invalid deployment spec: name, accept_all_EULA and a datastore are required.')
+    const failed = (message: string) => ({
+      status: 200,
+      body: {succeeded: false, error: {errors: [{category: 'SERVER', message: {id: 'ovf.deploy', default_message: message, args: []}}]}},
+    })
+    const properties: Record<string, string> = {}
+    for (const param of spec.additional_parameters ?? []) {
+      if (param.type !== 'PropertyParams') continue
+      for (const prop of param.properties ?? []) {
+        if (!prop.id || !OVF_PROPERTIES.includes(prop.id)) return failed(`The OVF package has no property '${prop.id}'.`)
+        properties[prop.id] = prop.value ?? ''
+      }
+    }
+    const data = properties['guestinfo.ignition.config.data'] ?? ''
+    if (properties['guestinfo.ignition.config.data.encoding'] === 'base64' && Buffer.from(data, 'base64').toString('base64') !== data)
+      return failed('guestinfo.ignition.config.data is not base64.')
+    const active = [...this.vms.values()].filter((v) => !v.deleted).length
+    if (active + 1 > (this.options.vmLimit ?? Number.POSITIVE_INFINITY))
+      return failed('Insufficient resources to satisfy configured failover level for vSphere HA.')
+    if ([...this.vms.values()].some((v) => !v.deleted && v.name === spec.name)) return failed(`The name '${spec.name}' already exists.`)
+    const vm: FakeVm = {vm: `vm-${1000 + this.vms.size}`, name: spec.name, power: 'POWERED_OFF', properties, toolsAt: 0}
+    this.vms.set(vm.vm, vm)
+    return {
+      status: 200,
+      body: {succeeded: true, resource_id: {type: 'VirtualMachine', id: vm.vm}, error: {errors: [], warnings: [], information: []}},
+    }
+  }
+
+  /** The Ignition config the VM's guestinfo holds, as Flatcar's Ignition (platform vmware) decodes it. */
+  static ignitionOf(vm: {properties: Record<string, string>}): string {
+    const data = vm.properties['guestinfo.ignition.config.data'] ?? ''
+    return vm.properties['guestinfo.ignition.config.data.encoding'] === 'base64' ? Buffer.from(data, 'base64').toString('utf8') : data
+  }
+
+  private powerOn(vm: FakeVm): {status: number} {
+    if (vm.power === 'POWERED_ON') throw new ApiError(400, 'ALREADY_IN_DESIRED_STATE', 'Virtual machine is already powered on.')
+    vm.power = 'POWERED_ON'
+    vm.starting = this.options.machines.start(vm.name, FakeVsphere.ignitionOf(vm)).then(
+      (m) => {
+        vm.machine = m
+        vm.toolsAt = Date.now() + (this.options.toolsDelayMs ?? 0)
+        return m
+      },
+      () => undefined,
+    )
+    return {status: 204}
+  }
+
+  private async powerOff(vm: FakeVm): Promise<{status: number}> {
+    if (vm.power === 'POWERED_OFF') throw new ApiError(400, 'ALREADY_IN_DESIRED_STATE', 'Virtual machine is already powered off.')
+    const machine = vm.machine ?? (await vm.starting)
+    await machine?.stop()
+    vm.machine = undefined
+    vm.starting = undefined
+    vm.power = 'POWERED_OFF'
+    return {status: 204}
+  }
+}
