@@ -1,11 +1,12 @@
 import {randomBytes} from 'node:crypto'
 
-import {loadProfile, type ProfileCredentials, resolveAws, resolveEndpoints} from '@mantle/auth'
+import {loadProfile, ociAuth, type ProfileCredentials, resolveAws, resolveEndpoints} from '@mantle/auth'
 import {type CommandContext, Flags, type Logger, UsageError} from '@mantle/kit'
 
 import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
 import type {CommonFlightOptions} from './platform/platform.js'
 import type {AwsPlatformOptions} from './platform/aws/index.js'
+import type {OciPlatformOptions} from './platform/oci/index.js'
 import type {ExternalOptions} from './platform/external/index.js'
 import type {ScalewayPlatformOptions} from './platform/scaleway/index.js'
 import type {EsxPlatformOptions} from './platform/esx/index.js'
@@ -94,6 +95,23 @@ export const platformFlags = {
     helpGroup: 'AWS',
   }),
   'aws-iam-profile': Flags.string({summary: 'IAM instance profile name for the machines.', helpGroup: 'AWS'}),
+  'oci-profile': Flags.string({
+    summary: 'OCI profile in ~/.config/oci.json (default: "default"; else the OCI_CLI_* variables).',
+    helpGroup: 'OCI',
+  }),
+  'oci-config-file': Flags.string({summary: 'OCI credentials file (default: ~/.config/oci.json).', helpGroup: 'OCI'}),
+  'oci-compartment': Flags.string({summary: 'Compartment OCID (default: "compartment" of the OCI profile).', helpGroup: 'OCI'}),
+  'oci-availability-domain': Flags.string({summary: "Availability domain (default: the compartment's first).", helpGroup: 'OCI'}),
+  'oci-subnet': Flags.string({summary: 'Subnet OCID of the machines (SSH must be open to kola).', helpGroup: 'OCI'}),
+  'oci-image': Flags.string({summary: 'Custom image OCID machines boot.', helpGroup: 'OCI'}),
+  'oci-shape': Flags.string({default: 'VM.Standard.E4.Flex', summary: 'Instance shape.', helpGroup: 'OCI'}),
+  'oci-ocpus': Flags.integer({default: 2, summary: 'OCPUs of a flexible shape.', helpGroup: 'OCI'}),
+  'oci-memory-gb': Flags.integer({default: 8, summary: 'Memory (GB) of a flexible shape.', helpGroup: 'OCI'}),
+  'oci-endpoint': Flags.string({
+    summary: 'One base URL for Core Services and Identity (private endpoints, tests).',
+    helpGroup: 'OCI',
+    hidden: true,
+  }),
   'esx-config-file': Flags.string({summary: 'ESX credentials file (default: ~/.config/esx.json).', helpGroup: 'ESX'}),
   'esx-profile': Flags.string({summary: 'ESX profile (default: "default").', helpGroup: 'ESX'}),
   'esx-server': Flags.string({summary: "vCenter server (default: the profile's server).", helpGroup: 'ESX'}),
@@ -160,6 +178,16 @@ export interface PlatformFlagValues {
   'aws-type'?: string | undefined
   'aws-sg'?: string | undefined
   'aws-iam-profile'?: string | undefined
+  'oci-profile'?: string | undefined
+  'oci-config-file'?: string | undefined
+  'oci-compartment'?: string | undefined
+  'oci-availability-domain'?: string | undefined
+  'oci-subnet'?: string | undefined
+  'oci-image'?: string | undefined
+  'oci-shape'?: string | undefined
+  'oci-ocpus'?: number | undefined
+  'oci-memory-gb'?: number | undefined
+  'oci-endpoint'?: string | undefined
   'esx-config-file'?: string | undefined
   'esx-profile'?: string | undefined
   'esx-server'?: string | undefined
@@ -212,6 +240,7 @@ export function platformSettingsFrom(
     modules: flags['platform-module'] ?? [],
     options: {
       qemu,
+      oci: ociOptionsFrom(flags, env, context),
       scaleway: scalewayOptionsFrom(flags, env, context),
       hetzner: hetznerOptionsFrom(flags, env, context),
       external: {
@@ -460,5 +489,31 @@ function scalewayOptionsFrom(flags: PlatformFlagValues, env: NodeJS.ProcessEnv, 
     image: flags['scaleway-image'] ?? '',
     instanceType: flags['scaleway-instance-type'] ?? 'DEV1-S',
     zone: flags['scaleway-zone'] ?? 'fr-par-1',
+  }
+}
+
+/** --oci-*: credentials resolved by the flight (only a run on OCI reads the profile and key). */
+function ociOptionsFrom(
+  flags: PlatformFlagValues,
+  env: NodeJS.ProcessEnv,
+  context: {logger: Logger} & Partial<Pick<CommandContext, 'home' | 'redactor'>>,
+): OciPlatformOptions {
+  const endpoint = flags['oci-endpoint']?.replace(/\/+$/, '')
+  return {
+    credentials: async () => {
+      if (context.home === undefined || !context.redactor) throw new Error('the OCI platform needs the command context')
+      return ociAuth(
+        {file: flags['oci-config-file'], profile: flags['oci-profile']},
+        {env, home: context.home, logger: context.logger, redactor: context.redactor},
+      )
+    },
+    compartmentId: flags['oci-compartment'],
+    availabilityDomain: flags['oci-availability-domain'],
+    subnetId: flags['oci-subnet'] ?? '',
+    imageId: flags['oci-image'] ?? '',
+    shape: flags['oci-shape'] ?? 'VM.Standard.E4.Flex',
+    ocpus: flags['oci-ocpus'] ?? 2,
+    memoryGb: flags['oci-memory-gb'] ?? 8,
+    endpoints: endpoint ? {iaas: endpoint, identity: endpoint, objectStorage: endpoint} : undefined,
   }
 }

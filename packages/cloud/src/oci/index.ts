@@ -90,6 +90,8 @@ export interface OciApi {
     sourceImageType: 'QCOW2' | 'VMDK'
   }): Promise<OciImage>
   getImage(id: string): Promise<OciImage>
+  /** Undefined when OCI answers 404 (NotAuthorizedOrNotFound). */
+  getImageIfExists(id: string): Promise<OciImage | undefined>
   listImages(compartmentId: string): Promise<OciImage[]>
   deleteImage(id: string): Promise<void>
   listVolumes(compartmentId: string): Promise<OciVolume[]>
@@ -237,6 +239,10 @@ export async function ociApi(options: CallContext & {credentials: OciCredentials
         launchMode: 'PARAVIRTUALIZED',
       }),
     getImage: (id) => iaas.get<OciImage>(`images/${enc(id)}`),
+    getImageIfExists: async (id) => {
+      const r = await iaas.request<OciImage>('GET', `images/${enc(id)}`, {expect: [404]})
+      return r.status === 404 ? undefined : r.body
+    },
     listImages: (compartmentId) => all<OciImage>('images', {compartmentId}),
     deleteImage: (id) => iaas.delete(`images/${enc(id)}`, {expect: [404]}),
     listVolumes: (compartmentId) => all<OciVolume>('volumes', {compartmentId}),
@@ -248,7 +254,51 @@ export async function ociApi(options: CallContext & {credentials: OciCredentials
   }
 }
 
-function requireCompartment(api: OciApi, compartmentId: string | undefined): string {
+/** Polls an instance until it is in `state`; TERMINATED (while waiting for another state) is an error. */
+export async function waitInstanceState(
+  api: OciApi,
+  id: string,
+  state: 'RUNNING' | 'TERMINATED',
+  options: {intervalMs?: number | undefined; timeoutMs?: number | undefined; signal?: AbortSignal | undefined},
+): Promise<OciInstance> {
+  return pollUntil(
+    async () => {
+      const instance = await api.getInstance(id)
+      if (instance.lifecycleState === state) return instance
+      if (state === 'RUNNING' && (instance.lifecycleState === 'TERMINATED' || instance.lifecycleState === 'TERMINATING'))
+        throw new InfraError(`oci: instance ${id} is ${instance.lifecycleState} instead of starting`)
+      return undefined
+    },
+    {
+      what: `instance ${id} to be ${state}`,
+      intervalMs: options.intervalMs ?? 5000,
+      timeoutMs: options.timeoutMs ?? 1_200_000,
+      signal: options.signal,
+    },
+  )
+}
+
+/** Launches an instance tagged as ours, waits until it runs, and returns it with its primary VNIC's addresses; terminates it if it never runs. */
+export async function launchAndWait(
+  api: OciApi,
+  input: OciLaunchInput,
+  options: {intervalMs?: number | undefined; signal?: AbortSignal | undefined; logger: CallContext['logger']},
+): Promise<{instance: OciInstance; publicIp: string; privateIp: string}> {
+  const launched = await api.launchInstance(input)
+  try {
+    const instance = await waitInstanceState(api, launched.id, 'RUNNING', options)
+    const vnic = await api.primaryVnic(input.compartmentId, launched.id)
+    if (!vnic?.publicIp) throw new InfraError(`oci: instance ${launched.id} has no public address on its primary VNIC`)
+    return {instance, publicIp: vnic.publicIp, privateIp: vnic.privateIp ?? vnic.publicIp}
+  } catch (error) {
+    await api
+      .terminateInstance(launched.id)
+      .catch((e: unknown) => options.logger.warn(`oci: cannot terminate ${launched.id}: ${String(e)}; ore oci gc will`))
+    throw error
+  }
+}
+
+export function requireCompartment(api: OciApi, compartmentId: string | undefined): string {
   const id = compartmentId ?? api.compartmentId
   if (!id) throw new UsageError('oci: no compartment', {hint: 'pass --oci-compartment or set "compartment" in the OCI profile'})
   return id

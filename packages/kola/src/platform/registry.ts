@@ -1,6 +1,7 @@
 import {UsageError} from '@mantle/kit'
 
 import {type AwsPlatformOptions, awsPlatform} from './aws/index.js'
+import {type OciPlatformOptions, ociPlatform} from './oci/index.js'
 import {type EsxPlatformOptions, esxPlatform} from './esx/index.js'
 import {type ExternalOptions, externalPlatform} from './external/index.js'
 import {type ScalewayPlatformOptions, scalewayPlatform} from './scaleway/index.js'
@@ -29,6 +30,7 @@ export interface PlatformOptions {
   qemu?: QemuOptions | undefined
   external?: ExternalOptions | undefined
   aws?: AwsPlatformOptions | undefined
+  oci?: OciPlatformOptions | undefined
   openstack?: OpenStackPlatformOptions | undefined
   esx?: EsxPlatformOptions | undefined
   hetzner?: HetznerPlatformOptions | undefined
@@ -38,7 +40,7 @@ export interface PlatformOptions {
 
 /** The platforms built into kola. */
 export function builtinPlatforms(): PlatformDefinition<never>[] {
-  return [qemuPlatform, externalPlatform, awsPlatform, hetznerPlatform, openstackPlatform, esxPlatform, scalewayPlatform]
+  return [qemuPlatform, externalPlatform, awsPlatform, hetznerPlatform, ociPlatform, openstackPlatform, esxPlatform, scalewayPlatform]
 }
 
 /** Platform names (and aliases) to their definitions. */
