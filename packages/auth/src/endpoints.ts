@@ -3,6 +3,12 @@ export interface StorageEndpoints {
   gcs?: string | undefined
   s3?: string | undefined
   azureBlob?: string | undefined
+  /** Compute Engine's REST root (default https://compute.googleapis.com). */
+  gceCompute?: string | undefined
+  /** GKE's REST root (default https://container.googleapis.com). */
+  gkeContainer?: string | undefined
+  /** DigitalOcean's API v2 root (default https://api.digitalocean.com/v2). */
+  digitalocean?: string | undefined
   /** Hetzner Cloud's API root (default https://api.hetzner.cloud/v1). */
   hetzner?: string | undefined
   /** Scaleway's API root (default https://api.scaleway.com). */
@@ -23,6 +29,11 @@ export function resolveEndpoints(given: StorageEndpoints, env: NodeJS.ProcessEnv
     gcs: gcs ? withScheme(gcs) : undefined,
     s3: given.s3 ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
     azureBlob: given.azureBlob,
+    // gcloud's own override variable, whose value ends in /compute/v1/ (the REST client adds that path itself).
+    gceCompute: (given.gceCompute ?? env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE)?.replace(/\/compute\/v1\/?$/, '').replace(/\/+$/, ''),
+    gkeContainer: (given.gkeContainer ?? env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER)?.replace(/\/v1\/?$/, '').replace(/\/+$/, ''),
+    // doctl's and the Terraform provider's variable.
+    digitalocean: given.digitalocean ?? env.DIGITALOCEAN_API_URL,
     // hcloud-go's and the hcloud CLI's variable.
     hetzner: given.hetzner ?? env.HCLOUD_ENDPOINT,
     // scaleway-sdk-go's and the scw CLI's variable.

@@ -18,7 +18,15 @@ export interface GceAuthOptions {
 export type GceAuth =
   | {kind: 'none'; source: 'none'}
   | {kind: 'metadata'; source: 'metadata server'}
-  | {kind: 'service-account'; source: string; clientEmail: string; privateKey: string; projectId: string | undefined}
+  | {
+      kind: 'service-account'
+      source: string
+      clientEmail: string
+      privateKey: string
+      projectId: string | undefined
+      /** The key's token_uri when it is not Google's own (Go's google.JWTConfigFromJSON honours it too). */
+      tokenUri?: string | undefined
+    }
   | {kind: 'authorized-user'; source: string; clientId: string; clientSecret: string; refreshToken: string; projectId: string | undefined}
 
 /**
@@ -49,6 +57,9 @@ export async function resolveGce(options: GceAuthOptions): Promise<GceAuth> {
   )
 }
 
+/** The token endpoint every Google service-account key names in token_uri. */
+export const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token'
+
 function parseKey(ctx: FileContext, text: string, redactor: Redactor): GceAuth {
   const doc = parseJson(ctx, text)
   if (!isRecord(doc)) throw credentialError(ctx, 'expected a JSON object')
@@ -58,7 +69,8 @@ function parseKey(ctx: FileContext, text: string, redactor: Redactor): GceAuth {
   if (doc.type === 'service_account') {
     const f = requireStrings(ctx, doc, ['client_email', 'private_key'])
     if (!f.private_key.includes('PRIVATE KEY')) throw credentialError(ctx, 'field "private_key" is not a PEM private key')
-    return {kind: 'service-account', source: ctx.file, clientEmail: f.client_email, privateKey: f.private_key, projectId}
+    const tokenUri = typeof doc.token_uri === 'string' && doc.token_uri !== GOOGLE_TOKEN_URI ? doc.token_uri : undefined
+    return {kind: 'service-account', source: ctx.file, clientEmail: f.client_email, privateKey: f.private_key, projectId, tokenUri}
   }
   if (doc.type === 'authorized_user') {
     const f = requireStrings(ctx, doc, ['client_id', 'client_secret', 'refresh_token'])

@@ -1,13 +1,15 @@
 import {randomBytes} from 'node:crypto'
 
-import {loadProfile, ociAuth, type ProfileCredentials, resolveAws, resolveEndpoints} from '@mantle/auth'
+import {loadProfile, ociAuth, type ProfileCredentials, resolveAws, resolveEndpoints, resolveGce} from '@mantle/auth'
 import {type CommandContext, Flags, type Logger, UsageError} from '@mantle/kit'
 
 import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
 import type {CommonFlightOptions} from './platform/platform.js'
 import type {AwsPlatformOptions} from './platform/aws/index.js'
 import type {OciPlatformOptions} from './platform/oci/index.js'
+import type {DoPlatformOptions} from './platform/do/index.js'
 import type {ExternalOptions} from './platform/external/index.js'
+import type {GcpPlatformOptions} from './platform/gcp/index.js'
 import type {ScalewayPlatformOptions} from './platform/scaleway/index.js'
 import type {EsxPlatformOptions} from './platform/esx/index.js'
 import type {OpenStackPlatformOptions} from './platform/openstack/index.js'
@@ -24,7 +26,7 @@ export const platformFlags = {
   platform: Flags.string({
     char: 'p',
     default: 'qemu',
-    summary: 'Platform to boot machines on: qemu, external, aws, openstack, esx (and those of --platform-module).',
+    summary: 'Platform to boot machines on: qemu, external, aws, gcp (gce), do, openstack, esx (and those of --platform-module).',
     helpGroup: 'PLATFORM',
   }),
   distro: Flags.option({
@@ -95,6 +97,27 @@ export const platformFlags = {
     helpGroup: 'AWS',
   }),
   'aws-iam-profile': Flags.string({summary: 'IAM instance profile name for the machines.', helpGroup: 'AWS'}),
+  'gce-image': Flags.string({
+    default: 'projects/kinvolk-public/global/images/family/flatcar-alpha',
+    summary: 'GCE image: a name in the project, projects/<p>/global/images/<name>, or .../images/family/<family>.',
+    helpGroup: 'GCE',
+  }),
+  'gce-project': Flags.string({summary: "GCE project (default: the credentials' project_id).", helpGroup: 'GCE'}),
+  'gce-zone': Flags.string({default: 'us-central1-a', summary: 'GCE zone.', helpGroup: 'GCE'}),
+  'gce-machinetype': Flags.string({default: 't2d-standard-1', summary: 'GCE machine type.', helpGroup: 'GCE'}),
+  'gce-disktype': Flags.string({default: 'pd-ssd', summary: 'GCE boot disk type.', helpGroup: 'GCE'}),
+  'gce-network': Flags.string({default: 'default', summary: 'GCE network (SSH must be open to kola in its firewall).', helpGroup: 'GCE'}),
+  'gce-json-key': Flags.string({
+    summary: "A service account's JSON key (default: GOOGLE_APPLICATION_CREDENTIALS, gcloud's, ~/.config/gcp.json).",
+    helpGroup: 'GCE',
+  }),
+  'gce-service-auth': Flags.boolean({summary: "Use the GCE metadata server's service account (kola running on GCE).", helpGroup: 'GCE'}),
+  'do-config-file': Flags.string({summary: 'DigitalOcean config file (default: ~/.config/digitalocean.json).', helpGroup: 'DIGITALOCEAN'}),
+  'do-profile': Flags.string({summary: 'DigitalOcean profile (default: "default").', helpGroup: 'DIGITALOCEAN'}),
+  'do-token': Flags.string({summary: 'DigitalOcean access token (overrides the config file).', helpGroup: 'DIGITALOCEAN'}),
+  'do-region': Flags.string({default: 'sfo2', summary: 'DigitalOcean region slug.', helpGroup: 'DIGITALOCEAN'}),
+  'do-size': Flags.string({default: 's-1vcpu-2gb', summary: 'DigitalOcean droplet size slug.', helpGroup: 'DIGITALOCEAN'}),
+  'do-image': Flags.string({summary: 'DigitalOcean image id, or the name of a private image in the region.', helpGroup: 'DIGITALOCEAN'}),
   'oci-profile': Flags.string({
     summary: 'OCI profile in ~/.config/oci.json (default: "default"; else the OCI_CLI_* variables).',
     helpGroup: 'OCI',
@@ -178,6 +201,20 @@ export interface PlatformFlagValues {
   'aws-type'?: string | undefined
   'aws-sg'?: string | undefined
   'aws-iam-profile'?: string | undefined
+  'gce-image'?: string | undefined
+  'gce-project'?: string | undefined
+  'gce-zone'?: string | undefined
+  'gce-machinetype'?: string | undefined
+  'gce-disktype'?: string | undefined
+  'gce-network'?: string | undefined
+  'gce-json-key'?: string | undefined
+  'gce-service-auth'?: boolean | undefined
+  'do-config-file'?: string | undefined
+  'do-profile'?: string | undefined
+  'do-token'?: string | undefined
+  'do-region'?: string | undefined
+  'do-size'?: string | undefined
+  'do-image'?: string | undefined
   'oci-profile'?: string | undefined
   'oci-config-file'?: string | undefined
   'oci-compartment'?: string | undefined
@@ -222,6 +259,8 @@ export interface PlatformSettings {
     qemu: QemuOptions
     external: ExternalOptions
     aws: AwsPlatformOptions
+    gcp: GcpPlatformOptions
+    do: DoPlatformOptions
     openstack: OpenStackPlatformOptions
     esx: EsxPlatformOptions
   }
@@ -267,6 +306,50 @@ export function platformSettingsFrom(
         instanceType: flags['aws-type'] ?? 'm4.large',
         securityGroup: flags['aws-sg'] ?? 'kola',
         iamInstanceProfile: flags['aws-iam-profile'],
+      },
+      gcp: {
+        // Resolved by the flight, so that only a run on GCE reads Google credentials.
+        credentials: async () => {
+          if (!context.home || !context.redactor) throw new Error('the GCE platform needs the command context')
+          return resolveGce({
+            jsonKey: flags['gce-json-key'],
+            serviceAuth: flags['gce-service-auth'],
+            env,
+            home: context.home,
+            logger: context.logger,
+            redactor: context.redactor,
+          })
+        },
+        project: flags['gce-project'],
+        image: flags['gce-image'] ?? 'projects/kinvolk-public/global/images/family/flatcar-alpha',
+        zone: flags['gce-zone'] ?? 'us-central1-a',
+        machineType: flags['gce-machinetype'] ?? 't2d-standard-1',
+        diskType: flags['gce-disktype'] ?? 'pd-ssd',
+        network: flags['gce-network'] ?? 'default',
+        endpoint: resolveEndpoints({}, env).gceCompute,
+      },
+      do: {
+        // Read by the flight, so that only a run on DigitalOcean reads the profile.
+        credentials: async () => {
+          if (!context.home || !context.redactor) throw new Error('the DigitalOcean platform needs the command context')
+          const token = flags['do-token']
+          if (token) {
+            context.redactor.add(token)
+            return {token}
+          }
+          const profile = await loadProfile('do', {
+            file: flags['do-config-file'],
+            profile: flags['do-profile'],
+            home: context.home,
+            logger: context.logger,
+            redactor: context.redactor,
+          })
+          return profile.credentials
+        },
+        region: flags['do-region'] ?? 'sfo2',
+        size: flags['do-size'] ?? 's-1vcpu-2gb',
+        image: flags['do-image'] ?? '',
+        endpoint: resolveEndpoints({}, env).digitalocean,
       },
       esx: {
         // Read by the flight, so that only a run on ESX reads the profile.

@@ -342,6 +342,16 @@ export function gcloudComputeInput(flags: Parameters<typeof gceAuthInput>[0] & {
   return {auth: gceAuthInput(flags), project: flags.project}
 }
 
+/** Compute Engine's, GKE's and DigitalOcean's API roots: the default, or gcloud's / doctl's override variables (auth's resolveEndpoints). */
+export function restCloudEndpoints(env: NodeJS.ProcessEnv): {
+  gceCompute: string | undefined
+  gkeContainer: string | undefined
+  digitalocean: string | undefined
+} {
+  const {gceCompute, gkeContainer, digitalocean} = resolveEndpoints({}, env)
+  return {gceCompute, gkeContainer, digitalocean}
+}
+
 export function gcloudCreateImageOptions(
   flags: BaseFlags<typeof GcloudCreateImage>,
   compute: gcloud.GceComputeApi,

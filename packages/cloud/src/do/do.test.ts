@@ -95,7 +95,7 @@ describe('digitalocean (recorded HTTP)', () => {
     expect(context.lines.filter((l) => /attempt [23]/.test(l))).toHaveLength(2)
   })
 
-  it('gc deletes only our droplets older than the duration', async () => {
+  it('gc deletes only our droplets and run keys older than the duration', async () => {
     nock(DO)
       .get('/v2/droplets')
       .query({tag_name: 'mantle', page: '1', per_page: '200'})
@@ -108,8 +108,22 @@ describe('digitalocean (recorded HTTP)', () => {
         links: {},
       })
     nock(DO).delete('/v2/droplets/1').reply(204)
+    // Keys have no tags or creation time in the API: kola names its run keys with both (markedKeyName).
+    nock(DO)
+      .get('/v2/account/keys')
+      .query({page: '1', per_page: '200'})
+      .reply(200, {
+        ssh_keys: [
+          {id: 11, name: `kola-0a0b0c0d (created-by mantle, ${hoursAgo(6)})`, fingerprint: 'aa', public_key: 'ssh-ed25519 AAAA'},
+          {id: 12, name: `kola-0e0f0a0b (created-by mantle, ${hoursAgo(1)})`, fingerprint: 'bb', public_key: 'ssh-ed25519 AAAA'},
+          {id: 13, name: 'laptop (created-by mantle, yesterday)', fingerprint: 'cc', public_key: 'ssh-ed25519 AAAA'},
+          {id: 14, name: 'my laptop', fingerprint: 'dd', public_key: 'ssh-ed25519 AAAA'},
+        ],
+        links: {},
+      })
+    nock(DO).delete('/v2/account/keys/11').reply(204)
     const context = testContext(NOW)
-    expect(await gcDo({api: await api(context), olderThanMs: 5 * 3_600_000, context})).toEqual({deletedDroplets: [1]})
+    expect(await gcDo({api: await api(context), olderThanMs: 5 * 3_600_000, context})).toEqual({deletedDroplets: [1], deletedKeys: [11]})
   })
 
   it('a token DigitalOcean refuses is a credentials error (exit 2)', async () => {

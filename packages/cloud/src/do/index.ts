@@ -6,6 +6,7 @@ import {restClient} from '../common/http.js'
 import {isExpired, MARKER_VALUE} from '../common/marker.js'
 import type {CallContext} from '../common/retry.js'
 import {pollUntil} from '../common/wait.js'
+import {markedKeyCreated} from './droplets.js'
 
 /** DigitalOcean tags are plain names: ours is "mantle". */
 export const DO_TAG = MARKER_VALUE
@@ -32,6 +33,27 @@ export interface DoDroplet {
   created_at: string
   tags?: string[] | undefined
   status?: string | undefined
+  networks?: {v4?: Array<{ip_address: string; type: 'public' | 'private'}> | undefined} | undefined
+}
+
+/** POST /v2/droplets as flatcar/mantle platform/api/do/api.go sends it (godo.DropletCreateRequest). */
+export interface DoDropletCreate {
+  name: string
+  region: string
+  size: string
+  /** An image id, or a slug. */
+  image: number | string
+  ssh_keys: number[]
+  user_data: string
+  ipv6: boolean
+  tags: string[]
+}
+
+/** A droplet action (create, ...): in-progress, completed or errored. */
+export interface DoAction {
+  id: number
+  status: 'in-progress' | 'completed' | 'errored'
+  type: string
 }
 
 /** The DigitalOcean API v2 calls these modules make. */
@@ -51,6 +73,16 @@ export interface DoApi {
   deleteKey(id: number): Promise<void>
   listDroplets(tag: string): Promise<DoDroplet[]>
   deleteDroplet(id: number): Promise<void>
+  /** GET /v2/account: checks the token before anything is made. */
+  getAccount(): Promise<{uuid?: string; email?: string; droplet_limit?: number; status?: string}>
+  /** GET /v2/images/:id; undefined when there is none (404). */
+  findImage(id: number): Promise<DoImage | undefined>
+  createKey(name: string, publicKey: string): Promise<DoKey>
+  /** The droplet and its create action (links.actions). */
+  createDroplet(request: DoDropletCreate): Promise<{droplet: DoDroplet; actionId: number | undefined}>
+  /** undefined once the droplet is gone (404). */
+  getDroplet(id: number): Promise<DoDroplet | undefined>
+  getAction(id: number): Promise<DoAction>
 }
 
 export async function doApi(options: CallContext & {credentials: DoCredentials; endpoint?: string | undefined}): Promise<DoApi> {
@@ -81,6 +113,22 @@ export async function doApi(options: CallContext & {credentials: DoCredentials; 
     deleteKey: (id) => rest.delete(`account/keys/${id}`),
     listDroplets: (tag) => all<DoDroplet>('droplets', 'droplets', {tag_name: tag}),
     deleteDroplet: (id) => rest.delete(`droplets/${id}`),
+    getAccount: async () =>
+      (await rest.get<{account: {uuid?: string; email?: string; droplet_limit?: number; status?: string}}>('account')).account,
+    findImage: async (id) => {
+      const r = await rest.request<{image: DoImage}>('GET', `images/${id}`, {expect: [404]})
+      return r.status === 404 ? undefined : r.body.image
+    },
+    createKey: async (name, publicKey) => (await rest.post<{ssh_key: DoKey}>('account/keys', {name, public_key: publicKey})).ssh_key,
+    createDroplet: async (request) => {
+      const body = await rest.post<{droplet: DoDroplet; links?: {actions?: Array<{id: number; rel: string}>}}>('droplets', request)
+      return {droplet: body.droplet, actionId: body.links?.actions?.find((a) => a.rel === 'create')?.id}
+    },
+    getDroplet: async (id) => {
+      const r = await rest.request<{droplet: DoDroplet}>('GET', `droplets/${id}`, {expect: [404]})
+      return r.status === 404 ? undefined : r.body.droplet
+    },
+    getAction: async (id) => (await rest.get<{action: DoAction}>(`actions/${id}`)).action,
   }
 }
 
@@ -154,13 +202,13 @@ export async function deleteDoKeys(options: {
   return {deleted: doomed}
 }
 
-/** Deletes droplets tagged as ours that are older than the cutoff. */
+/** Deletes droplets tagged as ours, and SSH keys named as ours (kola's run keys), that are older than the cutoff. */
 export async function gcDo(options: {
   api: DoApi
   olderThanMs: number
   dryRun?: boolean | undefined
   context: ServiceContext
-}): Promise<{deletedDroplets: number[]}> {
+}): Promise<{deletedDroplets: number[]; deletedKeys: number[]}> {
   const {api, context: ctx} = options
   const cutoff = new Date((ctx.now?.() ?? new Date()).getTime() - options.olderThanMs)
   const droplets = await api.listDroplets(DO_TAG)
@@ -169,5 +217,15 @@ export async function gcDo(options: {
     ctx.logger.notice(`${options.dryRun ? 'would delete' : 'deleting'} droplet ${d.name} (${d.id})`)
     if (!options.dryRun) await api.deleteDroplet(d.id)
   }
-  return {deletedDroplets: doomed.map((d) => d.id)}
+  const keys = (await api.listKeys()).filter((k) => {
+    const created = markedKeyCreated(k)
+    return isExpired({marked: created !== undefined, created}, cutoff)
+  })
+  for (const k of keys) {
+    ctx.logger.notice(`${options.dryRun ? 'would delete' : 'deleting'} key ${k.name} (${k.id})`)
+    if (!options.dryRun) await api.deleteKey(k.id)
+  }
+  return {deletedDroplets: doomed.map((d) => d.id), deletedKeys: keys.map((k) => k.id)}
 }
+
+export * from './droplets.js'

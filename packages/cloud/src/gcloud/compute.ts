@@ -1,4 +1,4 @@
-import type {GceAuth} from '@mantle/auth'
+import {GOOGLE_TOKEN_URI, type GceAuth} from '@mantle/auth'
 import {InfraError, UsageError} from '@mantle/kit'
 
 import {restClient, type RestClient} from '../common/http.js'
@@ -70,6 +70,12 @@ export interface GceComputeApi {
   setImageIamPolicy(name: string, policy: GceIamPolicy): Promise<GceIamPolicy>
   listInstances(filter?: string): Promise<GceInstance[]>
   insertInstance(zone: string, instance: GceInstance): Promise<GceOperation>
+  /** instances.get; undefined when there is no such instance (404). */
+  getInstance(zone: string, name: string): Promise<GceInstance | undefined>
+  /** instances.getSerialPortOutput of port 1, from byte `start` on. */
+  getSerialPortOutput(zone: string, name: string, start?: number): Promise<{contents: string; next: number}>
+  /** An image by name in the project, or by `projects/<p>/global/images/<name>` or `.../images/family/<family>` (images.getFromFamily). */
+  findImage(ref: string): Promise<GceImage | undefined>
   deleteInstance(zone: string, name: string): Promise<GceOperation>
   /** Polls an operation until DONE; its error, if any, becomes an InfraError. */
   waitOperation(operation: GceOperation): Promise<void>
@@ -92,7 +98,7 @@ export async function googleTokenSource(auth: GceAuth): Promise<() => Promise<Re
   const gal = await import('google-auth-library')
   const client =
     auth.kind === 'service-account'
-      ? new gal.JWT({email: auth.clientEmail, key: auth.privateKey, scopes: SCOPES})
+      ? withTokenUri(new gal.JWT({email: auth.clientEmail, key: auth.privateKey, scopes: SCOPES}), auth.tokenUri)
       : auth.kind === 'authorized-user'
         ? new gal.UserRefreshClient({clientId: auth.clientId, clientSecret: auth.clientSecret, refreshToken: auth.refreshToken})
         : new gal.Compute({scopes: SCOPES})
@@ -106,6 +112,22 @@ export async function googleTokenSource(auth: GceAuth): Promise<() => Promise<Re
     if (!token) throw new UsageError('gce: the credentials gave no access token')
     return {authorization: `Bearer ${token}`}
   }
+}
+
+/**
+ * A key's own token_uri: google-auth-library always posts the JWT grant to
+ * Google's endpoint, Go's oauth2 (flatcar/mantle auth/google.go) to the key's
+ * token_uri; ours does what the key says (private deployments, test fakes).
+ */
+function withTokenUri<C extends object>(client: C, tokenUri: string | undefined): C {
+  type Interceptable = {
+    transporter: {interceptors: {request: {add(i: {resolved: (c: {url?: unknown}) => Promise<{url?: unknown}>}): void}}}
+  }
+  if (tokenUri)
+    (client as unknown as Interceptable).transporter.interceptors.request.add({
+      resolved: async (config) => (String(config.url) === GOOGLE_TOKEN_URI ? {...config, url: new URL(tokenUri)} : config),
+    })
+  return client
 }
 
 /** The token endpoint's refusals (a revoked key, a bad signature) are the user's to fix: exit 2. */
@@ -130,10 +152,11 @@ type Paged<T> = {items?: T[]; nextPageToken?: string}
 export async function gceComputeApi(options: GceClientOptions): Promise<GceComputeApi> {
   const project = options.project ?? ('projectId' in options.auth ? options.auth.projectId : undefined)
   if (!project) throw new UsageError('gce: no project given', {hint: 'pass --project, or use a key file that names its project_id'})
+  const computeRoot = `${options.endpoint ?? 'https://compute.googleapis.com'}/compute/v1`
   const rest: RestClient = await restClient({
     ...options,
     service: 'gce',
-    baseUrl: `${options.endpoint ?? 'https://compute.googleapis.com'}/compute/v1/projects/${project}`,
+    baseUrl: `${computeRoot}/projects/${project}`,
     headers: await googleTokenSource(options.auth),
     credentialsHint: 'check --json-key and that its account may use the project; `ore credentials gce` shows which key is used',
   })
@@ -176,6 +199,21 @@ export async function gceComputeApi(options: GceClientOptions): Promise<GceCompu
       return out
     },
     insertInstance: (zone, instance) => rest.post<GceOperation>(`zones/${zone}/instances`, instance),
+    getInstance: async (zone, name) => {
+      const r = await rest.request<GceInstance>('GET', `zones/${zone}/instances/${name}`, {expect: [404]})
+      return r.status === 404 ? undefined : r.body
+    },
+    getSerialPortOutput: async (zone, name, start) => {
+      const out = await rest.get<{contents?: string; next?: string | number}>(`zones/${zone}/instances/${name}/serialPort`, {
+        searchParams: {port: 1, start},
+      })
+      return {contents: out.contents ?? '', next: Number(out.next ?? 0)}
+    },
+    findImage: async (ref) => {
+      const path = imagePath(ref, project)
+      const r = await rest.request<GceImage>('GET', `${computeRoot}/${path}`, {expect: [404]})
+      return r.status === 404 ? undefined : r.body
+    },
     deleteInstance: async (zone, name) => (await rest.request<GceOperation>('DELETE', `zones/${zone}/instances/${name}`)).body,
     waitOperation: async (operation) => {
       const zone = operation.zone?.split('/').pop()
@@ -197,4 +235,17 @@ export async function gceComputeApi(options: GceClientOptions): Promise<GceCompu
         )
     },
   }
+}
+
+/**
+ * `name` (in the project), `projects/<p>/global/images/<name>`, `.../family/<f>`,
+ * or a full https://.../compute/v1/projects/... URL (as kola's --gce-image takes them): the path under compute/v1.
+ */
+export function imagePath(ref: string, project: string): string {
+  const path = ref.replace(/^https:\/\/[^/]+\/compute\/v1\//, '')
+  if (/^projects\/[a-z0-9-]+(?:\.[a-z0-9-]+)?(?::[a-z0-9-]+)?\/global\/images\/(?:family\/)?[a-z0-9-]+$/.test(path)) return path
+  if (/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(ref)) return `projects/${project}/global/images/${ref}`
+  throw new UsageError(`gce: cannot read the image reference "${ref}"`, {
+    hint: 'give an image name, projects/<project>/global/images/<name> or projects/<project>/global/images/family/<family>',
+  })
 }

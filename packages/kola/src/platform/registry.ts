@@ -3,7 +3,9 @@ import {UsageError} from '@mantle/kit'
 import {type AwsPlatformOptions, awsPlatform} from './aws/index.js'
 import {type OciPlatformOptions, ociPlatform} from './oci/index.js'
 import {type EsxPlatformOptions, esxPlatform} from './esx/index.js'
+import {type DoPlatformOptions, doPlatform} from './do/index.js'
 import {type ExternalOptions, externalPlatform} from './external/index.js'
+import {type GcpPlatformOptions, gcpPlatform} from './gcp/index.js'
 import {type ScalewayPlatformOptions, scalewayPlatform} from './scaleway/index.js'
 import {type HetznerPlatformOptions, hetznerPlatform} from './hetzner/index.js'
 import {type OpenStackPlatformOptions, openstackPlatform} from './openstack/index.js'
@@ -30,6 +32,8 @@ export interface PlatformOptions {
   qemu?: QemuOptions | undefined
   external?: ExternalOptions | undefined
   aws?: AwsPlatformOptions | undefined
+  gcp?: GcpPlatformOptions | undefined
+  do?: DoPlatformOptions | undefined
   oci?: OciPlatformOptions | undefined
   openstack?: OpenStackPlatformOptions | undefined
   esx?: EsxPlatformOptions | undefined
@@ -40,7 +44,18 @@ export interface PlatformOptions {
 
 /** The platforms built into kola. */
 export function builtinPlatforms(): PlatformDefinition<never>[] {
-  return [qemuPlatform, externalPlatform, awsPlatform, hetznerPlatform, ociPlatform, openstackPlatform, esxPlatform, scalewayPlatform]
+  return [
+    qemuPlatform,
+    externalPlatform,
+    awsPlatform,
+    gcpPlatform,
+    doPlatform,
+    hetznerPlatform,
+    ociPlatform,
+    openstackPlatform,
+    esxPlatform,
+    scalewayPlatform,
+  ]
 }
 
 /** Platform names (and aliases) to their definitions. */

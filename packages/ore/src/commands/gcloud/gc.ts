@@ -3,7 +3,7 @@ import {gcloud} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
 import {gcFlags, gcloudTopicFlags} from '../../flags.js'
-import {GKE_GC_LOCATION, gcloudComputeInput, gcloudInstancesInput, gcOptions} from '../../options.js'
+import {GKE_GC_LOCATION, gcloudComputeInput, gcloudInstancesInput, gcOptions, restCloudEndpoints} from '../../options.js'
 
 export default class GcloudGc extends BaseCommand<typeof GcloudGc> {
   static override summary = 'Delete our instances and GKE clusters (kola kube) older than --duration.'
@@ -17,8 +17,9 @@ export default class GcloudGc extends BaseCommand<typeof GcloudGc> {
   async run(): Promise<{deleted: gcloud.InstanceSummary[]; deletedClusters?: string[]}> {
     const {auth: authInput, project} = gcloudComputeInput(this.flags)
     const auth = await gceAuth(authInput, this.context)
-    const compute = await gcloud.gceComputeApi({auth, project, ...this.context})
-    const clusters = await gcloud.gkeClusters({auth, project, location: GKE_GC_LOCATION, ...this.context})
+    const endpoints = restCloudEndpoints(this.context.env)
+    const compute = await gcloud.gceComputeApi({auth, project, endpoint: endpoints.gceCompute, ...this.context})
+    const clusters = await gcloud.gkeClusters({auth, project, location: GKE_GC_LOCATION, endpoint: endpoints.gkeContainer, ...this.context})
     const result = await gcloud.gcGcloud({
       compute,
       clusters,
