@@ -37,7 +37,8 @@ async function createEsxFlight(options: EsxPlatformOptions, common: CommonFlight
   if (!options.baseVm) throw new UsageError('esx: no base image to deploy', {hint: 'pass --esx-base-vm (made by ore esx create-base)'})
   const profile = await options.credentials()
   const credentials = {...profile, ...(options.server ? {server: options.server} : {})}
-  const api = await esx.esxApi({credentials, insecure: options.insecure, logger: common.logger, signal: common.signal})
+  // No abort signal on the client: after Ctrl-C its calls must still remove the run's VMs (the waits take the signal).
+  const api = await esx.esxApi({credentials, insecure: options.insecure, logger: common.logger})
   const library = await api.findLibrary()
   const item = library ? await api.findLibraryItem(library, options.baseVm) : undefined
   if (!item)

@@ -48,8 +48,9 @@ async function createOpenStackFlight(options: OpenStackPlatformOptions, common: 
     ...(options.region ? {region_name: options.region} : {}),
     ...(options.domain ? {domain: options.domain} : {}),
   }
-  const context = {logger: common.logger, signal: common.signal, pollIntervalMs: options.pollIntervalMs}
-  const api = await openstack.openStackApi({credentials, logger: common.logger, signal: common.signal})
+  const context = {logger: common.logger, pollIntervalMs: options.pollIntervalMs}
+  // No abort signal on the client: after Ctrl-C its calls must still delete what the run made (the waits take the signal).
+  const api = await openstack.openStackApi({credentials, logger: common.logger})
   const flavor = await openstack.resolveRef('flavor', options.flavor, () => api.listFlavors())
   const image = await resolveImage(api, options.image)
   const networks = await api.listNetworks()
