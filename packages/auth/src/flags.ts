@@ -58,6 +58,7 @@ export const hetznerFlags = profileFlags('hetzner', 'Hetzner')
 export const scalewayFlags = profileFlags('scaleway', 'Scaleway')
 export const akamaiFlags = profileFlags('akamai', 'Akamai')
 export const ociFlags = profileFlags('oci', 'OCI')
+export const stackitFlags = profileFlags('stackit', 'STACKIT')
 
 /** What every resolver takes besides its typed input: read once by the base command. */
 export type AuthContext = Pick<CommandContext, 'env' | 'home' | 'logger' | 'redactor'>

@@ -24,6 +24,10 @@ const FIXTURES: {[P in ProfileProvider]: Record<string, Record<string, string>>}
     staging: {access_key: 'SCWAAAAAAAAAAAAAAAA2', secret_key: 'scw-secret-staging-0002', project_id: 'p-2', organization_id: 'o-2'},
   },
   akamai: {default: {token: 'linode-token-default-0001'}, staging: {token: 'linode-token-staging-0002'}},
+  stackit: {
+    default: {project_id: 'p-1', service_account_token: 'stackit-token-default-0001', region: 'eu01'},
+    staging: {project_id: 'p-2', service_account_token: 'stackit-token-staging-0002', service_account_key_path: '/sa.json'},
+  },
   oci: {
     default: {
       tenancy: 'ocid1.tenancy.oc1..t',

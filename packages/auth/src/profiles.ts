@@ -32,6 +32,21 @@ export const PROFILE_PROVIDERS = {
     },
   },
   akamai: {file: '.config/akamai.json', required: ['token'], optional: [], secrets: ['token'], env: {token: 'LINODE_TOKEN'}},
+  // The STACKIT SDK's own variables (core/auth: STACKIT_SERVICE_ACCOUNT_KEY_PATH, STACKIT_PRIVATE_KEY_PATH,
+  // STACKIT_SERVICE_ACCOUNT_TOKEN); the project has none there: STACKIT_PROJECT_ID is ours.
+  stackit: {
+    file: '.config/stackit.json',
+    required: ['project_id'],
+    optional: ['service_account_key_path', 'private_key_path', 'service_account_token', 'region'],
+    secrets: ['service_account_token'],
+    env: {
+      project_id: 'STACKIT_PROJECT_ID',
+      service_account_key_path: 'STACKIT_SERVICE_ACCOUNT_KEY_PATH',
+      private_key_path: 'STACKIT_PRIVATE_KEY_PATH',
+      service_account_token: 'STACKIT_SERVICE_ACCOUNT_TOKEN',
+      region: 'STACKIT_REGION',
+    },
+  },
   // The OCI CLI's own variables (docs: "CLI Environment Variables"); the key from key_file or the key itself.
   oci: {
     file: '.config/oci.json',
@@ -101,7 +116,16 @@ export interface OciProfileCredentials {
   pass_phrase?: string
   compartment?: string
 }
+/** A STACKIT project and a service account: its key file (JWT key flow) or a long-lived token. */
+export interface StackitProfileCredentials {
+  project_id: string
+  service_account_key_path?: string
+  private_key_path?: string
+  service_account_token?: string
+  region?: string
+}
 export interface ProfileCredentials {
+  stackit: StackitProfileCredentials
   oci: OciProfileCredentials
   hetzner: HetznerCredentials
   scaleway: ScalewayCredentials
