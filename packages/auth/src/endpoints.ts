@@ -13,6 +13,8 @@ export interface StorageEndpoints {
   hetzner?: string | undefined
   /** Scaleway's API root (default https://api.scaleway.com). */
   scaleway?: string | undefined
+  /** The Linode API v4 root of Akamai Cloud (default https://api.linode.com/v4). */
+  akamai?: string | undefined
 }
 
 /**
@@ -38,9 +40,18 @@ export function resolveEndpoints(given: StorageEndpoints, env: NodeJS.ProcessEnv
     hetzner: given.hetzner ?? env.HCLOUD_ENDPOINT,
     // scaleway-sdk-go's and the scw CLI's variable.
     scaleway: given.scaleway ?? env.SCW_API_URL,
+    // linodego's and linode-cli's variable (a host or a URL; the API version is added).
+    akamai: linodeUrl(given.akamai ?? env.LINODE_URL),
   }
 }
 
 function withScheme(endpoint: string): string {
   return /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`
+}
+
+/** LINODE_URL as linodego reads it: a host (api.linode.com) or a URL; the API root is <url>/v4. */
+function linodeUrl(url: string | undefined): string | undefined {
+  if (!url) return undefined
+  const base = withScheme(url).replace(/\/+$/, '')
+  return /\/v4(beta)?$/.test(base) ? base : `${base}/v4`
 }

@@ -9,6 +9,7 @@ import type {AwsPlatformOptions} from './platform/aws/index.js'
 import type {OciPlatformOptions} from './platform/oci/index.js'
 import type {DoPlatformOptions} from './platform/do/index.js'
 import type {ExternalOptions} from './platform/external/index.js'
+import type {AkamaiPlatformOptions} from './platform/akamai/index.js'
 import type {GcpPlatformOptions} from './platform/gcp/index.js'
 import type {ScalewayPlatformOptions} from './platform/scaleway/index.js'
 import type {EsxPlatformOptions} from './platform/esx/index.js'
@@ -174,6 +175,14 @@ export const platformFlags = {
   'scaleway-image': Flags.string({summary: 'Scaleway snapshot id machines boot from.', helpGroup: 'SCALEWAY'}),
   'scaleway-instance-type': Flags.string({default: 'DEV1-S', summary: 'Scaleway instance type.', helpGroup: 'SCALEWAY'}),
   'scaleway-zone': Flags.string({default: 'fr-par-1', summary: 'Scaleway zone.', helpGroup: 'SCALEWAY'}),
+  'akamai-profile': Flags.string({
+    summary: 'Akamai profile in ~/.config/akamai.json (default: "default"; else LINODE_TOKEN).',
+    helpGroup: 'AKAMAI',
+  }),
+  'akamai-config-file': Flags.string({summary: 'Akamai credentials file (default: ~/.config/akamai.json).', helpGroup: 'AKAMAI'}),
+  'akamai-image': Flags.string({summary: 'Akamai image id machines boot (private/NNN).', helpGroup: 'AKAMAI'}),
+  'akamai-type': Flags.string({default: 'g6-nanode-1', summary: 'Akamai Linode type.', helpGroup: 'AKAMAI'}),
+  'akamai-region': Flags.string({default: 'us-ord', summary: 'Akamai region.', helpGroup: 'AKAMAI'}),
 }
 
 export interface PlatformFlagValues {
@@ -248,6 +257,11 @@ export interface PlatformFlagValues {
   'scaleway-image'?: string | undefined
   'scaleway-instance-type'?: string | undefined
   'scaleway-zone'?: string | undefined
+  'akamai-profile'?: string | undefined
+  'akamai-config-file'?: string | undefined
+  'akamai-image'?: string | undefined
+  'akamai-type'?: string | undefined
+  'akamai-region'?: string | undefined
 }
 
 /** What a command hands to `flightFor`: the platform's name, every platform's own options, and the common ones. */
@@ -279,6 +293,7 @@ export function platformSettingsFrom(
     modules: flags['platform-module'] ?? [],
     options: {
       qemu,
+      akamai: akamaiOptionsFrom(flags, env, context),
       oci: ociOptionsFrom(flags, env, context),
       scaleway: scalewayOptionsFrom(flags, env, context),
       hetzner: hetznerOptionsFrom(flags, env, context),
@@ -598,5 +613,15 @@ function ociOptionsFrom(
     ocpus: flags['oci-ocpus'] ?? 2,
     memoryGb: flags['oci-memory-gb'] ?? 8,
     endpoints: endpoint ? {iaas: endpoint, identity: endpoint, objectStorage: endpoint} : undefined,
+  }
+}
+
+function akamaiOptionsFrom(flags: PlatformFlagValues, env: NodeJS.ProcessEnv, context: ProfileContext): AkamaiPlatformOptions {
+  return {
+    credentials: profileCredentials('akamai', flags['akamai-config-file'], flags['akamai-profile'], env, context),
+    endpoint: resolveEndpoints({}, env).akamai,
+    image: flags['akamai-image'] ?? '',
+    type: flags['akamai-type'] ?? 'g6-nanode-1',
+    region: flags['akamai-region'] ?? 'us-ord',
   }
 }

@@ -36,6 +36,7 @@ import type OpenstackCreateImage from './commands/openstack/create-image.js'
 import type PacketCreateDevice from './commands/packet/create-device.js'
 import type PacketDeleteKeys from './commands/packet/delete-keys.js'
 import type ScalewayCreateImage from './commands/scaleway/create-image.js'
+import type AkamaiCreateImage from './commands/akamai/create-image.js'
 import type StorageAbortUploads from './commands/storage/abort-uploads.js'
 import type StorageIndex from './commands/storage/index-pages.js'
 import type StorageSync from './commands/storage/sync.js'
@@ -598,4 +599,16 @@ export function scalewayCreateImagePlan(flags: BaseFlags<typeof ScalewayCreateIm
     })
   const key = `${flags.channel}/${flags.version}/${flags.board}/${basename(flags.file)}`
   return {bucket: flags.bucket, key, file: flags.file, name: flags.name ?? key}
+}
+
+// ---- akamai (#24)
+
+/** The API root of every akamai command (LINODE_URL, linodego's variable). */
+export function akamaiApiInput(env: NodeJS.ProcessEnv): {endpoint: string | undefined} {
+  return {endpoint: resolveEndpoints({}, env).akamai}
+}
+
+/** create-image's disk, image label and region. */
+export function akamaiCreateImageInput(flags: BaseFlags<typeof AkamaiCreateImage>): {file: string; name: string; region: string} {
+  return {file: flags.file, name: flags.name, region: flags['akamai-region']}
 }

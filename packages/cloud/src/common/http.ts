@@ -110,7 +110,8 @@ export async function restClient(options: RestClientOptions): Promise<RestClient
       const promise = got(signed?.url ?? url, {
         method,
         headers: {...headers, ...signed?.headers},
-        ...(signed ? {} : {searchParams}),
+        // No searchParams when there are none: got would replace the query a URL carries (pre-signed upload URLs).
+        ...(signed || Object.keys(searchParams).length === 0 ? {} : {searchParams}),
         ...(req.json !== undefined && !signed ? {json: req.json} : {}),
         ...((signed?.body ?? req.body) !== undefined ? {body: signed?.body ?? req.body} : {}),
         // One retry policy: kit's, around this call.

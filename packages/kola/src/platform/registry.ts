@@ -5,6 +5,7 @@ import {type OciPlatformOptions, ociPlatform} from './oci/index.js'
 import {type EsxPlatformOptions, esxPlatform} from './esx/index.js'
 import {type DoPlatformOptions, doPlatform} from './do/index.js'
 import {type ExternalOptions, externalPlatform} from './external/index.js'
+import {type AkamaiPlatformOptions, akamaiPlatform} from './akamai/index.js'
 import {type GcpPlatformOptions, gcpPlatform} from './gcp/index.js'
 import {type ScalewayPlatformOptions, scalewayPlatform} from './scaleway/index.js'
 import {type HetznerPlatformOptions, hetznerPlatform} from './hetzner/index.js'
@@ -39,6 +40,7 @@ export interface PlatformOptions {
   esx?: EsxPlatformOptions | undefined
   hetzner?: HetznerPlatformOptions | undefined
   scaleway?: ScalewayPlatformOptions | undefined
+  akamai?: AkamaiPlatformOptions | undefined
   [platform: string]: unknown
 }
 
@@ -55,6 +57,7 @@ export function builtinPlatforms(): PlatformDefinition<never>[] {
     openstackPlatform,
     esxPlatform,
     scalewayPlatform,
+    akamaiPlatform,
   ]
 }
 
