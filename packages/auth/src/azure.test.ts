@@ -50,6 +50,33 @@ describe('resolveAzure', () => {
     await expect(resolve({credentialsFile: file})).rejects.toThrow(`azure credentials ${file}: missing or empty field "password"`)
   })
 
+  it("reads an SDK auth file (az ad sp create-for-rbac --sdk-auth, mantle's --azure-auth) with the cloud's endpoints", async () => {
+    const file = join(home, 'azureAuth.json')
+    const sdkAuth = {
+      clientId: 'app-s',
+      clientSecret: 'sdk-secret-abcdef',
+      subscriptionId: 'sub-s',
+      tenantId: 'tenant-s',
+      activeDirectoryEndpointUrl: 'https://login.microsoftonline.us/',
+      resourceManagerEndpointUrl: 'https://management.usgovcloudapi.net/',
+      activeDirectoryGraphResourceId: 'https://graph.windows.net/',
+    }
+    await writeFile(file, JSON.stringify(sdkAuth), {mode: 0o600})
+    const cap = captureLogger()
+    const auth = await resolveAzure({credentialsFile: file, env: {}, home, logger: cap.logger, redactor: cap.redactor})
+    expect(auth).toMatchObject({
+      principal: {tenantId: 'tenant-s', clientId: 'app-s', clientSecret: 'sdk-secret-abcdef', subscriptionId: 'sub-s'},
+      subscriptionId: 'sub-s',
+      authorityHost: 'https://login.microsoftonline.us',
+      armEndpoint: 'https://management.usgovcloudapi.net',
+    })
+    expect(cap.redactor.redact('key sdk-secret-abcdef')).not.toContain('sdk-secret-abcdef')
+    await writeFile(file, JSON.stringify({...sdkAuth, resourceManagerEndpointUrl: 'http://plain.example'}), {mode: 0o600})
+    await expect(resolve({credentialsFile: file})).rejects.toThrow(
+      `azure credentials ${file}: resourceManagerEndpointUrl is not an https URL`,
+    )
+  })
+
   it('uses the service-principal environment, else DefaultAzureCredential', async () => {
     const env = {AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c', AZURE_CLIENT_SECRET: 'env-secret-abcdef', AZURE_SUBSCRIPTION_ID: 's'}
     expect(await resolve({env})).toMatchObject({source: 'environment', subscriptionId: 's', principal: {clientId: 'c'}})

@@ -33,6 +33,10 @@ export interface AzureAuth {
   cloud: string | undefined
   source: string
   storage: {connectionString?: string; accountName?: string; accountKey?: string} | undefined
+  /** Azure AD authority (an SDK auth file's activeDirectoryEndpointUrl): sovereign clouds, Azure Stack, tests. */
+  authorityHost?: string | undefined
+  /** Resource Manager endpoint (an SDK auth file's resourceManagerEndpointUrl). */
+  armEndpoint?: string | undefined
 }
 
 /**
@@ -50,8 +54,16 @@ export async function resolveAzure(options: AzureAuthOptions): Promise<AzureAuth
   const ctx: FileContext = {provider: 'azure', file, profile: options.profile, logger}
   const text = explicit ? await requireCredentialFile(ctx, 'check the path given to --azure-credentials') : await readCredentialFile(ctx)
   if (text !== undefined) {
-    const principal = parseCredsFile(ctx, text, options.profile, redactor)
-    return {principal, subscriptionId: env.AZURE_SUBSCRIPTION_ID ?? principal.subscriptionId, cloud, source: file, storage}
+    const {principal, authorityHost, armEndpoint} = parseCredsFile(ctx, text, options.profile, redactor)
+    return {
+      principal,
+      subscriptionId: env.AZURE_SUBSCRIPTION_ID ?? principal.subscriptionId,
+      cloud,
+      source: file,
+      storage,
+      authorityHost,
+      armEndpoint,
+    }
   }
   if (options.profile) throw credentialError(ctx, 'file not found', 'an --azure-profile needs an azureCreds.json')
   if (env.AZURE_TENANT_ID && env.AZURE_CLIENT_ID && env.AZURE_CLIENT_SECRET) {
@@ -67,9 +79,42 @@ export async function resolveAzure(options: AzureAuthOptions): Promise<AzureAuth
   return {principal: undefined, subscriptionId: env.AZURE_SUBSCRIPTION_ID, cloud, source: 'DefaultAzureCredential', storage}
 }
 
-function parseCredsFile(ctx: FileContext, text: string, profile: string | undefined, redactor: Redactor): AzureServicePrincipal {
+/**
+ * An azureCreds.json principal (`{appId, password, tenant, subscription}`, or
+ * a map of them by profile), or an SDK auth file (`az ad sp
+ * create-for-rbac --sdk-auth`: `{clientId, clientSecret, tenantId,
+ * subscriptionId, activeDirectoryEndpointUrl, resourceManagerEndpointUrl}`,
+ * what mantle's --azure-auth read), whose endpoints name the cloud.
+ */
+function parseCredsFile(
+  ctx: FileContext,
+  text: string,
+  profile: string | undefined,
+  redactor: Redactor,
+): {principal: AzureServicePrincipal; authorityHost?: string | undefined; armEndpoint?: string | undefined} {
   const doc = parseJson(ctx, text)
   if (!isRecord(doc)) throw credentialError(ctx, 'expected a JSON object')
+  if ('clientId' in doc) {
+    if (profile && profile !== 'default') throw credentialError(ctx, 'profile not found (an SDK auth file holds a single principal)')
+    if (typeof doc.clientSecret === 'string') redactor.add(doc.clientSecret)
+    const f = requireStrings(ctx, doc, ['clientId', 'clientSecret', 'tenantId'])
+    const url = (key: string): string | undefined => {
+      const value = doc[key]
+      if (value === undefined) return undefined
+      if (typeof value !== 'string' || !/^https:\/\/[^/]/.test(value)) throw credentialError(ctx, `${key} is not an https URL`)
+      return value.replace(/\/+$/, '')
+    }
+    return {
+      principal: {
+        tenantId: f.tenantId,
+        clientId: f.clientId,
+        clientSecret: f.clientSecret,
+        subscriptionId: typeof doc.subscriptionId === 'string' ? doc.subscriptionId : undefined,
+      },
+      authorityHost: url('activeDirectoryEndpointUrl'),
+      armEndpoint: url('resourceManagerEndpointUrl'),
+    }
+  }
   let entry: unknown = doc
   // A single principal, or a map of principals by profile name.
   if (!('appId' in doc)) {
@@ -90,7 +135,7 @@ function parseCredsFile(ctx: FileContext, text: string, profile: string | undefi
   if (typeof entry.password === 'string') redactor.add(entry.password)
   const f = requireStrings(ctx, entry, ['appId', 'password', 'tenant'])
   const subscriptionId = typeof entry.subscription === 'string' ? entry.subscription : undefined
-  return {tenantId: f.tenant, clientId: f.appId, clientSecret: f.password, subscriptionId}
+  return {principal: {tenantId: f.tenant, clientId: f.appId, clientSecret: f.password, subscriptionId}}
 }
 
 function resolveStorage(options: AzureAuthOptions): AzureAuth['storage'] {
@@ -115,10 +160,16 @@ function resolveStorage(options: AzureAuthOptions): AzureAuth['storage'] {
   return undefined
 }
 
+const MICROSOFT_AUTHORITY_HOSTS = /^https:\/\/login\.(microsoftonline\.(com|us)|chinacloudapi\.cn|microsoft\.com)(\/|$)/
+
 /** A TokenCredential for Azure's ARM clients; imports @azure/identity only when called. */
 export async function azureTokenCredential(auth: AzureAuth): Promise<import('@azure/identity').TokenCredential> {
   const identity = await import('@azure/identity')
+  // Instance discovery asks login.microsoftonline.com about the authority: only for Microsoft's own hosts.
+  const options = auth.authorityHost
+    ? {authorityHost: auth.authorityHost, disableInstanceDiscovery: !MICROSOFT_AUTHORITY_HOSTS.test(auth.authorityHost)}
+    : {}
   if (auth.principal)
-    return new identity.ClientSecretCredential(auth.principal.tenantId, auth.principal.clientId, auth.principal.clientSecret)
-  return new identity.DefaultAzureCredential()
+    return new identity.ClientSecretCredential(auth.principal.tenantId, auth.principal.clientId, auth.principal.clientSecret, options)
+  return new identity.DefaultAzureCredential(options)
 }

@@ -1,11 +1,12 @@
 import {randomBytes} from 'node:crypto'
 
-import {loadProfile, ociAuth, type ProfileCredentials, resolveAws, resolveEndpoints, resolveGce} from '@mantle/auth'
+import {loadProfile, ociAuth, type ProfileCredentials, resolveAws, resolveAzure, resolveEndpoints, resolveGce} from '@mantle/auth'
 import {type CommandContext, Flags, type Logger, UsageError} from '@mantle/kit'
 
 import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
 import type {CommonFlightOptions} from './platform/platform.js'
 import type {AwsPlatformOptions} from './platform/aws/index.js'
+import type {AzurePlatformOptions} from './platform/azure/index.js'
 import type {OciPlatformOptions} from './platform/oci/index.js'
 import type {DoPlatformOptions} from './platform/do/index.js'
 import type {ExternalOptions} from './platform/external/index.js'
@@ -27,7 +28,7 @@ export const platformFlags = {
   platform: Flags.string({
     char: 'p',
     default: 'qemu',
-    summary: 'Platform to boot machines on: qemu, external, aws, gcp (gce), do, openstack, esx (and those of --platform-module).',
+    summary: 'Platform to boot machines on: qemu, external, aws, azure, gcp (gce), do, openstack, esx (and those of --platform-module).',
     helpGroup: 'PLATFORM',
   }),
   distro: Flags.option({
@@ -98,6 +99,28 @@ export const platformFlags = {
     helpGroup: 'AWS',
   }),
   'aws-iam-profile': Flags.string({summary: 'IAM instance profile name for the machines.', helpGroup: 'AWS'}),
+  'azure-auth': Flags.string({
+    aliases: ['azure-credentials'],
+    summary:
+      'Azure credentials file: an SDK auth file (az ad sp create-for-rbac --sdk-auth; its endpoints choose the cloud) or azureCreds.json. Default: $AZURE_CREDENTIALS, ~/.azure/azureCreds.json, then the AZURE_* variables or DefaultAzureCredential.',
+    helpGroup: 'AZURE',
+  }),
+  'azure-profile': Flags.string({summary: 'Profile in an azureCreds.json holding several (default: "default").', helpGroup: 'AZURE'}),
+  'azure-subscription': Flags.string({
+    summary: "Azure subscription id (default: the credentials' or $AZURE_SUBSCRIPTION_ID).",
+    helpGroup: 'AZURE',
+  }),
+  'azure-location': Flags.string({default: 'westus', summary: 'Azure location.', helpGroup: 'AZURE'}),
+  'azure-size': Flags.string({default: 'Standard_DS2_v2', summary: 'Azure VM size.', helpGroup: 'AZURE'}),
+  'azure-disk-uri': Flags.string({
+    summary:
+      'Resource id of the managed image (or gallery image version) machines boot; else the Marketplace image of --azure-publisher/-offer/-sku/-version.',
+    helpGroup: 'AZURE',
+  }),
+  'azure-publisher': Flags.string({default: 'kinvolk', summary: 'Marketplace image publisher.', helpGroup: 'AZURE'}),
+  'azure-offer': Flags.string({default: 'flatcar-container-linux-free', summary: 'Marketplace image offer.', helpGroup: 'AZURE'}),
+  'azure-sku': Flags.string({default: 'alpha', summary: 'Marketplace image SKU (the channel).', helpGroup: 'AZURE'}),
+  'azure-version': Flags.string({default: 'latest', summary: 'Marketplace image version.', helpGroup: 'AZURE'}),
   'gce-image': Flags.string({
     default: 'projects/kinvolk-public/global/images/family/flatcar-alpha',
     summary: 'GCE image: a name in the project, projects/<p>/global/images/<name>, or .../images/family/<family>.',
@@ -210,6 +233,16 @@ export interface PlatformFlagValues {
   'aws-type'?: string | undefined
   'aws-sg'?: string | undefined
   'aws-iam-profile'?: string | undefined
+  'azure-auth'?: string | undefined
+  'azure-profile'?: string | undefined
+  'azure-subscription'?: string | undefined
+  'azure-location'?: string | undefined
+  'azure-size'?: string | undefined
+  'azure-disk-uri'?: string | undefined
+  'azure-publisher'?: string | undefined
+  'azure-offer'?: string | undefined
+  'azure-sku'?: string | undefined
+  'azure-version'?: string | undefined
   'gce-image'?: string | undefined
   'gce-project'?: string | undefined
   'gce-zone'?: string | undefined
@@ -273,6 +306,7 @@ export interface PlatformSettings {
     qemu: QemuOptions
     external: ExternalOptions
     aws: AwsPlatformOptions
+    azure: AzurePlatformOptions
     gcp: GcpPlatformOptions
     do: DoPlatformOptions
     openstack: OpenStackPlatformOptions
@@ -322,6 +356,7 @@ export function platformSettingsFrom(
         securityGroup: flags['aws-sg'] ?? 'kola',
         iamInstanceProfile: flags['aws-iam-profile'],
       },
+      azure: azureOptionsFrom(flags, env, context),
       gcp: {
         // Resolved by the flight, so that only a run on GCE reads Google credentials.
         credentials: async () => {
@@ -412,6 +447,40 @@ export function platformSettingsFrom(
       sshTimeoutMs: flags['ssh-timeout'] * 1000,
       runId: newRunId(),
     },
+  }
+}
+
+/** The --azure-* flags: a managed image id wins over the Marketplace image. */
+function azureOptionsFrom(
+  flags: PlatformFlagValues,
+  env: NodeJS.ProcessEnv,
+  context: {logger: Logger} & Partial<Pick<CommandContext, 'home' | 'redactor'>>,
+): AzurePlatformOptions {
+  const diskUri = flags['azure-disk-uri']
+  return {
+    // Resolved by the flight, so that only a run on Azure reads Azure credentials.
+    credentials: async () => {
+      if (!context.home || !context.redactor) throw new Error('the Azure platform needs the command context')
+      return resolveAzure({
+        credentialsFile: flags['azure-auth'],
+        profile: flags['azure-profile'],
+        env,
+        home: context.home,
+        logger: context.logger,
+        redactor: context.redactor,
+      })
+    },
+    subscriptionId: flags['azure-subscription'],
+    location: flags['azure-location'] ?? 'westus',
+    size: flags['azure-size'] ?? 'Standard_DS2_v2',
+    image: diskUri
+      ? {id: diskUri}
+      : {
+          publisher: flags['azure-publisher'] ?? 'kinvolk',
+          offer: flags['azure-offer'] ?? 'flatcar-container-linux-free',
+          sku: flags['azure-sku'] ?? 'alpha',
+          version: flags['azure-version'] ?? 'latest',
+        },
   }
 }
 

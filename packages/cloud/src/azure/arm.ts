@@ -58,7 +58,7 @@ export interface AzureArmOptions extends CallContext {
   pollIntervalMs?: number | undefined
 }
 
-function requireSubscription(options: AzureArmOptions): string {
+export function requireSubscription(options: AzureArmOptions): string {
   if (!options.subscriptionId) {
     throw new UsageError('azure: no subscription given', {
       hint: 'pass --azure-subscription, set AZURE_SUBSCRIPTION_ID, or put "subscription" in azureCreds.json',
@@ -67,7 +67,8 @@ function requireSubscription(options: AzureArmOptions): string {
   return options.subscriptionId
 }
 
-function clientOptions(options: AzureArmOptions) {
+/** The SDK clients' options: no SDK retries (kit retries), the endpoint when given. */
+export function armClientOptions(options: AzureArmOptions) {
   return {retryOptions: {maxRetries: 0}, ...(options.endpoint ? {endpoint: options.endpoint} : {})}
 }
 
@@ -75,7 +76,7 @@ const notFound = (error: unknown) => (error as {statusCode?: number}).statusCode
 
 export async function azureComputeApi(options: AzureArmOptions): Promise<AzureComputeApi> {
   const {ComputeManagementClient} = await import('@azure/arm-compute')
-  const client = new ComputeManagementClient(options.credential, requireSubscription(options), clientOptions(options))
+  const client = new ComputeManagementClient(options.credential, requireSubscription(options), armClientOptions(options))
   const lro = {updateIntervalInMs: options.pollIntervalMs ?? 5_000, abortSignal: options.signal}
   const call = <T>(what: string, op: () => Promise<T>): Promise<T> =>
     withRetry(`azure ${what}`, op, options).catch((e: unknown) => Promise.reject(azureError(`azure ${what}`, e)))
@@ -103,7 +104,7 @@ export async function azureComputeApi(options: AzureArmOptions): Promise<AzureCo
 
 export async function azureResourcesApi(options: AzureArmOptions): Promise<AzureResourcesApi> {
   const {ResourceManagementClient} = await import('@azure/arm-resources')
-  const client = new ResourceManagementClient(options.credential, requireSubscription(options), clientOptions(options))
+  const client = new ResourceManagementClient(options.credential, requireSubscription(options), armClientOptions(options))
   const call = <T>(what: string, op: () => Promise<T>): Promise<T> =>
     withRetry(`azure ${what}`, op, options).catch((e: unknown) => Promise.reject(azureError(`azure ${what}`, e)))
   return {

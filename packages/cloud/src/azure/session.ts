@@ -4,12 +4,15 @@ import type {ManagedClusterApi} from '../common/clusters.js'
 import type {ServiceContext} from '../common/context.js'
 import {aksClusters} from './aks.js'
 import {azureComputeApi, azureResourcesApi, type AzureComputeApi, type AzureResourcesApi} from './arm.js'
+import {azureVmApi, type AzureVmApi} from './vms.js'
 import {listContainerBlobs, pageBlobClient, type BlobEndpointOptions, type PageBlobApi} from './clients.js'
 
 export interface AzureSession {
   subscriptionId: string | undefined
   compute(): Promise<AzureComputeApi>
   resources(): Promise<AzureResourcesApi>
+  /** The calls of a kola run's VMs (resource group, network, VMs, boot diagnostics). */
+  vms(): Promise<AzureVmApi>
   /** AKS managedClusters of one resource group. */
   aks(resourceGroup: string, location: string): Promise<ManagedClusterApi>
   pageBlob(container: string, blob: string): Promise<PageBlobApi>
@@ -27,7 +30,12 @@ export function connectAzure(options: {
 }): AzureSession {
   const {auth, context} = options
   const subscriptionId = options.subscriptionId ?? auth.subscriptionId
-  const arm = async () => ({credential: await azureTokenCredential(auth), subscriptionId, endpoint: options.armEndpoint, ...context})
+  const arm = async () => ({
+    credential: await azureTokenCredential(auth),
+    subscriptionId,
+    endpoint: options.armEndpoint ?? auth.armEndpoint,
+    ...context,
+  })
   const endpoint = async (): Promise<BlobEndpointOptions> => ({
     auth,
     accountName: options.storageAccount,
@@ -38,6 +46,7 @@ export function connectAzure(options: {
     subscriptionId,
     compute: async () => azureComputeApi(await arm()),
     resources: async () => azureResourcesApi(await arm()),
+    vms: async () => azureVmApi(await arm()),
     aks: async (resourceGroup, location) => aksClusters({...(await arm()), resourceGroup, location}),
     pageBlob: async (container, blob) => pageBlobClient(await endpoint(), container, blob),
     listBlobs: async (container, prefix) => listContainerBlobs(await endpoint(), container, prefix),

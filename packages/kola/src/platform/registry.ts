@@ -1,6 +1,7 @@
 import {UsageError} from '@mantle/kit'
 
 import {type AwsPlatformOptions, awsPlatform} from './aws/index.js'
+import {type AzurePlatformOptions, azurePlatform} from './azure/index.js'
 import {type OciPlatformOptions, ociPlatform} from './oci/index.js'
 import {type EsxPlatformOptions, esxPlatform} from './esx/index.js'
 import {type DoPlatformOptions, doPlatform} from './do/index.js'
@@ -33,6 +34,7 @@ export interface PlatformOptions {
   qemu?: QemuOptions | undefined
   external?: ExternalOptions | undefined
   aws?: AwsPlatformOptions | undefined
+  azure?: AzurePlatformOptions | undefined
   gcp?: GcpPlatformOptions | undefined
   do?: DoPlatformOptions | undefined
   oci?: OciPlatformOptions | undefined
@@ -50,6 +52,7 @@ export function builtinPlatforms(): PlatformDefinition<never>[] {
     qemuPlatform,
     externalPlatform,
     awsPlatform,
+    azurePlatform,
     gcpPlatform,
     doPlatform,
     hetznerPlatform,

@@ -1,0 +1,667 @@
+// A fake Azure control plane for kola's own tests: one HTTPS server (a
+// self-signed certificate the client trusts through NODE_EXTRA_CA_CERTS)
+// playing Azure AD's v2.0 client-credentials token endpoint (with the OpenID
+// metadata MSAL reads first) and Azure Resource Manager, so that the real
+// @azure/identity and @azure/arm-* clients send real requests to it. The
+// shapes are those of the ARM REST reference and of flatcar/mantle
+// platform/api/azure (groups.go, network.go, instance.go): resources
+// wrapped as {id, name, type, location, tags, properties}, PUTs of network
+// and compute resources answered 201 with an Azure-AsyncOperation header to
+// poll ({status: InProgress|Succeeded|Failed}), DELETEs 202 with
+// Azure-AsyncOperation and Location, resource group deletion 202 with a
+// Location polled until 200, errors as {error: {code, message}}. Every VM is
+// a real machine from a MachineFactory, configured by the customData it
+// got; retrieveBootDiagnosticsData hands out a SAS URI of its serial log.
+// What it refuses: a wrong bearer token or client secret, a missing
+// api-version, resources in a group that does not exist, references to
+// NICs, subnets or public IPs that do not exist, a VM without size, image,
+// admin user or NIC, an unknown image, cores beyond the quota.
+import {execFile} from 'node:child_process'
+import {randomBytes, randomUUID} from 'node:crypto'
+import {readFile} from 'node:fs/promises'
+import {createServer, type Server} from 'node:https'
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+
+import type {FakeMachine, MachineFactory} from './machines.js'
+
+export const FAKE_TENANT = '72f988bf-0000-4000-8000-00000000fa4e'
+export const FAKE_CLIENT_ID = '0f4e0000-1111-4222-8333-000000000001'
+export const FAKE_CLIENT_SECRET = 'fake-azure-secret-for-kola-tests'
+export const FAKE_SUBSCRIPTION = '0f4e0000-2222-4333-8444-000000000002'
+export const FAKE_IMAGE_ID = `/subscriptions/${FAKE_SUBSCRIPTION}/resourceGroups/images/providers/Microsoft.Compute/images/kola-test-image`
+
+export interface FakeAzureOptions {
+  machines: MachineFactory
+  /** Where the server's key and certificate are written. */
+  dir: string
+  /** Time from a VM's PUT until its operation succeeds (beyond the machine's start). */
+  runningDelayMs?: number
+  /** Regional cores the subscription may use: a VM beyond it is refused (OperationNotAllowed). */
+  coreLimit?: number
+}
+
+interface Resource {
+  id: string
+  name: string
+  type: string
+  resourceGroup: string
+  location: string
+  tags: Record<string, string>
+  properties: Record<string, unknown>
+}
+
+interface Vm extends Resource {
+  machine?: FakeMachine | undefined
+  starting?: Promise<FakeMachine | undefined> | undefined
+  readyAt: number
+  failed?: string | undefined
+  customData: string
+  sasToken: string
+  /** The console kept after the machine stopped. */
+  console: string
+}
+
+interface Group {
+  name: string
+  location: string
+  tags: Record<string, string>
+  deleting?: Promise<void> | undefined
+}
+
+class ArmError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const SIZES_CORES: Record<string, number> = {standard_ds2_v2: 2, standard_d2s_v3: 2, standard_b1s: 1, standard_b2s: 2}
+
+export class FakeAzure {
+  readonly groups = new Map<string, Group>()
+  /** Every resource but groups, by lowercase id. */
+  readonly resources = new Map<string, Resource>()
+  /** Every VM ever created, by lowercase id (also after deletion). */
+  readonly vms = new Map<string, Vm>()
+  /** `METHOD type` of every ARM request, and `token` for each token request, in order. */
+  readonly calls: string[] = []
+  private readonly operations = new Map<string, () => 'InProgress' | 'Succeeded' | {failed: string}>()
+  private server: Server | undefined
+  private readonly token = `fake-arm-token-${randomBytes(8).toString('hex')}`
+  url = ''
+  /** The certificate to trust (NODE_EXTRA_CA_CERTS). */
+  caFile = ''
+
+  constructor(private readonly options: FakeAzureOptions) {
+    // The subscription's own group holding the image machines boot (not kola's: live() leaves it out).
+    this.groups.set('images', {name: 'images', location: 'westus', tags: {}})
+  }
+
+  async start(): Promise<this> {
+    const key = join(this.options.dir, 'fake-azure.key')
+    this.caFile = join(this.options.dir, 'fake-azure.crt')
+    await promisify(execFile)('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      this.caFile,
+    ])
+    this.server = createServer({key: await readFile(key), cert: await readFile(this.caFile)}, (req, res) => {
+      void this.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500, {'content-type': 'application/json'})
+        res.end(JSON.stringify({error: {code: 'InternalServerError', message: String(error)}}))
+      })
+    })
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve))
+    this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+    return this
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
+    this.server?.closeAllConnections()
+    await this.options.machines.stopAll()
+  }
+
+  /** An SDK auth file (`az ad sp create-for-rbac --sdk-auth`) naming this fake's endpoints. */
+  authFile(secret = FAKE_CLIENT_SECRET): string {
+    return JSON.stringify({
+      clientId: FAKE_CLIENT_ID,
+      clientSecret: secret,
+      subscriptionId: FAKE_SUBSCRIPTION,
+      tenantId: FAKE_TENANT,
+      activeDirectoryEndpointUrl: this.url,
+      resourceManagerEndpointUrl: this.url,
+    })
+  }
+
+  /** What is not deleted, by kind (names). */
+  live(): {resourceGroups: string[]; vms: string[]; nics: string[]; publicIps: string[]; other: string[]; machines: number} {
+    const of = (type: string) => [...this.resources.values()].filter((r) => r.type === type).map((r) => r.name)
+    return {
+      resourceGroups: [...this.groups.values()].filter((g) => g.name !== 'images').map((g) => g.name),
+      vms: of('Microsoft.Compute/virtualMachines'),
+      nics: of('Microsoft.Network/networkInterfaces'),
+      publicIps: of('Microsoft.Network/publicIPAddresses'),
+      other: [...this.resources.values()]
+        .filter((r) => !/virtualMachines|networkInterfaces|publicIPAddresses/.test(r.type))
+        .map((r) => `${r.type.split('/')[1]}/${r.name}`),
+      machines: this.options.machines.running(),
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url)
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const body = Buffer.concat(chunks).toString('utf8')
+    const send = (status: number, value: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, {'content-type': 'application/json; charset=utf-8', 'x-ms-request-id': randomUUID(), ...headers})
+      res.end(value === undefined ? undefined : JSON.stringify(value))
+    }
+    // Azure AD v2.0 (login.microsoftonline.com/<tenant>/...)
+    const aad = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token)$/.exec(url.pathname)
+    if (aad) return this.aad(aad[1]!, aad[2]!, body, send)
+    // The serial console log blob behind a SAS URI (storage, not ARM: no bearer token).
+    const blob = /^\/bootdiagnostics\/([^/]+)\/serialconsole\.log$/.exec(url.pathname)
+    if (blob && req.method === 'GET') {
+      const vm = [...this.vms.values()].find((v) => v.name === blob[1])
+      if (!vm || url.searchParams.get('sig') !== vm.sasToken) {
+        res.writeHead(403).end('<?xml version="1.0"?><Error><Code>AuthenticationFailed</Code></Error>')
+        return
+      }
+      res.writeHead(200, {'content-type': 'text/plain'}).end(vm.machine ? await vm.machine.console() : vm.console)
+      return
+    }
+    try {
+      if (req.headers.authorization !== `Bearer ${this.token}`)
+        throw new ArmError(401, 'InvalidAuthenticationToken', 'The access token is invalid.')
+      if (!url.searchParams.get('api-version'))
+        throw new ArmError(
+          400,
+          'MissingApiVersionParameter',
+          'The api-version query parameter (?api-version=) is required for all requests.',
+        )
+      const out = await this.arm(req.method ?? 'GET', url, body ? (JSON.parse(body) as Record<string, unknown>) : {})
+      send(out.status, out.body, out.headers)
+    } catch (error) {
+      if (!(error instanceof ArmError)) throw error
+      send(error.status, {error: {code: error.code, message: error.message}})
+    }
+  }
+
+  private aad(tenant: string, what: string, body: string, send: (status: number, value: unknown) => void): void {
+    const base = `${this.url}/${tenant}`
+    if (what.startsWith('v2.0')) {
+      send(200, {
+        token_endpoint: `${base}/oauth2/v2.0/token`,
+        authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+        end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+        issuer: `${base}/v2.0`,
+        jwks_uri: `${base}/discovery/v2.0/keys`,
+        response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+        token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      })
+      return
+    }
+    this.calls.push('token')
+    const form = new URLSearchParams(body)
+    if (tenant !== FAKE_TENANT) {
+      send(400, {error: 'invalid_request', error_description: `AADSTS90002: Tenant '${tenant}' not found.`, error_codes: [90002]})
+      return
+    }
+    if (
+      form.get('grant_type') !== 'client_credentials' ||
+      form.get('client_id') !== FAKE_CLIENT_ID ||
+      form.get('client_secret') !== FAKE_CLIENT_SECRET
+    ) {
+      send(401, {
+        error: 'invalid_client',
+        error_description: `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${FAKE_CLIENT_ID}'.`,
+        error_codes: [7000215],
+      })
+      return
+    }
+    send(200, {token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: this.token})
+  }
+
+  private operation(
+    provider: string,
+    location: string,
+    status: () => 'InProgress' | 'Succeeded' | {failed: string},
+  ): Record<string, string> {
+    const id = randomUUID()
+    this.operations.set(id, status)
+    const op = `${this.url}/subscriptions/${FAKE_SUBSCRIPTION}/providers/${provider}/locations/${location}/operations/${id}?api-version=2024-07-01`
+    return {'azure-asyncoperation': op, location: `${op}&monitor=true`}
+  }
+
+  private async arm(
+    method: string,
+    url: URL,
+    body: Record<string, unknown>,
+  ): Promise<{status: number; body?: unknown; headers?: Record<string, string>}> {
+    const segments = url.pathname.split('/').filter(Boolean)
+    if (segments[0]?.toLowerCase() !== 'subscriptions' || segments[1] !== FAKE_SUBSCRIPTION)
+      throw new ArmError(404, 'SubscriptionNotFound', `The subscription '${segments[1] ?? ''}' could not be found.`)
+    const rest = segments.slice(2)
+    const lower = rest.map((s) => s.toLowerCase())
+    // Long-running operations: /providers/<ns>/locations/<l>/operations/<id>, /operationresults/<id>
+    if (lower[0] === 'providers' && lower[2] === 'locations' && lower[4] === 'operations') {
+      const status = this.operations.get(rest[5] ?? '')?.()
+      this.calls.push('GET operation')
+      if (!status) throw new ArmError(404, 'NotFound', 'operation not found')
+      const monitor = url.searchParams.has('monitor')
+      if (typeof status === 'object') return {status: 200, body: {status: 'Failed', error: {code: 'VMStartFailed', message: status.failed}}}
+      if (monitor) return status === 'Succeeded' ? {status: 200} : {status: 202, headers: {location: url.toString(), 'retry-after': '1'}}
+      return {status: 200, body: {name: rest[5], status}}
+    }
+    if (lower[0] !== 'resourcegroups') throw new ArmError(400, 'InvalidRequestUri', `no such ARM path ${url.pathname}`)
+    if (rest.length === 1 && method === 'GET') {
+      this.calls.push('GET resourceGroups')
+      return {status: 200, body: {value: this.listGroups(url.searchParams.get('$filter') ?? '')}}
+    }
+    const rgName = rest[1] ?? ''
+    const rg = this.groups.get(rgName.toLowerCase())
+    if (rest.length === 2) return this.group(method, rgName, rg, body)
+    if (!rg || rg.deleting) throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${rgName}' could not be found.`)
+    // /providers/<namespace>/<type>/<name>[/<child type>/<child name>][/<action>]
+    if (lower[2] !== 'providers' || rest.length < 5) throw new ArmError(400, 'InvalidRequestUri', `no such ARM path ${url.pathname}`)
+    const type = `${rest[3]}/${rest[4]}`
+    if (rest.length === 5 && method === 'GET') {
+      // A listing: kola kube's AKS clusters (ore azure gc), none here.
+      this.calls.push(`GET ${rest[4]}`)
+      return {
+        status: 200,
+        body: {
+          value: [...this.resources.values()]
+            .filter((r) => r.type.toLowerCase() === type.toLowerCase() && r.resourceGroup === rg.name)
+            .map(view),
+        },
+      }
+    }
+    const name = rest[5] ?? ''
+    const id = `/subscriptions/${FAKE_SUBSCRIPTION}/resourceGroups/${rg.name}/providers/${type}/${name}`
+    this.calls.push(`${method} ${rest[4]}${rest.length === 7 ? `/${rest[6]}` : ''}`)
+    if (type.toLowerCase() === 'microsoft.compute/virtualmachines') {
+      if (rest.length === 7 && method === 'POST' && lower[6] === 'retrievebootdiagnosticsdata') return this.bootDiagnostics(id)
+      if (rest.length === 6) return this.vm(method, id, name, rg, body)
+    }
+    if (type.toLowerCase() === 'microsoft.compute/images' && rest.length === 6 && method === 'GET') {
+      if (id.toLowerCase() !== FAKE_IMAGE_ID.toLowerCase())
+        throw new ArmError(
+          404,
+          'ResourceNotFound',
+          `The Resource 'Microsoft.Compute/images/${name}' under resource group '${rg.name}' was not found.`,
+        )
+      return {
+        status: 200,
+        body: {id: FAKE_IMAGE_ID, name, type: 'Microsoft.Compute/images', location: 'westus', properties: {provisioningState: 'Succeeded'}},
+      }
+    }
+    if (
+      /^microsoft\.network\/(networksecuritygroups|virtualnetworks|publicipaddresses|networkinterfaces)$/.test(type.toLowerCase()) &&
+      rest.length === 6
+    )
+      return this.network(method, id, name, type, rg, body)
+    throw new ArmError(400, 'InvalidResourceType', `The resource type '${type}' could not be found in the namespace '${rest[3]}'.`)
+  }
+
+  private listGroups(filter: string) {
+    const m = /tagName eq '([^']*)' and tagValue eq '([^']*)'/.exec(filter)
+    return [...this.groups.values()]
+      .filter((g) => !g.deleting && (!m || g.tags[m[1]!] === m[2]))
+      .map((g) => ({
+        id: groupId(g.name),
+        name: g.name,
+        type: 'Microsoft.Resources/resourceGroups',
+        location: g.location,
+        tags: g.tags,
+        properties: {provisioningState: 'Succeeded'},
+      }))
+  }
+
+  private group(
+    method: string,
+    name: string,
+    rg: Group | undefined,
+    body: Record<string, unknown>,
+  ): {status: number; body?: unknown; headers?: Record<string, string>} {
+    const out = (g: Group) => ({
+      id: groupId(g.name),
+      name: g.name,
+      type: 'Microsoft.Resources/resourceGroups',
+      location: g.location,
+      tags: g.tags,
+      properties: {provisioningState: g.deleting ? 'Deleting' : 'Succeeded'},
+    })
+    this.calls.push(`${method} resourceGroups`)
+    switch (method) {
+      case 'PUT': {
+        if (typeof body.location !== 'string' || !body.location)
+          throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.')
+        if (rg?.deleting)
+          throw new ArmError(
+            409,
+            'ResourceGroupBeingDeleted',
+            `The resource group '${name}' is in deprovisioning state and cannot perform this operation.`,
+          )
+        const g: Group = {name, location: body.location, tags: (body.tags as Record<string, string>) ?? {}}
+        this.groups.set(name.toLowerCase(), g)
+        return {status: rg ? 200 : 201, body: out(g)}
+      }
+      case 'GET':
+      case 'HEAD':
+        if (!rg) throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${name}' could not be found.`)
+        return {status: method === 'HEAD' ? 204 : 200, body: method === 'HEAD' ? undefined : out(rg)}
+      case 'DELETE': {
+        if (!rg) throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${name}' could not be found.`)
+        let done = false
+        rg.deleting ??= this.deleteGroupContents(rg).then(() => {
+          this.groups.delete(rg.name.toLowerCase())
+        })
+        void rg.deleting.then(() => (done = true))
+        const id = randomUUID()
+        this.operations.set(id, () => (done ? 'Succeeded' : 'InProgress'))
+        return {
+          status: 202,
+          headers: {
+            location: `${this.url}/subscriptions/${FAKE_SUBSCRIPTION}/providers/Microsoft.Resources/locations/${rg.location}/operations/${id}?api-version=2022-09-01&monitor=true`,
+            'retry-after': '1',
+          },
+        }
+      }
+      default:
+        throw new ArmError(405, 'MethodNotAllowed', `${method} is not allowed on a resource group`)
+    }
+  }
+
+  private async deleteGroupContents(rg: Group): Promise<void> {
+    const inGroup = [...this.resources.values()].filter((r) => r.resourceGroup === rg.name)
+    await Promise.all(inGroup.filter((r): r is Vm => this.vms.has(r.id.toLowerCase())).map((vm) => this.powerOff(vm)))
+    for (const r of inGroup) this.resources.delete(r.id.toLowerCase())
+  }
+
+  private network(method: string, id: string, name: string, type: string, rg: Group, body: Record<string, unknown>) {
+    const key = id.toLowerCase()
+    const existing = this.resources.get(key)
+    const canonical =
+      type.split('/')[0] +
+      '/' +
+      (
+        {
+          networksecuritygroups: 'networkSecurityGroups',
+          virtualnetworks: 'virtualNetworks',
+          publicipaddresses: 'publicIPAddresses',
+          networkinterfaces: 'networkInterfaces',
+        } as Record<string, string>
+      )[type.split('/')[1]!.toLowerCase()]!
+    if (method === 'GET') {
+      if (!existing)
+        throw new ArmError(404, 'ResourceNotFound', `The Resource '${canonical}/${name}' under resource group '${rg.name}' was not found.`)
+      return {status: 200, body: view(existing)}
+    }
+    if (method === 'DELETE') {
+      if (!existing) return {status: 204}
+      if (this.attachedTo(existing)) throw new ArmError(400, 'NicInUse', `Network Interface ${id} is used by existing resource.`)
+      this.resources.delete(key)
+      return {status: 202, headers: this.operation('Microsoft.Network', rg.location, () => 'Succeeded')}
+    }
+    if (method !== 'PUT') throw new ArmError(405, 'MethodNotAllowed', `${method} not allowed`)
+    if (typeof body.location !== 'string' || !body.location)
+      throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.')
+    const properties = {...((body.properties as Record<string, unknown>) ?? {})}
+    if (canonical === 'Microsoft.Network/virtualNetworks') {
+      const prefixes = (properties.addressSpace as {addressPrefixes?: string[]} | undefined)?.addressPrefixes
+      if (!prefixes?.length) throw new ArmError(400, 'InvalidAddressSpace', 'The virtual network has no address space.')
+      properties.subnets = ((properties.subnets as Array<{name?: string; properties?: Record<string, unknown>}>) ?? []).map((s) => {
+        const nsg = (s.properties?.networkSecurityGroup as {id?: string} | undefined)?.id
+        if (nsg && !this.resources.has(nsg.toLowerCase()))
+          throw new ArmError(400, 'InvalidResourceReference', `Resource ${nsg} referenced by resource ${id} was not found.`)
+        return {
+          id: `${id}/subnets/${s.name}`,
+          name: s.name,
+          type: 'Microsoft.Network/virtualNetworks/subnets',
+          properties: {...s.properties, provisioningState: 'Succeeded'},
+        }
+      })
+    }
+    if (canonical === 'Microsoft.Network/networkInterfaces') {
+      const configs = (properties.ipConfigurations as Array<{properties?: Record<string, unknown>}> | undefined) ?? []
+      if (!configs.length)
+        throw new ArmError(400, 'NetworkInterfaceWithoutIpConfiguration', 'A network interface needs an IP configuration.')
+      for (const c of configs) {
+        const subnet = (c.properties?.subnet as {id?: string} | undefined)?.id ?? ''
+        if (!this.subnetExists(subnet))
+          throw new ArmError(400, 'InvalidResourceReference', `Resource ${subnet} referenced by resource ${id} was not found.`)
+        const ip = (c.properties?.publicIPAddress as {id?: string} | undefined)?.id
+        if (ip && !this.resources.has(ip.toLowerCase()))
+          throw new ArmError(400, 'InvalidResourceReference', `Resource ${ip} referenced by resource ${id} was not found.`)
+      }
+    }
+    if (canonical === 'Microsoft.Network/publicIPAddresses') {
+      const sku = (body.sku as {name?: string} | undefined)?.name ?? 'Basic'
+      // Basic SKU public IPs were retired on 2025-09-30.
+      if (sku !== 'Standard') throw new ArmError(400, 'BasicSkuPublicIpRetired', 'Basic SKU public IP addresses can no longer be created.')
+    }
+    const resource: Resource = {
+      id,
+      name,
+      type: canonical,
+      resourceGroup: rg.name,
+      location: body.location,
+      tags: (body.tags as Record<string, string>) ?? {},
+      properties: {...properties, provisioningState: 'Succeeded'},
+    }
+    if (body.sku) (resource as Resource & {sku?: unknown}).sku = body.sku
+    this.resources.set(key, resource)
+    let polls = 0
+    return {
+      status: existing ? 200 : 201,
+      body: view({...resource, properties: {...resource.properties, provisioningState: 'Updating'}}),
+      headers: this.operation('Microsoft.Network', rg.location, () => (polls++ < 1 ? 'InProgress' : 'Succeeded')),
+    }
+  }
+
+  private subnetExists(id: string): boolean {
+    const m = /^(.*\/virtualNetworks\/[^/]+)\/subnets\/([^/]+)$/i.exec(id)
+    const vnet = m ? this.resources.get(m[1]!.toLowerCase()) : undefined
+    return Boolean(vnet && (vnet.properties.subnets as Array<{name: string}>).some((s) => s.name === m![2]))
+  }
+
+  /** The VM a NIC belongs to, or the NIC a public IP belongs to. */
+  private attachedTo(r: Resource): Resource | undefined {
+    const id = r.id.toLowerCase()
+    return [...this.resources.values()].find(
+      (o) => JSON.stringify(o.properties).toLowerCase().includes(`"id":"${id}"`) && o.id.toLowerCase() !== id,
+    )
+  }
+
+  private vm(method: string, id: string, name: string, rg: Group, body: Record<string, unknown>) {
+    const key = id.toLowerCase()
+    const existing = this.resources.get(key) as Vm | undefined
+    if (method === 'GET') {
+      if (!existing)
+        throw new ArmError(
+          404,
+          'ResourceNotFound',
+          `The Resource 'Microsoft.Compute/virtualMachines/${name}' under resource group '${rg.name}' was not found.`,
+        )
+      return {status: 200, body: this.vmView(existing)}
+    }
+    if (method === 'DELETE') {
+      if (!existing) return {status: 204}
+      const stopping = this.deleteVm(existing)
+      let done = false
+      void stopping.then(() => (done = true))
+      return {status: 202, headers: this.operation('Microsoft.Compute', rg.location, () => (done ? 'Succeeded' : 'InProgress'))}
+    }
+    if (method !== 'PUT') throw new ArmError(405, 'MethodNotAllowed', `${method} not allowed`)
+    if (existing) throw new ArmError(409, 'PropertyChangeNotAllowed', 'kola never updates a VM: the fake does not either.')
+    if (typeof body.location !== 'string' || !body.location)
+      throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.')
+    const p = (body.properties ?? {}) as {
+      hardwareProfile?: {vmSize?: string}
+      storageProfile?: {imageReference?: {id?: string; publisher?: string}; osDisk?: {createOption?: string}}
+      osProfile?: {
+        computerName?: string
+        adminUsername?: string
+        customData?: string
+        linuxConfiguration?: {ssh?: {publicKeys?: Array<{path?: string; keyData?: string}>}}
+      }
+      networkProfile?: {networkInterfaces?: Array<{id?: string; properties?: {deleteOption?: string}}>}
+      diagnosticsProfile?: {bootDiagnostics?: {enabled?: boolean}}
+    }
+    const size = p.hardwareProfile?.vmSize ?? ''
+    const cores = SIZES_CORES[size.toLowerCase()]
+    if (!cores) throw new ArmError(400, 'InvalidParameter', `The value ${size || 'null'} provided for the VM size is not valid.`)
+    const image = p.storageProfile?.imageReference
+    if (!image?.id) throw new ArmError(400, 'InvalidParameter', "Required parameter 'imageReference' is missing (null).")
+    if (image.id.toLowerCase() !== FAKE_IMAGE_ID.toLowerCase())
+      throw new ArmError(404, 'NotFound', `The Image '${image.id}' cannot be found in '${body.location}' region.`)
+    if (!p.osProfile?.adminUsername) throw new ArmError(400, 'InvalidParameter', "Required parameter 'adminUsername' is missing (null).")
+    for (const k of p.osProfile.linuxConfiguration?.ssh?.publicKeys ?? [])
+      if (k.path !== `/home/${p.osProfile.adminUsername}/.ssh/authorized_keys`)
+        throw new ArmError(
+          400,
+          'InvalidParameter',
+          `Destination path for SSH public keys is currently limited to its default value /home/${p.osProfile.adminUsername}/.ssh/authorized_keys due to a known issue in Linux provisioning agent.`,
+        )
+    const nics = p.networkProfile?.networkInterfaces ?? []
+    if (!nics.length) throw new ArmError(400, 'InvalidParameter', "Required parameter 'networkProfile' is missing (null).")
+    for (const n of nics) {
+      const nic = this.resources.get((n.id ?? '').toLowerCase())
+      if (!nic) throw new ArmError(400, 'InvalidResourceReference', `Resource ${n.id} referenced by resource ${id} was not found.`)
+      if (this.attachedTo(nic)) throw new ArmError(400, 'NicInUse', `Network Interface ${n.id} is used by existing resource.`)
+    }
+    const used = [...this.resources.values()]
+      .filter((r): r is Vm => this.vms.has(r.id.toLowerCase()))
+      .reduce((sum, v) => sum + (SIZES_CORES[String((v.properties.hardwareProfile as {vmSize: string}).vmSize).toLowerCase()] ?? 0), 0)
+    const limit = this.options.coreLimit ?? Number.POSITIVE_INFINITY
+    if (used + cores > limit)
+      throw new ArmError(
+        409,
+        'OperationNotAllowed',
+        `Operation could not be completed as it results in exceeding approved Total Regional Cores quota. Additional details - Deployment Model: Resource Manager, Location: ${body.location}, Current Limit: ${limit}, Current Usage: ${used}, Additional Required: ${cores}, (Minimum) New Limit Required: ${used + cores}.`,
+      )
+    const customData = Buffer.from(p.osProfile.customData ?? '', 'base64').toString('utf8')
+    const vm: Vm = {
+      id,
+      name,
+      type: 'Microsoft.Compute/virtualMachines',
+      resourceGroup: rg.name,
+      location: body.location,
+      tags: (body.tags as Record<string, string>) ?? {},
+      properties: {...p, osProfile: {...p.osProfile, customData: undefined}, vmId: randomUUID()},
+      readyAt: Number.POSITIVE_INFINITY,
+      customData,
+      sasToken: randomBytes(12).toString('hex'),
+      console: '',
+    }
+    this.resources.set(key, vm)
+    this.vms.set(key, vm)
+    vm.starting = this.options.machines.start(name, customData).then(
+      (m) => {
+        vm.machine = m
+        vm.readyAt = Date.now() + (this.options.runningDelayMs ?? 0)
+        this.addresses(vm, m.ip)
+        return m
+      },
+      (error: unknown) => {
+        vm.failed = `the machine did not start: ${String(error)}`
+        return undefined
+      },
+    )
+    const status = () => (vm.failed ? {failed: vm.failed} : Date.now() >= vm.readyAt ? ('Succeeded' as const) : ('InProgress' as const))
+    return {status: 201, body: this.vmView(vm), headers: this.operation('Microsoft.Compute', rg.location, status)}
+  }
+
+  /** The machine's address becomes the NIC's private and its public IP's address. */
+  private addresses(vm: Vm, ip: string): void {
+    for (const n of (vm.properties.networkProfile as {networkInterfaces: Array<{id: string}>}).networkInterfaces) {
+      const nic = this.resources.get(n.id.toLowerCase())
+      for (const c of (nic?.properties.ipConfigurations as Array<{properties: Record<string, unknown>}> | undefined) ?? []) {
+        c.properties.privateIPAddress = ip
+        const pip = this.resources.get(((c.properties.publicIPAddress as {id?: string} | undefined)?.id ?? '').toLowerCase())
+        if (pip) pip.properties.ipAddress = ip
+      }
+    }
+  }
+
+  private vmView(vm: Vm) {
+    const state = vm.failed ? 'Failed' : Date.now() >= vm.readyAt ? 'Succeeded' : 'Creating'
+    return view({...vm, properties: {...vm.properties, provisioningState: state}})
+  }
+
+  private bootDiagnostics(id: string) {
+    const vm = this.resources.get(id.toLowerCase()) as Vm | undefined
+    if (!vm)
+      throw new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.Compute/virtualMachines/${id.split('/').pop()}' was not found.`)
+    if (!(vm.properties.diagnosticsProfile as {bootDiagnostics?: {enabled?: boolean}} | undefined)?.bootDiagnostics?.enabled)
+      throw new ArmError(409, 'OperationNotAllowed', 'Boot diagnostics are not enabled for this virtual machine.')
+    const base = `${this.url}/bootdiagnostics/${vm.name}`
+    return {
+      status: 200,
+      body: {
+        consoleScreenshotBlobUri: `${base}/screenshot.bmp?sv=2022-11-02&sig=${vm.sasToken}`,
+        serialConsoleLogBlobUri: `${base}/serialconsole.log?sv=2022-11-02&sr=b&sp=r&sig=${vm.sasToken}`,
+      },
+    }
+  }
+
+  /** Deletes a VM and, by their deleteOption, its NICs and their public IPs. */
+  private async deleteVm(vm: Vm): Promise<void> {
+    this.resources.delete(vm.id.toLowerCase())
+    for (const n of (vm.properties.networkProfile as {networkInterfaces: Array<{id: string; properties?: {deleteOption?: string}}>})
+      .networkInterfaces) {
+      if (n.properties?.deleteOption !== 'Delete') continue
+      const nic = this.resources.get(n.id.toLowerCase())
+      if (!nic) continue
+      this.resources.delete(nic.id.toLowerCase())
+      for (const c of (nic.properties.ipConfigurations as Array<{
+        properties: {publicIPAddress?: {id?: string; properties?: {deleteOption?: string}}}
+      }>) ?? []) {
+        const ip = c.properties.publicIPAddress
+        if (ip?.id && ip.properties?.deleteOption === 'Delete') this.resources.delete(ip.id.toLowerCase())
+      }
+    }
+    await this.powerOff(vm)
+  }
+
+  private async powerOff(vm: Vm): Promise<void> {
+    const machine = vm.machine ?? (await vm.starting)
+    if (!machine) return
+    vm.console = await machine.console()
+    vm.machine = undefined
+    await machine.stop()
+  }
+}
+
+function groupId(name: string): string {
+  return `/subscriptions/${FAKE_SUBSCRIPTION}/resourceGroups/${name}`
+}
+
+function view(r: Resource): Record<string, unknown> {
+  const {id, name, type, location, tags, properties} = r
+  const sku = (r as Resource & {sku?: unknown}).sku
+  return {id, name, type, location, tags, ...(sku ? {sku} : {}), properties}
+}
