@@ -43,6 +43,14 @@ export interface EsxApi {
     target: {name: string; resourcePool: string; datastore: string; properties?: Array<{id: string; value: string}> | undefined},
   ): Promise<string>
   powerOn(vm: string): Promise<void>
+  /** The first datacenter's name (datastore file URLs name it). */
+  datacenterName(): Promise<string>
+  /** A datastore's name, by its id. */
+  datastoreName(id: string): Promise<string>
+  /** Adds a serial port writing to a datastore file (`[datastore] dir/file`); the VM must be powered off. */
+  addSerialFile(vm: string, file: string): Promise<void>
+  /** A datastore file through vCenter's file access (/folder); '' when it does not exist (yet). */
+  readDatastoreFile(file: {datacenter: string; datastore: string; path: string}): Promise<string>
   /** The guest's identity as VMware Tools report it; undefined while the tools do not run yet (503). */
   guestIdentity(vm: string): Promise<{ip_address?: string | undefined; host_name?: string | undefined} | undefined>
 }
@@ -120,6 +128,29 @@ export async function esxApi(options: CallContext & {credentials: EsxCredentials
           .catch(() => undefined)
         throw error
       }
+    },
+    datacenterName: async () => {
+      const list = await rest.get<Array<{datacenter: string; name: string}>>('vcenter/datacenter')
+      if (!list[0]) throw new UsageError('vsphere: no datacenter')
+      return list[0].name
+    },
+    datastoreName: async (id) => {
+      const found = (await rest.get<Array<{datastore: string; name: string}>>('vcenter/datastore')).find((d) => d.datastore === id)
+      if (!found) throw new InfraError(`vsphere: no datastore ${id}`)
+      return found.name
+    },
+    addSerialFile: async (vm, file) => {
+      await rest.post(`vcenter/vm/${vm}/hardware/serial`, {
+        backing: {type: 'FILE', file},
+        start_connected: true,
+        allow_guest_control: false,
+      })
+    },
+    readDatastoreFile: async ({datacenter, datastore, path}) => {
+      // vCenter's file access takes Basic auth, not the API session.
+      const url = `${base.replace(/\/api$/, '')}/folder/${path.split('/').map(encodeURIComponent).join('/')}`
+      const r = await login.request<string>('GET', url, {searchParams: {dcPath: datacenter, dsName: datastore}, expect: [404]})
+      return r.status === 404 ? '' : String(r.body ?? '')
     },
     powerOn: async (vm) => {
       await rest.request('POST', `vcenter/vm/${vm}/power`, {searchParams: {action: 'start'}})
@@ -256,14 +287,24 @@ export function runVmCreated(name: string): Date | undefined {
 /**
  * Deploys a VM from the OVF library item with the Ignition config in the
  * guestinfo vApp properties Flatcar's VMware image reads
- * (guestinfo.ignition.config.data, base64, and its .encoding), powers it on
- * and waits until VMware Tools report an IPv4 address. On any failure the VM
- * is removed again.
+ * (guestinfo.ignition.config.data, base64, and its .encoding), gives it a
+ * serial port writing to serial.out in its directory (as flatcar/mantle's
+ * addSerialPort), powers it on and waits until VMware Tools report an IPv4
+ * address. On any failure the VM is removed again.
  */
 export async function launchVm(
   api: EsxApi,
-  options: {item: string; name: string; resourcePool: string; datastore: string; ignition: string; context: ServiceContext},
-): Promise<{vm: string; ip: string}> {
+  options: {
+    item: string
+    name: string
+    resourcePool: string
+    datastore: string
+    ignition: string
+    /** Where the serial console goes: a file in the VM's directory on this datastore, read through vCenter's file access. */
+    console?: {datacenter: string; datastoreName: string} | undefined
+    context: ServiceContext
+  },
+): Promise<{vm: string; ip: string; console: () => Promise<string>}> {
   const ctx = options.context
   const vm = await api.deployItem(options.item, {
     name: options.name,
@@ -274,7 +315,13 @@ export async function launchVm(
       {id: 'guestinfo.ignition.config.data.encoding', value: 'base64'},
     ],
   })
+  const serial = options.console && {
+    datacenter: options.console.datacenter,
+    datastore: options.console.datastoreName,
+    path: `${options.name}/serial.out`,
+  }
   try {
+    if (serial) await api.addSerialFile(vm, `[${serial.datastore}] ${serial.path}`)
     await api.powerOn(vm)
     const ip = await pollUntil(
       async () => {
@@ -288,7 +335,7 @@ export async function launchVm(
         signal: ctx.signal,
       },
     )
-    return {vm, ip}
+    return {vm, ip, console: async () => (serial ? api.readDatastoreFile(serial) : '')}
   } catch (error) {
     await removeVm(api, vm).catch((e: unknown) => ctx.logger.warn(`esx: cannot remove VM ${options.name}: ${String(e)}; ore esx gc will`))
     throw error

@@ -14,8 +14,10 @@ import {testImage} from '../../testing/vm.js'
 // a VM deployed from the base image's content library item with the Ignition
 // config in the vApp properties Flatcar's VMware image reads
 // (guestinfo.ignition.config.data, base64, and .encoding: flatcar/mantle
-// platform/api/esx/api.go), powered on, its address from the guest identity
-// VMware Tools report, powered off and deleted. Every powered-on VM is a real
+// platform/api/esx/api.go), a serial port writing serial.out in its
+// directory (read back through vCenter's /folder file access, as the
+// original's GetConsoleOutput), powered on, its address from the guest
+// identity VMware Tools report, powered off and deleted. Every powered-on VM is a real
 // QEMU machine from the test image configured by that guestinfo, with SSH on
 // port 22 of the reported address.
 const image = testImage()
@@ -53,7 +55,7 @@ describe.skipIf(!image.available)('kola on ESX (fake vCenter, real machines)', (
   ]
 
   it(
-    'Given the fake vCenter, when kola runs coreos.basic and coreos.ignition on esx, then both pass on real machines configured by the guestinfo, console.txt says the API has no console, and every VM is deleted',
+    'Given the fake vCenter, when kola runs coreos.basic and coreos.ignition on esx, then both pass on real machines configured by the guestinfo, each console comes from the serial port datastore file, and every VM is deleted',
     {timeout: 45 * 60_000},
     async () => {
       const out = join(dir, '_esx_temp')
@@ -72,7 +74,9 @@ describe.skipIf(!image.available)('kola on ESX (fake vCenter, real machines)', (
         const vm = fake.vms.get(vmId as string)
         expect(vm?.properties['guestinfo.ignition.config.data.encoding']).toBe('base64')
         expect(JSON.parse(FakeVsphere.ignitionOf(vm!))).toEqual(JSON.parse(readFileSync(join(m, 'ignition.json'), 'utf8')))
-        expect(readFileSync(join(m, 'console.txt'), 'utf8')).toMatch(/^esx: no console for .*the vSphere Automation REST API has no call/)
+        // The console is the serial port's datastore file, read through vCenter's file access.
+        expect(vm?.serialFile).toBe(`${vm?.name}/serial.out`)
+        expect(readFileSync(join(m, 'console.txt'), 'utf8')).toContain('Ignition finished successfully')
         expect(readFileSync(join(m, 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
       }
       for (const v of vms) {
@@ -80,6 +84,7 @@ describe.skipIf(!image.available)('kola on ESX (fake vCenter, real machines)', (
         expect(v.deleted).toBe(true)
       }
       expect(fake.calls.filter((c) => c.endsWith('/power?action=stop'))).toHaveLength(2)
+      expect(fake.calls.filter((c) => c.startsWith('GET /folder/')).length).toBeGreaterThanOrEqual(2)
       expect(fake.live()).toEqual([])
     },
   )

@@ -47,12 +47,14 @@ async function createEsxFlight(options: EsxPlatformOptions, common: CommonFlight
     })
   const datastore = await api.datastore()
   const resourcePool = await api.resourcePool()
+  const serial = {datacenter: await api.datacenterName(), datastoreName: await api.datastoreName(datastore)}
   const identity = await generateIdentity(common.distro.user)
   const provisioner = new EsxProvisioner({
     api,
     item,
     datastore,
     resourcePool,
+    serial,
     context: {logger: common.logger, pollIntervalMs: options.pollIntervalMs},
   })
   common.logger.info(`esx: run ${common.runId}: VMs from library item ${item}`)
@@ -64,33 +66,35 @@ interface EsxSettings {
   item: string
   datastore: string
   resourcePool: string
+  serial: {datacenter: string; datastoreName: string}
   context: {logger: CommonFlightOptions['logger']; pollIntervalMs?: number | undefined}
 }
 
-/** One VM per machine: deployed, powered on, its address from VMware Tools, powered off and deleted. */
+/** One VM per machine: deployed with a serial port to a datastore file, powered on, its address from VMware Tools, powered off and deleted. */
 class EsxProvisioner implements Provisioner {
   constructor(private readonly settings: EsxSettings) {}
 
   async provision(request: ProvisionRequest): Promise<Provisioned> {
     const {api, context} = this.settings
     const name = esx.runVmName(request.name)
-    const {vm, ip} = await esx.launchVm(api, {
+    const launched = await esx.launchVm(api, {
       item: this.settings.item,
       name,
       resourcePool: this.settings.resourcePool,
       datastore: this.settings.datastore,
       ignition: JSON.stringify(request.config),
+      console: this.settings.serial,
       context: {...context, signal: request.signal},
     })
+    const {vm, ip} = launched
     context.logger.info(`esx: ${name} is ${vm}`)
     return {
       instanceId: vm,
       ip,
       sshPort: 22,
       privateIp: ip,
-      // The vSphere Automation API has no call that reads a VM's serial console.
-      console: async () =>
-        `esx: no console for ${name} (${vm}): the vSphere Automation REST API has no call that reads a VM's serial console\n`,
+      // The serial port's file on the datastore: the Automation API has no console call of its own.
+      console: launched.console,
       terminate: () => esx.removeVm(api, vm),
     }
   }

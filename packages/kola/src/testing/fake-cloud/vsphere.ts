@@ -4,7 +4,11 @@
 // vmware-api-session-id header; datastores, resource pools, content library
 // and item find; POST /api/vcenter/ovf/library-item/{id}?action=deploy with
 // PropertyParams in additional_parameters; power start/stop; guest identity
-// (503 until VMware Tools run); VM list and delete. The library item stands
+// (503 until VMware Tools run); a serial port backed by a datastore file
+// (POST .../hardware/serial, only while powered off), read through vCenter's
+// file access (GET /folder/<path>?dcPath=&dsName=, Basic auth), as
+// flatcar/mantle's addSerialPort and GetConsoleOutput use serial.out in the
+// VM's directory; VM list and delete (which removes the VM's files). The library item stands
 // for Flatcar's VMware OVA, whose vApp properties are
 // guestinfo.ignition.config.data and .encoding (flatcar/mantle
 // platform/api/esx/api.go, updateOVFEnv): a deploy setting any other
@@ -36,6 +40,10 @@ interface FakeVm {
   power: 'POWERED_ON' | 'POWERED_OFF'
   properties: Record<string, string>
   toolsAt: number
+  /** The serial port's file, `<dir>/serial.out` on datastore1. */
+  serialFile?: string | undefined
+  /** What the serial port wrote while the VM last ran. */
+  console: string
   machine?: FakeMachine | undefined
   starting?: Promise<FakeMachine | undefined> | undefined
   deleted?: boolean | undefined
@@ -66,7 +74,8 @@ export class FakeVsphere {
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
       void this.handle(req).then(
-        ({status, body}) => {
+        ({status, body, text}) => {
+          if (text !== undefined) return res.writeHead(status, {'content-type': 'text/plain'}).end(text)
           res.writeHead(status, body === undefined ? {} : {'content-type': 'application/json'})
           res.end(body === undefined ? '' : JSON.stringify(body))
         },
@@ -94,7 +103,7 @@ export class FakeVsphere {
     return this.calls.filter((c) => c.endsWith('?action=deploy'))
   }
 
-  private async handle(req: IncomingMessage): Promise<{status: number; body?: unknown}> {
+  private async handle(req: IncomingMessage): Promise<{status: number; body?: unknown; text?: string}> {
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
     const text = Buffer.concat(chunks).toString('utf8')
@@ -112,6 +121,7 @@ export class FakeVsphere {
         }
       }
       if (method === 'POST' && url.pathname === '/api/session') return this.login(req.headers.authorization)
+      if (method === 'GET' && url.pathname.startsWith('/folder/')) return await this.folder(req.headers.authorization, url)
       const session = req.headers['vmware-api-session-id']
       if (typeof session !== 'string' || !this.sessions.has(session)) throw new ApiError(401, 'UNAUTHENTICATED', 'Authentication required.')
       return await this.route(method, url.pathname.replace(/^\/api\//, '').split('/'), action, body, url.searchParams)
@@ -125,11 +135,26 @@ export class FakeVsphere {
   }
 
   private login(authorization: string | undefined): {status: number; body: unknown} {
-    const expected = `Basic ${Buffer.from(`${FAKE_VC_USER}:${FAKE_VC_PASSWORD}`).toString('base64')}`
-    if (authorization !== expected) throw new ApiError(401, 'UNAUTHENTICATED', 'Authentication required.')
+    this.basicAuth(authorization)
     const session = `${randomInt(1e9).toString(16)}${randomInt(1e9).toString(16)}`
     this.sessions.add(session)
     return {status: 201, body: session}
+  }
+
+  private basicAuth(authorization: string | undefined): void {
+    const expected = `Basic ${Buffer.from(`${FAKE_VC_USER}:${FAKE_VC_PASSWORD}`).toString('base64')}`
+    if (authorization !== expected) throw new ApiError(401, 'UNAUTHENTICATED', 'Authentication required.')
+  }
+
+  /** vCenter's datastore file access: /folder/<path>?dcPath=<datacenter>&dsName=<datastore>, Basic auth. */
+  private async folder(authorization: string | undefined, url: URL): Promise<{status: number; body?: unknown; text?: string}> {
+    this.basicAuth(authorization)
+    if (url.searchParams.get('dcPath') !== 'Datacenter' || url.searchParams.get('dsName') !== 'datastore1')
+      throw new ApiError(404, 'NOT_FOUND', 'No such datacenter or datastore.')
+    const path = decodeURIComponent(url.pathname.slice('/folder/'.length))
+    const vm = [...this.vms.values()].find((v) => !v.deleted && v.serialFile === path)
+    if (!vm) throw new ApiError(404, 'NOT_FOUND', `File ${path} was not found.`)
+    return {status: 200, text: vm.machine ? await vm.machine.console() : vm.console}
   }
 
   private async route(
@@ -142,6 +167,7 @@ export class FakeVsphere {
     const p = path.join('/')
     if (method === 'GET' && p === 'vcenter/datastore')
       return {status: 200, body: [{datastore: 'datastore-11', name: 'datastore1', type: 'VMFS', free_space: 5e11, capacity: 1e12}]}
+    if (method === 'GET' && p === 'vcenter/datacenter') return {status: 200, body: [{datacenter: 'datacenter-3', name: 'Datacenter'}]}
     if (method === 'GET' && p === 'vcenter/resource-pool') return {status: 200, body: [{resource_pool: 'resgroup-8', name: 'Resources'}]}
     if (method === 'POST' && p === 'content/library' && action === 'find')
       return {status: 200, body: (body as {name?: string})?.name === 'mantle' ? [this.library] : []}
@@ -163,6 +189,7 @@ export class FakeVsphere {
     if (method === 'POST' && rest === 'power' && action === 'start') return this.powerOn(vm)
     if (method === 'POST' && rest === 'power' && action === 'stop') return this.powerOff(vm)
     if (method === 'GET' && rest === 'power') return {status: 200, body: {state: vm.power}}
+    if (method === 'POST' && rest === 'hardware/serial') return this.addSerial(vm, body)
     if (method === 'GET' && rest === 'guest/identity') {
       if (vm.power !== 'POWERED_ON' || !vm.machine || Date.now() < vm.toolsAt)
         throw new ApiError(503, 'SERVICE_UNAVAILABLE', 'VMware Tools are not running in the guest.')
@@ -220,12 +247,22 @@ export class FakeVsphere {
     if (active + 1 > (this.options.vmLimit ?? Number.POSITIVE_INFINITY))
       return failed('Insufficient resources to satisfy configured failover level for vSphere HA.')
     if ([...this.vms.values()].some((v) => !v.deleted && v.name === spec.name)) return failed(`The name '${spec.name}' already exists.`)
-    const vm: FakeVm = {vm: `vm-${1000 + this.vms.size}`, name: spec.name, power: 'POWERED_OFF', properties, toolsAt: 0}
+    const vm: FakeVm = {vm: `vm-${1000 + this.vms.size}`, name: spec.name, power: 'POWERED_OFF', properties, toolsAt: 0, console: ''}
     this.vms.set(vm.vm, vm)
     return {
       status: 200,
       body: {succeeded: true, resource_id: {type: 'VirtualMachine', id: vm.vm}, error: {errors: [], warnings: [], information: []}},
     }
+  }
+
+  private addSerial(vm: FakeVm, body: unknown): {status: number; body: unknown} {
+    if (vm.power !== 'POWERED_OFF')
+      throw new ApiError(400, 'NOT_ALLOWED_IN_CURRENT_STATE', 'A serial port can only be added while the virtual machine is powered off.')
+    const backing = (body as {backing?: {type?: string; file?: string}})?.backing
+    const file = backing?.type === 'FILE' ? /^\[datastore1\] (.+)$/.exec(backing.file ?? '')?.[1] : undefined
+    if (!file) throw new ApiError(400, 'INVALID_ARGUMENT', 'A FILE backing needs a datastore path "[datastore] path".')
+    vm.serialFile = file
+    return {status: 201, body: '9000'}
   }
 
   /** The Ignition config the VM's guestinfo holds, as Flatcar's Ignition (platform vmware) decodes it. */
@@ -251,6 +288,7 @@ export class FakeVsphere {
   private async powerOff(vm: FakeVm): Promise<{status: number}> {
     if (vm.power === 'POWERED_OFF') throw new ApiError(400, 'ALREADY_IN_DESIRED_STATE', 'Virtual machine is already powered off.')
     const machine = vm.machine ?? (await vm.starting)
+    if (machine) vm.console = await machine.console()
     await machine?.stop()
     vm.machine = undefined
     vm.starting = undefined
