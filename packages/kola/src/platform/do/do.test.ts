@@ -183,3 +183,18 @@ describe.skipIf(!image.available)('kola on DigitalOcean (fake API, real machines
     },
   )
 })
+
+describe('the do platform in kola', () => {
+  it('Given kola, when it lists the tests of do and run shows its help, then the platform and its --do-* flags are there', async () => {
+    const {dir, cleanup} = await makeTempDir()
+    try {
+      const list = await runCli('kola', ['list', '-p', 'do', '--json'], {env: kolaEnv(dir)})
+      expect(list.code).toBe(0)
+      expect((JSON.parse(list.stdout) as {tests: Array<{name: string}>}).tests.map((t) => t.name)).toContain('coreos.basic')
+      const help = await runCli('kola', ['run', '--help'], {env: kolaEnv(dir)})
+      for (const flag of ['--do-image', '--do-region', '--do-size', '--do-profile', '--do-token']) expect(help.stdout).toContain(flag)
+    } finally {
+      await cleanup()
+    }
+  })
+})

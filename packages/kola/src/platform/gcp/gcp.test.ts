@@ -199,3 +199,20 @@ describe.skipIf(!image.available)('kola on GCE (fake Compute Engine, real machin
     expect(fake.live()).toEqual([])
   })
 })
+
+describe('the gcp platform in kola', () => {
+  it('Given the alias gce, when kola lists its tests and run shows its help, then the platform and its --gce-* flags are there', async () => {
+    const {dir, cleanup} = await makeTempDir()
+    try {
+      const list = await runCli('kola', ['list', '-p', 'gce', '--json'], {env: kolaEnv(dir)})
+      expect(list.code).toBe(0)
+      expect((JSON.parse(list.stdout) as {tests: Array<{name: string}>}).tests.map((t) => t.name)).toContain('coreos.basic')
+      const help = await runCli('kola', ['run', '--help'], {env: kolaEnv(dir)})
+      expect(help.stdout).toMatch(/gcp \(gce\)/)
+      for (const flag of ['--gce-image', '--gce-project', '--gce-zone', '--gce-machinetype', '--gce-json-key'])
+        expect(help.stdout).toContain(flag)
+    } finally {
+      await cleanup()
+    }
+  })
+})
