@@ -13,3 +13,8 @@ export const akamaiTopicFlags = {
   ...akamaiFlags,
   'akamai-region': Flags.string({summary: 'Akamai region images are uploaded to.', default: 'us-ord', helpGroup: 'AKAMAI'}),
 }
+
+/** Why the packet topic is deprecated, in each of its commands' help. */
+export const PACKET_DEPRECATION =
+  'Deprecated: Equinix shut Equinix Metal (Packet) down in 2026 and Flatcar removed it from its mantle in November 2025. ' +
+  'The packet commands keep working for private deployments of the Equinix Metal API and will be removed in a later release.'

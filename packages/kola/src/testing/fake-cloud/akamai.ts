@@ -209,7 +209,7 @@ export class FakeLinode {
   }
 }
 
-function instanceJson(i: FakeInstance): unknown {
+function instanceJson(i: FakeInstance): {tags: string[]} & Record<string, unknown> {
   return {
     id: i.id,
     label: i.label,

@@ -4,7 +4,10 @@ import {Args, BaseCommand} from '@mantle/kit'
 
 export default class HetznerDeleteImage extends BaseCommand<typeof HetznerDeleteImage> {
   static override summary = 'Delete snapshot images by id or description.'
-  static override examples = ['<%= config.bin %> <%= command.id %> 123456', '<%= config.bin %> <%= command.id %> flatcar-alpha-4000.0.0 --json']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> 123456',
+    '<%= config.bin %> <%= command.id %> flatcar-alpha-4000.0.0 --json',
+  ]
   static override enableJsonFlag = true
   static override strict = false
   static override args = {image: Args.string({required: true, description: 'Image ids or descriptions.'})}

@@ -4,10 +4,12 @@ import {packetFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {packet, requireFile} from '@mantle/cloud'
 import {BaseCommand, Flags} from '@mantle/kit'
 
+import {PACKET_DEPRECATION} from '../../cloud-flags.js'
 import {packetCreateDeviceOptions} from '../../options.js'
 
 export default class PacketCreateDevice extends BaseCommand<typeof PacketCreateDevice> {
-  static override summary = 'Create a device tagged as ours and wait until it is active.'
+  static override summary = 'Deprecated: create a device tagged as ours and wait until it is active.'
+  static override description = PACKET_DEPRECATION
   static override examples = [
     '<%= config.bin %> <%= command.id %> --hostname kola-1 --plan c3.small.x86 --metro da --ipxe-script-url https://example.org/flatcar.ipxe --user-data config.ign',
   ]

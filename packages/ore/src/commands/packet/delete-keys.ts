@@ -2,10 +2,12 @@ import {packetFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {packet} from '@mantle/cloud'
 import {Args, BaseCommand, Flags} from '@mantle/kit'
 
+import {PACKET_DEPRECATION} from '../../cloud-flags.js'
 import {keysToDelete} from '../../options.js'
 
 export default class PacketDeleteKeys extends BaseCommand<typeof PacketDeleteKeys> {
-  static override summary = 'Delete SSH keys by label, or every key whose label starts with --prefix.'
+  static override summary = 'Deprecated: delete SSH keys by label, or every key whose label starts with --prefix.'
+  static override description = PACKET_DEPRECATION
   static override examples = ['<%= config.bin %> <%= command.id %> --prefix kola-']
   static override enableJsonFlag = true
   static override strict = false

@@ -2,8 +2,11 @@ import {packetFlags, profileAuth, profileAuthInput} from '@mantle/auth'
 import {packet} from '@mantle/cloud'
 import {BaseCommand} from '@mantle/kit'
 
+import {PACKET_DEPRECATION} from '../../cloud-flags.js'
+
 export default class PacketListKeys extends BaseCommand<typeof PacketListKeys> {
-  static override summary = 'List the SSH keys of the project.'
+  static override summary = 'Deprecated: list the SSH keys of the project.'
+  static override description = PACKET_DEPRECATION
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
   static override enableJsonFlag = true
   static override flags = {...packetFlags}
