@@ -1,4 +1,4 @@
-import {azureFlags, gceFlags, ociFlags} from '@mantle/auth'
+import {azureFlags, gceFlags, ociFlags, stackitFlags} from '@mantle/auth'
 import {Flags} from '@mantle/kit'
 
 /** `--duration` of every gc command: how old a resource must be before it is collected. */
@@ -39,4 +39,15 @@ export const ociTopicFlags = {
     helpGroup: 'OCI',
     hidden: true,
   }),
+}
+
+/** The stackit topic's shared flags: the profile flags and hidden endpoint overrides (a private deployment, tests). */
+export const stackitTopicFlags = {
+  ...stackitFlags,
+  'stackit-endpoint': Flags.string({
+    summary: 'IaaS API root instead of https://iaas.api.stackit.cloud.',
+    helpGroup: 'STACKIT',
+    hidden: true,
+  }),
+  'stackit-token-url': Flags.string({summary: "Token endpoint instead of the key's or STACKIT's.", helpGroup: 'STACKIT', hidden: true}),
 }

@@ -12,7 +12,7 @@ import {
   type GceAuthInput,
   type ProfileAuthInput,
 } from '@mantle/auth'
-import {aws, azure, digitalocean, esx, gcloud, oci, openstack, packet, parseDuration, type ServiceContext} from '@mantle/cloud'
+import {aws, azure, digitalocean, esx, gcloud, oci, openstack, packet, parseDuration, stackit, type ServiceContext} from '@mantle/cloud'
 import {UsageError, type AbortUploadsOptions, type BaseFlags, type CommandContext, type IndexOptions, type SyncOptions} from '@mantle/kit'
 
 import type AwsCopyImage from './commands/aws/copy-image.js'
@@ -32,6 +32,7 @@ import type GcloudCreateInstances from './commands/gcloud/create-instances.js'
 import type GcloudDeprecateImage from './commands/gcloud/deprecate-image.js'
 import type GcloudUpload from './commands/gcloud/upload.js'
 import type OciCreateImage from './commands/oci/create-image.js'
+import type StackitCreateImage from './commands/stackit/create-image.js'
 import type OpenstackCreateImage from './commands/openstack/create-image.js'
 import type PacketCreateDevice from './commands/packet/create-device.js'
 import type PacketDeleteKeys from './commands/packet/delete-keys.js'
@@ -513,6 +514,23 @@ export function ociCreateImageOptions(
     sourceImageType: flags['source-image-type'] as 'QCOW2' | 'VMDK' | undefined,
     context,
   }
+}
+
+// ---- stackit
+
+/** Every stackit command: the profile, and the hidden endpoint overrides. */
+export function stackitApiInput(
+  flags: ProfileFlagValues<'stackit'> & {'stackit-endpoint'?: string | undefined; 'stackit-token-url'?: string | undefined},
+): {auth: ProfileAuthInput; endpoints: {endpoint: string | undefined; tokenUrl: string | undefined}} {
+  return {auth: profileAuthInput('stackit', flags), endpoints: {endpoint: flags['stackit-endpoint'], tokenUrl: flags['stackit-token-url']}}
+}
+
+export function stackitCreateImageOptions(
+  flags: BaseFlags<typeof StackitCreateImage>,
+  api: stackit.StackitApi,
+  context: ServiceContext,
+): Parameters<typeof stackit.createStackitImage>[0] {
+  return {api, name: flags.name, file: flags.file, board: flags.board, context}
 }
 
 // ---- storage

@@ -9,6 +9,7 @@ import {restClient, type RestClient} from '../common/http.js'
 import {isExpired, MARKER_KEY, MARKER_VALUE} from '../common/marker.js'
 import type {CallContext} from '../common/retry.js'
 import {requireFile} from '../common/files.js'
+import {resolveRefs, sweep} from '../common/sweep.js'
 import {pollUntil} from '../common/wait.js'
 import {ociPrivateKey, signOciRequest, type OciSigningKey} from './signer.js'
 
@@ -379,11 +380,11 @@ export async function deleteOciImages(options: {
   context: ServiceContext
 }): Promise<{deleted: string[]}> {
   const list = await options.api.listImages(requireCompartment(options.api, options.compartmentId))
-  const ids = options.images.map((ref) => {
-    const found = list.find((i) => (i.id === ref || i.displayName === ref) && i.lifecycleState !== 'DELETED')
-    if (!found) throw new UsageError(`oci: no image "${ref}" in the compartment`)
-    return found.id
-  })
+  const ids = resolveRefs(
+    list.filter((i) => i.lifecycleState !== 'DELETED'),
+    options.images,
+    {id: (i) => i.id, name: (i) => i.displayName, missing: (ref) => new UsageError(`oci: no image "${ref}" in the compartment`)},
+  )
   for (const id of ids) await options.api.deleteImage(id)
   return {deleted: ids}
 }
@@ -420,29 +421,30 @@ export async function gcOci(options: {
       },
       cutoff,
     )
-  const verb = options.dryRun ? 'would delete' : 'deleting'
-  const result: OciGcResult = {instances: [], images: [], volumes: [], bootVolumes: []}
-
-  for (const i of (await api.listInstances(compartmentId)).filter((x) => expired(x, ['TERMINATED', 'TERMINATING']))) {
-    ctx.logger.notice(`${verb} instance ${i.displayName ?? ''} (${i.id})`)
-    if (!options.dryRun) await api.terminateInstance(i.id)
-    result.instances.push(i.id)
-  }
-  for (const i of (await api.listImages(compartmentId)).filter((x) => expired(x, ['DELETED']))) {
-    ctx.logger.notice(`${verb} image ${i.displayName ?? ''} (${i.id})`)
-    if (!options.dryRun) await api.deleteImage(i.id)
-    result.images.push(i.id)
-  }
-  for (const v of (await api.listVolumes(compartmentId)).filter((x) => expired(x, ['TERMINATED', 'TERMINATING']))) {
-    ctx.logger.notice(`${verb} volume ${v.displayName ?? ''} (${v.id})`)
-    if (!options.dryRun) await api.deleteVolume(v.id)
-    result.volumes.push(v.id)
-  }
+  const common = {dryRun: options.dryRun, logger: ctx.logger, id: (r: Tagged) => r.id, name: (r: Tagged) => r.displayName}
+  const live = (r: Tagged) => expired(r, ['TERMINATED', 'TERMINATING'])
+  const instances = await sweep((await api.listInstances(compartmentId)).filter(live), {
+    ...common,
+    kind: 'instance',
+    remove: (i) => api.terminateInstance(i.id),
+  })
+  const images = await sweep(
+    (await api.listImages(compartmentId)).filter((x) => expired(x, ['DELETED'])),
+    {...common, kind: 'image', remove: (i) => api.deleteImage(i.id)},
+  )
+  const volumes = await sweep((await api.listVolumes(compartmentId)).filter(live), {
+    ...common,
+    kind: 'volume',
+    remove: (v) => api.deleteVolume(v.id),
+  })
+  const bootVolumes: string[] = []
   for (const ad of await api.listAvailabilityDomains(compartmentId))
-    for (const v of (await api.listBootVolumes(compartmentId, ad)).filter((x) => expired(x, ['TERMINATED', 'TERMINATING']))) {
-      ctx.logger.notice(`${verb} boot volume ${v.displayName ?? ''} (${v.id})`)
-      if (!options.dryRun) await api.deleteBootVolume(v.id)
-      result.bootVolumes.push(v.id)
-    }
-  return result
+    bootVolumes.push(
+      ...(await sweep((await api.listBootVolumes(compartmentId, ad)).filter(live), {
+        ...common,
+        kind: 'boot volume',
+        remove: (v) => api.deleteBootVolume(v.id),
+      })),
+    )
+  return {instances, images, volumes, bootVolumes}
 }

@@ -1,0 +1,41 @@
+import type {Logger} from '@mantle/kit'
+
+/**
+ * One kind of resource a gc collects: each one logged ("deleting ..." or, in
+ * a dry run, "would delete ..."), deleted unless dry, and its id returned.
+ * Sequential: gc runs rarely and the clouds throttle bursts of deletes.
+ */
+export async function sweep<T>(
+  items: readonly T[],
+  options: {
+    kind: string
+    id: (item: T) => string
+    name?: ((item: T) => string | undefined) | undefined
+    remove: (item: T) => Promise<void>
+    dryRun?: boolean | undefined
+    logger: Logger
+  },
+): Promise<string[]> {
+  const done: string[] = []
+  for (const item of items) {
+    const id = options.id(item)
+    const name = options.name?.(item)
+    options.logger.notice(`${options.dryRun ? 'would delete' : 'deleting'} ${options.kind} ${name ? `${name} (${id})` : id}`)
+    if (!options.dryRun) await options.remove(item)
+    done.push(id)
+  }
+  return done
+}
+
+/** The ids of the resources named by id or name, in the order given; a name that matches none is a usage error (exit 2) before anything is deleted. */
+export function resolveRefs<T>(
+  items: readonly T[],
+  refs: readonly string[],
+  options: {id: (item: T) => string; name: (item: T) => string | undefined; missing: (ref: string) => Error},
+): string[] {
+  return refs.map((ref) => {
+    const found = items.find((i) => options.id(i) === ref || options.name(i) === ref)
+    if (!found) throw options.missing(ref)
+    return options.id(found)
+  })
+}
