@@ -29,8 +29,9 @@ suite=bookworm
 mirror="${KOLA_IMAGE_MIRROR:-http://deb.debian.org/debian}"
 packages=systemd-sysv,udev,kmod,dbus,openssh-server,sudo,ignition,iproute2,ca-certificates,iputils-ping,procps
 # Modules the machines need, with their dependencies resolved by kmod at build time.
-root_modules=(virtio_pci virtio_blk crc32c_generic ext4 qemu_fw_cfg)
-extra_modules=(virtio_net virtio_rng virtio_console autofs4)
+# virtio_net is in the initramfs too: Ignition fetches remote resources (http sources) from there.
+root_modules=(virtio_pci virtio_blk crc32c_generic ext4 qemu_fw_cfg virtio_net)
+extra_modules=(virtio_rng virtio_console autofs4)
 masked_units=(
   getty@tty1.service serial-getty@ttyS0.service systemd-pstore.service
   modprobe@configfs.service modprobe@drm.service modprobe@efi_pstore.service modprobe@fuse.service
@@ -134,7 +135,8 @@ ird="$work/initrd"
 mkdir -p "$ird"/{bin,dev,proc,sys,newroot,tmp/kernel}
 cp /bin/busybox "$ird/bin/busybox"
 cp "$here/init" "$ird/init"
-chmod 0755 "$ird/init"
+cp "$here/udhcpc.script" "$ird/udhcpc.script"
+chmod 0755 "$ird/init" "$ird/udhcpc.script"
 mknod -m 600 "$ird/dev/console" c 5 1
 mknod -m 666 "$ird/dev/null" c 1 3
 while read -r ko; do
@@ -162,7 +164,7 @@ log "configuring the root"
 cp -a "$here/rootfs/." "$root/"
 chroot "$root" useradd --create-home --shell /bin/bash --groups sudo,systemd-journal,adm core
 chroot "$root" passwd --lock core >/dev/null
-chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1
+chroot "$root" systemctl enable systemd-networkd.service kola-ignition-disks.service >/dev/null 2>&1
 chroot "$root" systemctl mask "${masked_units[@]}" >/dev/null 2>&1
 chroot "$root" systemd-hwdb update
 echo kola >"$root/etc/hostname"

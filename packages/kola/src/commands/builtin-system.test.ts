@@ -13,7 +13,7 @@ const tempDir = useTempDir()
 
 describe.skipIf(!image.available)('the built-in system suite on the test image', () => {
   it(
-    'passes: hostname, sysctl, second user, kernel arguments, timer, reboot with the journal kept, all on one shared machine',
+    'passes: hostname, sysctl, second user, kernel arguments, timer, reboot with the journal kept on one shared machine; remote Ignition resources and storage on another; a wrong hash fails Ignition',
     {timeout: 40 * 60_000},
     async () => {
       const dir = tempDir()
@@ -21,7 +21,20 @@ describe.skipIf(!image.available)('the built-in system suite on the test image',
       // When the suite runs on the test image
       const result = await runCli(
         'kola',
-        ['run', '--ssh-timeout', '1200', '--extend-timeout-percentage', '200', '--output-dir', out, 'ignition.*', 'kernel.*', 'systemd.*'],
+        [
+          'run',
+          '--parallel',
+          '2',
+          '--ssh-timeout',
+          '1200',
+          '--extend-timeout-percentage',
+          '200',
+          '--output-dir',
+          out,
+          'ignition.*',
+          'kernel.*',
+          'systemd.*',
+        ],
         {env: kolaEnv(dir)},
       )
 
@@ -36,11 +49,17 @@ describe.skipIf(!image.available)('the built-in system suite on the test image',
         'kernel.cmdline': 'PASS',
         'systemd.timer': 'PASS',
         'systemd.reboot': 'PASS',
+        'ignition.remote': 'PASS',
+        'ignition.storage': 'PASS',
+        'ignition.remote.bad-hash': 'PASS',
       })
       expect(result.code).toBe(0)
-      // And they shared one machine: one boot for six tests
-      const machineDirs = readdirSync(join(out, '_shared-machine-1')).filter((d) => /^[0-9a-f-]{36}$/.test(d))
-      expect(machineDirs).toHaveLength(1)
+      // And the six system tests shared one machine, the remote and storage tests another: one boot per group
+      const machineDirs = (group: string): string[] => readdirSync(join(out, group)).filter((d) => /^[0-9a-f-]{36}$/.test(d))
+      expect([machineDirs('_shared-machine-1'), machineDirs('_shared-machine-2')].map((d) => d.length)).toEqual([1, 1])
+      // And the machine with the wrong hash failed for Ignition's reason, read from its console while kola waited for SSH
+      const badHash = report.tests.find((t) => t.name === 'ignition.remote.bad-hash')
+      expect(badHash?.output).toMatch(/Ignition failed: .*hash verification failed \(calculated [0-9a-f]{128} but expected [0-9a-f]{128}\)/)
       expect(qemuProcesses(out)).toEqual([])
     },
   )

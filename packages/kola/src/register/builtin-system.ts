@@ -1,8 +1,9 @@
+import {createHash} from 'node:crypto'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import type {IgnitionConfig} from '../platform/ignition.js'
 import {dataUrl} from '../platform/ignition.js'
-import type {Machine, SshIdentity} from '../platform/platform.js'
+import {type Machine, MACHINE_HTTP_URL, type SshIdentity} from '../platform/platform.js'
 import {SshConnection} from '../platform/ssh.js'
 import type {KolaTest, MachineNeeds, TestCluster} from './test.js'
 
@@ -141,6 +142,140 @@ export function systemTests(secondUser: SshIdentity): KolaTest[] {
         if (after === before) c.fatal(`boot id ${after} did not change across the reboot`)
         const previous = await c.mustSsh(m, `journalctl -b -1 -t kola --no-pager -o cat || true`)
         if (!previous.includes(mark)) c.fatal(`the journal of the previous boot lacks ${mark}: ${JSON.stringify(previous.slice(0, 300))}`)
+      },
+    },
+  ]
+}
+
+const REMOTE_TEXT = 'served by kola over HTTP\n'
+const MERGED_TEXT = 'from a config kola served over HTTP\n'
+const MERGED_CONFIG = JSON.stringify({
+  ignition: {version: '3.3.0'},
+  storage: {files: [{path: '/etc/kola/merged.txt', mode: 0o644, contents: {source: dataUrl(MERGED_TEXT)}}]},
+})
+/** What kola serves the machines of the remote tests: a file, and a config to merge. */
+const HTTP_FILES = {'/builtin/remote.txt': REMOTE_TEXT, '/builtin/merge.ign': MERGED_CONFIG}
+const DATA_LABEL = 'kola-data'
+const DATA_MOUNT = `[Unit]
+Description=kola: the file system Ignition made on the additional disk
+[Mount]
+What=/dev/disk/by-label/${DATA_LABEL}
+Where=/var/mnt/data
+Type=ext4
+[Install]
+WantedBy=local-fs.target
+`
+
+/** Ignition's spelling of a verification hash. */
+function sha512(text: string): string {
+  return `sha512-${createHash('sha512').update(text).digest('hex')}`
+}
+
+/**
+ * The config of the remote and storage tests: a file and a config to merge,
+ * fetched from kola's HTTP server and checked against their hashes, and an
+ * ext4 file system Ignition makes on the additional disk (by the serial QEMU
+ * gives it), which a mount unit mounts.
+ */
+export function remoteStorageConfig(): IgnitionConfig {
+  return {
+    ignition: {
+      version: '3.3.0',
+      config: {merge: [{source: `${MACHINE_HTTP_URL}/builtin/merge.ign`, verification: {hash: sha512(MERGED_CONFIG)}}]},
+    },
+    storage: {
+      files: [
+        {
+          path: '/etc/kola/remote.txt',
+          mode: 0o644,
+          contents: {source: `${MACHINE_HTTP_URL}/builtin/remote.txt`, verification: {hash: sha512(REMOTE_TEXT)}},
+        },
+      ],
+      filesystems: [{device: '/dev/disk/by-id/virtio-kola-extra-0', format: 'ext4', label: DATA_LABEL, wipeFilesystem: true}],
+    },
+    systemd: {units: [{name: 'var-mnt-data.mount', enabled: true, contents: DATA_MOUNT}]},
+  }
+}
+
+/** A config whose file does not match its hash: Ignition must refuse it. */
+export function badHashConfig(): IgnitionConfig {
+  return {
+    ignition: {version: '3.3.0'},
+    storage: {
+      files: [
+        {
+          path: '/etc/kola/remote.txt',
+          mode: 0o644,
+          contents: {source: `${MACHINE_HTTP_URL}/builtin/remote.txt`, verification: {hash: sha512(`not ${REMOTE_TEXT}`)}},
+        },
+      ],
+    },
+  }
+}
+
+/**
+ * Ignition's remote resources and storage, on QEMU (where kola serves files
+ * to machines): two tests on one shared machine with an additional disk, and
+ * one whose machine must fail to boot because a file does not match its hash.
+ */
+export function remoteTests(): KolaTest[] {
+  const machine: MachineNeeds = {additionalDisksMiB: [128], httpFiles: HTTP_FILES}
+  const shared = {
+    clusterSize: 1,
+    exclusive: false,
+    userData: remoteStorageConfig(),
+    machine,
+    platforms: ['qemu'],
+    tags: ['builtin-system'],
+  }
+  return [
+    {
+      ...shared,
+      name: 'ignition.remote',
+      description: 'Ignition fetches a file and a config to merge from the HTTP server kola serves the machine, both checked by hash',
+      run: async (c) => {
+        const m = first(c)
+        const remote = await c.mustSsh(m, 'cat /etc/kola/remote.txt')
+        if (`${remote}\n` !== REMOTE_TEXT) c.error(`/etc/kola/remote.txt holds ${JSON.stringify(remote)}`)
+        const merged = await c.mustSsh(m, 'cat /etc/kola/merged.txt')
+        if (`${merged}\n` !== MERGED_TEXT) c.error(`/etc/kola/merged.txt (from the merged config) holds ${JSON.stringify(merged)}`)
+      },
+    },
+    {
+      ...shared,
+      name: 'ignition.storage',
+      description: 'Ignition makes an ext4 file system on the additional disk; a mount unit mounts it, and it takes writes',
+      run: async (c) => {
+        const m = first(c)
+        const mount = await c.mustSsh(m, 'findmnt -n -o SOURCE,FSTYPE,LABEL /var/mnt/data')
+        const [source, fstype, label] = mount.split(/\s+/)
+        if (source !== '/dev/vdb' || fstype !== 'ext4' || label !== DATA_LABEL)
+          c.fatal(`/var/mnt/data is ${JSON.stringify(mount)}, want /dev/vdb ext4 ${DATA_LABEL}`)
+        const text = await c.mustSsh(m, 'echo written | sudo tee /var/mnt/data/kola >/dev/null && sync && cat /var/mnt/data/kola')
+        if (text !== 'written') c.error(`a file written to /var/mnt/data reads back ${JSON.stringify(text)}`)
+      },
+    },
+    {
+      name: 'ignition.remote.bad-hash',
+      description:
+        "A file whose contents do not match its verification hash fails Ignition; kola reports Ignition's reason from the console",
+      clusterSize: 0,
+      platforms: ['qemu'],
+      tags: ['builtin-system'],
+      // The emergency shell is what this test expects.
+      flags: ['NoEmergencyShellCheck'],
+      run: async (c) => {
+        let failure: unknown
+        try {
+          await c.cluster.newMachine({userData: badHashConfig(), httpFiles: HTTP_FILES})
+        } catch (error) {
+          failure = error
+        }
+        if (!failure) return c.fatal('the machine came up although a file of its config does not match its hash')
+        const message = failure instanceof Error ? failure.message : String(failure)
+        c.log(`the machine failed as it should: ${message}`)
+        if (!message.includes('Ignition failed') || !message.includes('hash verification failed'))
+          c.fatal(`the machine failed, but not with Ignition's hash check as the reason: ${message}`)
       },
     },
   ]

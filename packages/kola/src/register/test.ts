@@ -73,6 +73,8 @@ export interface MachineNeeds {
   additionalDisksMiB?: number[]
   additionalNics?: number
   appendKernelArgs?: string
+  /** Files kola serves its machines over HTTP, by path, at `MACHINE_HTTP_URL` (QEMU only). */
+  httpFiles?: Readonly<Record<string, string>>
 }
 
 /** What a cluster test asks of its cluster. */

@@ -87,6 +87,7 @@ export function machineOptions(test: KolaTest): MachineOptions {
     additionalDisksMiB: needs.additionalDisksMiB,
     additionalNics: needs.additionalNics,
     appendKernelArgs: needs.appendKernelArgs,
+    httpFiles: needs.httpFiles,
   }
   return options
 }

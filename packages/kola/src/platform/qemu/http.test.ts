@@ -92,6 +92,26 @@ describe('the HTTP files kola serves to QEMU machines', () => {
 
 describe('a failed boot told from the console', () => {
   it("Given the test image's console of a failed Ignition, then the reason is Ignition's critical message", () => {
-    expect(bootFailure('kola-initramfs: first boot: running Ignition\n')).toBeUndefined()
+    // The shape of the test image's console (scripts/test-image/init) when a served file's hash is wrong
+    const console = [
+      'kola-initramfs: first boot: running Ignition',
+      'kola-initramfs: Ignition needs the network: eth0',
+      'kola-initramfs: Ignition stage files failed',
+      'ignition: INFO     : Stage: files',
+      'ignition: CRITICAL : files: createFilesystemsFiles: createFiles: op(3): Error fetching file "/etc/kola/remote.txt": hash verification failed (calculated d8a6 but expected cf93)',
+    ]
+    expect(bootFailure(console.slice(0, 2).join('\n'))).toBeUndefined()
+    expect(bootFailure([...console, 'kola-initramfs: Ignition failed: emergency shell'].join('\n'))).toBe(
+      'Ignition failed: files: createFilesystemsFiles: createFiles: op(3): Error fetching file "/etc/kola/remote.txt": hash verification failed (calculated d8a6 but expected cf93) (console)',
+    )
+  })
+
+  it('Given a console with a kernel panic or emergency mode, then that is the reason', () => {
+    expect(bootFailure('[    3.1] Kernel panic - not syncing: VFS: Unable to mount root fs\n')).toBe(
+      'Kernel panic - not syncing: VFS: Unable to mount root fs (console)',
+    )
+    expect(bootFailure('You are in emergency mode. After logging in, type "journalctl -xb"\n')).toBe(
+      'systemd entered emergency mode (console)',
+    )
   })
 })
