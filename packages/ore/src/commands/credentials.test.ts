@@ -20,6 +20,9 @@ const SECRETS = {
   esxPassword: 'esx-PASSWORD-hunter2hunter2',
   openstackPassword: 'os-PASSWORD-s3cr3tpass',
   packetKey: 'packet-APIKEY-zyxwvutsrq',
+  hetznerToken: 'hetzner-TOKEN-hcloud0123456789',
+  scalewaySecret: 'scaleway-SECRET-0a1b2c3d4e5f',
+  akamaiToken: 'akamai-TOKEN-linode9876543210',
 }
 
 describe('ore credentials never prints a secret', () => {
@@ -57,6 +60,12 @@ describe('ore credentials never prints a secret', () => {
       JSON.stringify({default: {auth_url: 'https://ks', username: 'u', password: SECRETS.openstackPassword}}),
     )
     await write(join(cfg, 'packet.json'), JSON.stringify({default: {api_key: SECRETS.packetKey, project: 'p'}}))
+    await write(join(cfg, 'hetzner.json'), JSON.stringify({default: {token: SECRETS.hetznerToken}}))
+    await write(
+      join(cfg, 'scaleway.json'),
+      JSON.stringify({default: {access_key: 'SCWX', secret_key: SECRETS.scalewaySecret, project_id: 'p'}}),
+    )
+    await write(join(cfg, 'akamai.json'), JSON.stringify({default: {token: SECRETS.akamaiToken}}))
     // Files whose content is broken after the secret: the parse error must not quote it.
     await write(join(home, 'broken-do.json'), `{"default": {"token": "${SECRETS.doToken}"`)
     await write(join(home, 'broken-aws'), `[default]\naws_secret_access_key = ${SECRETS.awsSecret}\n${SECRETS.awsToken}\n`)
@@ -69,7 +78,7 @@ describe('ore credentials never prints a secret', () => {
     return r
   }
 
-  it.each(['aws', 'gce', 'azure', 'do', 'esx', 'openstack', 'packet'])(
+  it.each(['aws', 'gce', 'azure', 'do', 'esx', 'openstack', 'packet', 'hetzner', 'scaleway', 'akamai'])(
     '%s resolves with --debug --json and prints its source',
     async (provider) => {
       const r = await run([provider, '--debug', '--json'], {AZURE_STORAGE_ACCOUNT: 'acct', AZURE_STORAGE_KEY: SECRETS.azureStorageKey})
@@ -100,6 +109,14 @@ describe('ore credentials never prints a secret', () => {
     expect(r3.stderr.trim()).toBe(
       `ore: error: packet credentials ${join(home, '.config', 'packet.json')} (profile "missing"): profile not found (profiles in file: default) (choose one with --packet-profile)`,
     )
+  })
+
+  it("hetzner, scaleway and akamai from the clouds' own variables name them as the source", async () => {
+    const r = await run(['hetzner', '--json'], {HCLOUD_TOKEN: SECRETS.hetznerToken})
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({provider: 'hetzner', source: 'environment (HCLOUD_TOKEN)', profile: 'env'})
+    const a = await run(['akamai', '--json', '--akamai-profile', 'default'], {LINODE_TOKEN: SECRETS.akamaiToken})
+    expect(JSON.parse(a.stdout)).toMatchObject({provider: 'akamai', source: join(home, '.config', 'akamai.json')})
   })
 
   it('no secret appears anywhere in what was printed', () => {

@@ -1,4 +1,16 @@
-import {awsFlags, azureFlags, type CredentialSummary, doFlags, esxFlags, gceFlags, openstackFlags, packetFlags} from '@mantle/auth'
+import {
+  akamaiFlags,
+  awsFlags,
+  azureFlags,
+  type CredentialSummary,
+  doFlags,
+  esxFlags,
+  gceFlags,
+  hetznerFlags,
+  openstackFlags,
+  packetFlags,
+  scalewayFlags,
+} from '@mantle/auth'
 import {Args, BaseCommand} from '@mantle/kit'
 
 import {PROVIDERS, resolveCredentialSummary} from '../services/credentials.js'
@@ -15,7 +27,18 @@ export default class Credentials extends BaseCommand<typeof Credentials> {
   ]
   static override enableJsonFlag = true
   static override args = {provider: Args.string({required: true, options: [...PROVIDERS], description: 'Cloud provider.'})}
-  static override flags = {...awsFlags, ...gceFlags, ...azureFlags, ...doFlags, ...esxFlags, ...openstackFlags, ...packetFlags}
+  static override flags = {
+    ...awsFlags,
+    ...gceFlags,
+    ...azureFlags,
+    ...doFlags,
+    ...esxFlags,
+    ...openstackFlags,
+    ...packetFlags,
+    ...hetznerFlags,
+    ...scalewayFlags,
+    ...akamaiFlags,
+  }
 
   async run(): Promise<CredentialSummary> {
     const summary = await resolveCredentialSummary(

@@ -13,7 +13,7 @@ import {
 
 import type {CredentialInput} from '../options.js'
 
-export const PROVIDERS = ['aws', 'gce', 'azure', 'do', 'esx', 'openstack', 'packet'] as const
+export const PROVIDERS = ['aws', 'gce', 'azure', 'do', 'esx', 'openstack', 'packet', 'hetzner', 'scaleway', 'akamai'] as const
 export type Provider = (typeof PROVIDERS)[number]
 
 /** Resolves one provider's credentials the way every command does and describes them. */

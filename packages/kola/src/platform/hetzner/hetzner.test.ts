@@ -1,13 +1,12 @@
-import {type ChildProcess, spawn} from 'node:child_process'
-import {readdirSync, readFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 
-import {binPath, makeTempDir, runCli} from '@mantle/test-utils'
+import {makeTempDir, runCli} from '@mantle/test-utils'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {FAKE_HETZNER_IMAGE, FAKE_HETZNER_TOKEN, FakeHetzner} from '../../testing/fake-cloud/hetzner.js'
+import {errorLines, runResults, startKola} from '../../testing/fake-cloud/kola-runs.js'
 import {qemuMachines} from '../../testing/fake-cloud/machines.js'
 import {kolaEnv, testImage} from '../../testing/vm.js'
 
@@ -59,7 +58,6 @@ describe('kola on Hetzner (fake API)', () => {
     out,
     ...rest,
   ]
-  const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('kola: error:'))
 
   it('Given a token the API refuses, when kola runs on hetzner, then one line, exit 2, and nothing was created', async () => {
     const before = fake.creates()
@@ -106,20 +104,12 @@ describe('kola on Hetzner (fake API)', () => {
         const r = await runCli('kola', kolaArgs(out, '--parallel', '2', 'coreos.basic', 'coreos.ignition'), {env: await env('e2e')})
         expect(r.stderr).not.toMatch(/internal error/)
         expect(r.code).toBe(0)
-        const report = JSON.parse(readFileSync(join(out, 'reports', 'report.json'), 'utf8')) as {
-          platform: string
-          tests: Array<{name: string; result: string}>
-        }
-        expect(report.platform).toBe('hetzner')
-        expect(Object.fromEntries(report.tests.filter((t) => !t.name.includes('/')).map((t) => [t.name, t.result]))).toEqual({
-          'coreos.basic': 'PASS',
-          'coreos.ignition': 'PASS',
-        })
+        const run = runResults(out)
+        expect(run.platform).toBe('hetzner')
+        expect(run.results).toEqual({'coreos.basic': 'PASS', 'coreos.ignition': 'PASS'})
         for (const test of ['coreos.basic', 'coreos.ignition']) {
-          const [machine] = readdirSync(join(out, test)).filter((m) => /^[0-9a-f-]{36}$/.test(m))
-          const m = join(out, test, machine as string)
-          expect(readFileSync(join(m, 'instance.txt'), 'utf8')).toMatch(/^\d+ 127\.\d+\.\d+\.\d+:22\n$/)
-          expect(readFileSync(join(m, 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
+          expect(readFileSync(join(run.machineDir(test), 'instance.txt'), 'utf8')).toMatch(/^\d+ 127\.\d+\.\d+\.\d+:22\n$/)
+          expect(readFileSync(join(run.machineDir(test), 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
         }
         // The servers were named by the run, labelled with the marker and the run id, and got the run's key
         expect(fake.calls.filter((c) => c === 'POST /servers')).toHaveLength(2)
@@ -129,20 +119,10 @@ describe('kola on Hetzner (fake API)', () => {
       },
     )
 
-    /** Starts kola run coreos.basic and resolves once the fake has created its server. */
-    async function startRun(name: string): Promise<{child: ChildProcess; exited: Promise<number | null>}> {
-      const created = fake.calls.filter((c) => c === 'POST /servers').length
-      const child = spawn(process.execPath, [binPath('kola'), ...kolaArgs(join(dir, `_${name}_temp`), 'coreos.basic')], {
-        env: await env(name),
-        stdio: ['ignore', 'ignore', 'pipe'],
-      })
-      child.stderr?.resume()
-      const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
-      while (fake.calls.filter((c) => c === 'POST /servers').length === created) {
-        if (child.exitCode !== null) throw new Error(`kola exited ${child.exitCode} before creating a server`)
-        await sleep(100)
-      }
-      return {child, exited}
+    const servers = () => fake.calls.filter((c) => c === 'POST /servers').length
+    const startRun = async (name: string) => {
+      const before = servers()
+      return startKola(kolaArgs(join(dir, `_${name}_temp`), 'coreos.basic'), await env(name), () => servers() > before)
     }
 
     it(
