@@ -59,6 +59,7 @@ export const scalewayFlags = profileFlags('scaleway', 'Scaleway')
 export const akamaiFlags = profileFlags('akamai', 'Akamai')
 export const ociFlags = profileFlags('oci', 'OCI')
 export const stackitFlags = profileFlags('stackit', 'STACKIT')
+export const brightboxFlags = profileFlags('brightbox', 'Brightbox')
 
 /** What every resolver takes besides its typed input: read once by the base command. */
 export type AuthContext = Pick<CommandContext, 'env' | 'home' | 'logger' | 'redactor'>

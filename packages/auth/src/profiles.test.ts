@@ -24,6 +24,10 @@ const FIXTURES: {[P in ProfileProvider]: Record<string, Record<string, string>>}
     staging: {access_key: 'SCWAAAAAAAAAAAAAAAA2', secret_key: 'scw-secret-staging-0002', project_id: 'p-2', organization_id: 'o-2'},
   },
   akamai: {default: {token: 'linode-token-default-0001'}, staging: {token: 'linode-token-staging-0002'}},
+  brightbox: {
+    default: {client_id: 'cli-aaaaa', client_secret: 'bb-secret-default-0001'},
+    staging: {client_id: 'cli-bbbbb', client_secret: 'bb-secret-staging-0002', api_url: 'https://api.gb1s.brightbox.com'},
+  },
   stackit: {
     default: {project_id: 'p-1', service_account_token: 'stackit-token-default-0001', region: 'eu01'},
     staging: {project_id: 'p-2', service_account_token: 'stackit-token-staging-0002', service_account_key_path: '/sa.json'},
@@ -154,6 +158,12 @@ describe("the clouds' own environment variables (hetzner, scaleway, akamai)", ()
       project_id: 'proj-env',
       organization_id: 'org-env',
     })
+  })
+
+  it("Given Brightbox's BRIGHTBOX_CLIENT and BRIGHTBOX_CLIENT_SECRET, when brightbox credentials resolve, then they are used, the secret redacted", async () => {
+    const {cap, result} = load('brightbox', {BRIGHTBOX_CLIENT: 'cli-env01', BRIGHTBOX_CLIENT_SECRET: 'bb-env-secret-0001'})
+    expect((await result).credentials).toEqual({client_id: 'cli-env01', client_secret: 'bb-env-secret-0001'})
+    expect(cap.redactor.redact('x bb-env-secret-0001')).toBe('x ***')
   })
 
   it('Given LINODE_TOKEN but an explicit --akamai-config-file, when akamai credentials resolve, then the file wins', async () => {

@@ -32,6 +32,14 @@ export const PROFILE_PROVIDERS = {
     },
   },
   akamai: {file: '.config/akamai.json', required: ['token'], optional: [], secrets: ['token'], env: {token: 'LINODE_TOKEN'}},
+  // Brightbox's own variables (its CLI and Terraform provider: BRIGHTBOX_CLIENT, BRIGHTBOX_CLIENT_SECRET, BRIGHTBOX_API_URL).
+  brightbox: {
+    file: '.config/brightbox.json',
+    required: ['client_id', 'client_secret'],
+    optional: ['api_url'],
+    secrets: ['client_secret'],
+    env: {client_id: 'BRIGHTBOX_CLIENT', client_secret: 'BRIGHTBOX_CLIENT_SECRET', api_url: 'BRIGHTBOX_API_URL'},
+  },
   // The STACKIT SDK's own variables (core/auth: STACKIT_SERVICE_ACCOUNT_KEY_PATH, STACKIT_PRIVATE_KEY_PATH,
   // STACKIT_SERVICE_ACCOUNT_TOKEN); the project has none there: STACKIT_PROJECT_ID is ours.
   stackit: {
@@ -124,7 +132,14 @@ export interface StackitProfileCredentials {
   service_account_token?: string
   region?: string
 }
+/** A Brightbox API client (OAuth2 client credentials) and, for another region, its API root. */
+export interface BrightboxCredentials {
+  client_id: string
+  client_secret: string
+  api_url?: string
+}
 export interface ProfileCredentials {
+  brightbox: BrightboxCredentials
   stackit: StackitProfileCredentials
   oci: OciProfileCredentials
   hetzner: HetznerCredentials

@@ -1,4 +1,4 @@
-import {azureFlags, gceFlags, ociFlags, stackitFlags} from '@mantle/auth'
+import {azureFlags, brightboxFlags, gceFlags, ociFlags, stackitFlags} from '@mantle/auth'
 import {Flags} from '@mantle/kit'
 
 /** `--duration` of every gc command: how old a resource must be before it is collected. */
@@ -50,4 +50,14 @@ export const stackitTopicFlags = {
     hidden: true,
   }),
   'stackit-token-url': Flags.string({summary: "Token endpoint instead of the key's or STACKIT's.", helpGroup: 'STACKIT', hidden: true}),
+}
+
+/** The brightbox topic's shared flags: the profile flags and a hidden API root override (other regions come from the profile's api_url; tests). */
+export const brightboxTopicFlags = {
+  ...brightboxFlags,
+  'brightbox-endpoint': Flags.string({
+    summary: "API root instead of the profile's api_url or https://api.gb1.brightbox.com.",
+    helpGroup: 'BRIGHTBOX',
+    hidden: true,
+  }),
 }

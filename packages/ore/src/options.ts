@@ -12,7 +12,20 @@ import {
   type GceAuthInput,
   type ProfileAuthInput,
 } from '@mantle/auth'
-import {aws, azure, digitalocean, esx, gcloud, oci, openstack, packet, parseDuration, stackit, type ServiceContext} from '@mantle/cloud'
+import {
+  aws,
+  azure,
+  brightbox,
+  digitalocean,
+  esx,
+  gcloud,
+  oci,
+  openstack,
+  packet,
+  parseDuration,
+  stackit,
+  type ServiceContext,
+} from '@mantle/cloud'
 import {UsageError, type AbortUploadsOptions, type BaseFlags, type CommandContext, type IndexOptions, type SyncOptions} from '@mantle/kit'
 
 import type AwsCopyImage from './commands/aws/copy-image.js'
@@ -32,6 +45,7 @@ import type GcloudCreateInstances from './commands/gcloud/create-instances.js'
 import type GcloudDeprecateImage from './commands/gcloud/deprecate-image.js'
 import type GcloudUpload from './commands/gcloud/upload.js'
 import type OciCreateImage from './commands/oci/create-image.js'
+import type BrightboxCreateImage from './commands/brightbox/create-image.js'
 import type StackitCreateImage from './commands/stackit/create-image.js'
 import type OpenstackCreateImage from './commands/openstack/create-image.js'
 import type PacketCreateDevice from './commands/packet/create-device.js'
@@ -531,6 +545,21 @@ export function stackitCreateImageOptions(
   context: ServiceContext,
 ): Parameters<typeof stackit.createStackitImage>[0] {
   return {api, name: flags.name, file: flags.file, board: flags.board, context}
+}
+
+// ---- brightbox
+
+/** Every brightbox command's hidden --brightbox-endpoint (else the profile's api_url, else gb1). */
+export function brightboxEndpoint(flags: {'brightbox-endpoint'?: string | undefined}): string | undefined {
+  return flags['brightbox-endpoint']
+}
+
+export function brightboxCreateImageOptions(
+  flags: BaseFlags<typeof BrightboxCreateImage>,
+  api: brightbox.BrightboxApi,
+  context: ServiceContext,
+): Parameters<typeof brightbox.createBrightboxImage>[0] {
+  return {api, name: flags.name, url: flags.url, board: flags.board, context}
 }
 
 // ---- storage

@@ -1,3 +1,4 @@
+import type {ServiceContext} from './context.js'
 import type {Logger} from '@mantle/kit'
 
 /**
@@ -38,4 +39,18 @@ export function resolveRefs<T>(
     if (!found) throw options.missing(ref)
     return options.id(found)
   })
+}
+
+/** What every cloud's gc takes. */
+export interface GcOptions<A> {
+  api: A
+  /** Collect what is older than this. */
+  olderThanMs: number
+  dryRun?: boolean | undefined
+  context: ServiceContext
+}
+
+/** The creation time before which a marked resource is collected. */
+export function gcCutoff(options: Pick<GcOptions<unknown>, 'olderThanMs' | 'context'>): Date {
+  return new Date((options.context.now?.() ?? new Date()).getTime() - options.olderThanMs)
 }

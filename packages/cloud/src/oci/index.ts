@@ -9,7 +9,7 @@ import {restClient, type RestClient} from '../common/http.js'
 import {isExpired, MARKER_KEY, MARKER_VALUE} from '../common/marker.js'
 import type {CallContext} from '../common/retry.js'
 import {requireFile} from '../common/files.js'
-import {resolveRefs, sweep} from '../common/sweep.js'
+import {gcCutoff, resolveRefs, sweep, type GcOptions} from '../common/sweep.js'
 import {pollUntil} from '../common/wait.js'
 import {ociPrivateKey, signOciRequest, type OciSigningKey} from './signer.js'
 
@@ -402,16 +402,10 @@ export interface OciGcResult {
  * volumes left by an instance that kept its own. OCI has no SSH key
  * resource (keys travel in instance metadata): there are none to collect.
  */
-export async function gcOci(options: {
-  api: OciApi
-  olderThanMs: number
-  dryRun?: boolean | undefined
-  compartmentId?: string | undefined
-  context: ServiceContext
-}): Promise<OciGcResult> {
+export async function gcOci(options: GcOptions<OciApi> & {compartmentId?: string | undefined}): Promise<OciGcResult> {
   const {api, context: ctx} = options
   const compartmentId = requireCompartment(api, options.compartmentId)
-  const cutoff = new Date((ctx.now?.() ?? new Date()).getTime() - options.olderThanMs)
+  const cutoff = gcCutoff(options)
   const expired = (r: Tagged, gone: string[]) =>
     !gone.includes(r.lifecycleState) &&
     isExpired(

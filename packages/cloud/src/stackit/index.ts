@@ -9,7 +9,7 @@ import {requireFile} from '../common/files.js'
 import {restClient} from '../common/http.js'
 import {isExpired, MARKER_KEY, MARKER_VALUE} from '../common/marker.js'
 import type {CallContext} from '../common/retry.js'
-import {resolveRefs, sweep} from '../common/sweep.js'
+import {gcCutoff, resolveRefs, sweep, type GcOptions} from '../common/sweep.js'
 import {pollUntil} from '../common/wait.js'
 
 /**
@@ -219,14 +219,9 @@ export interface StackitGcResult {
 }
 
 /** Deletes servers, images, volumes and key pairs labelled as ours and older than the cutoff. */
-export async function gcStackit(options: {
-  api: StackitApi
-  olderThanMs: number
-  dryRun?: boolean | undefined
-  context: ServiceContext
-}): Promise<StackitGcResult> {
+export async function gcStackit(options: GcOptions<StackitApi>): Promise<StackitGcResult> {
   const {api, context: ctx} = options
-  const cutoff = new Date((ctx.now?.() ?? new Date()).getTime() - options.olderThanMs)
+  const cutoff = gcCutoff(options)
   const expired = (r: {labels?: Record<string, unknown> | undefined; createdAt?: string | undefined}) =>
     isExpired({marked: ours(r.labels), created: r.createdAt ? new Date(r.createdAt) : undefined}, cutoff)
   const kinds: Array<[keyof StackitGcResult, string, () => Promise<Labelled[]>, (id: string) => Promise<void>]> = [

@@ -1,11 +1,10 @@
 import {generateKeyPairSync} from 'node:crypto'
 import {mkdir, writeFile} from 'node:fs/promises'
-import {createServer, type IncomingMessage} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {recordingServer} from '@mantle/cloud/testing'
 import {isolatedEnv, makeTempDir, runCli} from '@mantle/test-utils'
 
 /*
@@ -42,36 +41,33 @@ describe('ore oci', () => {
       compartment: 'ocid1.compartment.oc1..c',
     }
     await writeFile(join(home, '.config', 'oci.json'), JSON.stringify({default: profile}), {mode: 0o600})
-    const server = createServer((req: IncomingMessage, res) => {
-      req.resume()
-      req.on('end', () => {
-        const path = req.url ?? ''
-        calls.push(`${req.method} ${path.split('?')[0]}`)
-        const json = (status: number, body: unknown) =>
-          res.writeHead(status, {'content-type': 'application/json'}).end(JSON.stringify(body))
-        if (refuse || !String(req.headers.authorization).includes(`keyId="${TENANCY}/${USER}/${FP}"`))
-          return json(401, {
+    const server = await recordingServer((req) => {
+      calls.push(`${req.method} ${req.path.split('?')[0]}`)
+      if (refuse || !String(req.headers.authorization).includes(`keyId="${TENANCY}/${USER}/${FP}"`))
+        return {
+          status: 401,
+          json: {
             code: 'NotAuthenticated',
             message: 'The required information to complete authentication was not provided or was incorrect.',
-          })
-        if (req.method === 'DELETE') return res.writeHead(204).end()
-        if (path.startsWith('/20160918/instances?'))
-          return json(200, [
-            {id: 'i-old', displayName: 'kola-1', lifecycleState: 'RUNNING', timeCreated: OLD, freeformTags: TAGS},
-            {id: 'i-theirs', lifecycleState: 'RUNNING', timeCreated: OLD, freeformTags: {}},
-          ])
-        if (path.startsWith('/20160918/images?'))
-          return json(200, [{id: 'img-old', lifecycleState: 'AVAILABLE', timeCreated: OLD, freeformTags: TAGS}])
-        if (path.startsWith('/20160918/volumes?')) return json(200, [])
-        if (path.startsWith('/20160918/availabilityDomains?')) return json(200, [{name: 'AD-1'}])
-        if (path.startsWith('/20160918/bootVolumes?'))
-          return json(200, [{id: 'bv-old', lifecycleState: 'AVAILABLE', timeCreated: OLD, freeformTags: TAGS}])
-        return json(404, {code: 'NotAuthorizedOrNotFound', message: `unexpected ${req.method} ${path}`})
-      })
+          },
+        }
+      if (req.method === 'DELETE') return {status: 204}
+      const lists: Record<string, unknown[]> = {
+        '/20160918/instances': [
+          {id: 'i-old', displayName: 'kola-1', lifecycleState: 'RUNNING', timeCreated: OLD, freeformTags: TAGS},
+          {id: 'i-theirs', lifecycleState: 'RUNNING', timeCreated: OLD, freeformTags: {}},
+        ],
+        '/20160918/images': [{id: 'img-old', lifecycleState: 'AVAILABLE', timeCreated: OLD, freeformTags: TAGS}],
+        '/20160918/volumes': [],
+        '/20160918/availabilityDomains': [{name: 'AD-1'}],
+        '/20160918/bootVolumes': [{id: 'bv-old', lifecycleState: 'AVAILABLE', timeCreated: OLD, freeformTags: TAGS}],
+      }
+      const list = lists[req.path.split('?')[0]!]
+      return list
+        ? {status: 200, json: list}
+        : {status: 404, json: {code: 'NotAuthorizedOrNotFound', message: `unexpected ${req.method} ${req.path}`}}
     })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    close = () => new Promise((r) => server.close(() => r()))
+    ;({url, close} = server)
   })
   afterAll(async () => {
     await close()

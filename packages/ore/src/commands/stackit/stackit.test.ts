@@ -1,10 +1,9 @@
 import {mkdir, writeFile} from 'node:fs/promises'
-import {createServer, type IncomingMessage} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {recordingServer} from '@mantle/cloud/testing'
 import {isolatedEnv, makeTempDir, runCli} from '@mantle/test-utils'
 
 /*
@@ -33,31 +32,24 @@ describe('ore stackit', () => {
       }),
       {mode: 0o600},
     )
-    const server = createServer((req: IncomingMessage, res) => {
-      req.resume()
-      req.on('end', () => {
-        const path = req.url ?? ''
-        calls.push(`${req.method} ${path}`)
-        const json = (status: number, body: unknown) =>
-          res.writeHead(status, {'content-type': 'application/json'}).end(JSON.stringify(body))
-        if (req.headers.authorization !== 'Bearer stackit-token-0001') return json(401, {code: 401, msg: 'Unauthorized'})
-        if (req.method === 'DELETE') return res.writeHead(204).end()
-        if (path === `${P}/servers`)
-          return json(200, {
-            items: [
-              {id: 's-old', name: 'kola-1', createdAt: OLD, labels: LABELS},
-              {id: 's-theirs', createdAt: OLD},
-            ],
-          })
-        if (path === `${P}/images`) return json(200, {items: []})
-        if (path === `${P}/volumes`) return json(200, {items: [{id: 'v-old', createdAt: OLD, labels: LABELS}]})
-        if (path === '/v2/keypairs') return json(200, {items: [{name: 'kola-k', createdAt: OLD, labels: LABELS}]})
-        return json(404, {code: 404, msg: `unexpected ${req.method} ${path}`})
-      })
+    const server = await recordingServer((req) => {
+      calls.push(`${req.method} ${req.path}`)
+      if (req.headers.authorization !== 'Bearer stackit-token-0001') return {status: 401, json: {code: 401, msg: 'Unauthorized'}}
+      if (req.method === 'DELETE') return {status: 204}
+      const lists: Record<string, unknown[]> = {
+        [`${P}/servers`]: [
+          {id: 's-old', name: 'kola-1', createdAt: OLD, labels: LABELS},
+          {id: 's-theirs', createdAt: OLD},
+        ],
+        [`${P}/images`]: [],
+        [`${P}/volumes`]: [{id: 'v-old', createdAt: OLD, labels: LABELS}],
+        '/v2/keypairs': [{name: 'kola-k', createdAt: OLD, labels: LABELS}],
+      }
+      return lists[req.path]
+        ? {status: 200, json: {items: lists[req.path]}}
+        : {status: 404, json: {code: 404, msg: `unexpected ${req.path}`}}
     })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    close = () => new Promise((r) => server.close(() => r()))
+    ;({url, close} = server)
   })
   afterAll(async () => {
     await close()
