@@ -42,7 +42,8 @@ async function createOciFlight(options: OciPlatformOptions, common: CommonFlight
   if (!options.imageId) throw new UsageError('oci: no image to boot', {hint: 'pass --oci-image'})
   if (!options.subnetId) throw new UsageError('oci: no subnet for the machines', {hint: 'pass --oci-subnet'})
   const credentials = await options.credentials()
-  const api = await oci.ociApi({credentials, endpoints: options.endpoints, logger: common.logger, signal: common.signal})
+  // No abort signal on the client: after Ctrl-C the teardown's TerminateInstance calls must still go out; waits take the request's signal.
+  const api = await oci.ociApi({credentials, endpoints: options.endpoints, logger: common.logger})
   const compartmentId = oci.requireCompartment(api, options.compartmentId)
   await api.checkCredentials()
   const image = await api.getImageIfExists(options.imageId)
