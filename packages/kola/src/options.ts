@@ -100,9 +100,8 @@ export const platformFlags = {
   }),
   'aws-iam-profile': Flags.string({summary: 'IAM instance profile name for the machines.', helpGroup: 'AWS'}),
   'azure-auth': Flags.string({
-    aliases: ['azure-credentials'],
     summary:
-      'Azure credentials file: an SDK auth file (az ad sp create-for-rbac --sdk-auth; its endpoints choose the cloud) or azureCreds.json. Default: $AZURE_CREDENTIALS, ~/.azure/azureCreds.json, then the AZURE_* variables or DefaultAzureCredential.',
+      'Azure credentials file: an SDK auth file (az ad sp create-for-rbac --sdk-auth; its endpoints choose the cloud) or azureCreds.json (as --azure-credentials). Default: $AZURE_CREDENTIALS, ~/.azure/azureCreds.json, then the AZURE_* variables or DefaultAzureCredential.',
     helpGroup: 'AZURE',
   }),
   'azure-profile': Flags.string({summary: 'Profile in an azureCreds.json holding several (default: "default").', helpGroup: 'AZURE'}),
@@ -117,6 +116,17 @@ export const platformFlags = {
       'Resource id of the managed image (or gallery image version) machines boot; else the Marketplace image of --azure-publisher/-offer/-sku/-version.',
     helpGroup: 'AZURE',
   }),
+  'azure-blob-url': Flags.string({
+    summary:
+      "A VHD page blob in a storage account of the subscription (ore azure upload-blob's URL): the run makes a managed image of it in its resource group.",
+    helpGroup: 'AZURE',
+  }),
+  'azure-hyper-v-generation': Flags.option({
+    options: ['V1', 'V2'] as const,
+    default: 'V1' as const,
+    summary: 'Hyper-V generation of the image made from --azure-blob-url.',
+    helpGroup: 'AZURE',
+  })(),
   'azure-publisher': Flags.string({default: 'kinvolk', summary: 'Marketplace image publisher.', helpGroup: 'AZURE'}),
   'azure-offer': Flags.string({default: 'flatcar-container-linux-free', summary: 'Marketplace image offer.', helpGroup: 'AZURE'}),
   'azure-sku': Flags.string({default: 'alpha', summary: 'Marketplace image SKU (the channel).', helpGroup: 'AZURE'}),
@@ -234,11 +244,15 @@ export interface PlatformFlagValues {
   'aws-sg'?: string | undefined
   'aws-iam-profile'?: string | undefined
   'azure-auth'?: string | undefined
+  /** kola kube's flag for the same file (kube/options.ts), which kola run also takes. */
+  'azure-credentials'?: string | undefined
   'azure-profile'?: string | undefined
   'azure-subscription'?: string | undefined
   'azure-location'?: string | undefined
   'azure-size'?: string | undefined
   'azure-disk-uri'?: string | undefined
+  'azure-blob-url'?: string | undefined
+  'azure-hyper-v-generation'?: 'V1' | 'V2' | undefined
   'azure-publisher'?: string | undefined
   'azure-offer'?: string | undefined
   'azure-sku'?: string | undefined
@@ -457,12 +471,14 @@ function azureOptionsFrom(
   context: {logger: Logger} & Partial<Pick<CommandContext, 'home' | 'redactor'>>,
 ): AzurePlatformOptions {
   const diskUri = flags['azure-disk-uri']
+  // A SAS token in the blob URL is a secret.
+  context.redactor?.add(flags['azure-blob-url']?.split('?')[1])
   return {
     // Resolved by the flight, so that only a run on Azure reads Azure credentials.
     credentials: async () => {
       if (!context.home || !context.redactor) throw new Error('the Azure platform needs the command context')
       return resolveAzure({
-        credentialsFile: flags['azure-auth'],
+        credentialsFile: flags['azure-auth'] ?? flags['azure-credentials'],
         profile: flags['azure-profile'],
         env,
         home: context.home,
@@ -471,6 +487,8 @@ function azureOptionsFrom(
       })
     },
     subscriptionId: flags['azure-subscription'],
+    blobUrl: flags['azure-blob-url'],
+    hyperVGeneration: flags['azure-hyper-v-generation'],
     location: flags['azure-location'] ?? 'westus',
     size: flags['azure-size'] ?? 'Standard_DS2_v2',
     image: diskUri

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {runCli} from '@mantle/test-utils'
 import {describe, expect, it} from 'vitest'
 
-import {FAKE_IMAGE_ID, FAKE_SUBSCRIPTION, FakeAzure} from '../../testing/fake-cloud/azure.js'
+import {FAKE_BLOB_URL, FAKE_IMAGE_ID, FAKE_SUBSCRIPTION, FakeAzure} from '../../testing/fake-cloud/azure.js'
 import {qemuMachines, stubMachines} from '../../testing/fake-cloud/machines.js'
 import {errorLines, machineDir, startKolaRun, topLevelResults, useFakeCloud} from '../../testing/fake-cloud/runs.js'
 import {kolaEnv, testImage} from '../../testing/vm.js'
@@ -31,12 +31,12 @@ async function azureEnv(fake: FakeAzure, dir: string, name: string, secret?: str
   return kolaEnv(home, {NODE_EXTRA_CA_CERTS: fake.caFile})
 }
 
+/** kola run on azure; the image is FAKE_IMAGE_ID unless `rest` names one (--azure-disk-uri or --azure-blob-url). */
 const kolaArgs = (out: string, ...rest: string[]) => [
   'run',
   '-p',
   'azure',
-  '--azure-disk-uri',
-  rest.includes('--azure-disk-uri') ? (rest.splice(rest.indexOf('--azure-disk-uri'), 2)[1] as string) : FAKE_IMAGE_ID,
+  ...(rest.some((a) => a === '--azure-disk-uri' || a === '--azure-blob-url') ? [] : ['--azure-disk-uri', FAKE_IMAGE_ID]),
   '--azure-location',
   'westeurope',
   '--azure-size',
@@ -102,6 +102,26 @@ describe('kola on Azure, refused before a machine boots (fake ARM)', () => {
     expect(calls).toContain('DELETE resourceGroups')
     expect(fake.live()).toEqual(NOTHING_LEFT)
   })
+
+  it("Given a blob URL the subscription cannot read, when kola runs on azure, then exit 3 naming the blob, and the run's resource group is deleted", async () => {
+    const [fake, dir] = [cloud.fake(), cloud.dir()]
+    const before = fake.calls.length
+    const blob = 'https://elsewhere.blob.core.windows.net/vhds/nope.vhd?sv=2022-11-02&sig=secretsig0123456789'
+    const r = await runCli('kola', kolaArgs(join(dir, '_badblob_temp'), 'coreos.basic', '--azure-blob-url', blob), {
+      env: await azureEnv(fake, dir, 'badblob'),
+    })
+    expect(r.code).toBe(3)
+    expect(errorLines(r.stderr)).toHaveLength(1)
+    expect(r.stderr).toMatch(
+      /InvalidParameter: Source blob https:\/\/elsewhere\.blob\.core\.windows\.net\/vhds\/nope\.vhd\?\S* does not exist/,
+    )
+    expect(r.stderr).not.toContain('secretsig0123456789')
+    const calls = fake.calls.slice(before).filter((c) => c !== 'token')
+    expect(calls).toContain('PUT images')
+    expect(calls).not.toContain('PUT virtualMachines')
+    expect(calls).toContain('DELETE resourceGroups')
+    expect(fake.live()).toEqual(NOTHING_LEFT)
+  })
 })
 
 const image = testImage()
@@ -148,9 +168,9 @@ describe.skipIf(!image.available)('kola on Azure (fake ARM, real machines)', () 
   )
 
   /** Starts kola run coreos.basic and resolves once the fake has been asked for its VM. */
-  const startRun = async (name: string) => {
+  const startRun = async (name: string, ...args: string[]) => {
     const [fake, dir] = [cloud.fake(), cloud.dir()]
-    return startKolaRun(kolaArgs(join(dir, `_${name}_temp`), 'coreos.basic'), await azureEnv(fake, dir, name), () => fake.vms.size)
+    return startKolaRun(kolaArgs(join(dir, `_${name}_temp`), 'coreos.basic', ...args), await azureEnv(fake, dir, name), () => fake.vms.size)
   }
 
   it(
@@ -179,11 +199,18 @@ describe.skipIf(!image.available)('kola on Azure (fake ARM, real machines)', () 
   )
 
   it(
-    'Given kola interrupted with SIGINT mid-run, when it exits, then it has deleted its VM and its resource group',
+    'Given kola on an image made from --azure-blob-url interrupted with SIGINT mid-run, when it exits, then it has deleted its VM, the image and its resource group',
     {timeout: 10 * 60_000},
     async () => {
       const fake = cloud.fake()
-      const {child, exited} = await startRun('sigint')
+      const {child, exited} = await startRun('sigint', '--azure-blob-url', FAKE_BLOB_URL)
+      // The VM boots the managed image the run made of the blob, in the run's group.
+      const group = [...fake.groups.values()].find((g) => g.name !== 'images' && !g.deleting)?.name as string
+      expect(fake.live().other).toContain(`images/${group}-image`)
+      const vm = [...fake.vms.values()].at(-1)
+      expect(JSON.stringify(vm?.properties.storageProfile)).toContain(
+        `/resourceGroups/${group}/providers/Microsoft.Compute/images/${group}-image`,
+      )
       child.kill('SIGINT')
       const code = await exited
       expect(code).not.toBe(0)

@@ -1,5 +1,5 @@
 import type {AzureAuth} from '@mantle/auth'
-import {azure} from '@mantle/cloud'
+import {azure, KOLA_RUN_TAG} from '@mantle/cloud'
 import {UsageError} from '@mantle/kit'
 
 import type {CommonFlightOptions, Flight} from '../platform.js'
@@ -19,6 +19,12 @@ export interface AzurePlatformOptions {
   size: string
   /** What machines boot: a managed or gallery image id (--azure-disk-uri), or a Marketplace image. */
   image: azure.AzureImageRef | undefined
+  /**
+   * A VHD page blob (`ore azure upload-blob`'s, in a storage account of the subscription): the run
+   * makes a managed image of it in its resource group, which goes with the group. Wins over `image`.
+   */
+  blobUrl?: string | undefined
+  hyperVGeneration?: 'V1' | 'V2' | undefined
   /** Between two polls of a long-running ARM operation. */
   pollIntervalMs?: number | undefined
 }
@@ -38,12 +44,15 @@ export const azurePlatform: PlatformDefinition<AzurePlatformOptions> = {
  * with it.
  */
 async function createAzureFlight(options: AzurePlatformOptions, common: CommonFlightOptions): Promise<Flight> {
-  if (!options.image)
-    throw new UsageError('azure: no image to boot', {hint: 'pass --azure-disk-uri, or a Marketplace image with --azure-version'})
+  if (!options.image && !options.blobUrl)
+    throw new UsageError('azure: no image to boot', {
+      hint: 'pass --azure-disk-uri, --azure-blob-url, or a Marketplace image with --azure-version',
+    })
   const context = {logger: common.logger, signal: common.signal, pollIntervalMs: options.pollIntervalMs ?? 1000}
   const session = azure.connectAzure({auth: await options.credentials(), subscriptionId: options.subscriptionId, context})
   const vms = await session.vms()
-  const image = await vms.requireImage(options.image, options.location)
+  // A blob becomes an image inside the run's group; anything else must exist already.
+  let image = options.blobUrl ? undefined : await vms.requireImage(options.image as azure.AzureImageRef, options.location)
   const identity = await generateIdentity(common.distro.user)
   const group = common.runId
   const release = async () => {
@@ -53,7 +62,21 @@ async function createAzureFlight(options: AzurePlatformOptions, common: CommonFl
   }
   try {
     await vms.createRunGroup(group, options.location, common.runId)
+    if (options.blobUrl) {
+      const made = await azure.createImage({
+        compute: await session.compute(),
+        resourceGroup: group,
+        name: `${group}-image`,
+        location: options.location,
+        blobUrl: options.blobUrl,
+        hyperVGeneration: options.hyperVGeneration,
+        tags: {[KOLA_RUN_TAG]: common.runId},
+        context,
+      })
+      image = {image: {id: made.id}, description: `${made.id} (from ${options.blobUrl.split('?')[0]})`}
+    }
     const subnetId = await vms.createRunNetwork(group, options.location, common.runId)
+    if (!image) throw new Error('azure: no image after the checks')
     common.logger.info(`azure: run ${common.runId} in ${options.location}: resource group ${group}, image ${image.description}`)
     const settings: AzureSettings = {
       vms,

@@ -31,6 +31,8 @@ export const FAKE_TENANT = '72f988bf-0000-4000-8000-00000000fa4e'
 export const FAKE_CLIENT_ID = '0f4e0000-1111-4222-8333-000000000001'
 export const FAKE_CLIENT_SECRET = 'fake-azure-secret-for-kola-tests'
 export const FAKE_SUBSCRIPTION = '0f4e0000-2222-4333-8444-000000000002'
+/** A page blob the subscription's storage holds (as `ore azure upload-blob` leaves it): images can be made of it. */
+export const FAKE_BLOB_URL = 'https://kolafake.blob.core.windows.net/vhds/kola-test-image.vhd'
 export const FAKE_IMAGE_ID = `/subscriptions/${FAKE_SUBSCRIPTION}/resourceGroups/images/providers/Microsoft.Compute/images/kola-test-image`
 
 export interface FakeAzureOptions {
@@ -306,7 +308,11 @@ export class FakeAzure {
       if (rest.length === 7 && method === 'POST' && lower[6] === 'retrievebootdiagnosticsdata') return this.bootDiagnostics(id)
       if (rest.length === 6) return this.vm(method, id, name, rg, body)
     }
+    if (type.toLowerCase() === 'microsoft.compute/images' && rest.length === 6 && method !== 'GET')
+      return this.image(method, id, name, rg, body)
     if (type.toLowerCase() === 'microsoft.compute/images' && rest.length === 6 && method === 'GET') {
+      const made = this.resources.get(id.toLowerCase())
+      if (made) return {status: 200, body: view(made)}
       if (id.toLowerCase() !== FAKE_IMAGE_ID.toLowerCase())
         throw new ArmError(
           404,
@@ -482,6 +488,44 @@ export class FakeAzure {
     }
   }
 
+  /** A managed image made of a page blob (images.createOrUpdate with storageProfile.osDisk.blobUri). */
+  private image(method: string, id: string, name: string, rg: Group, body: Record<string, unknown>) {
+    const key = id.toLowerCase()
+    if (method === 'DELETE') {
+      if (!this.resources.delete(key)) return {status: 204}
+      return {status: 202, headers: this.operation('Microsoft.Compute', rg.location, () => 'Succeeded')}
+    }
+    if (method !== 'PUT') throw new ArmError(405, 'MethodNotAllowed', `${method} not allowed`)
+    if (typeof body.location !== 'string' || !body.location)
+      throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.')
+    const osDisk = (body.properties as {storageProfile?: {osDisk?: {blobUri?: string; osType?: string; osState?: string}}} | undefined)
+      ?.storageProfile?.osDisk
+    if (!osDisk?.osType || !osDisk.osState)
+      throw new ArmError(400, 'InvalidParameter', "Required parameter 'osDisk.osType' is missing (null).")
+    if (osDisk.blobUri !== FAKE_BLOB_URL)
+      throw new ArmError(
+        400,
+        'InvalidParameter',
+        `Source blob ${osDisk.blobUri ?? 'null'} does not exist or is not accessible from the subscription.`,
+      )
+    const image: Resource = {
+      id,
+      name,
+      type: 'Microsoft.Compute/images',
+      resourceGroup: rg.name,
+      location: body.location,
+      tags: (body.tags as Record<string, string>) ?? {},
+      properties: {...(body.properties as Record<string, unknown>), provisioningState: 'Succeeded'},
+    }
+    this.resources.set(key, image)
+    let polls = 0
+    return {
+      status: 201,
+      body: view({...image, properties: {...image.properties, provisioningState: 'Creating'}}),
+      headers: this.operation('Microsoft.Compute', rg.location, () => (polls++ < 1 ? 'InProgress' : 'Succeeded')),
+    }
+  }
+
   private subnetExists(id: string): boolean {
     const m = /^(.*\/virtualNetworks\/[^/]+)\/subnets\/([^/]+)$/i.exec(id)
     const vnet = m ? this.resources.get(m[1]!.toLowerCase()) : undefined
@@ -536,8 +580,10 @@ export class FakeAzure {
     if (!cores) throw new ArmError(400, 'InvalidParameter', `The value ${size || 'null'} provided for the VM size is not valid.`)
     const image = p.storageProfile?.imageReference
     if (!image?.id) throw new ArmError(400, 'InvalidParameter', "Required parameter 'imageReference' is missing (null).")
-    if (image.id.toLowerCase() !== FAKE_IMAGE_ID.toLowerCase())
-      throw new ArmError(404, 'NotFound', `The Image '${image.id}' cannot be found in '${body.location}' region.`)
+    const known =
+      image.id.toLowerCase() === FAKE_IMAGE_ID.toLowerCase() ||
+      this.resources.get(image.id.toLowerCase())?.type === 'Microsoft.Compute/images'
+    if (!known) throw new ArmError(404, 'NotFound', `The Image '${image.id}' cannot be found in '${body.location}' region.`)
     if (!p.osProfile?.adminUsername) throw new ArmError(400, 'InvalidParameter', "Required parameter 'adminUsername' is missing (null).")
     for (const k of p.osProfile.linuxConfiguration?.ssh?.publicKeys ?? [])
       if (k.path !== `/home/${p.osProfile.adminUsername}/.ssh/authorized_keys`)
