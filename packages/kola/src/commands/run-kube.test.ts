@@ -168,7 +168,7 @@ export const tests = [
 ]
 `,
       )
-      const out = join(tmp.dir, 'sigint')
+      const out = join(tmp.dir, 'sigint-out')
       const before = {netns: netnsList(), links: kubeBridges()}
       const child = spawn(
         process.execPath,
@@ -185,7 +185,7 @@ export const tests = [
       let code: number | null
       try {
         for (let i = 0; i < 2400 && !existsSync(marker) && child.exitCode === null; i++) await sleep(250)
-        expect(existsSync(marker)).toBe(true)
+        expect(existsSync(marker), stderr).toBe(true)
         expect(kubeLeftovers(out).processes.length).toBeGreaterThan(0)
       } finally {
         // When Ctrl-C arrives (also when an expectation failed: never leave kola's cluster behind)

@@ -70,6 +70,7 @@ export async function clusterClient(kubeconfigPath: string, logger: Logger): Pro
     },
     async createRunNamespace(name, runId) {
       await call(`creating namespace ${name}`, () => core.createNamespace({body: {metadata: {name, labels: {[RUN_LABEL]: runId}}}}))
+      await untilServiceAccount(core, name)
     },
     async deleteRunNamespaces(runId) {
       const selector = runId === undefined ? RUN_LABEL : `${RUN_LABEL}=${runId}`
@@ -87,24 +88,24 @@ export async function clusterClient(kubeconfigPath: string, logger: Logger): Pro
       await mkdir(out, {recursive: true})
       const pods = await call(`listing pods of ${namespace}`, () => core.listNamespacedPod({namespace}))
       await writeFile(join(out, 'pods.json'), JSON.stringify(pods.items, null, 2) + '\n')
-      for (const pod of pods.items) {
+      // Every log at once: one after another, they were most of a run's tail.
+      const reads = pods.items.flatMap((pod) => {
         const name = pod.metadata?.name ?? ''
         const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
-        for (const c of statuses) {
-          const attempts: {previous: boolean; suffix: string}[] = [{previous: false, suffix: ''}]
-          if (c.restartCount > 0) attempts.push({previous: true, suffix: '.previous'})
-          for (const a of attempts) {
+        return statuses.flatMap((c) =>
+          [false, ...(c.restartCount > 0 ? [true] : [])].map(async (previous) => {
             try {
               const log = await call(`reading the log of ${namespace}/${name}/${c.name}`, () =>
-                core.readNamespacedPodLog({name, namespace, container: c.name, previous: a.previous}),
+                core.readNamespacedPodLog({name, namespace, container: c.name, previous}),
               )
-              await writeFile(join(out, `${name}_${c.name}${a.suffix}.log`), log)
+              await writeFile(join(out, `${name}_${c.name}${previous ? '.previous' : ''}.log`), log)
             } catch (error) {
               logger.debug(`no log for ${namespace}/${name}/${c.name}: ${firstLine(error)}`)
             }
-          }
-        }
-      }
+          }),
+        )
+      })
+      await Promise.all(reads)
       const events = await call(`listing events of ${namespace}`, () => core.listNamespacedEvent({namespace}))
       const lines = events.items
         .map((e) => {
@@ -119,6 +120,33 @@ export async function clusterClient(kubeconfigPath: string, logger: Logger): Pro
       const nodes = await call('listing nodes', () => core.listNode())
       await writeFile(join(dir, 'nodes.json'), JSON.stringify(nodes.items, null, 2) + '\n')
     },
+  }
+}
+
+/** A namespace's `default` ServiceAccount appears a moment after the namespace: pods before it are refused. */
+const SERVICE_ACCOUNT_TIMEOUT_MS = 60_000
+
+/**
+ * Waits for the `default` ServiceAccount of a namespace just made. Without
+ * it the API server refuses pods, and a Job controller that was refused tries
+ * again only after 10 s (its back-off in Kubernetes 1.20): every Job submitted
+ * at once into a fresh namespace would lose those 10 s.
+ */
+export async function untilServiceAccount(
+  core: import('@kubernetes/client-node').CoreV1Api,
+  namespace: string,
+  timeoutMs = SERVICE_ACCOUNT_TIMEOUT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const found = await core.readNamespacedServiceAccount({name: 'default', namespace}).then(
+      () => true,
+      () => false,
+    )
+    if (found) return
+    if (Date.now() > deadline)
+      throw new InfraError(`namespace ${namespace} has no default ServiceAccount after ${Math.round(timeoutMs / 1000)} s`)
+    await new Promise((r) => setTimeout(r, 100))
   }
 }
 
