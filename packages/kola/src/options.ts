@@ -177,6 +177,10 @@ export const platformFlags = {
     helpGroup: 'ESX',
   }),
   'esx-insecure': Flags.boolean({summary: "Accept the vCenter's self-signed certificate.", helpGroup: 'ESX'}),
+  'esx-ova-path': Flags.string({
+    summary: 'Upload this OVA for the run (a library item named by the run, deleted afterwards) instead of using --esx-base-vm.',
+    helpGroup: 'ESX',
+  }),
   'openstack-config-file': Flags.string({
     summary: 'OpenStack credentials file (default: ~/.config/openstack.json).',
     helpGroup: 'OPENSTACK',
@@ -286,6 +290,7 @@ export interface PlatformFlagValues {
   'esx-server'?: string | undefined
   'esx-base-vm'?: string | undefined
   'esx-insecure'?: boolean | undefined
+  'esx-ova-path'?: string | undefined
   'openstack-config-file'?: string | undefined
   'openstack-profile'?: string | undefined
   'openstack-region'?: string | undefined
@@ -431,6 +436,7 @@ export function platformSettingsFrom(
         server: flags['esx-server'],
         baseVm: flags['esx-base-vm'] ?? '',
         insecure: flags['esx-insecure'],
+        ovaPath: flags['esx-ova-path'],
       },
       openstack: {
         // Read by the flight, so that only a run on OpenStack reads the profile.

@@ -138,8 +138,22 @@ describe('esx via vCenter (recorded HTTP)', () => {
       ])
     nock(VC).post('/api/vcenter/vm/vm-1/power').query({action: 'stop'}).reply(204)
     nock(VC).delete('/api/vcenter/vm/vm-1').reply(204)
+    // The images runs uploaded (--esx-ova-path) are library items named by the run, aged by creation_time.
+    nock(VC).post('/api/content/library', {name: 'mantle'}).query({action: 'find'}).reply(200, ['lib-1'])
+    nock(VC).get('/api/content/library/item').query({library_id: 'lib-1'}).reply(200, ['i1', 'i2', 'i3'])
+    nock(VC)
+      .get('/api/content/library/item/i1')
+      .reply(200, {id: 'i1', name: 'kola-0a1b2c3d', creation_time: new Date(now.getTime() - 6 * 3_600_000).toISOString()})
+    nock(VC)
+      .get('/api/content/library/item/i2')
+      .reply(200, {id: 'i2', name: 'kola-11111111', creation_time: new Date(now.getTime() - 3_600_000).toISOString()})
+    nock(VC).get('/api/content/library/item/i3').reply(200, {id: 'i3', name: 'flatcar-base', creation_time: '2020-01-01T00:00:00Z'})
+    nock(VC).delete('/api/content/library/item/i1').reply(204)
     const context = testContext(now)
-    expect(await gcEsx({api: await esxApi({credentials, ...context}), olderThanMs: 5 * 3_600_000, context})).toEqual({removedVms: [old]})
+    expect(await gcEsx({api: await esxApi({credentials, ...context}), olderThanMs: 5 * 3_600_000, context})).toEqual({
+      removedVms: [old],
+      removedLibraryItems: ['kola-0a1b2c3d'],
+    })
   })
 
   it('a password vCenter refuses is a credentials error (exit 2)', async () => {

@@ -36,6 +36,8 @@ export interface EsxApi {
   findLibraryItem(library: string, name: string): Promise<string | undefined>
   createLibraryItem(library: string, name: string): Promise<string>
   deleteLibraryItem(item: string): Promise<void>
+  /** The library's items, with their names and creation times. */
+  listLibraryItems(library: string): Promise<Array<{id: string; name: string; creation_time?: string | undefined}>>
   uploadToItem(item: string, file: string, size: number, onProgress: (bytes: number) => void, pollIntervalMs?: number): Promise<void>
   /** Deploys the OVF item as a VM (powered off); `properties` set the OVF's vApp properties (PropertyParams). */
   deployItem(
@@ -94,6 +96,12 @@ export async function esxApi(options: CallContext & {credentials: EsxCredentials
       (await rest.post<string[]>('content/library/item', {library_id: library, name}, {searchParams: {action: 'find'}}))[0],
     createLibraryItem: (library, name) => rest.post<string>('content/library/item', {library_id: library, name, type: 'ovf'}),
     deleteLibraryItem: (item) => rest.delete(`content/library/item/${item}`),
+    listLibraryItems: async (library) =>
+      Promise.all(
+        (await rest.get<string[]>('content/library/item', {searchParams: {library_id: library}})).map((id) =>
+          rest.get<{id: string; name: string; creation_time?: string}>(`content/library/item/${id}`),
+        ),
+      ),
     uploadToItem: async (item, file, size, onProgress, pollIntervalMs) => {
       // An update session takes the OVA pushed over HTTP, then validates and completes it.
       const sessionId = await rest.post<string>('content/library/item/update-session', {library_item_id: item})
@@ -348,13 +356,17 @@ export async function removeVm(api: EsxApi, vm: string): Promise<void> {
   await api.deleteVm(vm)
 }
 
-/** Removes kola's VMs (named by runVmName) made before the cutoff. */
+/**
+ * Removes kola's VMs (named by runVmName) made before the cutoff, then the
+ * library items kola runs uploaded (--esx-ova-path: named by the run id, aged
+ * by their creation_time).
+ */
 export async function gcEsx(options: {
   api: EsxApi
   olderThanMs: number
   dryRun?: boolean | undefined
   context: ServiceContext
-}): Promise<{removedVms: string[]}> {
+}): Promise<{removedVms: string[]; removedLibraryItems: string[]}> {
   const {api, context: ctx} = options
   const cutoff = new Date((ctx.now?.() ?? new Date()).getTime() - options.olderThanMs)
   const doomed = (await api.listVms()).filter((v) => isExpired({marked: true, created: runVmCreated(v.name)}, cutoff))
@@ -362,5 +374,42 @@ export async function gcEsx(options: {
     ctx.logger.notice(`${options.dryRun ? 'would remove' : 'removing'} VM ${v.name} (${v.vm})`)
     if (!options.dryRun) await removeVm(api, v.vm)
   }
-  return {removedVms: doomed.map((v) => v.name)}
+  const library = await api.findLibrary()
+  const items = (library ? await api.listLibraryItems(library) : []).filter(
+    (i) => RUN_ITEM.test(i.name) && isExpired({marked: true, created: i.creation_time ? new Date(i.creation_time) : undefined}, cutoff),
+  )
+  for (const i of items) {
+    ctx.logger.notice(`${options.dryRun ? 'would delete' : 'deleting'} library item ${i.name} (${i.id})`)
+    if (!options.dryRun) await api.deleteLibraryItem(i.id)
+  }
+  return {removedVms: doomed.map((v) => v.name), removedLibraryItems: items.map((i) => i.name)}
+}
+
+/** A kola run's uploaded image: the library item is named by the run id. */
+const RUN_ITEM = /^kola-[0-9a-f]{8}$/
+
+/**
+ * Uploads an OVA for one run (kola --esx-ova-path) as an item of our content
+ * library named by the run id; a failed upload leaves no item behind. The
+ * caller deletes the item when the run ends (`ore esx gc` after a SIGKILL).
+ */
+export async function uploadRunImage(
+  api: EsxApi,
+  options: {runId: string; file: string; datastore: string; context: ServiceContext},
+): Promise<string> {
+  const ctx = options.context
+  if (!options.file.endsWith('.ova')) throw new UsageError(`esx: ${options.file} is not an .ova file`)
+  const size = await requireFile(options.file)
+  const library = (await api.findLibrary()) ?? (await api.createLibrary(options.datastore))
+  const item = await api.createLibraryItem(library, options.runId)
+  const progress = uploadProgress(ctx, `upload ${basename(options.file)}`, size)
+  try {
+    await api.uploadToItem(item, options.file, size, progress.onProgress, ctx.pollIntervalMs)
+  } catch (error) {
+    await api.deleteLibraryItem(item).catch(() => ctx.logger.warn(`esx: could not delete library item ${item}; ore esx gc will`))
+    throw error
+  } finally {
+    progress.finish()
+  }
+  return item
 }

@@ -1,4 +1,5 @@
 import {readFileSync} from 'node:fs'
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {runCli} from '@mantle/test-utils'
@@ -125,32 +126,45 @@ describe.skipIf(!image.available)('kola on ESX (fake vCenter, real machines)', (
     }
   })
 
-  const startRun = async (name: string) =>
-    startKolaRun(kolaArgs(join(dir, `_${name}_temp`), 'coreos.basic'), await env(name), () => fake.vms.size)
+  /** kola run coreos.basic with --esx-ova-path: the run uploads its own image, a library item the run must remove too. */
+  const startRun = async (name: string) => {
+    const ova = join(dir, `${name}.ova`)
+    await writeFile(ova, Buffer.alloc(64 * 1024, 1))
+    return startKolaRun(kolaArgs(join(dir, `_${name}_temp`), 'coreos.basic', '--esx-ova-path', ova), await env(name), () => fake.vms.size)
+  }
 
   it(
-    'Given kola killed with SIGKILL mid-run, when ore esx gc runs, then it finds and removes the VM the run left',
+    'Given kola killed with SIGKILL mid-run on an OVA it uploaded, when ore esx gc runs, then it finds and removes the VM and the library item the run left',
     {timeout: 10 * 60_000},
     async () => {
       const {child, exited} = await startRun('sigkill')
       child.kill('SIGKILL')
       await exited
       const left = fake.live()
+      const leftItems = fake.liveItems()
       expect(left).toHaveLength(1)
+      expect(leftItems).toEqual([expect.stringMatching(/^kola-[0-9a-f]{8}$/)])
 
       const gc = await runCli('ore', ['esx', 'gc', '--duration', '0s', '--json'], {env: await env('gc')})
       expect(gc.stderr).not.toMatch(/internal error/)
       expect(gc.code).toBe(0)
-      expect((JSON.parse(gc.stdout) as {removedVms: string[]}).removedVms).toEqual(left)
+      expect(JSON.parse(gc.stdout)).toEqual({removedVms: left, removedLibraryItems: leftItems})
       expect(fake.live()).toEqual([])
+      expect(fake.liveItems()).toEqual([])
     },
   )
 
-  it('Given kola interrupted with SIGINT mid-run, when it exits, then it has removed its VM', {timeout: 10 * 60_000}, async () => {
-    const {child, exited} = await startRun('sigint')
-    child.kill('SIGINT')
-    const code = await exited
-    expect(code).not.toBe(0)
-    expect(fake.live()).toEqual([])
-  })
+  it(
+    'Given kola interrupted with SIGINT mid-run on an OVA it uploaded, when it exits, then it has removed its VM and library item',
+    {timeout: 10 * 60_000},
+    async () => {
+      const {child, exited} = await startRun('sigint')
+      expect(fake.liveItems()).toHaveLength(1)
+      child.kill('SIGINT')
+      const code = await exited
+      expect(code).not.toBe(0)
+      expect(fake.live()).toEqual([])
+      expect(fake.liveItems()).toEqual([])
+    },
+  )
 })

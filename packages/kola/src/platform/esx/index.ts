@@ -16,6 +16,8 @@ export interface EsxPlatformOptions {
   server?: string | undefined
   /** The content library item (in the library `ore esx create-base` fills) machines are deployed from. */
   baseVm: string
+  /** An OVA to upload for this run instead (an item named by the run id, deleted afterwards). */
+  ovaPath?: string | undefined
   /** Accept the server's self-signed certificate. */
   insecure?: boolean | undefined
   /** Between two polls of a VM's guest identity. */
@@ -29,25 +31,46 @@ export const esxPlatform: PlatformDefinition<EsxPlatformOptions> = {
 }
 
 /**
- * A vCenter session (vSphere Automation REST API): the base image's library
- * item, a datastore and a resource pool found before anything is made. A run
- * makes nothing but its VMs (the SSH key is in the Ignition config).
+ * A vCenter session (vSphere Automation REST API): a datastore, a resource
+ * pool and the base image's library item found before anything is made (or,
+ * with --esx-ova-path, the OVA uploaded as the run's own item, deleted after
+ * the run). A run makes nothing else but its VMs (the SSH key is in the
+ * Ignition config).
  */
 async function createEsxFlight(options: EsxPlatformOptions, common: CommonFlightOptions): Promise<Flight> {
-  if (!options.baseVm) throw new UsageError('esx: no base image to deploy', {hint: 'pass --esx-base-vm (made by ore esx create-base)'})
+  if (!options.baseVm && !options.ovaPath)
+    throw new UsageError('esx: no image to deploy', {hint: 'pass --esx-base-vm (made by ore esx create-base) or --esx-ova-path'})
   const profile = await options.credentials()
   const credentials = {...profile, ...(options.server ? {server: options.server} : {})}
   // No abort signal on the client: after Ctrl-C its calls must still remove the run's VMs (the waits take the signal).
   const api = await esx.esxApi({credentials, insecure: options.insecure, logger: common.logger})
-  const library = await api.findLibrary()
-  const item = library ? await api.findLibraryItem(library, options.baseVm) : undefined
-  if (!item)
-    throw new InfraError(`esx: no base image ${JSON.stringify(options.baseVm)} in the content library "${esx.LIBRARY_NAME}"`, {
-      hint: 'make it with ore esx create-base',
-    })
   const datastore = await api.datastore()
   const resourcePool = await api.resourcePool()
   const serial = {datacenter: await api.datacenterName(), datastoreName: await api.datastoreName(datastore)}
+  const context = {logger: common.logger, pollIntervalMs: options.pollIntervalMs}
+  let item: string | undefined
+  let release = async (): Promise<void> => undefined
+  if (options.ovaPath) {
+    // Flatcar's --esx-ova-path: the image of this run only (the original imports it once per VM).
+    item = await esx.uploadRunImage(api, {
+      runId: common.runId,
+      file: options.ovaPath,
+      datastore,
+      context: {...context, signal: common.signal},
+    })
+    const uploaded = item
+    release = () =>
+      api
+        .deleteLibraryItem(uploaded)
+        .catch((e: unknown) => common.logger.warn(`esx: cannot delete library item ${uploaded}: ${String(e)}; ore esx gc will`))
+  } else {
+    const library = await api.findLibrary()
+    item = library ? await api.findLibraryItem(library, options.baseVm) : undefined
+    if (!item)
+      throw new InfraError(`esx: no base image ${JSON.stringify(options.baseVm)} in the content library "${esx.LIBRARY_NAME}"`, {
+        hint: 'make it with ore esx create-base',
+      })
+  }
   const identity = await generateIdentity(common.distro.user)
   const provisioner = new EsxProvisioner({
     api,
@@ -55,10 +78,10 @@ async function createEsxFlight(options: EsxPlatformOptions, common: CommonFlight
     datastore,
     resourcePool,
     serial,
-    context: {logger: common.logger, pollIntervalMs: options.pollIntervalMs},
+    context,
   })
   common.logger.info(`esx: run ${common.runId}: VMs from library item ${item}`)
-  return new RemoteFlight('esx', identity, () => provisioner, common)
+  return new RemoteFlight('esx', identity, () => provisioner, common, release)
 }
 
 interface EsxSettings {

@@ -66,6 +66,11 @@ export class FakeVsphere {
   private readonly sessions = new Set<string>()
   private readonly library = 'e1f2a3b4-0000-4000-8000-00000000c0de'
   private readonly item = 'a9b8c7d6-0000-4000-8000-0000000b0a5e'
+  /** Library items: the base image, and those made through the API (uploaded through update sessions). */
+  readonly items = new Map<string, {id: string; name: string; created: Date; ready: boolean}>([
+    [this.item, {id: this.item, name: FAKE_BASE_VM, created: new Date('2026-12-01T00:00:00Z'), ready: true}],
+  ])
+  private readonly updates = new Map<string, {item: string; files: Map<string, {size: number; received: number}>; state: string}>()
   private server: Server | undefined
   url = ''
 
@@ -98,6 +103,11 @@ export class FakeVsphere {
     return [...this.vms.values()].filter((v) => !v.deleted).map((v) => v.name)
   }
 
+  /** Library items besides the base image. */
+  liveItems(): string[] {
+    return [...this.items.values()].filter((i) => i.id !== this.item).map((i) => i.name)
+  }
+
   /** Requests that create something. */
   creates(): string[] {
     return this.calls.filter((c) => c.endsWith('?action=deploy'))
@@ -112,6 +122,7 @@ export class FakeVsphere {
     const action = url.searchParams.get('action')
     this.calls.push(`${method} ${url.pathname}${action ? `?action=${action}` : ''}`)
     try {
+      if (method === 'PUT' && url.pathname.startsWith('/cls-data/')) return this.upload(req.headers, url, chunks)
       let body: unknown
       if (text) {
         try {
@@ -173,8 +184,13 @@ export class FakeVsphere {
       return {status: 200, body: (body as {name?: string})?.name === 'mantle' ? [this.library] : []}
     if (method === 'POST' && p === 'content/library/item' && action === 'find') {
       const b = body as {library_id?: string; name?: string}
-      return {status: 200, body: b?.library_id === this.library && b.name === FAKE_BASE_VM ? [this.item] : []}
+      return {
+        status: 200,
+        body: b?.library_id === this.library ? [...this.items.values()].filter((i) => i.name === b.name).map((i) => i.id) : [],
+      }
     }
+    if (path[0] === 'content' && path[1] === 'library' && path[2] === 'item')
+      return this.libraryItem(method, path.slice(3), action, body, q)
     if (method === 'POST' && path[0] === 'vcenter' && path[1] === 'ovf' && path[2] === 'library-item' && action === 'deploy')
       return this.deploy(path[3] ?? '', body)
     if (method === 'GET' && p === 'vcenter/vm') {
@@ -212,8 +228,89 @@ export class FakeVsphere {
     throw new ApiError(404, 'NOT_FOUND', `No such resource /api/${p}`)
   }
 
+  /** Library items and their update sessions (content/library/item, .../update-session), as ore esx create-base and kola --esx-ova-path use them. */
+  private libraryItem(
+    method: string,
+    rest: string[],
+    action: string | null,
+    body: unknown,
+    q: URLSearchParams,
+  ): {status: number; body?: unknown} {
+    const [first, second, third] = rest
+    if (method === 'POST' && !first) {
+      const b = body as {library_id?: string; name?: string; type?: string}
+      if (b?.library_id !== this.library) throw new ApiError(400, 'INVALID_ARGUMENT', `Library '${b?.library_id}' does not exist.`)
+      if (!b.name) throw new ApiError(400, 'INVALID_ARGUMENT', 'An item needs a name.')
+      if ([...this.items.values()].some((i) => i.name === b.name))
+        throw new ApiError(400, 'ALREADY_EXISTS', `An item named '${b.name}' exists.`)
+      const id = `${randomInt(1e9).toString(16)}-item`
+      this.items.set(id, {id, name: b.name, created: new Date(), ready: false})
+      return {status: 201, body: id}
+    }
+    if (method === 'GET' && !first) return {status: 200, body: q.get('library_id') === this.library ? [...this.items.keys()] : []}
+    if (first === 'update-session') {
+      if (method === 'POST' && !second) {
+        const item = (body as {library_item_id?: string})?.library_item_id ?? ''
+        if (!this.items.has(item)) throw new ApiError(404, 'NOT_FOUND', `Library item '${item}' does not exist.`)
+        const id = `${randomInt(1e9).toString(16)}-upd`
+        this.updates.set(id, {item, files: new Map(), state: 'ACTIVE'})
+        return {status: 201, body: id}
+      }
+      const session = this.updates.get(second ?? '')
+      if (!session) throw new ApiError(404, 'NOT_FOUND', `Update session '${second}' does not exist.`)
+      if (method === 'POST' && third === 'file') {
+        const f = body as {name?: string; source_type?: string; size?: number}
+        if (!f?.name || f.source_type !== 'PUSH' || typeof f.size !== 'number')
+          throw new ApiError(400, 'INVALID_ARGUMENT', 'A PUSH file needs a name and a size.')
+        session.files.set(f.name, {size: f.size, received: 0})
+        return {status: 200, body: {upload_endpoint: {uri: `${this.url}/cls-data/${second}/${encodeURIComponent(f.name)}`}}}
+      }
+      if (method === 'GET' && third === 'file')
+        return {
+          status: 200,
+          body: [...session.files].map(([name, f]) => ({name, status: f.received === f.size ? 'READY' : 'WAITING_FOR_TRANSFER'})),
+        }
+      if (method === 'GET' && !third) return {status: 200, body: {id: second, library_item_id: session.item, state: session.state}}
+      if (method === 'POST' && !third && action === 'complete') {
+        if ([...session.files.values()].some((f) => f.received !== f.size))
+          throw new ApiError(400, 'NOT_ALLOWED_IN_CURRENT_STATE', 'Files are missing.')
+        session.state = 'DONE'
+        const item = this.items.get(session.item)
+        if (item) item.ready = true
+        return {status: 204}
+      }
+      if (method === 'POST' && !third && action === 'cancel') {
+        session.state = 'CANCELED'
+        return {status: 204}
+      }
+    }
+    const item = this.items.get(first ?? '')
+    if (!item) throw new ApiError(404, 'NOT_FOUND', `Library item '${first}' does not exist.`)
+    if (method === 'GET' && !second)
+      return {
+        status: 200,
+        body: {id: item.id, name: item.name, library_id: this.library, type: 'ovf', creation_time: item.created.toISOString()},
+      }
+    if (method === 'DELETE' && !second) {
+      this.items.delete(item.id)
+      return {status: 204}
+    }
+    throw new ApiError(404, 'NOT_FOUND', 'No such resource.')
+  }
+
+  /** The upload endpoint an update session hands out (the API session header, as vCenter wants it). */
+  private upload(headers: IncomingMessage['headers'], url: URL, chunks: Buffer[]): {status: number} {
+    const session = headers['vmware-api-session-id']
+    if (typeof session !== 'string' || !this.sessions.has(session)) throw new ApiError(401, 'UNAUTHENTICATED', 'Authentication required.')
+    const [, , update, name] = url.pathname.split('/')
+    const file = this.updates.get(update ?? '')?.files.get(decodeURIComponent(name ?? ''))
+    if (!file) throw new ApiError(404, 'NOT_FOUND', 'No such upload.')
+    file.received = chunks.reduce((n, c) => n + c.length, 0)
+    return {status: 200}
+  }
+
   private deploy(item: string, body: unknown): {status: number; body: unknown} {
-    if (item !== this.item) throw new ApiError(404, 'NOT_FOUND', `Library item '${item}' does not exist.`)
+    if (!this.items.get(item)?.ready) throw new ApiError(404, 'NOT_FOUND', `Library item '${item}' does not exist.`)
     const b = body as {
       target?: {resource_pool_id?: string}
       deployment_spec?: {
