@@ -273,7 +273,7 @@ export function remoteTests(): KolaTest[] {
         }
         if (!failure) return c.fatal('the machine came up although a file of its config does not match its hash')
         const message = failure instanceof Error ? failure.message : String(failure)
-        c.log(`the machine failed as it should: ${message}`)
+        c.log(`the machine did not come up: ${message}`)
         if (!message.includes('Ignition failed') || !message.includes('hash verification failed'))
           c.fatal(`the machine failed, but not with Ignition's hash check as the reason: ${message}`)
       },

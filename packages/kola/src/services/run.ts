@@ -8,12 +8,12 @@ import {prepareOutputDir} from '../harness/output-dir.js'
 import {writeHtmlReport} from '../harness/html-report.js'
 import {bailOut, TapWriter, tapLines, writeReports} from '../harness/reports.js'
 import {overallResult, runSuite} from '../harness/suite.js'
-import type {Flight} from '../platform/platform.js'
+import type {Cluster, Flight} from '../platform/platform.js'
 import {type DenyRule, denier, type Sharding, selectTests} from '../register/select.js'
 import type {KolaTest} from '../register/test.js'
 import type {DeployerSpec} from '../kube/registry.js'
 import {KubeClusters, type KubeRunSettings, kubeSuiteTests} from './kube-clusters.js'
-import {handleKept, type KeepMode, KeptMachines, machinelessCluster, planFor, suiteTestsFor, warnOnlyTests, withNotRun} from './schedule.js'
+import {handleKept, type KeepMode, KeptMachines, planFor, suiteTestsFor, warnOnlyTests, withNotRun} from './schedule.js'
 
 export const DEFAULT_TEST_TIMEOUT_MS = 10 * 60_000
 
@@ -140,9 +140,9 @@ export async function runTests(options: RunOptions): Promise<RunResult> {
   const deny = withoutCopyNumber((name) => notApplicable.get(name) ?? denier(options.denylist ?? [], new Date())(name))
   const kept = new KeptMachines()
 
-  // Pre-flight checks (image, QEMU) only when some test boots machines.
+  // Pre-flight checks (image, QEMU) up front when some test boots machines, else on the first machine a test boots itself.
   const bootsMachines = selection.tests.some((t) => !t.kube && (t.clusterSize ?? 1) > 0)
-  const flight = bootsMachines ? await options.createFlight() : machineless(options.platform)
+  const flight = bootsMachines ? await options.createFlight() : onDemand(options.platform, options.createFlight)
   const clusters = new KubeClusters()
   let records: TestRecord[] = []
   let keptMachines: RunResult['kept'] = []
@@ -305,13 +305,38 @@ function mergeRerun(first: TestRecord[], again: TestRecord[]): TestRecord[] {
   return merged
 }
 
-/** The flight of a run whose tests boot no machine (clusterSize 0, or cluster tests): no image or QEMU needed. */
-function machineless(platform: string): Flight {
+/**
+ * The flight of a run whose tests boot no machine up front (clusterSize 0, or
+ * cluster tests): the platform's own flight, with its pre-flight checks
+ * (image, QEMU), is made only when a test boots a machine itself
+ * (`c.cluster.newMachine`), so a run of tests that boot none needs no image,
+ * and one that boots its own (ignition.remote.bad-hash) runs alone too.
+ */
+function onDemand(platform: string, create: () => Promise<Flight>): Flight {
+  let creating: Promise<Flight> | undefined
+  let made: Flight | undefined
+  const flight = async (): Promise<Flight> => (made ??= await (creating ??= create()))
   return {
     platform,
-    identity: {user: 'core', privateKey: '', publicKey: ''},
-    newCluster: async (o) =>
-      machinelessCluster(o.name, o.outputDir, `test ${o.name} has clusterSize 0 and cannot boot machines in this run`),
-    destroy: async () => undefined,
+    get identity() {
+      return made?.identity ?? {user: 'core', privateKey: '', publicKey: ''}
+    },
+    newCluster: async (o) => {
+      let starting: Promise<Cluster> | undefined
+      let cluster: Cluster | undefined
+      return {
+        name: o.name,
+        outputDir: o.outputDir,
+        newMachine: async (m) => {
+          cluster ??= await (starting ??= flight().then((f) => f.newCluster(o)))
+          return cluster.newMachine(m)
+        },
+        machines: () => cluster?.machines() ?? [],
+        destroy: async () => (await starting?.catch(() => undefined))?.destroy(),
+        consoleOutput: async () => (cluster ? cluster.consoleOutput() : {}),
+        journalOutput: async () => (cluster ? cluster.journalOutput() : {}),
+      }
+    },
+    destroy: async () => (await creating?.catch(() => undefined))?.destroy(),
   }
 }
