@@ -28,7 +28,8 @@ export const platformFlags = {
   platform: Flags.string({
     char: 'p',
     default: 'qemu',
-    summary: 'Platform to boot machines on: qemu, external, aws, azure, gcp (gce), do, openstack, esx (and those of --platform-module).',
+    summary:
+      'Platform to boot machines on: qemu, external, aws, azure, gcp (gce), do, openstack, esx, hetzner, scaleway, akamai (and those of --platform-module).',
     helpGroup: 'PLATFORM',
   }),
   distro: Flags.option({

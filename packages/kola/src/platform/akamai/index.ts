@@ -37,8 +37,10 @@ const PRIVATE = /^192\.168\./
  */
 async function createAkamaiFlight(options: AkamaiPlatformOptions, common: CommonFlightOptions): Promise<Flight> {
   if (!options.image) throw new UsageError('akamai: no image to boot', {hint: 'pass --akamai-image'})
-  const context = {logger: common.logger, signal: common.signal, pollIntervalMs: options.pollIntervalMs ?? 1000}
-  const api = await akamai.akamaiApi({credentials: await options.credentials(), endpoint: options.endpoint, ...context})
+  // Only the waits for a machine take the request's signal; deleting never does (it must finish after a SIGINT).
+  const context = {logger: common.logger, pollIntervalMs: options.pollIntervalMs ?? 1000}
+  // No abort signal on the API client: after a SIGINT it must still delete what the run made.
+  const api = await akamai.akamaiApi({credentials: await options.credentials(), endpoint: options.endpoint, logger: common.logger})
   const image = await api.getImage(options.image)
   if (!image) throw new InfraError(`akamai: image ${options.image} does not exist`)
   const identity = await generateIdentity(common.distro.user)

@@ -35,8 +35,10 @@ export const hetznerPlatform: PlatformDefinition<HetznerPlatformOptions> = {
  */
 async function createHetznerFlight(options: HetznerPlatformOptions, common: CommonFlightOptions): Promise<Flight> {
   if (!options.image) throw new UsageError('hetzner: no image to boot', {hint: 'pass --hetzner-image'})
-  const context = {logger: common.logger, signal: common.signal, pollIntervalMs: options.pollIntervalMs ?? 1000}
-  const api = await hetzner.hetznerApi({credentials: await options.credentials(), endpoint: options.endpoint, ...context})
+  // Only the waits for a machine take the request's signal; deleting never does (it must finish after a SIGINT).
+  const context = {logger: common.logger, pollIntervalMs: options.pollIntervalMs ?? 1000}
+  // No abort signal on the API client: after a SIGINT it must still delete what the run made.
+  const api = await hetzner.hetznerApi({credentials: await options.credentials(), endpoint: options.endpoint, logger: common.logger})
   const type = await api.serverType(options.serverType)
   await api.location(options.location)
   const image = await api.image(options.image, type.architecture)

@@ -34,9 +34,11 @@ export const scalewayPlatform: PlatformDefinition<ScalewayPlatformOptions> = {
  */
 async function createScalewayFlight(options: ScalewayPlatformOptions, common: CommonFlightOptions): Promise<Flight> {
   if (!options.image) throw new UsageError('scaleway: no snapshot to boot', {hint: 'pass --scaleway-image'})
-  const context = {logger: common.logger, signal: common.signal, pollIntervalMs: options.pollIntervalMs ?? 1000}
+  // Only the waits for a machine take the request's signal; deleting never does (it must finish after a SIGINT).
+  const context = {logger: common.logger, pollIntervalMs: options.pollIntervalMs ?? 1000}
   const credentials = await options.credentials()
-  const api = await scaleway.scalewayApi({credentials, zone: options.zone, endpoint: options.endpoint, ...context})
+  // No abort signal on the API client: after a SIGINT it must still delete what the run made.
+  const api = await scaleway.scalewayApi({credentials, zone: options.zone, endpoint: options.endpoint, logger: common.logger})
   const snapshot = await api.getSnapshot(options.image)
   if (!snapshot) throw new InfraError(`scaleway: snapshot ${options.image} does not exist in ${options.zone}`)
   const identity = await generateIdentity(common.distro.user)
