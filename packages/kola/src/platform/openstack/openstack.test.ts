@@ -152,6 +152,23 @@ describe.skipIf(!image.available)('kola on OpenStack (fake Nova, real machines)'
     }
   })
 
+  it("Given a server that goes to ERROR, when kola runs on openstack, then exit 3 with Nova's fault, and the server, key pair and group are deleted", async () => {
+    const machines = {start: () => Promise.reject(new Error('no host')), running: () => 0, stopAll: async () => undefined}
+    const broken = await new FakeOpenStack({machines}).start()
+    try {
+      const r = await runCli('kola', kolaArgs(join(dir, '_error_temp'), 'coreos.basic'), {
+        env: await env('error', {authUrl: broken.authUrl}),
+      })
+      expect(r.code).toBe(3)
+      expect(r.stderr).toMatch(/failed: No valid host was found/)
+      expect(errorLines(r.stderr)).toHaveLength(1)
+      expect(broken.servers.size).toBe(1)
+      expect(broken.live()).toEqual(EMPTY)
+    } finally {
+      await broken.stop()
+    }
+  })
+
   const startRun = async (name: string) =>
     startKolaRun(kolaArgs(join(dir, `_${name}_temp`), 'coreos.basic'), await env(name), () => fake.servers.size)
 

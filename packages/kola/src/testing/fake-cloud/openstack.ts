@@ -42,6 +42,8 @@ interface FakeServer {
   networkId: string
   userData: string
   activeAt: number
+  /** Why it is in ERROR. */
+  fault?: string | undefined
   /** Deleted, the machine still stopping (Nova: task_state "deleting"). */
   deleting?: boolean | undefined
   machine?: FakeMachine | undefined
@@ -370,6 +372,8 @@ export class FakeOpenStack {
       },
       (error: unknown) => {
         server.console = `fake nova: the machine did not start: ${String(error)}\n`
+        // What Nova's scheduler says when no compute host takes the server.
+        server.fault = 'No valid host was found. There are not enough hosts available.'
         server.status = 'ERROR'
       },
     )
@@ -443,7 +447,7 @@ export class FakeOpenStack {
       addresses,
       security_groups: s.groups.map((name) => ({name})),
       'OS-EXT-STS:task_state': s.deleting ? 'deleting' : null,
-      ...(s.status === 'ERROR' ? {fault: {code: 500, message: s.console.trim()}} : {}),
+      ...(s.status === 'ERROR' ? {fault: {code: 500, message: s.fault, created: s.created.toISOString()}} : {}),
     }
   }
 }
