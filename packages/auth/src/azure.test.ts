@@ -59,6 +59,7 @@ describe('resolveAzure', () => {
       tenantId: 'tenant-s',
       activeDirectoryEndpointUrl: 'https://login.microsoftonline.us/',
       resourceManagerEndpointUrl: 'https://management.usgovcloudapi.net/',
+      managementEndpointUrl: 'https://management.core.usgovcloudapi.net/',
       activeDirectoryGraphResourceId: 'https://graph.windows.net/',
     }
     await writeFile(file, JSON.stringify(sdkAuth), {mode: 0o600})
@@ -69,6 +70,7 @@ describe('resolveAzure', () => {
       subscriptionId: 'sub-s',
       authorityHost: 'https://login.microsoftonline.us',
       armEndpoint: 'https://management.usgovcloudapi.net',
+      armAudience: 'https://management.core.usgovcloudapi.net',
     })
     expect(cap.redactor.redact('key sdk-secret-abcdef')).not.toContain('sdk-secret-abcdef')
     await writeFile(file, JSON.stringify({...sdkAuth, resourceManagerEndpointUrl: 'http://plain.example'}), {mode: 0o600})

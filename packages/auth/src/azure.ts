@@ -37,6 +37,8 @@ export interface AzureAuth {
   authorityHost?: string | undefined
   /** Resource Manager endpoint (an SDK auth file's resourceManagerEndpointUrl). */
   armEndpoint?: string | undefined
+  /** The audience of ARM tokens in that cloud (an SDK auth file's managementEndpointUrl). */
+  armAudience?: string | undefined
 }
 
 /**
@@ -54,7 +56,7 @@ export async function resolveAzure(options: AzureAuthOptions): Promise<AzureAuth
   const ctx: FileContext = {provider: 'azure', file, profile: options.profile, logger}
   const text = explicit ? await requireCredentialFile(ctx, 'check the path given to --azure-credentials') : await readCredentialFile(ctx)
   if (text !== undefined) {
-    const {principal, authorityHost, armEndpoint} = parseCredsFile(ctx, text, options.profile, redactor)
+    const {principal, authorityHost, armEndpoint, armAudience} = parseCredsFile(ctx, text, options.profile, redactor)
     return {
       principal,
       subscriptionId: env.AZURE_SUBSCRIPTION_ID ?? principal.subscriptionId,
@@ -63,6 +65,7 @@ export async function resolveAzure(options: AzureAuthOptions): Promise<AzureAuth
       storage,
       authorityHost,
       armEndpoint,
+      armAudience,
     }
   }
   if (options.profile) throw credentialError(ctx, 'file not found', 'an --azure-profile needs an azureCreds.json')
@@ -91,7 +94,12 @@ function parseCredsFile(
   text: string,
   profile: string | undefined,
   redactor: Redactor,
-): {principal: AzureServicePrincipal; authorityHost?: string | undefined; armEndpoint?: string | undefined} {
+): {
+  principal: AzureServicePrincipal
+  authorityHost?: string | undefined
+  armEndpoint?: string | undefined
+  armAudience?: string | undefined
+} {
   const doc = parseJson(ctx, text)
   if (!isRecord(doc)) throw credentialError(ctx, 'expected a JSON object')
   if ('clientId' in doc) {
@@ -113,6 +121,7 @@ function parseCredsFile(
       },
       authorityHost: url('activeDirectoryEndpointUrl'),
       armEndpoint: url('resourceManagerEndpointUrl'),
+      armAudience: url('managementEndpointUrl'),
     }
   }
   let entry: unknown = doc

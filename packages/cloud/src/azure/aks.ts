@@ -14,7 +14,7 @@ import {KOLA_RUN_TAG, type ManagedCluster, type ManagedClusterApi} from '../comm
 import {markerTags, MARKER_KEY, MARKER_VALUE} from '../common/marker.js'
 import {withRetry} from '../common/retry.js'
 import {pollUntil} from '../common/wait.js'
-import type {AzureArmOptions} from './arm.js'
+import {type AzureArmOptions, armClientOptions} from './arm.js'
 import {azureError} from './errors.js'
 
 export interface AksOptions extends AzureArmOptions {
@@ -30,10 +30,7 @@ export async function aksClusters(options: AksOptions): Promise<ManagedClusterAp
   if (!options.resourceGroup) throw new UsageError('aks: no resource group given', {hint: 'pass --resource-group'})
   if (!options.location) throw new UsageError('aks: no location given', {hint: 'pass --location'})
   const {ContainerServiceClient} = await import('@azure/arm-containerservice')
-  const client = new ContainerServiceClient(options.credential, options.subscriptionId, {
-    retryOptions: {maxRetries: 0},
-    ...(options.endpoint ? {endpoint: options.endpoint} : {}),
-  })
+  const client = new ContainerServiceClient(options.credential, options.subscriptionId, armClientOptions(options))
   const rg = options.resourceGroup
   const interval = options.pollIntervalMs ?? 15_000
   const lro = {updateIntervalInMs: interval}

@@ -54,6 +54,8 @@ export interface AzureArmOptions extends CallContext {
   subscriptionId: string | undefined
   /** Resource Manager endpoint (sovereign clouds, tests). */
   endpoint?: string | undefined
+  /** The audience of ARM tokens there (management.core.usgovcloudapi.net, ...); default the public cloud's. */
+  audience?: string | undefined
   /** Between polls of a long-running operation. */
   pollIntervalMs?: number | undefined
 }
@@ -69,7 +71,11 @@ export function requireSubscription(options: AzureArmOptions): string {
 
 /** The SDK clients' options: no SDK retries (kit retries), the endpoint when given. */
 export function armClientOptions(options: AzureArmOptions) {
-  return {retryOptions: {maxRetries: 0}, ...(options.endpoint ? {endpoint: options.endpoint} : {})}
+  return {
+    retryOptions: {maxRetries: 0},
+    ...(options.endpoint ? {endpoint: options.endpoint} : {}),
+    ...(options.audience ? {credentials: {scopes: [`${options.audience}/.default`]}} : {}),
+  }
 }
 
 const notFound = (error: unknown) => (error as {statusCode?: number}).statusCode === 404

@@ -34,6 +34,7 @@ export function connectAzure(options: {
     credential: await azureTokenCredential(auth),
     subscriptionId,
     endpoint: options.armEndpoint ?? auth.armEndpoint,
+    audience: auth.armAudience,
     ...context,
   })
   const endpoint = async (): Promise<BlobEndpointOptions> => ({

@@ -153,6 +153,7 @@ export class FakeAzure {
       tenantId: FAKE_TENANT,
       activeDirectoryEndpointUrl: this.url,
       resourceManagerEndpointUrl: this.url,
+      managementEndpointUrl: `${this.url}/`,
     })
   }
 
@@ -240,6 +241,15 @@ export class FakeAzure {
         error: 'invalid_client',
         error_description: `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${FAKE_CLIENT_ID}'.`,
         error_codes: [7000215],
+      })
+      return
+    }
+    // Azure AD knows this cloud's ARM by its management URL: a token for any other resource is refused.
+    if (form.get('scope') !== `${this.url}/.default`) {
+      send(400, {
+        error: 'invalid_resource',
+        error_description: `AADSTS500011: The resource principal named ${form.get('scope') ?? ''} was not found in the tenant named ${tenant}.`,
+        error_codes: [500011],
       })
       return
     }
