@@ -7,6 +7,7 @@ import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
 import type {CommonFlightOptions} from './platform/platform.js'
 import type {AwsPlatformOptions} from './platform/aws/index.js'
 import type {AzurePlatformOptions} from './platform/azure/index.js'
+import type {BrightboxPlatformOptions} from './platform/brightbox/index.js'
 import type {OciPlatformOptions} from './platform/oci/index.js'
 import type {DoPlatformOptions} from './platform/do/index.js'
 import type {ExternalOptions} from './platform/external/index.js'
@@ -153,6 +154,21 @@ export const platformFlags = {
   'do-region': Flags.string({default: 'sfo2', summary: 'DigitalOcean region slug.', helpGroup: 'DIGITALOCEAN'}),
   'do-size': Flags.string({default: 's-1vcpu-2gb', summary: 'DigitalOcean droplet size slug.', helpGroup: 'DIGITALOCEAN'}),
   'do-image': Flags.string({summary: 'DigitalOcean image id, or the name of a private image in the region.', helpGroup: 'DIGITALOCEAN'}),
+  'brightbox-profile': Flags.string({
+    summary: 'Brightbox profile in ~/.config/brightbox.json (default: "default"; else BRIGHTBOX_CLIENT/_SECRET).',
+    helpGroup: 'BRIGHTBOX',
+  }),
+  'brightbox-config-file': Flags.string({
+    summary: 'Brightbox credentials file (default: ~/.config/brightbox.json).',
+    helpGroup: 'BRIGHTBOX',
+  }),
+  'brightbox-image': Flags.string({summary: 'Brightbox image id (img-xxxxx) machines boot.', helpGroup: 'BRIGHTBOX'}),
+  'brightbox-server-type': Flags.string({default: '2gb.ssd', summary: 'Brightbox server type.', helpGroup: 'BRIGHTBOX'}),
+  'brightbox-endpoint': Flags.string({
+    summary: "API root instead of the profile's api_url or gb1 (tests).",
+    helpGroup: 'BRIGHTBOX',
+    hidden: true,
+  }),
   'oci-profile': Flags.string({
     summary: 'OCI profile in ~/.config/oci.json (default: "default"; else the OCI_CLI_* variables).',
     helpGroup: 'OCI',
@@ -276,6 +292,11 @@ export interface PlatformFlagValues {
   'do-region'?: string | undefined
   'do-size'?: string | undefined
   'do-image'?: string | undefined
+  'brightbox-profile'?: string | undefined
+  'brightbox-config-file'?: string | undefined
+  'brightbox-image'?: string | undefined
+  'brightbox-server-type'?: string | undefined
+  'brightbox-endpoint'?: string | undefined
   'oci-profile'?: string | undefined
   'oci-config-file'?: string | undefined
   'oci-compartment'?: string | undefined
@@ -349,6 +370,7 @@ export function platformSettingsFrom(
       qemu,
       akamai: akamaiOptionsFrom(flags, env, context),
       oci: ociOptionsFrom(flags, env, context),
+      brightbox: brightboxOptionsFrom(flags, env, context),
       scaleway: scalewayOptionsFrom(flags, env, context),
       hetzner: hetznerOptionsFrom(flags, env, context),
       external: {
@@ -717,5 +739,30 @@ function akamaiOptionsFrom(flags: PlatformFlagValues, env: NodeJS.ProcessEnv, co
     image: flags['akamai-image'] ?? '',
     type: flags['akamai-type'] ?? 'g6-nanode-1',
     region: flags['akamai-region'] ?? 'us-ord',
+  }
+}
+
+/** --brightbox-*: the profile read by the flight (only a run on Brightbox reads it). */
+function brightboxOptionsFrom(
+  flags: PlatformFlagValues,
+  env: NodeJS.ProcessEnv,
+  context: {logger: Logger} & Partial<Pick<CommandContext, 'home' | 'redactor'>>,
+): BrightboxPlatformOptions {
+  return {
+    credentials: async () => {
+      if (context.home === undefined || !context.redactor) throw new Error('the Brightbox platform needs the command context')
+      const profile = await loadProfile('brightbox', {
+        file: flags['brightbox-config-file'],
+        profile: flags['brightbox-profile'],
+        env,
+        home: context.home,
+        logger: context.logger,
+        redactor: context.redactor,
+      })
+      return profile.credentials
+    },
+    image: flags['brightbox-image'] ?? '',
+    serverType: flags['brightbox-server-type'] ?? '2gb.ssd',
+    endpoint: flags['brightbox-endpoint'],
   }
 }

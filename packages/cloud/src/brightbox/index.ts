@@ -58,6 +58,11 @@ export interface BrightboxCloudIp {
 export interface BrightboxApi {
   listImages(): Promise<BrightboxImage[]>
   getImage(id: string): Promise<BrightboxImage>
+  /** Undefined when Brightbox answers 404. */
+  getImageIfExists(id: string): Promise<BrightboxImage | undefined>
+  createServer(input: {name: string; image: string; serverType: string; userData: string}): Promise<BrightboxServer>
+  createCloudIp(name: string): Promise<BrightboxCloudIp>
+  mapCloudIp(id: string, serverId: string): Promise<void>
   createImage(input: {name: string; url: string; arch: 'x86_64' | 'arm64'}): Promise<BrightboxImage>
   deleteImage(id: string): Promise<void>
   listServers(): Promise<BrightboxServer[]>
@@ -112,6 +117,22 @@ export async function brightboxApi(
   return {
     listImages: () => rest.get<BrightboxImage[]>('images'),
     getImage: (id) => rest.get<BrightboxImage>(`images/${id}`),
+    getImageIfExists: async (id) => {
+      const r = await rest.request<BrightboxImage>('GET', `images/${encodeURIComponent(id)}`, {expect: [404]})
+      return r.status === 404 ? undefined : r.body
+    },
+    // user_data base64-encoded: "not in the spec, but" what Brightbox expects (flatcar/mantle api.go CreateServer).
+    createServer: (input) =>
+      rest.post<BrightboxServer>('servers', {
+        name: input.name,
+        image: input.image,
+        server_type: input.serverType,
+        user_data: Buffer.from(input.userData).toString('base64'),
+      }),
+    createCloudIp: (name) => rest.post<BrightboxCloudIp>('cloud_ips', {name}),
+    mapCloudIp: async (id, serverId) => {
+      await rest.post(`cloud_ips/${id}/map`, {destination: serverId})
+    },
     createImage: (input) =>
       rest.post<BrightboxImage>('images', {
         name: input.name,
@@ -241,4 +262,53 @@ export async function gcBrightbox(options: GcOptions<BrightboxApi>): Promise<Bri
     {...common, kind: 'cloud IP', remove: (ip) => api.deleteCloudIp(ip.id)},
   )
   return {servers, images, volumes, cloudIps}
+}
+
+/**
+ * A kola machine: a server named by the run, a cloud IP of the same name
+ * mapped to it once it is active; its public address returned. A launch
+ * that fails half-way deletes what it made (the cloud IP, the server).
+ */
+export async function launchBrightboxServer(
+  api: BrightboxApi,
+  input: {name: string; image: string; serverType: string; userData: string},
+  options: {intervalMs?: number | undefined; signal?: AbortSignal | undefined; logger: CallContext['logger']},
+): Promise<{server: BrightboxServer; publicIp: string; privateIp: string; cloudIpId: string}> {
+  const server = await api.createServer(input)
+  let cloudIpId: string | undefined
+  try {
+    await pollUntil(
+      async () => {
+        const s = await api.getServer(server.id)
+        if (s.status === 'active') return true
+        if (s.status === 'failed' || s.status === 'deleted')
+          throw new InfraError(`brightbox: server ${server.id} is ${s.status} instead of starting`)
+        return undefined
+      },
+      {what: `server ${server.id} to be active`, intervalMs: options.intervalMs ?? 5000, timeoutMs: 1_200_000, signal: options.signal},
+    )
+    const ip = await api.createCloudIp(input.name)
+    cloudIpId = ip.id
+    await api.mapCloudIp(ip.id, server.id)
+    const mapped = await pollUntil(async () => (await api.getServer(server.id)).cloud_ips?.find((c) => c.id === ip.id && c.public_ip), {
+      what: `cloud IP ${ip.id} on ${server.id}`,
+      intervalMs: options.intervalMs ?? 5000,
+      timeoutMs: 300_000,
+      signal: options.signal,
+    })
+    const current = await api.getServer(server.id)
+    const privateIp = current.interfaces?.find((i) => i.ipv4_address)?.ipv4_address ?? mapped.public_ip!
+    return {server: current, publicIp: mapped.public_ip!, privateIp, cloudIpId: ip.id}
+  } catch (error) {
+    await removeBrightboxMachine(api, server.id, cloudIpId).catch((e: unknown) =>
+      options.logger.warn(`brightbox: cannot delete ${server.id}: ${String(e)}; ore brightbox gc will`),
+    )
+    throw error
+  }
+}
+
+/** Unmaps and deletes a machine's cloud IP, then deletes the server. */
+export async function removeBrightboxMachine(api: BrightboxApi, serverId: string, cloudIpId: string | undefined): Promise<void> {
+  await deleteBrightboxServer(api, serverId)
+  if (cloudIpId) await api.deleteCloudIp(cloudIpId)
 }

@@ -2,6 +2,7 @@ import {UsageError} from '@mantle/kit'
 
 import {type AwsPlatformOptions, awsPlatform} from './aws/index.js'
 import {type AzurePlatformOptions, azurePlatform} from './azure/index.js'
+import {type BrightboxPlatformOptions, brightboxPlatform} from './brightbox/index.js'
 import {type OciPlatformOptions, ociPlatform} from './oci/index.js'
 import {type EsxPlatformOptions, esxPlatform} from './esx/index.js'
 import {type DoPlatformOptions, doPlatform} from './do/index.js'
@@ -38,6 +39,7 @@ export interface PlatformOptions {
   gcp?: GcpPlatformOptions | undefined
   do?: DoPlatformOptions | undefined
   oci?: OciPlatformOptions | undefined
+  brightbox?: BrightboxPlatformOptions | undefined
   openstack?: OpenStackPlatformOptions | undefined
   esx?: EsxPlatformOptions | undefined
   hetzner?: HetznerPlatformOptions | undefined
@@ -57,6 +59,7 @@ export function builtinPlatforms(): PlatformDefinition<never>[] {
     doPlatform,
     hetznerPlatform,
     ociPlatform,
+    brightboxPlatform,
     openstackPlatform,
     esxPlatform,
     scalewayPlatform,
