@@ -95,6 +95,26 @@ describe('kola on Hetzner (fake API)', () => {
     }
   })
 
+  it('Given a server whose create action fails, when kola launches on hetzner, then exit 3 and the server and the run key are deleted', async () => {
+    const failing = await new FakeHetzner({
+      machines: qemuMachines(join(dir, 'failing')),
+      createActionError: 'no capacity in fsn1-dc14',
+    }).start()
+    try {
+      const r = await runCli('kola', kolaArgs(join(dir, '_halfway_temp'), 'coreos.basic'), {
+        env: await env('halfway', FAKE_HETZNER_TOKEN, failing.url),
+      })
+      expect(r.code).toBe(3)
+      expect(r.stderr).toContain('hetzner: create_server failed: action_failed: Error: no capacity in fsn1-dc14')
+      expect(errorLines(r.stderr)).toHaveLength(1)
+      expect(failing.calls.filter((c) => c === 'POST /servers')).toHaveLength(1)
+      expect(failing.calls.filter((c) => c.startsWith('DELETE /servers/'))).toHaveLength(1)
+      expect(failing.live()).toEqual({servers: [], sshKeys: []})
+    } finally {
+      await failing.stop()
+    }
+  })
+
   describe.skipIf(!image.available)('with real machines', () => {
     it(
       'Given the fake API, when kola runs coreos.basic and coreos.ignition on hetzner, then both pass on real machines and nothing is left',

@@ -95,6 +95,23 @@ describe('kola on Scaleway (fake API)', () => {
     }
   })
 
+  it('Given user data the API refuses after the server exists, when kola launches on scaleway, then exit 3 and the server and its volume are deleted', async () => {
+    const failing = await new FakeScaleway({machines: qemuMachines(join(dir, 'failing')), userDataError: 'user data too large'}).start()
+    try {
+      const r = await runCli('kola', kolaArgs(join(dir, '_halfway_temp'), 'coreos.basic'), {
+        env: await env('halfway', FAKE_SCALEWAY_SECRET, failing.url),
+      })
+      expect(r.code).toBe(3)
+      expect(r.stderr).toContain('400 invalid_request_error: user data too large')
+      expect(errorLines(r.stderr)).toHaveLength(1)
+      expect(failing.creates()).toBe(1)
+      expect(failing.calls.filter((c) => c.startsWith('DELETE /'))).toHaveLength(2)
+      expect(failing.live()).toEqual({servers: [], volumes: []})
+    } finally {
+      await failing.stop()
+    }
+  })
+
   describe.skipIf(!image.available)('with real machines', () => {
     it(
       'Given the fake API, when kola runs coreos.basic and coreos.ignition on scaleway, then both pass on real machines and nothing is left',

@@ -65,7 +65,7 @@ export class FakeHetzner {
   private nextId = 100
   url = ''
 
-  constructor(private readonly options: {machines: MachineFactory; serverLimit?: number}) {}
+  constructor(private readonly options: {machines: MachineFactory; serverLimit?: number; createActionError?: string}) {}
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
@@ -229,6 +229,7 @@ export class FakeHetzner {
     const action = this.action(
       'create_server',
       (async () => {
+        if (this.options.createActionError) throw new Error(this.options.createActionError)
         server.machine = await this.options.machines.start(server.name, server.userData)
         if (server.status === 'initializing') server.status = 'running'
       })(),

@@ -56,7 +56,7 @@ export class FakeScaleway {
   private server: Server | undefined
   url = ''
 
-  constructor(private readonly options: {machines: MachineFactory; serverQuota?: number}) {}
+  constructor(private readonly options: {machines: MachineFactory; serverQuota?: number; userDataError?: string}) {}
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
@@ -143,6 +143,7 @@ export class FakeScaleway {
       case 'GET servers/:id':
         return {status: 200, body: {server: serverJson(server!)}}
       case 'PATCH servers/:id/user_data':
+        if (this.options.userDataError) throw new ApiError(400, 'invalid_request_error', this.options.userDataError)
         if (req.headers['content-type'] !== 'text/plain') throw new ApiError(400, 'invalid_request_error', 'user data must be text/plain')
         server!.userData.set(key ?? '', raw)
         return {status: 204}
