@@ -15,11 +15,16 @@ ARG BASE=node:22-bookworm-slim
 # The install, in a stage of its own: only its result reaches the image. The
 # tarballs of scripts/pack.mjs; their other dependencies come from the npm
 # registry. npm-ca.pem, when there, is the CA the build machine's npm trusts
-# (a TLS-inspecting proxy's): used here, never part of the image.
+# (a TLS-inspecting proxy's): used here, never part of the image. All five
+# as one project in /opt/mantle, not five global installs: npm gives each
+# global package a tree of its own, and ore, plume, gangue and cork each
+# depend on the cloud SDKs (scripts/pack.mjs), which one tree holds once
+# (294 MiB for the five, against 583 MiB as global installs).
 FROM ${BASE} AS install
 COPY .packs/ /tmp/packs/
 RUN if [ -f /tmp/packs/npm-ca.pem ]; then export npm_config_cafile=/tmp/packs/npm-ca.pem; fi; \
-    npm install --global --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error /tmp/packs/*.tgz
+    mkdir -p /opt/mantle && npm install --prefix /opt/mantle --no-save --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
+      /tmp/packs/*.tgz
 
 FROM ${BASE}
 ARG VERSION=0.0.0-dev
@@ -42,11 +47,12 @@ RUN set -eu; \
       rm -rf /var/lib/apt/lists/*; \
     fi
 
-COPY --from=install /usr/local/lib/node_modules/@mantle/ /usr/local/lib/node_modules/@mantle/
-COPY --from=install /usr/local/bin/ /usr/local/bin/
+COPY --from=install /opt/mantle/node_modules/ /opt/mantle/node_modules/
 # Nothing the tools do needs root. kola under KVM needs /dev/kvm: run with
-# --device /dev/kvm --group-add $(stat -c %g /dev/kvm).
-RUN for t in gangue cork ore plume kola; do "$t" version >/dev/null; done \
+# --device /dev/kvm --group-add $(stat -c %g /dev/kvm). The first run, as root,
+# also writes the V8 code cache of oclif's bundle beside it (@mantle/kit/start),
+# which the user mantle cannot write but reads on every start.
+RUN for t in gangue cork ore plume kola; do ln -s "/opt/mantle/node_modules/.bin/$t" "/usr/local/bin/$t" && "$t" version >/dev/null; done \
     && useradd --create-home --shell /bin/bash --uid 10001 --user-group mantle
 USER mantle
 WORKDIR /home/mantle

@@ -2,7 +2,7 @@ import {homedir} from 'node:os'
 import {format} from 'node:util'
 
 import {Command, Errors, Flags, type Interfaces} from './oclif.js'
-import {BugError, exitCodeOf, ExitCode, InterruptedError, isMantleError, oneLine} from './errors.js'
+import {BugError, exitCodeOf, ExitCode, InterruptedError, isMantleError, missingOptionalPeer, oneLine, type PeerManifest} from './errors.js'
 import {levelFromFlags, Logger, LOG_LEVELS} from './log.js'
 import {Progress} from './progress.js'
 import {Redactor} from './redact.js'
@@ -102,7 +102,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** The one handler: one line on stderr (and a JSON error with --json), the exit code of the table. */
-  override async catch(error: Error & {oclif?: {exit?: number}}): Promise<never> {
+  override async catch(thrown: Error & {oclif?: {exit?: number}}): Promise<never> {
+    const error = missingOptionalPeer(thrown, this.config.bin, this.config.pjson as PeerManifest) ?? thrown
     const code = exitCodeOf(error)
     if (code === ExitCode.Success && (error as {code?: string}).code === 'EEXIT') throw error
     const bug = code === ExitCode.Bug && !isMantleError(error)

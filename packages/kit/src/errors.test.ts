@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {BugError, CheckFailedError, exitCodeOf, InfraError, isMantleError, oneLine, UsageError} from './errors.js'
+import {BugError, CheckFailedError, exitCodeOf, InfraError, isMantleError, missingOptionalPeer, oneLine, UsageError} from './errors.js'
 
 describe('errors', () => {
   it('each class carries the exit code of the table', () => {
@@ -39,5 +39,50 @@ describe('errors', () => {
     const message = 'Parsing --days \n\tExpected an integer but received: abc\nSee more help with --help'
     // Then the one line names the flag and the reason
     expect(oneLine(message)).toBe('--days: Expected an integer but received: abc')
+  })
+
+  describe('missingOptionalPeer', () => {
+    // A tool's published package.json as scripts/pack.mjs writes kola's: SDKs as optional peers. The names are of
+    // packages that are not installed anywhere, so that Node.js itself throws what it throws for kola's missing SDKs.
+    const tool = {
+      peerDependencies: {'@absent-sdk/client-sts': '^3.1169.0', '@absent-sdk/client-ec2': '^3.1169.0', 'absent-auth-library': '^11.0.0'},
+      peerDependenciesMeta: {
+        '@absent-sdk/client-sts': {optional: true},
+        '@absent-sdk/client-ec2': {optional: true},
+        'absent-auth-library': {optional: true},
+      },
+    }
+    const notInstalled = async (name: string): Promise<Error> =>
+      import(name).then(
+        () => expect.fail(`${name} is installed`),
+        (e: Error) => e,
+      )
+
+    it("turns a missing optional peer, even as a cloud module's cause, into a usage error that installs its cloud's SDKs", async () => {
+      // Given what Node.js throws for a missing scoped SDK, wrapped as a cloud module's error
+      const missing = await notInstalled('@absent-sdk/client-sts')
+      expect((missing as Error & {code: string}).code).toBe('ERR_MODULE_NOT_FOUND')
+
+      // When the base command maps it
+      const error = missingOptionalPeer(new InfraError('aws: cannot call STS', {cause: missing}), 'kola', tool)
+
+      // Then it is a usage error (exit 2) naming the package, whose hint installs every optional peer of that scope
+      expect(error).toBeInstanceOf(UsageError)
+      expect(error!.message).toBe(
+        "this needs @absent-sdk/client-sts, which kola's install leaves out (it loads it only for the cloud that uses it)",
+      )
+      expect(error!.hint).toBe(
+        "install it beside kola: npm install -g '@absent-sdk/client-sts@^3.1169.0' '@absent-sdk/client-ec2@^3.1169.0'",
+      )
+    })
+
+    it('an unscoped one alone; a package that is not an optional peer, or any other error, stays as it was', async () => {
+      expect(missingOptionalPeer(await notInstalled('absent-auth-library'), 'kola', tool)!.hint).toBe(
+        "install it beside kola: npm install -g 'absent-auth-library@^11.0.0'",
+      )
+      expect(missingOptionalPeer(await notInstalled('@absent-sdk/client-iam'), 'kola', tool)).toBeUndefined()
+      expect(missingOptionalPeer(await notInstalled('@absent-sdk/client-sts'), 'ore', {})).toBeUndefined()
+      expect(missingOptionalPeer(new TypeError('x is undefined'), 'kola', tool)).toBeUndefined()
+    })
   })
 })

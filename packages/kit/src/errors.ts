@@ -101,3 +101,39 @@ export function oneLine(message: string): string {
   if (parsing && lines[1] !== undefined && !/^See more help with/.test(lines[1])) return `${parsing[1]}: ${lines[1]}`
   return lines[0] ?? 'unknown error'
 }
+
+/** The parts of a tool's package.json that name its optional peer dependencies. */
+export interface PeerManifest {
+  peerDependencies?: Record<string, string>
+  peerDependenciesMeta?: Record<string, {optional?: boolean}>
+}
+
+/**
+ * An optional peer dependency of the tool that is not installed, as a usage
+ * error naming it and how to install it; undefined for anything else. kola's
+ * install leaves out the cloud SDKs, which it declares as optional peers
+ * (scripts/pack.mjs) and loads (`await import`) only for a cloud: a command
+ * that needs one finds it missing (ERR_MODULE_NOT_FOUND, maybe as the cause of
+ * a cloud module's own error). The hint installs every optional peer of the
+ * same scope (a cloud's SDK is several packages: @aws-sdk/*, @azure/*), so one
+ * command does it. `pjson` is the tool's package.json.
+ */
+export function missingOptionalPeer(error: unknown, bin: string, pjson: PeerManifest): UsageError | undefined {
+  const optional = Object.keys(pjson.peerDependenciesMeta ?? {}).filter((p) => pjson.peerDependenciesMeta?.[p]?.optional === true)
+  let e = error as {code?: string; message?: string; cause?: unknown} | undefined
+  for (let depth = 0; e && depth < 8; depth++, e = e.cause as typeof e) {
+    if (e.code !== 'ERR_MODULE_NOT_FOUND') continue
+    const name = /Cannot find package '([^']+)'/.exec(e.message ?? '')?.[1]
+    if (name === undefined || !optional.includes(name)) return undefined
+    const scope = name.startsWith('@') ? name.slice(0, name.indexOf('/') + 1) : undefined
+    const install = (scope ? optional.filter((p) => p.startsWith(scope)) : [name]).map((p) => {
+      const range = pjson.peerDependencies?.[p]
+      return range ? `'${p}@${range}'` : p
+    })
+    return new UsageError(`this needs ${name}, which ${bin}'s install leaves out (it loads it only for the cloud that uses it)`, {
+      hint: `install it beside ${bin}: npm install -g ${install.join(' ')}`,
+      cause: error,
+    })
+  }
+  return undefined
+}

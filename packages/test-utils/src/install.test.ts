@@ -139,12 +139,12 @@ describe('npm packages, installed from their tarballs', () => {
       '@mantle/plume',
     ])
 
-    // Then none holds a test, a test helper, a TypeScript source or a source map; the tools ship their oclif manifest
+    // Then none holds a test, a test helper, a TypeScript source, a source map or a code cache of this machine; the tools ship their oclif manifest
     for (const p of packed) {
       // (The kit's src/verify/keys/ is data: the embedded OpenPGP keys.)
       const code = p.files.filter((f) => !f.startsWith('src/verify/keys/'))
       expect(
-        code.filter((f) => /\.test\.|(^|\/)testing(\/|\.)|(^|\/)testdata\/|\.map$|^src\/|(?<!\.d)\.ts$/.test(f)),
+        code.filter((f) => /\.test\.|(^|\/)testing(\/|\.)|(^|\/)testdata\/|\.map$|\.v8cache$|^src\/|(?<!\.d)\.ts$/.test(f)),
         p.name,
       ).toEqual([])
     }
@@ -257,15 +257,68 @@ describe('npm packages, installed from their tarballs', () => {
     expect(r.stderr).toMatch(/^cork: error: no container engine answers at unix:/)
   })
 
-  it("kola's own install pulls in nothing it does not run: no test tooling, no second copy of what the kit bundles", () => {
+  it("kola's own install pulls in nothing it does not run: no test tooling, no second copy of what the kit bundles, no cloud SDK", () => {
     // Given kola installed alone, with only the @mantle packages it depends on
     const installed = installedPackages(join(dir, 'kola'))
     expect(installed.has('@mantle/kola')).toBe(true)
 
     // Then none of the packages the kit ships bundled (oclif, the Azure and GCS storage SDKs) nor any test tooling came with it
     expect([...BUNDLED_IN_KIT, ...TEST_TOOLING].filter((p) => installed.has(p))).toEqual([])
+    // And none of the cloud SDKs that @mantle/cloud and @mantle/auth load for a cloud (but the kit's own S3 client)
+    const sdks = cloudSdks()
+    expect(sdks).toEqual(expect.arrayContaining(['@aws-sdk/client-ec2', '@azure/identity', 'google-auth-library']))
+    expect(sdks.filter((p) => installed.has(p))).toEqual([])
+    // While ore, installed the same way, has them all
+    const ore = installedPackages(join(dir, 'all'))
+    expect(sdks.filter((p) => !ore.has(p))).toEqual([])
     // And it runs
     const r = spawnSync(join(dir, 'kola', 'bin', 'kola'), ['list'], {env: env(), encoding: 'utf8'})
     expect(r.status).toBe(0)
   })
+
+  // Last: it installs an SDK into kola's prefix.
+  it('kola on a cloud whose SDK its install left out says in one line what to install, exit 2; installed beside it, the SDK is used', () => {
+    // Given kola installed alone, and AWS credentials
+    const kola = (): {code: number | null; stderr: string} => {
+      const r = spawnSync(
+        join(dir, 'kola', 'bin', 'kola'),
+        ['run', '-p', 'aws', 'coreos.basic', '--aws-ami', 'ami-12345678', '--output-dir', join(dir, 'kola-aws', '_kola_temp')],
+        {
+          env: env({AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'not-a-secret', AWS_REGION: 'us-east-1'}),
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      )
+      return {code: r.status, stderr: r.stderr}
+    }
+
+    // When it runs a test on AWS
+    const missing = kola()
+
+    // Then it names the SDK package it needs and the command that installs AWS's SDKs beside it, in one line, exit 2
+    expect(missing.code).toBe(2)
+    const errors = missing.stderr.split('\n').filter((l) => l.includes('error'))
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(/^kola: error: this needs (@aws-sdk\/[a-z-]+), which kola's install leaves out .* npm install -g '@aws-sdk\//)
+    const needed = /this needs (\S+),/.exec(errors[0]!)![1]!
+
+    // When that package is installed beside kola as the hint says (npm install -g, the same prefix)
+    const range = JSON.parse(readFileSync(join(REPO_ROOT, 'packages', 'cloud', 'package.json'), 'utf8')).dependencies[needed] ?? ''
+    npmInstall(join(dir, 'kola'), [`${needed}@${range}`])
+
+    // Then kola gets past it: whatever fails next (no AWS here), it is not that package
+    expect(kola().stderr).not.toContain(`this needs ${needed},`)
+  }, 300_000)
 })
+
+/** The cloud SDKs @mantle/cloud and @mantle/auth depend on (scripts/pack.mjs makes them optional peers), but those the kit needs itself. */
+function cloudSdks(): string[] {
+  const deps = (pkg: string): string[] =>
+    Object.keys(
+      (JSON.parse(readFileSync(join(REPO_ROOT, 'packages', pkg, 'package.json'), 'utf8')) as {dependencies?: object}).dependencies ?? {},
+    )
+  const kit = new Set(deps('kit'))
+  // What the lint's and scripts/pack.mjs's CLOUD_SDKS name.
+  const sdk = /^(@aws-sdk|@smithy|@google-cloud|@googleapis|@azure)\/|^(aws-sdk|googleapis|google-auth-library)$/
+  return [...new Set([...deps('cloud'), ...deps('auth')])].filter((d) => sdk.test(d) && !kit.has(d))
+}
