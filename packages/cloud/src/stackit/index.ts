@@ -32,7 +32,11 @@ interface Labelled {
   status?: string | undefined
 }
 export type StackitImage = Labelled & {diskFormat?: string}
-export type StackitServer = Labelled
+export type StackitServer = Labelled & {
+  nics?: Array<{ipv4?: string | undefined; publicIp?: string | undefined}> | undefined
+  errorMessage?: string | undefined
+}
+export type StackitPublicIp = Labelled & {ip?: string | undefined; networkInterface?: string | null | undefined}
 export type StackitVolume = Labelled
 export interface StackitKeypair {
   name: string
@@ -54,6 +58,23 @@ export interface StackitApi {
   listVolumes(): Promise<StackitVolume[]>
   deleteVolume(id: string): Promise<void>
   listKeypairs(): Promise<StackitKeypair[]>
+  createKeypair(name: string, publicKey: string): Promise<StackitKeypair>
+  getImageIfExists(id: string): Promise<StackitImage | undefined>
+  createServer(input: {
+    name: string
+    machineType: string
+    availabilityZone: string
+    imageId: string
+    networkId: string
+    keypairName?: string | undefined
+    securityGroups?: string[] | undefined
+    userData: string
+  }): Promise<StackitServer>
+  getServer(id: string): Promise<StackitServer>
+  createPublicIp(): Promise<StackitPublicIp>
+  attachPublicIp(serverId: string, publicIpId: string): Promise<void>
+  listPublicIps(): Promise<StackitPublicIp[]>
+  deletePublicIp(id: string): Promise<void>
   deleteKeypair(name: string): Promise<void>
 }
 
@@ -142,6 +163,31 @@ export async function stackitApi(
     listVolumes: () => items<StackitVolume>(`${p}/volumes`),
     deleteVolume: (id) => rest.delete(`${p}/volumes/${id}`, {expect: [404]}),
     listKeypairs: () => items<StackitKeypair>('keypairs'),
+    createKeypair: (name, publicKey) => rest.post<StackitKeypair>('keypairs', {name, publicKey, labels: STACKIT_LABELS}),
+    getImageIfExists: async (id) => {
+      const r = await rest.request<StackitImage>('GET', `${p}/images/${encodeURIComponent(id)}`, {expect: [404]})
+      return r.status === 404 ? undefined : r.body
+    },
+    // flatcar/mantle CreateServer: a 50 GB boot volume from the image, deleted with the server; user data base64.
+    createServer: (input) =>
+      rest.post<StackitServer>(`${p}/servers`, {
+        name: input.name,
+        machineType: input.machineType,
+        availabilityZone: input.availabilityZone,
+        bootVolume: {deleteOnTermination: true, size: 50, source: {type: 'image', id: input.imageId}},
+        networking: {networkId: input.networkId},
+        ...(input.keypairName ? {keypairName: input.keypairName} : {}),
+        ...(input.securityGroups?.length ? {securityGroups: input.securityGroups} : {}),
+        userData: Buffer.from(input.userData).toString('base64'),
+        labels: STACKIT_LABELS,
+      }),
+    getServer: (id) => rest.get<StackitServer>(`${p}/servers/${id}`, {searchParams: {details: true}}),
+    createPublicIp: () => rest.post<StackitPublicIp>(`${p}/public-ips`, {labels: STACKIT_LABELS}),
+    attachPublicIp: async (serverId, publicIpId) => {
+      await rest.request('PUT', `${p}/servers/${serverId}/public-ips/${publicIpId}`)
+    },
+    listPublicIps: () => items<StackitPublicIp>(`${p}/public-ips`),
+    deletePublicIp: (id) => rest.delete(`${p}/public-ips/${id}`, {expect: [404]}),
     deleteKeypair: (name) => rest.delete(`keypairs/${encodeURIComponent(name)}`, {expect: [404]}),
   }
 }
@@ -216,6 +262,7 @@ export interface StackitGcResult {
   images: string[]
   volumes: string[]
   keypairs: string[]
+  publicIps: string[]
 }
 
 /** Deletes servers, images, volumes and key pairs labelled as ours and older than the cutoff. */
@@ -230,8 +277,9 @@ export async function gcStackit(options: GcOptions<StackitApi>): Promise<Stackit
     ['volumes', 'volume', () => api.listVolumes(), (id) => api.deleteVolume(id)],
     // Key pairs are named, not numbered: the name is their id.
     ['keypairs', 'key pair', async () => (await api.listKeypairs()).map((k) => ({...k, id: k.name})), (name) => api.deleteKeypair(name)],
+    ['publicIps', 'public IP', () => api.listPublicIps(), (id) => api.deletePublicIp(id)],
   ]
-  const result: StackitGcResult = {servers: [], images: [], volumes: [], keypairs: []}
+  const result: StackitGcResult = {servers: [], images: [], volumes: [], keypairs: [], publicIps: []}
   for (const [field, kind, list, remove] of kinds)
     result[field] = await sweep((await list()).filter(expired), {
       kind,
@@ -242,4 +290,54 @@ export async function gcStackit(options: GcOptions<StackitApi>): Promise<Stackit
       logger: ctx.logger,
     })
   return result
+}
+
+/**
+ * A kola machine (flatcar/mantle platform/machine/stackit/cluster.go): a
+ * public IP and a server labelled as ours, the IP attached once the server
+ * is ACTIVE; its public and private addresses returned. A launch failing
+ * half-way deletes what it made.
+ */
+export async function launchStackitServer(
+  api: StackitApi,
+  input: Parameters<StackitApi['createServer']>[0],
+  options: {intervalMs?: number | undefined; signal?: AbortSignal | undefined; logger: CallContext['logger']},
+): Promise<{server: StackitServer; publicIp: string; privateIp: string; publicIpId: string}> {
+  const ip = await api.createPublicIp()
+  let serverId: string | undefined
+  try {
+    serverId = (await api.createServer(input)).id
+    const id = serverId
+    const wait = {intervalMs: options.intervalMs ?? 5000, timeoutMs: 1_200_000, signal: options.signal}
+    await pollUntil(
+      async () => {
+        const s = await api.getServer(id)
+        if (s.status === 'ACTIVE') return true
+        if (s.status === 'ERROR') throw new InfraError(`stackit: server ${id} failed: ${s.errorMessage ?? 'ERROR'}`)
+        return undefined
+      },
+      {...wait, what: `server ${id} to be ACTIVE`},
+    )
+    await api.attachPublicIp(id, ip.id)
+    const server = await pollUntil(
+      async () => {
+        const s = await api.getServer(id)
+        return s.nics?.some((n) => n.publicIp) ? s : undefined
+      },
+      {...wait, what: `public IP ${ip.id} on ${id}`},
+    )
+    const nic = server.nics!.find((n) => n.publicIp)!
+    return {server, publicIp: nic.publicIp!, privateIp: nic.ipv4 ?? nic.publicIp!, publicIpId: ip.id}
+  } catch (error) {
+    await removeStackitMachine(api, serverId, ip.id).catch((e: unknown) =>
+      options.logger.warn(`stackit: cannot delete ${serverId ?? ip.id}: ${String(e)}; ore stackit gc will`),
+    )
+    throw error
+  }
+}
+
+/** Deletes a machine's server (its boot volume goes with it) and its public IP. */
+export async function removeStackitMachine(api: StackitApi, serverId: string | undefined, publicIpId: string | undefined): Promise<void> {
+  if (serverId) await api.deleteServer(serverId)
+  if (publicIpId) await api.deletePublicIp(publicIpId)
 }

@@ -116,7 +116,7 @@ describe('stackit (recorded HTTP)', () => {
     expect(deleted.isDone()).toBe(true)
   })
 
-  it('gc retries 429 and 500, then deletes only our expired servers, images, volumes and key pairs; --dry-run deletes nothing', async () => {
+  it('gc retries 429 and 500, then deletes only our expired servers, images, volumes, key pairs and public IPs; --dry-run deletes nothing', async () => {
     const listings = () => {
       nock(IAAS)
         .get(`${P}/servers`)
@@ -141,8 +141,16 @@ describe('stackit (recorded HTTP)', () => {
             {name: 'laptop', createdAt: hoursAgo(99)},
           ],
         })
+      nock(IAAS)
+        .get(`${P}/public-ips`)
+        .reply(200, {
+          items: [
+            {id: 'ip-old', ip: '193.148.1.1', createdAt: hoursAgo(9), labels: LABELS},
+            {id: 'ip-theirs', createdAt: hoursAgo(99)},
+          ],
+        })
     }
-    const expected = {servers: ['s-old'], images: ['i-old'], volumes: ['v-old'], keypairs: ['kola-abc']}
+    const expected = {servers: ['s-old'], images: ['i-old'], volumes: ['v-old'], keypairs: ['kola-abc'], publicIps: ['ip-old']}
     tokenEndpoint([])
     nock(IAAS).get(`${P}/servers`).reply(429, {code: 429, msg: 'Too Many Requests'})
     nock(IAAS).get(`${P}/servers`).reply(500, {code: 500, msg: 'internal'})
@@ -156,6 +164,7 @@ describe('stackit (recorded HTTP)', () => {
     nock(IAAS).delete(`${P}/images/i-old`).reply(204)
     nock(IAAS).delete(`${P}/volumes/v-old`).reply(202)
     nock(IAAS).delete('/v2/keypairs/kola-abc').reply(204)
+    nock(IAAS).delete(`${P}/public-ips/ip-old`).reply(204)
     expect(await gcStackit({api: client, olderThanMs: 5 * 3_600_000, context})).toEqual(expected)
   })
 

@@ -44,6 +44,7 @@ describe('ore stackit', () => {
         [`${P}/images`]: [],
         [`${P}/volumes`]: [{id: 'v-old', createdAt: OLD, labels: LABELS}],
         '/v2/keypairs': [{name: 'kola-k', createdAt: OLD, labels: LABELS}],
+        [`${P}/public-ips`]: [],
       }
       return lists[req.path]
         ? {status: 200, json: {items: lists[req.path]}}
@@ -59,7 +60,7 @@ describe('ore stackit', () => {
 
   it('Given expired resources of ours, when gc --dry-run runs, then it lists them and deletes nothing; without it, it deletes them', async () => {
     calls.length = 0
-    const expected = {servers: ['s-old'], images: [], volumes: ['v-old'], keypairs: ['kola-k']}
+    const expected = {servers: ['s-old'], images: [], volumes: ['v-old'], keypairs: ['kola-k'], publicIps: []}
     const dry = await ore(['gc', '--dry-run', '--json'])
     expect(dry.code).toBe(0)
     expect(JSON.parse(dry.stdout)).toEqual(expected)
