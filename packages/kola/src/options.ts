@@ -1,6 +1,15 @@
 import {randomBytes} from 'node:crypto'
 
-import {loadProfile, ociAuth, type ProfileCredentials, resolveAws, resolveAzure, resolveEndpoints, resolveGce} from '@mantle/auth'
+import {
+  loadProfile,
+  ociAuth,
+  stackitAuth,
+  type ProfileCredentials,
+  resolveAws,
+  resolveAzure,
+  resolveEndpoints,
+  resolveGce,
+} from '@mantle/auth'
 import {type CommandContext, Flags, type Logger, UsageError} from '@mantle/kit'
 
 import {defaultDistro, DISTRO_NAMES, distroByName} from './platform/distro.js'
@@ -9,6 +18,7 @@ import type {AwsPlatformOptions} from './platform/aws/index.js'
 import type {AzurePlatformOptions} from './platform/azure/index.js'
 import type {BrightboxPlatformOptions} from './platform/brightbox/index.js'
 import type {OciPlatformOptions} from './platform/oci/index.js'
+import type {StackitPlatformOptions} from './platform/stackit/index.js'
 import type {DoPlatformOptions} from './platform/do/index.js'
 import type {ExternalOptions} from './platform/external/index.js'
 import type {AkamaiPlatformOptions} from './platform/akamai/index.js'
@@ -169,6 +179,18 @@ export const platformFlags = {
     helpGroup: 'BRIGHTBOX',
     hidden: true,
   }),
+  'stackit-profile': Flags.string({
+    summary: 'STACKIT profile in ~/.config/stackit.json (default: "default"; else the STACKIT_* variables).',
+    helpGroup: 'STACKIT',
+  }),
+  'stackit-config-file': Flags.string({summary: 'STACKIT credentials file (default: ~/.config/stackit.json).', helpGroup: 'STACKIT'}),
+  'stackit-image-id': Flags.string({summary: 'STACKIT image id machines boot.', helpGroup: 'STACKIT'}),
+  'stackit-type': Flags.string({default: 'c2i.2', summary: 'STACKIT machine type.', helpGroup: 'STACKIT'}),
+  'stackit-availability-zone': Flags.string({default: 'eu01-2', summary: 'STACKIT availability zone.', helpGroup: 'STACKIT'}),
+  'stackit-network-id': Flags.string({summary: 'Network the machines join (SSH must reach them).', helpGroup: 'STACKIT'}),
+  'stackit-security-group': Flags.string({multiple: true, summary: 'Security group ids for the machines.', helpGroup: 'STACKIT'}),
+  'stackit-endpoint': Flags.string({summary: 'IaaS API root (tests).', helpGroup: 'STACKIT', hidden: true}),
+  'stackit-token-url': Flags.string({summary: 'Token endpoint (tests).', helpGroup: 'STACKIT', hidden: true}),
   'oci-profile': Flags.string({
     summary: 'OCI profile in ~/.config/oci.json (default: "default"; else the OCI_CLI_* variables).',
     helpGroup: 'OCI',
@@ -297,6 +319,15 @@ export interface PlatformFlagValues {
   'brightbox-image'?: string | undefined
   'brightbox-server-type'?: string | undefined
   'brightbox-endpoint'?: string | undefined
+  'stackit-profile'?: string | undefined
+  'stackit-config-file'?: string | undefined
+  'stackit-image-id'?: string | undefined
+  'stackit-type'?: string | undefined
+  'stackit-availability-zone'?: string | undefined
+  'stackit-network-id'?: string | undefined
+  'stackit-security-group'?: string[] | undefined
+  'stackit-endpoint'?: string | undefined
+  'stackit-token-url'?: string | undefined
   'oci-profile'?: string | undefined
   'oci-config-file'?: string | undefined
   'oci-compartment'?: string | undefined
@@ -370,6 +401,7 @@ export function platformSettingsFrom(
       qemu,
       akamai: akamaiOptionsFrom(flags, env, context),
       oci: ociOptionsFrom(flags, env, context),
+      stackit: stackitOptionsFrom(flags, env, context),
       brightbox: brightboxOptionsFrom(flags, env, context),
       scaleway: scalewayOptionsFrom(flags, env, context),
       hetzner: hetznerOptionsFrom(flags, env, context),
@@ -764,5 +796,29 @@ function brightboxOptionsFrom(
     image: flags['brightbox-image'] ?? '',
     serverType: flags['brightbox-server-type'] ?? '2gb.ssd',
     endpoint: flags['brightbox-endpoint'],
+  }
+}
+
+/** --stackit-*: credentials resolved by the flight (only a run on STACKIT reads the profile and key). */
+function stackitOptionsFrom(
+  flags: PlatformFlagValues,
+  env: NodeJS.ProcessEnv,
+  context: {logger: Logger} & Partial<Pick<CommandContext, 'home' | 'redactor'>>,
+): StackitPlatformOptions {
+  return {
+    credentials: async () => {
+      if (context.home === undefined || !context.redactor) throw new Error('the STACKIT platform needs the command context')
+      return stackitAuth(
+        {file: flags['stackit-config-file'], profile: flags['stackit-profile']},
+        {env, home: context.home, logger: context.logger, redactor: context.redactor},
+      )
+    },
+    imageId: flags['stackit-image-id'] ?? '',
+    machineType: flags['stackit-type'] ?? 'c2i.2',
+    availabilityZone: flags['stackit-availability-zone'] ?? 'eu01-2',
+    networkId: flags['stackit-network-id'] ?? '',
+    securityGroups: flags['stackit-security-group'] ?? [],
+    endpoint: flags['stackit-endpoint'],
+    tokenUrl: flags['stackit-token-url'],
   }
 }

@@ -4,6 +4,7 @@ import {type AwsPlatformOptions, awsPlatform} from './aws/index.js'
 import {type AzurePlatformOptions, azurePlatform} from './azure/index.js'
 import {type BrightboxPlatformOptions, brightboxPlatform} from './brightbox/index.js'
 import {type OciPlatformOptions, ociPlatform} from './oci/index.js'
+import {type StackitPlatformOptions, stackitPlatform} from './stackit/index.js'
 import {type EsxPlatformOptions, esxPlatform} from './esx/index.js'
 import {type DoPlatformOptions, doPlatform} from './do/index.js'
 import {type ExternalOptions, externalPlatform} from './external/index.js'
@@ -39,6 +40,7 @@ export interface PlatformOptions {
   gcp?: GcpPlatformOptions | undefined
   do?: DoPlatformOptions | undefined
   oci?: OciPlatformOptions | undefined
+  stackit?: StackitPlatformOptions | undefined
   brightbox?: BrightboxPlatformOptions | undefined
   openstack?: OpenStackPlatformOptions | undefined
   esx?: EsxPlatformOptions | undefined
@@ -60,6 +62,7 @@ export function builtinPlatforms(): PlatformDefinition<never>[] {
     hetznerPlatform,
     ociPlatform,
     brightboxPlatform,
+    stackitPlatform,
     openstackPlatform,
     esxPlatform,
     scalewayPlatform,
