@@ -40,7 +40,7 @@ export const platformFlags = {
     char: 'p',
     default: 'qemu',
     summary:
-      'Platform to boot machines on: qemu, external, aws, azure, gcp (gce), do, openstack, esx, hetzner, scaleway, akamai (and those of --platform-module).',
+      'Platform to boot machines on: qemu, external, aws, azure, gcp (gce), do, openstack, esx, hetzner, scaleway, akamai, oci (oraclecloud), stackit, brightbox (and those of --platform-module).',
     helpGroup: 'PLATFORM',
   }),
   distro: Flags.option({
