@@ -3,7 +3,8 @@
 // path: `cork enter -- <command>` is what build scripts call hundreds of times
 // (measured against `docker exec`, whose whole run is ~75 ms here).
 'use strict'
-const start = require('@mantle/kit/start')
+const kit = module.paths.map((dir) => `${dir}/@mantle/kit/dist/start.cjs`).find(require('node:fs').existsSync)
+const start = require(kit ?? '@mantle/kit/start')
 
 start.requireNode('cork')
 

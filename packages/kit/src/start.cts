@@ -11,7 +11,12 @@
  *   file loads, not those its first run then compiled, so the bundle runs with
  *   a V8 code cache of its own (loadCached below, ~10 ms of CPU less);
  * - what oclif itself does that --help never needs (child_process, ICU's
- *   collator, ...): scripts/build.mjs bundles it without those.
+ *   collator, ...): scripts/build.mjs bundles it without those;
+ * - resolving `@mantle/kit/start` through the kit's package exports loads
+ *   Node's ESM resolver (~1.5 ms of CPU, and as much of what cork's enter adds
+ *   to `docker exec`): the bins look for dist/start.cjs in their
+ *   node_modules paths first (`module.paths`, the directories require() would
+ *   search) and take the exports only when it is not there.
  * cork's `enter` fast path takes loadCached for its own bundle too.
  */
 import {readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
