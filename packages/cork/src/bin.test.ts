@@ -1,10 +1,10 @@
 import {spawnSync} from 'node:child_process'
-import {copyFile, mkdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, readFile, rm, stat, symlink, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {binPath, makeTempDir} from '@mantle/test-utils'
+import {binPath, makeTempDir, REPO_ROOT} from '@mantle/test-utils'
 
 /**
  * bin/run.cjs runs `cork enter -- <command>` from the one-file bundle only
@@ -24,6 +24,8 @@ describe('cork bin: the bundled fast path of enter', () => {
     await mkdir(join(dir, 'dist'))
     await copyFile(binPath('cork'), join(dir, 'bin', 'run.cjs'))
     await writeFile(join(dir, 'package.json'), '{"type": "module"}\n')
+    // The bin takes its loader from the kit (@mantle/kit/start), found as an installed cork finds it.
+    await symlink(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'))
     await writeFile(bundle(), 'exports.fastEnter = async () => 5\nmodule.exports.bundledFrom = ["../tsconfig.tsbuildinfo"]\n')
     await writeFile(join(dir, 'dist', 'fast-enter.js'), 'export async function fastEnter() { return 6 }\n')
     await writeFile(buildInfo(), '{}\n')
