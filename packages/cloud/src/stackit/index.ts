@@ -130,6 +130,11 @@ export async function stackitApi(
     baseUrl: base,
     headers: async () => ({authorization: `Bearer ${await accessToken()}`}),
     credentialsHint: hint,
+    // The IaaS API's errors are {code, msg} (stackit-sdk-go iaas model Error).
+    describeError: (body) => {
+      const msg = (body as {msg?: unknown} | undefined)?.msg
+      return typeof msg === 'string' ? msg : undefined
+    },
   })
   const uploads = await restClient({...options, service: 'stackit upload', baseUrl: base})
   const p = `projects/${encodeURIComponent(c.projectId)}/regions/${encodeURIComponent(c.region)}`
@@ -281,14 +286,17 @@ export async function gcStackit(options: GcOptions<StackitApi>): Promise<Stackit
   ]
   const result: StackitGcResult = {servers: [], images: [], volumes: [], keypairs: [], publicIps: []}
   for (const [field, kind, list, remove] of kinds)
-    result[field] = await sweep((await list()).filter(expired), {
-      kind,
-      id: (r) => r.id,
-      name: (r) => (r.name === r.id ? undefined : r.name),
-      remove: (r) => remove(r.id),
-      dryRun: options.dryRun,
-      logger: ctx.logger,
-    })
+    result[field] = await sweep(
+      (await list()).filter((r) => r.status !== 'DELETING' && r.status !== 'DELETED' && expired(r)),
+      {
+        kind,
+        id: (r) => r.id,
+        name: (r) => (r.name === r.id ? undefined : r.name),
+        remove: (r) => remove(r.id),
+        dryRun: options.dryRun,
+        logger: ctx.logger,
+      },
+    )
   return result
 }
 

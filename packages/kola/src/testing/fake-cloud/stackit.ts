@@ -121,8 +121,9 @@ export class FakeStackit {
       return {status: 200, body: {id: FAKE_STACKIT_IMAGE, name: 'flatcar', diskFormat: 'qcow2', status: 'AVAILABLE'}}
     }
     if (req.method === 'GET' && (rest === '/images' || rest === '/volumes')) return {status: 200, body: {items: []}}
+    // A deleted server is gone from the list, as in the API.
     if (req.method === 'GET' && rest === '/servers')
-      return {status: 200, body: {items: [...this.servers.values()].map((s) => this.view(s))}}
+      return {status: 200, body: {items: [...this.servers.values()].filter((s) => s.status !== 'DELETED').map((s) => this.view(s))}}
     if (req.method === 'GET' && rest === '/public-ips')
       return {
         status: 200,
