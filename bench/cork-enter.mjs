@@ -13,6 +13,8 @@ import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {importTestCode} from './lib/test-code.mjs'
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 // 61 rounds: with 21, the median of either side moved by up to 2 ms between runs of the benchmark, 0.03 of the ratio.
 const runs = Number(process.env.BENCH_RUNS ?? 61)
@@ -30,8 +32,11 @@ const dockerVersion = execFileSync(dockerCli, ['version', '--format', '{{.Client
   .toString()
   .trim()
 
-const {makeSdkFixture} = await import(join(root, 'packages/cork/dist/testing/sdk-fixture.js'))
-const {makeTestKey} = await import(join(root, 'packages/kit/dist/verify/testing.js'))
+const {makeSdkFixture, makeTestKey} = await importTestCode(
+  'cork-fixture',
+  "export {makeSdkFixture} from './sdk-fixture.ts'\nexport {makeTestKey} from '@mantle/kit/verify/testing'\n",
+  join(root, 'packages/cork/src/testing'),
+)
 
 const dir = mkdtempSync(join(tmpdir(), 'cork-bench-'))
 const checkout = join(dir, 'checkout')

@@ -16,32 +16,19 @@ import {spawn} from 'node:child_process'
 import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
-import {fileURLToPath, pathToFileURL} from 'node:url'
+import {fileURLToPath} from 'node:url'
 
-import {build} from 'esbuild'
+import {importTestCode} from './lib/test-code.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const kola = join(root, 'packages', 'kola', 'bin', 'run.cjs')
 const rounds = Number(process.argv[2] ?? 3)
 
-// The fake is test code (TypeScript, not in kola's dist): bundle it for node.
-const cache = join(root, 'bench', '.cache')
-await mkdir(cache, {recursive: true})
-const bundle = join(cache, 'fake-cloud.mjs')
-await build({
-  stdin: {
-    contents: "export {FakeEc2, FAKE_ACCESS_KEY, FAKE_SECRET_KEY, FAKE_AMI} from './ec2.ts'\nexport {stubMachines} from './machines.ts'\n",
-    resolveDir: join(root, 'packages', 'kola', 'src', 'testing', 'fake-cloud'),
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  packages: 'external',
-  outfile: bundle,
-  logLevel: 'error',
-})
-const {FakeEc2, FAKE_ACCESS_KEY, FAKE_SECRET_KEY, FAKE_AMI, stubMachines} = await import(pathToFileURL(bundle).href)
+const {FakeEc2, FAKE_ACCESS_KEY, FAKE_SECRET_KEY, FAKE_AMI, stubMachines} = await importTestCode(
+  'fake-cloud',
+  "export {FakeEc2, FAKE_ACCESS_KEY, FAKE_SECRET_KEY, FAKE_AMI} from './ec2.ts'\nexport {stubMachines} from './machines.ts'\n",
+  join(root, 'packages', 'kola', 'src', 'testing', 'fake-cloud'),
+)
 
 const work = await mkdtemp(join(tmpdir(), 'kola-cloud-bench-'))
 const fake = await new FakeEc2({machines: stubMachines(), launchDelayMs: 1000, runningDelayMs: 2000}).start()
