@@ -108,7 +108,10 @@ export function credentialInput(
   flags: Parameters<typeof awsAuthInput>[0] &
     Parameters<typeof gceAuthInput>[0] &
     Parameters<typeof azureAuthInput>[0] &
-    Record<`${'do' | 'esx' | 'openstack' | 'packet' | 'hetzner' | 'scaleway' | 'akamai'}-${'profile' | 'config-file'}`, string | undefined>,
+    Record<
+      `${'do' | 'esx' | 'openstack' | 'packet' | 'hetzner' | 'scaleway' | 'akamai' | 'oci' | 'stackit' | 'brightbox'}-${'profile' | 'config-file'}`,
+      string | undefined
+    >,
 ): CredentialInput {
   switch (provider) {
     case 'aws':

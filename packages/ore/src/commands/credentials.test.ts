@@ -23,6 +23,9 @@ const SECRETS = {
   hetznerToken: 'hetzner-TOKEN-hcloud0123456789',
   scalewaySecret: 'scaleway-SECRET-0a1b2c3d4e5f',
   akamaiToken: 'akamai-TOKEN-linode9876543210',
+  ociKey: 'oci-KEY-MIIEpAIBAAKCAQEAsecret',
+  stackitToken: 'stackit-TOKEN-sa0123456789',
+  brightboxSecret: 'brightbox-SECRET-cli0123456',
 }
 
 describe('ore credentials never prints a secret', () => {
@@ -66,6 +69,15 @@ describe('ore credentials never prints a secret', () => {
       JSON.stringify({default: {access_key: 'SCWX', secret_key: SECRETS.scalewaySecret, project_id: 'p'}}),
     )
     await write(join(cfg, 'akamai.json'), JSON.stringify({default: {token: SECRETS.akamaiToken}}))
+    const pem = `-----BEGIN RSA PRIVATE KEY-----\n${SECRETS.ociKey}\n-----END RSA PRIVATE KEY-----`
+    await write(
+      join(cfg, 'oci.json'),
+      JSON.stringify({
+        default: {tenancy: 'ocid1.tenancy.oc1..t', user: 'ocid1.user.oc1..u', fingerprint: 'aa:bb', region: 'eu-frankfurt-1', key: pem},
+      }),
+    )
+    await write(join(cfg, 'stackit.json'), JSON.stringify({default: {project_id: 'p', service_account_token: SECRETS.stackitToken}}))
+    await write(join(cfg, 'brightbox.json'), JSON.stringify({default: {client_id: 'cli-aaaaa', client_secret: SECRETS.brightboxSecret}}))
     // Files whose content is broken after the secret: the parse error must not quote it.
     await write(join(home, 'broken-do.json'), `{"default": {"token": "${SECRETS.doToken}"`)
     await write(join(home, 'broken-aws'), `[default]\naws_secret_access_key = ${SECRETS.awsSecret}\n${SECRETS.awsToken}\n`)
@@ -78,7 +90,7 @@ describe('ore credentials never prints a secret', () => {
     return r
   }
 
-  it.each(['aws', 'gce', 'azure', 'do', 'esx', 'openstack', 'packet', 'hetzner', 'scaleway', 'akamai'])(
+  it.each(['aws', 'gce', 'azure', 'do', 'esx', 'openstack', 'packet', 'hetzner', 'scaleway', 'akamai', 'oci', 'stackit', 'brightbox'])(
     '%s resolves with --debug --json and prints its source',
     async (provider) => {
       const r = await run([provider, '--debug', '--json'], {AZURE_STORAGE_ACCOUNT: 'acct', AZURE_STORAGE_KEY: SECRETS.azureStorageKey})

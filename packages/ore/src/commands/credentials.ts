@@ -2,14 +2,17 @@ import {
   akamaiFlags,
   awsFlags,
   azureFlags,
+  brightboxFlags,
   type CredentialSummary,
   doFlags,
   esxFlags,
   gceFlags,
   hetznerFlags,
+  ociFlags,
   openstackFlags,
   packetFlags,
   scalewayFlags,
+  stackitFlags,
 } from '@mantle/auth'
 import {Args, BaseCommand} from '@mantle/kit'
 
@@ -38,6 +41,9 @@ export default class Credentials extends BaseCommand<typeof Credentials> {
     ...hetznerFlags,
     ...scalewayFlags,
     ...akamaiFlags,
+    ...ociFlags,
+    ...stackitFlags,
+    ...brightboxFlags,
   }
 
   async run(): Promise<CredentialSummary> {

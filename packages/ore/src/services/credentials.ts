@@ -13,7 +13,21 @@ import {
 
 import type {CredentialInput} from '../options.js'
 
-export const PROVIDERS = ['aws', 'gce', 'azure', 'do', 'esx', 'openstack', 'packet', 'hetzner', 'scaleway', 'akamai'] as const
+export const PROVIDERS = [
+  'aws',
+  'gce',
+  'azure',
+  'do',
+  'esx',
+  'openstack',
+  'packet',
+  'hetzner',
+  'scaleway',
+  'akamai',
+  'oci',
+  'stackit',
+  'brightbox',
+] as const
 export type Provider = (typeof PROVIDERS)[number]
 
 /** Resolves one provider's credentials the way every command does and describes them. */
