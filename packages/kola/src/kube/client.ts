@@ -123,14 +123,18 @@ export async function clusterClient(kubeconfigPath: string, logger: Logger): Pro
   }
 }
 
-/** A namespace's `default` ServiceAccount appears a moment after the namespace: pods before it are refused. */
+/** A namespace's `default` ServiceAccount (and, before 1.24, its token) appears a moment after the namespace. */
 const SERVICE_ACCOUNT_TIMEOUT_MS = 60_000
 
 /**
- * Waits for the `default` ServiceAccount of a namespace just made. Without
- * it the API server refuses pods, and a Job controller that was refused tries
- * again only after 10 s (its back-off in Kubernetes 1.20): every Job submitted
- * at once into a fresh namespace would lose those 10 s.
+ * Waits until the API server admits a pod in a namespace just made: its
+ * `default` ServiceAccount exists and, on clusters that still make token
+ * Secrets (before 1.24), has its token. Until then pods are refused, and a
+ * Job controller that was refused tries again only after 10 s (its back-off
+ * in 1.20): every Job submitted at once into a fresh namespace would lose
+ * them. Asked with a dry-run pod, so the answer is the admission chain's own,
+ * whatever the cluster's version; any other refusal (RBAC, a policy) is not
+ * waited for.
  */
 export async function untilServiceAccount(
   core: import('@kubernetes/client-node').CoreV1Api,
@@ -138,14 +142,16 @@ export async function untilServiceAccount(
   timeoutMs = SERVICE_ACCOUNT_TIMEOUT_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
+  const body = {metadata: {name: 'kola-admission-probe'}, spec: {containers: [{name: 'probe', image: 'mantle.local/pause:3.4'}]}}
   for (;;) {
-    const found = await core.readNamespacedServiceAccount({name: 'default', namespace}).then(
-      () => true,
-      () => false,
+    const refusal = await core.createNamespacedPod({namespace, body, dryRun: 'All'}).then(
+      () => undefined,
+      // The reason is in the Status body (client-node's message is its HTTP code, then the body, on several lines).
+      (error: unknown) => `${String((error as Error)?.message ?? error)} ${JSON.stringify((error as {body?: unknown})?.body ?? '')}`,
     )
-    if (found) return
+    if (refusal === undefined || !/service ?account|API token/i.test(refusal)) return
     if (Date.now() > deadline)
-      throw new InfraError(`namespace ${namespace} has no default ServiceAccount after ${Math.round(timeoutMs / 1000)} s`)
+      throw new InfraError(`namespace ${namespace} admits no pod after ${Math.round(timeoutMs / 1000)} s (its default ServiceAccount)`)
     await new Promise((r) => setTimeout(r, 100))
   }
 }

@@ -6,13 +6,19 @@
  */
 import {InfraError, UsageError, type Logger} from '@mantle/kit'
 
+import {untilServiceAccount} from '../client.js'
 import type {K8sObject} from './project.js'
 
 type ClientNode = typeof import('@kubernetes/client-node')
 
 export const FIELD_MANAGER = 'kola'
 export const TEST_LABEL = 'mantle.io/kola-test'
-const POLL_MS = 1000
+/**
+ * How often the Jobs of a namespace are looked at. One listing of the
+ * namespace's Jobs and pods per interval serves every Job followed in it (see
+ * `view`), so the API server's load does not grow with the parallelism cap.
+ */
+const POLL_MS = 500
 
 /** Waiting reasons that mean the container will not start by itself: the test fails now with the reason. */
 const NEVER_STARTS = new Set([
@@ -100,9 +106,25 @@ export async function testCluster(kubeconfig: string, logger: Logger): Promise<T
       .map((e) => `${e.type ?? ''} ${e.involvedObject.kind ?? ''}/${e.involvedObject.name ?? ''} ${e.reason ?? ''}: ${e.message ?? ''}`)
   }
 
+  /** The namespace's Jobs and pods, listed at most once per POLL_MS/2 whoever asks (in-flight listings are shared). */
+  const views = new Map<string, {at: number; listing: Promise<{jobs: Job[]; pods: Pod[]}>}>()
+  function view(namespace: string): Promise<{jobs: Job[]; pods: Pod[]}> {
+    const last = views.get(namespace)
+    if (last && Date.now() - last.at < POLL_MS / 2) return last.listing
+    const listing = Promise.all([batch.listNamespacedJob({namespace}), core.listNamespacedPod({namespace})]).then(([j, p]) => ({
+      jobs: j.items,
+      pods: p.items,
+    }))
+    views.set(namespace, {at: Date.now(), listing})
+    // A failed listing is not cached: the next caller asks again.
+    listing.catch(() => views.delete(namespace))
+    return listing
+  }
+
   return {
     async createNamespace(name, runId) {
       await core.createNamespace({body: {metadata: {name, labels: {'mantle.io/kola-run': runId}}}})
+      await untilServiceAccount(core, name)
     },
 
     async apply(list, namespace, file) {
@@ -163,8 +185,9 @@ export async function testCluster(kubeconfig: string, logger: Logger): Promise<T
       let outcome: Omit<JobOutcome, 'log' | 'events'> | undefined
       let startMs: number | undefined
       while (!outcome) {
-        const j = await batch.readNamespacedJob({name, namespace})
-        const pods = (await core.listNamespacedPod({namespace, labelSelector: `job-name=${name}`})).items
+        const now = await view(namespace)
+        const j = now.jobs.find((x) => x.metadata?.name === name) ?? (await batch.readNamespacedJob({name, namespace}))
+        const pods = now.pods.filter((p) => p.metadata?.labels?.['job-name'] === name)
         const running = pods.some((p) => [...(p.status?.containerStatuses ?? [])].some((c) => c.state?.running || c.state?.terminated))
         if (running && startMs === undefined) startMs = Date.now() - t0
         const failedCond = j.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True')
@@ -239,6 +262,7 @@ export async function testCluster(kubeconfig: string, logger: Logger): Promise<T
 }
 
 type Pod = import('@kubernetes/client-node').V1Pod
+type Job = import('@kubernetes/client-node').V1Job
 
 /** The value of an unlabelled sample (or the sum of a metric's labelled samples) in Prometheus' text format. */
 export function metricValue(text: string, name: string): number | undefined {
