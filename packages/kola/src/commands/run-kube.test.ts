@@ -205,6 +205,19 @@ export const tests = [
   )
 })
 
+describe('kola list: cluster tests', () => {
+  it('lists the built-in cluster suite as cluster tests (no machines), in the table and in --json', async () => {
+    const table = await runCli('kola', ['list'], {env: env()})
+    expect(table.code).toBe(0)
+    expect(table.stdout).toMatch(/^kube\.deployment +all +all +all +a cluster$/m)
+    const json = await runCli('kola', ['list', '--json'], {env: env()})
+    const tests = (JSON.parse(json.stdout) as {tests: Array<{name: string; kube: boolean; clusterSize: number}>}).tests
+    expect(tests.filter((t) => t.kube).map((t) => t.name)).toEqual(['kube.deployment', 'kube.job-configmap', 'kube.service'])
+    expect(tests.find((t) => t.name === 'kube.service')).toMatchObject({kube: true, clusterSize: 0})
+    expect(tests.find((t) => t.name === 'coreos.basic')).toMatchObject({kube: false, clusterSize: 1})
+  })
+})
+
 describe('kola run: cluster tests, bad input', () => {
   it('deployer flags that do not fit are a usage error before anything starts: exit 2, one line', async () => {
     // When the command deployer lacks its commands

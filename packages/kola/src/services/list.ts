@@ -8,7 +8,10 @@ export interface ListedTest {
   excludePlatforms: string[]
   distros: string[]
   architectures: string[]
+  /** Machines it boots (0 for a cluster test). */
   clusterSize: number
+  /** A cluster test: it gets a Kubernetes cluster instead of machines. */
+  kube: boolean
   flags: string[]
   tags: string[]
   minVersion?: string | undefined
@@ -36,7 +39,8 @@ export function listTests(options: ListOptions): ListedTest[] {
       excludePlatforms: t.excludePlatforms ?? [],
       distros: t.distros ?? [],
       architectures: t.architectures ?? [],
-      clusterSize: t.clusterSize ?? 1,
+      clusterSize: t.kube ? 0 : (t.clusterSize ?? 1),
+      kube: Boolean(t.kube),
       flags: [...(t.flags ?? [])],
       tags: t.tags ?? [],
       minVersion: t.minVersion,
@@ -58,7 +62,7 @@ export function formatTestTable(tests: readonly ListedTest[]): string {
       listOrAll(t.platforms, t.excludePlatforms),
       listOrAll(t.architectures, []),
       listOrAll(t.distros, []),
-      String(t.clusterSize),
+      t.kube ? 'a cluster' : String(t.clusterSize),
     ]),
   ]
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
