@@ -376,7 +376,10 @@ cgroup_pids() { cat /sys/fs/cgroup/pids/"$cgroup"/cgroup.procs /sys/fs/cgroup/pi
 
 teardown() {
   local quiet=${1:-} netns=() n c pid m
-  # Pods first, while the kubelet runs, so that CNI removes their network namespaces.
+  # Controllers first: a ReplicaSet or Job would replace the pods deleted below, and a sandbox
+  # the kubelet is still making when it stops leaves a network namespace nobody knows of.
+  for n in kube-scheduler kube-controller-manager; do stop_pid "$n" 5; done
+  # Pods next, while the kubelet runs, so that CNI removes their network namespaces.
   if alive kubelet && alive kube-apiserver && [ -f "$kubeconfig" ]; then
     kc delete pods --all --all-namespaces --grace-period=1 --wait=true --timeout=30s >/dev/null 2>&1 || true
   fi
@@ -394,12 +397,15 @@ teardown() {
       ctr --address "$sock" -n k8s.io tasks rm -f "$c" >/dev/null 2>&1 || true
     done
   fi
-  for n in kube-scheduler kube-controller-manager; do stop_pid "$n" 5; done
   stop_pid kube-apiserver 15
   stop_pid etcd 10
   stop_pid containerd 10
   # Left by a kill -9 of the whole tree: shims of our containerd and any process in our pod cgroup.
   for pid in $(pgrep -f -- "-address $sock" 2>/dev/null) $(cgroup_pids); do kill -KILL "$pid" 2>/dev/null || true; done
+  # And any pod network namespace still on this cluster's pod subnet (a sandbox made while it stopped).
+  for n in /var/run/netns/cni-*; do
+    [ -e "$n" ] && ip -n "$(basename "$n")" -o -4 addr show 2>/dev/null | grep -q " 10\.$subnet\." && netns+=("$n")
+  done
   for n in "${netns[@]}"; do
     umount "$n" 2>/dev/null || true
     rm -f "$n"
