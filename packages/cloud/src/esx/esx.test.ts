@@ -120,6 +120,24 @@ describe('esx via vCenter (recorded HTTP)', () => {
     expect(result.removed.map((v) => v.name)).toEqual(['kola-a', 'kola-b'])
   })
 
+  it('removes VMs by name: the names filter is the query parameter repeated, as vCenter reads a set', async () => {
+    // vSphere Automation API, GET /api/vcenter/vm: names is a set of strings (names=a&names=b); a comma-joined
+    // value would be one name no VM has.
+    session()
+    nock(VC)
+      .get('/api/vcenter/vm')
+      .query({names: ['kola-a', 'kola-b']})
+      .reply(200, [
+        {vm: 'vm-1', name: 'kola-a', power_state: 'POWERED_OFF'},
+        {vm: 'vm-2', name: 'kola-b', power_state: 'POWERED_OFF'},
+      ])
+    nock(VC).delete('/api/vcenter/vm/vm-1').reply(204)
+    nock(VC).delete('/api/vcenter/vm/vm-2').reply(204)
+    const context = testContext()
+    const result = await removeVms({api: await esxApi({credentials, ...context}), names: ['kola-a', 'kola-b'], context})
+    expect(result.removed.map((v) => v.name)).toEqual(['kola-a', 'kola-b'])
+  })
+
   it("gc removes only kola's run VMs made before the cutoff, as their names tell", async () => {
     const now = new Date('2026-12-06T12:00:00Z')
     const old = runVmName('kola-0a1b2c3d-coreos-basic-0', new Date(now.getTime() - 6 * 3_600_000))

@@ -78,7 +78,9 @@ export async function esxApi(options: CallContext & {credentials: EsxCredentials
     return list[0][key]!
   }
   return {
-    listVms: (names) => rest.get<EsxVm[]>('vcenter/vm', {searchParams: names?.length ? {names: names.join(',')} : {}}),
+    // A set filter is the parameter repeated (names=a&names=b), not one comma-joined value.
+    listVms: (names) =>
+      rest.get<EsxVm[]>(`vcenter/vm${names?.length ? `?${names.map((n) => `names=${encodeURIComponent(n)}`).join('&')}` : ''}`),
     powerOff: async (vm) => {
       await rest.request('POST', `vcenter/vm/${vm}/power`, {searchParams: {action: 'stop'}})
     },

@@ -194,7 +194,7 @@ export class FakeVsphere {
     if (method === 'POST' && path[0] === 'vcenter' && path[1] === 'ovf' && path[2] === 'library-item' && action === 'deploy')
       return this.deploy(path[3] ?? '', body)
     if (method === 'GET' && p === 'vcenter/vm') {
-      const names = q.getAll('names').flatMap((n) => n.split(','))
+      const names = q.getAll('names')
       const list = [...this.vms.values()].filter((v) => !v.deleted && (names.length === 0 || names.includes(v.name)))
       return {status: 200, body: list.map((v) => ({vm: v.vm, name: v.name, power_state: v.power, cpu_count: 1, memory_size_MiB: 1024}))}
     }
