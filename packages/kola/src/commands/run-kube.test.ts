@@ -66,13 +66,23 @@ spec:
 
 describe.skipIf(!available)('kola run: cluster tests on the local deployer', () => {
   it(
-    'kube.* and a module of cluster tests share one cluster; TAP, report.json and JUnit report each; a timeout and a denylist apply; nothing left',
+    'kube.* and a module of cluster tests share one cluster; TAP, report.json and JUnit report each; a timeout, a denylist and --rerun apply; nothing left',
     {timeout: CLUSTER_TIMEOUT},
     async () => {
-      // Given cluster tests of a module: one fails after using its namespace, one is denied, one outlives its timeout
+      // Given cluster tests of a module: one fails after using its namespace, one is denied, one outlives its timeout,
+      // one fails only the first time
+      const flakyMarker = join(tmp.dir, 'flaky-ran-once')
       const tests = await testsModule(
         'ext',
-        `export const tests = [
+        `import {existsSync, writeFileSync} from 'node:fs'
+export const tests = [
+  {name: 'extkube.flaky', kube: {}, run: async (c) => {
+    if (!existsSync(${JSON.stringify(flakyMarker)})) {
+      writeFileSync(${JSON.stringify(flakyMarker)}, 'once')
+      c.fatal('fails the first time only')
+    }
+    await c.kube.kubectl(['get', 'serviceaccount', 'default'])
+  }},
   {name: 'extkube.fails', kube: {}, run: async (c) => {
     await c.kube.apply('apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: note}\\ndata: {seen: in-' + c.kube.namespace + '}\\n')
     c.fatal('configmap note holds ' + await c.kube.kubectl(['get', 'configmap', 'note', '-o', 'jsonpath={.data.seen}']))
@@ -91,16 +101,30 @@ describe.skipIf(!available)('kola run: cluster tests on the local deployer', () 
       // When kola runs the built-in cluster suite and the module's tests on the local deployer
       const result = await runCli(
         'kola',
-        ['run', ...deployerFlags(), '--tests-dir', tests, '--denylist-test', 'extkube.denied', '--output-dir', out, 'kube.*', 'extkube.*'],
+        [
+          'run',
+          ...deployerFlags(),
+          '--tests-dir',
+          tests,
+          '--denylist-test',
+          'extkube.denied',
+          '--rerun',
+          '--output-dir',
+          out,
+          'kube.*',
+          'extkube.*',
+        ],
         {env: env()},
       )
 
-      // Then the run fails (exit 1) for the failing and the timed-out test, and the others pass or skip with their reason
+      // Then the run fails (exit 1) for the failing and the timed-out test (failed on their rerun too), the flaky one is a
+      // flake, and the others pass or skip with their reason
       expect(result.stderr).not.toMatch(/internal error/)
       expect(result.code).toBe(1)
-      expect(result.stdout).toMatch(/^2 passed, 2 failed, 2 skipped; reports in /m)
+      expect(result.stdout).toMatch(/^3 passed, 2 failed, 2 skipped, 1 flake\(s\); reports in /m)
       const tap = await readFile(join(out, 'test.tap'), 'utf8')
-      expect(tap).toMatch(/^1\.\.6$/m)
+      expect(tap).toMatch(/^1\.\.7$/m)
+      expect(tap).toMatch(/^ok - extkube\.flaky # flake: passed on rerun$/m)
       expect(tap).toMatch(/^ok - kube\.deployment$/m)
       expect(tap).toMatch(/^ok - kube\.job-configmap$/m)
       expect(tap).toMatch(/^ok - kube\.service # SKIP no kube-proxy pod on this cluster/m)
@@ -110,7 +134,7 @@ describe.skipIf(!available)('kola run: cluster tests on the local deployer', () 
 
       const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {
         result: string
-        tests: Array<{name: string; result: string; failure?: string; output?: string}>
+        tests: Array<{name: string; result: string; failure?: string; output?: string; flake?: boolean}>
       }
       expect(report.result).toBe('FAIL')
       const byName = Object.fromEntries(report.tests.map((t) => [t.name, t]))
@@ -131,12 +155,15 @@ describe.skipIf(!available)('kola run: cluster tests on the local deployer', () 
       expect(junit).toMatch(/<testcase name="kube\.deployment"[^>]*\/>/)
       expect(existsSync(join(out, 'reports', 'report.html'))).toBe(true)
 
-      // And one cluster served the five tests that ran (the denied one started none)
-      expect(result.stderr.match(/one Kubernetes cluster for/g)).toHaveLength(1)
+      expect(byName['extkube.flaky']).toMatchObject({result: 'PASS', flake: true})
+      // And one cluster served the six tests that ran (the denied one started none), and one more their rerun
+      expect(result.stderr.match(/one Kubernetes cluster for/g)).toHaveLength(2)
       expect(result.stderr).toContain(
-        'one Kubernetes cluster for extkube.fails, extkube.timeout, kube.deployment, kube.job-configmap, kube.service',
+        'one Kubernetes cluster for extkube.fails, extkube.flaky, extkube.timeout, kube.deployment, kube.job-configmap, kube.service',
       )
+      expect(result.stderr).toContain('one Kubernetes cluster for extkube.fails, extkube.flaky, extkube.timeout\n')
       expect(readdirSync(out).filter((f) => f.startsWith('_kube-cluster'))).toHaveLength(1)
+      expect(readdirSync(join(out, 'rerun')).filter((f) => f.startsWith('_kube-cluster'))).toHaveLength(1)
       // Each test's namespace's pods' logs and events were kept beside its output
       const jobDir = readdirSync(join(out, 'kube.job-configmap', 'cluster'))
       expect(jobDir).toHaveLength(1)
