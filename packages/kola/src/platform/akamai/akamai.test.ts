@@ -6,7 +6,7 @@ import {makeTempDir, runCli} from '@mantle/test-utils'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {FAKE_LINODE_IMAGE, FAKE_LINODE_TOKEN, FakeLinode} from '../../testing/fake-cloud/akamai.js'
-import {errorLines, runResults, startKola} from '../../testing/fake-cloud/kola-runs.js'
+import {errorLines, machineDir, startKolaRun, topLevelResults} from '../../testing/fake-cloud/runs.js'
 import {qemuMachines} from '../../testing/fake-cloud/machines.js'
 import {kolaEnv, testImage} from '../../testing/vm.js'
 
@@ -119,26 +119,25 @@ describe('kola on Akamai (fake Linode API)', () => {
         const r = await runCli('kola', kolaArgs(out, '--parallel', '2', 'coreos.basic', 'coreos.ignition'), {env: await env('e2e')})
         expect(r.stderr).not.toMatch(/internal error/)
         expect(r.code).toBe(0)
-        const run = runResults(out)
+        const run = topLevelResults(out)
         expect(run.platform).toBe('akamai')
         expect(run.results).toEqual({'coreos.basic': 'PASS', 'coreos.ignition': 'PASS'})
         for (const test of ['coreos.basic', 'coreos.ignition']) {
-          expect(readFileSync(join(run.machineDir(test), 'instance.txt'), 'utf8')).toMatch(/^\d+ 127\.\d+\.\d+\.\d+:22\n$/)
-          expect(readFileSync(join(run.machineDir(test), 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
+          expect(readFileSync(join(machineDir(out, test), 'instance.txt'), 'utf8')).toMatch(/^\d+ 127\.\d+\.\d+\.\d+:22\n$/)
+          expect(readFileSync(join(machineDir(out, test), 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
         }
         expect(fake.calls.filter((c) => c.endsWith('/boot'))).toHaveLength(2)
         expect(fake.live()).toEqual({instances: []})
       },
     )
 
-    const booted = (before: number) => () => fake.calls.filter((c) => c.endsWith('/boot')).length > before
+    const boots = () => fake.calls.filter((c) => c.endsWith('/boot')).length
 
     it(
       'Given kola killed with SIGKILL mid-run, when ore akamai gc runs, then it finds and deletes the instance',
       {timeout: 10 * 60_000},
       async () => {
-        const started = fake.calls.filter((c) => c.endsWith('/boot')).length
-        const {child, exited} = await startKola(kolaArgs(join(dir, '_sigkill_temp'), 'coreos.basic'), await env('sigkill'), booted(started))
+        const {child, exited} = await startKolaRun(kolaArgs(join(dir, '_sigkill_temp'), 'coreos.basic'), await env('sigkill'), boots)
         child.kill('SIGKILL')
         await exited
         const left = fake.live()
@@ -155,8 +154,7 @@ describe('kola on Akamai (fake Linode API)', () => {
     )
 
     it('Given kola interrupted with SIGINT mid-run, when it exits, then it has deleted its instance', {timeout: 10 * 60_000}, async () => {
-      const started = fake.calls.filter((c) => c.endsWith('/boot')).length
-      const {child, exited} = await startKola(kolaArgs(join(dir, '_sigint_temp'), 'coreos.basic'), await env('sigint'), booted(started))
+      const {child, exited} = await startKolaRun(kolaArgs(join(dir, '_sigint_temp'), 'coreos.basic'), await env('sigint'), boots)
       child.kill('SIGINT')
       expect(await exited).not.toBe(0)
       expect(fake.live()).toEqual({instances: []})

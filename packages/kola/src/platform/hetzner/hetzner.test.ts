@@ -6,7 +6,7 @@ import {makeTempDir, runCli} from '@mantle/test-utils'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {FAKE_HETZNER_IMAGE, FAKE_HETZNER_TOKEN, FakeHetzner} from '../../testing/fake-cloud/hetzner.js'
-import {errorLines, runResults, startKola} from '../../testing/fake-cloud/kola-runs.js'
+import {errorLines, machineDir, startKolaRun, topLevelResults} from '../../testing/fake-cloud/runs.js'
 import {qemuMachines} from '../../testing/fake-cloud/machines.js'
 import {kolaEnv, testImage} from '../../testing/vm.js'
 
@@ -124,12 +124,12 @@ describe('kola on Hetzner (fake API)', () => {
         const r = await runCli('kola', kolaArgs(out, '--parallel', '2', 'coreos.basic', 'coreos.ignition'), {env: await env('e2e')})
         expect(r.stderr).not.toMatch(/internal error/)
         expect(r.code).toBe(0)
-        const run = runResults(out)
+        const run = topLevelResults(out)
         expect(run.platform).toBe('hetzner')
         expect(run.results).toEqual({'coreos.basic': 'PASS', 'coreos.ignition': 'PASS'})
         for (const test of ['coreos.basic', 'coreos.ignition']) {
-          expect(readFileSync(join(run.machineDir(test), 'instance.txt'), 'utf8')).toMatch(/^\d+ 127\.\d+\.\d+\.\d+:22\n$/)
-          expect(readFileSync(join(run.machineDir(test), 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
+          expect(readFileSync(join(machineDir(out, test), 'instance.txt'), 'utf8')).toMatch(/^\d+ 127\.\d+\.\d+\.\d+:22\n$/)
+          expect(readFileSync(join(machineDir(out, test), 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
         }
         // The servers were named by the run, labelled with the marker and the run id, and got the run's key
         expect(fake.calls.filter((c) => c === 'POST /servers')).toHaveLength(2)
@@ -140,10 +140,7 @@ describe('kola on Hetzner (fake API)', () => {
     )
 
     const servers = () => fake.calls.filter((c) => c === 'POST /servers').length
-    const startRun = async (name: string) => {
-      const before = servers()
-      return startKola(kolaArgs(join(dir, `_${name}_temp`), 'coreos.basic'), await env(name), () => servers() > before)
-    }
+    const startRun = async (name: string) => startKolaRun(kolaArgs(join(dir, `_${name}_temp`), 'coreos.basic'), await env(name), servers)
 
     it(
       'Given kola killed with SIGKILL mid-run, when ore hetzner gc runs, then it finds and deletes the server and SSH key the run left',

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {makeTempDir, runCli} from '@mantle/test-utils'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {errorLines, runResults, startKola} from '../../testing/fake-cloud/kola-runs.js'
+import {errorLines, machineDir, startKolaRun, topLevelResults} from '../../testing/fake-cloud/runs.js'
 import {qemuMachines} from '../../testing/fake-cloud/machines.js'
 import {FAKE_SCALEWAY_PROJECT, FAKE_SCALEWAY_SECRET, FAKE_SCALEWAY_SNAPSHOT, FakeScaleway} from '../../testing/fake-cloud/scaleway.js'
 import {kolaEnv, testImage} from '../../testing/vm.js'
@@ -121,30 +121,25 @@ describe('kola on Scaleway (fake API)', () => {
         const r = await runCli('kola', kolaArgs(out, '--parallel', '2', 'coreos.basic', 'coreos.ignition'), {env: await env('e2e')})
         expect(r.stderr).not.toMatch(/internal error/)
         expect(r.code).toBe(0)
-        const run = runResults(out)
+        const run = topLevelResults(out)
         expect(run.platform).toBe('scaleway')
         expect(run.results).toEqual({'coreos.basic': 'PASS', 'coreos.ignition': 'PASS'})
         for (const test of ['coreos.basic', 'coreos.ignition']) {
-          expect(readFileSync(join(run.machineDir(test), 'instance.txt'), 'utf8')).toMatch(/^[0-9a-f-]{36} 127\.\d+\.\d+\.\d+:22\n$/)
-          expect(readFileSync(join(run.machineDir(test), 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
+          expect(readFileSync(join(machineDir(out, test), 'instance.txt'), 'utf8')).toMatch(/^[0-9a-f-]{36} 127\.\d+\.\d+\.\d+:22\n$/)
+          expect(readFileSync(join(machineDir(out, test), 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
         }
         expect(fake.calls.filter((c) => /^PATCH \/servers\/.*\/user_data\/cloud-init$/.test(c))).toHaveLength(2)
         expect(fake.live()).toEqual({servers: [], volumes: []})
       },
     )
 
-    const created = (before: number) => () => fake.calls.filter((c) => c.endsWith('/action')).length > before
+    const actions = () => fake.calls.filter((c) => c.endsWith('/action')).length
 
     it(
       'Given kola killed with SIGKILL mid-run, when ore scaleway gc runs, then it finds and deletes the server and its volume',
       {timeout: 10 * 60_000},
       async () => {
-        const started = fake.calls.filter((c) => c.endsWith('/action')).length
-        const {child, exited} = await startKola(
-          kolaArgs(join(dir, '_sigkill_temp'), 'coreos.basic'),
-          await env('sigkill'),
-          created(started),
-        )
+        const {child, exited} = await startKolaRun(kolaArgs(join(dir, '_sigkill_temp'), 'coreos.basic'), await env('sigkill'), actions)
         child.kill('SIGKILL')
         await exited
         const left = fake.live()
@@ -164,8 +159,7 @@ describe('kola on Scaleway (fake API)', () => {
       'Given kola interrupted with SIGINT mid-run, when it exits, then it has deleted its server and volume',
       {timeout: 10 * 60_000},
       async () => {
-        const started = fake.calls.filter((c) => c.endsWith('/action')).length
-        const {child, exited} = await startKola(kolaArgs(join(dir, '_sigint_temp'), 'coreos.basic'), await env('sigint'), created(started))
+        const {child, exited} = await startKolaRun(kolaArgs(join(dir, '_sigint_temp'), 'coreos.basic'), await env('sigint'), actions)
         child.kill('SIGINT')
         expect(await exited).not.toBe(0)
         expect(fake.live()).toEqual({servers: [], volumes: []})
