@@ -28,6 +28,9 @@ import type {
 const BLOCK_SIZE = 16 * 1024 * 1024
 const BLOCK_CONCURRENCY = 4
 
+/** Blobs per listing page: the most the service returns (maxresults 5000, as rclone's --azureblob-list-chunk); a tree of 5,000 small files lists in one round trip. */
+const LIST_PAGE = 5000
+
 export type AzureBucketOptions = NonNullable<StorageOptions['azure']> & {
   account: string
   container: string
@@ -138,8 +141,8 @@ export class AzureBucket implements Bucket {
     const url = this.url + (options.prefix ?? '')
     const prefix = options.prefix || undefined
     const pages = options.delimiter
-      ? this.container.listBlobsByHierarchy(options.delimiter, {prefix}).byPage({maxPageSize: 1000})
-      : this.container.listBlobsFlat({prefix}).byPage({maxPageSize: 1000})
+      ? this.container.listBlobsByHierarchy(options.delimiter, {prefix}).byPage({maxPageSize: LIST_PAGE})
+      : this.container.listBlobsFlat({prefix}).byPage({maxPageSize: LIST_PAGE})
     const iterator = pages[Symbol.asyncIterator]()
     for (;;) {
       const page = await this.call(url, () => iterator.next())
@@ -308,10 +311,10 @@ export class AzureBucket implements Bucket {
     const prefix = options.prefix || undefined
     const url = this.url + (options.prefix ?? '')
     const committed = new Set<string>()
-    for await (const page of this.pages(this.container.listBlobsFlat({prefix}).byPage({maxPageSize: 1000}), url))
+    for await (const page of this.pages(this.container.listBlobsFlat({prefix}).byPage({maxPageSize: LIST_PAGE}), url))
       for (const b of page) committed.add(b.name)
     for await (const page of this.pages(
-      this.container.listBlobsFlat({prefix, includeUncommitedBlobs: true}).byPage({maxPageSize: 1000}),
+      this.container.listBlobsFlat({prefix, includeUncommitedBlobs: true}).byPage({maxPageSize: LIST_PAGE}),
       url,
     )) {
       for (const b of page) if (!committed.has(b.name)) yield {key: b.name, id: '', initiated: b.properties.lastModified}
