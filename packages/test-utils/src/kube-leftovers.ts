@@ -5,6 +5,9 @@
  */
 import {execFileSync} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 /** What a cluster leaves on the machine: found by its directory, and /run/mantle-kube/k* (kola's local clusters; the service's is svc). */
 export function kubeLeftovers(outputDir: string): {processes: string[]; mounts: string[]; links: string[]} {
@@ -57,4 +60,35 @@ export function kubeBridges(): string[] {
     .map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1] ?? '')
     .filter((n) => n.startsWith('mk-k'))
     .sort()
+}
+
+/**
+ * Holds the machine-wide lock of the suites that start kola's local clusters
+ * and then look for what any local cluster left (processes and mounts under
+ * /run/mantle-kube/k*, `kola kube down --all`): two such files running at
+ * once would each see the other's cluster. Waits while another live process
+ * holds it (a lock whose process is gone is taken over); resolves with the release.
+ */
+export async function lockLocalClusters(): Promise<() => Promise<void>> {
+  const path = join(tmpdir(), 'mantle-kube-local-clusters.lock')
+  for (;;) {
+    try {
+      await writeFile(path, String(process.pid), {flag: 'wx'})
+      return () => rm(path, {force: true})
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    const holder = Number(await readFile(path, 'utf8').catch(() => ''))
+    if (holder > 0 && !alive(holder)) await rm(path, {force: true})
+    else await new Promise((r) => setTimeout(r, 1000))
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {binPath, isolatedEnv, makeTempDir, runCli} from '@mantle/test-utils'
-import {kubeBridges, kubeLeftovers, leakedNetns, netnsList} from '@mantle/test-utils/kube-leftovers'
+import {kubeBridges, kubeLeftovers, leakedNetns, lockLocalClusters, netnsList} from '@mantle/test-utils/kube-leftovers'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 /**
@@ -20,6 +20,14 @@ if (process.env.CI && !available)
   throw new Error('MANTLE_KUBE_BIN is not set or has no binaries: start scripts/services/kube.sh first (CI must run these tests)')
 const CLUSTER_TIMEOUT = 12 * 60_000
 
+// Other files that start local clusters wait until this one is done (and it for them): see lockLocalClusters.
+let unlock: (() => Promise<void>) | undefined
+beforeAll(async () => {
+  unlock = await lockLocalClusters()
+}, 60 * 60_000)
+afterAll(async () => {
+  await unlock?.()
+})
 let tmp: {dir: string; cleanup: () => Promise<void>}
 beforeAll(async () => {
   tmp = await makeTempDir()

@@ -5,7 +5,7 @@ import {createServer, type AddressInfo} from 'node:net'
 import {join} from 'node:path'
 
 import {binPath, isolatedEnv, makeTempDir, runCli} from '@mantle/test-utils'
-import {kubeBridges, kubeLeftovers, leakedNetns, netnsList} from '@mantle/test-utils/kube-leftovers'
+import {kubeBridges, kubeLeftovers, leakedNetns, lockLocalClusters, netnsList} from '@mantle/test-utils/kube-leftovers'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {CLUSTER_SCRIPT} from './local.js'
@@ -24,6 +24,14 @@ if (process.env.CI && !available)
 const kubectl = bin ? join(bin, 'kubectl') : 'kubectl'
 const CLUSTER_TIMEOUT = 8 * 60_000
 
+// Other files that start local clusters wait until this one is done (and it for them): see lockLocalClusters.
+let unlock: (() => Promise<void>) | undefined
+beforeAll(async () => {
+  unlock = await lockLocalClusters()
+}, 60 * 60_000)
+afterAll(async () => {
+  await unlock?.()
+})
 let tmp: {dir: string; cleanup: () => Promise<void>}
 let BRIDGES_BEFORE: string[] = []
 beforeAll(async () => {
