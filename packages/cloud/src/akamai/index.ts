@@ -10,6 +10,7 @@ import {requireFile} from '../common/files.js'
 import {restClient, type RestClient} from '../common/http.js'
 import {isExpired, MARKER_VALUE} from '../common/marker.js'
 import type {CallContext} from '../common/retry.js'
+import {gcCutoff, sweep, type GcOptions} from '../common/sweep.js'
 import {pollUntil} from '../common/wait.js'
 
 /*
@@ -267,34 +268,39 @@ export interface AkamaiGcResult {
 }
 
 /** Deletes instances, private images and volumes tagged as ours that are older than the cutoff. */
-export async function gcAkamai(options: {
-  api: AkamaiApi
-  olderThanMs: number
-  dryRun?: boolean | undefined
-  context: ServiceContext
-}): Promise<AkamaiGcResult> {
+export async function gcAkamai(options: GcOptions<AkamaiApi>): Promise<AkamaiGcResult> {
   const {api, context: ctx} = options
-  const cutoff = new Date((ctx.now?.() ?? new Date()).getTime() - options.olderThanMs)
-  const verb = options.dryRun ? 'would delete' : 'deleting'
+  const cutoff = gcCutoff(options)
   // Linode's times are UTC without a zone ("2026-05-01T12:00:00").
   const created = (t: string) => new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`)
-  const expired = <T extends AkamaiResource>(list: T[]) =>
-    list.filter((r) => isExpired({marked: r.tags?.includes(AKAMAI_TAG) ?? false, created: created(r.created)}, cutoff))
-  const result: AkamaiGcResult = {instances: [], images: [], volumes: []}
-  for (const i of expired(await api.listInstances(AKAMAI_TAG))) {
-    ctx.logger.notice(`${verb} instance ${i.label} (${i.id})`)
-    if (!options.dryRun) await api.deleteInstance(i.id)
-    result.instances.push(i.id)
+  const sweepOf = async <T extends AkamaiResource, I extends string | number>(
+    kind: string,
+    list: T[],
+    id: (r: T) => I,
+    remove: (r: T) => Promise<void>,
+  ): Promise<I[]> =>
+    sweep(
+      list.filter((r) => isExpired({marked: r.tags?.includes(AKAMAI_TAG) ?? false, created: created(r.created)}, cutoff)),
+      {kind, id, name: (r) => r.label, remove, dryRun: options.dryRun, logger: ctx.logger},
+    )
+  return {
+    instances: await sweepOf(
+      'instance',
+      await api.listInstances(AKAMAI_TAG),
+      (i) => i.id,
+      (i) => api.deleteInstance(i.id),
+    ),
+    images: await sweepOf(
+      'image',
+      (await api.listImages(AKAMAI_TAG)).filter((i) => !i.is_public),
+      (i) => i.id,
+      (i) => api.deleteImage(i.id),
+    ),
+    volumes: await sweepOf(
+      'volume',
+      await api.listVolumes(AKAMAI_TAG),
+      (v) => Number(v.id),
+      (v) => api.deleteVolume(Number(v.id)),
+    ),
   }
-  for (const i of expired((await api.listImages(AKAMAI_TAG)).filter((i) => !i.is_public))) {
-    ctx.logger.notice(`${verb} image ${i.label} (${i.id})`)
-    if (!options.dryRun) await api.deleteImage(i.id)
-    result.images.push(i.id)
-  }
-  for (const v of expired(await api.listVolumes(AKAMAI_TAG))) {
-    ctx.logger.notice(`${verb} volume ${v.label} (${v.id})`)
-    if (!options.dryRun) await api.deleteVolume(Number(v.id))
-    result.volumes.push(Number(v.id))
-  }
-  return result
 }

@@ -6,18 +6,18 @@ import type {Logger} from '@mantle/kit'
  * a dry run, "would delete ..."), deleted unless dry, and its id returned.
  * Sequential: gc runs rarely and the clouds throttle bursts of deletes.
  */
-export async function sweep<T>(
+export async function sweep<T, I extends string | number = string>(
   items: readonly T[],
   options: {
     kind: string
-    id: (item: T) => string
+    id: (item: T) => I
     name?: ((item: T) => string | undefined) | undefined
     remove: (item: T) => Promise<void>
     dryRun?: boolean | undefined
     logger: Logger
   },
-): Promise<string[]> {
-  const done: string[] = []
+): Promise<I[]> {
+  const done: I[] = []
   for (const item of items) {
     const id = options.id(item)
     const name = options.name?.(item)

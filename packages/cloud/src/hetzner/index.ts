@@ -5,6 +5,7 @@ import type {ServiceContext} from '../common/context.js'
 import {restClient, type RestClient} from '../common/http.js'
 import {isExpired, MARKER_KEY, MARKER_VALUE} from '../common/marker.js'
 import type {CallContext} from '../common/retry.js'
+import {gcCutoff, sweep, type GcOptions} from '../common/sweep.js'
 import {pollUntil} from '../common/wait.js'
 
 /*
@@ -219,34 +220,28 @@ export interface HetznerGcResult {
  * Deletes what carries our label and is older than the cutoff: servers
  * first (waiting for each), then snapshot images, SSH keys and volumes.
  */
-export async function gcHetzner(options: {
-  api: HetznerApi
-  olderThanMs: number
-  dryRun?: boolean | undefined
-  context: ServiceContext
-}): Promise<HetznerGcResult> {
+export async function gcHetzner(options: GcOptions<HetznerApi>): Promise<HetznerGcResult> {
   const {api, context: ctx} = options
-  const cutoff = new Date((ctx.now?.() ?? new Date()).getTime() - options.olderThanMs)
+  const cutoff = gcCutoff(options)
   const expired = <T extends {created: string; labels: Record<string, string>}>(list: T[]) =>
     list.filter((r) => isExpired({marked: r.labels[MARKER_KEY] === MARKER_VALUE, created: new Date(r.created)}, cutoff))
-  const verb = options.dryRun ? 'would delete' : 'deleting'
-  const result: HetznerGcResult = {servers: [], images: [], sshKeys: [], volumes: []}
-  for (const s of expired(await api.listServers(HETZNER_SELECTOR))) {
-    ctx.logger.notice(`${verb} server ${s.name} (${s.id})`)
-    if (!options.dryRun) await deleteServer(api, s.id, ctx)
-    result.servers.push(s.id)
+  const sweepOf = async (kind: string, list: HetznerResource[], remove: (id: number) => Promise<void>): Promise<number[]> =>
+    sweep(expired(list), {
+      kind,
+      id: (r) => r.id,
+      name: (r) => r.name,
+      remove: (r) => remove(r.id),
+      dryRun: options.dryRun,
+      logger: ctx.logger,
+    })
+  return {
+    servers: await sweepOf('server', await api.listServers(HETZNER_SELECTOR), (id) => deleteServer(api, id, ctx)),
+    images: await sweepOf(
+      'image',
+      (await api.listImages(HETZNER_SELECTOR)).map((i) => ({...i, name: i.description})),
+      api.deleteImage,
+    ),
+    sshKeys: await sweepOf('ssh key', await api.listSshKeys(HETZNER_SELECTOR), api.deleteSshKey),
+    volumes: await sweepOf('volume', await api.listVolumes(HETZNER_SELECTOR), api.deleteVolume),
   }
-  const rest: Array<[keyof HetznerGcResult, string, () => Promise<HetznerResource[]>, (id: number) => Promise<void>]> = [
-    ['images', 'image', async () => (await api.listImages(HETZNER_SELECTOR)).map((i) => ({...i, name: i.description})), api.deleteImage],
-    ['sshKeys', 'ssh key', () => api.listSshKeys(HETZNER_SELECTOR), api.deleteSshKey],
-    ['volumes', 'volume', () => api.listVolumes(HETZNER_SELECTOR), api.deleteVolume],
-  ]
-  for (const [field, what, list, remove] of rest) {
-    for (const r of expired(await list())) {
-      ctx.logger.notice(`${verb} ${what} ${r.name} (${r.id})`)
-      if (!options.dryRun) await remove(r.id)
-      result[field].push(r.id)
-    }
-  }
-  return result
 }

@@ -9,6 +9,7 @@ import {requireFile} from '../common/files.js'
 import {restClient, type RestClient} from '../common/http.js'
 import {isExpired, MARKER_VALUE} from '../common/marker.js'
 import type {CallContext} from '../common/retry.js'
+import {gcCutoff, sweep, type GcOptions} from '../common/sweep.js'
 import {pollUntil} from '../common/wait.js'
 
 /*
@@ -272,31 +273,18 @@ export interface ScalewayGcResult {
 }
 
 /** Deletes what carries our tag and is older than the cutoff: servers (with their volumes), images, snapshots, volumes. */
-export async function gcScaleway(options: {
-  api: ScalewayApi
-  olderThanMs: number
-  dryRun?: boolean | undefined
-  context: ServiceContext
-}): Promise<ScalewayGcResult> {
+export async function gcScaleway(options: GcOptions<ScalewayApi>): Promise<ScalewayGcResult> {
   const {api, context: ctx} = options
-  const cutoff = new Date((ctx.now?.() ?? new Date()).getTime() - options.olderThanMs)
-  const verb = options.dryRun ? 'would delete' : 'deleting'
-  const result: ScalewayGcResult = {servers: [], images: [], snapshots: [], volumes: []}
-  const kinds: Array<[keyof ScalewayGcResult, string, () => Promise<ScalewayResource[]>, (id: string) => Promise<void>]> = [
-    ['servers', 'server', () => api.listServers(SCALEWAY_TAG), (id) => deleteServer(api, id, ctx)],
-    ['images', 'image', () => api.listImages(SCALEWAY_TAG), api.deleteImage],
-    ['snapshots', 'snapshot', () => api.listSnapshots(SCALEWAY_TAG), api.deleteSnapshot],
-    ['volumes', 'volume', () => api.listVolumes(SCALEWAY_TAG), api.deleteVolume],
-  ]
-  for (const [field, what, list, remove] of kinds) {
-    const expired = (await list()).filter((r) =>
-      isExpired({marked: r.tags?.includes(SCALEWAY_TAG) ?? false, created: new Date(r.creation_date)}, cutoff),
+  const cutoff = gcCutoff(options)
+  const sweepOf = async (kind: string, list: ScalewayResource[], remove: (id: string) => Promise<void>): Promise<string[]> =>
+    sweep(
+      list.filter((r) => isExpired({marked: r.tags?.includes(SCALEWAY_TAG) ?? false, created: new Date(r.creation_date)}, cutoff)),
+      {kind, id: (r) => r.id, name: (r) => r.name, remove: (r) => remove(r.id), dryRun: options.dryRun, logger: ctx.logger},
     )
-    for (const r of expired) {
-      ctx.logger.notice(`${verb} ${what} ${r.name} (${r.id})`)
-      if (!options.dryRun) await remove(r.id)
-      result[field].push(r.id)
-    }
+  return {
+    servers: await sweepOf('server', await api.listServers(SCALEWAY_TAG), (id) => deleteServer(api, id, ctx)),
+    images: await sweepOf('image', await api.listImages(SCALEWAY_TAG), api.deleteImage),
+    snapshots: await sweepOf('snapshot', await api.listSnapshots(SCALEWAY_TAG), api.deleteSnapshot),
+    volumes: await sweepOf('volume', await api.listVolumes(SCALEWAY_TAG), api.deleteVolume),
   }
-  return result
 }
