@@ -46,7 +46,7 @@ describe.skipIf(!image.available)('kola run on real VMs (test image)', () => {
 
       // Then it exits 1 (a test failed), every built-in test passed, and the failing one is reported in all three formats
       expect(result.stderr).not.toMatch(/internal error/)
-      expect(result.code).toBe(1)
+      expect(result.code, result.stderr).toBe(1)
       const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {
         result: string
         platform: string
@@ -166,7 +166,7 @@ describe.skipIf(!image.available)('kola run --rerun and timeouts on real VMs (te
 
       // Then the flaky test passes as a flake, the hung one fails as timed out (twice), and the run exits 1
       expect(result.stderr).not.toMatch(/internal error/)
-      expect(result.code).toBe(1)
+      expect(result.code, result.stderr).toBe(1)
       const report = JSON.parse(await readFile(join(out, 'reports', 'report.json'), 'utf8')) as {
         tests: Array<{name: string; result: string; flake?: boolean; failure?: string; output: string}>
       }

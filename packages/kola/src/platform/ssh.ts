@@ -98,8 +98,10 @@ export class SshConnection {
             privateKey: options.identity.privateKey,
             // sshd answered: the handshake itself may be slow on an emulated CPU.
             readyTimeout: Math.min(options.attemptTimeoutMs ?? 30_000, Math.max(1000, left)),
-            keepaliveInterval: 5000,
-            keepaliveCountMax: 6,
+            // An emulated machine sharing two cores with others can stall for tens of seconds
+            // and then answer: the connection is given up only after two silent minutes.
+            keepaliveInterval: 10_000,
+            keepaliveCountMax: 12,
           },
           options.signal,
         )

@@ -314,7 +314,7 @@ export class QemuMachine implements Machine {
     this.spawn()
     // While SSH is awaited, a console showing that the boot failed ends the wait at once, with the console's reason.
     const gone = (): string | undefined => this.goneReason() ?? this.consoleFailure()
-    this.qmp = await Qmp.connect(paths.qmp, Date.now() + 30_000, gone)
+    this.qmp = await Qmp.connect(paths.qmp, deadline, gone)
     this.sshPort = await this.forwardedPort(deadline)
     spec.logger.debug(`machine ${spec.id}: QEMU pid ${this.child?.pid}, ssh on 127.0.0.1:${this.sshPort}`)
     try {
@@ -424,7 +424,8 @@ export class QemuMachine implements Machine {
       host: this.ip,
       port: this.sshPort,
       identity: this.spec.identity,
-      deadline: Date.now() + 30_000,
+      // A lost connection is usually a machine starved of CPU (emulated, many at once): it gets the whole --ssh-timeout again.
+      deadline: Date.now() + this.spec.sshTimeoutMs,
       signal: this.spec.signal,
       gone: () => this.goneReason(),
     })

@@ -134,7 +134,8 @@ export class RemoteMachine implements Machine {
       host: this.ip,
       port: this.sshPort,
       identity: this.spec.identity,
-      deadline: Date.now() + 30_000,
+      // A lost connection is usually a machine starved of CPU (emulated, many at once): it gets the whole --ssh-timeout again.
+      deadline: Date.now() + this.spec.sshTimeoutMs,
       signal: this.spec.signal,
     })
     return this.connection
