@@ -158,6 +158,7 @@ export const platformFlags = {
     helpGroup: 'GCE',
   }),
   'gce-service-auth': Flags.boolean({summary: "Use the GCE metadata server's service account (kola running on GCE).", helpGroup: 'GCE'}),
+  'gce-gvnic': Flags.boolean({summary: 'Use gVNIC instead of the default virtio-net network device.', helpGroup: 'GCE'}),
   'do-config-file': Flags.string({summary: 'DigitalOcean config file (default: ~/.config/digitalocean.json).', helpGroup: 'DIGITALOCEAN'}),
   'do-profile': Flags.string({summary: 'DigitalOcean profile (default: "default").', helpGroup: 'DIGITALOCEAN'}),
   'do-token': Flags.string({summary: 'DigitalOcean access token (overrides the config file).', helpGroup: 'DIGITALOCEAN'}),
@@ -308,6 +309,7 @@ export interface PlatformFlagValues {
   'gce-network'?: string | undefined
   'gce-json-key'?: string | undefined
   'gce-service-auth'?: boolean | undefined
+  'gce-gvnic'?: boolean | undefined
   'do-config-file'?: string | undefined
   'do-profile'?: string | undefined
   'do-token'?: string | undefined
@@ -450,6 +452,7 @@ export function platformSettingsFrom(
         machineType: flags['gce-machinetype'] ?? 't2d-standard-1',
         diskType: flags['gce-disktype'] ?? 'pd-ssd',
         network: flags['gce-network'] ?? 'default',
+        gvnic: flags['gce-gvnic'],
         endpoint: resolveEndpoints({}, env).gceCompute,
       },
       do: {

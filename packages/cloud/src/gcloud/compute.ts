@@ -29,7 +29,13 @@ export interface GceInstance {
   creationTimestamp?: string | undefined
   machineType?: string | undefined
   networkInterfaces?:
-    Array<{network?: string; networkIP?: string; accessConfigs?: Array<{natIP?: string; type?: string; name?: string}>}> | undefined
+    | Array<{
+        network?: string
+        networkIP?: string
+        nicType?: 'VIRTIO_NET' | 'GVNIC' | undefined
+        accessConfigs?: Array<{natIP?: string; type?: string; name?: string}>
+      }>
+    | undefined
   disks?: unknown[] | undefined
   metadata?: {items?: Array<{key: string; value: string}>} | undefined
 }

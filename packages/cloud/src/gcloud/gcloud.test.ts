@@ -8,6 +8,7 @@ import {testContext, testServiceAccount, rejection} from '../testing/fakes.js'
 import {gceComputeApi} from './compute.js'
 import {createImage, deleteImages, deprecateImage, imageName, isImagePublic, listImages, makeImagePublic} from './images.js'
 import {createInstances, destroyInstances} from './instances.js'
+import {launchGceInstance} from './machines.js'
 
 /**
  * Compute Engine cannot run here: its REST calls are answered with recorded
@@ -236,6 +237,38 @@ describe('gcloud over the Compute REST API (recorded HTTP)', () => {
       networkInterfaces: [{network: 'global/networks/default', accessConfigs: [{type: 'ONE_TO_ONE_NAT', name: 'External NAT'}]}],
       metadata: {items: [{key: 'user-data', value: '{"ignition":{"version":"3.3.0"}}'}]},
     })
+  })
+
+  it('Given --gce-gvnic or not, when kola launches an instance, then its NIC type is GVNIC or VIRTIO_NET, as flatcar/mantle platform/api/gcloud/compute.go sets NicType', async () => {
+    const bodies: Array<{name: string; networkInterfaces: Array<Record<string, unknown>>}> = []
+    nock(GCE)
+      .post(`${P}/zones/us-central1-a/instances`, (b) => (bodies.push(b), true))
+      .times(2)
+      .reply(200, () => ({name: `op-${bodies.at(-1)!.name}`, status: 'DONE', zone: `${GCE}${P}/zones/us-central1-a`}))
+    const context = testContext(NOW)
+    const compute = await api(context)
+    const launch = (name: string, gvnic: boolean | undefined) =>
+      launchGceInstance(
+        compute,
+        {
+          zone: 'us-central1-a',
+          name,
+          runId: 'kola-0123abcd',
+          image: 'projects/mantle-test/global/images/flatcar-4000',
+          machineType: 'n1-standard-1',
+          diskType: 'pd-ssd',
+          network: 'default',
+          userData: '{}',
+          gvnic,
+        },
+        context,
+      )
+    await launch('kola-0123abcd-gvnic-0', true)
+    await launch('kola-0123abcd-virtio-0', undefined)
+    expect(bodies.map((b) => b.networkInterfaces)).toEqual([
+      [{network: 'global/networks/default', accessConfigs: [{type: 'ONE_TO_ONE_NAT', name: 'External NAT'}], nicType: 'GVNIC'}],
+      [{network: 'global/networks/default', accessConfigs: [{type: 'ONE_TO_ONE_NAT', name: 'External NAT'}], nicType: 'VIRTIO_NET'}],
+    ])
   })
 
   it('gc deletes only our instances older than the duration', async () => {

@@ -33,12 +33,14 @@ export interface LaunchGceInstance {
   userData: string
   /** `user:ssh-ed25519 ...` lines for metadata `ssh-keys`. */
   sshKeys?: string[] | undefined
+  /** kola --gce-gvnic: the NIC is gVNIC (the image needs the GVNIC guest OS feature) instead of virtio-net. */
+  gvnic?: boolean | undefined
 }
 
 /**
  * instances.insert as flatcar/mantle platform/api/gcloud/compute.go builds it
  * (boot disk from the image, auto-deleted; a one-to-one NAT address; the
- * Ignition config as `user-data`), labelled with our marker and the run id
+ * Ignition config as `user-data`, the NIC type VIRTIO_NET or GVNIC), labelled with our marker and the run id
  * so that `ore gcloud gc` finds it; waits for the zone operation.
  */
 export async function launchGceInstance(compute: GceComputeApi, o: LaunchGceInstance, ctx: ServiceContext): Promise<void> {
@@ -54,7 +56,14 @@ export async function launchGceInstance(compute: GceComputeApi, o: LaunchGceInst
         initializeParams: {diskName: o.name, sourceImage: o.image, diskType: `zones/${o.zone}/diskTypes/${o.diskType}`},
       },
     ],
-    networkInterfaces: [{network: `global/networks/${o.network}`, accessConfigs: [{type: 'ONE_TO_ONE_NAT', name: 'External NAT'}]}],
+    networkInterfaces: [
+      {
+        network: `global/networks/${o.network}`,
+        accessConfigs: [{type: 'ONE_TO_ONE_NAT', name: 'External NAT'}],
+        // compute.go: NicType "VIRTIO_NET", or "GVNIC" with --gce-gvnic.
+        nicType: o.gvnic ? 'GVNIC' : 'VIRTIO_NET',
+      },
+    ],
     metadata: {
       items: [{key: 'user-data', value: o.userData}, ...(o.sshKeys?.length ? [{key: 'ssh-keys', value: o.sshKeys.join('\n')}] : [])],
     },

@@ -22,6 +22,10 @@ import {kolaEnv, testImage} from '../../testing/vm.js'
 // Instances.Get for the addresses, Instances.GetSerialPortOutput,
 // Instances.Delete) and platform/machine/gcloud/machine.go (console from the
 // serial port, saved as console.txt, before the instance is deleted).
+// --gce-gvnic: compute.go's NicType "GVNIC" (else "VIRTIO_NET") on the
+// instance's network interface; the fake's image lists the guestOsFeatures
+// platform/api/gcloud/image.go gives every image (VIRTIO_SCSI_MULTIQUEUE,
+// UEFI_COMPATIBLE, GVNIC) and refuses a GVNIC insert of an image without it.
 const image = testImage()
 const ZONE = 'us-central1-a'
 
@@ -84,7 +88,8 @@ describe.skipIf(!image.available)('kola on GCE (fake Compute Engine, real machin
       // The alias, and an image family (images.getFromFamily resolves it to the image every machine boots).
       const args = kolaArgs(out, key, '--gce-image', `projects/${FAKE_GCE_PROJECT}/global/images/family/${FAKE_GCE_FAMILY}`)
       args[2] = 'gce'
-      const r = await runCli('kola', [...args, '--parallel', '2', 'coreos.basic', 'coreos.ignition'], {env: e})
+      // The e2e run's machines come up behind gVNICs (what GCE gives the flag; the fake's machines boot the same).
+      const r = await runCli('kola', [...args, '--gce-gvnic', '--parallel', '2', 'coreos.basic', 'coreos.ignition'], {env: e})
 
       expect(r.stderr).not.toMatch(/internal error/)
       expect(r.code).toBe(0)
@@ -115,6 +120,7 @@ describe.skipIf(!image.available)('kola on GCE (fake Compute Engine, real machin
       for (const i of instances) {
         expect(i.labels).toEqual({'created-by': 'mantle', 'kola-run': expect.stringMatching(/^kola-[0-9a-f]{8}$/) as unknown})
         expect(i.machineType).toBe('e2-small')
+        expect(i.nicType).toBe('GVNIC')
         expect(i.deleted).toBe(true)
       }
       expect(fake.calls).toContain('images.getFromFamily')
@@ -159,9 +165,31 @@ describe.skipIf(!image.available)('kola on GCE (fake Compute Engine, real machin
       expect(r.stderr).toMatch(/QUOTA_EXCEEDED: Quota 'INSTANCES' exceeded\. {2}Limit: 0\.0 in region us-central1\./)
       expect(errorLines(r.stderr)).toHaveLength(1)
       expect(limited.calls).toContain('instances.insert')
+      // Without --gce-gvnic, compute.go's default NIC type.
+      expect(limited.insertRequests.map((b) => (b.networkInterfaces as Array<{nicType?: string}>)[0]?.nicType)).toEqual(['VIRTIO_NET'])
       expect(limited.live()).toEqual([])
     } finally {
       await limited.stop()
+    }
+  })
+
+  it('Given an image without the GVNIC guest OS feature, when kola runs on gcp with --gce-gvnic, then one line, exit 2, and no instance was inserted', async () => {
+    // An image made without Flatcar's feature list (image.go), e.g. ore gcloud create-image --guest-os-feature UEFI_COMPATIBLE.
+    const plain = await new FakeGce({machines: qemuMachines(join(dir, 'plain')), imageGuestOsFeatures: ['UEFI_COMPATIBLE']}).start()
+    try {
+      const home = join(dir, 'nogvnic')
+      await mkdir(home, {recursive: true})
+      await writeFile(join(home, 'key.json'), plain.keyFile(), {mode: 0o600})
+      const r = await runCli('kola', [...kolaArgs(join(dir, '_nogvnic_temp'), join(home, 'key.json'), 'coreos.basic'), '--gce-gvnic'], {
+        env: kolaEnv(home, {CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${plain.url}/compute/v1/`}),
+      })
+      expect(r.code).toBe(2)
+      expect(errorLines(r.stderr)).toEqual([
+        `kola: error: --gce-gvnic: image projects/${FAKE_GCE_PROJECT}/global/images/${FAKE_GCE_IMAGE} lacks the GVNIC guest OS feature (ore gcloud create-image --guest-os-feature GVNIC gives it)`,
+      ])
+      expect(plain.calls).toEqual(['oauth2.token', 'images.get'])
+    } finally {
+      await plain.stop()
     }
   })
 
@@ -209,7 +237,7 @@ describe('the gcp platform in kola', () => {
       expect((JSON.parse(list.stdout) as {tests: Array<{name: string}>}).tests.map((t) => t.name)).toContain('coreos.basic')
       const help = await runCli('kola', ['run', '--help'], {env: kolaEnv(dir)})
       expect(help.stdout).toMatch(/gcp \(gce\)/)
-      for (const flag of ['--gce-image', '--gce-project', '--gce-zone', '--gce-machinetype', '--gce-json-key'])
+      for (const flag of ['--gce-image', '--gce-project', '--gce-zone', '--gce-machinetype', '--gce-json-key', '--gce-gvnic'])
         expect(help.stdout).toContain(flag)
     } finally {
       await cleanup()

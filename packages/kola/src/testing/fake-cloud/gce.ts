@@ -30,7 +30,12 @@ export interface FakeGceOptions {
   runningDelayMs?: number
   /** Instances the project's quota allows: an insert beyond it ends in a QUOTA_EXCEEDED operation. */
   instanceLimit?: number
+  /** The test image's guestOsFeatures; default those Flatcar's images.insert sets (platform/api/gcloud/image.go). */
+  imageGuestOsFeatures?: string[]
 }
+
+/** flatcar/mantle platform/api/gcloud/image.go: every image it makes lists these. */
+export const FLATCAR_GUEST_OS_FEATURES = ['VIRTIO_SCSI_MULTIQUEUE', 'UEFI_COMPATIBLE', 'GVNIC']
 
 interface Instance {
   id: string
@@ -42,6 +47,8 @@ interface Instance {
   metadata: Array<{key: string; value: string}>
   machineType: string
   sourceImage: string
+  /** networkInterfaces[0].nicType as inserted (the API's default is VIRTIO_NET). */
+  nicType: string | undefined
   machine?: FakeMachine | undefined
   starting?: Promise<FakeMachine | undefined> | undefined
   runningAt: number
@@ -77,6 +84,8 @@ export class FakeGce {
   readonly operations = new Map<string, Operation>()
   /** Every API method called (`instances.insert`, `oauth2.token`, ...), in order. */
   readonly calls: string[] = []
+  /** The body of every instances.insert, accepted or not. */
+  readonly insertRequests: Array<Record<string, unknown>> = []
   private readonly tokens = new Set<string>()
   private readonly key = generateKeyPairSync('rsa', {modulusLength: 2048})
   private server: Server | undefined
@@ -228,6 +237,7 @@ export class FakeGce {
     }
     if ((m = /^zones\/([a-z0-9-]+)\/instances$/.exec(path)) && method === 'POST') {
       this.calls.push('instances.insert')
+      this.insertRequests.push(JSON.parse(body) as Record<string, unknown>)
       return this.insert(m[1] as string, JSON.parse(body) as Record<string, unknown>)
     }
     if ((m = /^zones\/([a-z0-9-]+)\/instances\/([a-z0-9-]+)(\/serialPort)?$/.exec(path))) {
@@ -283,9 +293,18 @@ export class FakeGce {
         'invalid',
         `Invalid value for field 'resource.disks[0].initializeParams.sourceImage': '${sourceImage}'. The referenced image resource cannot be found.`,
       )
-    const nics = (r.networkInterfaces ?? []) as Array<{network?: string}>
+    const nics = (r.networkInterfaces ?? []) as Array<{network?: string; nicType?: string}>
     if (nics.length === 0 || !nics[0]?.network)
       throw new GceError(400, 'required', "Required field 'resource.networkInterfaces[0].network' not specified")
+    const nicType = nics[0].nicType
+    if (nicType !== undefined && nicType !== 'VIRTIO_NET' && nicType !== 'GVNIC')
+      throw new GceError(400, 'invalid', `Invalid value for field 'resource.networkInterfaces[0].nicType': '${nicType}'.`)
+    if (nicType === 'GVNIC' && !this.guestOsFeatures().includes('GVNIC'))
+      throw new GceError(
+        400,
+        'invalid',
+        `Invalid value for field 'resource.networkInterfaces[0].nicType': 'GVNIC'. The source image does not have the GVNIC guest OS feature.`,
+      )
     const labels = (r.labels ?? {}) as Record<string, string>
     for (const [k, v] of Object.entries(labels))
       if (!/^[a-z][a-z0-9_-]{0,62}$/.test(k) || !/^[a-z0-9_-]{0,63}$/.test(v))
@@ -317,6 +336,7 @@ export class FakeGce {
       metadata,
       machineType: machineType.split('/').pop() as string,
       sourceImage,
+      nicType,
       runningAt: Number.POSITIVE_INFINITY,
       console: '',
       deleted: false,
@@ -414,6 +434,7 @@ export class FakeGce {
           kind: 'compute#networkInterface',
           network: `${this.base()}/global/networks/default`,
           name: 'nic0',
+          nicType: i.nicType ?? 'VIRTIO_NET',
           ...(ip ? {networkIP: ip} : {}),
           accessConfigs: [
             {
@@ -439,6 +460,10 @@ export class FakeGce {
     }
   }
 
+  private guestOsFeatures(): string[] {
+    return this.options.imageGuestOsFeatures ?? FLATCAR_GUEST_OS_FEATURES
+  }
+
   private image(): unknown {
     return {
       kind: 'compute#image',
@@ -448,6 +473,7 @@ export class FakeGce {
       family: FAKE_GCE_FAMILY,
       status: 'READY',
       architecture: 'X86_64',
+      guestOsFeatures: this.guestOsFeatures().map((type) => ({type})),
       diskSizeGb: '1',
       selfLink: `${this.base()}/global/images/${FAKE_GCE_IMAGE}`,
     }
