@@ -25,6 +25,7 @@ import type {AkamaiPlatformOptions} from './platform/akamai/index.js'
 import type {GcpPlatformOptions} from './platform/gcp/index.js'
 import type {ScalewayPlatformOptions} from './platform/scaleway/index.js'
 import type {EsxPlatformOptions} from './platform/esx/index.js'
+import {type EsxStaticIps, ipv4ToNumber} from './platform/esx/static-ips.js'
 import type {OpenStackPlatformOptions} from './platform/openstack/index.js'
 import type {HetznerPlatformOptions} from './platform/hetzner/index.js'
 import type {QemuOptions} from './platform/qemu/index.js'
@@ -221,6 +222,15 @@ export const platformFlags = {
     summary: 'Upload this OVA for the run (a library item named by the run, deleted afterwards) instead of using --esx-base-vm.',
     helpGroup: 'ESX',
   }),
+  'esx-static-ips': Flags.integer({
+    summary: 'Instead of DHCP, give the machines this many static addresses (a pair each, in turn; a machine waits for a free pair).',
+    helpGroup: 'ESX',
+  }),
+  'esx-gateway': Flags.string({summary: 'Public gateway (with --esx-static-ips).', helpGroup: 'ESX'}),
+  'esx-gateway-private': Flags.string({summary: 'Private gateway (with --esx-static-ips).', helpGroup: 'ESX'}),
+  'esx-first-static-ip': Flags.string({summary: 'First public address of the pool (with --esx-static-ips).', helpGroup: 'ESX'}),
+  'esx-first-static-ip-private': Flags.string({summary: 'First private address of the pool (with --esx-static-ips).', helpGroup: 'ESX'}),
+  'esx-subnet-size': Flags.integer({summary: 'Prefix length of both subnets, e.g. 24 (with --esx-static-ips).', helpGroup: 'ESX'}),
   'openstack-config-file': Flags.string({
     summary: 'OpenStack credentials file (default: ~/.config/openstack.json).',
     helpGroup: 'OPENSTACK',
@@ -346,6 +356,12 @@ export interface PlatformFlagValues {
   'esx-base-vm'?: string | undefined
   'esx-insecure'?: boolean | undefined
   'esx-ova-path'?: string | undefined
+  'esx-static-ips'?: number | undefined
+  'esx-gateway'?: string | undefined
+  'esx-gateway-private'?: string | undefined
+  'esx-first-static-ip'?: string | undefined
+  'esx-first-static-ip-private'?: string | undefined
+  'esx-subnet-size'?: number | undefined
   'openstack-config-file'?: string | undefined
   'openstack-profile'?: string | undefined
   'openstack-region'?: string | undefined
@@ -495,6 +511,7 @@ export function platformSettingsFrom(
         baseVm: flags['esx-base-vm'] ?? '',
         insecure: flags['esx-insecure'],
         ovaPath: flags['esx-ova-path'],
+        staticIps: esxStaticIpsFrom(flags),
       },
       openstack: {
         // Read by the flight, so that only a run on OpenStack reads the profile.
@@ -563,6 +580,55 @@ function azureOptionsFrom(
           sku: flags['azure-sku'] ?? 'alpha',
           version: flags['azure-version'] ?? 'latest',
         },
+  }
+}
+
+/**
+ * --esx-static-ips N and the addresses it needs (flatcar/mantle cmd/kola/options.go). Usage errors, before anything
+ * is made: a part missing, or given without N; an address that is no IPv4; a pool that leaves its gateway's subnet or
+ * holds the gateway.
+ */
+function esxStaticIpsFrom(flags: PlatformFlagValues): EsxStaticIps | undefined {
+  const count = flags['esx-static-ips'] ?? 0
+  const parts = {
+    'esx-first-static-ip': flags['esx-first-static-ip'],
+    'esx-first-static-ip-private': flags['esx-first-static-ip-private'],
+    'esx-gateway': flags['esx-gateway'],
+    'esx-gateway-private': flags['esx-gateway-private'],
+    'esx-subnet-size': flags['esx-subnet-size'],
+  }
+  const given = Object.entries(parts).filter(([, v]) => v !== undefined)
+  if (count < 0) throw new UsageError(`--esx-static-ips wants a number of addresses (0 for DHCP), got ${count}`)
+  if (count === 0) {
+    if (given.length > 0) throw new UsageError(`--${given.map(([k]) => k).join(', --')} only apply with --esx-static-ips N`)
+    return undefined
+  }
+  const missing = Object.entries(parts).filter(([, v]) => v === undefined)
+  if (missing.length > 0) throw new UsageError(`--esx-static-ips needs --${missing.map(([k]) => k).join(', --')}`)
+  const size = parts['esx-subnet-size'] as number
+  if (size < 1 || size > 30) throw new UsageError(`--esx-subnet-size wants a prefix length from 1 to 30, got ${size}`)
+  const pool = (first: 'esx-first-static-ip' | 'esx-first-static-ip-private', gateway: 'esx-gateway' | 'esx-gateway-private') => {
+    const [f, g] = [ipv4ToNumber(parts[first] as string), ipv4ToNumber(parts[gateway] as string)]
+    for (const [name, value] of [[first, f], [gateway, g]] as const)
+      if (value === undefined) throw new UsageError(`--${name} wants an IPv4 address, got ${JSON.stringify(parts[name])}`)
+    const block = 2 ** (32 - size)
+    const subnet = Math.floor((g as number) / block) * block
+    const last = (f as number) + count - 1
+    // Neither the subnet's own address nor its broadcast address is a host's.
+    if ((f as number) <= subnet || last >= subnet + block - 1)
+      throw new UsageError(`--${first} ${parts[first]} and ${count - 1} after it are not all in --${gateway}'s subnet /${size}`)
+    if ((g as number) >= (f as number) && (g as number) <= last)
+      throw new UsageError(`--${gateway} ${parts[gateway]} is one of the ${count} addresses from --${first}`)
+  }
+  pool('esx-first-static-ip', 'esx-gateway')
+  pool('esx-first-static-ip-private', 'esx-gateway-private')
+  return {
+    count,
+    firstPublic: parts['esx-first-static-ip'] as string,
+    firstPrivate: parts['esx-first-static-ip-private'] as string,
+    publicGateway: parts['esx-gateway'] as string,
+    privateGateway: parts['esx-gateway-private'] as string,
+    subnetSize: size,
   }
 }
 

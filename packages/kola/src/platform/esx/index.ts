@@ -1,12 +1,18 @@
 import type {EsxCredentials} from '@mantle/auth'
 import {esx} from '@mantle/cloud'
+import {writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
 import {InfraError, UsageError} from '@mantle/kit'
+
+import {addFile} from '../ignition.js'
 
 import type {CommonFlightOptions, Flight} from '../platform.js'
 import type {PlatformDefinition} from '../registry.js'
 import {RemoteFlight} from '../remote/flight.js'
 import type {Provisioned, Provisioner, ProvisionRequest} from '../remote/machine.js'
 import {generateIdentity} from '../ssh.js'
+import {type EsxStaticIps, StaticIpPool, staticIpPairs, VMWARE_NETWORK_UNIT_PATH, vmwareNetworkUnit} from './static-ips.js'
 
 /** The ESX platform's own options (flatcar/mantle cmd/kola/options.go: --esx-*). */
 export interface EsxPlatformOptions {
@@ -22,6 +28,8 @@ export interface EsxPlatformOptions {
   insecure?: boolean | undefined
   /** Between two polls of a VM's guest identity. */
   pollIntervalMs?: number | undefined
+  /** --esx-static-ips and the addresses it needs: each machine gets a pair instead of DHCP. */
+  staticIps?: EsxStaticIps | undefined
 }
 
 export const esxPlatform: PlatformDefinition<EsxPlatformOptions> = {
@@ -79,6 +87,7 @@ async function createEsxFlight(options: EsxPlatformOptions, common: CommonFlight
     resourcePool,
     serial,
     context,
+    staticIps: options.staticIps && new StaticIpPool(staticIpPairs(options.staticIps)),
   })
   common.logger.info(`esx: run ${common.runId}: VMs from library item ${item}`)
   return new RemoteFlight('esx', identity, () => provisioner, common, release)
@@ -91,6 +100,7 @@ interface EsxSettings {
   resourcePool: string
   serial: {datacenter: string; datastoreName: string}
   context: {logger: CommonFlightOptions['logger']; pollIntervalMs?: number | undefined}
+  staticIps?: StaticIpPool | undefined
 }
 
 /** One VM per machine: deployed with a serial port to a datastore file, powered on, its address from VMware Tools, powered off and deleted. */
@@ -98,27 +108,45 @@ class EsxProvisioner implements Provisioner {
   constructor(private readonly settings: EsxSettings) {}
 
   async provision(request: ProvisionRequest): Promise<Provisioned> {
-    const {api, context} = this.settings
+    const {api, context, staticIps} = this.settings
     const name = esx.runVmName(request.name)
-    const launched = await esx.launchVm(api, {
-      item: this.settings.item,
-      name,
-      resourcePool: this.settings.resourcePool,
-      datastore: this.settings.datastore,
-      ignition: JSON.stringify(request.config),
-      console: this.settings.serial,
-      context: {...context, signal: request.signal},
-    })
+    let config = request.config
+    // A pair of the pool for this machine (flatcar/mantle esx cluster.go), back in the pool once the VM is gone.
+    const pair = staticIps && (await staticIps.take(request.signal))
+    if (pair) {
+      context.logger.info(`esx: ${request.id} gets static addresses ${pair.public} and ${pair.private}`)
+      config = addFile(config, VMWARE_NETWORK_UNIT_PATH, vmwareNetworkUnit(pair))
+      await writeFile(join(request.dir, 'ignition.json'), JSON.stringify(config, null, 2) + '\n')
+    }
+    let launched: Awaited<ReturnType<typeof esx.launchVm>>
+    try {
+      launched = await esx.launchVm(api, {
+        item: this.settings.item,
+        name,
+        resourcePool: this.settings.resourcePool,
+        datastore: this.settings.datastore,
+        ignition: JSON.stringify(config),
+        console: this.settings.serial,
+        context: {...context, signal: request.signal},
+      })
+    } catch (error) {
+      if (pair) staticIps.give(pair)
+      throw error
+    }
     const {vm, ip} = launched
     context.logger.info(`esx: ${name} is ${vm}`)
     return {
       instanceId: vm,
       ip,
       sshPort: 22,
+      // As the original (machine.go): the address VMware Tools report, also with static addresses.
       privateIp: ip,
       // The serial port's file on the datastore: the Automation API has no console call of its own.
       console: launched.console,
-      terminate: () => esx.removeVm(api, vm),
+      terminate: async () => {
+        await esx.removeVm(api, vm)
+        if (pair) staticIps.give(pair)
+      },
     }
   }
 }
