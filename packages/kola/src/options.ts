@@ -144,6 +144,49 @@ export const platformFlags = {
   'azure-offer': Flags.string({default: 'flatcar-container-linux-free', summary: 'Marketplace image offer.', helpGroup: 'AZURE'}),
   'azure-sku': Flags.string({default: 'alpha', summary: 'Marketplace image SKU (the channel).', helpGroup: 'AZURE'}),
   'azure-version': Flags.string({default: 'latest', summary: 'Marketplace image version.', helpGroup: 'AZURE'}),
+  'azure-vnet-subnet-name': Flags.string({
+    summary: 'An existing subnet for the machines, as vnet-name/subnet-name (subnet "default" when omitted): the run makes no VNet.',
+    helpGroup: 'AZURE',
+  }),
+  'azure-use-private-ips': Flags.boolean({
+    summary: "Reach the machines at their NICs' private addresses: no public IPs are made.",
+    helpGroup: 'AZURE',
+  }),
+  'azure-disk-controller': Flags.option({
+    options: ['default', 'nvme', 'scsi'] as const,
+    default: 'default',
+    summary: "The VMs' disk controller type (default: the size's).",
+    helpGroup: 'AZURE',
+  })(),
+  'azure-resource-group': Flags.string({
+    summary:
+      "An existing resource group the VMs go into; never deleted (the run deletes only its VMs there, its network stays in the run's group).",
+    helpGroup: 'AZURE',
+  }),
+  'azure-resource-group-basename': Flags.string({
+    default: 'kola-cluster',
+    summary: "Prefix of the run's resource group (<basename>-<run id>).",
+    helpGroup: 'AZURE',
+  }),
+  'azure-availability-set': Flags.string({
+    summary: 'An existing availability set (in --azure-resource-group) the VMs join.',
+    dependsOn: ['azure-resource-group'],
+    helpGroup: 'AZURE',
+  }),
+  'azure-vm-identity': Flags.string({
+    summary: 'A user-assigned managed identity (by name, looked up in the subscription) given to every VM.',
+    helpGroup: 'AZURE',
+  }),
+  'azure-trusted-launch': Flags.boolean({
+    summary: 'Trusted launch VMs (vTPM; the image must be Hyper-V generation 2).',
+    exclusive: ['azure-confidential-vm'],
+    helpGroup: 'AZURE',
+  }),
+  'azure-confidential-vm': Flags.boolean({
+    summary: 'Confidential VMs (VM guest state encrypted; needs --azure-hyper-v-generation V2 and a confidential size).',
+    exclusive: ['azure-trusted-launch'],
+    helpGroup: 'AZURE',
+  }),
   'gce-image': Flags.string({
     default: 'projects/kinvolk-public/global/images/family/flatcar-alpha',
     summary: 'GCE image: a name in the project, projects/<p>/global/images/<name>, or .../images/family/<family>.',
@@ -311,6 +354,15 @@ export interface PlatformFlagValues {
   'azure-offer'?: string | undefined
   'azure-sku'?: string | undefined
   'azure-version'?: string | undefined
+  'azure-vnet-subnet-name'?: string | undefined
+  'azure-use-private-ips'?: boolean | undefined
+  'azure-disk-controller'?: 'default' | 'nvme' | 'scsi' | undefined
+  'azure-resource-group'?: string | undefined
+  'azure-resource-group-basename'?: string | undefined
+  'azure-availability-set'?: string | undefined
+  'azure-vm-identity'?: string | undefined
+  'azure-trusted-launch'?: boolean | undefined
+  'azure-confidential-vm'?: boolean | undefined
   'gce-image'?: string | undefined
   'gce-project'?: string | undefined
   'gce-zone'?: string | undefined
@@ -572,6 +624,7 @@ function azureOptionsFrom(
     hyperVGeneration: flags['azure-hyper-v-generation'],
     location: flags['azure-location'] ?? 'westus',
     size: flags['azure-size'] ?? 'Standard_DS2_v2',
+    ...azureMachineOptionsFrom(flags),
     image: diskUri
       ? {id: diskUri}
       : {
@@ -629,6 +682,25 @@ function esxStaticIpsFrom(flags: PlatformFlagValues): EsxStaticIps | undefined {
     publicGateway: parts['esx-gateway'] as string,
     privateGateway: parts['esx-gateway-private'] as string,
     subnetSize: size,
+  }
+}
+
+/** --azure-* flags of where and how the VMs run (flatcar/mantle cmd/kola/options.go). */
+function azureMachineOptionsFrom(flags: PlatformFlagValues): Partial<AzurePlatformOptions> {
+  // Flatcar refuses a confidential VM of another generation (options.go); the flags' own exclusivity is oclif's.
+  if (flags['azure-confidential-vm'] && flags['azure-hyper-v-generation'] !== 'V2')
+    throw new UsageError('--azure-confidential-vm requires --azure-hyper-v-generation V2')
+  const [vnet, subnet] = (flags['azure-vnet-subnet-name'] ?? '').split(/\/(.*)/s)
+  const controller = flags['azure-disk-controller']
+  return {
+    subnet: vnet ? {vnet, subnet: subnet || 'default'} : undefined,
+    usePrivateIps: flags['azure-use-private-ips'],
+    diskController: controller === 'nvme' ? 'NVMe' : controller === 'scsi' ? 'SCSI' : undefined,
+    resourceGroup: flags['azure-resource-group'],
+    resourceGroupBasename: flags['azure-resource-group-basename'],
+    availabilitySet: flags['azure-availability-set'],
+    vmIdentity: flags['azure-vm-identity'],
+    securityType: flags['azure-trusted-launch'] ? 'TrustedLaunch' : flags['azure-confidential-vm'] ? 'ConfidentialVM' : undefined,
   }
 }
 

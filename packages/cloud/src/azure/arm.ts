@@ -47,6 +47,17 @@ export interface AzureComputeApi {
 export interface AzureResourcesApi {
   listResourceGroups(filter?: string): Promise<Resources.ResourceGroup[]>
   deleteResourceGroup(name: string): Promise<void>
+  /** Resources of the whole subscription (GET /subscriptions/<s>/resources?$filter=). */
+  listResources(filter: string): Promise<Resources.GenericResourceExpanded[]>
+  /** Deletes one resource by its id (404: already gone), and waits. */
+  deleteResourceById(id: string): Promise<void>
+}
+
+/** The api-version of a DELETE by id, per resource provider (generic deletes need one). */
+const DELETE_API_VERSIONS: Record<string, string> = {
+  'microsoft.compute': '2024-07-01',
+  'microsoft.network': '2024-05-01',
+  'microsoft.storage': '2023-05-01',
 }
 
 export interface AzureArmOptions extends CallContext {
@@ -124,5 +135,27 @@ export async function azureResourcesApi(options: AzureArmOptions): Promise<Azure
       call('resourceGroups.delete', async () =>
         client.resourceGroups.delete(name, {updateIntervalInMs: options.pollIntervalMs ?? 5_000, abortSignal: options.signal}),
       ),
+    listResources: (filter) =>
+      call('resources.list', async () => {
+        const out: Resources.GenericResourceExpanded[] = []
+        for await (const r of client.resources.list({filter})) out.push(r)
+        return out
+      }),
+    deleteResourceById: (id) => {
+      const provider = /\/providers\/([^/]+)\//i.exec(id)?.[1]?.toLowerCase() ?? ''
+      const apiVersion = DELETE_API_VERSIONS[provider]
+      if (!apiVersion) throw new UsageError(`azure: cannot delete ${id}: no api-version known for ${provider}`)
+      return call('resources.deleteById', async () => {
+        try {
+          // The SDK's path is `/{resourceId}`: an id's own leading slash would make it `//subscriptions/...`.
+          await client.resources.deleteById(id.replace(/^\//, ''), apiVersion, {
+            updateIntervalInMs: options.pollIntervalMs ?? 5_000,
+            abortSignal: options.signal,
+          })
+        } catch (e) {
+          if (!notFound(e)) throw e
+        }
+      })
+    },
   }
 }

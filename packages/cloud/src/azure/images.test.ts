@@ -252,10 +252,56 @@ describe('azure images over ARM (recorded HTTP)', () => {
           {name: 'theirs', location: 'westus', tags: {'created-by': 'someone', 'created-at': hoursAgo(99)}},
         ],
       })
+    // Resources - List (ARM REST reference) by tag: kola --azure-resource-group leaves its VMs in a group not ours.
+    const shared = `/subscriptions/${SUB}/resourceGroups/shared/providers`
+    const deleted: string[] = []
+    nock(ARM)
+      .get(`/subscriptions/${SUB}/resources`)
+      .query((q) => q.$filter === "tagName eq 'created-by' and tagValue eq 'mantle'")
+      .reply(200, {
+        value: [
+          {
+            id: `${shared}/Microsoft.Network/networkInterfaces/old-nic`,
+            type: 'Microsoft.Network/networkInterfaces',
+            tags: {'created-by': 'mantle', 'created-at': hoursAgo(7)},
+          },
+          {
+            id: `${shared}/Microsoft.Compute/virtualMachines/old`,
+            type: 'Microsoft.Compute/virtualMachines',
+            tags: {'created-by': 'mantle', 'created-at': hoursAgo(7)},
+          },
+          {
+            id: `${shared}/Microsoft.Compute/virtualMachines/new`,
+            type: 'Microsoft.Compute/virtualMachines',
+            tags: {'created-by': 'mantle', 'created-at': hoursAgo(1)},
+          },
+          {
+            id: `/subscriptions/${SUB}/resourceGroups/kola-old/providers/Microsoft.Compute/virtualMachines/in-ours`,
+            type: 'Microsoft.Compute/virtualMachines',
+            tags: {'created-by': 'mantle', 'created-at': hoursAgo(7)},
+          },
+        ],
+      })
+    nock(ARM)
+      .delete((path) => path.startsWith(`${shared}/`) && Boolean(deleted.push(path)))
+      .query((q) => Boolean(deleted.push(String(q['api-version']))))
+      .times(2)
+      .reply(200)
     nock(ARM).delete(`/subscriptions/${SUB}/resourcegroups/kola-old`).query(true).reply(200)
     const context = testContext(NOW)
     const resources = await azureResourcesApi({credential, subscriptionId: SUB, pollIntervalMs: 0, ...context})
-    expect(await gcAzure({resources, olderThanMs: 5 * 3_600_000, context})).toEqual({deletedResourceGroups: ['kola-old']})
+    expect(await gcAzure({resources, olderThanMs: 5 * 3_600_000, context})).toEqual({
+      deletedResourceGroups: ['kola-old'],
+      deletedResources: [`${shared}/Microsoft.Compute/virtualMachines/old`, `${shared}/Microsoft.Network/networkInterfaces/old-nic`],
+    })
+    // The VM before its NIC, each with its provider's api-version.
+    // (nock matches a path more than once: each value counts once.)
+    expect([...new Set(deleted)]).toEqual([
+      `${shared}/Microsoft.Compute/virtualMachines/old`,
+      '2024-07-01',
+      `${shared}/Microsoft.Network/networkInterfaces/old-nic`,
+      '2024-05-01',
+    ])
   })
 
   it('says when no subscription is given (exit 2)', async () => {

@@ -225,6 +225,8 @@ export async function deleteImage(options: {
 
 export interface AzureGcResult {
   deletedResourceGroups: string[]
+  /** Our resources in groups that are not ours (kola --azure-resource-group), by id. */
+  deletedResources: string[]
   /** AKS managedClusters, when gc was given the AKS module. */
   deletedClusters?: string[]
 }
@@ -249,7 +251,26 @@ export async function gcAzure(options: {
     const created = g.tags?.[CREATED_AT_KEY]
     return g.name && isExpired({marked: isMarked(g.tags), created: created ? new Date(created) : undefined}, cutoff)
   })
-  const result: AzureGcResult = {deletedResourceGroups: []}
+  const result: AzureGcResult = {deletedResourceGroups: [], deletedResources: []}
+  // First what runs left in groups not ours (kola --azure-resource-group puts its VMs there): a VM
+  // holds its NIC, so VMs go before NICs, NICs before IPs, and all before our groups.
+  const ours = new Set(groups.filter((g) => isMarked(g.tags)).map((g) => g.name?.toLowerCase()))
+  const order = (type = '') =>
+    ['Microsoft.Compute/virtualMachines', 'Microsoft.Network/networkInterfaces', 'Microsoft.Network/publicIPAddresses'].indexOf(type) >>> 0
+  const strays = (await resources.listResources(`tagName eq '${MARKER_KEY}' and tagValue eq '${MARKER_VALUE}'`))
+    .filter((r) => {
+      const group = /\/resourceGroups\/([^/]+)\//i.exec(r.id ?? '')?.[1]?.toLowerCase()
+      const created = r.tags?.[CREATED_AT_KEY]
+      return (
+        r.id && group && !ours.has(group) && isExpired({marked: isMarked(r.tags), created: created ? new Date(created) : undefined}, cutoff)
+      )
+    })
+    .sort((a, b) => order(a.type) - order(b.type))
+  for (const r of strays) {
+    ctx.logger.notice(`${options.dryRun ? 'would delete' : 'deleting'} ${r.type ?? 'resource'} ${r.id}`)
+    if (!options.dryRun) await resources.deleteResourceById(r.id!)
+    result.deletedResources.push(r.id!)
+  }
   for (const g of expired) {
     ctx.logger.notice(`${options.dryRun ? 'would delete' : 'deleting'} resource group ${g.name}`)
     if (!options.dryRun) await resources.deleteResourceGroup(g.name!)

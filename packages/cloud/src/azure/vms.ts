@@ -40,6 +40,18 @@ export interface AzureVmSpec {
   customData: string
   /** A Marketplace image's purchase plan (requireImage finds it). */
   plan?: Compute.Plan | undefined
+  /** Where the VM goes when not in `resourceGroup` (--azure-resource-group: its NIC and IP stay in the run's group). */
+  vmResourceGroup?: string | undefined
+  /** storageProfile.diskControllerType; absent: the size's default. */
+  diskController?: 'NVMe' | 'SCSI' | undefined
+  /** securityProfile.securityType (vTPM on, secure boot off, as flatcar/mantle's instance.go). */
+  securityType?: 'TrustedLaunch' | 'ConfidentialVM' | undefined
+  /** properties.availabilitySet: an existing availability set's resource id (in the VM's group). */
+  availabilitySetId?: string | undefined
+  /** A user-assigned managed identity's resource id. */
+  identityId?: string | undefined
+  /** No public IP: the machine is reached at its NIC's private address. */
+  privateIpOnly?: boolean | undefined
 }
 
 /** An image as requireImage found it: a Marketplace "latest" resolved to its version, with its plan. */
@@ -52,8 +64,15 @@ export interface ResolvedAzureImage {
 export interface AzureVm {
   name: string
   id: string
+  /** The private address when the VM has no public IP. */
   publicIp: string
   privateIp: string
+}
+
+/** An existing subnet (--azure-vnet-subnet-name): `vnet/subnet`, the subnet `default` when omitted. */
+export interface AzureSubnetRef {
+  vnet: string
+  subnet: string
 }
 
 /** The ARM calls of a kola run on Azure. */
@@ -64,6 +83,10 @@ export interface AzureVmApi {
   createRunGroup(name: string, location: string, runId: string): Promise<void>
   /** The run's VNet, subnet and NSG (SSH in); the subnet's id. */
   createRunNetwork(resourceGroup: string, location: string, runId: string): Promise<string>
+  /** An existing subnet's id, the VNet found by name anywhere in the subscription (virtualNetworks.listAll). */
+  findSubnet(ref: AzureSubnetRef): Promise<string>
+  /** A user-assigned managed identity's resource id, found by name anywhere in the subscription. */
+  findIdentity(name: string): Promise<string>
   /** Public IP, NIC and VM; resolves when the VM is provisioned, with its addresses. */
   launchVm(spec: AzureVmSpec, signal?: AbortSignal): Promise<AzureVm>
   /** The serial console log of boot diagnostics ('' before the VM wrote any). */
@@ -202,16 +225,42 @@ export async function azureVmApi(options: AzureArmOptions): Promise<AzureVmApi> 
       return subnet.id
     },
 
+    async findSubnet(ref) {
+      const vnets = await call('virtualNetworks.listAll', async () => {
+        const out: Network.VirtualNetwork[] = []
+        for await (const v of network.virtualNetworks.listAll()) out.push(v)
+        return out
+      })
+      const vnet = vnets.find((v) => v.name === ref.vnet)
+      if (!vnet) throw new UsageError(`azure: no virtual network ${ref.vnet} in the subscription`)
+      const subnet = vnet.subnets?.find((s) => s.name === ref.subnet)
+      if (!subnet?.id) throw new UsageError(`azure: virtual network ${ref.vnet} has no subnet ${ref.subnet}`)
+      return subnet.id
+    },
+
+    async findIdentity(name) {
+      const found = await call('resources.list', async () => {
+        for await (const r of resources.resources.list({filter: "resourceType eq 'Microsoft.ManagedIdentity/userAssignedIdentities'"}))
+          if (r.name === name && r.id) return r.id
+        return undefined
+      })
+      if (!found) throw new UsageError(`azure: no user-assigned managed identity ${name} in the subscription`)
+      return found
+    },
+
     async launchVm(spec, signal) {
       const {resourceGroup: rg, location, name} = spec
-      const ip: Network.PublicIPAddress = await call('publicIPAddresses.createOrUpdate', async () =>
-        network.publicIPAddresses.createOrUpdate(
-          rg,
-          `${name}-ip`,
-          {location, tags: tags(spec.runId), sku: {name: 'Standard'}, publicIPAllocationMethod: 'Static', deleteOption: 'Delete'},
-          lro(signal),
-        ),
-      )
+      const vmRg = spec.vmResourceGroup ?? rg
+      const ip: Network.PublicIPAddress | undefined = spec.privateIpOnly
+        ? undefined
+        : await call('publicIPAddresses.createOrUpdate', async () =>
+            network.publicIPAddresses.createOrUpdate(
+              rg,
+              `${name}-ip`,
+              {location, tags: tags(spec.runId), sku: {name: 'Standard'}, publicIPAllocationMethod: 'Static', deleteOption: 'Delete'},
+              lro(signal),
+            ),
+          )
       const nic: Network.NetworkInterface = await call('networkInterfaces.createOrUpdate', async () =>
         network.networkInterfaces.createOrUpdate(
           rg,
@@ -225,9 +274,11 @@ export async function azureVmApi(options: AzureArmOptions): Promise<AzureVmApi> 
                 primary: true,
                 privateIPAllocationMethod: 'Dynamic',
                 subnet: {id: spec.subnetId},
-                publicIPAddress: {id: ip.id, deleteOption: 'Delete'},
+                ...(ip ? {publicIPAddress: {id: ip.id, deleteOption: 'Delete'}} : {}),
               },
             ],
+            // A confidential VM has no accelerated networking (flatcar/mantle network.go createNIC).
+            ...(spec.securityType === 'ConfidentialVM' ? {enableAcceleratedNetworking: false} : {}),
           },
           lro(signal),
         ),
@@ -237,11 +288,24 @@ export async function azureVmApi(options: AzureArmOptions): Promise<AzureVmApi> 
         location,
         ...(spec.plan ? {plan: spec.plan} : {}),
         tags: tags(spec.runId),
+        ...(spec.identityId ? {identity: {type: 'UserAssigned', userAssignedIdentities: {[spec.identityId]: {}}}} : {}),
         hardwareProfile: {vmSize: spec.size},
         storageProfile: {
           imageReference,
-          osDisk: {createOption: 'FromImage', deleteOption: 'Delete', managedDisk: {storageAccountType: 'Premium_LRS'}},
+          osDisk: {
+            createOption: 'FromImage',
+            deleteOption: 'Delete',
+            managedDisk: {
+              storageAccountType: 'Premium_LRS',
+              ...(spec.securityType === 'ConfidentialVM' ? {securityProfile: {securityEncryptionType: 'VMGuestStateOnly'}} : {}),
+            },
+          },
+          ...(spec.diskController ? {diskControllerType: spec.diskController} : {}),
         },
+        ...(spec.securityType
+          ? {securityProfile: {securityType: spec.securityType, uefiSettings: {secureBootEnabled: false, vTpmEnabled: true}}}
+          : {}),
+        ...(spec.availabilitySetId ? {availabilitySet: {id: spec.availabilitySetId}} : {}),
         osProfile: {
           computerName: name,
           adminUsername: spec.adminUsername,
@@ -257,17 +321,19 @@ export async function azureVmApi(options: AzureArmOptions): Promise<AzureVmApi> 
         diagnosticsProfile: {bootDiagnostics: {enabled: true}},
       }
       const created = await call('virtualMachines.createOrUpdate', async () =>
-        compute.virtualMachines.createOrUpdate(rg, name, vm, lro(signal)),
+        compute.virtualMachines.createOrUpdate(vmRg, name, vm, lro(signal)),
       )
       if (created.provisioningState && created.provisioningState !== 'Succeeded')
         throw new InfraError(`azure: VM ${name} provisioning ${created.provisioningState}`)
       const [publicIp, nicNow] = await Promise.all([
-        call('publicIPAddresses.get', () => network.publicIPAddresses.get(rg, `${name}-ip`)),
+        ip ? call('publicIPAddresses.get', () => network.publicIPAddresses.get(rg, `${name}-ip`)) : undefined,
         call('networkInterfaces.get', () => network.networkInterfaces.get(rg, `${name}-nic`)),
       ])
       const privateIp = nicNow.ipConfigurations?.find((c) => c.privateIPAddress)?.privateIPAddress
-      if (!publicIp.ipAddress) throw new InfraError(`azure: public IP ${name}-ip of VM ${name} has no address`)
-      return {name, id: created.id ?? name, publicIp: publicIp.ipAddress, privateIp: privateIp ?? publicIp.ipAddress}
+      if (ip && !publicIp?.ipAddress) throw new InfraError(`azure: public IP ${name}-ip of VM ${name} has no address`)
+      const address = publicIp?.ipAddress ?? privateIp
+      if (!address) throw new InfraError(`azure: NIC ${name}-nic of VM ${name} has no private address`)
+      return {name, id: created.id ?? name, publicIp: address, privateIp: privateIp ?? address}
     },
 
     async consoleText(rg, name) {

@@ -157,7 +157,7 @@ describe.skipIf(!image.available)('kola on Azure (fake ARM, real machines)', () 
       for (const vm of vms) {
         expect(vm.tags['created-by']).toBe('mantle')
         expect(vm.tags['kola-run']).toMatch(/^kola-[0-9a-f]{8}$/)
-        expect(vm.resourceGroup).toBe(vm.tags['kola-run'])
+        expect(vm.resourceGroup).toBe(`kola-cluster-${vm.tags['kola-run']?.replace(/^kola-/, '')}`)
         expect(JSON.parse(vm.customData)).toHaveProperty('ignition.version')
         expect(JSON.stringify(JSON.parse(vm.customData))).toContain('ssh-ed25519')
       }
@@ -183,7 +183,7 @@ describe.skipIf(!image.available)('kola on Azure (fake ARM, real machines)', () 
       await exited
       const left = fake.live()
       expect(left.resourceGroups).toHaveLength(1)
-      expect(left.resourceGroups[0]).toMatch(/^kola-[0-9a-f]{8}$/)
+      expect(left.resourceGroups[0]).toMatch(/^kola-cluster-[0-9a-f]{8}$/)
       expect(left.vms).toHaveLength(1)
       expect(left.nics).toHaveLength(1)
       expect(left.publicIps).toHaveLength(1)
@@ -205,7 +205,7 @@ describe.skipIf(!image.available)('kola on Azure (fake ARM, real machines)', () 
       const fake = cloud.fake()
       const {child, exited} = await startRun('sigint', '--azure-blob-url', FAKE_BLOB_URL)
       // The VM boots the managed image the run made of the blob, in the run's group.
-      const group = [...fake.groups.values()].find((g) => g.name !== 'images' && !g.deleting)?.name as string
+      const group = fake.live().resourceGroups[0] as string
       expect(fake.live().other).toContain(`images/${group}-image`)
       const vm = [...fake.vms.values()].at(-1)
       expect(JSON.stringify(vm?.properties.storageProfile)).toContain(

@@ -27,6 +27,23 @@ export interface AzurePlatformOptions {
   hyperVGeneration?: 'V1' | 'V2' | undefined
   /** Between two polls of a long-running ARM operation. */
   pollIntervalMs?: number | undefined
+  /**
+   * An existing resource group the VMs go into (--azure-resource-group). Never deleted: the run deletes
+   * only the VMs it made there; their network stays in the run's own group, as flatcar/mantle's getVMRG.
+   */
+  resourceGroup?: string | undefined
+  /** Prefix of the run's resource group, `<basename>-<run id>` (default kola-cluster). */
+  resourceGroupBasename?: string | undefined
+  /** An existing subnet for the NICs (--azure-vnet-subnet-name): the run makes no VNet or NSG. */
+  subnet?: azure.AzureSubnetRef | undefined
+  /** No public IPs: SSH goes to each NIC's private address. */
+  usePrivateIps?: boolean | undefined
+  diskController?: azure.AzureVmSpec['diskController']
+  securityType?: azure.AzureVmSpec['securityType']
+  /** An availability set's name, in `resourceGroup`. */
+  availabilitySet?: string | undefined
+  /** A user-assigned managed identity's name, looked up in the subscription before anything is made. */
+  vmIdentity?: string | undefined
 }
 
 export const azurePlatform: PlatformDefinition<AzurePlatformOptions> = {
@@ -36,12 +53,13 @@ export const azurePlatform: PlatformDefinition<AzurePlatformOptions> = {
 }
 
 /**
- * An Azure session: credentials and image checked before anything is
- * created (a token and the image's GET); then the run's resource group,
- * named by the run id and tagged with the gc marker, holding the VNet,
- * subnet and NSG; a public IP, NIC and VM per machine. At the end the
- * resource group is deleted and waited for: whatever a machine left goes
- * with it.
+ * An Azure session: credentials, image, managed identity and existing
+ * subnet checked before anything is created; then the run's resource group,
+ * `<basename>-<run id>` tagged with the gc marker, holding the VNet, subnet
+ * and NSG (none with --azure-vnet-subnet-name); a public IP (none with
+ * private IPs), NIC and VM per machine, the VM in --azure-resource-group
+ * when given. At the end the VMs and the run's resource group are deleted
+ * and waited for: whatever a machine left goes with them.
  */
 async function createAzureFlight(options: AzurePlatformOptions, common: CommonFlightOptions): Promise<Flight> {
   if (!options.image && !options.blobUrl)
@@ -53,8 +71,15 @@ async function createAzureFlight(options: AzurePlatformOptions, common: CommonFl
   const vms = await session.vms()
   // A blob becomes an image inside the run's group; anything else must exist already.
   let image = options.blobUrl ? undefined : await vms.requireImage(options.image as azure.AzureImageRef, options.location)
+  // What the machines use that must exist already is found before anything is made.
+  const identityId = options.vmIdentity ? await vms.findIdentity(options.vmIdentity) : undefined
+  const existingSubnet = options.subnet ? await vms.findSubnet(options.subnet) : undefined
+  const availabilitySetId =
+    options.availabilitySet && options.resourceGroup
+      ? `/subscriptions/${session.subscriptionId ?? ''}/resourceGroups/${options.resourceGroup}/providers/Microsoft.Compute/availabilitySets/${options.availabilitySet}`
+      : undefined
   const identity = await generateIdentity(common.distro.user)
-  const group = common.runId
+  const group = `${options.resourceGroupBasename ?? 'kola-cluster'}-${common.runId.replace(/^kola-/, '')}`
   const release = async () => {
     await vms
       .deleteResourceGroup(group)
@@ -75,7 +100,7 @@ async function createAzureFlight(options: AzurePlatformOptions, common: CommonFl
       })
       image = {image: {id: made.id}, description: `${made.id} (from ${options.blobUrl.split('?')[0]})`}
     }
-    const subnetId = await vms.createRunNetwork(group, options.location, common.runId)
+    const subnetId = existingSubnet ?? (await vms.createRunNetwork(group, options.location, common.runId))
     if (!image) throw new Error('azure: no image after the checks')
     common.logger.info(`azure: run ${common.runId} in ${options.location}: resource group ${group}, image ${image.description}`)
     const settings: AzureSettings = {
@@ -88,6 +113,14 @@ async function createAzureFlight(options: AzurePlatformOptions, common: CommonFl
       runId: common.runId,
       user: identity.user,
       logger: common.logger,
+      machine: {
+        vmResourceGroup: options.resourceGroup,
+        diskController: options.diskController,
+        securityType: options.securityType,
+        availabilitySetId,
+        identityId,
+        privateIpOnly: options.usePrivateIps,
+      },
     }
     const withKey = new AzureProvisioner({...settings, sshPublicKey: identity.publicKey})
     const withoutKey = new AzureProvisioner(settings)
@@ -109,6 +142,11 @@ interface AzureSettings {
   user: string
   sshPublicKey?: string | undefined
   logger: CommonFlightOptions['logger']
+  /** What every VM gets from the --azure-* flags. */
+  machine: Pick<
+    azure.AzureVmSpec,
+    'vmResourceGroup' | 'diskController' | 'securityType' | 'availabilitySetId' | 'identityId' | 'privateIpOnly'
+  >
 }
 
 /** One VM per machine (with its public IP and NIC): launched, waited for, its boot diagnostics read, deleted. */
@@ -118,7 +156,8 @@ class AzureProvisioner implements Provisioner {
   async provision(request: ProvisionRequest): Promise<Provisioned> {
     const {vms, group, logger} = this.settings
     const name = request.name
-    const remove = (): Promise<void> => vms.deleteVm(group, name)
+    const vmGroup = this.settings.machine.vmResourceGroup ?? group
+    const remove = (): Promise<void> => vms.deleteVm(vmGroup, name)
     let vm: azure.AzureVm
     try {
       vm = await vms.launchVm(
@@ -134,6 +173,7 @@ class AzureProvisioner implements Provisioner {
           adminUsername: this.settings.user,
           sshPublicKey: this.settings.sshPublicKey,
           customData: JSON.stringify(request.config),
+          ...this.settings.machine,
         },
         request.signal,
       )
@@ -143,13 +183,13 @@ class AzureProvisioner implements Provisioner {
       )
       throw error
     }
-    logger.info(`azure: ${request.name} is VM ${name} at ${vm.publicIp}`)
+    logger.info(`azure: ${request.name} is VM ${name} at ${vm.publicIp}${this.settings.machine.privateIpOnly ? ' (private)' : ''}`)
     return {
       instanceId: name,
       ip: vm.publicIp,
       sshPort: 22,
       privateIp: vm.privateIp,
-      console: () => vms.consoleText(group, name),
+      console: () => vms.consoleText(vmGroup, name),
       terminate: remove,
     }
   }

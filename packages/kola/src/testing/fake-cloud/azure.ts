@@ -16,6 +16,14 @@
 // api-version, resources in a group that does not exist, references to
 // NICs, subnets or public IPs that do not exist, a VM without size, image,
 // admin user or NIC, an unknown image, cores beyond the quota.
+// The subscription also holds a group `shared` that is not kola's (SHARED_*:
+// a VNet with subnets `default` and `kola`, an availability set, a
+// user-assigned identity), for the --azure-* flags that use existing
+// resources; the VM PUT is checked as ARM checks it (availability set in the
+// VM's group, identity ids that exist, Trusted Launch / confidential VMs only
+// from a generation 2 image, a confidential VM only on a confidential size
+// with its disk's securityEncryptionType, NVMe only on a size that has it),
+// and a group holding a NIC that a VM elsewhere uses cannot be deleted.
 import {execFile} from 'node:child_process'
 import {randomBytes, randomUUID} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
@@ -34,6 +42,16 @@ export const FAKE_SUBSCRIPTION = '0f4e0000-2222-4333-8444-000000000002'
 /** A page blob the subscription's storage holds (as `ore azure upload-blob` leaves it): images can be made of it. */
 export const FAKE_BLOB_URL = 'https://kolafake.blob.core.windows.net/vhds/kola-test-image.vhd'
 export const FAKE_IMAGE_ID = `/subscriptions/${FAKE_SUBSCRIPTION}/resourceGroups/images/providers/Microsoft.Compute/images/kola-test-image`
+/** A group of the subscription that is not kola's, and what it holds. */
+export const SHARED_GROUP = 'shared'
+export const SHARED_VNET = 'shared-vn'
+export const SHARED_AVSET = 'kola-avset'
+export const SHARED_IDENTITY = 'kola-identity'
+const sharedId = (type: string, name: string) =>
+  `/subscriptions/${FAKE_SUBSCRIPTION}/resourceGroups/${SHARED_GROUP}/providers/${type}/${name}`
+export const SHARED_VNET_ID = sharedId('Microsoft.Network/virtualNetworks', SHARED_VNET)
+export const SHARED_AVSET_ID = sharedId('Microsoft.Compute/availabilitySets', SHARED_AVSET)
+export const SHARED_IDENTITY_ID = sharedId('Microsoft.ManagedIdentity/userAssignedIdentities', SHARED_IDENTITY)
 
 export interface FakeAzureOptions {
   machines: MachineFactory
@@ -83,7 +101,17 @@ class ArmError extends Error {
   }
 }
 
-const SIZES_CORES: Record<string, number> = {standard_ds2_v2: 2, standard_d2s_v3: 2, standard_b1s: 1, standard_b2s: 2}
+const SIZES_CORES: Record<string, number> = {
+  standard_ds2_v2: 2,
+  standard_d2s_v3: 2,
+  standard_b1s: 1,
+  standard_b2s: 2,
+  standard_d2s_v6: 2,
+  standard_dc2as_v5: 2,
+}
+/** Sizes with an NVMe disk controller (the v6 generation), and the confidential (AMD SEV-SNP) ones. */
+const NVME_SIZES = new Set(['standard_d2s_v6'])
+const CONFIDENTIAL_SIZES = new Set(['standard_dc2as_v5'])
 
 export class FakeAzure {
   readonly groups = new Map<string, Group>()
@@ -93,6 +121,10 @@ export class FakeAzure {
   readonly vms = new Map<string, Vm>()
   /** `METHOD type` of every ARM request, and `token` for each token request, in order. */
   readonly calls: string[] = []
+  /** The body of every PUT of a resource (not of groups), in order. */
+  readonly puts: Array<{type: string; resourceGroup: string; name: string; body: Record<string, unknown>}> = []
+  /** The resources the subscription had before any run (live() leaves them out), by lowercase id. */
+  private readonly seeded = new Set<string>()
   private readonly operations = new Map<string, () => 'InProgress' | 'Succeeded' | {failed: string}>()
   private server: Server | undefined
   private readonly token = `fake-arm-token-${randomBytes(8).toString('hex')}`
@@ -103,6 +135,27 @@ export class FakeAzure {
   constructor(private readonly options: FakeAzureOptions) {
     // The subscription's own group holding the image machines boot (not kola's: live() leaves it out).
     this.groups.set('images', {name: 'images', location: 'westus', tags: {}})
+    this.groups.set(SHARED_GROUP, {name: SHARED_GROUP, location: 'westeurope', tags: {}})
+    const seed = (type: string, name: string, properties: Record<string, unknown>) => {
+      const id = sharedId(type, name)
+      this.resources.set(id.toLowerCase(), {id, name, type, resourceGroup: SHARED_GROUP, location: 'westeurope', tags: {}, properties})
+      this.seeded.add(id.toLowerCase())
+    }
+    seed('Microsoft.Network/virtualNetworks', SHARED_VNET, {
+      addressSpace: {addressPrefixes: ['10.1.0.0/16']},
+      subnets: ['default', 'kola'].map((subnet, i) => ({
+        id: `${SHARED_VNET_ID}/subnets/${subnet}`,
+        name: subnet,
+        type: 'Microsoft.Network/virtualNetworks/subnets',
+        properties: {addressPrefix: `10.1.${i}.0/24`, provisioningState: 'Succeeded'},
+      })),
+    })
+    seed('Microsoft.Compute/availabilitySets', SHARED_AVSET, {platformFaultDomainCount: 2, platformUpdateDomainCount: 5})
+    seed('Microsoft.ManagedIdentity/userAssignedIdentities', SHARED_IDENTITY, {
+      principalId: randomUUID(),
+      clientId: randomUUID(),
+      tenantId: FAKE_TENANT,
+    })
   }
 
   async start(): Promise<this> {
@@ -159,13 +212,14 @@ export class FakeAzure {
 
   /** What is not deleted, by kind (names). */
   live(): {resourceGroups: string[]; vms: string[]; nics: string[]; publicIps: string[]; other: string[]; machines: number} {
-    const of = (type: string) => [...this.resources.values()].filter((r) => r.type === type).map((r) => r.name)
+    const made = [...this.resources.values()].filter((r) => !this.seeded.has(r.id.toLowerCase()))
+    const of = (type: string) => made.filter((r) => r.type === type).map((r) => r.name)
     return {
-      resourceGroups: [...this.groups.values()].filter((g) => g.name !== 'images').map((g) => g.name),
+      resourceGroups: [...this.groups.values()].filter((g) => g.name !== 'images' && g.name !== SHARED_GROUP).map((g) => g.name),
       vms: of('Microsoft.Compute/virtualMachines'),
       nics: of('Microsoft.Network/networkInterfaces'),
       publicIps: of('Microsoft.Network/publicIPAddresses'),
-      other: [...this.resources.values()]
+      other: made
         .filter((r) => !/virtualMachines|networkInterfaces|publicIPAddresses/.test(r.type))
         .map((r) => `${r.type.split('/')[1]}/${r.name}`),
       machines: this.options.machines.running(),
@@ -287,6 +341,21 @@ export class FakeAzure {
       if (monitor) return status === 'Succeeded' ? {status: 200} : {status: 202, headers: {location: url.toString(), 'retry-after': '1'}}
       return {status: 200, body: {name: rest[5], status}}
     }
+    // virtualNetworks.listAll, and Resources - List (by tag or resource type) of the whole subscription.
+    if (
+      method === 'GET' &&
+      rest.length === 3 &&
+      lower[0] === 'providers' &&
+      lower[1] === 'microsoft.network' &&
+      lower[2] === 'virtualnetworks'
+    ) {
+      this.calls.push('GET virtualNetworks (subscription)')
+      return {status: 200, body: {value: this.live0('Microsoft.Network/virtualNetworks').map(view)}}
+    }
+    if (method === 'GET' && rest.length === 1 && lower[0] === 'resources') {
+      this.calls.push('GET resources')
+      return {status: 200, body: {value: this.listResources(url.searchParams.get('$filter') ?? '')}}
+    }
     if (lower[0] !== 'resourcegroups') throw new ArmError(400, 'InvalidRequestUri', `no such ARM path ${url.pathname}`)
     if (rest.length === 1 && method === 'GET') {
       this.calls.push('GET resourceGroups')
@@ -314,6 +383,7 @@ export class FakeAzure {
     const name = rest[5] ?? ''
     const id = `/subscriptions/${FAKE_SUBSCRIPTION}/resourceGroups/${rg.name}/providers/${type}/${name}`
     this.calls.push(`${method} ${rest[4]}${rest.length === 7 ? `/${rest[6]}` : ''}`)
+    if (method === 'PUT' && rest.length === 6) this.puts.push({type, resourceGroup: rg.name, name, body})
     if (type.toLowerCase() === 'microsoft.compute/virtualmachines') {
       if (rest.length === 7 && method === 'POST' && lower[6] === 'retrievebootdiagnosticsdata') return this.bootDiagnostics(id)
       if (rest.length === 6) return this.vm(method, id, name, rg, body)
@@ -331,7 +401,13 @@ export class FakeAzure {
         )
       return {
         status: 200,
-        body: {id: FAKE_IMAGE_ID, name, type: 'Microsoft.Compute/images', location: 'westus', properties: {provisioningState: 'Succeeded'}},
+        body: {
+          id: FAKE_IMAGE_ID,
+          name,
+          type: 'Microsoft.Compute/images',
+          location: 'westus',
+          properties: {hyperVGeneration: 'V2', provisioningState: 'Succeeded'},
+        },
       }
     }
     if (
@@ -340,6 +416,22 @@ export class FakeAzure {
     )
       return this.network(method, id, name, type, rg, body)
     throw new ArmError(400, 'InvalidResourceType', `The resource type '${type}' could not be found in the namespace '${rest[3]}'.`)
+  }
+
+  /** Every resource of a type that exists, in any group. */
+  private live0(type: string): Resource[] {
+    return [...this.resources.values()].filter((r) => r.type === type && !this.groups.get(r.resourceGroup.toLowerCase())?.deleting)
+  }
+
+  /** Resources - List: `tagName eq 'k' and tagValue eq 'v'` or `resourceType eq 't'`, the only filters ARM takes alone. */
+  private listResources(filter: string) {
+    const tag = /^tagName eq '([^']*)' and tagValue eq '([^']*)'$/.exec(filter)
+    const type = /^resourceType eq '([^']*)'$/.exec(filter)
+    if (filter && !tag && !type)
+      throw new ArmError(400, 'InvalidFilterInQueryString', `Invalid $filter '${filter}' specified in the query string.`)
+    return [...this.resources.values()]
+      .filter((r) => (!tag || r.tags[tag[1]!] === tag[2]) && (!type || r.type.toLowerCase() === type[1]!.toLowerCase()))
+      .map(({id, name, type: t, location, tags}) => ({id, name, type: t, location, tags}))
   }
 
   private listGroups(filter: string) {
@@ -391,6 +483,15 @@ export class FakeAzure {
         return {status: method === 'HEAD' ? 204 : 200, body: method === 'HEAD' ? undefined : out(rg)}
       case 'DELETE': {
         if (!rg) throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${name}' could not be found.`)
+        for (const r of this.resources.values()) {
+          const user = r.resourceGroup === rg.name ? this.attachedTo(r) : undefined
+          if (user && user.resourceGroup !== rg.name)
+            throw new ArmError(
+              400,
+              'InUseNetworkInterfaceCannotBeDeleted',
+              `Network Interface ${r.id} is used by existing resource ${user.id}.`,
+            )
+        }
         let done = false
         rg.deleting ??= this.deleteGroupContents(rg).then(() => {
           this.groups.delete(rg.name.toLowerCase())
@@ -575,7 +676,13 @@ export class FakeAzure {
       throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.')
     const p = (body.properties ?? {}) as {
       hardwareProfile?: {vmSize?: string}
-      storageProfile?: {imageReference?: {id?: string; publisher?: string}; osDisk?: {createOption?: string}}
+      storageProfile?: {
+        imageReference?: {id?: string; publisher?: string}
+        osDisk?: {createOption?: string; managedDisk?: {securityProfile?: {securityEncryptionType?: string}}}
+        diskControllerType?: string
+      }
+      securityProfile?: {securityType?: string; uefiSettings?: {secureBootEnabled?: boolean; vTpmEnabled?: boolean}}
+      availabilitySet?: {id?: string}
       osProfile?: {
         computerName?: string
         adminUsername?: string
@@ -594,6 +701,14 @@ export class FakeAzure {
       image.id.toLowerCase() === FAKE_IMAGE_ID.toLowerCase() ||
       this.resources.get(image.id.toLowerCase())?.type === 'Microsoft.Compute/images'
     if (!known) throw new ArmError(404, 'NotFound', `The Image '${image.id}' cannot be found in '${body.location}' region.`)
+    this.checkVmOptions(
+      id,
+      rg,
+      size,
+      image.id,
+      p,
+      body.identity as {type?: string; userAssignedIdentities?: Record<string, unknown>} | undefined,
+    )
     if (!p.osProfile?.adminUsername) throw new ArmError(400, 'InvalidParameter', "Required parameter 'adminUsername' is missing (null).")
     for (const k of p.osProfile.linuxConfiguration?.ssh?.publicKeys ?? [])
       if (k.path !== `/home/${p.osProfile.adminUsername}/.ssh/authorized_keys`)
@@ -649,6 +764,59 @@ export class FakeAzure {
     )
     const status = () => (vm.failed ? {failed: vm.failed} : Date.now() >= vm.readyAt ? ('Succeeded' as const) : ('InProgress' as const))
     return {status: 201, body: this.vmView(vm), headers: this.operation('Microsoft.Compute', rg.location, status)}
+  }
+
+  /** What ARM checks of the --azure-* flags' parts of a VM (Compute REST reference, Virtual Machines - Create Or Update). */
+  private checkVmOptions(
+    id: string,
+    rg: Group,
+    size: string,
+    imageId: string,
+    p: {
+      storageProfile?: {osDisk?: {managedDisk?: {securityProfile?: {securityEncryptionType?: string}}}; diskControllerType?: string}
+      securityProfile?: {securityType?: string; uefiSettings?: {vTpmEnabled?: boolean}}
+      availabilitySet?: {id?: string}
+    },
+    identity: {type?: string; userAssignedIdentities?: Record<string, unknown>} | undefined,
+  ): void {
+    const bad = (message: string) => new ArmError(400, 'InvalidParameter', message)
+    const controller = p.storageProfile?.diskControllerType
+    if (controller !== undefined && controller !== 'SCSI' && controller !== 'NVMe')
+      throw bad(`The value '${controller}' of parameter 'diskControllerType' is not valid.`)
+    if (controller === 'NVMe' && !NVME_SIZES.has(size.toLowerCase()))
+      throw bad(`The VM size '${size}' does not support the disk controller type 'NVMe'.`)
+    const security = p.securityProfile?.securityType
+    if (security !== undefined) {
+      if (security !== 'TrustedLaunch' && security !== 'ConfidentialVM')
+        throw bad(`The value '${security}' of parameter 'securityProfile.securityType' is not valid.`)
+      const generation =
+        imageId.toLowerCase() === FAKE_IMAGE_ID.toLowerCase()
+          ? 'V2'
+          : this.resources.get(imageId.toLowerCase())?.properties.hyperVGeneration
+      if (generation !== 'V2') throw bad(`The image '${imageId}' is Hyper-V generation 1: ${security} needs a generation 2 image.`)
+      if (security === 'ConfidentialVM') {
+        if (!CONFIDENTIAL_SIZES.has(size.toLowerCase())) throw bad(`The VM size '${size}' is not supported for a confidential VM.`)
+        if (!p.storageProfile?.osDisk?.managedDisk?.securityProfile?.securityEncryptionType)
+          throw bad("Required parameter 'osDisk.managedDisk.securityProfile.securityEncryptionType' is missing (null).")
+        if (!p.securityProfile?.uefiSettings?.vTpmEnabled) throw bad('A confidential VM needs vTpmEnabled.')
+      }
+    }
+    const avset = p.availabilitySet?.id
+    if (avset !== undefined) {
+      const found = this.resources.get(avset.toLowerCase())
+      if (found?.type !== 'Microsoft.Compute/availabilitySets')
+        throw new ArmError(404, 'NotFound', `Availability set ${avset} referenced by resource ${id} was not found.`)
+      if (found.resourceGroup !== rg.name)
+        throw bad(`Availability set ${avset} must be in the resource group ${rg.name} of the virtual machine.`)
+    }
+    if (identity !== undefined) {
+      const ids = Object.keys(identity.userAssignedIdentities ?? {})
+      if (identity.type !== 'UserAssigned' || !ids.length)
+        throw bad("The identity type must be 'UserAssigned' with userAssignedIdentities when identities are listed.")
+      for (const i of ids)
+        if (this.resources.get(i.toLowerCase())?.type !== 'Microsoft.ManagedIdentity/userAssignedIdentities')
+          throw new ArmError(400, 'FailedIdentityOperation', `Identity '${i}' does not exist.`)
+    }
   }
 
   /** The machine's address becomes the NIC's private and its public IP's address. */

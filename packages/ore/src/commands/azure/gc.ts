@@ -22,7 +22,7 @@ export default class AzureGc extends BaseCommand<typeof AzureGc> {
       ...gcOptions(this.flags),
       context: this.context,
     })
-    for (const g of [...result.deletedResourceGroups, ...(result.deletedClusters ?? [])]) this.log(g)
+    for (const g of [...result.deletedResources, ...result.deletedResourceGroups, ...(result.deletedClusters ?? [])]) this.log(g)
     return result
   }
 }
