@@ -13,6 +13,7 @@ pkgs=(
   prometheus                            # kola metrics test
   etcd-server containerd containernetworking-plugins golang-go dpkg-dev unzip gcc libc6-dev  # kola kube's local cluster (scripts/services/kube.sh)
   git ca-certificates openssh-client
+  openssh-server                        # a real sshd as the jump host of kola --openstack-host (openstack.test.ts)
   chromium                              # kola's report.html, read in headless Chromium by its test
   zsh                                   # the zsh completion test (bash's is tested too)
 )

@@ -288,6 +288,12 @@ export const platformFlags = {
     summary: "Give each machine a floating IP from this pool (default: the profile's floating_ip_pool); else its fixed address is used.",
     helpGroup: 'OPENSTACK',
   }),
+  'openstack-host': Flags.string({
+    summary: 'SSH into the machines through this host (host[:port], e.g. the OpenStack host), as a jump host.',
+    helpGroup: 'OPENSTACK',
+  }),
+  'openstack-user': Flags.string({summary: 'User of the SSH connection to --openstack-host.', helpGroup: 'OPENSTACK'}),
+  'openstack-keyfile': Flags.string({summary: 'Private SSH key file of --openstack-user on --openstack-host.', helpGroup: 'OPENSTACK'}),
   'hetzner-profile': Flags.string({
     summary: 'Hetzner profile in ~/.config/hetzner.json (default: "default"; else HCLOUD_TOKEN).',
     helpGroup: 'HETZNER',
@@ -422,6 +428,9 @@ export interface PlatformFlagValues {
   'openstack-network'?: string | undefined
   'openstack-domain'?: string | undefined
   'openstack-floating-ip-pool'?: string | undefined
+  'openstack-host'?: string | undefined
+  'openstack-user'?: string | undefined
+  'openstack-keyfile'?: string | undefined
   'hetzner-profile'?: string | undefined
   'hetzner-config-file'?: string | undefined
   'hetzner-image'?: string | undefined
@@ -584,6 +593,7 @@ export function platformSettingsFrom(
         network: flags['openstack-network'],
         domain: flags['openstack-domain'],
         floatingIpPool: flags['openstack-floating-ip-pool'],
+        jumpHost: openstackJumpFrom(flags, context.logger),
       },
     },
     common: {
@@ -702,6 +712,17 @@ function azureMachineOptionsFrom(flags: PlatformFlagValues): Partial<AzurePlatfo
     vmIdentity: flags['azure-vm-identity'],
     securityType: flags['azure-trusted-launch'] ? 'TrustedLaunch' : flags['azure-confidential-vm'] ? 'ConfidentialVM' : undefined,
   }
+}
+
+/** --openstack-host with its user and key file (flatcar/mantle platform/machine/openstack/flight.go's checks). */
+function openstackJumpFrom(flags: PlatformFlagValues, logger: Logger): OpenStackPlatformOptions['jumpHost'] {
+  const [address, user, keyFile] = [flags['openstack-host'], flags['openstack-user'], flags['openstack-keyfile']]
+  if (!address) {
+    if (user || keyFile) logger.info('--openstack-user and --openstack-keyfile apply only with --openstack-host: ignored')
+    return undefined
+  }
+  if (!user || !keyFile) throw new UsageError('--openstack-host needs --openstack-user and --openstack-keyfile')
+  return {address, user, keyFile}
 }
 
 function qemuOptionsFrom(flags: PlatformFlagValues, env: NodeJS.ProcessEnv): QemuOptions {

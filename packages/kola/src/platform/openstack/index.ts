@@ -6,7 +6,7 @@ import type {CommonFlightOptions, Flight} from '../platform.js'
 import type {PlatformDefinition} from '../registry.js'
 import {RemoteFlight} from '../remote/flight.js'
 import type {Provisioned, Provisioner, ProvisionRequest} from '../remote/machine.js'
-import {generateIdentity} from '../ssh.js'
+import {checkJumpHost, generateIdentity, type JumpHost, jumpHostFrom} from '../ssh.js'
 
 /** The OpenStack platform's own options (flatcar/mantle cmd/kola/options.go: --openstack-*). */
 export interface OpenStackPlatformOptions {
@@ -26,6 +26,8 @@ export interface OpenStackPlatformOptions {
   floatingIpPool?: string | undefined
   /** Between two polls of a server's status. */
   pollIntervalMs?: number | undefined
+  /** --openstack-host, -user, -keyfile: SSH reaches the servers through this host (host[:port]) as that user with that key. */
+  jumpHost?: {address: string; user: string; keyFile: string} | undefined
 }
 
 export const openstackPlatform: PlatformDefinition<OpenStackPlatformOptions> = {
@@ -42,6 +44,8 @@ export const openstackPlatform: PlatformDefinition<OpenStackPlatformOptions> = {
  */
 async function createOpenStackFlight(options: OpenStackPlatformOptions, common: CommonFlightOptions): Promise<Flight> {
   if (!options.image) throw new UsageError('openstack: no image to boot', {hint: 'pass --openstack-image'})
+  const jumpHost = options.jumpHost
+  const jump = jumpHost && (await jumpHostFrom(jumpHost.address, jumpHost.user, jumpHost.keyFile, '--openstack-keyfile'))
   const profile = await options.credentials()
   const credentials = {
     ...profile,
@@ -56,6 +60,10 @@ async function createOpenStackFlight(options: OpenStackPlatformOptions, common: 
   const networks = await api.listNetworks()
   const network = options.network ? await openstack.resolveRef('network', options.network, async () => networks) : networks[0]?.id
   if (!network) throw new InfraError('openstack: the project has no network', {hint: 'create one, or pass --openstack-network'})
+  if (jump) {
+    await checkJumpHost(jump, '--openstack-keyfile', common.signal)
+    common.logger.info(`openstack: SSH goes through ${jump.user}@${jump.host}:${jump.port}`)
+  }
   const identity = await generateIdentity(common.distro.user)
   const created: {keyName?: string | undefined; groupId?: string | undefined} = {}
   try {
@@ -72,6 +80,7 @@ async function createOpenStackFlight(options: OpenStackPlatformOptions, common: 
       network,
       keyName: common.runId,
       floatingIpPool: options.floatingIpPool ?? profile.floating_ip_pool,
+      jump,
     }
     const withKey = new NovaProvisioner(settings)
     const withoutKey = new NovaProvisioner({...settings, keyName: undefined})
@@ -132,6 +141,7 @@ interface NovaSettings {
   network: string
   keyName?: string | undefined
   floatingIpPool?: string | undefined
+  jump?: JumpHost | undefined
 }
 
 /** One Nova server per machine: created, waited for, its console read, deleted. */
@@ -160,6 +170,7 @@ class NovaProvisioner implements Provisioner {
       ip: server.ip,
       sshPort: 22,
       privateIp: server.privateIp,
+      jump: this.settings.jump,
       console: () => api.consoleOutput(server.id),
       terminate: () => openstack.deleteServerAndWait(api, server.id, context, server.floatingIp),
     }

@@ -1,8 +1,12 @@
 import {readFileSync} from 'node:fs'
+import {writeFile} from 'node:fs/promises'
+import {connect} from 'node:net'
 import {join} from 'node:path'
 
 import {runCli} from '@mantle/test-utils'
-import {beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {jumpHostAvailable, type JumpHostServer, startJumpHost} from '../../testing/fake-cloud/jump-host.js'
 
 import {qemuMachines} from '../../testing/fake-cloud/machines.js'
 import {
@@ -206,4 +210,104 @@ describe.skipIf(!image.available)('kola on OpenStack (fake Nova, real machines)'
       expect(fake.live()).toEqual(EMPTY)
     },
   )
+})
+
+// --openstack-host, --openstack-user, --openstack-keyfile (flatcar/mantle
+// cmd/kola/options.go; platform/machine/openstack/flight.go makes a jump
+// dialer of them, network/jump.go: the host's own user and key, port 22 unless
+// given): a real OpenSSH sshd in a network namespace (fake-cloud/jump-host.ts)
+// whose machines' addresses exist only there, so kola reaches them only
+// through sshd's TCP forwarding; systemd.reboot covers test commands, the
+// journal, the reboot and the reconnection after it.
+describe.skipIf(!image.available || !jumpHostAvailable())('kola on OpenStack through --openstack-host (a real sshd as jump host)', () => {
+  let jump: JumpHostServer
+  const cloud = useFakeCloud(async (dir) => {
+    jump = await startJumpHost(join(dir, 'jump'))
+    return new FakeOpenStack({machines: qemuMachines(join(dir, 'machines'), process.env, {netns: jump.netns}), activeDelayMs: 1000}).start()
+  })
+  afterAll(async () => {
+    await jump?.stop()
+  })
+
+  const env = (name: string) =>
+    profileEnv(cloud.dir(), name, 'openstack.json', {
+      auth_url: cloud.fake().authUrl,
+      username: FAKE_OS_USER,
+      password: FAKE_OS_PASSWORD,
+      tenant_name: FAKE_OS_PROJECT,
+      region_name: 'RegionOne',
+    })
+  const kolaArgs = (out: string, keyFile: string, ...rest: string[]) => [
+    'run',
+    '-p',
+    'openstack',
+    '--openstack-image',
+    FAKE_OS_IMAGE,
+    '--openstack-network',
+    FAKE_OS_NETWORK,
+    '--openstack-host',
+    jump.address,
+    '--openstack-user',
+    jump.user,
+    '--openstack-keyfile',
+    keyFile,
+    ...`--ssh-timeout 900 --timeout 1800 --output-dir ${out}`.split(' '),
+    ...rest,
+  ]
+
+  it(
+    'Given machines reachable only from the jump host, when kola runs systemd.reboot with --openstack-host, then it passes, every SSH connection went through the jump host, and nothing is left',
+    {timeout: 45 * 60_000},
+    async () => {
+      const fake = cloud.fake()
+      const out = join(cloud.dir(), '_jump_temp')
+      const r = await runCli('kola', kolaArgs(out, jump.keyFile, 'systemd.reboot'), {env: await env('jump')})
+      expect(r.stderr).not.toMatch(/internal error/)
+      expect(r.code, r.stderr.slice(-2000)).toBe(0)
+      expect(topLevelResults(out)).toEqual({platform: 'openstack', results: {'systemd.reboot': 'PASS'}})
+      const m = machineDir(out, 'systemd.reboot')
+      const address = readFileSync(join(m, 'instance.txt'), 'utf8').trim().split(' ')[1] as string
+      // The address Nova reported is not reachable from here: it exists only in the jump host's namespace.
+      const [host, port] = address.split(':') as [string, string]
+      const direct = await new Promise<string>((resolve) => {
+        const socket = connect(Number(port), host)
+        socket.once('connect', () => (socket.destroy(), resolve('connected')))
+        socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'))
+      })
+      expect(direct).toBe('ECONNREFUSED')
+      // sshd forwarded kola's channels to it: the banner probes, the first connection, the one after the reboot.
+      const forwards = (await jump.forwards()).filter((f) => f === address)
+      expect(forwards.length).toBeGreaterThanOrEqual(2)
+      expect(readFileSync(join(m, 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
+      expect(readFileSync(join(m, 'console.txt'), 'utf8')).toContain('Ignition finished successfully')
+      expect(fake.live()).toEqual(EMPTY)
+    },
+  )
+
+  it('Given an --openstack-keyfile that is no private key, when kola runs on openstack, then one line, exit 2, and OpenStack was not even asked', async () => {
+    const fake = cloud.fake()
+    const before = fake.calls.length
+    const bad = join(cloud.dir(), 'not-a-key')
+    await writeFile(bad, 'this is not a key\n')
+    for (const [file, line] of [
+      [bad, `kola: error: --openstack-keyfile ${bad}: not a usable private key (Unsupported key format)`],
+      [join(cloud.dir(), 'missing-key'), `kola: error: --openstack-keyfile ${join(cloud.dir(), 'missing-key')}: cannot read it (ENOENT)`],
+    ] as const) {
+      const r = await runCli('kola', kolaArgs(join(cloud.dir(), '_badkey_temp'), file, 'coreos.basic'), {env: await env('badkey')})
+      expect(errorLines(r.stderr)).toEqual([line])
+      expect(r.code).toBe(2)
+    }
+    const noUser = await runCli(
+      'kola',
+      [...kolaArgs(join(cloud.dir(), '_nouser_temp'), jump.keyFile, 'coreos.basic')].filter(
+        (a, i, all) => a !== '--openstack-user' && all[i - 1] !== '--openstack-user',
+      ),
+      {
+        env: await env('nouser'),
+      },
+    )
+    expect(errorLines(noUser.stderr)).toEqual(['kola: error: --openstack-host needs --openstack-user and --openstack-keyfile'])
+    expect(noUser.code).toBe(2)
+    expect(fake.calls.slice(before)).toEqual([])
+  })
 })

@@ -9,7 +9,7 @@ import type {Distro} from '../distro.js'
 import type {IgnitionConfig} from '../ignition.js'
 import {JournalRecorder, renderExport} from '../journal.js'
 import type {Machine} from '../platform.js'
-import {type ExecOptions, rebootOver, SshConnection, type SshIdentity, type SshResult} from '../ssh.js'
+import {type ExecOptions, type JumpHost, rebootOver, SshConnection, type SshIdentity, type SshResult} from '../ssh.js'
 import {checkStartup} from '../startup.js'
 
 /** A machine some platform created: where SSH answers, and how to read its console and remove it. */
@@ -21,6 +21,8 @@ export interface Provisioned {
   sshPort: number
   /** Where the cluster's other machines reach it. */
   privateIp: string
+  /** Every SSH connection to it goes through this host (e.g. --openstack-host). */
+  jump?: JumpHost | undefined
   /** The console so far, as the platform shows it (a cloud API, a console command's output). */
   console(): Promise<string>
   /** Removes the machine and waits until it is gone. */
@@ -105,6 +107,7 @@ export class RemoteMachine implements Machine {
         host: provisioned.ip,
         port: provisioned.sshPort,
         identity: spec.identity,
+        jump: provisioned.jump,
         deadline: started + spec.sshTimeoutMs,
         signal: spec.signal,
         logger: spec.logger,
@@ -134,6 +137,7 @@ export class RemoteMachine implements Machine {
       host: this.ip,
       port: this.sshPort,
       identity: this.spec.identity,
+      jump: this.machine.jump,
       // A lost connection is usually a machine starved of CPU (emulated, many at once): it gets the whole --ssh-timeout again.
       deadline: Date.now() + this.spec.sshTimeoutMs,
       signal: this.spec.signal,
@@ -145,7 +149,14 @@ export class RemoteMachine implements Machine {
     await this.journal.stop()
     const deadline = Date.now() + this.spec.sshTimeoutMs
     this.connection = await rebootOver(await this.conn(), () =>
-      SshConnection.connect({host: this.ip, port: this.sshPort, identity: this.spec.identity, deadline, signal: this.spec.signal}),
+      SshConnection.connect({
+        host: this.ip,
+        port: this.sshPort,
+        identity: this.spec.identity,
+        jump: this.machine.jump,
+        deadline,
+        signal: this.spec.signal,
+      }),
     )
     await this.journal.start(() => this.conn())
     await checkStartup(this.connection, this.id, {signal: this.spec.signal, distro: this.spec.distro, logger: this.spec.logger})

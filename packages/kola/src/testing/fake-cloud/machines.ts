@@ -21,8 +21,19 @@ export interface FakeMachine {
   stop(): Promise<void>
 }
 
+/** Where a machine's NIC is (QEMU's user network); default QEMU's 10.0.2.0/24, the guest on DHCP. */
+export interface MachineNetwork {
+  /** The NIC's network (e.g. 192.168.76.0/24) and its gateway, the host's address there. */
+  cidr: string
+  gateway: string
+  /** The address the guest gives itself, where its port 22 is forwarded to; default the first DHCP lease's. */
+  guestAddress?: string | undefined
+  /** Look like a VMware VM: DMI vendor VMware (systemd's Virtualization=vmware), the NIC in PCIe slot 192 (ens192). */
+  vmware?: boolean | undefined
+}
+
 export interface MachineFactory {
-  start(name: string, userData: string): Promise<FakeMachine>
+  start(name: string, userData: string, network?: MachineNetwork): Promise<FakeMachine>
   /** Machines still running. */
   running(): number
   stopAll(): Promise<void>
@@ -35,13 +46,16 @@ function addressPool(): () => string {
   return () => `${prefix}.${next++}`
 }
 
-/** QEMU machines from the test image (KOLA_TEST_IMAGE, _KERNEL, _INITRD). */
-export function qemuMachines(dir: string, env: NodeJS.ProcessEnv = process.env): MachineFactory {
+/**
+ * QEMU machines from the test image (KOLA_TEST_IMAGE, _KERNEL, _INITRD). With `netns`, QEMU runs in that network
+ * namespace: the machines' addresses exist only there (reachable through a jump host in it, jump-host.ts).
+ */
+export function qemuMachines(dir: string, env: NodeJS.ProcessEnv = process.env, options: {netns?: string} = {}): MachineFactory {
   const nextIp = addressPool()
   const live = new Map<string, {child: ChildProcess; exited: Promise<void>}>()
   return {
     running: () => live.size,
-    async start(name, userData) {
+    async start(name, userData, network) {
       const ip = nextIp()
       const vmDir = join(dir, ip)
       await mkdir(vmDir, {recursive: true})
@@ -59,9 +73,12 @@ export function qemuMachines(dir: string, env: NodeJS.ProcessEnv = process.env):
       ])
       const log = openSync(join(vmDir, 'qemu.log'), 'a')
       // setpriv: the machines die with the test process, whatever happens to it.
+      // `ip netns exec` execs setpriv in the namespace (no fork): the death signal still follows this process.
+      const inNetns = options.netns ? ['netns', 'exec', options.netns, 'setpriv'] : []
       const child = spawn(
-        'setpriv',
+        options.netns ? 'ip' : 'setpriv',
         [
+          ...inNetns,
           '--pdeathsig',
           'KILL',
           '--',
@@ -89,10 +106,7 @@ export function qemuMachines(dir: string, env: NodeJS.ProcessEnv = process.env):
           `if=none,id=d0,file=${join(vmDir, 'disk.qcow2')},format=qcow2,cache=unsafe`,
           '-device',
           'virtio-blk-pci,drive=d0',
-          '-netdev',
-          `user,id=n0,restrict=yes,hostfwd=tcp:${ip}:22-:22`,
-          '-device',
-          'virtio-net-pci,netdev=n0',
+          ...nicArgs(ip, network),
           '-object',
           'rng-random,filename=/dev/urandom,id=rng0',
           '-device',
@@ -132,6 +146,26 @@ export function qemuMachines(dir: string, env: NodeJS.ProcessEnv = process.env):
       live.clear()
     },
   }
+}
+
+/** QEMU's user-network NIC, port 22 forwarded from `ip`; for a VMware look-alike on q35 with native PCIe hotplug (the slot number names the NIC). */
+function nicArgs(ip: string, network: MachineNetwork | undefined): string[] {
+  const net = network ? `,net=${network.cidr},host=${network.gateway}` : ''
+  const netdev = ['-netdev', `user,id=n0,restrict=yes${net},hostfwd=tcp:${ip}:22-${network?.guestAddress ?? ''}:22`]
+  if (!network?.vmware) return [...netdev, '-device', 'virtio-net-pci,netdev=n0']
+  return [
+    '-machine',
+    'q35',
+    '-global',
+    'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
+    '-smbios',
+    'type=1,manufacturer=VMware,, Inc.,product=VMware Virtual Platform',
+    '-device',
+    'pcie-root-port,id=rp192,chassis=1,slot=192',
+    ...netdev,
+    '-device',
+    'virtio-net-pci,netdev=n0,bus=rp192',
+  ]
 }
 
 /**
