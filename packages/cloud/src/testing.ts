@@ -2,3 +2,4 @@
 export {useRecordedHttp} from './testing/recorded-http.js'
 export {rejection, testContext, testServiceAccount, TEST_AWS_AUTH} from './testing/fakes.js'
 export {recordingServer, type RecordedRequest, type Reply} from './testing/server.js'
+export {makeVhd} from './testing/vhd.js'

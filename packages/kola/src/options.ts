@@ -187,6 +187,20 @@ export const platformFlags = {
     exclusive: ['azure-trusted-launch'],
     helpGroup: 'AZURE',
   }),
+  'azure-image-file': Flags.string({
+    summary:
+      'A local fixed VHD: uploaded into a storage account of the run and made the image machines boot (wins over --azure-blob-url).',
+    helpGroup: 'AZURE',
+  }),
+  'azure-use-gallery': Flags.boolean({
+    summary: 'Make the --azure-image-file upload a gallery image version instead of a managed image.',
+    dependsOn: ['azure-image-file'],
+    helpGroup: 'AZURE',
+  }),
+  'azure-kola-vnet': Flags.string({
+    summary: "The vnet-name/subnet-name kola runs in: the run's storage account (--azure-image-file) admits only it.",
+    helpGroup: 'AZURE',
+  }),
   'gce-image': Flags.string({
     default: 'projects/kinvolk-public/global/images/family/flatcar-alpha',
     summary: 'GCE image: a name in the project, projects/<p>/global/images/<name>, or .../images/family/<family>.',
@@ -369,6 +383,9 @@ export interface PlatformFlagValues {
   'azure-vm-identity'?: string | undefined
   'azure-trusted-launch'?: boolean | undefined
   'azure-confidential-vm'?: boolean | undefined
+  'azure-image-file'?: string | undefined
+  'azure-use-gallery'?: boolean | undefined
+  'azure-kola-vnet'?: string | undefined
   'gce-image'?: string | undefined
   'gce-project'?: string | undefined
   'gce-zone'?: string | undefined
@@ -700,10 +717,12 @@ function azureMachineOptionsFrom(flags: PlatformFlagValues): Partial<AzurePlatfo
   // Flatcar refuses a confidential VM of another generation (options.go); the flags' own exclusivity is oclif's.
   if (flags['azure-confidential-vm'] && flags['azure-hyper-v-generation'] !== 'V2')
     throw new UsageError('--azure-confidential-vm requires --azure-hyper-v-generation V2')
-  const [vnet, subnet] = (flags['azure-vnet-subnet-name'] ?? '').split(/\/(.*)/s)
   const controller = flags['azure-disk-controller']
   return {
-    subnet: vnet ? {vnet, subnet: subnet || 'default'} : undefined,
+    subnet: subnetRef(flags['azure-vnet-subnet-name']),
+    imageFile: flags['azure-image-file'],
+    useGallery: flags['azure-use-gallery'],
+    kolaVnet: subnetRef(flags['azure-kola-vnet']),
     usePrivateIps: flags['azure-use-private-ips'],
     diskController: controller === 'nvme' ? 'NVMe' : controller === 'scsi' ? 'SCSI' : undefined,
     resourceGroup: flags['azure-resource-group'],
@@ -712,6 +731,12 @@ function azureMachineOptionsFrom(flags: PlatformFlagValues): Partial<AzurePlatfo
     vmIdentity: flags['azure-vm-identity'],
     securityType: flags['azure-trusted-launch'] ? 'TrustedLaunch' : flags['azure-confidential-vm'] ? 'ConfidentialVM' : undefined,
   }
+}
+
+/** vnet-name/subnet-name; the subnet "default" when omitted (flatcar/mantle network.go findVnetSubnet). */
+function subnetRef(value: string | undefined): AzurePlatformOptions['subnet'] {
+  const [vnet, subnet] = (value ?? '').split(/\/(.*)/s)
+  return vnet ? {vnet, subnet: subnet || 'default'} : undefined
 }
 
 /** --openstack-host with its user and key file (flatcar/mantle platform/machine/openstack/flight.go's checks). */

@@ -35,6 +35,11 @@ export async function listContainerBlobs(
   return out
 }
 
+/** Creates the container when it does not exist. */
+export async function ensureContainer(options: BlobEndpointOptions, container: string): Promise<void> {
+  await containerClient(options, container).createIfNotExists()
+}
+
 /** A page blob client for container/blob, from a connection string, an account key, or a token. */
 export async function pageBlobClient(options: BlobEndpointOptions, container: string, blob: string): Promise<PageBlobApi> {
   return containerClient(options, container).getPageBlobClient(blob)

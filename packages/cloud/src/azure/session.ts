@@ -5,7 +5,9 @@ import type {ServiceContext} from '../common/context.js'
 import {aksClusters} from './aks.js'
 import {azureComputeApi, azureResourcesApi, type AzureComputeApi, type AzureResourcesApi} from './arm.js'
 import {azureVmApi, type AzureVmApi} from './vms.js'
-import {listContainerBlobs, pageBlobClient, type BlobEndpointOptions, type PageBlobApi} from './clients.js'
+import {withRetry} from '../common/retry.js'
+import {ensureContainer, listContainerBlobs, pageBlobClient, type BlobEndpointOptions, type PageBlobApi} from './clients.js'
+import {azureError} from './errors.js'
 
 export interface AzureSession {
   subscriptionId: string | undefined
@@ -16,6 +18,8 @@ export interface AzureSession {
   /** AKS managedClusters of one resource group. */
   aks(resourceGroup: string, location: string): Promise<ManagedClusterApi>
   pageBlob(container: string, blob: string): Promise<PageBlobApi>
+  /** Creates the container when it does not exist. */
+  ensureContainer(container: string): Promise<void>
   listBlobs(container: string, prefix?: string): Promise<{name: string; size: number; lastModified: Date}[]>
 }
 
@@ -50,6 +54,10 @@ export function connectAzure(options: {
     vms: async () => azureVmApi(await arm()),
     aks: async (resourceGroup, location) => aksClusters({...(await arm()), resourceGroup, location}),
     pageBlob: async (container, blob) => pageBlobClient(await endpoint(), container, blob),
+    ensureContainer: async (container) =>
+      withRetry(`azure create container ${container}`, async () => ensureContainer(await endpoint(), container), context).catch(
+        (e: unknown) => Promise.reject(azureError(`azure create container ${container}`, e)),
+      ),
     listBlobs: async (container, prefix) => listContainerBlobs(await endpoint(), container, prefix),
   }
 }

@@ -69,6 +69,17 @@ export interface AzureVm {
   privateIp: string
 }
 
+/** A storage account a run made, with what its blob service is reached by. */
+export interface AzureRunStorage {
+  id: string
+  /** The blob service's account name (of its endpoint: an emulator's is in the path). */
+  accountName: string
+  /** primaryEndpoints.blob, without the trailing slash. */
+  blobEndpoint: string
+  /** An account key (listKeys): a secret. */
+  key: string
+}
+
 /** An existing subnet (--azure-vnet-subnet-name): `vnet/subnet`, the subnet `default` when omitted. */
 export interface AzureSubnetRef {
   vnet: string
@@ -87,6 +98,11 @@ export interface AzureVmApi {
   findSubnet(ref: AzureSubnetRef): Promise<string>
   /** A user-assigned managed identity's resource id, found by name anywhere in the subscription. */
   findIdentity(name: string): Promise<string>
+  /**
+   * A StorageV2 account for the run's uploads (flatcar/mantle storage.go CreateStorageAccount), tagged;
+   * reachable only from `allowSubnetId` when given (--azure-kola-vnet), with its blob endpoint and a key.
+   */
+  createRunStorage(resourceGroup: string, name: string, location: string, runId: string, allowSubnetId?: string): Promise<AzureRunStorage>
   /** Public IP, NIC and VM; resolves when the VM is provisioned, with its addresses. */
   launchVm(spec: AzureVmSpec, signal?: AbortSignal): Promise<AzureVm>
   /** The serial console log of boot diagnostics ('' before the VM wrote any). */
@@ -121,6 +137,13 @@ function parseImageId(
   throw new UsageError(`azure: ${id} is not a managed image or gallery image version id`, {
     hint: 'pass /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Compute/images/<name> (or .../galleries/<g>/images/<i>/versions/<v>)',
   })
+}
+
+/** `https://<account>.blob.core.windows.net`, or an emulator's `http://127.0.0.1:10000/<account>`. */
+export function accountOfEndpoint(endpoint: string): string {
+  const url = new URL(endpoint)
+  const [first] = url.pathname.split('/').filter(Boolean)
+  return /^[\d.]+$|^localhost$|^\[/.test(url.hostname) && first ? first : (url.hostname.split('.')[0] ?? '')
 }
 
 export function describeImage(image: AzureImageRef): string {
@@ -236,6 +259,35 @@ export async function azureVmApi(options: AzureArmOptions): Promise<AzureVmApi> 
       const subnet = vnet.subnets?.find((s) => s.name === ref.subnet)
       if (!subnet?.id) throw new UsageError(`azure: virtual network ${ref.vnet} has no subnet ${ref.subnet}`)
       return subnet.id
+    },
+
+    async createRunStorage(rg, name, location, runId, allowSubnetId) {
+      const {StorageManagementClient} = await import('@azure/arm-storage')
+      const storage = new StorageManagementClient(options.credential, subscription, armClientOptions(options))
+      const account = await call('storageAccounts.create', async () =>
+        storage.storageAccounts.create(
+          rg,
+          name,
+          {
+            location,
+            tags: tags(runId),
+            sku: {name: 'Standard_LRS'},
+            kind: 'StorageV2',
+            minimumTlsVersion: 'TLS1_2',
+            allowBlobPublicAccess: false,
+            ...(allowSubnetId
+              ? {networkRuleSet: {defaultAction: 'Deny', virtualNetworkRules: [{virtualNetworkResourceId: allowSubnetId}]}}
+              : {}),
+          },
+          {updateIntervalInMs: interval, abortSignal: options.signal},
+        ),
+      )
+      const blobEndpoint = account.primaryEndpoints?.blob?.replace(/\/+$/, '')
+      if (!account.id || !blobEndpoint) throw new InfraError(`azure: storage account ${name} came back without its blob endpoint`)
+      const keys = await call('storageAccounts.listKeys', () => storage.storageAccounts.listKeys(rg, name))
+      const key = keys.keys?.find((k) => k.value)?.value
+      if (!key) throw new InfraError(`azure: storage account ${name} has no key`)
+      return {id: account.id, accountName: accountOfEndpoint(blobEndpoint), blobEndpoint, key}
     },
 
     async findIdentity(name) {

@@ -1,12 +1,17 @@
+import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {runCli} from '@mantle/test-utils'
+import {BlobServiceClient, StorageSharedKeyCredential} from '@azure/storage-blob'
+import {makeVhd} from '@mantle/cloud/testing'
+import {runCli, serviceEnv} from '@mantle/test-utils'
 import {describe, expect, it} from 'vitest'
 
 import {
   FAKE_IMAGE_ID,
+  FAKE_SUBSCRIPTION,
   FakeAzure,
   SHARED_AVSET_ID,
   SHARED_GROUP,
@@ -52,6 +57,9 @@ async function testsDir(dir: string): Promise<string> {
   return tests
 }
 
+/** A recorded PUT's properties. */
+const props = (p: {body: Record<string, unknown>} | undefined) => p?.body.properties as Record<string, unknown>
+
 const NOTHING_LEFT = {resourceGroups: [], vms: [], nics: [], publicIps: [], other: [], machines: 0}
 
 describe('kola --azure-* flags (fake ARM, SSH stubs)', () => {
@@ -72,7 +80,6 @@ describe('kola --azure-* flags (fake ARM, SSH stubs)', () => {
     const put = (type: string) => fake.puts.slice(puts).filter((p) => p.type.toLowerCase() === type.toLowerCase())
     return {r, out, put, calls: fake.calls.slice(calls).filter((c) => c !== 'token')}
   }
-  const props = (p: {body: Record<string, unknown>} | undefined) => p?.body.properties as Record<string, unknown>
 
   it('Given --azure-disk-controller nvme on a v6 size, when kola runs, then the VM asks for the NVMe controller', async () => {
     const {r, put} = await run('nvme', '--azure-disk-controller', 'nvme', '--azure-size', 'Standard_D2s_v6')
@@ -238,5 +245,117 @@ describe('kola --azure-* flags (fake ARM, SSH stubs)', () => {
     expect(result.deletedResourceGroups).toEqual(left.resourceGroups)
     expect(fake.live()).toEqual(NOTHING_LEFT)
     expect(fake.groups.has(SHARED_GROUP)).toBe(true)
+  })
+})
+
+// --azure-image-file: the storage account is ARM's (the fake), its blobs are Azurite's, so the upload is
+// real. Shapes as flatcar/mantle storage.go (CreateStorageAccount: Standard_LRS StorageV2; with
+// --azure-kola-vnet a networkRuleSet denying all but that subnet), flight.go (upload, then an image of the
+// blob), image.go (CreateImage: osDisk blobUri, Linux, Generalized) and gallery-image-template.json
+// (gallery kolaSIG*, image definition kola/Flatcar/dev, version 0.0.0 from the blob and its account).
+const azurite = serviceEnv(['MANTLE_TEST_AZURE_ENDPOINT', 'MANTLE_TEST_AZURE_KEY', 'MANTLE_TEST_AZURE_ACCOUNT'])
+
+describe.skipIf(!azurite.available)('kola --azure-image-file (fake ARM, Azurite, SSH stubs)', () => {
+  const storage = {blobEndpoint: process.env.MANTLE_TEST_AZURE_ENDPOINT ?? '', key: process.env.MANTLE_TEST_AZURE_KEY ?? ''}
+  const cloud = useFakeCloud((dir) => new FakeAzure({machines: stubMachines(), dir, storage}).start())
+
+  /** kola run azure.up booting a fresh 4 MiB fixed VHD; the VHD's bytes and what the fake got. */
+  const run = async (name: string, ...flags: string[]) => {
+    const [fake, dir] = [cloud.fake(), cloud.dir()]
+    const vhd = join(dir, `${name}.vhd`)
+    await makeVhd(join(dir, `${name}.raw`), vhd, {size: 4 * 1024 * 1024, data: [{at: 512, bytes: randomBytes(4096)}]})
+    const [puts, calls] = [fake.puts.length, fake.calls.length]
+    const r = await runCli(
+      'kola',
+      [
+        ...['run', '-p', 'azure', '--azure-image-file', vhd, '--azure-location', 'westeurope', '--tests-dir', await testsDir(dir)],
+        ...['--output-dir', join(dir, `_${name}_temp`), ...flags, 'azure.up'],
+      ],
+      {env: await azureEnv(fake, dir, name)},
+    )
+    const put = (type: string) => fake.puts.slice(puts).filter((p) => p.type.toLowerCase() === type.toLowerCase())
+    return {r, vhd, put, calls: fake.calls.slice(calls).filter((c) => c !== 'token')}
+  }
+  /** The blob as Azurite holds it (the account is Azurite's one account, whatever ARM named it). */
+  const blobBytes = async (blobUri: string) => {
+    const account = process.env.MANTLE_TEST_AZURE_ACCOUNT ?? ''
+    const service = new BlobServiceClient(storage.blobEndpoint, new StorageSharedKeyCredential(account, storage.key))
+    const [container, blob] = blobUri.slice(storage.blobEndpoint.replace(/\/+$/, '').length + 1).split('/')
+    return service
+      .getContainerClient(container ?? '')
+      .getBlobClient(blob ?? '')
+      .downloadToBuffer()
+  }
+
+  it('Given --azure-image-file, when kola runs, then the VHD is uploaded into a storage account of the run group, made a managed image, booted, and all of it goes with the group', async () => {
+    const {r, vhd, put} = await run('file')
+    expect(r.stderr).not.toMatch(/internal error/)
+    expect(r.code).toBe(0)
+    const [account] = put('Microsoft.Storage/storageAccounts')
+    expect(account?.name).toMatch(/^kola[0-9a-f]{8}$/)
+    expect(account?.body).toMatchObject({sku: {name: 'Standard_LRS'}, kind: 'StorageV2', location: 'westeurope'})
+    expect(account?.body.properties).not.toHaveProperty('networkAcls')
+    const image = put('Microsoft.Compute/images')[0]
+    const osDisk = (props(image).storageProfile as {osDisk: {blobUri: string; osType: string; osState: string}}).osDisk
+    expect(osDisk).toMatchObject({osType: 'Linux', osState: 'Generalized'})
+    expect(image?.resourceGroup).toBe(account?.resourceGroup)
+    expect(osDisk.blobUri).toBe(`${storage.blobEndpoint.replace(/\/+$/, '')}/kola/${account?.resourceGroup}.vhd`)
+    // The blob in Azurite is the VHD, byte for byte.
+    expect((await blobBytes(osDisk.blobUri)).equals(await readFile(vhd))).toBe(true)
+    const vm = put('Microsoft.Compute/virtualMachines')[0]
+    expect((props(vm).storageProfile as {imageReference: unknown}).imageReference).toEqual({
+      id: `/subscriptions/${FAKE_SUBSCRIPTION}/resourceGroups/${account?.resourceGroup}/providers/Microsoft.Compute/images/${account?.resourceGroup}-image`,
+    })
+    expect(cloud.fake().live()).toEqual(NOTHING_LEFT)
+  })
+
+  it('Given --azure-image-file with --azure-use-gallery and --azure-kola-vnet, when kola runs, then the VM boots a gallery image version of the upload, and the account admits only that subnet', async () => {
+    const {r, put} = await run('gallery', '--azure-use-gallery', '--azure-kola-vnet', 'shared-vn/kola', '--azure-hyper-v-generation', 'V2')
+    expect(r.stderr).not.toMatch(/internal error/)
+    expect(r.code).toBe(0)
+    const [account] = put('Microsoft.Storage/storageAccounts')
+    expect((account?.body.properties as {networkAcls: unknown}).networkAcls).toEqual({
+      defaultAction: 'Deny',
+      virtualNetworkRules: [{id: `${SHARED_VNET_ID}/subnets/kola`}],
+    })
+    const [gallery] = put('Microsoft.Compute/galleries')
+    expect(gallery?.name).toMatch(/^kolaSIG[0-9a-f]{8}$/)
+    const definition = put('Microsoft.Compute/galleries/images')[0]
+    expect(props(definition)).toMatchObject({
+      osType: 'Linux',
+      osState: 'Generalized',
+      hyperVGeneration: 'V2',
+      identifier: {publisher: 'kola', offer: 'Flatcar', sku: 'dev'},
+    })
+    const version = put('Microsoft.Compute/galleries/images/versions')[0]
+    expect(version?.name).toBe('0.0.0')
+    const accountId = `/subscriptions/${FAKE_SUBSCRIPTION}/resourceGroups/${account?.resourceGroup}/providers/Microsoft.Storage/storageAccounts/${account?.name}`
+    expect((props(version).storageProfile as {osDiskImage: {source: unknown}}).osDiskImage.source).toEqual({
+      uri: `${storage.blobEndpoint.replace(/\/+$/, '')}/kola/${account?.resourceGroup}.vhd`,
+      storageAccountId: accountId,
+    })
+    const vm = put('Microsoft.Compute/virtualMachines')[0]
+    expect((props(vm).storageProfile as {imageReference: {id: string}}).imageReference.id).toBe(
+      `/subscriptions/${FAKE_SUBSCRIPTION}/resourceGroups/${account?.resourceGroup}/providers/Microsoft.Compute/galleries/${gallery?.name}/images/${account?.resourceGroup}/versions/0.0.0`,
+    )
+    expect(put('Microsoft.Compute/images')).toEqual([])
+    expect(cloud.fake().live()).toEqual(NOTHING_LEFT)
+  })
+
+  it('Given --azure-image-file that is no fixed VHD, when kola runs, then one line, exit 2, and no ARM request', async () => {
+    const [fake, dir] = [cloud.fake(), cloud.dir()]
+    const before = fake.calls.length
+    const raw = join(dir, 'not.vhd')
+    await writeFile(raw, randomBytes(4096))
+    const r = await runCli(
+      'kola',
+      ['run', '-p', 'azure', '--azure-image-file', raw, '--output-dir', join(dir, '_notvhd_temp'), 'coreos.basic'],
+      {
+        env: await azureEnv(fake, dir, 'notvhd'),
+      },
+    )
+    expect(r.code).toBe(2)
+    expect(errorLines(r.stderr)).toHaveLength(1)
+    expect(fake.calls.slice(before)).toEqual([])
   })
 })

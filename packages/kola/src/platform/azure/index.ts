@@ -44,6 +44,15 @@ export interface AzurePlatformOptions {
   availabilitySet?: string | undefined
   /** A user-assigned managed identity's name, looked up in the subscription before anything is made. */
   vmIdentity?: string | undefined
+  /**
+   * A local fixed VHD (--azure-image-file): uploaded as a page blob into a storage account the run makes
+   * in its group (flatcar/mantle flight.go), then made the image machines boot. Wins over `blobUrl`.
+   */
+  imageFile?: string | undefined
+  /** Make a gallery image version of the upload instead of a managed image (--azure-use-gallery). */
+  useGallery?: boolean | undefined
+  /** The subnet kola runs in (--azure-kola-vnet): the run's storage account admits only it. */
+  kolaVnet?: azure.AzureSubnetRef | undefined
 }
 
 export const azurePlatform: PlatformDefinition<AzurePlatformOptions> = {
@@ -62,18 +71,27 @@ export const azurePlatform: PlatformDefinition<AzurePlatformOptions> = {
  * and waited for: whatever a machine left goes with them.
  */
 async function createAzureFlight(options: AzurePlatformOptions, common: CommonFlightOptions): Promise<Flight> {
-  if (!options.image && !options.blobUrl)
+  if (!options.image && !options.blobUrl && !options.imageFile)
     throw new UsageError('azure: no image to boot', {
       hint: 'pass --azure-disk-uri, --azure-blob-url, or a Marketplace image with --azure-version',
     })
+  if (options.useGallery && !options.imageFile)
+    throw new UsageError('--azure-use-gallery needs --azure-image-file', {
+      hint: 'kola makes a gallery image only of a VHD it uploads itself; --azure-blob-url becomes a managed image',
+    })
+  // A bad VHD is refused before anything is made.
+  if (options.imageFile) await azure.validateVhd(options.imageFile)
   const context = {logger: common.logger, signal: common.signal, pollIntervalMs: options.pollIntervalMs ?? 1000}
-  const session = azure.connectAzure({auth: await options.credentials(), subscriptionId: options.subscriptionId, context})
+  const auth = await options.credentials()
+  const session = azure.connectAzure({auth, subscriptionId: options.subscriptionId, context})
   const vms = await session.vms()
-  // A blob becomes an image inside the run's group; anything else must exist already.
-  let image = options.blobUrl ? undefined : await vms.requireImage(options.image as azure.AzureImageRef, options.location)
+  // A blob or file becomes an image inside the run's group; anything else must exist already.
+  const fromUpload = Boolean(options.blobUrl ?? options.imageFile)
+  let image = fromUpload ? undefined : await vms.requireImage(options.image as azure.AzureImageRef, options.location)
   // What the machines use that must exist already is found before anything is made.
   const identityId = options.vmIdentity ? await vms.findIdentity(options.vmIdentity) : undefined
   const existingSubnet = options.subnet ? await vms.findSubnet(options.subnet) : undefined
+  const kolaSubnet = options.imageFile && options.kolaVnet ? await vms.findSubnet(options.kolaVnet) : undefined
   const availabilitySetId =
     options.availabilitySet && options.resourceGroup
       ? `/subscriptions/${session.subscriptionId ?? ''}/resourceGroups/${options.resourceGroup}/providers/Microsoft.Compute/availabilitySets/${options.availabilitySet}`
@@ -87,18 +105,11 @@ async function createAzureFlight(options: AzurePlatformOptions, common: CommonFl
   }
   try {
     await vms.createRunGroup(group, options.location, common.runId)
-    if (options.blobUrl) {
-      const made = await azure.createImage({
-        compute: await session.compute(),
-        resourceGroup: group,
-        name: `${group}-image`,
-        location: options.location,
-        blobUrl: options.blobUrl,
-        hyperVGeneration: options.hyperVGeneration,
-        tags: {[KOLA_RUN_TAG]: common.runId},
-        context,
-      })
-      image = {image: {id: made.id}, description: `${made.id} (from ${options.blobUrl.split('?')[0]})`}
+    if (options.imageFile) {
+      image = await imageOfFile(options.imageFile, {options, auth, vms, session, group, runId: common.runId, kolaSubnet, context})
+    } else if (options.blobUrl) {
+      const made = await managedImage(await session.compute(), options.blobUrl, {options, group, runId: common.runId, context})
+      image = {image: {id: made}, description: `${made} (from ${options.blobUrl.split('?')[0]})`}
     }
     const subnetId = existingSubnet ?? (await vms.createRunNetwork(group, options.location, common.runId))
     if (!image) throw new Error('azure: no image after the checks')
@@ -129,6 +140,77 @@ async function createAzureFlight(options: AzurePlatformOptions, common: CommonFl
     await release()
     throw error
   }
+}
+
+/**
+ * The VHD uploaded into a storage account of the run's group (container `kola`, the blob named by the
+ * group) and made a managed image, or with useGallery a gallery version 0.0.0 of image definition
+ * kola/Flatcar/dev in a gallery kolaSIG<run> (flatcar/mantle image.go and gallery-image-template.json).
+ */
+async function imageOfFile(
+  file: string,
+  run: {
+    options: AzurePlatformOptions
+    auth: AzureAuth
+    vms: azure.AzureVmApi
+    session: azure.AzureSession
+    group: string
+    runId: string
+    kolaSubnet: string | undefined
+    context: {logger: CommonFlightOptions['logger']; signal?: AbortSignal | undefined; pollIntervalMs: number}
+  },
+): Promise<azure.ResolvedAzureImage> {
+  const {options, group, context} = run
+  const id = run.runId.replace(/^kola-/, '')
+  const account = await run.vms.createRunStorage(group, `kola${id}`, options.location, run.runId, run.kolaSubnet)
+  const storage = azure.connectAzure({
+    auth: {...run.auth, storage: {accountName: account.accountName, accountKey: account.key}},
+    storageAccount: account.accountName,
+    blobEndpoint: account.blobEndpoint,
+    context,
+  })
+  await storage.ensureContainer('kola')
+  const uploaded = await azure.uploadVhd({blob: await storage.pageBlob('kola', `${group}.vhd`), file, overwrite: true, context})
+  const compute = await run.session.compute()
+  const madeId = options.useGallery
+    ? (
+        await azure.createGalleryImage({
+          compute,
+          resourceGroup: group,
+          gallery: `kolaSIG${id}`,
+          image: group,
+          version: '0.0.0',
+          location: options.location,
+          blobUrl: uploaded.url,
+          storageAccountId: account.id,
+          publisher: 'kola',
+          offer: 'Flatcar',
+          sku: 'dev',
+          hyperVGeneration: options.hyperVGeneration ?? 'V1',
+          context,
+        })
+      ).id
+    : await managedImage(compute, uploaded.url, run)
+  return {image: {id: madeId}, description: `${madeId} (from ${file})`}
+}
+
+/** A managed image `<group>-image` of a page blob, in the run's group; its id. */
+async function managedImage(
+  compute: azure.AzureComputeApi,
+  blobUrl: string,
+  run: {options: AzurePlatformOptions; group: string; runId: string; context: Parameters<typeof azure.createImage>[0]['context']},
+): Promise<string> {
+  const made = await azure.createImage({
+    compute,
+    resourceGroup: run.group,
+    name: `${run.group}-image`,
+    location: run.options.location,
+    blobUrl,
+    hyperVGeneration: run.options.hyperVGeneration,
+    tags: {[KOLA_RUN_TAG]: run.runId},
+    context: run.context,
+  })
+  return made.id
 }
 
 interface AzureSettings {

@@ -24,6 +24,11 @@
 // from a generation 2 image, a confidential VM only on a confidential size
 // with its disk's securityEncryptionType, NVMe only on a size that has it),
 // and a group holding a NIC that a VM elsewhere uses cannot be deleted.
+// Storage accounts (Microsoft.Storage, flatcar/mantle storage.go) answer with
+// the blob endpoint of `storage` (Azurite: the blobs are real) and its key
+// from listKeys; managed images and gallery image versions (image.go,
+// gallery-image-template.json) may be made of a blob under a storage
+// account's endpoint, and VMs boot from either.
 import {execFile} from 'node:child_process'
 import {randomBytes, randomUUID} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
@@ -61,6 +66,8 @@ export interface FakeAzureOptions {
   runningDelayMs?: number
   /** Regional cores the subscription may use: a VM beyond it is refused (OperationNotAllowed). */
   coreLimit?: number
+  /** The blob service every storage account made here is (Azurite's account endpoint and key). */
+  storage?: {blobEndpoint: string; key: string} | undefined
 }
 
 interface Resource {
@@ -126,6 +133,8 @@ export class FakeAzure {
   /** The resources the subscription had before any run (live() leaves them out), by lowercase id. */
   private readonly seeded = new Set<string>()
   private readonly operations = new Map<string, () => 'InProgress' | 'Succeeded' | {failed: string}>()
+  /** Storage account creations by operation id: their Location answers with the account when done. */
+  private readonly accountOperations = new Map<string, Resource>()
   private server: Server | undefined
   private readonly token = `fake-arm-token-${randomBytes(8).toString('hex')}`
   url = ''
@@ -338,6 +347,8 @@ export class FakeAzure {
       if (!status) throw new ArmError(404, 'NotFound', 'operation not found')
       const monitor = url.searchParams.has('monitor')
       if (typeof status === 'object') return {status: 200, body: {status: 'Failed', error: {code: 'VMStartFailed', message: status.failed}}}
+      const account = this.accountOperations.get(rest[5] ?? '')
+      if (monitor && status === 'Succeeded' && account) return {status: 200, body: this.accountView(account)}
       if (monitor) return status === 'Succeeded' ? {status: 200} : {status: 202, headers: {location: url.toString(), 'retry-after': '1'}}
       return {status: 200, body: {name: rest[5], status}}
     }
@@ -380,6 +391,7 @@ export class FakeAzure {
         },
       }
     }
+    if (lower[3] === 'microsoft.compute' && lower[4] === 'galleries') return this.gallery(method, rest, rg, body)
     const name = rest[5] ?? ''
     const id = `/subscriptions/${FAKE_SUBSCRIPTION}/resourceGroups/${rg.name}/providers/${type}/${name}`
     this.calls.push(`${method} ${rest[4]}${rest.length === 7 ? `/${rest[6]}` : ''}`)
@@ -388,6 +400,7 @@ export class FakeAzure {
       if (rest.length === 7 && method === 'POST' && lower[6] === 'retrievebootdiagnosticsdata') return this.bootDiagnostics(id)
       if (rest.length === 6) return this.vm(method, id, name, rg, body)
     }
+    if (type.toLowerCase() === 'microsoft.storage/storageaccounts') return this.storageAccount(method, id, name, rg, body, lower[6])
     if (type.toLowerCase() === 'microsoft.compute/images' && rest.length === 6 && method !== 'GET')
       return this.image(method, id, name, rg, body)
     if (type.toLowerCase() === 'microsoft.compute/images' && rest.length === 6 && method === 'GET') {
@@ -613,7 +626,7 @@ export class FakeAzure {
       ?.storageProfile?.osDisk
     if (!osDisk?.osType || !osDisk.osState)
       throw new ArmError(400, 'InvalidParameter', "Required parameter 'osDisk.osType' is missing (null).")
-    if (osDisk.blobUri !== FAKE_BLOB_URL)
+    if (osDisk.blobUri !== FAKE_BLOB_URL && !this.accountOfBlob(osDisk.blobUri))
       throw new ArmError(
         400,
         'InvalidParameter',
@@ -699,7 +712,7 @@ export class FakeAzure {
     if (!image?.id) throw new ArmError(400, 'InvalidParameter', "Required parameter 'imageReference' is missing (null).")
     const known =
       image.id.toLowerCase() === FAKE_IMAGE_ID.toLowerCase() ||
-      this.resources.get(image.id.toLowerCase())?.type === 'Microsoft.Compute/images'
+      /^Microsoft\.Compute\/(images|galleries\/images\/versions)$/.test(this.resources.get(image.id.toLowerCase())?.type ?? '')
     if (!known) throw new ArmError(404, 'NotFound', `The Image '${image.id}' cannot be found in '${body.location}' region.`)
     this.checkVmOptions(
       id,
@@ -789,10 +802,7 @@ export class FakeAzure {
     if (security !== undefined) {
       if (security !== 'TrustedLaunch' && security !== 'ConfidentialVM')
         throw bad(`The value '${security}' of parameter 'securityProfile.securityType' is not valid.`)
-      const generation =
-        imageId.toLowerCase() === FAKE_IMAGE_ID.toLowerCase()
-          ? 'V2'
-          : this.resources.get(imageId.toLowerCase())?.properties.hyperVGeneration
+      const generation = this.generationOf(imageId)
       if (generation !== 'V2') throw bad(`The image '${imageId}' is Hyper-V generation 1: ${security} needs a generation 2 image.`)
       if (security === 'ConfidentialVM') {
         if (!CONFIDENTIAL_SIZES.has(size.toLowerCase())) throw bad(`The VM size '${size}' is not supported for a confidential VM.`)
@@ -816,6 +826,161 @@ export class FakeAzure {
       for (const i of ids)
         if (this.resources.get(i.toLowerCase())?.type !== 'Microsoft.ManagedIdentity/userAssignedIdentities')
           throw new ArmError(400, 'FailedIdentityOperation', `Identity '${i}' does not exist.`)
+    }
+  }
+
+  /** An image's Hyper-V generation (a gallery version's is its image definition's). */
+  private generationOf(imageId: string): unknown {
+    if (imageId.toLowerCase() === FAKE_IMAGE_ID.toLowerCase()) return 'V2'
+    const version = /^(.*\/galleries\/[^/]+\/images\/[^/]+)\/versions\/[^/]+$/i.exec(imageId)
+    return this.resources.get((version ? version[1]! : imageId).toLowerCase())?.properties.hyperVGeneration
+  }
+
+  /** The storage account a blob URL is under (its primaryEndpoints.blob), if one was made here. */
+  private accountOfBlob(uri: string | undefined): Resource | undefined {
+    return [...this.resources.values()].find(
+      (r) =>
+        r.type === 'Microsoft.Storage/storageAccounts' && uri?.startsWith(String((r.properties.primaryEndpoints as {blob: string}).blob)),
+    )
+  }
+
+  /** Storage Accounts - Create (sku, kind, location; a 3-24 character lowercase name) and List Keys. */
+  private storageAccount(method: string, id: string, name: string, rg: Group, body: Record<string, unknown>, action: string | undefined) {
+    const key = id.toLowerCase()
+    const existing = this.resources.get(key)
+    const missing = () => new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.Storage/storageAccounts/${name}' was not found.`)
+    if (action === 'listkeys' && method === 'POST') {
+      if (!existing) throw missing()
+      return {status: 200, body: {keys: [{keyName: 'key1', value: existing.properties.key, permissions: 'FULL'}]}}
+    }
+    if (action) throw new ArmError(400, 'InvalidRequestUri', `no such storage account action ${action}`)
+    if (method === 'GET') {
+      if (!existing) throw missing()
+      return {status: 200, body: this.accountView(existing)}
+    }
+    if (method === 'DELETE') {
+      this.resources.delete(key)
+      return {status: existing ? 200 : 204}
+    }
+    if (method !== 'PUT') throw new ArmError(405, 'MethodNotAllowed', `${method} not allowed`)
+    if (!/^[a-z0-9]{3,24}$/.test(name))
+      throw new ArmError(
+        400,
+        'AccountNameInvalid',
+        `${name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.`,
+      )
+    if (typeof body.location !== 'string' || !body.location)
+      throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.')
+    if (!(body.sku as {name?: string} | undefined)?.name)
+      throw new ArmError(400, 'InvalidRequestContent', "The request content is missing 'sku'.")
+    if (!body.kind) throw new ArmError(400, 'InvalidRequestContent', "The request content is missing 'kind'.")
+    const properties = {...((body.properties as Record<string, unknown>) ?? {})}
+    for (const rule of (properties.networkAcls as {virtualNetworkRules?: Array<{id?: string}>} | undefined)?.virtualNetworkRules ?? [])
+      if (!this.subnetExists(rule.id ?? ''))
+        throw new ArmError(400, 'NetworkAclsValidationFailure', `Validation of network acls failure: SubnetsNotFound:${rule.id ?? ''}.`)
+    const blob = this.options.storage
+      ? `${this.options.storage.blobEndpoint.replace(/\/+$/, '')}/`
+      : `https://${name}.blob.core.windows.net/`
+    const account: Resource = {
+      id,
+      name,
+      type: 'Microsoft.Storage/storageAccounts',
+      resourceGroup: rg.name,
+      location: body.location,
+      tags: (body.tags as Record<string, string>) ?? {},
+      properties: {
+        ...properties,
+        key: this.options.storage?.key ?? randomBytes(32).toString('base64'),
+        primaryEndpoints: {blob},
+        provisioningState: 'Succeeded',
+      },
+    }
+    Object.assign(account, {sku: body.sku, kind: body.kind})
+    this.resources.set(key, account)
+    // Storage answers a create with 202 and a Location to poll, which then gives the account.
+    let polls = 0
+    const op = this.operation('Microsoft.Storage', rg.location, () => (polls++ < 1 ? 'InProgress' : 'Succeeded'))
+    this.accountOperations.set(/\/operations\/([^?]+)/.exec(op.location!)![1]!, account)
+    return {status: 202, headers: {location: op.location!, 'retry-after': '1'}}
+  }
+
+  /** An account as ARM shows it: no key. */
+  private accountView(r: Resource) {
+    const {key: _key, ...properties} = r.properties
+    return {...view({...r, properties}), kind: (r as Resource & {kind?: unknown}).kind}
+  }
+
+  /** Galleries, their image definitions and versions (Compute REST reference, Shared Image Galleries). */
+  private gallery(method: string, rest: string[], rg: Group, body: Record<string, unknown>) {
+    const kinds = ['galleries', 'images', 'versions']
+    const depth = (rest.length - 4) / 2
+    if (!Number.isInteger(depth) || depth < 1 || depth > 3 || rest.slice(4).some((p, i) => i % 2 === 0 && p.toLowerCase() !== kinds[i / 2]))
+      throw new ArmError(400, 'InvalidRequestUri', `no such ARM path ${rest.join('/')}`)
+    const type = `Microsoft.Compute/${kinds.slice(0, depth).join('/')}`
+    const id = `/subscriptions/${FAKE_SUBSCRIPTION}/resourceGroups/${rg.name}/providers/Microsoft.Compute/${rest.slice(4).join('/')}`
+    const name = rest.at(-1) ?? ''
+    const parent = depth > 1 ? id.split('/').slice(0, -2).join('/') : undefined
+    this.calls.push(`${method} ${kinds.slice(0, depth).join('/')}`)
+    const existing = this.resources.get(id.toLowerCase())
+    if (method === 'GET') {
+      if (!existing)
+        throw new ArmError(
+          404,
+          ['GalleryNotFound', 'GalleryImageNotFound', 'NotFound'][depth - 1]!,
+          `The Resource '${type}/${name}' under resource group '${rg.name}' was not found.`,
+        )
+      return {status: 200, body: view(existing)}
+    }
+    if (method === 'DELETE') {
+      this.resources.delete(id.toLowerCase())
+      return {status: existing ? 200 : 204}
+    }
+    if (method !== 'PUT') throw new ArmError(405, 'MethodNotAllowed', `${method} not allowed`)
+    this.puts.push({type, resourceGroup: rg.name, name, body})
+    if (parent && !this.resources.has(parent.toLowerCase()))
+      throw new ArmError(
+        404,
+        'ParentResourceNotFound',
+        `Can not perform requested operation on nested resource. Parent resource '${parent.split('/').at(-1) ?? ''}' not found.`,
+      )
+    if (typeof body.location !== 'string' || !body.location)
+      throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.')
+    const properties = (body.properties as Record<string, unknown> | undefined) ?? {}
+    if (depth === 1 && !/^[A-Za-z0-9._]+$/.test(name))
+      throw new ArmError(400, 'InvalidParameter', `The gallery name '${name}' may contain only letters, digits, dots and underscores.`)
+    if (depth === 2) {
+      const identifier = properties.identifier as {publisher?: string; offer?: string; sku?: string} | undefined
+      if (!properties.osType || !properties.osState || !identifier?.publisher || !identifier.offer || !identifier.sku)
+        throw new ArmError(400, 'InvalidParameter', 'An image definition needs osType, osState and identifier {publisher, offer, sku}.')
+    }
+    if (depth === 3) {
+      if (!/^\d+\.\d+\.\d+$/.test(name))
+        throw new ArmError(400, 'InvalidParameter', `The gallery image version name '${name}' is not valid.`)
+      const source = (properties.storageProfile as {osDiskImage?: {source?: {uri?: string; storageAccountId?: string}}} | undefined)
+        ?.osDiskImage?.source
+      const account = this.accountOfBlob(source?.uri)
+      if (!account || account.id.toLowerCase() !== source?.storageAccountId?.toLowerCase())
+        throw new ArmError(
+          400,
+          'InvalidParameter',
+          `The source blob ${source?.uri ?? 'null'} is not in the storage account ${source?.storageAccountId ?? 'null'}.`,
+        )
+    }
+    const resource: Resource = {
+      id,
+      name,
+      type,
+      resourceGroup: rg.name,
+      location: body.location,
+      tags: (body.tags as Record<string, string>) ?? {},
+      properties: {...properties, provisioningState: 'Succeeded'},
+    }
+    this.resources.set(id.toLowerCase(), resource)
+    let polls = 0
+    return {
+      status: existing ? 200 : 201,
+      body: view({...resource, properties: {...resource.properties, provisioningState: 'Creating'}}),
+      headers: this.operation('Microsoft.Compute', rg.location, () => (polls++ < 1 ? 'InProgress' : 'Succeeded')),
     }
   }
 
