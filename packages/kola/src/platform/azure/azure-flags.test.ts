@@ -105,6 +105,10 @@ describe('kola --azure-* flags (fake ARM, SSH stubs)', () => {
     )
     const plain = await run('plain')
     expect(plain.r.code).toBe(0)
+    // SSH went to the public IP, not to the NIC's private address in the run's subnet.
+    const given = cloud.fake().addressed.at(-1)
+    expect(given?.private).toMatch(/^10\.0\.0\.\d+$/)
+    expect(readFileSync(join(machineDir(plain.out, 'azure.up'), 'instance.txt'), 'utf8')).toBe(`${given?.vm} ${given?.public}:22\n`)
     const vm = props(plain.put('Microsoft.Compute/virtualMachines')[0])
     expect(vm.storageProfile).not.toHaveProperty('diskControllerType')
     expect(vm).not.toHaveProperty('securityProfile')
@@ -217,7 +221,9 @@ describe('kola --azure-* flags (fake ARM, SSH stubs)', () => {
     const config = (props(nic).ipConfigurations as Array<{properties: Record<string, unknown>}>)[0]
     expect(config?.properties).not.toHaveProperty('publicIPAddress')
     // The address SSH went to is the one the fake gave the NIC.
-    expect(readFileSync(join(machineDir(out, 'azure.up'), 'instance.txt'), 'utf8')).toMatch(/^\S+ 127\.\d+\.\d+\.\d+:22\n$/)
+    const given = cloud.fake().addressed.at(-1)
+    expect(given?.public).toBeUndefined()
+    expect(readFileSync(join(machineDir(out, 'azure.up'), 'instance.txt'), 'utf8')).toBe(`${given?.vm} ${given?.private}:22\n`)
   })
 
   it('Given kola in an existing --azure-resource-group killed with SIGKILL, when ore azure gc runs, then it deletes the VM left there and the run group, and keeps the group and what it held', async () => {

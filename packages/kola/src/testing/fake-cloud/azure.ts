@@ -128,11 +128,14 @@ export class FakeAzure {
   readonly vms = new Map<string, Vm>()
   /** `METHOD type` of every ARM request, and `token` for each token request, in order. */
   readonly calls: string[] = []
+  /** The addresses every VM's NIC got (public: its public IP's, if it has one), in order. */
+  readonly addressed: Array<{vm: string; public?: string | undefined; private: string}> = []
   /** The body of every PUT of a resource (not of groups), in order. */
   readonly puts: Array<{type: string; resourceGroup: string; name: string; body: Record<string, unknown>}> = []
   /** The resources the subscription had before any run (live() leaves them out), by lowercase id. */
   private readonly seeded = new Set<string>()
   private readonly operations = new Map<string, () => 'InProgress' | 'Succeeded' | {failed: string}>()
+  private privateAddresses = 0
   /** Storage account creations by operation id: their Location answers with the account when done. */
   private readonly accountOperations = new Map<string, Resource>()
   private server: Server | undefined
@@ -984,16 +987,32 @@ export class FakeAzure {
     }
   }
 
-  /** The machine's address becomes the NIC's private and its public IP's address. */
+  /**
+   * The machine's address (where kola reaches it) becomes its public IP's address, and the NIC gets a
+   * private one of its subnet that kola cannot reach; a NIC without a public IP is reached at its private
+   * address (kola runs inside the VNet, as --azure-use-private-ips assumes), which is then the machine's.
+   */
   private addresses(vm: Vm, ip: string): void {
     for (const n of (vm.properties.networkProfile as {networkInterfaces: Array<{id: string}>}).networkInterfaces) {
       const nic = this.resources.get(n.id.toLowerCase())
       for (const c of (nic?.properties.ipConfigurations as Array<{properties: Record<string, unknown>}> | undefined) ?? []) {
-        c.properties.privateIPAddress = ip
         const pip = this.resources.get(((c.properties.publicIPAddress as {id?: string} | undefined)?.id ?? '').toLowerCase())
         if (pip) pip.properties.ipAddress = ip
+        c.properties.privateIPAddress = pip ? this.privateAddress(String((c.properties.subnet as {id?: string}).id)) : ip
+        this.addressed.push({vm: vm.name, public: pip ? ip : undefined, private: String(c.properties.privateIPAddress)})
       }
     }
+  }
+
+  /** The next address of a subnet (Azure keeps its first four). */
+  private privateAddress(subnetId: string): string {
+    const m = /^(.*\/virtualNetworks\/[^/]+)\/subnets\/([^/]+)$/i.exec(subnetId)
+    const subnets = (this.resources.get(m?.[1]?.toLowerCase() ?? '')?.properties.subnets ?? []) as Array<{
+      name: string
+      properties: {addressPrefix?: string}
+    }>
+    const prefix = subnets.find((s) => s.name === m?.[2])?.properties.addressPrefix ?? '10.0.0.0/24'
+    return `${prefix.split('.').slice(0, 3).join('.')}.${4 + this.privateAddresses++}`
   }
 
   private vmView(vm: Vm) {
