@@ -98,6 +98,8 @@ export interface AzureVmApi {
   findSubnet(ref: AzureSubnetRef): Promise<string>
   /** A user-assigned managed identity's resource id, found by name anywhere in the subscription. */
   findIdentity(name: string): Promise<string>
+  /** Checks a resource group exists (--azure-resource-group): a usage error when it does not. */
+  requireResourceGroup(name: string): Promise<void>
   /**
    * A StorageV2 account for the run's uploads (flatcar/mantle storage.go CreateStorageAccount), tagged;
    * reachable only from `allowSubnetId` when given (--azure-kola-vnet), with its blob endpoint and a key.
@@ -288,6 +290,11 @@ export async function azureVmApi(options: AzureArmOptions): Promise<AzureVmApi> 
       const key = keys.keys?.find((k) => k.value)?.value
       if (!key) throw new InfraError(`azure: storage account ${name} has no key`)
       return {id: account.id, accountName: accountOfEndpoint(blobEndpoint), blobEndpoint, key}
+    },
+
+    async requireResourceGroup(name) {
+      const exists = await call('resourceGroups.checkExistence', () => resources.resourceGroups.checkExistence(name))
+      if (!exists.body) throw new UsageError(`azure: no resource group ${name} in the subscription`)
     },
 
     async findIdentity(name) {

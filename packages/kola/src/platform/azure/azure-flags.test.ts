@@ -178,9 +178,22 @@ describe('kola --azure-* flags (fake ARM, SSH stubs)', () => {
     expect(props(vm).availabilitySet).toEqual({id: SHARED_AVSET_ID})
     const [group] = put('Microsoft.Network/networkInterfaces').map((p) => p.resourceGroup)
     expect(group).toMatch(/^kola-cluster-[0-9a-f]{8}$/)
-    expect(calls.filter((c) => c.endsWith('resourceGroups'))).toEqual(['PUT resourceGroups', 'DELETE resourceGroups'])
+    // The group is checked, never written or deleted; only the run's own is.
+    expect(calls.filter((c) => c.endsWith('resourceGroups'))).toEqual([
+      'HEAD resourceGroups',
+      'PUT resourceGroups',
+      'DELETE resourceGroups',
+    ])
     expect(fake.groups.has(SHARED_GROUP)).toBe(true)
     expect(fake.live()).toEqual(NOTHING_LEFT)
+  })
+
+  it('Given --azure-resource-group naming no group, when kola runs, then one line, exit 2, and nothing was created', async () => {
+    const {r, calls} = await run('norg', '--azure-resource-group', 'nope')
+    expect(r.code).toBe(2)
+    expect(errorLines(r.stderr)).toEqual(['kola: error: azure: no resource group nope in the subscription'])
+    expect(calls).toContain('HEAD resourceGroups')
+    expect(calls.filter((c) => c.startsWith('PUT'))).toEqual([])
   })
 
   it('Given --azure-resource-group-basename, when kola runs, then the run group is named <basename>-<run id>', async () => {

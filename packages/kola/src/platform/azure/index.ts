@@ -89,6 +89,7 @@ async function createAzureFlight(options: AzurePlatformOptions, common: CommonFl
   const fromUpload = Boolean(options.blobUrl ?? options.imageFile)
   let image = fromUpload ? undefined : await vms.requireImage(options.image as azure.AzureImageRef, options.location)
   // What the machines use that must exist already is found before anything is made.
+  if (options.resourceGroup) await vms.requireResourceGroup(options.resourceGroup)
   const identityId = options.vmIdentity ? await vms.findIdentity(options.vmIdentity) : undefined
   const existingSubnet = options.subnet ? await vms.findSubnet(options.subnet) : undefined
   const kolaSubnet = options.imageFile && options.kolaVnet ? await vms.findSubnet(options.kolaVnet) : undefined
