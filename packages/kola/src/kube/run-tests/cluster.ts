@@ -21,15 +21,15 @@ export const TEST_LABEL = 'mantle.io/kola-test'
 const POLL_MS = 500
 
 /** Waiting reasons that mean the container will not start by itself: the test fails now with the reason. */
-const NEVER_STARTS = new Set([
-  'ErrImagePull',
-  'ImagePullBackOff',
-  'InvalidImageName',
-  'ErrImageNeverPull',
-  'CreateContainerConfigError',
-  'CreateContainerError',
-  'RunContainerError',
-])
+const NEVER_STARTS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull'])
+/**
+ * Reasons the kubelet (or the scheduler) retries, which a busy node also shows
+ * for a while ("CreateContainerConfigError: failed to sync configmap cache:
+ * timed out waiting for the condition" while the ConfigMap exists): a verdict
+ * only once they have lasted LASTING_MS.
+ */
+const RETRIED = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError', 'Unschedulable'])
+const LASTING_MS = 30_000
 
 export interface JobOutcome {
   result: 'PASS' | 'FAIL'
@@ -145,6 +145,7 @@ export async function testCluster(kubeconfig: string, logger: Logger): Promise<T
 
     async waitAvailable(namespace, timeoutMs, signal) {
       const deadline = Date.now() + timeoutMs
+      const starts = new NeverStarts()
       for (;;) {
         const pending: string[] = []
         for (const d of (await apps.listNamespacedDeployment({namespace})).items) {
@@ -165,7 +166,7 @@ export async function testCluster(kubeconfig: string, logger: Logger): Promise<T
         if (pending.length === 0) return
         signal.throwIfAborted()
         // A pod that will never start makes its workload never available: say why now.
-        const stuck = await neverStarted(namespace)
+        const stuck = starts.check((await core.listNamespacedPod({namespace})).items)
         if (stuck) throw new InfraError(`${pending[0]} will not become available: ${stuck}`)
         if (Date.now() > deadline) throw new InfraError(`not available after ${Math.round(timeoutMs / 1000)} s: ${pending.join(', ')}`)
         await sleep(POLL_MS, signal)
@@ -184,6 +185,7 @@ export async function testCluster(kubeconfig: string, logger: Logger): Promise<T
       const deadline = t0 + timeoutMs
       let outcome: Omit<JobOutcome, 'log' | 'events'> | undefined
       let startMs: number | undefined
+      const starts = new NeverStarts()
       while (!outcome) {
         const now = await view(namespace)
         const j = now.jobs.find((x) => x.metadata?.name === name) ?? (await batch.readNamespacedJob({name, namespace}))
@@ -204,7 +206,7 @@ export async function testCluster(kubeconfig: string, logger: Logger): Promise<T
         else if ((j.status?.failed ?? 0) > 0 || failedCond)
           outcome = {result: 'FAIL', reason: failedCond?.message ?? failedCond?.reason ?? 'failed'}
         else {
-          const why = podNeverStarts(pods)
+          const why = starts.check(pods)
           if (why) outcome = {result: 'FAIL', reason: `never started: ${why}`}
           else if (Date.now() > deadline) outcome = {result: 'FAIL', reason: `timed out after ${Math.round(timeoutMs / 1000)} s`}
           else if (signal.aborted) outcome = {result: 'FAIL', reason: 'interrupted'}
@@ -255,10 +257,6 @@ export async function testCluster(kubeconfig: string, logger: Logger): Promise<T
     }
     return undefined
   }
-
-  async function neverStarted(namespace: string): Promise<string | undefined> {
-    return podNeverStarts((await core.listNamespacedPod({namespace})).items)
-  }
 }
 
 type Pod = import('@kubernetes/client-node').V1Pod
@@ -276,15 +274,40 @@ export function metricValue(text: string, name: string): number | undefined {
   return sum
 }
 
-/** Why a pod will never start by itself (image cannot be pulled, unschedulable, bad config), or undefined. */
-export function podNeverStarts(pods: readonly Pod[]): string | undefined {
+/**
+ * Why a pod will never start by itself (image cannot be pulled, bad config,
+ * unschedulable), told from successive looks at the pods of one wait: a
+ * reason the kubelet retries counts only once it has lasted.
+ */
+export class NeverStarts {
+  private readonly since = new Map<string, number>()
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The first lasting reason among `pods` (one line), or undefined. */
+  check(pods: readonly Pod[]): string | undefined {
+    const now = this.now()
+    const seen = new Set<string>()
+    let verdict: string | undefined
+    for (const {key, reason, line} of problems(pods)) {
+      seen.add(key)
+      const first = this.since.get(key) ?? now
+      this.since.set(key, first)
+      if (NEVER_STARTS.has(reason) || (RETRIED.has(reason) && now - first >= LASTING_MS)) verdict ??= line
+    }
+    for (const key of this.since.keys()) if (!seen.has(key)) this.since.delete(key)
+    return verdict
+  }
+}
+
+function* problems(pods: readonly Pod[]): Iterable<{key: string; reason: string; line: string}> {
   for (const p of pods) {
+    const pod = p.metadata?.name ?? ''
     const sched = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable')
-    if (sched) return `Unschedulable: ${sched.message ?? ''}`.trim()
+    if (sched) yield {key: `${pod}/Unschedulable`, reason: 'Unschedulable', line: `Unschedulable: ${sched.message ?? ''}`.trim()}
     for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
       const w = c.state?.waiting
-      if (w?.reason && NEVER_STARTS.has(w.reason)) return `${w.reason}: ${(w.message ?? c.image).split('\n')[0]}`
+      if (w?.reason) yield {key: `${pod}/${c.name}/${w.reason}`, reason: w.reason, line: `${w.reason}: ${(w.message ?? c.image).split('\n')[0]}`}
     }
   }
-  return undefined
 }
