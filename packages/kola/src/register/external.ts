@@ -17,6 +17,9 @@ const execFileAsync = promisify(execFile)
 export const REMOTE_ROOT = '/var/opt/kola/ext'
 /** The reboot helper leaves the mark here (on disk: it must be read before the machine reboots). */
 export const REBOOT_MARK_FILE = '/var/lib/kola/reboot-mark'
+/** Ends the test's output in the one SSH command that runs it (between two ASCII record separators); the mark the test left follows. */
+const MARK_WORD = 'kola-reboot-mark'
+const MARK_SEPARATOR = `\u001e${MARK_WORD}\u001e`
 /** A test that keeps asking for reboots fails after this many. */
 const MAX_REBOOTS = 10
 /** Top-level keys of Ignition spec 3.x; anything else is a config warning. */
@@ -158,11 +161,16 @@ export function configWarnings(config: IgnitionConfig): string[] {
   return unknown.map((k) => `unused key ${k}`)
 }
 
-/** Copies the executable and data/ to the machine, then runs it as a systemd unit until it ends without asking for a reboot. */
+/**
+ * Copies the executable and data/ to the machine, then runs it as a systemd
+ * unit until it ends without asking for a reboot. Each run is one SSH command
+ * and one sudo: on an emulated CPU every round trip and every sudo costs
+ * hundreds of milliseconds, and a shared machine runs many tests.
+ */
 async function runOnMachine(c: TestCluster, m: Machine, spec: ExternalSpec): Promise<void> {
   const dir = `${REMOTE_ROOT}/${spec.name}`
   const exeName = basename(spec.exe)
-  await upload(c, m, dir, spec)
+  const tarball = await packTest(spec)
   const unitBase = `kola-ext-${spec.name.replace(/[^A-Za-z0-9_-]/g, '-')}`.slice(0, 200)
   const transcript: string[] = []
   let mark: string | undefined
@@ -171,18 +179,31 @@ async function runOnMachine(c: TestCluster, m: Machine, spec: ExternalSpec): Pro
     const env: Record<string, string> = {KOLA_EXT_DATA: `${dir}/data`, KOLA_TEST: spec.name, KOLA_TEST_EXE: exeName, KOLA_UNIT: unit}
     if (mark !== undefined) env.AUTOPKGTEST_REBOOT_MARK = mark
     const setenv = Object.entries(env).map(([k, v]) => `--setenv=${k}=${shellQuote(v)}`)
-    const command = [
-      `sudo rm -f ${REBOOT_MARK_FILE};`,
-      `sudo systemd-run --quiet --wait --pipe --collect --unit=${unit} -p WorkingDirectory=${dir}`,
-      ...setenv,
-      `-- ${shellQuote(`${dir}/${exeName}`)}`,
-    ].join(' ')
-    const result = await m.ssh(command, {signal: c.signal})
+    const script = [
+      // The first run unpacks the test; after a reboot only the helper in /tmp is gone.
+      ...(run === 0 ? [unpackScript(dir, spec)] : []),
+      `cat > /tmp/autopkgtest-reboot <<'KOLA_REBOOT_HELPER'\n${REBOOT_HELPER}KOLA_REBOOT_HELPER`,
+      'chmod 0755 /tmp/autopkgtest-reboot',
+      `rm -f ${REBOOT_MARK_FILE}`,
+      [`systemd-run --quiet --wait --pipe --collect --unit=${unit} -p WorkingDirectory=${dir}`, ...setenv, `-- ${shellQuote(`${dir}/${exeName}`)} </dev/null`].join(' '),
+      'rc=$?',
+      // The mark the test left (if any) follows the test's own output after a separator it cannot print by chance.
+      `printf '\\036${MARK_WORD}\\036'`,
+      `cat ${REBOOT_MARK_FILE} 2>/dev/null && rm -f ${REBOOT_MARK_FILE}`,
+      'exit $rc',
+    ].join('\n')
+    const result = await m.ssh(`sudo sh -c ${shellQuote(script)}`, {signal: c.signal, ...(run === 0 ? {stdin: tarball} : {})})
+    const at = result.stdout.lastIndexOf(MARK_SEPARATOR)
+    if (at < 0) {
+      const why = result.stderr.trim() || result.stdout.trim()
+      c.fatal(`cannot run ${exeName} on ${m.id} (exit ${result.code})${why ? `: ${why}` : ''}`)
+    }
+    const stdout = result.stdout.slice(0, at)
+    const asked = result.stdout.slice(at + MARK_SEPARATOR.length).trim()
     const header = mark === undefined ? `## ${exeName}` : `## ${exeName} (AUTOPKGTEST_REBOOT_MARK=${mark})`
-    transcript.push(header, '### stdout', result.stdout, '### stderr', result.stderr)
-    for (const line of `${result.stdout}${result.stderr}`.split('\n')) if (line) c.log(line)
+    transcript.push(header, '### stdout', stdout, '### stderr', result.stderr)
+    for (const line of `${stdout}${result.stderr}`.split('\n')) if (line) c.log(line)
     await writeFile(join(c.h.outputDir(), 'ext-output.txt'), transcript.join('\n') + '\n')
-    const asked = (await m.ssh(`sudo cat ${REBOOT_MARK_FILE} 2>/dev/null`, {signal: c.signal})).stdout.trim()
     if (!asked) {
       if (result.code !== 0) c.fatal(`${exeName} exited ${result.code}${mark === undefined ? '' : ` (after reboot mark ${mark})`}`)
       return
@@ -190,28 +211,22 @@ async function runOnMachine(c: TestCluster, m: Machine, spec: ExternalSpec): Pro
     if (run >= MAX_REBOOTS) c.fatal(`${exeName} asked for more than ${MAX_REBOOTS} reboots`)
     mark = asked
     c.log(`kola: rebooting for mark ${mark}`)
-    await m.ssh(`sudo rm -f ${REBOOT_MARK_FILE}`, {signal: c.signal})
     await m.reboot()
-    await installRebootHelper(c, m)
   }
 }
 
-async function upload(c: TestCluster, m: Machine, dir: string, spec: ExternalSpec): Promise<void> {
+/** The executable and data/ as a tarball (-h: data/ may be a symlink, and so may files inside it). */
+async function packTest(spec: ExternalSpec): Promise<Buffer> {
   const items = [['-C', resolve(spec.exe, '..'), basename(spec.exe)]]
   if (spec.dataDir) items.push(['-C', resolve(spec.dataDir, '..'), basename(spec.dataDir)])
-  // -h: data/ may be a symlink, and so may files inside it.
-  const {stdout: tarball} = await execFileAsync('tar', ['-ch', ...items.flat()], {encoding: 'buffer', maxBuffer: 1 << 30})
-  const unpacked = await m.ssh(
-    `sudo rm -rf ${dir} && sudo mkdir -p ${dir} && sudo tar -x -C ${dir}${spec.dataDir && basename(spec.dataDir) !== 'data' ? ` && sudo mv ${dir}/${basename(spec.dataDir)} ${dir}/data` : ''}`,
-    {stdin: tarball, signal: c.signal},
-  )
-  if (unpacked.code !== 0) c.fatal(`cannot copy ${spec.exe} to ${m.id}: ${unpacked.stderr.trim()}`)
-  await installRebootHelper(c, m)
+  const {stdout} = await execFileAsync('tar', ['-ch', ...items.flat()], {encoding: 'buffer', maxBuffer: 1 << 30})
+  return stdout
 }
 
-async function installRebootHelper(c: TestCluster, m: Machine): Promise<void> {
-  const r = await m.ssh('sudo install -m 0755 /dev/stdin /tmp/autopkgtest-reboot', {stdin: REBOOT_HELPER, signal: c.signal})
-  if (r.code !== 0) c.fatal(`cannot install /tmp/autopkgtest-reboot on ${m.id}: ${r.stderr.trim()}`)
+/** Shell lines that unpack the tarball on stdin into the test's directory, exiting before the test runs if they cannot. */
+function unpackScript(dir: string, spec: ExternalSpec): string {
+  const data = spec.dataDir && basename(spec.dataDir) !== 'data' ? ` && mv ${dir}/${shellQuote(basename(spec.dataDir))} ${dir}/data` : ''
+  return `{ rm -rf ${dir} && mkdir -p ${dir} && tar -x -C ${dir}${data}; } || exit $?`
 }
 
 function shellQuote(s: string): string {
