@@ -1,7 +1,7 @@
-import {readFileSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import {writeFile} from 'node:fs/promises'
 import {connect} from 'node:net'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 
 import {runCli} from '@mantle/test-utils'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -265,7 +265,9 @@ describe.skipIf(!image.available || !jumpHostAvailable())('kola on OpenStack thr
       expect(r.stderr).not.toMatch(/internal error/)
       expect(r.code, r.stderr.slice(-2000)).toBe(0)
       expect(topLevelResults(out)).toEqual({platform: 'openstack', results: {'systemd.reboot': 'PASS'}})
-      const m = machineDir(out, 'systemd.reboot')
+      // The machine of the run's shared (non-exclusive) tests.
+      const instance = readdirSync(out, {recursive: true}).map(String).find((p) => p.endsWith('instance.txt'))
+      const m = dirname(join(out, instance as string))
       const address = readFileSync(join(m, 'instance.txt'), 'utf8').trim().split(' ')[1] as string
       // The address Nova reported is not reachable from here: it exists only in the jump host's namespace.
       const [host, port] = address.split(':') as [string, string]
