@@ -130,12 +130,13 @@ describe.skipIf(!image.available)('kola on Azure (fake ARM, real machines)', () 
   const cloud = useFakeCloud((dir) => new FakeAzure({machines: qemuMachines(join(dir, 'machines')), dir, runningDelayMs: 1000}).start())
 
   it(
-    'Given the fake ARM, when kola runs coreos.basic and coreos.ignition on azure, then both pass on real machines configured by customData, each console comes from boot diagnostics, and the resource group is gone',
+    'Given the fake ARM and --azure-use-private-ips, when kola runs coreos.basic and coreos.ignition on azure, then both pass on real machines configured by customData, reached at their private addresses, each console comes from boot diagnostics, and the resource group is gone',
     {timeout: 45 * 60_000},
     async () => {
       const [fake, dir] = [cloud.fake(), cloud.dir()]
       const out = join(dir, '_azure_temp')
-      const r = await runCli('kola', kolaArgs(out, '--parallel', '2', 'coreos.basic', 'coreos.ignition'), {
+      // Private IPs: no public IP is made, and the fake reports the machine's address as the NIC's private one.
+      const r = await runCli('kola', kolaArgs(out, '--parallel', '2', '--azure-use-private-ips', 'coreos.basic', 'coreos.ignition'), {
         env: await azureEnv(fake, dir, 'e2e'),
       })
 
@@ -161,6 +162,7 @@ describe.skipIf(!image.available)('kola on Azure (fake ARM, real machines)', () 
         expect(JSON.parse(vm.customData)).toHaveProperty('ignition.version')
         expect(JSON.stringify(JSON.parse(vm.customData))).toContain('ssh-ed25519')
       }
+      expect(fake.calls.filter((c) => c.includes('publicIPAddresses'))).toEqual([])
       expect(fake.calls).toContain('POST virtualMachines/retrieveBootDiagnosticsData')
       expect(fake.calls).toContain('DELETE resourceGroups')
       expect(fake.live()).toEqual(NOTHING_LEFT)
