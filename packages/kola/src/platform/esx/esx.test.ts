@@ -20,8 +20,28 @@ import {testImage} from '../../testing/vm.js'
 // original's GetConsoleOutput), powered on, its address from the guest
 // identity VMware Tools report, powered off and deleted. Every powered-on VM is a real
 // QEMU machine from the test image configured by that guestinfo, with SSH on
-// port 22 of the reported address.
+// port 22 of the reported address. The e2e run also takes Flatcar's
+// --esx-static-ips flags (cmd/kola/options.go): each machine gets its pair of
+// the pool (platform/machine/esx/flight.go) as the networkd unit
+// 00-vmware.network in its Ignition config (cluster.go); the fake's machine is
+// a VMware look-alike whose port 22 is forwarded to that static address only.
 const image = testImage()
+
+/** Two static pairs (192.168.76.50-51 via .1, 10.0.3.50-51 via 10.0.3.1, /24) on the fake's default VM network. */
+const STATIC_IPS = [
+  '--esx-static-ips',
+  '2',
+  '--esx-first-static-ip',
+  '192.168.76.50',
+  '--esx-gateway',
+  '192.168.76.1',
+  '--esx-first-static-ip-private',
+  '10.0.3.50',
+  '--esx-gateway-private',
+  '10.0.3.1',
+  '--esx-subnet-size',
+  '24',
+]
 
 describe.skipIf(!image.available)('kola on ESX (fake vCenter, real machines)', () => {
   const cloud = useFakeCloud((dir) => new FakeVsphere({machines: qemuMachines(join(dir, 'machines')), toolsDelayMs: 1000}).start())
@@ -60,7 +80,9 @@ describe.skipIf(!image.available)('kola on ESX (fake vCenter, real machines)', (
     {timeout: 45 * 60_000},
     async () => {
       const out = join(dir, '_esx_temp')
-      const r = await runCli('kola', kolaArgs(out, '--parallel', '2', 'coreos.basic', 'coreos.ignition'), {env: await env('e2e')})
+      const r = await runCli('kola', kolaArgs(out, ...STATIC_IPS, '--parallel', '2', 'coreos.basic', 'coreos.ignition'), {
+        env: await env('e2e'),
+      })
 
       expect(r.stderr).not.toMatch(/internal error/)
       expect(r.code).toBe(0)
@@ -79,7 +101,14 @@ describe.skipIf(!image.available)('kola on ESX (fake vCenter, real machines)', (
         expect(vm?.serialFile).toBe(`${vm?.name}/serial.out`)
         expect(readFileSync(join(m, 'console.txt'), 'utf8')).toContain('Ignition finished successfully')
         expect(readFileSync(join(m, 'journal.txt'), 'utf8')).toMatch(/Started .*ssh/i)
+        // Its static pair, in Flatcar's unit: SSH reached it, and the fake forwards port 22 only to that address.
+        const files = (JSON.parse(FakeVsphere.ignitionOf(vm!)) as {storage: {files: Array<{path: string; contents: {source: string}}>}})
+          .storage.files
+        const unit = decodeURIComponent(files.find((f) => f.path === '/etc/systemd/network/00-vmware.network')!.contents.source.slice(6))
+        expect(unit).toContain(`Address=${vm?.staticAddress}/24\n`)
+        expect(unit).toMatch(/^Address=10\.0\.3\.5[01]\/24$/m)
       }
+      expect(vms.map((v) => v.staticAddress).sort()).toEqual(['192.168.76.50', '192.168.76.51'])
       for (const v of vms) {
         expect(v.name).toMatch(/^kola-[0-9a-f]{8}-coreos-(basic|ignition)-0-t[0-9a-z]{6,8}$/)
         expect(v.deleted).toBe(true)
@@ -89,6 +118,35 @@ describe.skipIf(!image.available)('kola on ESX (fake vCenter, real machines)', (
       expect(fake.live()).toEqual([])
     },
   )
+
+  it('Given incomplete or inconsistent --esx-static-ips flags, when kola runs on esx, then one line each, exit 2, and vCenter was not even asked', async () => {
+    const before = fake.calls.length
+    const without = (flag: string) => STATIC_IPS.filter((_, i, a) => a[i] !== flag && a[i - 1] !== flag)
+    const replaced = (flag: string, value: string) => STATIC_IPS.map((v, i, a) => (a[i - 1] === flag ? value : v))
+    const cases: Array<[string[], string]> = [
+      [without('--esx-gateway-private'), 'kola: error: --esx-static-ips needs --esx-gateway-private'],
+      [['--esx-gateway', '192.168.76.1'], 'kola: error: --esx-gateway only apply with --esx-static-ips N'],
+      [
+        replaced('--esx-first-static-ip', '192.168.76.254'),
+        "kola: error: --esx-first-static-ip 192.168.76.254 and 1 after it are not all in --esx-gateway's subnet /24",
+      ],
+      [
+        replaced('--esx-gateway-private', '10.0.3.51'),
+        'kola: error: --esx-gateway-private 10.0.3.51 is one of the 2 addresses from --esx-first-static-ip-private',
+      ],
+      [
+        replaced('--esx-first-static-ip', '192.168.76.500'),
+        'kola: error: --esx-first-static-ip wants an IPv4 address, got "192.168.76.500"',
+      ],
+      [replaced('--esx-subnet-size', '31'), 'kola: error: --esx-subnet-size wants a prefix length from 1 to 30, got 31'],
+    ]
+    for (const [flags, line] of cases) {
+      const r = await runCli('kola', kolaArgs(join(dir, '_static_temp'), ...flags, 'coreos.basic'), {env: await env('static')})
+      expect(errorLines(r.stderr)).toEqual([line])
+      expect(r.code).toBe(2)
+    }
+    expect(fake.calls.slice(before)).toEqual([])
+  })
 
   it('Given a password vCenter refuses, when kola runs on esx, then one line, exit 2, and nothing was deployed', async () => {
     const before = fake.calls.length

@@ -266,7 +266,9 @@ describe.skipIf(!image.available || !jumpHostAvailable())('kola on OpenStack thr
       expect(r.code, r.stderr.slice(-2000)).toBe(0)
       expect(topLevelResults(out)).toEqual({platform: 'openstack', results: {'systemd.reboot': 'PASS'}})
       // The machine of the run's shared (non-exclusive) tests.
-      const instance = readdirSync(out, {recursive: true}).map(String).find((p) => p.endsWith('instance.txt'))
+      const instance = readdirSync(out, {recursive: true})
+        .map(String)
+        .find((p) => p.endsWith('instance.txt'))
       const m = dirname(join(out, instance as string))
       const address = readFileSync(join(m, 'instance.txt'), 'utf8').trim().split(' ')[1] as string
       // The address Nova reported is not reachable from here: it exists only in the jump host's namespace.

@@ -160,6 +160,9 @@ function nicArgs(ip: string, network: MachineNetwork | undefined): string[] {
     'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
     '-smbios',
     'type=1,manufacturer=VMware,, Inc.,product=VMware Virtual Platform',
+    // No hypervisor CPUID bit: systemd would say "qemu" from TCG's CPUID signature before it reads the DMI vendor.
+    '-cpu',
+    'qemu64,-hypervisor',
     '-device',
     'pcie-root-port,id=rp192,chassis=1,slot=192',
     ...netdev,

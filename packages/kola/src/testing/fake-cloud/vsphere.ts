@@ -13,12 +13,18 @@
 // guestinfo.ignition.config.data and .encoding (flatcar/mantle
 // platform/api/esx/api.go, updateOVFEnv): a deploy setting any other
 // property, or data that is not base64, is refused. Each powered-on VM is a
-// real machine from a MachineFactory configured by that guestinfo.
+// real machine from a MachineFactory configured by that guestinfo, a VMware
+// look-alike (DMI vendor VMware, its NIC ens192 in PCIe slot 192) on the port
+// group's network: DHCP there, unless the guest sets a static address, as
+// Flatcar's esx platform makes it with --esx-static-ips (the networkd unit
+// 00-vmware.network in the Ignition config, platform/machine/esx/cluster.go);
+// then port 22 is forwarded to that address, so SSH answers only if the guest
+// really has it. VMware Tools report the address kola reaches (as for DHCP).
 import {randomInt} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
-import type {FakeMachine, MachineFactory} from './machines.js'
+import type {FakeMachine, MachineFactory, MachineNetwork} from './machines.js'
 
 export const FAKE_VC_USER = 'administrator@vsphere.local'
 export const FAKE_VC_PASSWORD = 'fake-vcenter-password-0000'
@@ -32,6 +38,8 @@ export interface FakeVsphereOptions {
   toolsDelayMs?: number
   /** VMs the resource pool has room for: a deploy beyond it fails as vCenter reports it (succeeded: false). */
   vmLimit?: number
+  /** The VM network (port group): its subnet and gateway; default 192.168.76.0/24 via 192.168.76.1. */
+  network?: {cidr: string; gateway: string}
 }
 
 interface FakeVm {
@@ -47,6 +55,8 @@ interface FakeVm {
   machine?: FakeMachine | undefined
   starting?: Promise<FakeMachine | undefined> | undefined
   deleted?: boolean | undefined
+  /** The static address the guest was configured with when it last powered on (undefined: DHCP). */
+  staticAddress?: string | undefined
 }
 
 class ApiError extends Error {
@@ -371,7 +381,10 @@ export class FakeVsphere {
   private powerOn(vm: FakeVm): {status: number} {
     if (vm.power === 'POWERED_ON') throw new ApiError(400, 'ALREADY_IN_DESIRED_STATE', 'Virtual machine is already powered on.')
     vm.power = 'POWERED_ON'
-    vm.starting = this.options.machines.start(vm.name, FakeVsphere.ignitionOf(vm)).then(
+    const config = FakeVsphere.ignitionOf(vm)
+    const network = {...(this.options.network ?? {cidr: '192.168.76.0/24', gateway: '192.168.76.1'}), vmware: true}
+    vm.staticAddress = ens192Address(config, network)
+    vm.starting = this.options.machines.start(vm.name, config, {...network, guestAddress: vm.staticAddress}).then(
       (m) => {
         vm.machine = m
         vm.toolsAt = Date.now() + (this.options.toolsDelayMs ?? 0)
@@ -392,4 +405,34 @@ export class FakeVsphere {
     vm.power = 'POWERED_OFF'
     return {status: 204}
   }
+}
+
+/**
+ * The static IPv4 address a guest gives its ens192 on the network: the first
+ * `Address=` of a systemd.network file its Ignition config writes that
+ * matches ens192 and lies in the network (undefined: none, the guest uses DHCP).
+ */
+export function ens192Address(config: string, network: Pick<MachineNetwork, 'cidr'>): string | undefined {
+  let files: Array<{path?: string; contents?: {source?: string}}>
+  try {
+    files = (JSON.parse(config) as {storage?: {files?: typeof files}}).storage?.files ?? []
+  } catch {
+    return undefined
+  }
+  const [base, bits] = network.cidr.split('/') as [string, string]
+  const prefix = (ip: string) =>
+    ip
+      .split('.')
+      .map((o) => Number(o).toString(2).padStart(8, '0'))
+      .join('')
+      .slice(0, Number(bits))
+  for (const f of files) {
+    if (!/^\/etc\/systemd\/network\/[^/]+\.network$/.test(f.path ?? '')) continue
+    const source = f.contents?.source ?? ''
+    if (!source.startsWith('data:,')) continue
+    const text = decodeURIComponent(source.slice('data:,'.length))
+    if (!/^Name=(.*\s)?ens192(\s|$)/m.test(text)) continue
+    for (const m of text.matchAll(/^Address=(\d+\.\d+\.\d+\.\d+)\/\d+$/gm)) if (prefix(m[1] as string) === prefix(base)) return m[1]
+  }
+  return undefined
 }
