@@ -25,7 +25,7 @@ mkdir -p "$dir"
 ' "$USERDATA_FILE" "$mac" "$priv" >"$dir/config.ign"
 qemu-img create -q -f qcow2 -b "$KOLA_TEST_IMAGE" -F raw "$dir/disk.qcow2"
 qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -display none -nodefaults -no-user-config \
-  -kernel "$KOLA_TEST_KERNEL" -initrd "$KOLA_TEST_INITRD" -append 'root=/dev/vda console=ttyS0 systemd.show_status=0 loglevel=5' \
+  -kernel "$KOLA_TEST_KERNEL" -initrd "$KOLA_TEST_INITRD" -append 'root=/dev/vda console=ttyS0 systemd.show_status=0 loglevel=5 no_timer_check' \
   -drive "if=none,id=d0,file=$dir/disk.qcow2,format=qcow2,cache=unsafe" -device virtio-blk-pci,drive=d0 \
   -netdev "user,id=n0,restrict=yes,hostfwd=tcp:$ip:22-:22" -device virtio-net-pci,netdev=n0 \
   -netdev "socket,id=p0,mcast=$EXTERNAL_MCAST,localaddr=127.0.0.1" -device "virtio-net-pci,netdev=p0,mac=$mac" \
