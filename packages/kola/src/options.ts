@@ -188,8 +188,7 @@ export const platformFlags = {
     helpGroup: 'AZURE',
   }),
   'azure-image-file': Flags.string({
-    summary:
-      'A local fixed VHD: uploaded into a storage account of the run and made the image machines boot (wins over --azure-blob-url).',
+    summary: 'A local fixed VHD: uploaded into a storage account of the run and made the image machines boot (wins over --azure-blob-url).',
     helpGroup: 'AZURE',
   }),
   'azure-use-gallery': Flags.boolean({
@@ -689,7 +688,10 @@ function esxStaticIpsFrom(flags: PlatformFlagValues): EsxStaticIps | undefined {
   if (size < 1 || size > 30) throw new UsageError(`--esx-subnet-size wants a prefix length from 1 to 30, got ${size}`)
   const pool = (first: 'esx-first-static-ip' | 'esx-first-static-ip-private', gateway: 'esx-gateway' | 'esx-gateway-private') => {
     const [f, g] = [ipv4ToNumber(parts[first] as string), ipv4ToNumber(parts[gateway] as string)]
-    for (const [name, value] of [[first, f], [gateway, g]] as const)
+    for (const [name, value] of [
+      [first, f],
+      [gateway, g],
+    ] as const)
       if (value === undefined) throw new UsageError(`--${name} wants an IPv4 address, got ${JSON.stringify(parts[name])}`)
     const block = 2 ** (32 - size)
     const subnet = Math.floor((g as number) / block) * block

@@ -185,7 +185,11 @@ async function runOnMachine(c: TestCluster, m: Machine, spec: ExternalSpec): Pro
       `cat > /tmp/autopkgtest-reboot <<'KOLA_REBOOT_HELPER'\n${REBOOT_HELPER}KOLA_REBOOT_HELPER`,
       'chmod 0755 /tmp/autopkgtest-reboot',
       `rm -f ${REBOOT_MARK_FILE}`,
-      [`systemd-run --quiet --wait --pipe --collect --unit=${unit} -p WorkingDirectory=${dir}`, ...setenv, `-- ${shellQuote(`${dir}/${exeName}`)} </dev/null`].join(' '),
+      [
+        `systemd-run --quiet --wait --pipe --collect --unit=${unit} -p WorkingDirectory=${dir}`,
+        ...setenv,
+        `-- ${shellQuote(`${dir}/${exeName}`)} </dev/null`,
+      ].join(' '),
       'rc=$?',
       // The mark the test left (if any) follows the test's own output after a separator it cannot print by chance.
       `printf '\\036${MARK_WORD}\\036'`,

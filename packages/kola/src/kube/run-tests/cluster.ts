@@ -307,7 +307,8 @@ function* problems(pods: readonly Pod[]): Iterable<{key: string; reason: string;
     if (sched) yield {key: `${pod}/Unschedulable`, reason: 'Unschedulable', line: `Unschedulable: ${sched.message ?? ''}`.trim()}
     for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
       const w = c.state?.waiting
-      if (w?.reason) yield {key: `${pod}/${c.name}/${w.reason}`, reason: w.reason, line: `${w.reason}: ${(w.message ?? c.image).split('\n')[0]}`}
+      if (w?.reason)
+        yield {key: `${pod}/${c.name}/${w.reason}`, reason: w.reason, line: `${w.reason}: ${(w.message ?? c.image).split('\n')[0]}`}
     }
   }
 }

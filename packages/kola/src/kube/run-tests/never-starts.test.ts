@@ -8,7 +8,12 @@ type Pod = import('@kubernetes/client-node').V1Pod
 function waiting(reason: string, message: string): Pod {
   return {
     metadata: {name: 'job-1-abcde'},
-    status: {phase: 'Pending', containerStatuses: [{name: 'test', image: 'busybox', imageID: '', ready: false, restartCount: 0, state: {waiting: {reason, message}}}]},
+    status: {
+      phase: 'Pending',
+      containerStatuses: [
+        {name: 'test', image: 'busybox', imageID: '', ready: false, restartCount: 0, state: {waiting: {reason, message}}},
+      ],
+    },
   }
 }
 
@@ -41,7 +46,11 @@ describe('why a test pod never starts', () => {
     const starts = new NeverStarts(() => now)
     const pod: Pod = {
       metadata: {name: 'job-2-fghij'},
-      status: {conditions: [{type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.'}]},
+      status: {
+        conditions: [
+          {type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.'},
+        ],
+      },
     }
     expect(starts.check([pod])).toBeUndefined()
     now = 30_000
