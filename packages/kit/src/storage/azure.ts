@@ -275,12 +275,9 @@ export class AzureBucket implements Bucket {
           // The service checks each block against its own MD5, as it arrives.
           const blockHash = createHash('md5')
           for (const b of block) blockHash.update(b)
-          await this.call(url, () =>
-            client.stageBlock(id, () => partStream(block), length, {
-              transactionalContentMD5: blockHash.digest(),
-              ...(options.signal ? {abortSignal: options.signal} : {}),
-            }),
-          )
+          // Not cut off by the signal: a block whose request was cut off may still be stored by the service
+          // after the clean-up below. On the signal no further block starts, and the ones in flight end first.
+          await this.call(url, () => client.stageBlock(id, () => partStream(block), length, {transactionalContentMD5: blockHash.digest()}))
           sent += length
           options.onProgress?.(sent)
         },

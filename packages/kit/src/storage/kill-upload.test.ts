@@ -17,7 +17,7 @@ import {abortIncompleteUploads} from './uploads.js'
 const PACKAGE = fileURLToPath(new URL('../../', import.meta.url))
 const CHILD = join(PACKAGE, 'src', 'storage', 'testing', 'upload-child.mjs')
 const MiB = 1024 * 1024
-/** Ten 16 MiB parts: the kill points below fall after at least one part was sent. */
+/** Ten 16 MiB parts: the kill points below fall after at least five parts were stored. */
 const SIZE = 160 * MiB
 
 function child(
@@ -54,8 +54,11 @@ function body(): Readable {
   )
 }
 
-/** Random kill points past the fifth part read (so at least one was sent) and before the last. */
-const killPoints = (n: number): number[] => Array.from({length: n}, () => 81 * MiB + Math.floor(Math.random() * 64 * MiB))
+/**
+ * Random kill points in bytes the service acknowledged: past the fifth part and at most the eighth, so
+ * parts are left behind and the write is still far from its commit when a SIGTERM's abort arrives.
+ */
+const killPoints = (n: number): number[] => Array.from({length: n}, () => 81 * MiB + Math.floor(Math.random() * 47 * MiB))
 
 async function incomplete(bucket: Bucket, key: string): Promise<string[]> {
   const out: string[] = []
