@@ -28,8 +28,13 @@ export interface ExecOptions {
 /** A new ed25519 key pair, generated in process (no ssh-keygen needed). */
 export async function generateIdentity(user = 'core', comment = 'kola'): Promise<SshIdentity> {
   const {utils} = await loadSsh2()
-  const pair = utils.generateKeyPairSync('ed25519', {comment})
-  return {user, privateKey: pair.private, publicKey: pair.public}
+  // ssh2 drops a leading zero byte of the ed25519 public key it writes (1 pair in 256): such a
+  // key parses nowhere, and every login of the run would fail until --ssh-timeout. Made again.
+  for (;;) {
+    const pair = utils.generateKeyPairSync('ed25519', {comment})
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error))
+      return {user, privateKey: pair.private, publicKey: pair.public}
+  }
 }
 
 /** A host SSH goes through to reach the machines (an OpenSSH ProxyJump): its own user and key. */
