@@ -25,6 +25,13 @@ export interface ExecOptions {
   stdin?: string | Buffer | undefined
 }
 
+/**
+ * Keepalives of every SSH connection (machines and jump hosts): an emulated machine sharing two
+ * cores with others can stall for tens of seconds and then answer, so a connection is given up
+ * only after two silent minutes.
+ */
+const KEEPALIVE = {keepaliveInterval: 10_000, keepaliveCountMax: 12} as const
+
 /** A new ed25519 key pair, generated in process (no ssh-keygen needed). */
 export async function generateIdentity(user = 'core', comment = 'kola'): Promise<SshIdentity> {
   const {utils} = await loadSsh2()
@@ -143,10 +150,7 @@ export class SshConnection {
             privateKey: options.identity.privateKey,
             // sshd answered: the handshake itself may be slow on an emulated CPU.
             readyTimeout: Math.min(options.attemptTimeoutMs ?? 30_000, Math.max(1000, left)),
-            // An emulated machine sharing two cores with others can stall for tens of seconds
-            // and then answer: the connection is given up only after two silent minutes.
-            keepaliveInterval: 10_000,
-            keepaliveCountMax: 12,
+            ...KEEPALIVE,
           },
           options.signal,
         )
@@ -255,8 +259,7 @@ async function connectJump(jump: JumpHost, timeoutMs: number, signal: AbortSigna
         username: jump.user,
         privateKey: jump.privateKey,
         readyTimeout: Math.min(30_000, timeoutMs),
-        keepaliveInterval: 10_000,
-        keepaliveCountMax: 12,
+        ...KEEPALIVE,
       },
       signal,
     )
