@@ -40,6 +40,7 @@ export interface GetFlags extends StorageFlagValues {
   verify: boolean
   'verify-key'?: string[] | undefined
   'keep-sig': boolean
+  sha256: boolean
 }
 
 export function getOptions(
@@ -56,6 +57,7 @@ export function getOptions(
     cwd: context.cwd,
     verify: flags.verify ? {keyFiles: flags['verify-key'] ?? [], userDirectory: userKeyring(context)} : undefined,
     keepSignature: flags['keep-sig'],
+    sha256: flags.sha256,
     storage,
     logger: context.logger,
     progress: context.progress,

@@ -172,10 +172,10 @@ describe('gangue get', () => {
 
   afterAll(() => cleanup())
 
-  it('prints {url, path, bytes, sha256, signerFingerprint, verified} with --json', async () => {
+  it('prints {url, path, bytes, sha256, signerFingerprint, verified} with --json (sha256 with --sha256)', async () => {
     const out = join(dir, 'json')
     await mkdir(out)
-    const r = await runCli('gangue', ['get', join(dir, 'srv', 'image.bin'), '--verify-key', keyPath, '--json'], {
+    const r = await runCli('gangue', ['get', join(dir, 'srv', 'image.bin'), '--verify-key', keyPath, '--json', '--sha256'], {
       env: isolatedEnv(dir),
       cwd: out,
     })
@@ -220,7 +220,7 @@ describe('gangue get', () => {
       expect(kept).toBeLessThan(data.length)
       // When it is run again
       const before = server.requests.length
-      const second = await runCli('gangue', ['get', `${proxy.origin}/image.bin`, out, '--verify-key', keyPath, '--json'], {
+      const second = await runCli('gangue', ['get', `${proxy.origin}/image.bin`, out, '--verify-key', keyPath, '--json', '--sha256'], {
         env: isolatedEnv(dir),
       })
       // Then it resumed at the part file's length, and the whole file verifies
@@ -266,10 +266,36 @@ describe('gangue get', () => {
   it('downloads without verification with --no-verify, and says so', async () => {
     const out = join(dir, 'noverify')
     await mkdir(out)
-    const r = await runCli('gangue', ['get', join(dir, 'srv', 'image.bin'), out, '--no-verify', '--json'], {env: isolatedEnv(dir)})
+    const r = await runCli('gangue', ['get', join(dir, 'srv', 'image.bin'), out, '--no-verify', '--json', '--sha256'], {
+      env: isolatedEnv(dir),
+    })
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({verified: false, signerFingerprint: null, sha256: sha256(data)})
     expect(r.stderr).toMatch(/WITHOUT signature verification/)
+  })
+
+  it('computes the SHA-256 only with --sha256, and prints it on the result line', async () => {
+    // Given a signed file; when it is downloaded without --sha256, then with it
+    const plain = await runCli(
+      'gangue',
+      ['get', join(dir, 'srv', 'image.bin'), join(dir, 'nosha') + '/', '--verify-key', keyPath, '--json'],
+      {
+        env: isolatedEnv(dir),
+      },
+    )
+    const withSha = await runCli(
+      'gangue',
+      ['get', join(dir, 'srv', 'image.bin'), join(dir, 'sha') + '/', '--verify-key', keyPath, '--sha256'],
+      {
+        env: isolatedEnv(dir),
+      },
+    )
+    // Then the first verified with sha256 null, and the second printed the file's SHA-256
+    expect(plain.code, plain.stderr).toBe(0)
+    expect(JSON.parse(plain.stdout)).toMatchObject({verified: true, sha256: null})
+    expect(withSha.code, withSha.stderr).toBe(0)
+    expect(withSha.stdout).toContain(`verified, signed by`)
+    expect(withSha.stdout).toContain(`, sha256 ${sha256(data)}`)
   })
 
   for (const [what, args, message] of [
@@ -435,7 +461,7 @@ describe('gangue get from every storage backend', () => {
         const url = `${backend.url}img/image.bin`
         const env = isolatedEnv(dir, cliEnv[fixture.name]?.(process.env) ?? {})
         // When gangue gets it
-        const ok = await runCli('gangue', ['get', url, dir, '--verify-key', join(dir, 'key.asc'), '--json'], {env})
+        const ok = await runCli('gangue', ['get', url, dir, '--verify-key', join(dir, 'key.asc'), '--json', '--sha256'], {env})
         // Then it verifies
         // (stderr is not asserted empty: the GCS SDK's teeny-request warns about listeners against the emulator)
         expect(ok.code, ok.stderr).toBe(0)

@@ -27,6 +27,10 @@ Exit codes: 0 done, 1 verification failed (bad signature, unknown/expired/revoke
       multiple: true,
     }),
     'keep-sig': Flags.boolean({summary: 'Keep the signature as <path>.sig.'}),
+    sha256: Flags.boolean({
+      summary:
+        "Also compute the file's SHA-256 while it downloads, and print it (a second digest over every byte, beside the signature's).",
+    }),
     ...storageFlags,
   }
 
@@ -39,7 +43,7 @@ Exit codes: 0 done, 1 verification failed (bad signature, unknown/expired/revoke
     const who = result.signerFingerprint
       ? `verified, signed by ${result.signerUserId ? `${result.signerUserId} ` : ''}[${formatFingerprint(result.signerFingerprint)}]`
       : 'NOT verified'
-    this.log(`${result.path}: ${what}, ${result.bytes} bytes, ${who}`)
+    this.log(`${result.path}: ${what}, ${result.bytes} bytes, ${who}${result.sha256 ? `, sha256 ${result.sha256}` : ''}`)
     return result
   }
 }

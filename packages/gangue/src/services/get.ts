@@ -21,6 +21,8 @@ export interface GetOptions {
   /** How to verify; undefined downloads without verification. */
   verify?: {keyFiles: readonly string[]; userDirectory: string} | undefined
   keepSignature: boolean
+  /** Also compute the file's SHA-256 (a second digest over every byte, beside the signature's). */
+  sha256: boolean
   storage: StorageOptions
   logger: Logger
   progress?: ((label: string, total?: number) => Progress) | undefined
@@ -32,7 +34,8 @@ export interface GetResult {
   url: string
   path: string
   bytes: number
-  sha256: string
+  /** Hex SHA-256 of the file with --sha256; null otherwise. */
+  sha256: string | null
   verified: boolean
   /** Fingerprint of the signer's primary key; null when not verified. */
   signerFingerprint: string | null
@@ -65,6 +68,7 @@ export async function get(options: GetOptions): Promise<GetResult> {
     destination,
     keyring,
     keepSignature: options.keepSignature,
+    sha256: options.sha256,
     logger,
     progress: options.progress,
     signal: options.signal,
@@ -74,7 +78,7 @@ export async function get(options: GetOptions): Promise<GetResult> {
     url: result.url,
     path: result.path,
     bytes: result.bytes,
-    sha256: result.sha256,
+    sha256: result.sha256 ?? null,
     verified: result.verified,
     signerFingerprint: signer?.fingerprint ?? null,
     signingKeyFingerprint: signer?.signingKeyFingerprint ?? null,

@@ -68,7 +68,7 @@ describe('signed download', () => {
     const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})
     const dest = join(out, 'img.bin')
     // When it is downloaded
-    const result = await download({source: bucket, key: 'img.bin', destination: dest, keyring})
+    const result = await download({source: bucket, key: 'img.bin', destination: dest, keyring, sha256: true})
     // Then it is in place, verified, with its sha256, and no part file is left
     expect(result).toMatchObject({verified: true, bytes: data.length, sha256: sha256(data), action: 'downloaded', resumedFrom: 0})
     expect(result.signer?.fingerprint).toBe(key.fingerprint)
@@ -91,7 +91,7 @@ describe('signed download', () => {
     const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})
     const dest = join(out, 'img.bin')
     await writeFile(dest, data)
-    const result = await download({source: bucket, key: 'img.bin', destination: dest, keyring})
+    const result = await download({source: bucket, key: 'img.bin', destination: dest, keyring, sha256: true})
     expect(result).toMatchObject({action: 'up-to-date', verified: true, sha256: sha256(data)})
     expect(gets(server, '/img.bin')).toHaveLength(0)
   })
@@ -150,7 +150,7 @@ describe('signed download', () => {
       expect(kept).toBeGreaterThan(0)
       expect(kept).toBeLessThanOrEqual(1024 * 1024)
       // And a second run follows
-      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring})
+      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, sha256: true})
       // Then it asked for the rest only, and the whole file verifies
       expect(gets(server, '/img.bin')).toEqual([from(0), from(kept)])
       expect(result).toMatchObject({verified: true, action: 'resumed', resumedFrom: kept, sha256: sha256(data)})
@@ -165,7 +165,7 @@ describe('signed download', () => {
       )
       const dest = join(out, 'img.bin')
       // When one run downloads it
-      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, retryDelayMs: 1})
+      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, sha256: true, retryDelayMs: 1})
       // Then each retry asked for the bytes after those already received, and the file verifies
       const ranges = gets(server, '/img.bin')
       expect(ranges).toHaveLength(3)
@@ -181,7 +181,7 @@ describe('signed download', () => {
       const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)}, {ignoreRange: true})
       const dest = join(out, 'img.bin')
       await writeFile(`${dest}.part`, data.subarray(0, 1000))
-      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring})
+      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, sha256: true})
       // (the plain GET refuses a 200 to a range and hands over to the backend's read, which starts again)
       expect(gets(server, '/img.bin')).toEqual(via === 'stream' ? ['bytes=1000-'] : [from(1000), 'bytes=1000-'])
       expect(result).toMatchObject({verified: true, action: 'downloaded', resumedFrom: 0, bytes: data.length})
@@ -191,7 +191,7 @@ describe('signed download', () => {
       const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})
       const dest = join(out, 'img.bin')
       await writeFile(`${dest}.part`, data)
-      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring})
+      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, sha256: true})
       // (the stream asks and gets 416; the plain GET knows the size from its HEAD and asks nothing)
       expect(gets(server, '/img.bin')).toEqual(via === 'stream' ? [`bytes=${data.length}-`] : [])
       expect(result).toMatchObject({verified: true, action: 'resumed', bytes: data.length})
@@ -201,7 +201,7 @@ describe('signed download', () => {
       const {bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})
       const dest = join(out, 'img.bin')
       await writeFile(`${dest}.part`, Buffer.concat([data, Buffer.from('junk')]))
-      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, retryDelayMs: 1})
+      const result = await download({source: sourceOf(bucket), key: 'img.bin', destination: dest, keyring, sha256: true, retryDelayMs: 1})
       expect(result).toMatchObject({verified: true, bytes: data.length, sha256: sha256(data)})
     })
   }
@@ -217,8 +217,41 @@ describe('signed download', () => {
   it('downloads without verification when no keyring is given', async () => {
     const {bucket} = await serve({'img.bin': data})
     const dest = join(out, 'img.bin')
-    const result = await download({source: bucket, key: 'img.bin', destination: dest})
+    const result = await download({source: bucket, key: 'img.bin', destination: dest, sha256: true})
     expect(result).toMatchObject({verified: false, signer: undefined, sha256: sha256(data)})
+  })
+
+  it('computes no SHA-256 unless asked, verifying or not', async () => {
+    // Given a signed file on an HTTP mirror
+    const {bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})
+    const dest = join(out, 'img.bin')
+    // When it is downloaded verified, then (to another file) unverified, without sha256
+    const verified = await download({source: bucket, key: 'img.bin', destination: dest, keyring})
+    const plain = await download({source: bucket, key: 'img.bin', destination: join(out, 'plain.bin')})
+    // Then both have the whole content and report no SHA-256
+    expect(verified).toMatchObject({verified: true, bytes: data.length, sha256: undefined, action: 'downloaded'})
+    expect(plain).toMatchObject({verified: false, bytes: data.length, sha256: undefined, action: 'downloaded'})
+    expect(sha256(await readFile(dest))).toBe(sha256(data))
+    expect(sha256(await readFile(join(out, 'plain.bin')))).toBe(sha256(data))
+  })
+
+  it('replaces an unverified file only when its bytes changed, comparing them without a digest', async () => {
+    // Given a file downloaded without verification
+    const {bucket} = await serve({'img.bin': data})
+    const dest = join(out, 'img.bin')
+    await download({source: bucket, key: 'img.bin', destination: dest})
+    // When it is downloaded again unchanged
+    const again = await download({source: bucket, key: 'img.bin', destination: dest})
+    // Then it is left as it was and no part file remains
+    expect(again.action).toBe('unchanged')
+    expect(await exists(`${dest}.part`)).toBe(false)
+    // And when the local copy differs in its last byte only (same size), it is replaced
+    const local = Buffer.from(data)
+    local[local.length - 1]! ^= 1
+    await writeFile(dest, local)
+    const replaced = await download({source: bucket, key: 'img.bin', destination: dest})
+    expect(replaced.action).toBe('downloaded')
+    expect(sha256(await readFile(dest))).toBe(sha256(data))
   })
 
   it('reports a missing object as a storage not-found error', async () => {
@@ -244,7 +277,13 @@ describe('signed download from every storage backend', () => {
         const dest = join(out, 'img.bin')
         // When it is downloaded through the backend's reader, with a part file already there
         await writeFile(`${dest}.part`, data.subarray(0, 100_000))
-        const result = await download({source: backend.reader, key: `${backend.readerPrefix}rel/img.bin`, destination: dest, keyring})
+        const result = await download({
+          source: backend.reader,
+          key: `${backend.readerPrefix}rel/img.bin`,
+          destination: dest,
+          keyring,
+          sha256: true,
+        })
         // Then the range read resumed it and it verifies
         expect(result).toMatchObject({verified: true, action: 'resumed', resumedFrom: 100_000, sha256: sha256(data)})
         // And a tampered copy is refused

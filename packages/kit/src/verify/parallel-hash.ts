@@ -55,9 +55,9 @@ export class ParallelHasher {
     for (const r of this.results) r.catch(() => {})
   }
 
-  /** Starts one thread per job; resolves once they all run. */
+  /** Starts one thread per job; resolves once they all run. With no job it only counts the bytes written (no ring, no thread). */
   static async start(jobs: readonly HashJob[]): Promise<ParallelHasher> {
-    const ring = new SharedArrayBuffer(RING_BYTES)
+    const ring = new SharedArrayBuffer(jobs.length > 0 ? RING_BYTES : 0)
     const control = new SharedArrayBuffer(8 * (2 + jobs.length))
     const workers = jobs.map(
       (job, slot) =>
@@ -85,6 +85,10 @@ export class ParallelHasher {
   /** Copies `chunk` into the ring, waiting (blocking) while the slowest digest is a ring behind. */
   write(chunk: Uint8Array): void {
     if (this.closed) throw new BugError('write after the hashes were finished')
+    if (this.workers.length === 0) {
+      this.written += BigInt(chunk.length)
+      return
+    }
     const size = this.ring.length
     let offset = 0
     while (offset < chunk.length) {

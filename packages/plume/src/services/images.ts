@@ -51,6 +51,8 @@ export async function verifyImages(options: VerifyImagesOptions): Promise<Map<st
       key: `${source.prefix}${file}`,
       destination: join(dir, file),
       keyring: options.keyring,
+      // The image's SHA-256 names its decompressed copy and goes into the release's records.
+      sha256: true,
       logger: options.logger,
       signal: options.signal,
       progress: options.progress,

@@ -45,6 +45,8 @@ export function kitFetcher(options: KitFetcherOptions): SdkFetcher {
         key,
         destination: request.dest,
         keyring,
+        // The SDK container is labelled with its tarball's SHA-256.
+        sha256: true,
         logger: options.logger,
         progress: options.progress,
         signal: request.signal,
