@@ -1,10 +1,21 @@
 import {createHash} from 'node:crypto'
+import type {IncomingMessage} from 'node:http'
 import type {Readable} from 'node:stream'
 
 import type {BlobHTTPHeaders, BlobItem, BlobRequestConditions, ContainerClient} from '@azure/storage-blob'
 
 import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
+import {
+  AZURE_SERVICE_VERSION,
+  azureErrorCode,
+  azureHeaders,
+  type AzureRest,
+  azureRestFor,
+  blobUrl,
+  containerRequestUrl,
+  parseBlobList,
+} from './azure-rest.js'
 import {checkBody, guardBody, md5Hex, type Part, partLength, partStream, splitBody} from './body.js'
 import type {DirectRead} from './direct-get.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
@@ -54,22 +65,22 @@ export class AzureBucket implements Bucket {
   readonly directoryObjects = true
   readonly url: string
 
+  /** The SDK's client, made at its first use: list, stat and read of a bucket with `rest` never load the SDK. */
+  private client: ContainerClient | undefined
+
   private constructor(
     readonly name: string,
     private readonly account: string,
-    private readonly container: ContainerClient,
-    /** Set when the account key is at hand: reads then go through a short-lived read-only SAS and node's own HTTP client. */
-    private readonly signRead?: (key: string) => Promise<string>,
+    private readonly makeContainer: () => ContainerClient,
+    /** How to list, stat and read without the SDK (azure-rest.ts); undefined where only the SDK can sign (an Azure AD token). */
+    private readonly rest: AzureRest | undefined,
     private readonly idleTimeoutMs?: number,
+    private readonly attempts = 5,
   ) {
     this.url = `az://${account}/${name}/`
   }
 
   static async open(options: AzureBucketOptions): Promise<AzureBucket> {
-    const sdk = azureSdk()
-    // Azure's pipeline has no idle timeout, only one per try: five idle periods covers a 16 MiB block at a few MB/s.
-    const pipeline = {retryOptions: {maxTries: options.attempts ?? 5, tryTimeoutInMs: 5 * (options.idleTimeoutMs ?? 60_000)}}
-    let service: import('@azure/storage-blob').BlobServiceClient
     if (options.connectionString) {
       const named = /AccountName=([^;]+)/i.exec(options.connectionString)?.[1]
       if (named && named !== options.account) {
@@ -81,32 +92,32 @@ export class AzureBucket implements Bucket {
           },
         )
       }
-      service = sdk.BlobServiceClient.fromConnectionString(options.connectionString, pipeline)
-    } else {
-      const endpoint = (options.endpoint ?? options.urlEndpoint ?? `https://${options.account}.blob.core.windows.net`).replace(/\/$/, '')
-      if (options.accountKey) {
-        const credential = new sdk.StorageSharedKeyCredential(options.accountName ?? options.account, options.accountKey)
-        service = new sdk.BlobServiceClient(endpoint, credential, pipeline)
-      } else if (options.sasToken) {
-        service = new sdk.BlobServiceClient(`${endpoint}?${options.sasToken.replace(/^\?/, '')}`, undefined, pipeline)
-      } else if (options.tokenCredential) {
-        service = new sdk.BlobServiceClient(endpoint, options.tokenCredential as import('@azure/core-auth').TokenCredential, pipeline)
-      } else {
-        // Anonymous: public containers.
-        service = new sdk.BlobServiceClient(endpoint, new sdk.AnonymousCredential(), pipeline)
-      }
     }
-    const container = service.getContainerClient(options.container)
-    // The SDK's download stream measured at half the throughput of node's own client on the same
-    // connection; with the account key a SAS lets reads use the latter.
-    const signRead =
-      container.credential instanceof sdk.StorageSharedKeyCredential
-        ? (key: string) =>
-            container
-              .getBlobClient(key)
-              .generateSasUrl({permissions: sdk.BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 6 * 3600_000)})
-        : undefined
-    return new AzureBucket(options.container, options.account, container, signRead, options.idleTimeoutMs)
+    return new AzureBucket(
+      options.container,
+      options.account,
+      () => containerClient(options),
+      azureRestFor(options),
+      options.idleTimeoutMs,
+      options.attempts,
+    )
+  }
+
+  private get container(): ContainerClient {
+    this.client ??= this.makeContainer()
+    return this.client
+  }
+
+  /**
+   * With the account key, a short-lived read-only SAS for node's own HTTP client (the SDK's download
+   * stream measured at half its throughput on the same connection): large reads (directRead) go that way.
+   */
+  private async signRead(key: string): Promise<string | undefined> {
+    const sdk = azureSdk()
+    if (!(this.container.credential instanceof sdk.StorageSharedKeyCredential)) return undefined
+    return this.container
+      .getBlobClient(key)
+      .generateSasUrl({permissions: sdk.BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 6 * 3600_000)})
   }
 
   urlOf(key: string): string {
@@ -139,6 +150,10 @@ export class AzureBucket implements Bucket {
 
   async *list(options: ListOptions = {}): AsyncIterable<ListEntry> {
     const url = this.url + (options.prefix ?? '')
+    if (this.rest) {
+      yield* this.listRest(this.rest, url, options)
+      return
+    }
     const prefix = options.prefix || undefined
     const pages = options.delimiter
       ? this.container.listBlobsByHierarchy(options.delimiter, {prefix}).byPage({maxPageSize: LIST_PAGE})
@@ -149,7 +164,7 @@ export class AzureBucket implements Bucket {
       if (page.done) return
       const segment = page.value.segment as {blobItems: BlobItem[]; blobPrefixes?: {name: string}[]}
       const entries: ListEntry[] = [
-        ...segment.blobItems.map((b): ListEntry => ({type: 'object', object: this.infoOf(b.name, b.properties)})),
+        ...segment.blobItems.map((b): ListEntry => ({type: 'object', object: infoOfProperties(b.name, b.properties)})),
         ...(segment.blobPrefixes ?? []).map((p): ListEntry => ({type: 'prefix', prefix: p.name})),
       ]
       yield* sortEntries(entries)
@@ -157,12 +172,76 @@ export class AzureBucket implements Bucket {
     }
   }
 
+  /** List Blobs pages as the SDK asks for them (restype=container&comp=list, maxresults, marker), parsed by parseBlobList. */
+  private async *listRest(rest: AzureRest, url: string, options: ListOptions): AsyncIterable<ListEntry> {
+    let marker: string | undefined
+    do {
+      const request = containerRequestUrl(rest, {
+        restype: 'container',
+        comp: 'list',
+        ...(options.prefix ? {prefix: options.prefix} : {}),
+        ...(options.delimiter ? {delimiter: options.delimiter} : {}),
+        ...(marker ? {marker} : {}),
+        maxresults: String(LIST_PAGE),
+      })
+      const page = await this.restCall('GET', request, url, options.signal, async (response) => parseBlobList(await textOf(response)))
+      yield* sortEntries([
+        ...page.blobs.map((object): ListEntry => ({type: 'object', object})),
+        ...page.prefixes.map((prefix): ListEntry => ({type: 'prefix', prefix})),
+      ])
+      marker = page.next
+      options.signal?.throwIfAborted()
+    } while (marker)
+  }
+
+  /**
+   * One request without the SDK, retried as the SDK's pipeline retries (connection errors, 5xx, 429),
+   * each attempt signed anew; a failed answer becomes the error the SDK's would (by x-ms-error-code).
+   */
+  private async restCall<T>(
+    method: 'GET' | 'HEAD',
+    request: string,
+    url: string,
+    signal: AbortSignal | undefined,
+    onAnswer: (response: IncomingMessage) => Promise<T>,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
+    const {httpRequestOnce} = await import('./http.js')
+    const rest = this.rest!
+    return retry(
+      async () => {
+        const response = await httpRequestOnce(method, request, azureHeaders(rest, method, request, headers), {
+          idleTimeoutMs: this.idleTimeoutMs,
+          signal,
+        })
+        const status = response.statusCode ?? 0
+        if (status >= 200 && status < 300) return onAnswer(response)
+        response.resume()
+        throw azureError({statusCode: status, details: {errorCode: azureErrorCode(response.headers)}}, url, this.urlOf(''))
+      },
+      {
+        attempts: this.attempts,
+        retryable: (error) => isTransient(error) || isStorageError(error, 'unavailable'),
+        ...(signal ? {signal} : {}),
+      },
+    ).catch((error: unknown) => {
+      throw azureError(error, url, this.urlOf(''))
+    })
+  }
+
   async stat(key: string, options: {signal?: AbortSignal} = {}): Promise<ObjectInfo | undefined> {
     try {
+      if (this.rest) {
+        const {infoFromHeaders} = await import('./http.js')
+        return await this.restCall('HEAD', blobUrl(this.rest, this.checkKey(key)), this.urlOf(key), options.signal, (response) => {
+          response.resume()
+          return Promise.resolve(infoFromHeaders(key, response.headers))
+        })
+      }
       const props = await this.call(this.urlOf(key), () =>
         this.blob(key).getProperties(options.signal ? {abortSignal: options.signal} : {}),
       )
-      return this.infoOf(key, props)
+      return infoOfProperties(key, props)
     } catch (error) {
       if (isStorageError(error, 'not-found')) return undefined
       throw error
@@ -172,13 +251,26 @@ export class AzureBucket implements Bucket {
   async read(key: string, options: ReadOptions = {}): Promise<ReadResult> {
     const url = this.urlOf(key)
     this.checkKey(key)
-    if (this.signRead) {
-      const signed = await this.signRead(key)
+    if (this.rest) {
+      const rest = this.rest
+      const request = blobUrl(rest, key)
       const {httpRead} = await import('./http.js')
-      return retry(() => httpRead(signed, url, key, {...options, idleTimeoutMs: this.idleTimeoutMs}), {
-        attempts: 5,
-        retryable: (error) => isTransient(error) || isStorageError(error, 'unavailable'),
-      }).catch((error: unknown) => {
+      // httpRead sends this Range header: it is part of the Shared Key signature.
+      const ranged = (options.start ?? 0) > 0 || options.end !== undefined
+      const range: Record<string, string> = ranged ? {range: `bytes=${options.start ?? 0}-${options.end ?? ''}`} : {}
+      return retry(
+        () =>
+          httpRead(request, url, key, {
+            ...options,
+            headers: azureHeaders(rest, 'GET', request, range),
+            idleTimeoutMs: this.idleTimeoutMs,
+          }),
+        {
+          attempts: this.attempts,
+          retryable: (error) => isTransient(error) || isStorageError(error, 'unavailable'),
+          ...(options.signal ? {signal: options.signal} : {}),
+        },
+      ).catch((error: unknown) => {
         throw azureError(error, url, this.url)
       })
     }
@@ -204,7 +296,7 @@ export class AzureBucket implements Bucket {
       response.readableStreamBody?.resume()
       throw new StorageError('range-not-satisfiable', `${url}: range starts at ${start}, the object has ${size} bytes`, {url, size})
     }
-    const info = this.infoOf(key, {
+    const info = infoOfProperties(key, {
       ...response,
       contentLength: size,
       contentMD5: response.blobContentMD5 ?? (range ? undefined : response.contentMD5),
@@ -217,10 +309,14 @@ export class AzureBucket implements Bucket {
     }
   }
 
-  /** With the account key: a short-lived read-only SAS, pinned to the ETag the stat saw. */
+  /** With the account key: a short-lived read-only SAS, pinned to the ETag the stat saw; with a SAS or none, the blob's URL. */
   async directRead(key: string, info: ObjectInfo): Promise<DirectRead | undefined> {
-    if (!this.signRead) return undefined
-    return {url: await this.signRead(this.checkKey(key)), headers: info.generation ? {'if-match': info.generation} : {}}
+    const pin: Record<string, string> = info.generation ? {'if-match': info.generation} : {}
+    // A SAS query or a public container needs no signature; a Shared Key one covers the Range header getRange adds.
+    if (this.rest && !this.rest.sharedKey)
+      return {url: blobUrl(this.rest, this.checkKey(key)), headers: {'x-ms-version': AZURE_SERVICE_VERSION, ...pin}}
+    const signed = await this.signRead(this.checkKey(key))
+    return signed === undefined ? undefined : {url: signed, headers: pin}
   }
 
   async write(key: string, body: Readable | Buffer | string, options: WriteOptions = {}): Promise<ObjectInfo> {
@@ -384,34 +480,66 @@ export class AzureBucket implements Bucket {
     }
   }
 
-  private infoOf(
-    key: string,
-    p: {
-      contentLength?: number | undefined
-      contentType?: string | undefined
-      cacheControl?: string | undefined
-      contentMD5?: Uint8Array | undefined
-      etag?: string | undefined
-      lastModified?: Date | undefined
-    },
-  ): ObjectInfo {
-    return {
-      key,
-      size: p.contentLength ?? 0,
-      contentType: p.contentType,
-      cacheControl: p.cacheControl,
-      md5: p.contentMD5 && p.contentMD5.length > 0 ? Buffer.from(p.contentMD5).toString('hex') : undefined,
-      generation: p.etag,
-      updated: p.lastModified,
-    }
-  }
-
   private async call<T>(url: string, operation: () => Promise<T>): Promise<T> {
     try {
       return await operation()
     } catch (error) {
       throw azureError(error, url, this.urlOf(''))
     }
+  }
+}
+
+/** The SDK's client of the container, for the requests azure-rest.ts does not make. */
+function containerClient(options: AzureBucketOptions): ContainerClient {
+  const sdk = azureSdk()
+  // Azure's pipeline has no idle timeout, only one per try: five idle periods covers a 16 MiB block at a few MB/s.
+  const pipeline = {retryOptions: {maxTries: options.attempts ?? 5, tryTimeoutInMs: 5 * (options.idleTimeoutMs ?? 60_000)}}
+  let service: import('@azure/storage-blob').BlobServiceClient
+  if (options.connectionString) {
+    service = sdk.BlobServiceClient.fromConnectionString(options.connectionString, pipeline)
+  } else {
+    const endpoint = (options.endpoint ?? options.urlEndpoint ?? `https://${options.account}.blob.core.windows.net`).replace(/\/$/, '')
+    if (options.accountKey) {
+      const credential = new sdk.StorageSharedKeyCredential(options.accountName ?? options.account, options.accountKey)
+      service = new sdk.BlobServiceClient(endpoint, credential, pipeline)
+    } else if (options.sasToken) {
+      service = new sdk.BlobServiceClient(`${endpoint}?${options.sasToken.replace(/^\?/, '')}`, undefined, pipeline)
+    } else if (options.tokenCredential) {
+      service = new sdk.BlobServiceClient(endpoint, options.tokenCredential as import('@azure/core-auth').TokenCredential, pipeline)
+    } else {
+      // Anonymous: public containers.
+      service = new sdk.BlobServiceClient(endpoint, new sdk.AnonymousCredential(), pipeline)
+    }
+  }
+  return service.getContainerClient(options.container)
+}
+
+async function textOf(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of response) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** ObjectInfo from the blob properties the SDK returns (a listing's BlobItem, Get Blob Properties, a download). */
+export function infoOfProperties(
+  key: string,
+  p: {
+    contentLength?: number | undefined
+    contentType?: string | undefined
+    cacheControl?: string | undefined
+    contentMD5?: Uint8Array | undefined
+    etag?: string | undefined
+    lastModified?: Date | undefined
+  },
+): ObjectInfo {
+  return {
+    key,
+    size: p.contentLength ?? 0,
+    contentType: p.contentType,
+    cacheControl: p.cacheControl,
+    md5: p.contentMD5 && p.contentMD5.length > 0 ? Buffer.from(p.contentMD5).toString('hex') : undefined,
+    generation: p.etag,
+    updated: p.lastModified,
   }
 }
 

@@ -1,5 +1,18 @@
 import {randomBytes} from 'node:crypto'
-import {createReadStream, createWriteStream, type Dirent, type Stats, readdirSync, readFileSync, statSync} from 'node:fs'
+import {
+  createReadStream,
+  createWriteStream,
+  type Dirent,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  type Stats,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import {copyFile, link, mkdir, open, readdir, rename, stat, unlink} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {addAbortSignal, Writable} from 'node:stream'
@@ -265,6 +278,9 @@ export class FileBucket implements Bucket {
 
   async write(key: string, body: Parameters<Bucket['write']>[1], options: WriteOptions = {}): Promise<ObjectInfo> {
     const path = this.objectPath(key)
+    if (typeof body !== 'string' && !('pipe' in body) && body.length <= SMALL_FILE && !options.signal?.aborted) {
+      return this.writeSmall(key, path, body, options)
+    }
     const began = Date.now()
     const temp = await this.tempFor(path)
     try {
@@ -277,6 +293,70 @@ export class FileBucket implements Bucket {
       return {...info, md5: hashing.md5()}
     } catch (error) {
       await unlink(temp).catch(() => undefined)
+      throw error
+    }
+  }
+
+  /**
+   * A small body at hand, written with synchronous calls: checked first, then a temporary file and the
+   * same commit as any write (link for create-only, else rename), its directory made only when missing.
+   * A download of 5,000 small objects spent most of its CPU in the thread-pool round trips of seven
+   * asynchronous calls per file (mkdir, open, write, close, link, unlink, stat); these take microseconds
+   * each on the main thread.
+   */
+  private writeSmall(key: string, path: string, data: Buffer, options: WriteOptions): ObjectInfo {
+    const url = this.urlOf(key)
+    const md5 = md5Hex(data)
+    checkBody(url, {bytes: data.length, md5}, {size: options.size, md5: options.md5})
+    const temp = tempName(path)
+    try {
+      try {
+        writeFileSync(temp, data, {flag: 'wx'})
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+        mkdirSync(dirname(path), {recursive: true})
+        writeFileSync(temp, data, {flag: 'wx'})
+      }
+    } catch (error) {
+      throw mapFsError(error, url)
+    }
+    try {
+      const precondition = options.precondition
+      if (precondition?.ifNotExists) {
+        try {
+          linkSync(temp, path)
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+            throw new StorageError('precondition-failed', `${url}: already exists`, {url})
+          throw mapFsError(error, url)
+        }
+        unlinkSync(temp)
+      } else {
+        if (precondition?.ifGenerationMatch !== undefined) {
+          const st = statSync(path, {throwIfNoEntry: false})
+          const current = st?.isFile() ? infoOf(key, st).generation : undefined
+          if (current !== precondition.ifGenerationMatch) {
+            throw new StorageError(
+              'precondition-failed',
+              `${url}: changed by someone else (generation ${current ?? 'none'}, expected ${precondition.ifGenerationMatch})`,
+              {url},
+            )
+          }
+        }
+        try {
+          renameSync(temp, path)
+        } catch (error) {
+          throw mapFsError(error, url)
+        }
+      }
+      options.onProgress?.(data.length)
+      return {...infoOf(key, statSync(path)), md5}
+    } catch (error) {
+      try {
+        unlinkSync(temp)
+      } catch {
+        // Gone with a successful link already, or never there.
+      }
       throw error
     }
   }
@@ -355,7 +435,7 @@ export class FileBucket implements Bucket {
     await mkdir(dir, {recursive: true}).catch((error: unknown) => {
       throw mapFsError(error, pathToFileURL(dir).href)
     })
-    return join(dir, `.${path.slice(dir.length + 1)}${PARTIAL}${randomBytes(6).toString('hex')}`)
+    return tempName(path)
   }
 
   private async checkPrecondition(key: string, precondition: Precondition | undefined): Promise<void> {
@@ -389,6 +469,12 @@ export class FileBucket implements Bucket {
     }
     return infoOf(key, await stat(path))
   }
+}
+
+/** The temporary file of a write of `path`, beside it: `.<name>.mantle-partial-<random>`. */
+function tempName(path: string): string {
+  const dir = dirname(path)
+  return join(dir, `.${path.slice(dir.length + 1)}${PARTIAL}${randomBytes(6).toString('hex')}`)
 }
 
 /**

@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -8,6 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openBucket, type StorageOptions} from './open.js'
 import {syncTree} from './sync.js'
 import {BACKENDS, backendAvailable, storageOptionsFromEnv} from './testing/backends.js'
+import {plainSync} from './testing/sync-options.js'
 import {startRequestCounter, type RequestCounter, type SeenRequest} from './testing/request-counter.js'
 import type {Bucket} from './types.js'
 
@@ -24,6 +25,13 @@ import type {Bucket} from './types.js'
  * Beyond that, a fixed few requests per run (the listings of the destination),
  * not per object. A re-sync makes no write at all, and no request per object:
  * the listing's ETag/MD5 answers the comparison.
+ * The other way, bucket to directory, a first sync makes ONE GET per object
+ * (no HEAD before it: the listing gave the size, MD5 and, on GCS, the
+ * generation the GET pins), checked against the listing's MD5 before the file
+ * is renamed into place; a re-sync reads no object.
+ * On Azure, listing, HEAD and GET are the storage layer's own requests
+ * (azure-rest.ts), not the SDK's: what the SDK costs to load and run is a
+ * re-sync's whole budget.
  */
 const env = process.env
 const N = 40
@@ -39,6 +47,8 @@ interface Target {
   available: boolean
   upstream(): {host: string; port: number}
   open(origin: string): Promise<Bucket>
+  /** Listings, HEADs and GETs are made by the storage layer itself (user agent mantle-ts), not by the SDK. */
+  ownReads?: boolean
 }
 
 const TARGETS: Target[] = [
@@ -64,6 +74,7 @@ const TARGETS: Target[] = [
         azure: {connectionString: cs},
       } satisfies StorageOptions)
     },
+    ownReads: true,
   },
   {
     name: 'gcs (firebase emulator)',
@@ -113,18 +124,7 @@ describe('small objects: requests per object of a sync', () => {
 
       it(`Given ${N} small files, when synced first, then each object costs one write request and nothing else; when re-synced, then no write and no request per object`, async () => {
         const source = await openBucket(srcDir)
-        const options = {
-          source,
-          sourcePrefix: srcDir.slice(1) + '/',
-          destination: bucket,
-          destinationPrefix: run,
-          delete: false,
-          recursive: true,
-          dryRun: false,
-          force: false,
-          indexDirs: false,
-          indexHtml: false,
-        }
+        const options = plainSync(source, srcDir.slice(1) + '/', bucket, run)
 
         counter.reset()
         const first = await syncTree(options)
@@ -143,6 +143,36 @@ describe('small objects: requests per object of a sync', () => {
         expect(again.unchanged).toBe(N)
         expect(describeRequests(counter.requests.filter(isWrite))).toEqual([])
         expectPerRunOnly(counter.requests)
+        if (t.ownReads) expect(counter.requests.map((r) => r.userAgent)).toEqual(counter.requests.map(() => 'mantle-ts'))
+      })
+
+      it(`Given ${N} small objects, when synced to an empty directory, then each costs one GET and nothing else, checked and renamed into place; when re-synced, then no object is read`, async () => {
+        const dir = await mkdtemp(join(tmpdir(), 'mantle-small-down-'))
+        try {
+          const options = plainSync(bucket, run, await openBucket(dir), dir.slice(1) + '/')
+          counter.reset()
+          const first = await syncTree(options)
+          expect(first.copied).toHaveLength(N)
+          const perObject = counter.requests.filter((r) => r.path.includes(run))
+          expect(perObject.map((r) => r.method)).toEqual(perObject.map(() => 'GET'))
+          expect(perObject).toHaveLength(N)
+          expect(new Set(perObject.map((r) => r.path)).size).toBe(N)
+          expectPerRunOnly(counter.requests.filter((r) => !r.path.includes(run)))
+          if (t.ownReads) expect(counter.requests.map((r) => r.userAgent)).toEqual(counter.requests.map(() => 'mantle-ts'))
+          for (let i = 0; i < N; i += 7) {
+            const name = `d${i % 4}/f${i}.txt`
+            expect((await readFile(join(dir, name))).equals(await readFile(join(srcDir, name)))).toBe(true)
+          }
+          expect((await readdir(dir, {recursive: true})).filter((f) => f.includes('.mantle-partial-'))).toEqual([])
+
+          counter.reset()
+          const again = await syncTree(options)
+          expect(again.copied).toEqual([])
+          expect(again.unchanged).toBe(N)
+          expectPerRunOnly(counter.requests)
+        } finally {
+          await rm(dir, {recursive: true, force: true})
+        }
       })
     })
   }

@@ -7,6 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {openBucket} from './open.js'
 import {syncTree, type SyncOptions} from './sync.js'
+import {plainSync} from './testing/sync-options.js'
 import {BACKENDS, backendAvailable, type BackendUnderTest} from './testing/backends.js'
 import {countingBucket} from './testing/counting.js'
 import type {Bucket} from './types.js'
@@ -31,19 +32,7 @@ for (const fixture of BACKENDS.filter((f) => !f.readOnly)) {
     let source: Bucket
     let dst: string
     const run = (destination: Bucket, over: Partial<SyncOptions> = {}) =>
-      syncTree({
-        source,
-        sourcePrefix: srcDir.slice(1) + '/',
-        destination,
-        destinationPrefix: dst,
-        delete: false,
-        recursive: true,
-        dryRun: false,
-        force: false,
-        indexDirs: false,
-        indexHtml: false,
-        ...over,
-      })
+      syncTree({...plainSync(source, srcDir.slice(1) + '/', destination, dst), ...over})
 
     beforeAll(async () => {
       t = await fixture.open(process.env)

@@ -1,3 +1,5 @@
+import type {Readable} from 'node:stream'
+
 import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
 import {isStorageError} from './errors.js'
@@ -15,6 +17,9 @@ import {fixPrefix} from './url.js'
  */
 export const DEFAULT_TRANSFERS = 16
 export const DEFAULT_CHECKERS = 16
+
+/** Objects up to this size are read whole before a local write (FileBucket writes a buffer this small synchronously). */
+const GATHER_MAX = 1024 * 1024
 
 export interface SyncOptions {
   source: Bucket
@@ -204,7 +209,10 @@ async function copyObject(
   return retry(
     async () => {
       if (source.url === destination.url) return destination.copy(src.key, key, {precondition, ...signal})
-      const {body, info} = await source.read(src.key, signal)
+      // The listing's size, MD5 and generation: a backend that would stat before reading (GCS) reads that generation at once.
+      const {body: stream, info} = await source.read(src.key, {known: src, ...signal})
+      // A small object into a directory is gathered first: the local write then takes a few synchronous calls.
+      const body = destination.scheme === 'file' && src.size <= GATHER_MAX ? await gather(stream) : stream
       return destination.write(key, body, {
         size: src.size,
         ...(srcMd5 ? {md5: srcMd5} : {}),
@@ -222,4 +230,10 @@ async function copyObject(
       ...signal,
     },
   )
+}
+
+async function gather(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of body) chunks.push(chunk as Buffer)
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
 }

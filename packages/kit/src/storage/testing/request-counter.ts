@@ -6,6 +6,8 @@ export interface SeenRequest {
   path: string
   /** Query parameter names (their values dropped: upload ids, tokens), sorted. */
   query: string[]
+  /** Who sent it: an SDK names itself here, the storage layer's own requests say mantle-ts. */
+  userAgent: string
 }
 
 export interface RequestCounter {
@@ -27,7 +29,12 @@ export async function startRequestCounter(target: {host: string; port: number}):
   const agent = new Agent({keepAlive: true})
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
-    requests.push({method: req.method ?? 'GET', path: decodeURIComponent(url.pathname), query: [...url.searchParams.keys()].sort()})
+    requests.push({
+      method: req.method ?? 'GET',
+      path: decodeURIComponent(url.pathname),
+      query: [...url.searchParams.keys()].sort(),
+      userAgent: req.headers['user-agent'] ?? '',
+    })
     const upstream = request(
       {host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers, agent},
       (answer: IncomingMessage) => {
