@@ -124,3 +124,45 @@ for (const fixture of BACKENDS.filter((f) => !f.readOnly)) {
     })
   })
 }
+
+describe('sync: a local side is hashed while the other side lists', () => {
+  it('Given a destination whose listing answers late, when a local tree is synced to it, then its files were hashed before that answer and all arrive', async () => {
+    const N = 20
+    const srcDir = await mkdtemp(join(tmpdir(), 'mantle-sync-ahead-src-'))
+    const dstDir = await mkdtemp(join(tmpdir(), 'mantle-sync-ahead-dst-'))
+    try {
+      for (let i = 0; i < N; i++) await writeFile(join(srcDir, `f${i}.txt`), `file ${i} `.repeat(i + 1))
+      const local = await openBucket(srcDir)
+      let hashed = 0
+      const source = new Proxy(local, {
+        get: (target, p) =>
+          p === 'md5'
+            ? (key: string) => {
+                hashed++
+                return target.md5!(key)
+              }
+            : (Reflect.get(target, p, target) as unknown),
+      })
+      const inner = await openBucket(dstDir)
+      let hashedWhenListed = -1
+      const destination = new Proxy(inner, {
+        get: (target, p) =>
+          p === 'list'
+            ? async function* (options: Parameters<Bucket['list']>[0]) {
+                // A bucket's listing takes a while: here until every source file was hashed, or 5 s.
+                for (const began = Date.now(); hashed < N && Date.now() - began < 5000;) await new Promise((r) => setTimeout(r, 10))
+                hashedWhenListed = hashed
+                yield* target.list(options)
+              }
+            : (Reflect.get(target, p, target) as unknown),
+      })
+      const result = await syncTree({...plainSync(source, srcDir.slice(1) + '/', destination, dstDir.slice(1) + '/')})
+      expect(hashedWhenListed).toBe(N)
+      expect(result.copied).toHaveLength(N)
+      expect(await text((await inner.read(`${dstDir.slice(1)}/f7.txt`)).body)).toBe('file 7 '.repeat(8))
+    } finally {
+      await rm(srcDir, {recursive: true, force: true})
+      await rm(dstDir, {recursive: true, force: true})
+    }
+  })
+})

@@ -72,10 +72,13 @@ export async function syncTree(options: SyncOptions): Promise<SyncResult> {
   const {source, destination, logger, signal} = options
   const srcPrefix = fixPrefix(options.sourcePrefix)
   const dstPrefix = fixPrefix(options.destinationPrefix)
-  const [srcListing, dstListing] = await Promise.all([
-    fetchListing(source, srcPrefix, options.recursive, signal),
-    fetchListing(destination, dstPrefix, options.recursive, signal),
-  ])
+  const srcListed = fetchListing(source, srcPrefix, options.recursive, signal)
+  const dstListed = fetchListing(destination, dstPrefix, options.recursive, signal)
+  // A local side is listed long before a bucket answers: its files are hashed meanwhile.
+  const srcHashes = hashAhead(source, srcListed, dstListed, signal)
+  const dstHashes = hashAhead(destination, dstListed, srcListed, signal)
+  const [srcListing, dstListing] = await Promise.all([srcListed, dstListed])
+  const hashOf = (bucket: Bucket, hashes: Map<string, string>, info: ObjectInfo) => hashes.get(info.key) ?? md5Of(bucket, info, signal)
   const srcPages = indexNames(srcListing)
   const dstPages = indexNames(dstListing)
   const within = (key: string, prefix: string): boolean =>
@@ -121,8 +124,14 @@ export async function syncTree(options: SyncOptions): Promise<SyncResult> {
       if (transferFailed) return
       const key = dstPrefix + src.key.slice(srcPrefix.length)
       const old = dstListing.objects.get(key)
-      const srcMd5 = await md5Of(source, src, signal)
-      if (old && !options.force && old.size === src.size && srcMd5 !== undefined && (await md5Of(destination, old, signal)) === srcMd5) {
+      const srcMd5 = await hashOf(source, srcHashes, src)
+      if (
+        old &&
+        !options.force &&
+        old.size === src.size &&
+        srcMd5 !== undefined &&
+        (await hashOf(destination, dstHashes, old)) === srcMd5
+      ) {
         result.unchanged++
         return
       }
@@ -188,6 +197,39 @@ export async function syncTree(options: SyncOptions): Promise<SyncResult> {
   result.copied.sort()
   result.deleted.sort()
   return result
+}
+
+/**
+ * The MD5s of a local side's small files (bucket.md5: read and hashed), taken while the other side's
+ * listing is still in flight and stopping when it arrives: a re-sync of 5,000 small files spent ~0.17 s
+ * hashing after a 0.3 s listing on Azurite, one after the other. The emulator serves the listing on the
+ * other core meanwhile. Files a checker then does not need (another size at the other side) cost at most
+ * that listing's time. Comparing by size and modification time instead, as rclone does, would read no
+ * file, but a same-size change (a version.txt from 3510.2.1 to 3510.2.2) with a preserved or coarse mtime
+ * would pass unseen: sync compares content, so the files are read.
+ */
+function hashAhead(
+  bucket: Bucket,
+  listed: Promise<Listing>,
+  other: Promise<Listing>,
+  signal: AbortSignal | undefined,
+): Map<string, string> {
+  const hashes = new Map<string, string>()
+  if (!bucket.md5) return hashes
+  let otherDone = false
+  void other.finally(() => (otherDone = true)).catch(() => undefined)
+  void (async () => {
+    const listing = await listed
+    for (const info of listing.objects.values()) {
+      if (otherDone || signal?.aborted) return
+      if (info.size > GATHER_MAX) continue
+      const md5 = await bucket.md5!(info.key)
+      if (md5 !== undefined) hashes.set(info.key, md5)
+      // Lets the other side's answer in between files.
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  })().catch(() => undefined)
+  return hashes
 }
 
 /**
