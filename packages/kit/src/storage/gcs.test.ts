@@ -124,6 +124,47 @@ describe('gcs preconditions (recorded responses)', () => {
     expect((error as {exitCode: number}).exitCode).toBe(2)
   })
 
+  it('Given a listing of two pages, when listed, then objects.list is asked as the SDK asks (prefix, delimiter, maxResults 1000, pageToken) and both pages come in order', async () => {
+    // The query of the SDK's Bucket.getFiles (github:googleapis/nodejs-storage src/bucket.ts: GET /b/<bucket>/o with the options as qs).
+    const scope = nock(ENDPOINT)
+      .get('/storage/v1/b/releases/o')
+      .query({prefix: 'a/', delimiter: '/', maxResults: '1000'})
+      .reply(200, {
+        kind: 'storage#objects',
+        items: [objectResource('a/1.txt', '1700000000000010', 'v1')],
+        prefixes: ['a/d/'],
+        nextPageToken: 'p2',
+      })
+      .get('/storage/v1/b/releases/o')
+      .query({prefix: 'a/', delimiter: '/', maxResults: '1000', pageToken: 'p2'})
+      .reply(200, {kind: 'storage#objects', items: [objectResource('a/2.txt', '1700000000000011', 'v2')]})
+    const bucket = await open()
+    const seen: string[] = []
+    for await (const e of bucket.list({prefix: 'a/', delimiter: '/'}))
+      seen.push(e.type === 'object' ? `${e.object.key} ${e.object.generation} ${e.object.md5} ${e.object.size}` : `prefix ${e.prefix}`)
+    expect(seen).toEqual([
+      `a/1.txt 1700000000000010 ${createHash('md5').update('v1').digest('hex')} 2`,
+      'prefix a/d/',
+      `a/2.txt 1700000000000011 ${createHash('md5').update('v2').digest('hex')} 2`,
+    ])
+    expect(scope.isDone()).toBe(true)
+  })
+
+  it('Given a listing answered 503 once, when listed, then it is asked again and succeeds', async () => {
+    const scope = nock(ENDPOINT)
+      .get('/storage/v1/b/releases/o')
+      .query(true)
+      .reply(503, {error: {code: 503, message: 'Backend Error', errors: [{reason: 'backendError'}]}})
+      .get('/storage/v1/b/releases/o')
+      .query(true)
+      .reply(200, {kind: 'storage#objects', items: [objectResource('a/1.txt', '1700000000000012', 'v1')]})
+    const bucket = await openBucket('gs://releases/', {gcs: {apiEndpoint: ENDPOINT}, attempts: 2})
+    const keys: string[] = []
+    for await (const e of bucket.list()) if (e.type === 'object') keys.push(e.object.key)
+    expect(keys).toEqual(['a/1.txt'])
+    expect(scope.isDone()).toBe(true)
+  })
+
   it('Given a download to a file, then the object is asked for once and its bytes are read pinned to that generation', async () => {
     // A local server in the service's shapes (the media GET goes through the direct reader's own socket, which nock cannot see).
     const body = 'image bytes'
@@ -155,9 +196,9 @@ describe('gcs preconditions (recorded responses)', () => {
       })
       await readToFile(bucket, 'a/img.bin', join(dir, 'img.bin'))
       expect(await readFile(join(dir, 'img.bin'), 'utf8')).toBe(body)
-      // One metadata request, then the bytes of that generation.
+      // One metadata request (objects.get, made without the SDK: no empty query), then the bytes of that generation.
       expect(requests).toEqual([
-        'GET /storage/v1/b/releases/o/a%2Fimg.bin?',
+        'GET /storage/v1/b/releases/o/a%2Fimg.bin',
         `GET /storage/v1/b/releases/o/a%2Fimg.bin?alt=media&generation=1700000000000005 bytes=0-${body.length - 1}`,
       ])
     } finally {

@@ -24,6 +24,12 @@ import type {
   WriteOptions,
 } from './types.js'
 
+/** The JSON API's own endpoint: any other is custom, as the SDK's Storage constructor decides. */
+const GCS_DEFAULT_ENDPOINT = 'https://storage.googleapis.com'
+
+/** Objects per listing page: the most the JSON API returns (as the SDK's getFiles and rclone page). */
+const LIST_PAGE = 1000
+
 /** Bodies up to this size go in one multipart request; larger ones in a resumable upload. */
 const SINGLE_PUT_MAX = 8 * 1024 * 1024
 
@@ -47,55 +53,128 @@ export class GcsBucket implements Bucket {
   readonly directoryObjects = true
   readonly url: string
 
+  /** The SDK's handle of the bucket, made at its first use: listing, stat and reads do not load the SDK (unless for a token). */
+  private handle: GcsBucketHandle | undefined
+
   private constructor(
     readonly name: string,
-    private readonly bucket: GcsBucketHandle,
+    private readonly makeBucket: () => GcsBucketHandle,
+    /** The JSON API's endpoint (no trailing slash), and whether requests there carry the SDK's access token. */
+    private readonly api: {endpoint: string; auth: boolean},
     private readonly idleTimeoutMs?: number,
+    private readonly attempts = 5,
   ) {
     this.url = `gs://${name}/`
   }
 
   static async open(name: string, options: GcsBucketOptions): Promise<GcsBucket> {
-    const {Storage} = gcsSdk()
-    const storage: Storage = new Storage({
-      ...options.clientOptions,
-      ...(options.apiEndpoint ? {apiEndpoint: options.apiEndpoint} : {}),
-      retryOptions: {autoRetry: true, maxRetries: (options.attempts ?? 5) - 1},
-      ...(options.idleTimeoutMs ? {timeout: options.idleTimeoutMs} : {}),
+    const make = (): GcsBucketHandle => {
+      const {Storage} = gcsSdk()
+      const storage: Storage = new Storage({
+        ...options.clientOptions,
+        ...(options.apiEndpoint ? {apiEndpoint: options.apiEndpoint} : {}),
+        retryOptions: {autoRetry: true, maxRetries: (options.attempts ?? 5) - 1},
+        ...(options.idleTimeoutMs ? {timeout: options.idleTimeoutMs} : {}),
+      })
+      return storage.bucket(name)
+    }
+    // As the SDK's Storage constructor decides: another endpoint than the default is a custom one, which
+    // gets no token unless useAuthWithCustomEndpoint (an emulator). STORAGE_EMULATOR_HOST reaches here as
+    // apiEndpoint (@mantle/auth's endpoints.ts).
+    const endpoint = (options.apiEndpoint ?? GCS_DEFAULT_ENDPOINT).replace(/\/+$/, '')
+    const custom = endpoint !== GCS_DEFAULT_ENDPOINT
+    const auth = !custom || options.clientOptions?.useAuthWithCustomEndpoint === true
+    return new GcsBucket(name, make, {endpoint, auth}, options.idleTimeoutMs, options.attempts)
+  }
+
+  private get bucket(): GcsBucketHandle {
+    this.handle ??= this.makeBucket()
+    return this.handle
+  }
+
+  /** The SDK's access token where requests carry one ({} for an emulator, which the SDK sends none either). */
+  private async authHeaders(url: string): Promise<Record<string, string> | undefined> {
+    if (!this.api.auth) return {}
+    const storage = this.bucket.storage
+    const token = await this.call(url, () => storage.authClient.getAccessToken())
+    return token ? {authorization: `Bearer ${token}`} : undefined
+  }
+
+  /**
+   * One JSON API GET with node's own client, retried as the SDK retries (connection errors, 5xx, 429);
+   * a failed answer's JSON error becomes what gcsError makes of the SDK's. Undefined for a 404 when
+   * `missing` allows it.
+   */
+  private async apiGet(path: string, query: Record<string, string>, url: string, signal: AbortSignal | undefined): Promise<unknown> {
+    const {httpRequestOnce} = await import('./http.js')
+    const q = Object.entries(query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    const request = `${this.api.endpoint}/storage/v1/b/${encodeURIComponent(this.name)}${path}${q.length ? `?${q.join('&')}` : ''}`
+    return retry(
+      async () => {
+        const headers = await this.authHeaders(url)
+        if (headers === undefined) throw new StorageError('access-denied', `${url}: no access token`, {url})
+        const response = await httpRequestOnce(
+          'GET',
+          request,
+          {accept: 'application/json', ...headers},
+          {idleTimeoutMs: this.idleTimeoutMs, signal},
+        )
+        const chunks: Buffer[] = []
+        for await (const chunk of response) chunks.push(chunk as Buffer)
+        const text = Buffer.concat(chunks).toString('utf8')
+        const status = response.statusCode ?? 0
+        if (status >= 200 && status < 300) return JSON.parse(text) as unknown
+        let detail: {message?: string; errors?: {reason?: string}[]} = {}
+        try {
+          detail = (JSON.parse(text) as {error?: typeof detail}).error ?? {}
+        } catch {
+          // Not JSON: the status says enough.
+        }
+        throw gcsError({code: status, message: detail.message ?? `HTTP ${status}`, errors: detail.errors}, url, this.url)
+      },
+      {
+        attempts: this.attempts,
+        retryable: (error) => isTransient(error) || isStorageError(error, 'unavailable'),
+        ...(signal ? {signal} : {}),
+      },
+    ).catch((error: unknown) => {
+      throw gcsError(error, url, this.url)
     })
-    return new GcsBucket(name, storage.bucket(name), options.idleTimeoutMs)
   }
 
   urlOf(key: string): string {
     return `gs://${this.name}/${key}`
   }
 
+  /** The JSON API's objects.list, as the SDK's getFiles asks (prefix, delimiter, maxResults, pageToken), read with JSON.parse. */
   async *list(options: ListOptions = {}): AsyncIterable<ListEntry> {
+    const url = this.url + (options.prefix ?? '')
     let pageToken: string | undefined
     do {
-      const [files, next, response] = await this.call(this.url + (options.prefix ?? ''), () =>
-        this.bucket.getFiles({
-          autoPaginate: false,
-          maxResults: 1000,
-          prefix: options.prefix || undefined,
-          delimiter: options.delimiter,
-          pageToken,
-        }),
-      )
-      const prefixes = ((response as {prefixes?: string[]} | undefined)?.prefixes ?? []).map((prefix): ListEntry => ({
-        type: 'prefix',
-        prefix,
-      }))
-      yield* sortEntries([...files.map((f): ListEntry => ({type: 'object', object: infoOf(f.name, f.metadata)})), ...prefixes])
-      pageToken = (next as {pageToken?: string} | null)?.pageToken
+      const page = (await this.apiGet(
+        '/o',
+        {
+          ...(options.prefix ? {prefix: options.prefix} : {}),
+          ...(options.delimiter ? {delimiter: options.delimiter} : {}),
+          maxResults: String(LIST_PAGE),
+          ...(pageToken ? {pageToken} : {}),
+        },
+        url,
+        options.signal,
+      )) as {items?: (FileMetadata & {name: string})[]; prefixes?: string[]; nextPageToken?: string}
+      yield* sortEntries([
+        ...(page.items ?? []).map((f): ListEntry => ({type: 'object', object: infoOf(f.name, f)})),
+        ...(page.prefixes ?? []).map((prefix): ListEntry => ({type: 'prefix', prefix})),
+      ])
+      pageToken = page.nextPageToken
       options.signal?.throwIfAborted()
     } while (pageToken)
   }
 
-  async stat(key: string): Promise<ObjectInfo | undefined> {
+  /** The JSON API's objects.get (the metadata, no alt=media), as the SDK's getMetadata. */
+  async stat(key: string, options: {signal?: AbortSignal} = {}): Promise<ObjectInfo | undefined> {
     try {
-      const [metadata] = await this.call(this.urlOf(key), () => this.bucket.file(key).getMetadata())
-      return infoOf(key, metadata)
+      return infoOf(key, (await this.apiGet(`/o/${encodeURIComponent(key)}`, {}, this.urlOf(key), options.signal)) as FileMetadata)
     } catch (error) {
       if (isStorageError(error, 'not-found')) return undefined
       throw error
@@ -152,12 +231,10 @@ export class GcsBucket implements Bucket {
    * token (none for an emulator endpoint, as the SDK itself sends none there).
    */
   async directRead(key: string, info: ObjectInfo): Promise<DirectRead | undefined> {
-    const storage = this.bucket.storage
     const query = `alt=media${info.generation ? `&generation=${info.generation}` : ''}`
-    const url = `${storage.apiEndpoint}/storage/v1/b/${encodeURIComponent(this.name)}/o/${encodeURIComponent(key)}?${query}`
-    if (storage.customEndpoint && !storage.useAuthWithCustomEndpoint) return {url}
-    const token = await this.call(this.urlOf(key), () => storage.authClient.getAccessToken())
-    return token ? {url, headers: {authorization: `Bearer ${token}`}} : undefined
+    const url = `${this.api.endpoint}/storage/v1/b/${encodeURIComponent(this.name)}/o/${encodeURIComponent(key)}?${query}`
+    const headers = await this.authHeaders(this.urlOf(key))
+    return headers ? {url, headers} : undefined
   }
 
   async write(key: string, body: Readable | Buffer | string, options: WriteOptions = {}): Promise<ObjectInfo> {

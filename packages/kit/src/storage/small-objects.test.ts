@@ -29,9 +29,9 @@ import type {Bucket} from './types.js'
  * (no HEAD before it: the listing gave the size, MD5 and, on GCS, the
  * generation the GET pins), checked against the listing's MD5 before the file
  * is renamed into place; a re-sync reads no object.
- * On Azure, listing, HEAD and GET are the storage layer's own requests
- * (azure-rest.ts), not the SDK's: what the SDK costs to load and run is a
- * re-sync's whole budget.
+ * On Azure and GCS, listing, stat and GET are the storage layer's own requests
+ * (azure-rest.ts; the JSON API's objects.list and objects.get in gcs.ts), not
+ * the SDK's: what the SDK costs to load and run is a re-sync's whole budget.
  */
 const env = process.env
 const N = 40
@@ -82,6 +82,7 @@ const TARGETS: Target[] = [
     upstream: () => hostPort(env.MANTLE_TEST_GCS_ENDPOINT!),
     open: (origin) =>
       openBucket(`gs://${env.MANTLE_TEST_GCS_BUCKET}/`, {gcs: {apiEndpoint: origin, clientOptions: {projectId: 'mantle-test'}}}),
+    ownReads: true,
   },
 ]
 
