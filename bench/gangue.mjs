@@ -104,6 +104,17 @@ function fileSha256(path) {
   return hash.digest('hex')
 }
 
+/**
+ * Untimed, before each run: writes and deletes a scratch file of the download's size, so the run's page cache
+ * comes from memory just freed. On this VM, free memory the host has taken back costs up to 15 s per GiB to
+ * fault in again (measured with dd: 15.95 s for the first GiB, then 0.20 s), which hit the variants at random.
+ */
+function warmFreeMemory() {
+  const scratch = join(work, 'scratch')
+  spawnSync('dd', ['if=/dev/zero', `of=${scratch}`, 'bs=1M', `count=${Math.ceil(bytes / 1024 ** 2)}`, 'status=none'])
+  rmSync(scratch, {force: true})
+}
+
 const add = (...rs) => ({ms: rs.reduce((t, r) => t + r.ms, 0), cpu: rs.reduce((t, r) => t + r.cpu, 0)})
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -149,6 +160,7 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < names.length; i++) {
       const n = names[(i + round) % names.length]
+      warmFreeMemory()
       spawnSync('sync')
       const r = await variants[n]()
       times[n].push(r.ms)

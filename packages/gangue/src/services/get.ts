@@ -59,7 +59,9 @@ export async function get(options: GetOptions): Promise<GetResult> {
     })
   }
   const destination = await destinationFor(options.path, options.cwd, baseName(parsed.key))
-  const keyring = options.verify ? await chooseKeyring(options.verify) : undefined
+  // The keys load (openpgp, key files) while the storage is opened and the signature fetched: download awaits them.
+  const keyring = options.verify ? chooseKeyring(options.verify) : undefined
+  keyring?.catch(() => {})
   if (!options.verify) logger.warn(`${url}: downloading WITHOUT signature verification (--no-verify)`)
   const {bucket, key} = await openLocation(url, {...options.storage, cwd: options.cwd, logger, signal: options.signal})
   const result = await download({

@@ -11,7 +11,7 @@ import {isStorageError} from '../storage/errors.js'
 import {getRange} from '../storage/direct-get.js'
 import type {Bucket, ObjectInfo} from '../storage/types.js'
 import type {Keyring} from '../verify/keyring.js'
-import {ParallelHasher, type HashJob} from '../verify/parallel-hash.js'
+import {HashThreads, ParallelHasher, type HashJob} from '../verify/parallel-hash.js'
 import {DetachedSignature, MAX_SIGNATURE_BYTES, SignatureError, type Signer} from '../verify/signature.js'
 
 /** What a download needs of a bucket: reads with a start offset, and names for messages; a plain GET (stat, directRead) where it has one. */
@@ -22,8 +22,11 @@ export interface DownloadOptions {
   key: string
   /** The file to create or update. */
   destination: string
-  /** Verify against `<key>.sig` with these keys; undefined downloads without verification. */
-  keyring?: Keyring | undefined
+  /**
+   * Verify against `<key>.sig` with these keys; undefined downloads without verification. A promise of them lets
+   * loading the keys overlap fetching the signature and starting the hashing threads.
+   */
+  keyring?: Keyring | Promise<Keyring> | undefined
   /** Also store the signature as `<destination>.sig`. */
   keepSignature?: boolean | undefined
   /** Attempts per transfer, each resuming where the last one stopped (default 5). */
@@ -76,20 +79,33 @@ export interface DownloadResult {
 export async function download(options: DownloadOptions & {sha256: true}): Promise<DownloadResult & {sha256: string}>
 export async function download(options: DownloadOptions): Promise<DownloadResult>
 export async function download(options: DownloadOptions): Promise<DownloadResult> {
-  const {source, key, destination, keyring, logger} = options
+  // The threads that will hash the data start now (~40 ms each), while the signature is fetched and judged.
+  const threads = options.keyring ? HashThreads.spawn(options.sha256 ? 2 : 1) : undefined
+  try {
+    return await downloadWith(options, threads)
+  } finally {
+    threads?.stop()
+  }
+}
+
+async function downloadWith(options: DownloadOptions, threads: HashThreads | undefined): Promise<DownloadResult> {
+  const {source, key, destination, logger} = options
   const url = source.urlOf(key)
   const part = `${destination}.part`
 
   let signature: DetachedSignature | undefined
   let signatureBytes: Buffer | undefined
-  if (keyring) {
+  if (options.keyring) {
+    const keyring = Promise.resolve(options.keyring)
+    // Its failure (a bad key file) is reported below, after the signature was fetched.
+    keyring.catch(() => {})
     signatureBytes = await fetchSignature(source, `${key}.sig`, options)
-    signature = await DetachedSignature.parse(signatureBytes, keyring, {name: source.urlOf(`${key}.sig`), now: options.now})
+    signature = await DetachedSignature.parse(signatureBytes, await keyring, {name: source.urlOf(`${key}.sig`), now: options.now})
     logger?.debug(
       `${url}.sig: signed by ${signature.signer.fingerprint} (${signature.signer.hashAlgorithm}, ${signature.signer.mode}); key from ${signature.signer.source}`,
     )
     for (const warning of signature.signer.warnings) logger?.warn(`${url}.sig: ${warning}`)
-    const existing = await checkExisting(destination, signature, options.sha256 ?? false, logger)
+    const existing = await checkExisting(destination, signature, options.sha256 ?? false, threads, logger)
     if (existing) {
       if (options.keepSignature) await writeAtomically(`${destination}.sig`, signatureBytes!)
       return {
@@ -105,7 +121,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     }
   }
 
-  const transfer = await fetchToPart(url, part, options, signature)
+  const transfer = await fetchToPart(url, part, options, signature, threads)
   let digests: {sha256: string | undefined; signer: Signer | undefined}
   try {
     digests = await finishHashes(transfer.hashers)
@@ -180,11 +196,13 @@ interface Hashers {
   sha256: boolean
 }
 
-async function newHashers(signature: DetachedSignature | undefined, sha256: boolean): Promise<Hashers> {
+/** Hashers for one pass; on `threads` started earlier when they are still unused and as many as the jobs. */
+async function newHashers(signature: DetachedSignature | undefined, sha256: boolean, threads?: HashThreads): Promise<Hashers> {
   const jobs: HashJob[] = []
   if (signature) jobs.push(await signature.hashJob())
   if (sha256) jobs.push({algorithm: 'sha256'})
-  return {hasher: await ParallelHasher.start(jobs), signature, sha256}
+  const hasher = threads?.unused && threads.count === jobs.length ? await threads.start(jobs) : await ParallelHasher.start(jobs)
+  return {hasher, signature, sha256}
 }
 
 /** Takes a chunk in; its buffer may be reused as soon as this returns. */
@@ -215,12 +233,13 @@ async function checkExisting(
   path: string,
   signature: DetachedSignature,
   sha256: boolean,
+  threads: HashThreads | undefined,
   logger: Logger | undefined,
 ): Promise<{bytes: number; sha256: string | undefined; signer: Signer} | undefined> {
   const st = await stat(path).catch(() => undefined)
   if (!st) return undefined
   if (!st.isFile()) throw new UsageError(`${path} exists and is not a regular file`, {hint: 'remove it or choose another destination'})
-  const h = await newHashers(signature, sha256)
+  const h = await newHashers(signature, sha256, threads)
   await feedFile(h, path, 0, st.size)
   try {
     const {sha256, signer} = await finishHashes(h)
@@ -304,11 +323,12 @@ async function fetchToPart(
   part: string,
   options: DownloadOptions,
   signature: DetachedSignature | undefined,
+  threads: HashThreads | undefined,
 ): Promise<Transfer> {
   const {source, key, logger, signal} = options
   const initial = (await stat(part).catch(() => undefined))?.size ?? 0
   const sha256 = options.sha256 ?? false
-  let h = await newHashers(signature, sha256)
+  let h = await newHashers(signature, sha256, threads)
   let resumedFrom = 0
   let progress: Progress | undefined
 

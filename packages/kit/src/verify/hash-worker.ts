@@ -16,10 +16,15 @@
 import {createHash, type Hash} from 'node:crypto'
 import {parentPort, workerData} from 'node:worker_threads'
 
+/** workerData: where the data comes through. */
 interface Setup {
   ring: SharedArrayBuffer
   control: SharedArrayBuffer
   slot: number
+}
+
+/** The first message: what to compute (the thread may start before it is known). */
+interface Job {
   /** Node's name of the digest. */
   algorithm: string
   /** Hashed before the data (a v6 signature's salt). */
@@ -88,13 +93,15 @@ class TextHasher {
 }
 
 const setup = workerData as Setup
+// parentPort.once (not events.once) references the port: the thread waits for its job instead of ending idle.
+const job = await new Promise<Job>((resolve) => parentPort!.once('message', resolve))
 const control = new BigInt64Array(setup.control)
 const ring = new Uint8Array(setup.ring)
 const size = BigInt(ring.length)
 const mine = 2 + setup.slot
 
-const hash = createHash(setup.algorithm).update(setup.prefix)
-const text = setup.text ? new TextHasher(hash) : undefined
+const hash = createHash(job.algorithm).update(job.prefix)
+const text = job.text ? new TextHasher(hash) : undefined
 let failure: Error | undefined
 let taken = 0n
 
@@ -133,7 +140,7 @@ for (;;) {
   }
   if (state === 1n) {
     if (failure) parentPort!.postMessage({ok: false, message: failure.message, longLine: failure instanceof LongLineError})
-    else parentPort!.postMessage({ok: true, digest: hash.update(setup.suffix).digest()})
+    else parentPort!.postMessage({ok: true, digest: hash.update(job.suffix).digest()})
     break
   }
   Atomics.wait(control, 0, written, 1000)

@@ -57,23 +57,11 @@ export class ParallelHasher {
 
   /** Starts one thread per job; resolves once they all run. With no job it only counts the bytes written (no ring, no thread). */
   static async start(jobs: readonly HashJob[]): Promise<ParallelHasher> {
-    const ring = new SharedArrayBuffer(jobs.length > 0 ? RING_BYTES : 0)
-    const control = new SharedArrayBuffer(8 * (2 + jobs.length))
-    const workers = jobs.map(
-      (job, slot) =>
-        new Worker(workerFile(), {
-          workerData: {
-            ring,
-            control,
-            slot,
-            algorithm: job.algorithm,
-            prefix: job.prefix ?? new Uint8Array(0),
-            suffix: job.suffix ?? new Uint8Array(0),
-            text: job.text ?? false,
-          },
-        }),
-    )
-    await Promise.all(workers.map((w) => new Promise((resolve, reject) => w.once('online', resolve).once('error', reject))))
+    return HashThreads.spawn(jobs.length).start(jobs)
+  }
+
+  /** @internal HashThreads.start. */
+  static of(workers: Worker[], ring: SharedArrayBuffer, control: SharedArrayBuffer): ParallelHasher {
     return new ParallelHasher(workers, ring, control)
   }
 
@@ -146,6 +134,73 @@ export class ParallelHasher {
       if (Date.now() - stalledSince > STALL_MS) throw new BugError(`a hashing thread took no data for ${STALL_MS / 1000} s`)
       Atomics.wait(this.control, slowest, taken, 100)
     }
+  }
+}
+
+/**
+ * Hashing threads started before their jobs are known: a thread takes ~40 ms
+ * to start here, which a download spends fetching and judging the signature
+ * (whose digest algorithm is the job) instead of waiting for it afterwards.
+ */
+export class HashThreads {
+  private used = false
+
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly ring: SharedArrayBuffer,
+    private readonly control: SharedArrayBuffer,
+    private readonly online: Promise<unknown>,
+  ) {}
+
+  /** Starts `count` threads, each waiting for its job. */
+  static spawn(count: number): HashThreads {
+    const ring = new SharedArrayBuffer(count > 0 ? RING_BYTES : 0)
+    const control = new SharedArrayBuffer(8 * (2 + count))
+    // Unreferenced until given their jobs: threads that are never used do not keep the process alive.
+    const workers = Array.from({length: count}, (_, slot) => new Worker(workerFile(), {workerData: {ring, control, slot}}))
+    for (const w of workers) w.unref()
+    const online = Promise.all(workers.map((w) => new Promise((resolve, reject) => w.once('online', resolve).once('error', reject))))
+    online.catch(() => {})
+    return new HashThreads(workers, ring, control, online)
+  }
+
+  get count(): number {
+    return this.workers.length
+  }
+
+  /** Not yet given jobs, nor stopped. */
+  get unused(): boolean {
+    return !this.used
+  }
+
+  /** Gives each thread its job (one per thread); resolves once they all run. Threads serve one hasher only. */
+  async start(jobs: readonly HashJob[]): Promise<ParallelHasher> {
+    if (this.used || jobs.length !== this.workers.length) throw new BugError(`${jobs.length} hash jobs for ${this.workers.length} threads`)
+    this.used = true
+    this.workers.forEach((w, i) => {
+      const job = jobs[i]!
+      w.ref()
+      w.postMessage({
+        algorithm: job.algorithm,
+        prefix: job.prefix ?? new Uint8Array(0),
+        suffix: job.suffix ?? new Uint8Array(0),
+        text: job.text ?? false,
+      })
+    })
+    try {
+      await this.online
+    } catch (error) {
+      this.stop()
+      throw error
+    }
+    return ParallelHasher.of(this.workers, this.ring, this.control)
+  }
+
+  /** Stops threads that were never given their jobs. */
+  stop(): void {
+    if (this.used) return
+    this.used = true
+    for (const w of this.workers) void w.terminate()
   }
 }
 

@@ -1,0 +1,67 @@
+import {spawnSync} from 'node:child_process'
+import {createHash, randomBytes} from 'node:crypto'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {describe, expect, it} from 'vitest'
+
+import {BugError} from '../errors.js'
+import {HashThreads, ParallelHasher} from './parallel-hash.js'
+
+const digest = (algorithm: string, ...parts: Uint8Array[]): string => {
+  const h = createHash(algorithm)
+  for (const p of parts) h.update(p)
+  return h.digest('hex')
+}
+
+describe('hashing threads', () => {
+  it('computes each job on threads started before the jobs were known, across the ring wrap', async () => {
+    // Given two threads spawned first, and data longer than the 64 MiB ring, written in odd-sized chunks
+    const threads = HashThreads.spawn(2)
+    const data = randomBytes(70 * 1024 * 1024 + 13)
+    const prefix = Buffer.from('salt')
+    const suffix = Buffer.from('trailer')
+    // When they are given their jobs a while later (a signature fetched meanwhile), and fed
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const hasher = await threads.start([{algorithm: 'sha512', prefix, suffix}, {algorithm: 'sha256'}])
+    for (let at = 0; at < data.length; at += 3 * 1024 * 1024 + 7) hasher.write(data.subarray(at, at + 3 * 1024 * 1024 + 7))
+    const [a, b] = await hasher.finish()
+    // Then each digest is that of its job over all the data
+    expect(a!.ok && a!.digest.toString('hex')).toBe(digest('sha512', prefix, data, suffix))
+    expect(b!.ok && b!.digest.toString('hex')).toBe(digest('sha256', data))
+  })
+
+  it('serves one hasher only, with as many jobs as threads', async () => {
+    const threads = HashThreads.spawn(1)
+    await expect(threads.start([{algorithm: 'sha256'}, {algorithm: 'sha512'}])).rejects.toBeInstanceOf(BugError)
+    threads.stop()
+    expect(threads.unused).toBe(false)
+  })
+
+  it('counts bytes without a thread when there is no job', async () => {
+    const hasher = await ParallelHasher.start([])
+    hasher.write(Buffer.alloc(1000))
+    hasher.write(Buffer.alloc(24))
+    expect(hasher.bytes).toBe(1024)
+    expect(await hasher.finish()).toEqual([])
+  })
+
+  it('does not keep a process alive with threads that were never given jobs', async () => {
+    // Given a script that spawns threads from the built module and forgets them (a download whose signature was refused)
+    const dir = await mkdtemp(join(tmpdir(), 'mantle-threads-'))
+    const script = join(dir, 'forget.mjs')
+    const built = new URL('../../dist/verify/parallel-hash.js', import.meta.url).href
+    await writeFile(script, `const m = await import(${JSON.stringify(built)})\nm.HashThreads.spawn(2)\nconsole.log('spawned')\n`)
+    try {
+      // When it runs
+      const child = spawnSync(process.execPath, [script], {encoding: 'utf8', timeout: 60_000})
+      // Then it exits by itself (a referenced thread waiting for its job would hold it until the timeout kills it)
+      expect(child.stdout).toContain('spawned')
+      expect(child.signal).toBeNull()
+      expect(child.status).toBe(0)
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
+  })
+})
