@@ -173,7 +173,9 @@ async function main() {
     rmSync(fetched, {recursive: true, force: true})
     mkdirSync(fetched, {recursive: true})
     try {
-      const result = JSON.parse(await node('gangue', ['get', url, fetched, '--verify-key', build.key.pub, '--json'], {echo: false}))
+      const result = JSON.parse(
+        await node('gangue', ['get', url, fetched, '--verify-key', build.key.pub, '--sha256', '--json'], {echo: false}),
+      )
       if (!result.verified) throw new Error(`gangue get did not verify ${url}`)
       log(`fetched ${url}: ${result.bytes} bytes, sha256 ${result.sha256}, signed by ${result.signerFingerprint}`)
       return {url, ...result}
