@@ -221,6 +221,18 @@ describe('signed download', () => {
     expect(result).toMatchObject({verified: false, signer: undefined, sha256: sha256(data)})
   })
 
+  it('verifies a download longer than the hashing ring, its reads placed straight into the ring', async () => {
+    // Given a signed file of 70 MiB (the ring holds 64 MiB) on an HTTP mirror, read by getRange
+    const big = randomBytes(70 * 1024 * 1024 + 11)
+    const {bucket} = await serve({'img.bin': big, 'img.bin.sig': await signDetached(big, key.privateKey)})
+    const dest = join(out, 'img.bin')
+    // When it is downloaded verified, with its SHA-256 (two digests over the same ring)
+    const result = await download({source: bucket, key: 'img.bin', destination: dest, keyring, sha256: true})
+    // Then it verifies, and both digests and the file are those of the data
+    expect(result).toMatchObject({verified: true, bytes: big.length, sha256: sha256(big)})
+    expect(sha256(await readFile(dest))).toBe(sha256(big))
+  })
+
   it('computes no SHA-256 unless asked, verifying or not', async () => {
     // Given a signed file on an HTTP mirror
     const {bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})

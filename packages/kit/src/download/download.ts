@@ -277,6 +277,9 @@ interface Transfer {
   resumedFrom: number
 }
 
+/** The most one socket read places in the hashing ring. */
+const READ_INTO_RING = 1024 * 1024
+
 /** Failures to create the part file that the user fixes by choosing another destination. */
 const PATH_ERRORS = new Set(['ENAMETOOLONG', 'EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'ELOOP'])
 
@@ -363,7 +366,9 @@ async function fetchToPart(
         start: offset,
         end: size - 1,
         ...(signal ? {signal} : {}),
-        // The chunk's buffer is reused once this returns: written, then copied to the hashing threads, before that.
+        // Each read lands in the hashing ring where it has room (no copy there); else in a buffer of getRange's.
+        readInto: () => h.hasher.reserve(READ_INTO_RING),
+        // The chunk's buffer is reused once this returns: written, then passed to the hashing threads, before that.
         onChunk: (chunk) => {
           for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done)
           feed(h, chunk)

@@ -18,6 +18,12 @@ export interface GetRangeOptions {
    * consume it synchronously (a positioned write, a hash update).
    */
   onChunk: (chunk: Buffer) => void
+  /**
+   * Where each read of the socket goes: a region of the caller's own memory (a download reads straight into its
+   * hashing ring, so the bytes are not copied there), asked for before every read; undefined, or by default, one
+   * reused buffer of this module's.
+   */
+  readInto?: (() => Uint8Array | undefined) | undefined
   idleTimeoutMs?: number | undefined
   signal?: AbortSignal | undefined
 }
@@ -162,8 +168,13 @@ function getOnce(target: DirectRead, url: string, options: GetRangeOptions): Pro
       return true
     }
 
-    const buffer = Buffer.allocUnsafe(READ_BUFFER)
-    const onread = {buffer, callback: onRead}
+    const own = Buffer.allocUnsafe(READ_BUFFER)
+    const readInto = options.readInto
+    const onread = {
+      buffer: readInto ? () => readInto() ?? own : own,
+      callback: (bytes: number, into: Uint8Array) =>
+        onRead(bytes, Buffer.isBuffer(into) ? into : Buffer.from(into.buffer, into.byteOffset, into.byteLength)),
+    }
     if (secure) {
       // node:tls only for https.
       void import('node:tls').then(({connect}) => {

@@ -32,6 +32,25 @@ describe('hashing threads', () => {
     expect(b!.ok && b!.digest.toString('hex')).toBe(digest('sha256', data))
   })
 
+  it('hashes bytes placed straight into the ring (as a socket read), across its wrap', async () => {
+    // Given a hasher, and data longer than the ring, placed chunk by chunk where reserve() says, as getRange's reads are
+    const hasher = await ParallelHasher.start([{algorithm: 'sha512'}])
+    const data = randomBytes(70 * 1024 * 1024 + 5)
+    let at = 0
+    while (at < data.length) {
+      const region = hasher.reserve(1024 * 1024 + 3)!
+      const n = Math.min(region.length, data.length - at, 777_777)
+      region.set(data.subarray(at, at + n))
+      // When each is passed to write where it lies
+      hasher.write(region.subarray(0, n))
+      at += n
+    }
+    // Then every byte was counted once and the digest is that of the data
+    expect(hasher.bytes).toBe(data.length)
+    const [outcome] = await hasher.finish()
+    expect(outcome!.ok && outcome!.digest.toString('hex')).toBe(digest('sha512', data))
+  })
+
   it('serves one hasher only, with as many jobs as threads', async () => {
     const threads = HashThreads.spawn(1)
     await expect(threads.start([{algorithm: 'sha256'}, {algorithm: 'sha512'}])).rejects.toBeInstanceOf(BugError)

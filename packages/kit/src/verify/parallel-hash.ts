@@ -70,7 +70,19 @@ export class ParallelHasher {
     return Number(this.written)
   }
 
-  /** Copies `chunk` into the ring, waiting (blocking) while the slowest digest is a ring behind. */
+  /**
+   * Where the next bytes can be placed straight into the ring (a socket read into it), at most `max` bytes;
+   * undefined without a thread. Blocks while the ring is full. Bytes placed there count once they are passed
+   * to `write` where they lie, which then copies nothing.
+   */
+  reserve(max: number): Uint8Array | undefined {
+    if (this.closed || this.workers.length === 0) return undefined
+    const room = this.waitForRoom()
+    const at = Number(this.written % BigInt(this.ring.length))
+    return this.ring.subarray(at, at + Math.min(room, max, this.ring.length - at))
+  }
+
+  /** Takes `chunk` in: copied into the ring, or published where it lies when `reserve` placed it there; blocks while the slowest digest is a ring behind. */
   write(chunk: Uint8Array): void {
     if (this.closed) throw new BugError('write after the hashes were finished')
     if (this.workers.length === 0) {
@@ -78,6 +90,16 @@ export class ParallelHasher {
       return
     }
     const size = this.ring.length
+    if (
+      chunk.buffer === this.ring.buffer &&
+      chunk.byteOffset === Number(this.written % BigInt(size)) &&
+      chunk.byteOffset + chunk.length <= size
+    ) {
+      this.written += BigInt(chunk.length)
+      Atomics.store(this.control, 0, this.written)
+      if (this.written - this.woken >= WAKE_BYTES) this.wake()
+      return
+    }
     let offset = 0
     while (offset < chunk.length) {
       const room = this.waitForRoom()
