@@ -124,6 +124,50 @@ describe('gcs preconditions (recorded responses)', () => {
     expect((error as {exitCode: number}).exitCode).toBe(2)
   })
 
+  it('Given a create-only write whose first answer is lost, when retried and refused as existing, then the object there with our MD5 is ours: success', async () => {
+    // A local server in the service's shapes (nock cannot drop a connection after taking the body).
+    const body = 'v1 bytes'
+    const resource = {...objectResource('a/lost.txt', '1700000000000020', body), size: String(body.length)}
+    const seen: string[] = []
+    let uploaded = ''
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url}`)
+        if (req.method === 'POST' && seen.length === 1) {
+          // Stored, and the answer lost.
+          uploaded = `${String(req.headers['content-type'])}\n${Buffer.concat(chunks).toString()}`
+          return void req.socket.destroy()
+        }
+        if (req.method === 'POST')
+          return void res.writeHead(412, {'content-type': 'application/json'}).end(JSON.stringify(PRECONDITION_FAILED))
+        res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify(resource))
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    nock.enableNetConnect('127.0.0.1')
+    try {
+      const bucket = await openBucket('gs://releases/', {
+        gcs: {apiEndpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`},
+        attempts: 2,
+      })
+      const info = await bucket.write('a/lost.txt', body, {precondition: {ifNotExists: true}, contentType: 'text/plain'})
+      expect(info).toMatchObject({key: 'a/lost.txt', generation: '1700000000000020', md5: createHash('md5').update(body).digest('hex')})
+      const upload = '/upload/storage/v1/b/releases/o?uploadType=multipart&name=a%2Flost.txt&ifGenerationMatch=0'
+      expect(seen).toEqual([`POST ${upload}`, `POST ${upload}`, 'GET /storage/v1/b/releases/o/a%2Flost.txt'])
+      // The SDK's multipart/related body: the JSON metadata (with the MD5 GCS checks), then the media.
+      const [type, ...rest] = uploaded.split('\n')
+      const boundary = /^multipart\/related; boundary=(.+)$/.exec(type!)![1]!
+      expect(rest.join('\n')).toBe(
+        `--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({contentType: 'text/plain', md5Hash: createHash('md5').update(body).digest('base64')})}\r\n` +
+          `--${boundary}\r\nContent-Type: text/plain\r\n\r\n${body}\r\n--${boundary}--`,
+      )
+    } finally {
+      server.close()
+    }
+  })
+
   it('Given a listing of two pages, when listed, then objects.list is asked as the SDK asks (prefix, delimiter, maxResults 1000, pageToken) and both pages come in order', async () => {
     // The query of the SDK's Bucket.getFiles (github:googleapis/nodejs-storage src/bucket.ts: GET /b/<bucket>/o with the options as qs).
     const scope = nock(ENDPOINT)

@@ -1,4 +1,4 @@
-import {createHash} from 'node:crypto'
+import {createHash, randomUUID} from 'node:crypto'
 import {type Readable, Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
@@ -6,7 +6,7 @@ import type {Bucket as GcsBucketHandle, FileMetadata, Storage} from '@google-clo
 
 import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
-import {base64ToHex, checkBody, guardBody, HashingStream, hexToBase64, splitBody} from './body.js'
+import {base64ToHex, checkBody, guardBody, HashingStream, hexToBase64, md5Hex, splitBody} from './body.js'
 import type {DirectRead} from './direct-get.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import type {StorageOptions} from './open.js'
@@ -60,7 +60,7 @@ export class GcsBucket implements Bucket {
     readonly name: string,
     private readonly makeBucket: () => GcsBucketHandle,
     /** The JSON API's endpoint (no trailing slash), and whether requests there carry the SDK's access token. */
-    private readonly api: {endpoint: string; auth: boolean},
+    private readonly service: {endpoint: string; auth: boolean},
     private readonly idleTimeoutMs?: number,
     private readonly attempts = 5,
   ) {
@@ -94,36 +94,48 @@ export class GcsBucket implements Bucket {
 
   /** The SDK's access token where requests carry one ({} for an emulator, which the SDK sends none either). */
   private async authHeaders(url: string): Promise<Record<string, string> | undefined> {
-    if (!this.api.auth) return {}
+    if (!this.service.auth) return {}
     const storage = this.bucket.storage
     const token = await this.call(url, () => storage.authClient.getAccessToken())
     return token ? {authorization: `Bearer ${token}`} : undefined
   }
 
   /**
-   * One JSON API GET with node's own client, retried as the SDK retries (connection errors, 5xx, 429);
-   * a failed answer's JSON error becomes what gcsError makes of the SDK's. Undefined for a 404 when
-   * `missing` allows it.
+   * One JSON API request with node's own client, retried as the SDK retries (connection errors, 5xx,
+   * 429); a failed answer's JSON error becomes what gcsError makes of the SDK's. `path` follows
+   * /storage/v1/b/<bucket> (or /upload/storage/v1/b/<bucket> for an upload).
    */
-  private async apiGet(path: string, query: Record<string, string>, url: string, signal: AbortSignal | undefined): Promise<unknown> {
+  private async api(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    query: Record<string, string>,
+    url: string,
+    options: {signal?: AbortSignal | undefined; upload?: {body: Buffer; contentType: string}; onRetry?: () => void} = {},
+  ): Promise<unknown> {
     const {httpRequestOnce} = await import('./http.js')
     const q = Object.entries(query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
-    const request = `${this.api.endpoint}/storage/v1/b/${encodeURIComponent(this.name)}${path}${q.length ? `?${q.join('&')}` : ''}`
+    const base = `${this.service.endpoint}${options.upload ? '/upload' : ''}/storage/v1/b/${encodeURIComponent(this.name)}`
+    const request = `${base}${path}${q.length ? `?${q.join('&')}` : ''}`
+    const {signal, upload} = options
     return retry(
       async () => {
         const headers = await this.authHeaders(url)
         if (headers === undefined) throw new StorageError('access-denied', `${url}: no access token`, {url})
         const response = await httpRequestOnce(
-          'GET',
+          method,
           request,
-          {accept: 'application/json', ...headers},
-          {idleTimeoutMs: this.idleTimeoutMs, signal},
+          {
+            accept: 'application/json',
+            ...headers,
+            ...(upload ? {'content-type': upload.contentType, 'content-length': String(upload.body.length)} : {}),
+          },
+          {idleTimeoutMs: this.idleTimeoutMs, signal, body: upload?.body},
         )
         const chunks: Buffer[] = []
         for await (const chunk of response) chunks.push(chunk as Buffer)
         const text = Buffer.concat(chunks).toString('utf8')
         const status = response.statusCode ?? 0
-        if (status >= 200 && status < 300) return JSON.parse(text) as unknown
+        if (status >= 200 && status < 300) return text === '' ? undefined : (JSON.parse(text) as unknown)
         let detail: {message?: string; errors?: {reason?: string}[]} = {}
         try {
           detail = (JSON.parse(text) as {error?: typeof detail}).error ?? {}
@@ -135,6 +147,7 @@ export class GcsBucket implements Bucket {
       {
         attempts: this.attempts,
         retryable: (error) => isTransient(error) || isStorageError(error, 'unavailable'),
+        ...(options.onRetry ? {onRetry: options.onRetry} : {}),
         ...(signal ? {signal} : {}),
       },
     ).catch((error: unknown) => {
@@ -151,7 +164,8 @@ export class GcsBucket implements Bucket {
     const url = this.url + (options.prefix ?? '')
     let pageToken: string | undefined
     do {
-      const page = (await this.apiGet(
+      const page = (await this.api(
+        'GET',
         '/o',
         {
           ...(options.prefix ? {prefix: options.prefix} : {}),
@@ -160,7 +174,7 @@ export class GcsBucket implements Bucket {
           ...(pageToken ? {pageToken} : {}),
         },
         url,
-        options.signal,
+        {signal: options.signal},
       )) as {items?: (FileMetadata & {name: string})[]; prefixes?: string[]; nextPageToken?: string}
       yield* sortEntries([
         ...(page.items ?? []).map((f): ListEntry => ({type: 'object', object: infoOf(f.name, f)})),
@@ -174,7 +188,10 @@ export class GcsBucket implements Bucket {
   /** The JSON API's objects.get (the metadata, no alt=media), as the SDK's getMetadata. */
   async stat(key: string, options: {signal?: AbortSignal} = {}): Promise<ObjectInfo | undefined> {
     try {
-      return infoOf(key, (await this.apiGet(`/o/${encodeURIComponent(key)}`, {}, this.urlOf(key), options.signal)) as FileMetadata)
+      return infoOf(
+        key,
+        (await this.api('GET', `/o/${encodeURIComponent(key)}`, {}, this.urlOf(key), {signal: options.signal})) as FileMetadata,
+      )
     } catch (error) {
       if (isStorageError(error, 'not-found')) return undefined
       throw error
@@ -232,12 +249,14 @@ export class GcsBucket implements Bucket {
    */
   async directRead(key: string, info: ObjectInfo): Promise<DirectRead | undefined> {
     const query = `alt=media${info.generation ? `&generation=${info.generation}` : ''}`
-    const url = `${this.api.endpoint}/storage/v1/b/${encodeURIComponent(this.name)}/o/${encodeURIComponent(key)}?${query}`
+    const url = `${this.service.endpoint}/storage/v1/b/${encodeURIComponent(this.name)}/o/${encodeURIComponent(key)}?${query}`
     const headers = await this.authHeaders(this.urlOf(key))
     return headers ? {url, headers} : undefined
   }
 
   async write(key: string, body: Readable | Buffer | string, options: WriteOptions = {}): Promise<ObjectInfo> {
+    const split = await splitBody(body, SINGLE_PUT_MAX)
+    if ('single' in split) return this.putSingle(key, split.single, options)
     const url = this.urlOf(key)
     const file = this.bucket.file(key)
     const metadata: FileMetadata = {
@@ -245,11 +264,10 @@ export class GcsBucket implements Bucket {
       ...(options.cacheControl ? {cacheControl: options.cacheControl} : {}),
       ...(options.md5 ? {md5Hash: hexToBase64(options.md5)} : {}),
     }
-    const split = await splitBody(body, SINGLE_PUT_MAX)
     const hashing = new HashingStream(options.onProgress)
-    const parts = 'single' in split ? [[split.single]] : split.parts
+    const parts = split.parts
     const upload = file.createWriteStream({
-      resumable: !('single' in split),
+      resumable: true,
       metadata,
       validation: 'md5',
       ...(options.contentType ? {contentType: options.contentType} : {}),
@@ -276,6 +294,65 @@ export class GcsBucket implements Bucket {
     }
     checkBody(url, {bytes: hashing.bytes, md5: hashing.md5()}, {size: options.size, md5: options.md5})
     return {...infoOf(key, file.metadata), md5: hashing.md5(), size: hashing.bytes}
+  }
+
+  /**
+   * A body of one part in one multipart upload, as the SDK's createWriteStream({resumable: false}) sends it
+   * (github:googleapis/nodejs-storage src/file.ts startSimpleUpload_, src/nodejs-common/util.ts
+   * makeWritableStream: POST /upload/storage/v1/b/<bucket>/o?uploadType=multipart&name=<key> and the
+   * precondition, a multipart/related body of the JSON metadata and the media), without loading the SDK.
+   * The metadata carries the body's MD5, which GCS checks; as the SDK's validation: 'md5' did, the MD5
+   * the service reports is compared too, and a stored object that differs is deleted (by its generation).
+   * A retry of a create-only write whose first answer was lost finds the object there (412): it is ours
+   * when its MD5 is ours.
+   */
+  private async putSingle(key: string, data: Buffer, options: WriteOptions): Promise<ObjectInfo> {
+    const url = this.urlOf(key)
+    const md5 = md5Hex(data)
+    checkBody(url, {bytes: data.length, md5}, {size: options.size, md5: options.md5})
+    const metadata = {
+      ...(options.contentType ? {contentType: options.contentType} : {}),
+      ...(options.cacheControl ? {cacheControl: options.cacheControl} : {}),
+      md5Hash: hexToBase64(md5),
+    }
+    const boundary = randomUUID()
+    const head = `--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(metadata)}\r\n--${boundary}\r\nContent-Type: ${options.contentType || 'application/octet-stream'}\r\n\r\n`
+    const body = Buffer.concat([Buffer.from(head), data, Buffer.from(`\r\n--${boundary}--`)])
+    const precondition = preconditionOpts(options.precondition)
+    let retried = false
+    let resource: FileMetadata
+    try {
+      resource = (await this.api(
+        'POST',
+        '/o',
+        {
+          uploadType: 'multipart',
+          name: key,
+          ...(precondition.ifGenerationMatch === undefined ? {} : {ifGenerationMatch: String(precondition.ifGenerationMatch)}),
+        },
+        url,
+        {signal: options.signal, upload: {body, contentType: `multipart/related; boundary=${boundary}`}, onRetry: () => (retried = true)},
+      )) as FileMetadata
+    } catch (error) {
+      if (!(retried && isStorageError(error, 'precondition-failed'))) throw error
+      const there = await this.stat(key)
+      if (there?.md5 !== md5) throw error
+      options.onProgress?.(data.length)
+      return there
+    }
+    const stored = resource.md5Hash ? base64ToHex(resource.md5Hash) : undefined
+    if (stored !== md5) {
+      if (resource.generation !== undefined) {
+        await this.api('DELETE', `/o/${encodeURIComponent(key)}`, {ifGenerationMatch: String(resource.generation)}, url).catch(
+          () => undefined,
+        )
+      }
+      throw new StorageError('corrupt', `${url}: the stored object did not match what was sent (MD5 ${stored ?? 'none'}, sent ${md5})`, {
+        url,
+      })
+    }
+    options.onProgress?.(data.length)
+    return {...infoOf(key, resource), md5, size: data.length}
   }
 
   async copy(sourceKey: string, destKey: string, options: {precondition?: Precondition; signal?: AbortSignal} = {}): Promise<ObjectInfo> {

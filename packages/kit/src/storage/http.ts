@@ -23,14 +23,15 @@ const MAX_REDIRECTS = 5
 
 /**
  * One GET or HEAD with node's own client (got and the cloud SDKs' stream
- * wrappers measured at about half its throughput), following redirects.
+ * wrappers measured at about half its throughput), following redirects; or
+ * a POST or DELETE with a body at hand (a small upload), not redirected.
  * Resolves once the response starts; the caller reads or discards the body.
  */
 export function httpRequestOnce(
-  method: 'GET' | 'HEAD',
+  method: 'GET' | 'HEAD' | 'POST' | 'DELETE',
   url: string,
   headers: Record<string, string>,
-  options: {idleTimeoutMs?: number | undefined; signal?: AbortSignal | undefined} = {},
+  options: {idleTimeoutMs?: number | undefined; signal?: AbortSignal | undefined; body?: Buffer | undefined} = {},
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const follow = (target: URL, redirects: number): void => {
@@ -46,7 +47,8 @@ export function httpRequestOnce(
         } as RequestOptions,
         (response) => {
           const location = response.headers.location
-          if (location && [301, 302, 303, 307, 308].includes(response.statusCode ?? 0) && redirects < MAX_REDIRECTS) {
+          const redirectable = method === 'GET' || method === 'HEAD'
+          if (redirectable && location && [301, 302, 303, 307, 308].includes(response.statusCode ?? 0) && redirects < MAX_REDIRECTS) {
             response.resume()
             follow(new URL(location, target), redirects + 1)
             return
@@ -59,7 +61,7 @@ export function httpRequestOnce(
         request.destroy(Object.assign(new Error(`no data for ${options.idleTimeoutMs ?? 60_000} ms`), {code: 'ETIMEDOUT'})),
       )
       request.on('error', reject)
-      request.end()
+      request.end(options.body)
     }
     follow(new URL(url), 0)
   })
