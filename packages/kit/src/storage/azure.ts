@@ -19,6 +19,7 @@ import {
 import {checkBody, guardBody, md5Hex, type Part, partLength, partStream, splitBody} from './body.js'
 import type {DirectRead} from './direct-get.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
+import {httpRead, httpRequestOnce, infoFromHeaders} from './http.js'
 import {forEachLimit} from './limit.js'
 import type {StorageOptions} from './open.js'
 import {azureSdk} from './sdks.js'
@@ -206,7 +207,6 @@ export class AzureBucket implements Bucket {
     onAnswer: (response: IncomingMessage) => Promise<T>,
     headers: Record<string, string> = {},
   ): Promise<T> {
-    const {httpRequestOnce} = await import('./http.js')
     const rest = this.rest!
     return retry(
       async () => {
@@ -232,7 +232,6 @@ export class AzureBucket implements Bucket {
   async stat(key: string, options: {signal?: AbortSignal} = {}): Promise<ObjectInfo | undefined> {
     try {
       if (this.rest) {
-        const {infoFromHeaders} = await import('./http.js')
         return await this.restCall('HEAD', blobUrl(this.rest, this.checkKey(key)), this.urlOf(key), options.signal, (response) => {
           response.resume()
           return Promise.resolve(infoFromHeaders(key, response.headers))
@@ -254,7 +253,6 @@ export class AzureBucket implements Bucket {
     if (this.rest) {
       const rest = this.rest
       const request = blobUrl(rest, key)
-      const {httpRead} = await import('./http.js')
       // httpRead sends this Range header: it is part of the Shared Key signature.
       const ranged = (options.start ?? 0) > 0 || options.end !== undefined
       const range: Record<string, string> = ranged ? {range: `bytes=${options.start ?? 0}-${options.end ?? ''}`} : {}

@@ -9,6 +9,7 @@ import {isTransient, retry} from '../retry.js'
 import {base64ToHex, checkBody, guardBody, HashingStream, hexToBase64, md5Hex, splitBody} from './body.js'
 import type {DirectRead} from './direct-get.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
+import {httpRead, httpRequestOnce} from './http.js'
 import type {StorageOptions} from './open.js'
 import {gcsSdk} from './sdks.js'
 import {sortEntries} from './url.js'
@@ -112,7 +113,6 @@ export class GcsBucket implements Bucket {
     url: string,
     options: {signal?: AbortSignal | undefined; upload?: {body: Buffer; contentType: string}; onRetry?: () => void} = {},
   ): Promise<unknown> {
-    const {httpRequestOnce} = await import('./http.js')
     const q = Object.entries(query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
     const base = `${this.service.endpoint}${options.upload ? '/upload' : ''}/storage/v1/b/${encodeURIComponent(this.name)}`
     const request = `${base}${path}${q.length ? `?${q.join('&')}` : ''}`
@@ -214,7 +214,6 @@ export class GcsBucket implements Bucket {
     // pipelines on one PassThrough, whose eleventh listener drew a MaxListenersExceededWarning at every read.
     const direct = await this.directRead(key, info)
     if (direct) {
-      const {httpRead} = await import('./http.js')
       const got = await retry(
         () => httpRead(direct.url, url, key, {...options, headers: direct.headers, idleTimeoutMs: this.idleTimeoutMs}),
         {
