@@ -25,6 +25,10 @@ export async function fetchListing(
 ): Promise<Listing> {
   const fixed = fixPrefix(prefix)
   const listing: Listing = {objects: new Map(), prefixes: new Set()}
+  // Asked for beside the listing, not after it: one round trip less before a re-sync can compare.
+  const redirectKey = fixed.slice(0, -1)
+  const redirect = fixed !== '' && bucket.directoryObjects ? bucket.stat(redirectKey, signal ? {signal} : {}) : undefined
+  redirect?.catch(() => undefined)
   for await (const entry of bucket.list({
     prefix: fixed,
     ...(recursive ? {} : {delimiter: '/'}),
@@ -34,11 +38,8 @@ export async function fetchListing(
     if (entry.type === 'object') listing.objects.set(entry.object.key, entry.object)
     else listing.prefixes.add(entry.prefix)
   }
-  if (fixed !== '' && bucket.directoryObjects) {
-    const redirect = fixed.slice(0, -1)
-    const info = await bucket.stat(redirect, signal ? {signal} : {})
-    if (info) listing.objects.set(redirect, info)
-  }
+  const info = await redirect
+  if (info) listing.objects.set(redirectKey, info)
   return listing
 }
 

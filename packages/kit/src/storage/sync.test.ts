@@ -5,6 +5,7 @@ import {text} from 'node:stream/consumers'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {fetchListing} from './listing.js'
 import {openBucket} from './open.js'
 import {syncTree, type SyncOptions} from './sync.js'
 import {plainSync} from './testing/sync-options.js'
@@ -163,6 +164,40 @@ describe('sync: a local side is hashed while the other side lists', () => {
     } finally {
       await rm(srcDir, {recursive: true, force: true})
       await rm(dstDir, {recursive: true, force: true})
+    }
+  })
+})
+
+describe('fetchListing: the object named like the prefix is asked for beside the listing', () => {
+  it('Given a bucket whose listing answers only once that object was asked for, when listed, then it was asked for before the answer', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mantle-listing-'))
+    try {
+      await writeFile(join(dir, 'a.txt'), 'a')
+      const inner = await openBucket(dir)
+      let stats = 0
+      let statsWhenListed = -1
+      const bucket = new Proxy(inner, {
+        get: (target, p) => {
+          if (p === 'directoryObjects') return true
+          if (p === 'stat')
+            return (key: string) => {
+              stats++
+              return target.stat(key)
+            }
+          if (p === 'list')
+            return async function* (options: Parameters<Bucket['list']>[0]) {
+              for (const began = Date.now(); stats === 0 && Date.now() - began < 5000;) await new Promise((r) => setTimeout(r, 10))
+              statsWhenListed = stats
+              yield* target.list(options)
+            }
+          return Reflect.get(target, p, target) as unknown
+        },
+      })
+      const listing = await fetchListing(bucket, dir.slice(1) + '/', true)
+      expect(statsWhenListed).toBe(1)
+      expect([...listing.objects.keys()]).toEqual([`${dir.slice(1)}/a.txt`])
+    } finally {
+      await rm(dir, {recursive: true, force: true})
     }
   })
 })
