@@ -256,18 +256,23 @@ async function checkExisting(
 async function sameContent(path: string, part: string): Promise<boolean> {
   const [a, b] = await Promise.all([stat(path).catch(() => undefined), stat(part)])
   if (!a?.isFile() || a.size !== b.size) return false
-  const [fa, fb] = await Promise.all([open(path, 'r'), open(part, 'r')])
+  const fa = await open(path, 'r')
   try {
-    const size = 1 << 20
-    const [x, y] = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)]
-    for (let at = 0; at < a.size; at += size) {
-      const [rx, ry] = await Promise.all([fa.read(x, 0, size, at), fb.read(y, 0, size, at)])
-      if (rx.bytesRead !== ry.bytesRead || !x.subarray(0, rx.bytesRead).equals(y.subarray(0, ry.bytesRead))) return false
-      if (rx.bytesRead === 0) return false
+    const fb = await open(part, 'r')
+    try {
+      const size = 1 << 20
+      const [x, y] = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)]
+      for (let at = 0; at < a.size; at += size) {
+        const [rx, ry] = await Promise.all([fa.read(x, 0, size, at), fb.read(y, 0, size, at)])
+        if (rx.bytesRead !== ry.bytesRead || !x.subarray(0, rx.bytesRead).equals(y.subarray(0, ry.bytesRead))) return false
+        if (rx.bytesRead === 0) return false
+      }
+      return true
+    } finally {
+      await fb.close()
     }
-    return true
   } finally {
-    await Promise.all([fa.close(), fb.close()])
+    await fa.close()
   }
 }
 

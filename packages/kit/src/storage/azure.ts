@@ -16,7 +16,7 @@ import {
   containerRequestUrl,
   parseBlobList,
 } from './azure-rest.js'
-import {checkBody, guardBody, md5Hex, type Part, partLength, partStream, splitBody} from './body.js'
+import {bufferOf, checkBody, guardBody, md5Hex, type Part, partLength, partStream, splitBody} from './body.js'
 import type {DirectRead} from './direct-get.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import {httpRead, httpRequestOnce, infoFromHeaders} from './http.js'
@@ -185,7 +185,9 @@ export class AzureBucket implements Bucket {
         ...(marker ? {marker} : {}),
         maxresults: String(LIST_PAGE),
       })
-      const page = await this.restCall('GET', request, url, options.signal, async (response) => parseBlobList(await textOf(response)))
+      const page = await this.restCall('GET', request, url, options.signal, async (response) =>
+        parseBlobList((await bufferOf(response)).toString('utf8')),
+      )
       yield* sortEntries([
         ...page.blobs.map((object): ListEntry => ({type: 'object', object})),
         ...page.prefixes.map((prefix): ListEntry => ({type: 'prefix', prefix})),
@@ -510,12 +512,6 @@ function containerClient(options: AzureBucketOptions): ContainerClient {
     }
   }
   return service.getContainerClient(options.container)
-}
-
-async function textOf(response: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of response) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 /** ObjectInfo from the blob properties the SDK returns (a listing's BlobItem, Get Blob Properties, a download). */

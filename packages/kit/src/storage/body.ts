@@ -178,6 +178,13 @@ export function guardBody(
   return body.pipe(out)
 }
 
+/** A whole (small) stream in one buffer: an answer's body, an object read before a local write. */
+export async function bufferOf(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+}
+
 /**
  * The chunks of a stream, one at a time as they arrived. `for await` over a
  * Readable itself joins everything buffered into one new Buffer at each step

@@ -6,7 +6,7 @@ import type {Bucket as GcsBucketHandle, FileMetadata, Storage} from '@google-clo
 
 import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
-import {base64ToHex, checkBody, guardBody, HashingStream, hexToBase64, md5Hex, splitBody} from './body.js'
+import {base64ToHex, bufferOf, checkBody, guardBody, HashingStream, hexToBase64, md5Hex, splitBody} from './body.js'
 import type {DirectRead} from './direct-get.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import {httpRead, httpRequestOnce} from './http.js'
@@ -131,9 +131,7 @@ export class GcsBucket implements Bucket {
           },
           {idleTimeoutMs: this.idleTimeoutMs, signal, body: upload?.body},
         )
-        const chunks: Buffer[] = []
-        for await (const chunk of response) chunks.push(chunk as Buffer)
-        const text = Buffer.concat(chunks).toString('utf8')
+        const text = (await bufferOf(response)).toString('utf8')
         const status = response.statusCode ?? 0
         if (status >= 200 && status < 300) return text === '' ? undefined : (JSON.parse(text) as unknown)
         let detail: {message?: string; errors?: {reason?: string}[]} = {}

@@ -1,7 +1,6 @@
-import type {Readable} from 'node:stream'
-
 import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
+import {bufferOf} from './body.js'
 import {isStorageError} from './errors.js'
 import {MAX_CONCURRENT_REQUESTS, nameKeys, unindexableKey, updateIndexes, type IndexResult} from './indexer.js'
 import {channel, forEachLimit} from './limit.js'
@@ -254,7 +253,7 @@ async function copyObject(
       // The listing's size, MD5 and generation: a backend that would stat before reading (GCS) reads that generation at once.
       const {body: stream, info} = await source.read(src.key, {known: src, ...signal})
       // A small object into a directory is gathered first: the local write then takes a few synchronous calls.
-      const body = destination.scheme === 'file' && src.size <= GATHER_MAX ? await gather(stream) : stream
+      const body = destination.scheme === 'file' && src.size <= GATHER_MAX ? await bufferOf(stream) : stream
       return destination.write(key, body, {
         size: src.size,
         ...(srcMd5 ? {md5: srcMd5} : {}),
@@ -272,10 +271,4 @@ async function copyObject(
       ...signal,
     },
   )
-}
-
-async function gather(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of body) chunks.push(chunk as Buffer)
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
 }
