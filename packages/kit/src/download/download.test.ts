@@ -8,7 +8,7 @@ import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {isStorageError} from '../storage/errors.js'
 import {openBucket} from '../storage/open.js'
 import {BACKENDS, backendAvailable} from '../storage/testing/backends.js'
-import {Keyring, parseKeys} from '../verify/keyring.js'
+import {Keyring, loadOpenpgp, parseKeys} from '../verify/keyring.js'
 import {SignatureError} from '../verify/signature.js'
 import {makeTestKey, signDetached, type TestKey} from '../verify/testing.js'
 import type {Bucket} from '../storage/types.js'
@@ -77,6 +77,116 @@ describe('signed download', () => {
     expect(await exists(`${dest}.sig`)).toBe(false)
     // And the signature was fetched before the data, which came by one plain ranged GET (after a HEAD for its size and ETag)
     expect(server.requests).toEqual(['GET /img.bin.sig', 'HEAD /img.bin', `GET /img.bin bytes=0-${data.length - 1}`])
+  })
+
+  /**
+   * A keyring handed over only once the server has received the data GET (looked for every 10 ms), or after
+   * `giveUpMs` without it: `sentFirst` says which. Before the data moved early, the download waited for its keys
+   * before any GET.
+   */
+  function keysAfterDataGet(
+    server: MirrorServer,
+    keys: Keyring,
+    giveUpMs = 15_000,
+  ): {keyring: Promise<Keyring>; sentFirst: () => boolean | undefined} {
+    let sent: boolean | undefined
+    const keyring = new Promise<Keyring>((resolve) => {
+      const since = Date.now()
+      const poll = setInterval(() => {
+        if (gets(server, '/img.bin').length === 0 && Date.now() - since < giveUpMs) return
+        clearInterval(poll)
+        sent = gets(server, '/img.bin').length > 0
+        resolve(keys)
+      }, 10)
+    })
+    return {keyring, sentFirst: () => sent}
+  }
+
+  it('starts the data GET on a fresh destination before the keys are loaded and the signature judged', async () => {
+    // Given a signed file, and keys that are ready only once the data GET has reached the server
+    const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})
+    const dest = join(out, 'img.bin')
+    const late = keysAfterDataGet(server, keyring)
+    // When it is downloaded to a destination that does not exist yet
+    const result = await download({source: bucket, key: 'img.bin', destination: dest, keyring: late.keyring, sha256: true})
+    // Then the data GET came before the keys (and so before openpgp judged the signature), and the file verified all the same
+    expect(late.sentFirst()).toBe(true)
+    expect(result).toMatchObject({verified: true, bytes: data.length, sha256: sha256(data), action: 'downloaded'})
+    expect(result.signer?.fingerprint).toBe(key.fingerprint)
+    expect(server.requests).toEqual(['GET /img.bin.sig', 'HEAD /img.bin', `GET /img.bin bytes=0-${data.length - 1}`])
+  })
+
+  it('verifies what it started early: text mode, a salted v6 signature, two signatures of which one by an unknown key', async () => {
+    const openpgp = await loadOpenpgp()
+    const v6 = await makeTestKey({type: 'v6'})
+    const stranger = await makeTestKey({name: 'Stranger'})
+    const text = Buffer.from('a text file\r\nwith CR LF and LF line ends\nand a last line\n')
+    const textSig = await openpgp.sign({
+      message: await openpgp.createMessage({text: text.toString('utf8')}),
+      signingKeys: key.privateKey,
+      detached: true,
+      format: 'binary',
+    })
+    const keys = await Keyring.of(
+      [...(await parseKeys(key.publicArmored, 'test')), ...(await parseKeys(v6.publicArmored, 'test'))].map((k) => ({
+        key: k,
+        source: 'test',
+      })),
+    )
+    const kinds = [
+      {name: 'text mode', body: text, sig: textSig, signer: key.fingerprint},
+      {name: 'salted v6', body: data, sig: await signDetached(data, v6.privateKey), signer: v6.fingerprint},
+      {
+        name: 'two signatures',
+        body: data,
+        sig: Buffer.concat([await signDetached(data, stranger.privateKey), await signDetached(data, key.privateKey)]),
+        signer: key.fingerprint,
+      },
+    ]
+    for (const kind of kinds) {
+      // Given a file signed that way, and keys ready only once the data GET has reached the server
+      const {server, bucket} = await serve({'img.bin': kind.body, 'img.bin.sig': kind.sig})
+      const late = keysAfterDataGet(server, keys)
+      // When it is downloaded to a fresh destination
+      const result = await download({source: bucket, key: 'img.bin', destination: join(out, 'img.bin'), keyring: late.keyring})
+      // Then the data moved first, and the file verified with the right signer
+      expect({kind: kind.name, sentFirst: late.sentFirst(), verified: result.verified}).toEqual({
+        kind: kind.name,
+        sentFirst: true,
+        verified: true,
+      })
+      expect(result.signer?.fingerprint).toBe(kind.signer)
+    }
+  })
+
+  it('a signature refused after the data GET started fails as before and leaves no part file', async () => {
+    // Given a file signed by a key that is not in the keyring, which is ready only once the data GET has reached the server
+    const stranger = await makeTestKey({name: 'Stranger'})
+    const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, stranger.privateKey)})
+    const dest = join(out, 'img.bin')
+    const late = keysAfterDataGet(server, keyring)
+    // When it is downloaded to a fresh destination
+    const error = await download({source: bucket, key: 'img.bin', destination: dest, keyring: late.keyring}).catch((e: unknown) => e)
+    // Then the data had started, and the download fails with the refusal itself: no file, no part file
+    expect(late.sentFirst()).toBe(true)
+    expect(error).toBeInstanceOf(SignatureError)
+    expect((error as SignatureError).message).toMatch(/^unknown key: .*img\.bin\.sig is signed by key /)
+    expect(await exists(dest)).toBe(false)
+    expect(await exists(`${dest}.part`)).toBe(false)
+  })
+
+  it('judges the signature before any data GET when the destination or a part file exists', async () => {
+    for (const existing of ['img.bin', 'img.bin.part']) {
+      // Given a signed file, a destination (or part file) already there, and keys ready once a data GET came (or after 1 s)
+      const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})
+      await writeFile(join(out, existing), data.subarray(0, 1000))
+      const late = keysAfterDataGet(server, keyring, 1000)
+      // When it is downloaded: the existing file is checked against the signature, or the part file resumed
+      const result = await download({source: bucket, key: 'img.bin', destination: join(out, 'img.bin'), keyring: late.keyring})
+      // Then no data GET was sent before the keys were ready, as before, and the file verified
+      expect({existing, sentFirst: late.sentFirst()}).toEqual({existing, sentFirst: false})
+      expect(result.verified).toBe(true)
+    }
   })
 
   it('keeps the signature next to the file when asked', async () => {

@@ -13,6 +13,7 @@ import type {Bucket, ObjectInfo} from '../storage/types.js'
 import type {Keyring} from '../verify/keyring.js'
 import {HashThreads, ParallelHasher, type HashJob} from '../verify/parallel-hash.js'
 import {DetachedSignature, MAX_SIGNATURE_BYTES, SignatureError, type Signer} from '../verify/signature.js'
+import {peekSignature, type SignaturePeek} from '../verify/signature-peek.js'
 
 /** What a download needs of a bucket: reads with a start offset, and names for messages; a plain GET (stat, directRead) where it has one. */
 export type DownloadSource = Pick<Bucket, 'read' | 'urlOf'> & Partial<Pick<Bucket, 'stat' | 'directRead'>>
@@ -63,9 +64,14 @@ export interface DownloadResult {
  * Downloads one object to a file, verifying its detached signature while the
  * bytes flow (one pass: each byte is hashed as it is written, never re-read).
  *
- * - The signature is fetched and checked against the keyring first: a
- *   missing or malformed `.sig`, an unknown, expired or revoked key fails
- *   before any data moves.
+ * - The signature is fetched first: a missing `.sig` fails before any data
+ *   moves. When neither the destination nor its part file exists (a fresh
+ *   download), the data transfer and its digest start at once with the
+ *   digest the signature's bytes name (signature-peek.ts), while openpgp
+ *   judges the signature against the keyring; a signature it refuses
+ *   (malformed, unknown, expired or revoked key) stops the transfer, removes
+ *   the part file and fails with the same error as before. Otherwise the
+ *   signature is judged first, and a refusal fails before any data moves.
  * - An existing destination that already verifies is kept as is.
  * - Data goes to `<destination>.part`; a later run resumes it with a range
  *   read (the backend's `offset` says whether the range was honoured; a 416
@@ -93,19 +99,26 @@ async function downloadWith(options: DownloadOptions, threads: HashThreads | und
   const url = source.urlOf(key)
   const part = `${destination}.part`
 
-  let signature: DetachedSignature | undefined
+  let plan: Plan | undefined
   let signatureBytes: Buffer | undefined
+  let transfer: Transfer | undefined
   if (options.keyring) {
     const keyring = Promise.resolve(options.keyring)
     // Its failure (a bad key file) is reported below, after the signature was fetched.
     keyring.catch(() => {})
-    signatureBytes = await fetchSignature(source, `${key}.sig`, options)
-    signature = await DetachedSignature.parse(signatureBytes, await keyring, {name: source.urlOf(`${key}.sig`), now: options.now})
-    logger?.debug(
-      `${url}.sig: signed by ${signature.signer.fingerprint} (${signature.signer.hashAlgorithm}, ${signature.signer.mode}); key from ${signature.signer.source}`,
-    )
-    for (const warning of signature.signer.warnings) logger?.warn(`${url}.sig: ${warning}`)
-    const existing = await checkExisting(destination, signature, options.sha256 ?? false, threads, logger)
+    const [fetched, fresh] = await Promise.all([fetchSignature(source, `${key}.sig`, options), isFresh(destination, part)])
+    signatureBytes = fetched
+    const judged = judge(fetched, keyring, url, options)
+    const guess = fresh ? peekSignature(fetched) : undefined
+    if (guess) {
+      transfer = await speculate(url, part, options, guess, judged, threads)
+    } else {
+      const signature = await judged
+      plan = {job: await signature.hashJob(), signature}
+    }
+  }
+  if (plan && !transfer) {
+    const existing = await checkExisting(destination, plan, options.sha256 ?? false, threads, logger)
     if (existing) {
       if (options.keepSignature) await writeAtomically(`${destination}.sig`, signatureBytes!)
       return {
@@ -121,10 +134,10 @@ async function downloadWith(options: DownloadOptions, threads: HashThreads | und
     }
   }
 
-  const transfer = await fetchToPart(url, part, options, signature, threads)
+  transfer ??= await fetchToPart(url, part, options, plan, threads)
   let digests: {sha256: string | undefined; signer: Signer | undefined}
   try {
-    digests = await finishHashes(transfer.hashers)
+    digests = await finishHashes(transfer.hashers, part, logger)
   } catch (error) {
     // A part file that fails verification could only fail again: it goes.
     if (error instanceof SignatureError) await rm(part, {force: true})
@@ -133,7 +146,7 @@ async function downloadWith(options: DownloadOptions, threads: HashThreads | und
   const {sha256, signer} = digests
 
   let action: DownloadResult['action'] = transfer.resumedFrom > 0 ? 'resumed' : 'downloaded'
-  if (!signature && (await sameContent(destination, part))) {
+  if (!options.keyring && (await sameContent(destination, part))) {
     // Unverified updates replace the file only when its content changed.
     await rm(part, {force: true})
     action = 'unchanged'
@@ -151,6 +164,60 @@ async function downloadWith(options: DownloadOptions, threads: HashThreads | und
     action,
     resumedFrom: transfer.resumedFrom,
   }
+}
+
+/** The signature judged against the keyring (DetachedSignature.parse), its signer and warnings logged. */
+async function judge(
+  data: Buffer | undefined,
+  keyring: Promise<Keyring>,
+  url: string,
+  options: DownloadOptions,
+): Promise<DetachedSignature> {
+  const {source, key, logger} = options
+  const signature = await DetachedSignature.parse(data, await keyring, {name: source.urlOf(`${key}.sig`), now: options.now})
+  const {signer} = signature
+  logger?.debug(`${url}.sig: signed by ${signer.fingerprint} (${signer.hashAlgorithm}, ${signer.mode}); key from ${signer.source}`)
+  for (const warning of signer.warnings) logger?.warn(`${url}.sig: ${warning}`)
+  return signature
+}
+
+/** Neither the destination nor its part file exists: nothing to check or resume before fetching. */
+async function isFresh(destination: string, part: string): Promise<boolean> {
+  const [a, b] = await Promise.all([stat(destination).catch(() => undefined), stat(part).catch(() => undefined)])
+  return !a && !b
+}
+
+/** The job a signature's bytes name: its digest, salt and mode; its hashed trailer comes from openpgp at the end. */
+function guessedJob(guess: SignaturePeek): HashJob {
+  return {algorithm: guess.algorithm, prefix: guess.salt, text: guess.mode === 'text', suffixLater: true}
+}
+
+/**
+ * A fresh download whose transfer and digest start before the signature is
+ * judged (see `download`): a refusal stops the transfer, removes the part
+ * file this run created and is the download's error, as it would have been
+ * before any data moved.
+ */
+async function speculate(
+  url: string,
+  part: string,
+  options: DownloadOptions,
+  guess: SignaturePeek,
+  signature: Promise<DetachedSignature>,
+  threads: HashThreads | undefined,
+): Promise<Transfer> {
+  const refused = new AbortController()
+  const signal = options.signal ? AbortSignal.any([options.signal, refused.signal]) : refused.signal
+  signature.catch(() => refused.abort())
+  const plan: Plan = {job: guessedJob(guess), signature, guess}
+  const [transfer, judged] = await Promise.allSettled([fetchToPart(url, part, {...options, signal}, plan, threads), signature])
+  if (judged.status === 'rejected') {
+    if (transfer.status === 'fulfilled') transfer.value.hashers.hasher.abort()
+    await rm(part, {force: true})
+    throw judged.reason
+  }
+  if (transfer.status === 'rejected') throw transfer.reason
+  return transfer.value
 }
 
 async function fetchSignature(source: DownloadSource, key: string, options: DownloadOptions): Promise<Buffer | undefined> {
@@ -192,17 +259,28 @@ async function readLimited(body: Readable, limit: number): Promise<Buffer> {
  */
 interface Hashers {
   hasher: ParallelHasher
-  signature: DetachedSignature | undefined
+  plan: Plan | undefined
   sha256: boolean
 }
 
+/**
+ * The signature's digest: its job (DetachedSignature.hashJob), or a job
+ * guessed from the signature's bytes (`guess`) while `signature` is being
+ * judged, whose suffix is then given at the end.
+ */
+interface Plan {
+  job: HashJob
+  signature: DetachedSignature | Promise<DetachedSignature>
+  guess?: SignaturePeek | undefined
+}
+
 /** Hashers for one pass; on `threads` started earlier when they are still unused and as many as the jobs. */
-async function newHashers(signature: DetachedSignature | undefined, sha256: boolean, threads?: HashThreads): Promise<Hashers> {
+async function newHashers(plan: Plan | undefined, sha256: boolean, threads?: HashThreads): Promise<Hashers> {
   const jobs: HashJob[] = []
-  if (signature) jobs.push(await signature.hashJob())
+  if (plan) jobs.push(plan.job)
   if (sha256) jobs.push({algorithm: 'sha256'})
   const hasher = threads?.unused && threads.count === jobs.length ? await threads.start(jobs) : await ParallelHasher.start(jobs)
-  return {hasher, signature, sha256}
+  return {hasher, plan, sha256}
 }
 
 /** Takes a chunk in; its buffer may be reused as soon as this returns. */
@@ -210,16 +288,52 @@ function feed(h: Hashers, chunk: Uint8Array): void {
   h.hasher.write(chunk)
 }
 
-/** The SHA-256 of everything fed (when asked for), and the signer once the signature checks (a SignatureError otherwise). */
-async function finishHashes(h: Hashers): Promise<{sha256: string | undefined; signer: Signer | undefined}> {
-  const outcomes = await h.hasher.finish()
-  const digest = h.signature ? outcomes.shift() : undefined
+/**
+ * The SHA-256 of everything fed (when asked for), and the signer once the signature checks (a SignatureError
+ * otherwise). A guessed job that openpgp's disagrees with is dropped, and `path` (all that was fed) hashed again.
+ */
+async function finishHashes(
+  h: Hashers,
+  path: string,
+  logger: Logger | undefined,
+): Promise<{sha256: string | undefined; signer: Signer | undefined}> {
+  let signature: DetachedSignature | undefined
+  let outcomes
+  try {
+    signature = await h.plan?.signature
+  } catch (error) {
+    h.hasher.abort()
+    throw error
+  }
+  const guess = h.plan?.guess
+  if (signature && guess) {
+    const job = await signature.hashJob()
+    if (sameDigest(job, h.plan!.job)) {
+      outcomes = await h.hasher.finish([job.suffix ?? new Uint8Array(0)])
+    } else {
+      logger?.debug(`${path}: the signature's digest is not the ${guess.algorithm} (${guess.mode}) its bytes named: hashing it again`)
+      const bytes = h.hasher.bytes
+      h.hasher.abort()
+      const again = await newHashers({job, signature}, h.sha256)
+      await feedFile(again, path, 0, bytes)
+      outcomes = await again.hasher.finish()
+    }
+  } else {
+    outcomes = await h.hasher.finish()
+  }
+  const digest = signature ? outcomes.shift() : undefined
   const sha256 = h.sha256 ? outcomes.shift() : undefined
   if (sha256 && !sha256.ok) throw new BugError(`hashing failed: ${sha256.message}`)
   return {
     sha256: sha256?.ok ? sha256.digest.toString('hex') : undefined,
-    signer: h.signature ? await h.signature.check(digest!) : undefined,
+    signer: signature ? await signature.check(digest!) : undefined,
   }
+}
+
+/** Whether openpgp's job hashes the data as the guessed one does (the suffix aside). */
+function sameDigest(job: HashJob, guessed: HashJob): boolean {
+  const prefix = (j: HashJob): Buffer => Buffer.from(j.prefix ?? new Uint8Array(0))
+  return job.algorithm === guessed.algorithm && (job.text ?? false) === (guessed.text ?? false) && prefix(job).equals(prefix(guessed))
 }
 
 /** Hashes bytes [from, to) of a local file into `h`. */
@@ -231,7 +345,7 @@ async function feedFile(h: Hashers, path: string, from: number, to: number): Pro
 
 async function checkExisting(
   path: string,
-  signature: DetachedSignature,
+  plan: Plan,
   sha256: boolean,
   threads: HashThreads | undefined,
   logger: Logger | undefined,
@@ -239,10 +353,10 @@ async function checkExisting(
   const st = await stat(path).catch(() => undefined)
   if (!st) return undefined
   if (!st.isFile()) throw new UsageError(`${path} exists and is not a regular file`, {hint: 'remove it or choose another destination'})
-  const h = await newHashers(signature, sha256, threads)
+  const h = await newHashers(plan, sha256, threads)
   await feedFile(h, path, 0, st.size)
   try {
-    const {sha256, signer} = await finishHashes(h)
+    const {sha256, signer} = await finishHashes(h, path, logger)
     logger?.info(`${path} already verifies against the signature: nothing to download`)
     return {bytes: st.size, sha256, signer: signer!}
   } catch (error) {
@@ -330,13 +444,13 @@ async function fetchToPart(
   url: string,
   part: string,
   options: DownloadOptions,
-  signature: DetachedSignature | undefined,
+  plan: Plan | undefined,
   threads: HashThreads | undefined,
 ): Promise<Transfer> {
   const {source, key, logger, signal} = options
   const initial = (await stat(part).catch(() => undefined))?.size ?? 0
   const sha256 = options.sha256 ?? false
-  let h = await newHashers(signature, sha256, threads)
+  let h = await newHashers(plan, sha256, threads)
   let resumedFrom = 0
   let progress: Progress | undefined
 
@@ -397,7 +511,7 @@ async function fetchToPart(
     if (h.hasher.bytes > have) {
       // More was hashed than reached the disk (a write failed half-way): hash the part file again from the start.
       h.hasher.abort()
-      h = await newHashers(signature, sha256)
+      h = await newHashers(plan, sha256)
     }
     if (direct && (await attemptDirect(have, n))) return
     // The direct attempt may have started the part file again before handing over.
@@ -442,7 +556,7 @@ async function fetchToPart(
 
   const restart = async (): Promise<void> => {
     h.hasher.abort()
-    h = await newHashers(signature, sha256)
+    h = await newHashers(plan, sha256)
     resumedFrom = 0
     await truncate(part, 0).catch(() => undefined)
   }

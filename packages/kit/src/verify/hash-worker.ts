@@ -12,6 +12,8 @@
  * [2 + slot] bytes this worker has taken in. The worker waits on [0]; the
  * writer waits on the slowest worker's [2 + slot] when the ring is full.
  * When done it posts {ok: true, digest} or {ok: false, message, longLine}.
+ * A job whose suffix is null gets it in a second message, {suffix}, sent by
+ * the writer when it finishes; the worker reads it once the data is closed.
  */
 import {createHash, type Hash} from 'node:crypto'
 import {parentPort, workerData} from 'node:worker_threads'
@@ -29,8 +31,8 @@ interface Job {
   algorithm: string
   /** Hashed before the data (a v6 signature's salt). */
   prefix: Uint8Array
-  /** Hashed after the data (a signature's hashed part and trailer). */
-  suffix: Uint8Array
+  /** Hashed after the data (a signature's hashed part and trailer); null: it comes in a second message. */
+  suffix: Uint8Array | null
   /** Canonicalise line ends as GnuPG does for text-mode signatures. */
   text: boolean
 }
@@ -93,8 +95,23 @@ class TextHasher {
 }
 
 const setup = workerData as Setup
-// parentPort.once (not events.once) references the port: the thread waits for its job instead of ending idle.
-const job = await new Promise<Job>((resolve) => parentPort!.once('message', resolve))
+// One listener for every message, kept until the last one came: a message never arrives while none listens.
+// It references the port: the thread waits for its job instead of ending idle.
+const inbox: unknown[] = []
+let waiting: ((message: unknown) => void) | undefined
+const onMessage = (message: unknown): void => {
+  if (waiting) waiting(message)
+  else inbox.push(message)
+  waiting = undefined
+}
+parentPort!.on('message', onMessage)
+const nextMessage = <T>(): Promise<T> =>
+  new Promise<T>((resolve) => {
+    if (inbox.length > 0) resolve(inbox.shift() as T)
+    else waiting = resolve as (message: unknown) => void
+  })
+const job = await nextMessage<Job>()
+if (job.suffix !== null) parentPort!.off('message', onMessage)
 const control = new BigInt64Array(setup.control)
 const ring = new Uint8Array(setup.ring)
 const size = BigInt(ring.length)
@@ -139,8 +156,14 @@ for (;;) {
     continue
   }
   if (state === 1n) {
-    if (failure) parentPort!.postMessage({ok: false, message: failure.message, longLine: failure instanceof LongLineError})
-    else parentPort!.postMessage({ok: true, digest: hash.update(job.suffix).digest()})
+    if (failure) {
+      parentPort!.off('message', onMessage)
+      parentPort!.postMessage({ok: false, message: failure.message, longLine: failure instanceof LongLineError})
+      break
+    }
+    const suffix = job.suffix ?? (await nextMessage<{suffix: Uint8Array}>()).suffix
+    parentPort!.off('message', onMessage)
+    parentPort!.postMessage({ok: true, digest: hash.update(suffix).digest()})
     break
   }
   Atomics.wait(control, 0, written, 1000)

@@ -51,6 +51,38 @@ describe('hashing threads', () => {
     expect(outcome!.ok && outcome!.digest.toString('hex')).toBe(digest('sha512', data))
   })
 
+  it('hashes a suffix given only at the end, after data across the ring wrap, beside a job with its own', async () => {
+    // Given a job started before its suffix is known (a signature judged while the data flows), with its salt, and a plain one
+    const threads = HashThreads.spawn(2)
+    const data = randomBytes(66 * 1024 * 1024 + 17)
+    const prefix = Buffer.from('salt')
+    const suffix = Buffer.from('hashed part and trailer, known late')
+    const hasher = await threads.start([
+      {algorithm: 'sha512', prefix, suffixLater: true},
+      {algorithm: 'sha256', suffix: Buffer.from('its own')},
+    ])
+    for (let at = 0; at < data.length; at += 5 * 1024 * 1024 + 1) hasher.write(data.subarray(at, at + 5 * 1024 * 1024 + 1))
+    // When it is finished with the suffix
+    const [late, plain] = await hasher.finish([suffix])
+    // Then the suffix was hashed after the data; the other job kept its own
+    expect(late!.ok && late!.digest.toString('hex')).toBe(digest('sha512', prefix, data, suffix))
+    expect(plain!.ok && plain!.digest.toString('hex')).toBe(digest('sha256', data, Buffer.from('its own')))
+  })
+
+  it('hashes a late suffix of a job with no data at all', async () => {
+    // Given a job whose suffix comes late, finished at once (an empty file)
+    const hasher = await ParallelHasher.start([{algorithm: 'sha256', suffixLater: true}])
+    // Then the digest is that of the suffix alone
+    const [outcome] = await hasher.finish([Buffer.from('trailer')])
+    expect(outcome!.ok && outcome!.digest.toString('hex')).toBe(digest('sha256', Buffer.from('trailer')))
+  })
+
+  it('refuses to finish a job whose suffix never came', async () => {
+    const hasher = await ParallelHasher.start([{algorithm: 'sha256', suffixLater: true}])
+    hasher.write(Buffer.from('data'))
+    await expect(hasher.finish()).rejects.toBeInstanceOf(BugError)
+  })
+
   it('serves one hasher only, with as many jobs as threads', async () => {
     const threads = HashThreads.spawn(1)
     await expect(threads.start([{algorithm: 'sha256'}, {algorithm: 'sha512'}])).rejects.toBeInstanceOf(BugError)

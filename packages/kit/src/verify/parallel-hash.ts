@@ -11,6 +11,11 @@ export interface HashJob {
   suffix?: Uint8Array | undefined
   /** Canonicalise line ends as GnuPG does for a text-mode signature. */
   text?: boolean | undefined
+  /**
+   * The suffix is given to `finish` instead (`suffix` is then ignored): a download starts hashing with the
+   * digest read from the signature's bytes while openpgp parses it, which yields the suffix.
+   */
+  suffixLater?: boolean | undefined
 }
 
 export type HashOutcome = {ok: true; digest: Buffer} | {ok: false; message: string; longLine: boolean}
@@ -41,6 +46,7 @@ export class ParallelHasher {
     private readonly workers: Worker[],
     ring: SharedArrayBuffer,
     control: SharedArrayBuffer,
+    private readonly suffixLater: readonly boolean[],
   ) {
     this.ring = new Uint8Array(ring)
     this.control = new BigInt64Array(control)
@@ -61,8 +67,13 @@ export class ParallelHasher {
   }
 
   /** @internal HashThreads.start. */
-  static of(workers: Worker[], ring: SharedArrayBuffer, control: SharedArrayBuffer): ParallelHasher {
-    return new ParallelHasher(workers, ring, control)
+  static of(workers: Worker[], ring: SharedArrayBuffer, control: SharedArrayBuffer, jobs: readonly HashJob[]): ParallelHasher {
+    return new ParallelHasher(
+      workers,
+      ring,
+      control,
+      jobs.map((j) => j.suffixLater ?? false),
+    )
   }
 
   /** Bytes written so far. */
@@ -118,8 +129,17 @@ export class ParallelHasher {
     Atomics.notify(this.control, 0)
   }
 
-  /** Every digest, in the order of the jobs. */
-  async finish(): Promise<HashOutcome[]> {
+  /** Every digest, in the order of the jobs; `suffixes[i]` is hashed last for job i when it was started with `suffixLater`. */
+  async finish(suffixes: readonly (Uint8Array | undefined)[] = []): Promise<HashOutcome[]> {
+    this.suffixLater.forEach((later, i) => {
+      if (!later) return
+      const suffix = suffixes[i]
+      if (!suffix) {
+        this.abort()
+        throw new BugError(`hash job ${i} was started without its suffix and finished without one`)
+      }
+      this.workers[i]!.postMessage({suffix})
+    })
     this.closed = true
     Atomics.store(this.control, 1, 1n)
     Atomics.notify(this.control, 0)
@@ -205,7 +225,7 @@ export class HashThreads {
       w.postMessage({
         algorithm: job.algorithm,
         prefix: job.prefix ?? new Uint8Array(0),
-        suffix: job.suffix ?? new Uint8Array(0),
+        suffix: job.suffixLater ? null : (job.suffix ?? new Uint8Array(0)),
         text: job.text ?? false,
       })
     })
@@ -215,7 +235,7 @@ export class HashThreads {
       this.stop()
       throw error
     }
-    return ParallelHasher.of(this.workers, this.ring, this.control)
+    return ParallelHasher.of(this.workers, this.ring, this.control, jobs)
   }
 
   /** Stops threads that were never given their jobs. */
