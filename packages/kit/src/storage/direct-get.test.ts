@@ -1,10 +1,15 @@
+import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
-import type {AddressInfo} from 'node:net'
+import type {AddressInfo, Socket} from 'node:net'
+import {tmpdir} from 'node:os'
+import {promisify} from 'node:util'
+import {join} from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {getRange} from './direct-get.js'
+import {getRange, getWhole} from './direct-get.js'
 import {isStorageError} from './errors.js'
 
 const DATA = randomBytes(3 * 1024 * 1024 + 123)
@@ -153,5 +158,79 @@ describe('getRange: a ranged GET straight from the socket', () => {
     const pending = getRange({url}, 'u', {start: 0, end: 99, signal: controller.signal, onChunk: () => undefined}).catch((e: unknown) => e)
     setTimeout(() => controller.abort(new Error('stopped by the user')), 100)
     expect(((await pending) as Error).message).toBe('stopped by the user')
+  })
+})
+
+describe('getWhole: small objects over kept connections', () => {
+  /** Connections the server accepted, and requests per connection. */
+  const counting = async (handler?: (req: IncomingMessage, res: ServerResponse, nth: number) => boolean) => {
+    const perSocket = new Map<Socket, number>()
+    const started = await serve((req, res) => {
+      const nth = (perSocket.get(req.socket) ?? 0) + 1
+      perSocket.set(req.socket, nth)
+      return handler?.(req, res, nth) ?? false
+    })
+    return {...started, connections: () => perSocket.size}
+  }
+
+  it('reads each whole object over one kept connection, where range GETs of large downloads each close theirs', async () => {
+    // Given a server
+    const {url, connections} = await counting()
+    // When three small objects are read whole, one after another
+    const got = []
+    for (const size of [10, 20_000, 5]) got.push(await getWhole({url}, 'gs://b/obj', size))
+    // Then they arrive whole, over one connection
+    expect(got.map((b, i) => b.equals(DATA.subarray(0, [10, 20_000, 5][i])))).toEqual([true, true, true])
+    expect(connections()).toBe(1)
+    // And three ranged GETs (no keepAlive) take three more
+    for (let i = 0; i < 3; i++) await getRange({url}, 'u', {start: 0, end: 9, onChunk: () => undefined})
+    expect(connections()).toBe(4)
+  })
+
+  it('goes again on a new connection when the kept one was closed by the server before answering', async () => {
+    // Given a server that drops a connection at its second request without answering (its keep-alive timeout, racing us)
+    const {url, connections, seen} = await counting((req, _res, nth) => {
+      if (nth < 2) return false
+      req.socket.destroy()
+      return true
+    })
+    // When two objects are read
+    expect((await getWhole({url}, 'u', 100)).equals(DATA.subarray(0, 100))).toBe(true)
+    const second = await getWhole({url}, 'u', 200)
+    // Then the second is asked for again on a new connection, and arrives
+    expect(second.equals(DATA.subarray(0, 200))).toBe(true)
+    expect(seen).toHaveLength(3)
+    expect(connections()).toBe(2)
+  })
+
+  it('fails as corrupt when fewer bytes arrive than the listing said', async () => {
+    // Given an object that is shorter than listed (a 200 of the whole, 7 bytes)
+    const {url} = await serve((_req, res) => Boolean(res.writeHead(200, {'content-length': '7'}).end(DATA.subarray(0, 7))))
+    // When it is read whole as 10 bytes, then corrupt, naming both sizes: never a buffer with 3 bytes of garbage
+    const error = await getWhole({url}, 'gs://b/short', 10).catch((e: unknown) => e)
+    expect(isStorageError(error, 'corrupt')).toBe(true)
+    expect((error as Error).message).toBe('gs://b/short: 7 bytes arrived of the 10 listed')
+  })
+
+  it('does not keep a process alive with connections left open', async () => {
+    // Given a server, and a script that reads an object whole from it with the built module, then does nothing more
+    const {url, server} = await serve()
+    server.keepAliveTimeout = 600_000
+    const dir = await mkdtemp(join(tmpdir(), 'mantle-keepalive-'))
+    const script = join(dir, 'read.mjs')
+    const built = new URL('../../dist/storage/direct-get.js', import.meta.url).href
+    await writeFile(
+      script,
+      `const m = await import(${JSON.stringify(built)})\nconst b = await m.getWhole({url: ${JSON.stringify(url)}}, 'u', 10)\nconsole.log('read', b.length)\n`,
+    )
+    try {
+      // When it runs
+      // Then it exits by itself: a referenced idle connection would hold it until the server's keep-alive timeout
+      // (this server's is raised to 10 minutes), and the kill after 60 s would reject
+      const {stdout} = await promisify(execFile)(process.execPath, [script], {encoding: 'utf8', timeout: 60_000})
+      expect(stdout).toContain('read 10')
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
   })
 })

@@ -7,7 +7,7 @@ import type {Bucket as GcsBucketHandle, FileMetadata, Storage} from '@google-clo
 import type {Logger} from '../log.js'
 import {isTransient, retry} from '../retry.js'
 import {base64ToHex, bufferOf, checkBody, guardBody, HashingStream, hexToBase64, md5Hex, splitBody} from './body.js'
-import type {DirectRead} from './direct-get.js'
+import {type DirectRead, WHOLE_READ_MAX, wholeRead} from './direct-get.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import {httpRead, httpRequestOnce} from './http.js'
 import type {StorageOptions} from './open.js'
@@ -211,6 +211,10 @@ export class GcsBucket implements Bucket {
     // The plain media GET of that generation, as large downloads read: the SDK's read stream stacks five
     // pipelines on one PassThrough, whose eleventh listener drew a MaxListenersExceededWarning at every read.
     const direct = await this.directRead(key, info)
+    if (direct && !ranged && info.size > 0 && info.size <= WHOLE_READ_MAX) {
+      // A small object in one buffer over a kept connection (a sync of thousands: no stream, no node:http request).
+      return wholeRead(() => direct, url, info, {signal: options.signal, idleTimeoutMs: this.idleTimeoutMs})
+    }
     if (direct) {
       const got = await retry(
         () => httpRead(direct.url, url, key, {...options, headers: direct.headers, idleTimeoutMs: this.idleTimeoutMs}),

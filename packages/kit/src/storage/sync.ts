@@ -251,9 +251,9 @@ async function copyObject(
     async () => {
       if (source.url === destination.url) return destination.copy(src.key, key, {precondition, ...signal})
       // The listing's size, MD5 and generation: a backend that would stat before reading (GCS) reads that generation at once.
-      const {body: stream, info} = await source.read(src.key, {known: src, ...signal})
+      const {body: stream, bytes, info} = await source.read(src.key, {known: src, ...signal})
       // A small object into a directory is gathered first: the local write then takes a few synchronous calls.
-      const body = destination.scheme === 'file' && src.size <= GATHER_MAX ? await bufferOf(stream) : stream
+      const body = bytes ?? (destination.scheme === 'file' && src.size <= GATHER_MAX ? await bufferOf(stream) : stream)
       return destination.write(key, body, {
         size: src.size,
         ...(srcMd5 ? {md5: srcMd5} : {}),

@@ -66,6 +66,8 @@ export interface ReadResult {
   /** Total size of the object, when known. */
   size?: number | undefined
   info?: ObjectInfo | undefined
+  /** The whole body at once, where the backend read it so (a small object): the bytes `body` gives. */
+  bytes?: Buffer | undefined
 }
 
 export interface WriteOptions {
