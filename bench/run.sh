@@ -16,6 +16,7 @@ if selected startup; then
 fi
 if selected cork-enter; then node bench/cork-enter.mjs; fi
 if selected gangue; then node bench/gangue.mjs; fi
+if selected gangue-first-byte; then node bench/gangue-first-byte.mjs; fi
 if selected kola-boot; then node bench/kola-boot.mjs; fi
 if selected kola-shared; then node bench/kola-shared.mjs; fi
 if selected kola-cloud; then node bench/kola-cloud.mjs; fi

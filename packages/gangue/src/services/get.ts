@@ -59,9 +59,9 @@ export async function get(options: GetOptions): Promise<GetResult> {
     })
   }
   const destination = await destinationFor(options.path, options.cwd, baseName(parsed.key))
-  // The keys load (openpgp, key files) while the storage is opened and the signature fetched: download awaits them.
-  const keyring = options.verify ? chooseKeyring(options.verify) : undefined
-  keyring?.catch(() => {})
+  // The keys (openpgp, key files) load when download asks: on a fresh download, once the data flows (see download).
+  const verify = options.verify
+  const keyring = verify ? () => chooseKeyring(verify) : undefined
   if (!options.verify) logger.warn(`${url}: downloading WITHOUT signature verification (--no-verify)`)
   const {bucket, key} = await openLocation(url, {...options.storage, cwd: options.cwd, logger, signal: options.signal})
   const result = await download({

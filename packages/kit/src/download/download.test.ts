@@ -189,6 +189,25 @@ describe('signed download', () => {
     }
   })
 
+  it('asks for keys given as a function only once the data flows on a fresh download, and before any data GET otherwise', async () => {
+    for (const existing of [undefined, 'img.bin']) {
+      // Given a signed file, and keys given as a function that notes whether the data GET had reached the server when called
+      const {server, bucket} = await serve({'img.bin': data, 'img.bin.sig': await signDetached(data, key.privateKey)})
+      if (existing) await writeFile(join(out, existing), 'an older file')
+      const calls: boolean[] = []
+      const keys = (): Promise<Keyring> => {
+        calls.push(gets(server, '/img.bin').length > 0)
+        return Promise.resolve(keyring)
+      }
+      // When it is downloaded
+      const result = await download({source: bucket, key: 'img.bin', destination: join(out, 'img.bin'), keyring: keys})
+      // Then the keys were asked for once: after the data GET on a fresh destination (openpgp's import does not delay it),
+      // before it when a file was there to check against the signature first
+      expect({existing, calls}).toEqual({existing, calls: [existing === undefined]})
+      expect(result).toMatchObject({verified: true, action: 'downloaded'})
+    }
+  })
+
   it('keeps the signature next to the file when asked', async () => {
     const sig = await signDetached(data, key.privateKey)
     const {bucket} = await serve({'img.bin': data, 'img.bin.sig': sig})

@@ -25,9 +25,12 @@ export interface DownloadOptions {
   destination: string
   /**
    * Verify against `<key>.sig` with these keys; undefined downloads without verification. A promise of them lets
-   * loading the keys overlap fetching the signature and starting the hashing threads.
+   * loading the keys overlap fetching the signature and starting the hashing threads. A function is called when
+   * the keys are needed: at once when the signature is judged before the data moves, and only once the data
+   * flows on a fresh download, so that loading them (openpgp's import, ~50-100 ms of the only thread that
+   * receives) overlaps the hashing instead of delaying the first byte.
    */
-  keyring?: Keyring | Promise<Keyring> | undefined
+  keyring?: Keyring | Promise<Keyring> | (() => Promise<Keyring>) | undefined
   /** Also store the signature as `<destination>.sig`. */
   keepSignature?: boolean | undefined
   /** Attempts per transfer, each resuming where the last one stopped (default 5). */
@@ -103,17 +106,19 @@ async function downloadWith(options: DownloadOptions, threads: HashThreads | und
   let signatureBytes: Buffer | undefined
   let transfer: Transfer | undefined
   if (options.keyring) {
-    const keyring = Promise.resolve(options.keyring)
-    // Its failure (a bad key file) is reported below, after the signature was fetched.
-    keyring.catch(() => {})
-    const [fetched, fresh] = await Promise.all([fetchSignature(source, `${key}.sig`, options), isFresh(destination, part)])
+    const keys = keyLoader(options.keyring)
+    // The keys load at once unless this is a fresh download (see speculate), overlapping the signature's fetch.
+    const fresh = isFresh(destination, part).then((yes) => {
+      if (!yes) keys()
+      return yes
+    })
+    const fetched = await fetchSignature(source, `${key}.sig`, options)
     signatureBytes = fetched
-    const judged = judge(fetched, keyring, url, options)
-    const guess = fresh ? peekSignature(fetched) : undefined
+    const guess = (await fresh) ? peekSignature(fetched) : undefined
     if (guess) {
-      transfer = await speculate(url, part, options, guess, judged, threads)
+      transfer = await speculate(url, part, options, guess, fetched, keys, threads)
     } else {
-      const signature = await judged
+      const signature = await judge(fetched, keys(), url, options)
       plan = {job: await signature.hashJob(), signature}
     }
   }
@@ -181,6 +186,18 @@ async function judge(
   return signature
 }
 
+/** The keys, loaded once on the first call; a failure (a bad key file) is reported when they are awaited. */
+function keyLoader(keyring: Keyring | Promise<Keyring> | (() => Promise<Keyring>)): () => Promise<Keyring> {
+  let loaded: Promise<Keyring> | undefined
+  return () => {
+    if (!loaded) {
+      loaded = Promise.resolve(typeof keyring === 'function' ? keyring() : keyring)
+      loaded.catch(() => {})
+    }
+    return loaded
+  }
+}
+
 /** Neither the destination nor its part file exists: nothing to check or resume before fetching. */
 async function isFresh(destination: string, part: string): Promise<boolean> {
   const [a, b] = await Promise.all([stat(destination).catch(() => undefined), stat(part).catch(() => undefined)])
@@ -192,25 +209,41 @@ function guessedJob(guess: SignaturePeek): HashJob {
   return {algorithm: guess.algorithm, prefix: guess.salt, text: guess.mode === 'text', suffixLater: true}
 }
 
+/** A speculative download judges its signature once the hashing thread is this far behind (of its ring)... */
+const JUDGE_BACKLOG = 0.75
+/** ...or this long after the transfer started, whichever comes first (a slow network never fills the ring). */
+const JUDGE_AFTER_MS = 1000
+
 /**
  * A fresh download whose transfer and digest start before the signature is
- * judged (see `download`): a refusal stops the transfer, removes the part
- * file this run created and is the download's error, as it would have been
- * before any data moved.
+ * judged (see `download`). Judging (the keys loaded, openpgp's import and
+ * parse) takes the main thread for ~100 ms, during which nothing is
+ * received: it waits until the hashing thread has a backlog to work through
+ * meanwhile (the ring three-quarters full), or JUDGE_AFTER_MS, or the end of
+ * the transfer. A refusal stops the transfer, removes the part file this run
+ * created and is the download's error, as it would have been before any data
+ * moved.
  */
 async function speculate(
   url: string,
   part: string,
   options: DownloadOptions,
   guess: SignaturePeek,
-  signature: Promise<DetachedSignature>,
+  data: Buffer | undefined,
+  keys: () => Promise<Keyring>,
   threads: HashThreads | undefined,
 ): Promise<Transfer> {
   const refused = new AbortController()
   const signal = options.signal ? AbortSignal.any([options.signal, refused.signal]) : refused.signal
+  let due!: () => void
+  const judging = new Promise<void>((resolve) => (due = resolve))
+  const timer = setTimeout(due, JUDGE_AFTER_MS)
+  const signature = judging.then(() => judge(data, keys(), url, options))
   signature.catch(() => refused.abort())
-  const plan: Plan = {job: guessedJob(guess), signature, guess}
-  const [transfer, judged] = await Promise.allSettled([fetchToPart(url, part, {...options, signal}, plan, threads), signature])
+  const plan: Plan = {job: guessedJob(guess), signature, guess, due}
+  const fetched = fetchToPart(url, part, {...options, signal}, plan, threads).finally(due)
+  const [transfer, judged] = await Promise.allSettled([fetched, signature])
+  clearTimeout(timer)
   if (judged.status === 'rejected') {
     if (transfer.status === 'fulfilled') transfer.value.hashers.hasher.abort()
     await rm(part, {force: true})
@@ -272,6 +305,8 @@ interface Plan {
   job: HashJob
   signature: DetachedSignature | Promise<DetachedSignature>
   guess?: SignaturePeek | undefined
+  /** Starts judging the signature: called once the hashing thread has a backlog (see speculate). */
+  due?: (() => void) | undefined
 }
 
 /** Hashers for one pass; on `threads` started earlier when they are still unused and as many as the jobs. */
@@ -286,6 +321,11 @@ async function newHashers(plan: Plan | undefined, sha256: boolean, threads?: Has
 /** Takes a chunk in; its buffer may be reused as soon as this returns. */
 function feed(h: Hashers, chunk: Uint8Array): void {
   h.hasher.write(chunk)
+  const due = h.plan?.due
+  if (due && h.hasher.behind >= h.hasher.capacity * JUDGE_BACKLOG) {
+    h.plan!.due = undefined
+    due()
+  }
 }
 
 /**
@@ -450,17 +490,24 @@ async function fetchToPart(
   const {source, key, logger, signal} = options
   const initial = (await stat(part).catch(() => undefined))?.size ?? 0
   const sha256 = options.sha256 ?? false
+  // A plain ranged GET straight from the socket where the backend offers one (see storage/direct-get.ts): no stream, no copy per chunk.
+  let direct = source.stat !== undefined && source.directRead !== undefined
+  let info: ObjectInfo | undefined
+  // The object's size and ETag are asked for while the hashing threads come up (~40 ms for a thread to start).
+  let asked = direct ? request(() => source.stat!(key, signal ? {signal} : {})) : undefined
+  asked?.catch(() => {})
+
   let h = await newHashers(plan, sha256, threads)
   let resumedFrom = 0
   let progress: Progress | undefined
 
-  // A plain ranged GET straight from the socket where the backend offers one (see storage/direct-get.ts): no stream, no copy per chunk.
-  let direct = source.stat !== undefined && source.directRead !== undefined
-  let info: ObjectInfo | undefined
-
   /** One attempt through getRange: false when this backend or object cannot be read that way (the backend's own read takes over, for good). */
   const attemptDirect = async (offset: number, n: number): Promise<boolean> => {
-    info ??= await request(() => source.stat!(key, signal ? {signal} : {}))
+    if (!info) {
+      const answer = asked ?? request(() => source.stat!(key, signal ? {signal} : {}))
+      asked = undefined
+      info = await answer
+    }
     const target = info && info.size > 0 ? await request(() => source.directRead!(key, info!)) : undefined
     if (!info || !target) {
       direct = false

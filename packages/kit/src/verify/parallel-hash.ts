@@ -81,6 +81,22 @@ export class ParallelHasher {
     return Number(this.written)
   }
 
+  /** Bytes written that the slowest thread has not taken in yet: the writer waits once this reaches `capacity`. */
+  get behind(): number {
+    if (this.workers.length === 0) return 0
+    let slowest = Atomics.load(this.control, 2)
+    for (let i = 3; i < this.control.length; i++) {
+      const taken = Atomics.load(this.control, i)
+      if (taken < slowest) slowest = taken
+    }
+    return Math.max(0, Number(this.written - slowest))
+  }
+
+  /** The size of the ring (0 without a thread). */
+  get capacity(): number {
+    return this.workers.length === 0 ? 0 : this.ring.length
+  }
+
   /**
    * Where the next bytes can be placed straight into the ring (a socket read into it), at most `max` bytes;
    * undefined without a thread. Blocks while the ring is full. Bytes placed there count once they are passed
