@@ -159,6 +159,28 @@ describe('signed download', () => {
     }
   })
 
+  it('refuses a text-mode signature over a line too long for GnuPG, started early, as before: no part file', async () => {
+    // Given a text file with a 30,000-byte line, signed in text mode (openpgp signs it; GnuPG cannot verify it)
+    const openpgp = await loadOpenpgp()
+    const long = Buffer.concat([Buffer.alloc(30_000, 0x61), Buffer.from('\n')])
+    const sig = await openpgp.sign({
+      message: await openpgp.createMessage({text: long.toString('latin1')}),
+      signingKeys: key.privateKey,
+      detached: true,
+      format: 'binary',
+    })
+    const {server, bucket} = await serve({'img.bin': long, 'img.bin.sig': sig})
+    const dest = join(out, 'img.bin')
+    const late = keysAfterDataGet(server, keyring)
+    // When it is downloaded to a fresh destination
+    const error = await download({source: bucket, key: 'img.bin', destination: dest, keyring: late.keyring}).catch((e: unknown) => e)
+    // Then the data moved first, and the download is refused as unverifiable text, leaving nothing behind
+    expect(late.sentFirst()).toBe(true)
+    expect((error as SignatureError).reason).toBe('unverifiable-text')
+    expect(await exists(dest)).toBe(false)
+    expect(await exists(`${dest}.part`)).toBe(false)
+  })
+
   it('a signature refused after the data GET started fails as before and leaves no part file', async () => {
     // Given a file signed by a key that is not in the keyring, which is ready only once the data GET has reached the server
     const stranger = await makeTestKey({name: 'Stranger'})
