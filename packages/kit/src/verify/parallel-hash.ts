@@ -41,21 +41,37 @@ export class ParallelHasher {
   private woken = 0n
   private closed = false
   private readonly results: Promise<HashOutcome>[]
+  /** Set when a thread failed (to start, or later): the writer stops instead of waiting for it. */
+  private failure: BugError | undefined
 
   private constructor(
     private readonly workers: Worker[],
     ring: SharedArrayBuffer,
     control: SharedArrayBuffer,
     private readonly suffixLater: readonly boolean[],
+    online: Promise<unknown>,
   ) {
     this.ring = new Uint8Array(ring)
     this.control = new BigInt64Array(control)
+    const fail = (error: BugError): void => {
+      this.failure ??= error
+    }
+    // A thread that failed before this hasher existed (it is not waited for to come online) is known through `online`.
+    online.catch((error: unknown) => fail(new BugError(`a hashing thread could not start: ${(error as Error).message}`, {cause: error})))
     this.results = workers.map(
       (worker) =>
         new Promise<HashOutcome>((resolve, reject) => {
           worker.once('message', (m: HashOutcome) => resolve(m.ok ? {ok: true, digest: Buffer.from(m.digest)} : m))
-          worker.once('error', reject)
-          worker.once('exit', (code) => reject(new BugError(`a hashing thread stopped (exit code ${code})`)))
+          worker.once('error', (error) => {
+            fail(new BugError(`a hashing thread failed: ${error.message}`, {cause: error}))
+            reject(error)
+          })
+          worker.once('exit', (code) => {
+            const error = new BugError(`a hashing thread stopped (exit code ${code})`)
+            fail(error)
+            reject(error)
+          })
+          online.catch(reject)
         }),
     )
     for (const r of this.results) r.catch(() => {})
@@ -67,12 +83,19 @@ export class ParallelHasher {
   }
 
   /** @internal HashThreads.start. */
-  static of(workers: Worker[], ring: SharedArrayBuffer, control: SharedArrayBuffer, jobs: readonly HashJob[]): ParallelHasher {
+  static of(
+    workers: Worker[],
+    ring: SharedArrayBuffer,
+    control: SharedArrayBuffer,
+    jobs: readonly HashJob[],
+    online: Promise<unknown>,
+  ): ParallelHasher {
     return new ParallelHasher(
       workers,
       ring,
       control,
       jobs.map((j) => j.suffixLater ?? false),
+      online,
     )
   }
 
@@ -179,6 +202,8 @@ export class ParallelHasher {
   }
 
   private waitForRoom(): number {
+    // Threads are not waited for to come online (start): one that could not start is known by the next write.
+    if (this.failure) throw this.failure
     const size = BigInt(this.ring.length)
     let stalledSince: number | undefined
     for (;;) {
@@ -231,7 +256,11 @@ export class HashThreads {
     return !this.used
   }
 
-  /** Gives each thread its job (one per thread); resolves once they all run. Threads serve one hasher only. */
+  /**
+   * Gives each thread its job (one per thread). Threads serve one hasher only. It does not wait for them to come
+   * online (~40 ms, much more on a loaded machine): data is written into the ring meanwhile, and a thread that
+   * could not start fails the next write, or `finish`.
+   */
   async start(jobs: readonly HashJob[]): Promise<ParallelHasher> {
     if (this.used || jobs.length !== this.workers.length) throw new BugError(`${jobs.length} hash jobs for ${this.workers.length} threads`)
     this.used = true
@@ -245,13 +274,7 @@ export class HashThreads {
         text: job.text ?? false,
       })
     })
-    try {
-      await this.online
-    } catch (error) {
-      this.stop()
-      throw error
-    }
-    return ParallelHasher.of(this.workers, this.ring, this.control, jobs)
+    return ParallelHasher.of(this.workers, this.ring, this.control, jobs, this.online)
   }
 
   /** Stops threads that were never given their jobs. */
