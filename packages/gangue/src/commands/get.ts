@@ -6,7 +6,7 @@ import type {GetResult} from '../services/get.js'
 
 export default class Get extends BaseCommand<typeof Get> {
   static override summary = 'Download a file from any storage URL and verify its detached OpenPGP signature (<url>.sig) while it downloads.'
-  static override description = `The signature is fetched first and checked against the keyring: the keys given with --verify-key, else the embedded keys plus your keyring (gangue keys import). The data goes to <path>.part, is hashed and verified as it arrives, and is renamed onto <path> only when it verifies: a file that fails verification never appears there, and an existing file is left untouched. An interrupted download resumes from the part file. An existing file that already verifies is not downloaded again.
+  static override description = `The signature is fetched first and checked against the keyring: the keys given with --verify-key, else the embedded keys plus your keyring (gangue keys import). On a fresh download the data starts flowing while the signature is checked: a signature refused stops the download and leaves nothing behind. The data goes to <path>.part, is hashed and verified as it arrives, and is renamed onto <path> only when it verifies: a file that fails verification never appears there, and an existing file is left untouched. An interrupted download resumes from the part file. An existing file that already verifies is not downloaded again.
 
 Exit codes: 0 done, 1 verification failed (bad signature, unknown/expired/revoked key, missing/empty/malformed .sig), 2 usage (bad URL, flag or key file), 3 network or storage failure.`
   static override examples = [

@@ -191,7 +191,7 @@ function keyLoader(keyring: Keyring | Promise<Keyring> | (() => Promise<Keyring>
   let loaded: Promise<Keyring> | undefined
   return () => {
     if (!loaded) {
-      loaded = Promise.resolve(typeof keyring === 'function' ? keyring() : keyring)
+      loaded = (async () => (typeof keyring === 'function' ? keyring() : keyring))()
       loaded.catch(() => {})
     }
     return loaded
