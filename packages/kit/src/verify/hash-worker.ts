@@ -9,7 +9,8 @@
  *
  * Shared state (BigInt64Array over `control`): [0] bytes written into the
  * ring so far, [1] 0 running / 1 closed (no more data) / 2 aborted,
- * [2 + slot] bytes this worker has taken in. The worker waits on [0]; the
+ * [2 + slot] bytes this worker has taken in (-1 until it has set up its
+ * digest: the writer knows it has not started). The worker waits on [0]; the
  * writer waits on the slowest worker's [2 + slot] when the ring is full.
  * When done it posts {ok: true, digest} or {ok: false, message, longLine}.
  * A job whose suffix is null gets it in a second message, {suffix}, sent by
@@ -121,6 +122,9 @@ const hash = createHash(job.algorithm).update(job.prefix)
 const text = job.text ? new TextHasher(hash) : undefined
 let failure: Error | undefined
 let taken = 0n
+// Started: the writer now waits for this thread's progress (STALL_MS), not for it to start.
+Atomics.store(control, mine, 0n)
+Atomics.notify(control, mine)
 
 const take = (from: number, to: number): void => {
   if (failure) return

@@ -77,6 +77,23 @@ describe('hashing threads', () => {
     expect(outcome!.ok && outcome!.digest.toString('hex')).toBe(digest('sha256', Buffer.from('trailer')))
   })
 
+  it('fails the writer within 10 s, not after a 60 s stall, when a thread cannot start its job', async () => {
+    // Given a thread given a job it cannot set up (no such digest), not waited for to come online
+    const hasher = await HashThreads.spawn(1).start([{algorithm: 'no-such-digest'}])
+    // When more than a ring of data is written, the event loop turning between chunks as a download's does
+    const chunk = Buffer.alloc(1024 * 1024)
+    const write = async (): Promise<void> => {
+      for (let i = 0; i < 200; i++) {
+        hasher.write(chunk)
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+    // Then a write fails, naming the thread's failure (or that it did not start, when the ring filled before its error
+    // reached this thread), not the 60 s stall of a thread that stopped taking data; and so does finish
+    await expect(write()).rejects.toThrow(/a hashing thread (failed: Digest method not supported|did not start in 10 s)/)
+    await expect(hasher.finish()).rejects.toThrow()
+  }, 30_000)
+
   it('refuses to finish a job whose suffix never came', async () => {
     const hasher = await ParallelHasher.start([{algorithm: 'sha256', suffixLater: true}])
     hasher.write(Buffer.from('data'))

@@ -26,6 +26,10 @@ const RING_BYTES = 64 * 1024 * 1024
 const WAKE_BYTES = 4 * 1024 * 1024
 /** A worker that has not moved for this long while the writer waits for it has stopped. */
 const STALL_MS = 60_000
+/** A thread that has not set up its digest this long after the writer filled the ring could not start. */
+const START_STALL_MS = 10_000
+/** A thread's progress until it has set up its digest (hash-worker.ts): the writer knows it has not started. */
+const NOT_STARTED = -1n
 
 /**
  * Several digests of one stream of data, each on its own thread, fed through
@@ -107,12 +111,12 @@ export class ParallelHasher {
   /** Bytes written that the slowest thread has not taken in yet: the writer waits once this reaches `capacity`. */
   get behind(): number {
     if (this.workers.length === 0) return 0
-    let slowest = Atomics.load(this.control, 2)
-    for (let i = 3; i < this.control.length; i++) {
+    let slowest = this.written
+    for (let i = 2; i < this.control.length; i++) {
       const taken = Atomics.load(this.control, i)
-      if (taken < slowest) slowest = taken
+      if (taken < slowest) slowest = taken === NOT_STARTED ? 0n : taken
     }
-    return Math.max(0, Number(this.written - slowest))
+    return Number(this.written - slowest)
   }
 
   /** The size of the ring (0 without a thread). */
@@ -210,11 +214,14 @@ export class ParallelHasher {
       let slowest = 2
       for (let i = 3; i < this.control.length; i++) if (Atomics.load(this.control, i) < Atomics.load(this.control, slowest)) slowest = i
       const taken = Atomics.load(this.control, slowest)
-      const room = size - (this.written - taken)
+      const started = taken !== NOT_STARTED
+      const room = size - (this.written - (started ? taken : 0n))
       if (room > 0n) return Number(room)
       this.wake()
       stalledSince ??= Date.now()
-      if (Date.now() - stalledSince > STALL_MS) throw new BugError(`a hashing thread took no data for ${STALL_MS / 1000} s`)
+      const stalled = Date.now() - stalledSince
+      if (!started && stalled > START_STALL_MS) throw new BugError(`a hashing thread did not start in ${START_STALL_MS / 1000} s`)
+      if (stalled > STALL_MS) throw new BugError(`a hashing thread took no data for ${STALL_MS / 1000} s`)
       Atomics.wait(this.control, slowest, taken, 100)
     }
   }
@@ -239,6 +246,7 @@ export class HashThreads {
   static spawn(count: number): HashThreads {
     const ring = new SharedArrayBuffer(count > 0 ? RING_BYTES : 0)
     const control = new SharedArrayBuffer(8 * (2 + count))
+    new BigInt64Array(control).fill(NOT_STARTED, 2)
     // Unreferenced until given their jobs: threads that are never used do not keep the process alive.
     const workers = Array.from({length: count}, (_, slot) => new Worker(workerFile(), {workerData: {ring, control, slot}}))
     for (const w of workers) w.unref()
