@@ -220,7 +220,7 @@ const JUDGE_AFTER_MS = 1000
  * parse) takes the main thread for ~100 ms, during which nothing is
  * received: it waits until the hashing thread has a backlog to work through
  * meanwhile (the ring three-quarters full), or JUDGE_AFTER_MS, or the end of
- * the transfer. A refusal stops the transfer, removes the part file this run
+ * the transfer; an object too small for that backlog, at its first bytes. A refusal stops the transfer, removes the part file this run
  * created and is the download's error, as it would have been before any data
  * moved.
  */
@@ -321,11 +321,15 @@ async function newHashers(plan: Plan | undefined, sha256: boolean, threads?: Has
 /** Takes a chunk in; its buffer may be reused as soon as this returns. */
 function feed(h: Hashers, chunk: Uint8Array): void {
   h.hasher.write(chunk)
-  const due = h.plan?.due
-  if (due && h.hasher.behind >= h.hasher.capacity * JUDGE_BACKLOG) {
-    h.plan!.due = undefined
-    due()
-  }
+  if (h.plan?.due && h.hasher.behind >= h.hasher.capacity * JUDGE_BACKLOG) startJudging(h.plan)
+}
+
+/** Starts judging a speculative download's signature now (see speculate); nothing when it is judged already. */
+function startJudging(plan: Plan | undefined): void {
+  const due = plan?.due
+  if (!due) return
+  plan.due = undefined
+  due()
 }
 
 /**
@@ -514,6 +518,8 @@ async function fetchToPart(
       return false
     }
     const size = info.size
+    // An object too small to ever give the hashing thread that backlog: its signature is judged as soon as it flows.
+    const small = size - offset < h.hasher.capacity * JUDGE_BACKLOG
     if (offset > size) {
       logger?.info(`${part} is longer than ${url} (${offset} > ${size} bytes): starting again`)
       await restart()
@@ -538,6 +544,7 @@ async function fetchToPart(
         onChunk: (chunk) => {
           for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done)
           feed(h, chunk)
+          if (small) startJudging(plan)
           progress?.advance(chunk.length)
         },
       })
