@@ -3,7 +3,7 @@ import {Readable} from 'node:stream'
 
 import {type HttpHead, takeHttpHead} from '../http-head.js'
 import {isTransient, retry} from '../retry.js'
-import {md5Hex} from './body.js'
+import {checkBody, md5Hex} from './body.js'
 import {isStorageError, StorageError, storageErrorFromStatus} from './errors.js'
 import type {ObjectInfo, ReadResult} from './types.js'
 
@@ -114,10 +114,7 @@ export async function wholeRead(
     retryable: (error) => isTransient(error) || isStorageError(error, 'unavailable'),
     ...(signal ? {signal} : {}),
   })
-  const got = info.md5 ? md5Hex(bytes) : undefined
-  if (got !== info.md5) {
-    throw new StorageError('corrupt', `${url}: the bytes received do not match the stored checksum (MD5 ${got}, stored ${info.md5})`, {url})
-  }
+  if (info.md5) checkBody(url, {bytes: bytes.length, md5: md5Hex(bytes)}, {md5: info.md5})
   return {body: Readable.from([bytes]), bytes, offset: 0, size: info.size, info}
 }
 
@@ -314,21 +311,19 @@ async function getOn(target: DirectRead, url: string, options: GetRangeOptions, 
       let chunk = buffer.subarray(0, bytes)
       if (!head) {
         headBytes = headBytes.length === 0 ? Buffer.from(chunk) : Buffer.concat([headBytes, chunk])
-        let h: HttpHead | undefined
         try {
-          h = takeHttpHead(headBytes)
+          head = takeHttpHead(headBytes)
         } catch (error) {
           finish(new StorageError('unavailable', `${url}: ${(error as Error).message}`, {url, cause: error}))
           return false
         }
-        if (!h) return true
-        head = h
-        const outcome = onHead(h)
+        if (!head) return true
+        const outcome = onHead(head)
         if (outcome !== 'body') {
           finish(outcome instanceof Error ? outcome : undefined, outcome instanceof Error ? undefined : outcome)
           return false
         }
-        chunk = h.rest
+        chunk = head.rest
       }
       if (chunk.length > remaining) {
         // More than the answer holds: the range's bytes are kept, the connection is not.
