@@ -242,11 +242,34 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
         term.type('echo S$(stty size | tr " " x)E\n')
         await term.waitFor(/S33x111E/)
         // When the local terminal is resized, then the one inside follows
-        await resizeTerminalOf(term.pid, 50, 120)
-        for (let i = 0; !/S50x120E/.test(term.output); i++) {
-          if (i === 50) throw new Error(`the terminal inside never became 50x120: ${term.output}`)
-          term.type('echo S$(stty size | tr " " x)E\n')
-          await new Promise((r) => setTimeout(r, 100))
+        const insideBecomes = async (size: string): Promise<void> => {
+          for (let i = 0; !new RegExp(`S${size}E`).test(term.output); i++) {
+            if (i === 50) throw new Error(`the terminal inside never became ${size}: ${term.output.slice(-400)}`)
+            term.type('echo S$(stty size | tr " " x)E\n')
+            await new Promise((r) => setTimeout(r, 100))
+          }
+        }
+        await resizeTerminalOf(term.pid, [50, 120])
+        await insideBecomes('50x120')
+        // When it is resized several times in quick succession (a window dragged), then the inside
+        // ends at the last size (Podman's conmon applied the first of two resizes that arrived together)
+        await resizeTerminalOf(term.pid, [40, 90], [41, 91], [42, 92], [43, 93], [44, 94], [45, 95])
+        await insideBecomes('45x95')
+        if (engine === 'podman') {
+          // When two resizes reach Podman's conmon in one read of its control pipe (conmon paused
+          // meanwhile), then the inside still ends at the last size: conmon applies the first message
+          // of a read for each (ctrl_cb in containers/conmon src/conmon.c parses from the buffer's start)
+          const conmon = await execConmonOf((await containersOf())[0]?.Id ?? '')
+          process.kill(conmon, 'SIGSTOP')
+          try {
+            await resizeTerminalOf(term.pid, [30, 70])
+            await new Promise((r) => setTimeout(r, 30))
+            await resizeTerminalOf(term.pid, [31, 71])
+            await new Promise((r) => setTimeout(r, 50))
+          } finally {
+            process.kill(conmon, 'SIGCONT')
+          }
+          await insideBecomes('31x71')
         }
         // When Ctrl-C is typed while a command runs, then that command is interrupted (130), not cork
         term.type('sh -c "echo run""ning; sleep 30; echo not-inter""rupted"\n')
@@ -322,3 +345,16 @@ describe.each(ENGINES)('cork against $engine', ({engine, variable}) => {
     expect((await readdir(join(checkout, '.cache/sdks'))).filter((f) => f.includes(v3))).toEqual([])
   })
 })
+
+/** The pid of the newest conmon Podman started for an exec session in a container. */
+async function execConmonOf(containerId: string): Promise<number> {
+  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number)
+  const found: number[] = []
+  for (const pid of pids) {
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')
+    if (args[0]?.endsWith('conmon') && args.includes('--exec') && args.includes(containerId)) found.push(pid)
+  }
+  const newest = Math.max(...found)
+  if (!Number.isFinite(newest)) throw new Error(`no exec conmon for container ${containerId}`)
+  return newest
+}

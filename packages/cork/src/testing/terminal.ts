@@ -75,10 +75,12 @@ export function startInTerminal(command: string, options: {cwd: string; env: Nod
 /**
  * Resizes the pseudo-terminal of the command `script` runs, as a terminal
  * window would: the kernel then sends SIGWINCH to its foreground process.
+ * Several sizes are set one after the other by one stty, as a dragged window does.
  */
-export async function resizeTerminalOf(scriptPid: number, rows: number, columns: number): Promise<void> {
+export async function resizeTerminalOf(scriptPid: number, ...sizes: Array<[rows: number, columns: number]>): Promise<void> {
   const children = (await readFile(`/proc/${scriptPid}/task/${scriptPid}/children`, 'utf8')).trim().split(/\s+/)
   const pid = children[0]
   if (!pid) throw new Error(`script (pid ${scriptPid}) has no child`)
-  await promisify(execFile)('stty', ['-F', `/proc/${pid}/fd/0`, 'rows', String(rows), 'cols', String(columns)])
+  const settings = sizes.flatMap(([rows, columns]) => ['rows', String(rows), 'cols', String(columns)])
+  await promisify(execFile)('stty', ['-F', `/proc/${pid}/fd/0`, ...settings])
 }

@@ -172,6 +172,9 @@ function forwardStdin(stdin: NodeJS.ReadableStream, stream: Duplex): () => void 
   }
 }
 
+/** How long after a resize another one counts as part of the same burst. */
+const SETTLE_MS = 300
+
 /**
  * Raw mode, the local size inside, and every later resize. Resolves once the
  * first size is set: input is forwarded only then, so that nothing typed runs
@@ -191,12 +194,14 @@ async function followTerminal(api: EngineApi, id: string, terminal: Terminal): P
     }
   }
   await resize()
+  let lastSent = Date.now()
   // One resize at a time, always of the latest size: stty or a window manager can change rows and
   // columns in two quick steps, and two requests in flight may reach the engine out of order
   // (seen in CI: the inside stayed 50x111 after a local 50x120).
   let inFlight = false
   let again = false
-  const follow = async (): Promise<void> => {
+  let settle: NodeJS.Timeout | undefined
+  const follow = async (trailing = false): Promise<void> => {
     if (inFlight) {
       again = true
       return
@@ -205,7 +210,17 @@ async function followTerminal(api: EngineApi, id: string, terminal: Terminal): P
     try {
       do {
         again = false
+        const burst = Date.now() - lastSent < SETTLE_MS
         await resize()
+        lastSent = Date.now()
+        // Podman's conmon reads resize messages from a pipe and, when two arrive in one read,
+        // applies the first twice (ctrl_cb parses from the buffer's start): the last resize of a
+        // burst is sent once more after a pause, alone in its read.
+        if (burst && !trailing) {
+          clearTimeout(settle)
+          settle = setTimeout(() => void follow(true), SETTLE_MS).unref()
+        }
+        trailing = false
       } while (again)
     } finally {
       inFlight = false
@@ -214,6 +229,7 @@ async function followTerminal(api: EngineApi, id: string, terminal: Terminal): P
   const off = terminal.onResize(() => void follow())
   return () => {
     off()
+    clearTimeout(settle)
     terminal.setRaw(false)
   }
 }
