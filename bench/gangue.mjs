@@ -10,7 +10,18 @@
 //   GANGUE_BENCH_BYTES (default 1 GiB), GANGUE_BENCH_ROUNDS (default 5)
 import {spawn, spawnSync} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
-import {closeSync, createWriteStream, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync} from 'node:fs'
+import {
+  closeSync,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -108,10 +119,20 @@ function fileSha256(path) {
  * Untimed, before each run: writes and deletes a scratch file of the download's size, so the run's page cache
  * comes from memory just freed. On this VM, free memory the host has taken back costs up to 15 s per GiB to
  * fault in again (measured with dd: 15.95 s for the first GiB, then 0.20 s), which hit the variants at random.
+ * Every page written differs from every other (a zero page, or one repeated, is what a host merges and takes back).
  */
 function warmFreeMemory() {
   const scratch = join(work, 'scratch')
-  spawnSync('dd', ['if=/dev/zero', `of=${scratch}`, 'bs=1M', `count=${Math.ceil(bytes / 1024 ** 2)}`, 'status=none'])
+  const chunk = randomBytes(1024 * 1024)
+  const fd = openSync(scratch, 'w')
+  try {
+    for (let at = 0; at < bytes; at += chunk.length) {
+      for (let page = 0; page < chunk.length; page += 4096) chunk.writeDoubleLE(at + page, page)
+      writeSync(fd, chunk)
+    }
+  } finally {
+    closeSync(fd)
+  }
   rmSync(scratch, {force: true})
 }
 
