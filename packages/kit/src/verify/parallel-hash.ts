@@ -111,12 +111,15 @@ export class ParallelHasher {
   /** Bytes written that the slowest thread has not taken in yet: the writer waits once this reaches `capacity`. */
   get behind(): number {
     if (this.workers.length === 0) return 0
-    let slowest = this.written
-    for (let i = 2; i < this.control.length; i++) {
-      const taken = Atomics.load(this.control, i)
-      if (taken < slowest) slowest = taken === NOT_STARTED ? 0n : taken
-    }
-    return Number(this.written - slowest)
+    const {progress} = this.slowestThread()
+    return Number(this.written - (progress === NOT_STARTED ? 0n : progress))
+  }
+
+  /** The thread furthest behind: its slot in `control` and its progress there (NOT_STARTED until it set up its digest). */
+  private slowestThread(): {slot: number; progress: bigint} {
+    let slot = 2
+    for (let i = 3; i < this.control.length; i++) if (Atomics.load(this.control, i) < Atomics.load(this.control, slot)) slot = i
+    return {slot, progress: Atomics.load(this.control, slot)}
   }
 
   /** The size of the ring (0 without a thread). */
@@ -211,9 +214,7 @@ export class ParallelHasher {
     const size = BigInt(this.ring.length)
     let stalledSince: number | undefined
     for (;;) {
-      let slowest = 2
-      for (let i = 3; i < this.control.length; i++) if (Atomics.load(this.control, i) < Atomics.load(this.control, slowest)) slowest = i
-      const taken = Atomics.load(this.control, slowest)
+      const {slot: slowest, progress: taken} = this.slowestThread()
       const started = taken !== NOT_STARTED
       const room = size - (this.written - (started ? taken : 0n))
       if (room > 0n) return Number(room)
