@@ -3,7 +3,7 @@ import type {Client} from 'ssh2'
 
 import type {Distro} from './distro.js'
 import type {IgnitionConfig} from './ignition.js'
-import type {ExecOptions, SshIdentity, SshResult} from './ssh.js'
+import type {ExecOptions, JumpHost, SshIdentity, SshResult} from './ssh.js'
 
 export type {ExecOptions, SshIdentity, SshResult} from './ssh.js'
 
@@ -15,6 +15,8 @@ export interface Machine {
   readonly sshPort: number
   /** The machine's address on its cluster's private network: machines reach each other here. */
   readonly privateIp: string
+  /** The host every SSH connection to the machine goes through (e.g. --openstack-host), when there is one. */
+  readonly jump?: JumpHost | undefined
   /** `<test output>/<machine id>`: console.txt, journal.txt, journal-raw.txt.gz, ignition.json. */
   readonly outputDir: string
   ssh(command: string, options?: ExecOptions): Promise<SshResult>

@@ -51,6 +51,8 @@ export interface JumpHost {
   user: string
   /** OpenSSH private key text. */
   privateKey: string
+  /** The file it was read from: what an ssh_config names (the key itself is never copied). */
+  keyFile: string
 }
 
 export interface ConnectOptions {
@@ -229,7 +231,7 @@ export async function jumpHostFrom(address: string, user: string, keyFile: strin
   const key = utils.parseKey(text)
   const problem = key instanceof Error ? key.message : key.isPrivateKey() ? undefined : 'a public key, not a private one'
   if (problem) throw new UsageError(`${keyFlag} ${keyFile}: not a usable private key (${problem.replace(/\.$/, '')})`)
-  return {host: (m[1] ?? m[2]) as string, port, user, privateKey: text}
+  return {host: (m[1] ?? m[2]) as string, port, user, privateKey: text, keyFile}
 }
 
 /** Logs in to the jump host once, as the flight starts (flatcar/mantle dials it in NewFlight): a refused key is bad input, no answer exit 3. */

@@ -7,7 +7,7 @@ import {type Logger, UsageError} from '@mantle/kit'
 
 import {prepareOutputDir} from '../harness/output-dir.js'
 import type {Flight, Machine} from '../platform/platform.js'
-import type {SshIdentity} from '../platform/ssh.js'
+import type {JumpHost, SshIdentity} from '../platform/ssh.js'
 
 export interface SpawnedMachine {
   id: string
@@ -130,13 +130,21 @@ function describe(m: Machine, files: ConnectionFiles): SpawnedMachine {
 }
 
 /** The private key, an ssh_config and an env file, so that people and scripts can log in without kola. */
-export async function writeConnectionFiles(dir: string, identity: SshIdentity, machines: readonly Machine[]): Promise<ConnectionFiles> {
+export async function writeConnectionFiles(
+  dir: string,
+  identity: SshIdentity,
+  machines: readonly Pick<Machine, 'id' | 'ip' | 'sshPort' | 'privateIp' | 'jump'>[],
+): Promise<ConnectionFiles> {
   const key = join(dir, 'id_ed25519')
   const sshConfig = join(dir, 'ssh_config')
   const env = join(dir, 'machines.env')
   await writeFile(key, identity.privateKey, {mode: 0o600})
   await chmod(key, 0o600)
   await writeFile(`${key}.pub`, identity.publicKey + '\n')
+  // A machine behind a jump host (OpenStack's --openstack-host) is reached through it, as kola reaches it:
+  // the jump host gets a block of its own, for its own user and key file.
+  const jumps = [...new Set(machines.flatMap((m) => (m.jump ? [m.jump] : [])))]
+  const jumpName = (jump: JumpHost): string => `kola-jump${jumps.indexOf(jump)}`
   const hosts = machines.map((m, i) =>
     [
       `Host m${i} ${m.id}`,
@@ -145,6 +153,7 @@ export async function writeConnectionFiles(dir: string, identity: SshIdentity, m
       `  User ${identity.user}`,
       `  IdentityFile ${key}`,
       '  IdentitiesOnly yes',
+      ...(m.jump ? [`  ProxyJump ${jumpName(m.jump)}`] : []),
       // Every machine of the test image has the same host keys, and ports are reused.
       '  StrictHostKeyChecking no',
       '  UserKnownHostsFile /dev/null',
@@ -152,6 +161,22 @@ export async function writeConnectionFiles(dir: string, identity: SshIdentity, m
       '',
     ].join('\n'),
   )
+  for (const jump of jumps) {
+    hosts.push(
+      [
+        `Host ${jumpName(jump)}`,
+        `  HostName ${jump.host}`,
+        `  Port ${jump.port}`,
+        `  User ${jump.user}`,
+        `  IdentityFile ${jump.keyFile}`,
+        '  IdentitiesOnly yes',
+        // The user's own host: its key is learnt on first use (into this directory, not the user's files) and must not change after.
+        '  StrictHostKeyChecking accept-new',
+        `  UserKnownHostsFile ${join(dir, 'jump_known_hosts')}`,
+        '',
+      ].join('\n'),
+    )
+  }
   await writeFile(sshConfig, hosts.join('\n'))
   const lines = [
     `KOLA_MACHINES=${machines.map((m) => m.id).join(' ')}`,

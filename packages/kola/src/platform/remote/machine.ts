@@ -89,6 +89,10 @@ export class RemoteMachine implements Machine {
     return this.machine.privateIp
   }
 
+  get jump(): JumpHost | undefined {
+    return this.machine.jump
+  }
+
   get outputDir(): string {
     return this.spec.dir
   }
