@@ -11,7 +11,7 @@ import type {Cluster, ClusterOptions, Flight, Machine, MachineOptions} from '../
 import type {DenyRule} from '../register/select.js'
 import {type KolaTest, type MachineNeeds, TestCluster} from '../register/test.js'
 import {scanMachineLogs, scanText, type SignatureHit} from './signatures.js'
-import {writeConnectionFiles} from './spawn.js'
+import {sshLine, writeConnectionFiles} from './spawn.js'
 
 /** What to do with the machines of a failed test. */
 export type KeepMode = 'none' | 'ssh' | 'keep'
@@ -237,18 +237,13 @@ async function keepForDebugging(h: H, test: string, cluster: Cluster, options: S
   const dir = join(h.outputDir(), 'ssh')
   await mkdir(dir, {recursive: true})
   const files = await writeConnectionFiles(dir, options.flight.identity, machines)
-  const ssh = machines.map((m) => sshCommand(files.key, options.flight.identity.user, m))
+  const ssh = machines.map((m) => sshLine(files, m))
   for (const line of ssh) {
     options.logger.notice(`${test} failed; its machine is kept: ${line}`)
     h.log(`kept machine: ${line}`)
   }
   options.kept.entries.push({test, cluster, ssh})
   return true
-}
-
-/** The OpenSSH command line that logs in to a machine with the flight's key. */
-export function sshCommand(key: string, user: string, m: Machine): string {
-  return `ssh -i ${key} -p ${m.sshPort} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes ${user}@${m.ip}`
 }
 
 /** A cluster without machines (a test that boots none, a cluster test): asking it for one fails with `why`. */

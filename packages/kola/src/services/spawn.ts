@@ -124,9 +124,14 @@ function describe(m: Machine, files: ConnectionFiles): SpawnedMachine {
     ip: m.ip,
     sshPort: m.sshPort,
     privateIp: m.privateIp,
-    ssh: `ssh -F ${files.sshConfig} ${m.id}`,
+    ssh: sshLine(files, m),
     outputDir: m.outputDir,
   }
+}
+
+/** The OpenSSH command line that logs in to a machine with the files of writeConnectionFiles (through its jump host, if any). */
+export function sshLine(files: ConnectionFiles, m: Pick<Machine, 'id'>): string {
+  return `ssh -F ${files.sshConfig} ${m.id}`
 }
 
 /** The private key, an ssh_config and an env file, so that people and scripts can log in without kola. */
