@@ -25,3 +25,4 @@ if selected kube-jobs; then node bench/kube-jobs.mjs; fi
 if selected storage; then node bench/storage.mjs; fi
 if selected index; then node bench/index-pages.mjs; fi
 if selected small-objects; then node bench/small-objects.mjs; fi
+if selected emulator-request-forms; then node bench/emulator-request-forms.mjs gcs && node bench/emulator-request-forms.mjs azure; fi
