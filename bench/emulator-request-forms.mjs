@@ -11,40 +11,31 @@
 //   EMU_FORMS_ONLY (get or list)   EMU_FORMS_PASSES (rotated passes, default 3)
 //   EMU_FORMS_N (GETs per form and mode, default 2000)   EMU_FORMS_LISTS (whole listings per form, default 10)
 import {spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {Agent, request} from 'node:http'
 import {loadavg, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {startEmulators} from './lib/emulators.mjs'
+import {writeSmallTree} from './lib/small-tree.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const which = process.argv[2] ?? 'gcs'
 const N = Number(process.env.EMU_FORMS_N ?? 2000)
 const LISTS = Number(process.env.EMU_FORMS_LISTS ?? 10)
 const prefix = `emulator-request-forms-${Date.now().toString(36)}/`
-const env = Object.fromEntries(
-  readFileSync(join(root, '.services', `${which === 'gcs' ? 'gcs' : 'azurite'}.env`), 'utf8')
-    .split('\n')
-    .map((l) => /^([A-Z0-9_]+)=(.*)$/.exec(l))
-    .filter(Boolean)
-    .map((m) => [m[1], m[2].replace(/^'(.*)'$/, '$1')]),
-)
-const pid = readFileSync(join(root, '.services', which === 'gcs' ? 'gcs/gcs.pid' : 'azurite/azurite.pid'), 'utf8').trim()
+const service = which === 'gcs' ? 'gcs' : 'azurite'
+const env = startEmulators('emulator-request-forms', [service])[service]
+const pid = readFileSync(join(root, '.services', service, `${service}.pid`), 'utf8').trim()
 const ticks = () => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return Number(f[11]) + Number(f[12])
 }
 
-// The workload of bench/small-objects.mjs (its sizes from the same fixed sequence), synced to the prefix.
+// The workload of bench/small-objects.mjs, synced to the prefix.
 const work = mkdtempSync(join(tmpdir(), 'emu-forms-'))
-let seed = 25
-const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31)
-for (let i = 0; i < 5000; i++) {
-  const dir = join(work, `dir-${i % 50}`)
-  if (i < 50) mkdirSync(dir)
-  const size = 100 + (next() % (20 * 1024 - 100))
-  writeFileSync(join(dir, `file-${i}.txt`), Buffer.alloc(size, `${i}:${size}:`))
-}
+writeSmallTree(work, 5000)
 const target =
   which === 'gcs'
     ? ['--gcs-endpoint', env.MANTLE_TEST_GCS_ENDPOINT, `gs://${env.MANTLE_TEST_GCS_BUCKET}/${prefix}`]

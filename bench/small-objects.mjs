@@ -8,53 +8,35 @@
 // bucket prefix alone (one flat listing, --fast-list), the floor of any re-sync, printed beside the re-sync rows.
 // Each round's prefix is purged (untimed) before the next round: every measurement sees the same store.
 //   SMALL_BENCH_ROUNDS (default 3)   SMALL_BENCH_FILES (default 5000)   SMALL_BENCH_ONLY (s3,azure,gcs)
-import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {startEmulators} from './lib/emulators.mjs'
+import {writeSmallTree} from './lib/small-tree.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const rounds = Number(process.env.SMALL_BENCH_ROUNDS ?? 3)
 const fileCount = Number(process.env.SMALL_BENCH_FILES ?? 5000)
 const only = process.env.SMALL_BENCH_ONLY?.split(',')
 const ore = join(root, 'packages', 'ore', 'bin', 'run.cjs')
-const stateDir = join(root, '.services')
-
-function loadEnv(name) {
-  const file = join(stateDir, `${name}.env`)
-  if (!existsSync(file)) return undefined
-  const env = {}
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line)
-    if (m) env[m[1]] = m[2].replace(/^'(.*)'$/, '$1')
-  }
-  return env
-}
-
 const SERVICES = [
   {service: 'radosgw', backend: 's3'},
   {service: 'azurite', backend: 'azure'},
   {service: 'gcs', backend: 'gcs'},
 ].filter((x) => !only || only.includes(x.backend))
-const missing = []
-for (const {service} of SERVICES) {
-  const started = spawnSync('bash', [join(root, 'scripts', 'services', `${service}.sh`), 'start'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  if (started.status !== 0 || !loadEnv(service)) missing.push(service)
-}
-if (missing.length > 0) {
-  process.stderr.write(`small-objects bench: emulators not running and not startable: ${missing.join(', ')}\n`)
-  process.exit(1)
-}
+const envs = startEmulators(
+  'small-objects bench',
+  SERVICES.map((x) => x.service),
+)
 
 const baseEnv = {...process.env}
 delete baseEnv.AWS_CA_BUNDLE
 const backends = []
 for (const {service, backend} of SERVICES) {
-  const e = loadEnv(service)
+  const e = envs[service]
   if (backend === 's3') {
     backends.push({
       name: 's3 (radosgw)',
@@ -103,20 +85,10 @@ for (const {service, backend} of SERVICES) {
   }
 }
 
-// The workload: sizes from a fixed linear congruential sequence, so every run has the same 58-odd MB.
+// The workload (bench/lib/small-tree.mjs): every run has the same 58-odd MB.
 const work = mkdtempSync(join(tmpdir(), 'small-bench-'))
 const tree = join(work, 'tree')
-let seed = 25
-const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31)
-let total = 0
-for (let i = 0; i < fileCount; i++) {
-  const dir = join(tree, `dir-${i % 50}`)
-  if (i < 50) mkdirSync(dir, {recursive: true})
-  const size = 100 + (next() % (20 * 1024 - 100))
-  const body = Buffer.alloc(size, `${i}:${size}:`)
-  writeFileSync(join(dir, `file-${i}.txt`), body)
-  total += size
-}
+const total = writeSmallTree(tree, fileCount)
 process.stderr.write(`small-objects bench: ${fileCount} files, ${(total / 1e6).toFixed(1)} MB, load ${loadavg()[0].toFixed(1)}\n`)
 
 const lastLine = (text) =>

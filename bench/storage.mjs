@@ -15,12 +15,14 @@
 // running afterwards is named, and the benchmark exits 1 (as it does when one of our operations fails).
 //   STORAGE_BENCH_SERVICES, STORAGE_BENCH_STATE: other directories of service scripts and of their
 //   .env files (for the benchmark's own test)
-import {spawn, spawnSync} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {serviceEnv, startEmulators} from './lib/emulators.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bytes = Number(process.env.STORAGE_BENCH_BYTES ?? 1024 ** 3)
@@ -33,44 +35,24 @@ const kit = join(root, 'packages', 'kit', 'dist', 'storage', 'index.js')
 const servicesDir = process.env.STORAGE_BENCH_SERVICES ?? join(root, 'scripts', 'services')
 const stateDir = process.env.STORAGE_BENCH_STATE ?? join(root, '.services')
 
-function loadEnv(name) {
-  const file = join(stateDir, `${name}.env`)
-  if (!existsSync(file)) return undefined
-  const env = {}
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line)
-    if (m) env[m[1]] = m[2].replace(/^'(.*)'$/, '$1')
-  }
-  return env
-}
-
 // Each emulator the run wants, started (or found running) before anything is measured.
 const SERVICES = [
   {service: 'radosgw', backend: 's3 (radosgw)'},
   {service: 'azurite', backend: 'azure (azurite)'},
   {service: 'gcs', backend: 'gcs (firebase emulator)'},
 ]
-const missing = []
-for (const {service} of SERVICES.filter((x) => !only || only.some((o) => x.backend.startsWith(o)))) {
-  const started = spawnSync('bash', [join(servicesDir, `${service}.sh`), 'start'], {encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
-  if (started.status === 0 && loadEnv(service)) continue
-  const why =
-    started.status === 0
-      ? `it wrote no ${join(stateDir, `${service}.env`)}`
-      : `failed: ${(started.stderr || started.error?.message || `exit ${started.status}`).trim().split('\n').at(-1)}`
-  missing.push(`${service} (scripts/services/${service}.sh start ${why})`)
-}
-if (missing.length > 0) {
-  process.stderr.write(`storage bench: emulators not running and not startable: ${missing.join('; ')}\n`)
-  process.exit(1)
-}
+startEmulators(
+  'storage bench',
+  SERVICES.filter((x) => !only || only.some((o) => x.backend.startsWith(o))).map((x) => x.service),
+  {servicesDir, stateDir},
+)
 
 // rclone's S3 SDK refuses to start when AWS_CA_BUNDLE is set; nothing here uses TLS.
 const baseEnv = {...process.env}
 delete baseEnv.AWS_CA_BUNDLE
 
 const backends = []
-const s3 = loadEnv('radosgw')
+const s3 = serviceEnv('radosgw', stateDir)
 if (s3) {
   backends.push({
     name: 's3 (radosgw)',
@@ -94,7 +76,7 @@ if (s3) {
     },
   })
 }
-const az = loadEnv('azurite')
+const az = serviceEnv('azurite', stateDir)
 if (az) {
   backends.push({
     name: 'azure (azurite)',
@@ -110,7 +92,7 @@ if (az) {
     },
   })
 }
-const gcs = loadEnv('gcs')
+const gcs = serviceEnv('gcs', stateDir)
 if (gcs) {
   backends.push({
     name: 'gcs (firebase emulator)',
