@@ -220,9 +220,9 @@ const JUDGE_AFTER_MS = 1000
  * parse) takes the main thread for ~100 ms, during which nothing is
  * received: it waits until the hashing thread has a backlog to work through
  * meanwhile (the ring three-quarters full), or JUDGE_AFTER_MS, or the end of
- * the transfer; an object too small for that backlog, at its first bytes. A refusal stops the transfer, removes the part file this run
- * created and is the download's error, as it would have been before any data
- * moved.
+ * the transfer; an object too small for that backlog, at its first bytes. A
+ * refusal stops the transfer, removes the part file this run created and is
+ * the download's error, as it would have been before any data moved.
  */
 async function speculate(
   url: string,

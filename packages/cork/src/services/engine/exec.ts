@@ -196,8 +196,7 @@ async function followTerminal(api: EngineApi, id: string, terminal: Terminal): P
   await resize()
   let lastSent = Date.now()
   // One resize at a time, always of the latest size: stty or a window manager can change rows and
-  // columns in two quick steps, and two requests in flight may reach the engine out of order
-  // (seen in CI: the inside stayed 50x111 after a local 50x120).
+  // columns in two quick steps, and two requests in flight may reach the engine out of order.
   let inFlight = false
   let again = false
   let settle: NodeJS.Timeout | undefined
@@ -214,8 +213,8 @@ async function followTerminal(api: EngineApi, id: string, terminal: Terminal): P
         await resize()
         lastSent = Date.now()
         // Podman's conmon reads resize messages from a pipe and, when two arrive in one read,
-        // applies the first twice (ctrl_cb parses from the buffer's start): the last resize of a
-        // burst is sent once more after a pause, alone in its read.
+        // applies the first twice (ctrl_cb parses from the buffer's start; seen in CI: the inside stayed
+        // 50x111 after a local 50x120): the last resize of a burst is sent once more after a pause, alone in its read.
         if (burst && !trailing) {
           clearTimeout(settle)
           settle = setTimeout(() => void follow(true), SETTLE_MS).unref()
